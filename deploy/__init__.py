@@ -1,0 +1,1 @@
+"""Deployment: the embedded stack launcher, compose and Kubernetes material."""

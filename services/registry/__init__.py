@@ -1,0 +1,1 @@
+"""Registry: units (effective-dated tree with lineage), campaigns, festivals, movement models."""

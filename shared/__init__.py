@@ -1,0 +1,3 @@
+"""The ANTQ platform's common package: the bus contract, the runtime kit and the client.
+
+No service's domain logic lives here (CONVENTIONS §2)."""

@@ -1,0 +1,263 @@
+"""Bus wiring: the broker, stream provisioning, endpoint subscribers and dead letters.
+
+Every JetStream subscriber here states its ack policy (MANUAL: we ack, nack with a delay, or
+dead-letter and ack), a bounded max_deliver, and hands raw bytes to the processor so that bad
+input gets an answer instead of an exception inside FastStream."""
+
+# No `from __future__ import annotations`: FastStream reads the handlers' annotations at runtime.
+
+import base64
+import datetime as dt
+import json
+import logging
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from faststream.nats.prometheus import NatsPrometheusMiddleware
+from nats.js import JetStreamContext
+from nats.js.api import ConsumerConfig, DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError, NotFoundError
+from pydantic import BaseModel, SkipValidation
+
+from shared.commands import CommandProcessor, PoisonMessage
+from shared.envelope import CloudEvent
+from shared.errors import DomainError, Unavailable
+from shared.metrics import Metrics
+from shared.settings import ServiceSettings
+from shared.subjects import (
+    DLQ,
+    INTAKE,
+    STREAMS,
+    StreamSpec,
+    command_subject,
+    dlq_subject,
+    event_subject,
+    intake_subject,
+    query_subject,
+)
+
+log = logging.getLogger("antq.bus")
+
+
+class Reply(BaseModel):
+    """The reply to every command and query (DESIGN §3)."""
+
+    ok: bool
+    id: str | None = None
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+
+
+async def raw_body(msg: NatsMessage) -> bytes:
+    """Decoder that leaves the bytes alone: the processor parses and answers bad JSON itself."""
+    body: bytes = msg.body
+    return body
+
+
+def make_broker(settings: ServiceSettings, service: str, metrics: Metrics) -> NatsBroker:
+    auth: dict[str, Any] = {}
+    if settings.nats_creds_file:
+        auth["user_credentials"] = settings.nats_creds_file
+    elif settings.nats_user:
+        auth["user"] = settings.nats_user
+        auth["password"] = settings.nats_password.get_secret_value() if settings.nats_password else ""
+    return NatsBroker(
+        settings.nats_url,
+        name=f"antq-{service}",
+        allow_reconnect=True,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=1,
+        connect_timeout=2,
+        graceful_timeout=settings.shutdown_grace_seconds,
+        log_level=logging.DEBUG,  # per-message access logs off; errors still log
+        middlewares=[NatsPrometheusMiddleware(registry=metrics.registry, app_name=f"antq-{service}")],
+        **auth,
+    )
+
+
+def stream_config(spec: StreamSpec, settings: ServiceSettings) -> StreamConfig:
+    return StreamConfig(
+        name=spec.name,
+        subjects=list(spec.subjects),
+        description=spec.description,
+        storage=StorageType.FILE,
+        retention=RetentionPolicy.LIMITS,
+        discard=DiscardPolicy.OLD,
+        num_replicas=settings.stream_replicas,
+        duplicate_window=settings.duplicate_window_seconds,
+        max_msg_size=max(settings.max_payload_bytes * 2, 1024 * 1024),
+    )
+
+
+async def ensure_streams(js: JetStreamContext, settings: ServiceSettings,
+                         specs: tuple[StreamSpec, ...] = STREAMS) -> None:
+    """Create the platform's streams, or bring their settings up to date (idempotent)."""
+    for spec in specs:
+        config = stream_config(spec, settings)
+        try:
+            await js.stream_info(spec.name)
+        except NotFoundError:
+            try:
+                await js.add_stream(config)
+                continue
+            except BadRequestError:  # created concurrently by another service
+                pass
+        await js.update_stream(config)
+
+
+class DeadLetters:
+    def __init__(self, js: JetStreamContext, service: str, metrics: Metrics) -> None:
+        self.js = js
+        self.service = service
+        self.metrics = metrics
+
+    async def send(self, consumer: str, msg: NatsMessage, reason: str, error: str) -> None:
+        raw = msg.raw_message
+        md = raw.metadata
+        body: bytes = msg.body
+        try:
+            text: str | None = body.decode()
+        except UnicodeDecodeError:
+            text = None
+        record = {
+            "service": self.service,
+            "consumer": consumer,
+            "subject": raw.subject,
+            "stream": md.stream,
+            "stream_seq": md.sequence.stream,
+            "num_delivered": md.num_delivered,
+            "reason": reason,
+            "error": error[:4000],
+            "headers": dict(raw.headers or {}),
+            "body": text,
+            "body_base64": None if text is not None else base64.b64encode(body).decode(),
+            "failed_at": dt.datetime.now(dt.UTC).isoformat(),
+        }
+        await self.js.publish(
+            dlq_subject(self.service, consumer), json.dumps(record, ensure_ascii=False).encode(),
+            headers={"Nats-Msg-Id": f"{consumer}:{md.stream}:{md.sequence.stream}"},
+        )
+        self.metrics.dead_letters.labels(self.service, consumer, reason).inc()
+        log.warning("message dead-lettered", extra={"consumer": consumer, "subject": raw.subject,
+                                                    "reason": reason, "error": error[:300]})
+
+
+class Endpoints:
+    """Registers a service's command, query and intake subscribers on the broker (one place)."""
+
+    def __init__(self, broker: NatsBroker, processor: CommandProcessor[Any], settings: ServiceSettings,
+                 service: str, metrics: Metrics) -> None:
+        self.broker = broker
+        self.processor = processor
+        self.settings = settings
+        self.service = service
+        self.metrics = metrics
+        self.dead_letters: DeadLetters | None = None  # needs the JetStream context: set after connect
+
+    def register(self, events: dict[tuple[str, str], type[BaseModel]]) -> None:
+        for spec in self.processor.commands.values():
+            self._command(spec.action, spec.model, spec.description)
+        for q in self.processor.queries.values():
+            self._query(q.name, q.model, q.description)
+        self._intake()
+        for (aggregate, name), model in events.items():
+            self.broker.publisher(
+                event_subject(self.service, aggregate, name),
+                schema=model,
+                title=event_subject(self.service, aggregate, name),
+                description=(model.__doc__ or f"{aggregate} {name}") + " (CloudEvent `data`; stream "
+                f"ANTQ_{self.service.upper()})",
+            )
+
+    def _command(self, action: str, model: type[BaseModel], description: str) -> None:
+        processor = self.processor
+
+        async def handle(body: Any, msg: NatsMessage) -> dict[str, Any]:
+            try:
+                return await processor.handle(action, msg.body, "request")
+            except DomainError as exc:  # Unavailable: the sender may retry with the same id
+                return {"ok": False, "id": None, "error": exc.to_error()}
+            except Exception as exc:
+                log.exception("command failed", extra={"command": action})
+                return {"ok": False, "id": None,
+                        "error": {"code": "internal", "message": f"internal error: {type(exc).__name__}", "details": []}}
+
+        handle.__annotations__ = {"body": SkipValidation[model], "msg": NatsMessage, "return": dict}  # type: ignore[valid-type]
+        handle.__doc__ = (description or model.__doc__ or action) + (
+            " Send a CloudEvent whose `data` is this payload; the reply is "
+            '{"ok": true, "id", "result"} or {"ok": false, "id", "error": {"code", "message", "details"}}.'
+        )
+        self.broker.subscriber(
+            command_subject(self.service, action), queue=self.service, decoder=raw_body,
+            title=command_subject(self.service, action),
+        )(handle)
+
+    def _query(self, name: str, model: type[BaseModel], description: str) -> None:
+        processor = self.processor
+
+        async def handle(body: Any, msg: NatsMessage) -> dict[str, Any]:
+            try:
+                return await processor.query(name, msg.body)
+            except Exception as exc:
+                log.exception("query failed", extra={"query": name})
+                return {"ok": False, "error": {"code": "internal", "message": type(exc).__name__, "details": []}}
+
+        handle.__annotations__ = {"body": SkipValidation[model], "msg": NatsMessage, "return": dict}  # type: ignore[valid-type]
+        handle.__doc__ = description or model.__doc__ or name
+        self.broker.subscriber(
+            query_subject(self.service, name), queue=self.service, decoder=raw_body,
+            title=query_subject(self.service, name),
+        )(handle)
+
+    def _intake(self) -> None:
+        consumer = "intake"
+        processor = self.processor
+        settings = self.settings
+        metrics = self.metrics
+        endpoints = self
+
+        async def handle(body: SkipValidation[CloudEvent], msg: NatsMessage) -> None:
+            raw = msg.raw_message
+            action = raw.subject.rsplit(".", 1)[-1]
+            try:
+                await processor.handle(action, msg.body, "intake")
+            except PoisonMessage as exc:
+                await endpoints._dead_letter(consumer, msg, "poison", str(exc))
+                return
+            except Exception as exc:
+                delivered = raw.metadata.num_delivered
+                if delivered >= settings.max_deliver:
+                    reason = "unavailable" if isinstance(exc, Unavailable) else "failed"
+                    await endpoints._dead_letter(consumer, msg, reason, repr(exc))
+                    return
+                if not isinstance(exc, Unavailable):
+                    log.exception("intake command failed; will retry", extra={"subject": raw.subject})
+                metrics.redeliveries.labels(endpoints.service, consumer).inc()
+                await msg.nack(delay=settings.nack_delay_seconds * delivered)
+                return
+            await msg.ack()
+
+        handle.__doc__ = (
+            "Durable command intake: the same CloudEvent commands as antq.cmd.<service>.<action>; the "
+            f"outcome is published as antq.{self.service}.command.accepted.v1 or ...rejected.v1."
+        )
+        self.broker.subscriber(
+            intake_subject(self.service, "*"),
+            stream=JStream(INTAKE.name, declare=False),
+            durable=f"{self.service}-{consumer}",
+            pull_sub=PullSub(batch_size=32, timeout=1.0),
+            config=ConsumerConfig(max_deliver=settings.max_deliver + 1, ack_wait=30, max_ack_pending=256),
+            ack_policy=AckPolicy.MANUAL,
+            decoder=raw_body,
+            title=intake_subject(self.service, "*"),
+        )(handle)
+
+    async def _dead_letter(self, consumer: str, msg: NatsMessage, reason: str, error: str) -> None:
+        if self.dead_letters is None:
+            raise RuntimeError("dead letters used before the broker connected")
+        await self.dead_letters.send(consumer, msg, reason, error)
+        await msg.ack()
+
+
+__all__ = ["DLQ", "DeadLetters", "Endpoints", "PoisonMessage", "Reply", "ensure_streams", "make_broker"]

@@ -1,0 +1,97 @@
+"""A typed Python client of the bus contract, for other services, scripts and the `antq` CLI.
+
+Plain nats-py underneath: commands (request/reply or durable intake) and queries."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import nats
+from nats.aio.client import Client as NATS
+from pydantic import BaseModel
+
+from shared.contract import registry
+from shared.envelope import Actor, new_event
+from shared.subjects import command_subject, command_type, intake_subject, query_subject
+
+# model class → (service, action), so `send(RegisterUnit(...))` needs no strings
+_ACTIONS: dict[type[BaseModel], tuple[str, str]] = {
+    model: (registry.SERVICE, action) for action, model in registry.COMMANDS.items()
+}
+
+
+class CommandFailed(Exception):
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(f"{error.get('code')}: {error.get('message')}")
+        self.code: str = error.get("code", "internal")
+        self.message: str = error.get("message", "")
+        self.details: list[Any] = error.get("details", [])
+
+
+@dataclass(frozen=True)
+class Reply:
+    ok: bool
+    id: str | None
+    result: dict[str, Any]
+    error: dict[str, Any] | None
+
+    @classmethod
+    def parse(cls, raw: bytes) -> Reply:
+        doc = json.loads(raw)
+        return cls(bool(doc.get("ok")), doc.get("id"), doc.get("result") or {}, doc.get("error"))
+
+    def unwrap(self) -> dict[str, Any]:
+        if not self.ok:
+            raise CommandFailed(self.error or {})
+        return self.result
+
+
+class Client:
+    def __init__(self, nc: NATS, actor: Actor, source: str = "antq/client", timeout: float = 10.0) -> None:
+        self.nc = nc
+        self.actor = actor
+        self.source = source
+        self.timeout = timeout
+
+    @classmethod
+    async def connect(cls, url: str, actor: Actor, source: str = "antq/client", timeout: float = 10.0,
+                      **options: Any) -> Client:
+        nc = await nats.connect(url, name=source, **options)
+        return cls(nc, actor, source, timeout)
+
+    async def close(self) -> None:
+        await self.nc.drain()
+
+    def envelope(self, service: str, action: str, data: dict[str, Any] | BaseModel, id: str | None = None,
+                 correlation_id: str | None = None) -> bytes:
+        payload = data.model_dump(mode="json", exclude_none=True) if isinstance(data, BaseModel) else data
+        event = new_event(source=self.source, type=command_type(service, action), data=payload, id=id,
+                          subject=None, correlationid=correlation_id, actor=self.actor)
+        return event.to_bytes()
+
+    async def command(self, service: str, action: str, data: dict[str, Any] | BaseModel, id: str | None = None,
+                      correlation_id: str | None = None) -> Reply:
+        body = self.envelope(service, action, data, id, correlation_id)
+        msg = await self.nc.request(command_subject(service, action), body, timeout=self.timeout)
+        return Reply.parse(msg.data)
+
+    async def send(self, command: BaseModel, id: str | None = None) -> Reply:
+        """Typed form: the service and action come from the payload model."""
+        service, action = _ACTIONS[type(command)]
+        return await self.command(service, action, command, id)
+
+    async def submit(self, service: str, action: str, data: dict[str, Any] | BaseModel, id: str | None = None) -> str:
+        """Durable intake: stored in ANTQ_INTAKE and answered by a command.accepted/rejected event."""
+        body = self.envelope(service, action, data, id)
+        command_id = json.loads(body)["id"]
+        js = self.nc.jetstream()
+        await js.publish(intake_subject(service, action), body, headers={"Nats-Msg-Id": command_id},
+                         timeout=self.timeout)
+        return str(command_id)
+
+    async def query(self, service: str, name: str, params: dict[str, Any] | BaseModel | None = None) -> Reply:
+        payload = params.model_dump(mode="json", exclude_none=True) if isinstance(params, BaseModel) else params or {}
+        msg = await self.nc.request(query_subject(service, name), json.dumps(payload).encode(), timeout=self.timeout)
+        return Reply.parse(msg.data)

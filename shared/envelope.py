@@ -1,0 +1,141 @@
+"""The CloudEvents 1.0 structured-JSON envelope every message on the bus travels in.
+
+Commands and events share it; the actor rides in three string extension attributes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+from shared.contract.types import MAX_PAYLOAD_BYTES
+from shared.errors import MalformedMessage, PayloadTooLarge, ValidationFailed
+from shared.ids import uuid7
+
+Role = Literal["officer", "approver", "admin"]
+Attr = Annotated[str, StringConstraints(max_length=128)]
+EventType = Annotated[
+    str,
+    StringConstraints(max_length=200, pattern=r"^vn\.antq\.[a-z]+(\.[a-z][a-z0-9-]*)+\.v[0-9]+$"),
+]
+
+
+class Actor(BaseModel):
+    """Who sends a command: id, the unit they act for, and their role."""
+
+    model_config = ConfigDict(frozen=True)
+    id: str
+    unit: str | None
+    role: Role
+
+
+class CloudEvent(BaseModel):
+    """A CloudEvents 1.0 structured JSON document (the envelope of DESIGN §3)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    specversion: Literal["1.0"] = "1.0"
+    id: Annotated[str, StringConstraints(min_length=1, max_length=128)] = Field(
+        description="Unique id; also the Nats-Msg-Id header and, for commands, the idempotency key."
+    )
+    source: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    type: EventType = Field(description="vn.antq.<service>.<aggregate>.<event>.v<N> or vn.antq.<service>.<action>.v<N>")
+    subject: Attr | None = Field(default=None, description="The aggregate id.")
+    time: dt.datetime | None = None
+    datacontenttype: Literal["application/json"] = "application/json"
+    data: dict[str, Any] = Field(default_factory=dict)
+    correlationid: Attr | None = None
+    causationid: Attr | None = None
+    actorid: Attr | None = None
+    actorunit: Attr | None = None
+    actorrole: Attr | None = None
+    aggregateversion: int | None = Field(default=None, description="Version of the aggregate after this event.")
+
+    @field_validator("time")
+    @classmethod
+    def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("time must carry a timezone (UTC)")
+        return value
+
+    def actor(self) -> Actor:
+        """The actor of a command; raises ValidationFailed when missing or inconsistent."""
+        problems: list[dict[str, Any]] = []
+        if not self.actorid:
+            problems.append({"field": "actorid", "message": "required"})
+        if self.actorrole not in ("officer", "approver", "admin"):
+            problems.append({"field": "actorrole", "message": "must be one of officer, approver, admin"})
+        if not self.actorunit and self.actorrole != "admin":
+            problems.append({"field": "actorunit", "message": "required unless actorrole is admin"})
+        if problems:
+            raise ValidationFailed("the command carries no valid actor", problems)
+        return Actor(id=str(self.actorid), unit=self.actorunit or None, role=self.actorrole)  # type: ignore[arg-type]
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json(exclude_none=True).encode()
+
+
+def new_event(
+    *,
+    source: str,
+    type: str,
+    data: dict[str, Any],
+    subject: str | None = None,
+    id: str | None = None,
+    time: dt.datetime | None = None,
+    correlationid: str | None = None,
+    causationid: str | None = None,
+    actor: Actor | None = None,
+    aggregateversion: int | None = None,
+) -> CloudEvent:
+    return CloudEvent(
+        id=id or uuid7(),
+        source=source,
+        type=type,
+        subject=subject,
+        time=time or dt.datetime.now(dt.UTC),
+        data=data,
+        correlationid=correlationid,
+        causationid=causationid,
+        actorid=actor.id if actor else None,
+        actorunit=(actor.unit or "") if actor else None,
+        actorrole=actor.role if actor else None,
+        aggregateversion=aggregateversion,
+    )
+
+
+def pydantic_details(exc: ValidationError, prefix: str = "") -> list[dict[str, Any]]:
+    """Turn a pydantic error into the reply's `details` (field path, message), bounded in size."""
+    out = []
+    for err in exc.errors()[:50]:
+        loc = ".".join(str(p) for p in err["loc"])
+        out.append({"field": f"{prefix}{loc}" if loc else prefix.rstrip("."), "message": err["msg"]})
+    return out
+
+
+def parse_envelope(raw: bytes, max_bytes: int = MAX_PAYLOAD_BYTES) -> CloudEvent:
+    """Parse and validate a structured CloudEvent; every failure is a ValidationFailed subclass."""
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(f"payload is {len(raw)} bytes; the limit is {max_bytes}")
+    try:
+        doc = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedMessage(f"body is not valid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise MalformedMessage("body must be a JSON object (a CloudEvents structured document)")
+    try:
+        return CloudEvent.model_validate(doc)
+    except ValidationError as exc:
+        raise ValidationFailed("the envelope is not a valid CloudEvent", pydantic_details(exc)) from None
+
+
+def best_effort_id(raw: bytes) -> str | None:
+    """The `id` of a message that failed validation, if one can be read, to echo in the reply."""
+    try:
+        doc = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    value = doc.get("id") if isinstance(doc, dict) else None
+    return value if isinstance(value, str) and 0 < len(value) <= 128 else None

@@ -1,0 +1,117 @@
+"""The transactional outbox and its relay: persist, then publish (DESIGN §4).
+
+Events are inserted in the transaction that changes state; the relay publishes them to JetStream
+with Nats-Msg-Id = event id and then marks them sent. A crash between the two re-publishes, and
+JetStream's duplicate window drops the copy."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from typing import Any
+
+from nats.js import JetStreamContext
+from pymongo import ASCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.envelope import CloudEvent
+from shared.metrics import Metrics
+from shared.mongo import Doc
+from shared.subjects import subject_of_type
+
+log = logging.getLogger("antq.outbox")
+
+
+class Outbox:
+    COLLECTION = "outbox"
+
+    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+        self.coll = db[self.COLLECTION]
+        self.wakeup = asyncio.Event()
+
+    async def ensure_indexes(self) -> None:
+        await self.coll.create_index([("sent", ASCENDING), ("_id", ASCENDING)])
+
+    async def add(self, events: list[CloudEvent], session: AsyncClientSession) -> None:
+        if not events:
+            return
+        now = dt.datetime.now(dt.UTC)
+        await self.coll.insert_many([
+            {"_id": e.id, "subject": subject_of_type(e.type), "body": e.to_bytes(), "sent": False, "at": now}
+            for e in events
+        ], session=session, ordered=True)
+
+    def notify(self) -> None:
+        self.wakeup.set()
+
+    async def pending(self) -> int:
+        return await self.coll.count_documents({"sent": False})
+
+
+class Relay:
+    """Publishes unsent outbox entries in id (creation) order, then marks them sent."""
+
+    def __init__(self, outbox: Outbox, js: JetStreamContext, metrics: Metrics, batch: int = 256,
+                 poll_seconds: float = 1.0, retention: dt.timedelta = dt.timedelta(days=7)) -> None:
+        self.outbox = outbox
+        self.js = js
+        self.metrics = metrics
+        self.batch = batch
+        self.poll_seconds = poll_seconds
+        self.retention = retention
+        self.healthy = True
+        self._last_purge = dt.datetime.now(dt.UTC)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        delay = 0.2
+        while not stop.is_set():
+            try:
+                n = await self.flush()
+                self.healthy = True
+                delay = 0.2
+                if n >= self.batch:
+                    continue
+                await self._purge_if_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # broker or database unreachable: keep the events, retry later
+                self.healthy = False
+                self.metrics.relay_errors.labels(self.metrics.service).inc()
+                log.warning("outbox relay failed; will retry", extra={"error": repr(exc)[:300], "retry_in": delay})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                continue
+            self.outbox.wakeup.clear()
+            try:
+                await asyncio.wait_for(self.outbox.wakeup.wait(), self.poll_seconds)
+            except TimeoutError:
+                pass
+
+    async def flush(self) -> int:
+        """Publish one batch; returns how many entries it sent."""
+        docs = await self.outbox.coll.find({"sent": False}).sort("_id", ASCENDING).limit(self.batch).to_list()
+        if not docs:
+            self.metrics.outbox_pending.labels(self.metrics.service).set(0)
+            return 0
+        sent: list[Any] = []
+        try:
+            for doc in docs:
+                await self.js.publish(doc["subject"], bytes(doc["body"]),
+                                      headers={"Nats-Msg-Id": doc["_id"], "content-type": "application/cloudevents+json"})
+                sent.append(doc["_id"])
+        finally:
+            if sent:
+                await self.outbox.coll.update_many(
+                    {"_id": {"$in": sent}}, {"$set": {"sent": True, "sent_at": dt.datetime.now(dt.UTC)}}
+                )
+                self.metrics.published.labels(self.metrics.service).inc(len(sent))
+        return len(sent)
+
+    async def _purge_if_due(self) -> None:
+        now = dt.datetime.now(dt.UTC)
+        if now - self._last_purge < dt.timedelta(minutes=10):
+            return
+        self._last_purge = now
+        await self.outbox.coll.delete_many({"sent": True, "sent_at": {"$lt": now - self.retention}})

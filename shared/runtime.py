@@ -1,0 +1,211 @@
+"""The service host: start-up order, waiting for dependencies, readiness, graceful shutdown.
+
+Every service runs inside one: HTTP first (so /readyz can say red), then MongoDB and NATS with
+backoff, streams, subscribers and the outbox relay; SIGTERM drains within the grace period."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from faststream.nats import NatsBroker
+from faststream.specification import AsyncAPI
+from pydantic import BaseModel
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
+
+from shared import logs, mongo
+from shared.bus import DeadLetters, Endpoints, ensure_streams, make_broker
+from shared.commands import CommandProcessor, CommandSpec, QuerySpec
+from shared.health import HealthServer
+from shared.inbox import Inbox
+from shared.metrics import Metrics
+from shared.mongo import Doc
+from shared.outbox import Outbox, Relay
+from shared.settings import ServiceSettings
+
+log = logging.getLogger("antq.runtime")
+CONTRACT_VERSION = "1.0.0"
+
+
+@dataclass
+class ServiceDefinition:
+    """What a service plugs into the host: its handler tables, its events and its store."""
+
+    name: str
+    commands: list[CommandSpec]
+    queries: list[QuerySpec]
+    events: dict[tuple[str, str], type[BaseModel]]
+    store_factory: Callable[[AsyncDatabase[Doc], AsyncClientSession | None], Any]
+    ensure_indexes: Callable[[AsyncDatabase[Doc]], Awaitable[None]]
+    description: str = ""
+    extra_readiness: dict[str, Callable[[], bool]] = field(default_factory=dict)
+
+
+class ServiceHost:
+    def __init__(self, definition: ServiceDefinition, settings: ServiceSettings,
+                 clock: Callable[[], dt.datetime] | None = None) -> None:
+        self.definition = definition
+        self.settings = settings
+        self.name = definition.name
+        self.metrics = Metrics(self.name)
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.stopping = asyncio.Event()
+        self.mongo: AsyncMongoClient[Doc] | None = None
+        self.broker: NatsBroker | None = None
+        self.processor: CommandProcessor[Any] | None = None
+        self.relay: Relay | None = None
+        self.http: HealthServer | None = None
+        self._mongo_ok = False
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # ------------------------------------------------------------------------------- wiring
+
+    def build(self) -> NatsBroker:
+        """Create the client objects and register subscribers; connects nothing."""
+        s = self.settings
+        self.mongo = mongo.client(s.mongodb_url, f"antq-{self.name}")
+        db = self.mongo[s.database_name(self.name)]
+        self.db = db
+        self.outbox = Outbox(db)
+        self.inbox = Inbox(db, "commands")
+        self.processor = CommandProcessor(
+            self.name, self.mongo, self.inbox, self.outbox,
+            lambda session: self.definition.store_factory(db, session),
+            self.definition.commands, self.definition.queries, self.metrics, self.clock, s.max_payload_bytes,
+        )
+        self.broker = make_broker(s, self.name, self.metrics)
+        self.endpoints = Endpoints(self.broker, self.processor, s, self.name, self.metrics)
+        self.endpoints.register(self.definition.events)
+        return self.broker
+
+    def asyncapi(self) -> dict[str, Any]:
+        broker = self.broker or self.build()
+        spec = AsyncAPI(broker, title=f"ANTQ {self.name}", version=CONTRACT_VERSION,
+                        description=self.definition.description, schema_version="3.0.0").to_specification()
+        doc: dict[str, Any] = spec.to_jsonable()
+        return doc
+
+    # ------------------------------------------------------------------------------- readiness
+
+    def readiness(self) -> dict[str, bool]:
+        conn = self.broker.connection if self.broker is not None else None
+        checks = {
+            "mongodb": self._mongo_ok,
+            "nats": bool(conn is not None and conn.is_connected),
+            "relay": bool(self.relay is not None and self.relay.healthy),
+            "accepting": not self.stopping.is_set(),
+        }
+        for name, check in self.definition.extra_readiness.items():
+            checks[name] = check()
+        self.metrics.ready.labels(self.name, "mongodb").set(int(checks["mongodb"]))
+        self.metrics.ready.labels(self.name, "nats").set(int(checks["nats"]))
+        return checks
+
+    async def _watch_mongo(self) -> None:
+        assert self.mongo is not None
+        while not self.stopping.is_set():
+            try:
+                await asyncio.wait_for(self.mongo.admin.command("ping"), 2.5)
+                self._mongo_ok = True
+            except (PyMongoError, TimeoutError):
+                self._mongo_ok = False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), 1.0)
+
+    # ------------------------------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        broker = self.broker or self.build()
+        assert self.mongo is not None
+        docs = {
+            "/asyncapi.json": ("application/json", lambda: json.dumps(self.asyncapi(), indent=2).encode()),
+            "/asyncapi.yaml": ("application/yaml", lambda: yaml.safe_dump(self.asyncapi(), sort_keys=False).encode()),
+        }
+        self.http = HealthServer(self.settings.http_host, self.settings.http_port, self.metrics.registry,
+                                 self.readiness, docs)
+        await self.http.start()
+        await mongo.wait_until_up(self.mongo, self.stopping)
+        self._mongo_ok = True
+        self._tasks.append(asyncio.create_task(self._watch_mongo(), name="mongo-watch"))
+        await self._with_backoff("indexes", self._ensure_indexes)
+        log.info("connecting to nats", extra={"url": self.settings.nats_url})
+        await broker.connect()
+        js = broker.connection.jetstream()
+        if self.settings.declare_streams:
+            await self._with_backoff("streams", lambda: ensure_streams(js, self.settings))
+        self.endpoints.dead_letters = DeadLetters(js, self.name, self.metrics)
+        await broker.start()
+        self.relay = Relay(self.outbox, js, self.metrics, self.settings.relay_batch, self.settings.relay_poll_seconds)
+        self._relay_stop = asyncio.Event()
+        self._tasks.append(asyncio.create_task(self.relay.run(self._relay_stop), name="outbox-relay"))
+        log.info("service started", extra={"http_port": self.http.port})
+
+    async def _ensure_indexes(self) -> None:
+        await self.definition.ensure_indexes(self.db)
+        await self.inbox.ensure_indexes()
+        await self.outbox.ensure_indexes()
+
+    async def _with_backoff(self, what: str, fn: Callable[[], Awaitable[None]]) -> None:
+        delay = 0.2
+        while True:
+            try:
+                await fn()
+                return
+            except Exception as exc:
+                if self.stopping.is_set():
+                    raise
+                log.warning(f"{what} not ready; retrying", extra={"error": repr(exc)[:300], "retry_in": delay})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def stop(self) -> None:
+        """Stop taking work, let in-flight handlers finish, flush the outbox, close."""
+        self.stopping.set()
+        if self.broker is not None:
+            try:
+                await asyncio.wait_for(self.broker.stop(), self.settings.shutdown_grace_seconds)
+            except Exception as exc:
+                log.warning("broker did not stop cleanly", extra={"error": repr(exc)[:300]})
+        if hasattr(self, "_relay_stop"):
+            self._relay_stop.set()
+            self.outbox.notify()
+        for task in self._tasks:
+            try:
+                await asyncio.wait_for(task, 3.0)
+            except (TimeoutError, asyncio.CancelledError):
+                task.cancel()
+        if self.mongo is not None:
+            await self.mongo.close()
+        if self.http is not None:
+            await self.http.stop()
+        log.info("service stopped")
+
+    async def run(self) -> None:
+        """Run until SIGTERM or SIGINT."""
+        logs.configure(self.name, self.settings.log_level)
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        starter = asyncio.create_task(self.start())
+        waiter = asyncio.create_task(stop.wait())
+        await asyncio.wait({starter, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if starter.done() and starter.exception() is not None:
+            raise starter.exception()  # type: ignore[misc]
+        await stop.wait()
+        log.info("stopping: draining in-flight work")
+        if not starter.done():
+            self.stopping.set()
+            starter.cancel()
+        await self.stop()

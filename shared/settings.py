@@ -1,0 +1,55 @@
+"""Settings base: one pydantic-settings class per service, `ANTQ_` environment prefix.
+
+Development defaults point at the embedded servers; production refuses them."""
+
+from __future__ import annotations
+
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_MONGODB_URL = "mongodb://127.0.0.1:27017/?retryWrites=false&directConnection=true"
+DEV_NATS_URL = "nats://127.0.0.1:4222"
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ANTQ_", extra="ignore", env_file=None)
+
+    env: Literal["development", "production"] = "development"
+    nats_url: str = DEV_NATS_URL
+    nats_user: str | None = None
+    nats_password: SecretStr | None = None
+    nats_creds_file: str | None = Field(default=None, description="NATS .creds file (mounted secret)")
+    mongodb_url: str = DEV_MONGODB_URL
+    mongodb_db: str | None = Field(default=None, description="Database name; default antq_<service>")
+    http_host: str = "127.0.0.1"
+    http_port: int = 0
+    declare_streams: bool = Field(default=True, description="Create/update streams at start-up")
+    stream_replicas: int = 1
+    duplicate_window_seconds: float = 3600.0
+    max_payload_bytes: int = 256 * 1024
+    max_deliver: int = 5
+    nack_delay_seconds: float = 2.0
+    shutdown_grace_seconds: float = 10.0
+    relay_batch: int = 256
+    relay_poll_seconds: float = 1.0
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_dev_defaults_in_production(self) -> Self:
+        if self.env != "production":
+            return self
+        problems = []
+        if self.mongodb_url == DEV_MONGODB_URL:
+            problems.append("ANTQ_MONGODB_URL must be set explicitly")
+        if self.nats_creds_file is None and (self.nats_user is None or self.nats_password is None):
+            problems.append("NATS credentials (ANTQ_NATS_CREDS_FILE or ANTQ_NATS_USER/ANTQ_NATS_PASSWORD) are required")
+        if self.nats_password is not None and self.nats_password.get_secret_value() in ("", "changeme", "antq"):
+            problems.append("ANTQ_NATS_PASSWORD is a default; set a real secret")
+        if problems:
+            raise ValueError("refusing to start in production: " + "; ".join(problems))
+        return self
+
+    def database_name(self, service: str) -> str:
+        return self.mongodb_db or f"antq_{service}"

@@ -1,0 +1,45 @@
+"""Integration fixtures: the registry service in-process against the real servers, and clients."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from services.registry.app import RegistrySettings, create
+from shared.client import Client
+from shared.envelope import Actor
+from shared.runtime import ServiceHost
+
+
+def registry_settings(servers: object, **overrides: object) -> RegistrySettings:
+    return RegistrySettings(
+        nats_url=servers.nats_url,  # type: ignore[attr-defined]
+        mongodb_url=servers.mongodb_url,  # type: ignore[attr-defined]
+        mongodb_db=f"antq_registry_{uuid.uuid4().hex[:8]}",
+        http_port=0,
+        nack_delay_seconds=0.2,
+        max_deliver=3,
+        **overrides,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture(scope="session")
+async def registry(servers: object) -> AsyncIterator[ServiceHost]:
+    host = create(registry_settings(servers))
+    await host.start()
+    yield host
+    await host.stop()
+
+
+@pytest.fixture(scope="session")
+async def admin(servers: object, registry: ServiceHost) -> AsyncIterator[Client]:
+    client = await Client.connect(servers.nats_url, Actor(id="admin-test", unit=None, role="admin"),  # type: ignore[attr-defined]
+                                  source="tests/admin")
+    yield client
+    await client.close()
+
+
+def uid(prefix: str = "u") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"

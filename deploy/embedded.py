@@ -67,8 +67,18 @@ def nats_command(data_dir: Path, port: int, http_port: int) -> list[str]:
 def mongo_command(data_dir: Path, port: int) -> list[str]:
     """SecantusDB in its (default) single-node replica-set mode, fsyncing every commit."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    return [str(BIN / "secantusd-py"), "--host", "127.0.0.1", "--port", str(port), "--storage-path",
-            str(data_dir), "--sync-on-commit", "--log-level", "WARNING"]
+    return [
+        str(BIN / "secantusd-py"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--storage-path",
+        str(data_dir),
+        "--sync-on-commit",
+        "--log-level",
+        "WARNING",
+    ]
 
 
 def mongo_url(port: int) -> str:
@@ -88,8 +98,9 @@ class Child:
 
     def start(self) -> None:
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115 - owned by the child
-        self.proc = subprocess.Popen(self.argv, env={**os.environ, **self.env}, stdout=out, stderr=out,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.argv, env={**os.environ, **self.env}, stdout=out, stderr=out, start_new_session=True
+        )
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -108,7 +119,7 @@ class Child:
 
 def http_ok(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=1) as r:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(url, timeout=1) as r:
             return bool(r.status == 200)
     except OSError:
         return False
@@ -124,13 +135,21 @@ class Stack:
             self.children.append(Child("nats", nats_command(data / "nats", 4222, 8222), 4222, log=logs / "nats.log"))
             nats_url = "nats://127.0.0.1:4222"
         if mongodb_url is None:
-            self.children.append(Child("mongodb", mongo_command(data / "mongodb", 27017), 27017,
-                                       log=logs / "mongodb.log"))
+            self.children.append(
+                Child("mongodb", mongo_command(data / "mongodb", 27017), 27017, log=logs / "mongodb.log")
+            )
             mongodb_url = mongo_url(27017)
         self.env = {"ANTQ_NATS_URL": nats_url, "ANTQ_MONGODB_URL": mongodb_url}
         for name, port in services.items():
-            self.children.append(Child(name, [sys.executable, "-m", f"services.{name}"], port,
-                                       env={**self.env, "ANTQ_HTTP_PORT": str(port)}, log=logs / f"{name}.log"))
+            self.children.append(
+                Child(
+                    name,
+                    [sys.executable, "-m", f"services.{name}"],
+                    port,
+                    env={**self.env, "ANTQ_HTTP_PORT": str(port)},
+                    log=logs / f"{name}.log",
+                )
+            )
 
     def start(self) -> None:
         for child in self.children:
@@ -155,10 +174,13 @@ class Stack:
             if child.alive():
                 continue
             if child.next_start == 0.0:
-                delay = min(2 ** child.restarts * 0.5, 30)
+                delay = min(2**child.restarts * 0.5, 30)
                 child.next_start = now + delay
-                print(f"! {child.name} exited ({child.proc.returncode if child.proc else '?'}); "
-                      f"restarting in {delay:.1f}s (log: {child.log})", flush=True)
+                print(
+                    f"! {child.name} exited ({child.proc.returncode if child.proc else '?'}); "
+                    f"restarting in {delay:.1f}s (log: {child.log})",
+                    flush=True,
+                )
             elif now >= child.next_start:
                 child.restarts += 1
                 child.next_start = 0.0
@@ -173,8 +195,7 @@ def load_sample(env: dict[str, str], marker: Path) -> None:
     if marker.exists() or not SAMPLE.exists():
         return
     print(f"loading the sample tree of Huế from {SAMPLE.name} (first start)…", flush=True)
-    r = subprocess.run([str(BIN / "antq"), "registry", "import", str(SAMPLE)], env={**os.environ, **env},
-                       check=False)
+    r = subprocess.run([str(BIN / "antq"), "registry", "import", str(SAMPLE)], env={**os.environ, **env}, check=False)
     if r.returncode == 0:
         marker.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
 

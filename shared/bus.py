@@ -10,6 +10,7 @@ import base64
 import datetime as dt
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from faststream import AckPolicy
@@ -90,8 +91,9 @@ def stream_config(spec: StreamSpec, settings: ServiceSettings) -> StreamConfig:
     )
 
 
-async def ensure_streams(js: JetStreamContext, settings: ServiceSettings,
-                         specs: tuple[StreamSpec, ...] = STREAMS) -> None:
+async def ensure_streams(
+    js: JetStreamContext, settings: ServiceSettings, specs: tuple[StreamSpec, ...] = STREAMS
+) -> None:
     """Create the platform's streams, or bring their settings up to date (idempotent)."""
     for spec in specs:
         config = stream_config(spec, settings)
@@ -135,19 +137,28 @@ class DeadLetters:
             "failed_at": dt.datetime.now(dt.UTC).isoformat(),
         }
         await self.js.publish(
-            dlq_subject(self.service, consumer), json.dumps(record, ensure_ascii=False).encode(),
+            dlq_subject(self.service, consumer),
+            json.dumps(record, ensure_ascii=False).encode(),
             headers={"Nats-Msg-Id": f"{consumer}:{md.stream}:{md.sequence.stream}"},
         )
         self.metrics.dead_letters.labels(self.service, consumer, reason).inc()
-        log.warning("message dead-lettered", extra={"consumer": consumer, "subject": raw.subject,
-                                                    "reason": reason, "error": error[:300]})
+        log.warning(
+            "message dead-lettered",
+            extra={"consumer": consumer, "subject": raw.subject, "reason": reason, "error": error[:300]},
+        )
 
 
 class Endpoints:
     """Registers a service's command, query and intake subscribers on the broker (one place)."""
 
-    def __init__(self, broker: NatsBroker, processor: CommandProcessor[Any], settings: ServiceSettings,
-                 service: str, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        broker: NatsBroker,
+        processor: CommandProcessor[Any],
+        settings: ServiceSettings,
+        service: str,
+        metrics: Metrics,
+    ) -> None:
         self.broker = broker
         self.processor = processor
         self.settings = settings
@@ -155,7 +166,7 @@ class Endpoints:
         self.metrics = metrics
         self.dead_letters: DeadLetters | None = None  # needs the JetStream context: set after connect
 
-    def register(self, events: dict[tuple[str, str], type[BaseModel]]) -> None:
+    def register(self, events: Mapping[tuple[str, str], type[BaseModel]]) -> None:
         for spec in self.processor.commands.values():
             self._command(spec.action, spec.model, spec.description)
         for q in self.processor.queries.values():
@@ -180,16 +191,25 @@ class Endpoints:
                 return {"ok": False, "id": None, "error": exc.to_error()}
             except Exception as exc:
                 log.exception("command failed", extra={"command": action})
-                return {"ok": False, "id": None,
-                        "error": {"code": "internal", "message": f"internal error: {type(exc).__name__}", "details": []}}
+                return {
+                    "ok": False,
+                    "id": None,
+                    "error": {
+                        "code": "internal",
+                        "message": f"internal error: {type(exc).__name__}",
+                        "details": [],
+                    },
+                }
 
-        handle.__annotations__ = {"body": SkipValidation[model], "msg": NatsMessage, "return": dict}  # type: ignore[valid-type]
+        handle.__annotations__ = {"body": SkipValidation[model], "msg": NatsMessage, "return": dict}  # type: ignore[misc,valid-type]
         handle.__doc__ = (description or model.__doc__ or action) + (
             " Send a CloudEvent whose `data` is this payload; the reply is "
             '{"ok": true, "id", "result"} or {"ok": false, "id", "error": {"code", "message", "details"}}.'
         )
         self.broker.subscriber(
-            command_subject(self.service, action), queue=self.service, decoder=raw_body,
+            command_subject(self.service, action),
+            queue=self.service,
+            decoder=raw_body,
             title=command_subject(self.service, action),
         )(handle)
 
@@ -201,12 +221,17 @@ class Endpoints:
                 return await processor.query(name, msg.body)
             except Exception as exc:
                 log.exception("query failed", extra={"query": name})
-                return {"ok": False, "error": {"code": "internal", "message": type(exc).__name__, "details": []}}
+                return {
+                    "ok": False,
+                    "error": {"code": "internal", "message": type(exc).__name__, "details": []},
+                }
 
-        handle.__annotations__ = {"body": SkipValidation[model], "msg": NatsMessage, "return": dict}  # type: ignore[valid-type]
+        handle.__annotations__ = {"body": SkipValidation[model], "msg": NatsMessage, "return": dict}  # type: ignore[misc,valid-type]
         handle.__doc__ = description or model.__doc__ or name
         self.broker.subscriber(
-            query_subject(self.service, name), queue=self.service, decoder=raw_body,
+            query_subject(self.service, name),
+            queue=self.service,
+            decoder=raw_body,
             title=query_subject(self.service, name),
         )(handle)
 

@@ -56,23 +56,43 @@ class Client:
         self.timeout = timeout
 
     @classmethod
-    async def connect(cls, url: str, actor: Actor, source: str = "antq/client", timeout: float = 10.0,
-                      **options: Any) -> Client:
+    async def connect(
+        cls, url: str, actor: Actor, source: str = "antq/client", timeout: float = 10.0, **options: Any
+    ) -> Client:
         nc = await nats.connect(url, name=source, **options)
         return cls(nc, actor, source, timeout)
 
     async def close(self) -> None:
         await self.nc.drain()
 
-    def envelope(self, service: str, action: str, data: dict[str, Any] | BaseModel, id: str | None = None,
-                 correlation_id: str | None = None) -> bytes:
+    def envelope(
+        self,
+        service: str,
+        action: str,
+        data: dict[str, Any] | BaseModel,
+        id: str | None = None,
+        correlation_id: str | None = None,
+    ) -> bytes:
         payload = data.model_dump(mode="json", exclude_none=True) if isinstance(data, BaseModel) else data
-        event = new_event(source=self.source, type=command_type(service, action), data=payload, id=id,
-                          subject=None, correlationid=correlation_id, actor=self.actor)
+        event = new_event(
+            source=self.source,
+            type=command_type(service, action),
+            data=payload,
+            id=id,
+            subject=None,
+            correlationid=correlation_id,
+            actor=self.actor,
+        )
         return event.to_bytes()
 
-    async def command(self, service: str, action: str, data: dict[str, Any] | BaseModel, id: str | None = None,
-                      correlation_id: str | None = None) -> Reply:
+    async def command(
+        self,
+        service: str,
+        action: str,
+        data: dict[str, Any] | BaseModel,
+        id: str | None = None,
+        correlation_id: str | None = None,
+    ) -> Reply:
         body = self.envelope(service, action, data, id, correlation_id)
         msg = await self.nc.request(command_subject(service, action), body, timeout=self.timeout)
         return Reply.parse(msg.data)
@@ -87,8 +107,9 @@ class Client:
         body = self.envelope(service, action, data, id)
         command_id = json.loads(body)["id"]
         js = self.nc.jetstream()
-        await js.publish(intake_subject(service, action), body, headers={"Nats-Msg-Id": command_id},
-                         timeout=self.timeout)
+        await js.publish(
+            intake_subject(service, action), body, headers={"Nats-Msg-Id": command_id}, timeout=self.timeout
+        )
         return str(command_id)
 
     async def query(self, service: str, name: str, params: dict[str, Any] | BaseModel | None = None) -> Reply:

@@ -24,8 +24,8 @@ from shared.errors import (
     Conflict,
     DomainError,
     MalformedMessage,
-    UnknownCommand,
     Unavailable,
+    UnknownCommand,
     ValidationFailed,
     error_reply,
     ok_reply,
@@ -133,8 +133,10 @@ class CommandProcessor(Generic[S]):
                 raise
             if transport == "intake" and not await self.reject_unparseable_intake(raw, exc):
                 raise PoisonMessage(f"{exc.code}: {exc.message}") from None
-            log.info("command refused", extra={"command": action, "code": exc.code, "reason": exc.message,
-                                               "command_id": command_id})
+            log.info(
+                "command refused",
+                extra={"command": action, "code": exc.code, "reason": exc.message, "command_id": command_id},
+            )
             return error_reply(command_id, exc)
         finally:
             self.metrics.commands.labels(self.service, action, transport, outcome, code).inc()
@@ -147,11 +149,15 @@ class CommandProcessor(Generic[S]):
         try:
             spec = self.commands.get(action)
             if spec is None:
-                raise UnknownCommand(f"{self.service} has no command {action!r}; known: {', '.join(sorted(self.commands))}")
+                raise UnknownCommand(
+                    f"{self.service} has no command {action!r}; known: {', '.join(sorted(self.commands))}"
+                )
             expected = command_type(self.service, action)
             if env.type != expected:
-                raise ValidationFailed(f"type {env.type!r} does not match the subject; expected {expected!r}",
-                                       [{"field": "type"}])
+                raise ValidationFailed(
+                    f"type {env.type!r} does not match the subject; expected {expected!r}",
+                    [{"field": "type"}],
+                )
             actor = env.actor()
             fingerprint = digest(env.type, env.data, actor.model_dump())
             try:
@@ -172,12 +178,21 @@ class CommandProcessor(Generic[S]):
 
     def _replay(self, env: CloudEvent, stored_digest: str, fingerprint: str, reply: dict[str, Any]) -> dict[str, Any]:
         if stored_digest != fingerprint:
-            return error_reply(env.id, Conflict(
-                f"command id {env.id} was already used for a different command; use a new id"))
+            return error_reply(
+                env.id,
+                Conflict(f"command id {env.id} was already used for a different command; use a new id"),
+            )
         return reply
 
-    async def _execute(self, spec: CommandSpec, cmd: BaseModel, env: CloudEvent, actor: Actor, fingerprint: str,
-                       transport: Transport) -> tuple[dict[str, Any], str]:
+    async def _execute(
+        self,
+        spec: CommandSpec,
+        cmd: BaseModel,
+        env: CloudEvent,
+        actor: Actor,
+        fingerprint: str,
+        transport: Transport,
+    ) -> tuple[dict[str, Any], str]:
         async def work(session: AsyncClientSession) -> dict[str, Any]:
             ctx = Context(command_id=env.id, actor=actor, store=self.store_factory(session), now=self.clock())
             outcome = await spec.handler(cmd, ctx)
@@ -201,7 +216,9 @@ class CommandProcessor(Generic[S]):
                 stored = await self.inbox.get(env.id)
                 if stored is not None:  # a concurrent delivery of the same command won the race
                     return self._replay(env, stored.digest, fingerprint, stored.reply), "duplicate"
-                raise
+                # another command took the same unique key concurrently: refuse without recording,
+                # so that sending the command again re-evaluates it against the new state
+                return error_reply(env.id, Conflict("a concurrent change took the same key; send the command again")), "rejected"
             if is_transient(exc):
                 raise Unavailable(f"database unavailable: {exc}") from None
             raise
@@ -209,8 +226,9 @@ class CommandProcessor(Generic[S]):
         log.debug("command accepted", extra={"command": spec.action})
         return reply, "accepted"
 
-    async def _store_rejection(self, env: CloudEvent, fingerprint: str, err: DomainError,
-                               transport: Transport) -> dict[str, Any]:
+    async def _store_rejection(
+        self, env: CloudEvent, fingerprint: str, err: DomainError, transport: Transport
+    ) -> dict[str, Any]:
         """Record the refusal too, so the same command gets the same answer later."""
         reply = error_reply(env.id, err)
 
@@ -255,8 +273,9 @@ class CommandProcessor(Generic[S]):
             time=self.clock(),
         )
         # the sender's actor attributes are echoed as given, even when they were the problem
-        return event.model_copy(update={"actorid": cause.actorid, "actorunit": cause.actorunit,
-                                        "actorrole": cause.actorrole})
+        return event.model_copy(
+            update={"actorid": cause.actorid, "actorunit": cause.actorunit, "actorrole": cause.actorrole}
+        )
 
     async def reject_unparseable_intake(self, raw: bytes, error: DomainError) -> bool:
         """An intake message with a readable id that fails envelope checks still gets an outcome."""
@@ -268,8 +287,13 @@ class CommandProcessor(Generic[S]):
         except ValueError:
             return False
         cause = CloudEvent.model_construct(
-            id=command_id, type=str(doc.get("type", ""))[:200], correlationid=None,
-            actorid=str(doc.get("actorid") or "")[:128] or None, actorunit=None, actorrole=None,
+            id=command_id,
+            source="unparseable",
+            type=str(doc.get("type", ""))[:200],
+            correlationid=None,
+            actorid=str(doc.get("actorid") or "")[:128] or None,
+            actorunit=None,
+            actorrole=None,
         )
         event = self._outcome_event(cause, "rejected", {"error": error.to_error()})
 

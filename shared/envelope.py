@@ -71,7 +71,7 @@ class CloudEvent(BaseModel):
             problems.append({"field": "actorunit", "message": "required unless actorrole is admin"})
         if problems:
             raise ValidationFailed("the command carries no valid actor", problems)
-        return Actor(id=str(self.actorid), unit=self.actorunit or None, role=self.actorrole)  # type: ignore[arg-type]
+        return Actor(id=str(self.actorid), unit=self.actorunit or None, role=self.actorrole)
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json(exclude_none=True).encode()

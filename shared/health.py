@@ -17,8 +17,14 @@ Readiness = Callable[[], dict[str, bool]]
 
 
 class HealthServer:
-    def __init__(self, host: str, port: int, registry: CollectorRegistry, readiness: Readiness,
-                 documents: dict[str, tuple[str, Callable[[], bytes]]] | None = None) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        registry: CollectorRegistry,
+        readiness: Readiness,
+        documents: dict[str, tuple[str, Callable[[], bytes]]] | None = None,
+    ) -> None:
         self.host, self.port = host, port
         self.registry = registry
         self.readiness = readiness
@@ -43,8 +49,10 @@ class HealthServer:
             parts = line.decode("latin-1").split()
             path = parts[1].split("?")[0] if len(parts) >= 2 else "/"
             status, ctype, body = self._route(parts[0] if parts else "", path)
-            head = (f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
-                    "Connection: close\r\n\r\n")
+            head = (
+                f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
+                "Connection: close\r\n\r\n"
+            )
             writer.write(head.encode() + body)
             await writer.drain()
         except (TimeoutError, ConnectionError):

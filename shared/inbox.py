@@ -46,10 +46,24 @@ class Inbox:
         doc = await self.coll.find_one({"_id": self._key(message_id)}, session=session)
         return Processed(doc["digest"], doc["reply"]) if doc else None
 
-    async def record(self, message_id: str, content_digest: str, reply: dict[str, Any], kind: str,
-                     session: AsyncClientSession) -> None:
+    async def record(
+        self,
+        message_id: str,
+        content_digest: str,
+        reply: dict[str, Any],
+        kind: str,
+        session: AsyncClientSession,
+    ) -> None:
         """Insert the record; a DuplicateKeyError means a concurrent delivery won the race."""
-        await self.coll.insert_one({
-            "_id": self._key(message_id), "consumer": self.consumer, "message_id": message_id,
-            "kind": kind, "digest": content_digest, "reply": reply, "at": dt.datetime.now(dt.UTC),
-        }, session=session)
+        await self.coll.insert_one(
+            {
+                "_id": self._key(message_id),
+                "consumer": self.consumer,
+                "message_id": message_id,
+                "kind": kind,
+                "digest": content_digest,
+                "reply": reply,
+                "at": dt.datetime.now(dt.UTC),
+            },
+            session=session,
+        )

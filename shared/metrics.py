@@ -13,26 +13,38 @@ class Metrics:
         self.registry = registry or CollectorRegistry()
         r = self.registry
         self.commands = Counter(
-            "antq_commands_total", "Commands handled, by outcome (accepted, rejected, duplicate, error) and code",
-            ["service", "command", "transport", "outcome", "code"], registry=r,
+            "antq_commands_total",
+            "Commands handled, by outcome (accepted, rejected, duplicate, error) and code",
+            ["service", "command", "transport", "outcome", "code"],
+            registry=r,
         )
         self.command_seconds = Histogram(
-            "antq_command_seconds", "Command handling time (request → persisted → reply)",
-            ["service", "command"], registry=r,
+            "antq_command_seconds",
+            "Command handling time (request → persisted → reply)",
+            ["service", "command"],
+            registry=r,
             buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
         self.queries = Counter(
             "antq_queries_total", "Queries answered, by outcome", ["service", "query", "outcome"], registry=r
         )
-        self.published = Counter("antq_events_published_total", "Events relayed from the outbox", ["service"], registry=r)
+        self.published = Counter(
+            "antq_events_published_total", "Events relayed from the outbox", ["service"], registry=r
+        )
         self.relay_errors = Counter("antq_relay_errors_total", "Outbox relay failures", ["service"], registry=r)
         self.outbox_pending = Gauge("antq_outbox_pending", "Events waiting in the outbox", ["service"], registry=r)
         self.dead_letters = Counter(
-            "antq_dead_letters_total", "Messages sent to the dead-letter stream", ["service", "consumer", "reason"],
+            "antq_dead_letters_total",
+            "Messages sent to the dead-letter stream",
+            ["service", "consumer", "reason"],
             registry=r,
         )
         self.redeliveries = Counter(
-            "antq_nacks_total", "Messages nacked for a delayed redelivery", ["service", "consumer"], registry=r
+            "antq_nacks_total",
+            "Messages nacked for a delayed redelivery",
+            ["service", "consumer"],
+            registry=r,
         )
-        self.ready = Gauge("antq_dependency_up", "1 when the dependency is reachable", ["service", "dependency"],
-                           registry=r)
+        self.ready = Gauge(
+            "antq_dependency_up", "1 when the dependency is reachable", ["service", "dependency"], registry=r
+        )

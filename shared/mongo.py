@@ -22,8 +22,14 @@ TRANSIENT = (ConnectionFailure, ServerSelectionTimeoutError)
 
 
 def client(url: str, app_name: str) -> AsyncMongoClient[Doc]:
-    return AsyncMongoClient(url, w="majority", appname=app_name, serverSelectionTimeoutMS=3000,
-                            connectTimeoutMS=3000, tz_aware=True)
+    return AsyncMongoClient(
+        url,
+        w="majority",
+        appname=app_name,
+        serverSelectionTimeoutMS=3000,
+        connectTimeoutMS=3000,
+        tz_aware=True,
+    )
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -47,8 +53,15 @@ async def wait_until_up(cl: AsyncMongoClient[Doc], stop: asyncio.Event, max_back
 
 async def in_transaction(cl: AsyncMongoClient[Doc], fn: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
     """Run `fn` in one multi-document transaction, retried on transient transaction errors."""
+    async def attempt(session: AsyncClientSession) -> T:
+        try:
+            return await fn(session)
+        except PyMongoError as exc:
+            log.debug("transaction attempt failed: %s", exc, extra={"labels": sorted(getattr(exc, "_error_labels", ()))})
+            raise
+
     async with cl.start_session() as session:
-        return await session.with_transaction(fn)
+        return await session.with_transaction(attempt)
 
 
 def is_duplicate_key(exc: BaseException) -> bool:

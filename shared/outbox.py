@@ -38,10 +38,20 @@ class Outbox:
         if not events:
             return
         now = dt.datetime.now(dt.UTC)
-        await self.coll.insert_many([
-            {"_id": e.id, "subject": subject_of_type(e.type), "body": e.to_bytes(), "sent": False, "at": now}
-            for e in events
-        ], session=session, ordered=True)
+        await self.coll.insert_many(
+            [
+                {
+                    "_id": e.id,
+                    "subject": subject_of_type(e.type),
+                    "body": e.to_bytes(),
+                    "sent": False,
+                    "at": now,
+                }
+                for e in events
+            ],
+            session=session,
+            ordered=True,
+        )
 
     def notify(self) -> None:
         self.wakeup.set()
@@ -53,8 +63,15 @@ class Outbox:
 class Relay:
     """Publishes unsent outbox entries in id (creation) order, then marks them sent."""
 
-    def __init__(self, outbox: Outbox, js: JetStreamContext, metrics: Metrics, batch: int = 256,
-                 poll_seconds: float = 1.0, retention: dt.timedelta = dt.timedelta(days=7)) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        js: JetStreamContext,
+        metrics: Metrics,
+        batch: int = 256,
+        poll_seconds: float = 1.0,
+        retention: dt.timedelta = dt.timedelta(days=7),
+    ) -> None:
         self.outbox = outbox
         self.js = js
         self.metrics = metrics
@@ -98,8 +115,11 @@ class Relay:
         sent: list[Any] = []
         try:
             for doc in docs:
-                await self.js.publish(doc["subject"], bytes(doc["body"]),
-                                      headers={"Nats-Msg-Id": doc["_id"], "content-type": "application/cloudevents+json"})
+                await self.js.publish(
+                    doc["subject"],
+                    bytes(doc["body"]),
+                    headers={"Nats-Msg-Id": doc["_id"], "content-type": "application/cloudevents+json"},
+                )
                 sent.append(doc["_id"])
         finally:
             if sent:

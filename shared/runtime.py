@@ -11,7 +11,7 @@ import datetime as dt
 import json
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,7 +45,7 @@ class ServiceDefinition:
     name: str
     commands: list[CommandSpec]
     queries: list[QuerySpec]
-    events: dict[tuple[str, str], type[BaseModel]]
+    events: Mapping[tuple[str, str], type[BaseModel]]
     store_factory: Callable[[AsyncDatabase[Doc], AsyncClientSession | None], Any]
     ensure_indexes: Callable[[AsyncDatabase[Doc]], Awaitable[None]]
     description: str = ""
@@ -53,8 +53,12 @@ class ServiceDefinition:
 
 
 class ServiceHost:
-    def __init__(self, definition: ServiceDefinition, settings: ServiceSettings,
-                 clock: Callable[[], dt.datetime] | None = None) -> None:
+    def __init__(
+        self,
+        definition: ServiceDefinition,
+        settings: ServiceSettings,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
         self.definition = definition
         self.settings = settings
         self.name = definition.name
@@ -80,9 +84,16 @@ class ServiceHost:
         self.outbox = Outbox(db)
         self.inbox = Inbox(db, "commands")
         self.processor = CommandProcessor(
-            self.name, self.mongo, self.inbox, self.outbox,
+            self.name,
+            self.mongo,
+            self.inbox,
+            self.outbox,
             lambda session: self.definition.store_factory(db, session),
-            self.definition.commands, self.definition.queries, self.metrics, self.clock, s.max_payload_bytes,
+            self.definition.commands,
+            self.definition.queries,
+            self.metrics,
+            self.clock,
+            s.max_payload_bytes,
         )
         self.broker = make_broker(s, self.name, self.metrics)
         self.endpoints = Endpoints(self.broker, self.processor, s, self.name, self.metrics)
@@ -91,8 +102,13 @@ class ServiceHost:
 
     def asyncapi(self) -> dict[str, Any]:
         broker = self.broker or self.build()
-        spec = AsyncAPI(broker, title=f"ANTQ {self.name}", version=CONTRACT_VERSION,
-                        description=self.definition.description, schema_version="3.0.0").to_specification()
+        spec = AsyncAPI(
+            broker,
+            title=f"ANTQ {self.name}",
+            version=CONTRACT_VERSION,
+            description=self.definition.description,
+            schema_version="3.0.0",
+        ).to_specification()
         doc: dict[str, Any] = spec.to_jsonable()
         return doc
 
@@ -130,10 +146,14 @@ class ServiceHost:
         assert self.mongo is not None
         docs = {
             "/asyncapi.json": ("application/json", lambda: json.dumps(self.asyncapi(), indent=2).encode()),
-            "/asyncapi.yaml": ("application/yaml", lambda: yaml.safe_dump(self.asyncapi(), sort_keys=False).encode()),
+            "/asyncapi.yaml": (
+                "application/yaml",
+                lambda: yaml.safe_dump(self.asyncapi(), sort_keys=False).encode(),
+            ),
         }
-        self.http = HealthServer(self.settings.http_host, self.settings.http_port, self.metrics.registry,
-                                 self.readiness, docs)
+        self.http = HealthServer(
+            self.settings.http_host, self.settings.http_port, self.metrics.registry, self.readiness, docs
+        )
         await self.http.start()
         await mongo.wait_until_up(self.mongo, self.stopping)
         self._mongo_ok = True

@@ -45,7 +45,11 @@ class ServiceSettings(BaseSettings):
             problems.append("ANTQ_MONGODB_URL must be set explicitly")
         if self.nats_creds_file is None and (self.nats_user is None or self.nats_password is None):
             problems.append("NATS credentials (ANTQ_NATS_CREDS_FILE or ANTQ_NATS_USER/ANTQ_NATS_PASSWORD) are required")
-        if self.nats_password is not None and self.nats_password.get_secret_value() in ("", "changeme", "antq"):
+        if self.nats_password is not None and self.nats_password.get_secret_value() in (
+            "",
+            "changeme",
+            "antq",
+        ):
             problems.append("ANTQ_NATS_PASSWORD is a default; set a real secret")
         if problems:
             raise ValueError("refusing to start in production: " + "; ".join(problems))

@@ -5,6 +5,7 @@ Pure and deterministic: no I/O; the clock (`today`) and new ids are passed in.""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -164,8 +165,7 @@ def check_parent(kind: str, parent: Unit | None, day: dt.date) -> None:
     parent.require_active(day)
     if parent.kind not in allowed:
         raise RuleViolation(
-            f"a unit of kind {kind} cannot be placed under a {parent.kind} "
-            f"(allowed parents: {', '.join(allowed)})"
+            f"a unit of kind {kind} cannot be placed under a {parent.kind} (allowed parents: {', '.join(allowed)})"
         )
 
 
@@ -175,8 +175,13 @@ def new_unit(spec: c.NewUnit, unit_id: str, day: dt.date, parent: Unit | None, p
         unit_id=unit_id,
         kind=spec.kind,
         versions=[
-            UnitVersion(valid_from=day, parent_id=spec.parent_id, name=spec.name, code=spec.code,
-                        flags=sorted(set(spec.flags)))
+            UnitVersion(
+                valid_from=day,
+                parent_id=spec.parent_id,
+                name=spec.name,
+                code=spec.code,
+                flags=sorted(set(spec.flags)),
+            )
         ],
         predecessors=[LineageLink(unit_id=p, relation="merged", date=day) for p in predecessors],
         version=1,
@@ -185,10 +190,22 @@ def new_unit(spec: c.NewUnit, unit_id: str, day: dt.date, parent: Unit | None, p
 
 def registered(unit: Unit) -> DomainEvent:
     v = unit.versions[0]
-    return _event("unit", "registered", unit.unit_id, c.UnitRegistered(
-        unit_id=unit.unit_id, code=v.code, name=v.name, kind=unit.kind, parent_id=v.parent_id,
-        valid_from=v.valid_from, flags=v.flags, predecessor_ids=[p.unit_id for p in unit.predecessors],
-    ), unit.version)
+    return _event(
+        "unit",
+        "registered",
+        unit.unit_id,
+        c.UnitRegistered(
+            unit_id=unit.unit_id,
+            code=v.code,
+            name=v.name,
+            kind=unit.kind,
+            parent_id=v.parent_id,
+            valid_from=v.valid_from,
+            flags=v.flags,
+            predecessor_ids=[p.unit_id for p in unit.predecessors],
+        ),
+        unit.version,
+    )
 
 
 def register_unit(cmd: c.RegisterUnit, unit_id: str, parent: Unit | None) -> tuple[Unit, list[DomainEvent]]:
@@ -206,9 +223,21 @@ def update_unit(unit: Unit, cmd: c.UpdateUnit) -> tuple[Unit, list[DomainEvent]]
         changes["flags"] = sorted(set(cmd.flags))
     new = unit.changed_from(cmd.effective_date, **changes)
     v = new.current
-    return new, [_event("unit", "updated", unit.unit_id, c.UnitUpdated(
-        unit_id=unit.unit_id, effective_date=cmd.effective_date, name=v.name, code=v.code, flags=v.flags,
-    ), new.version)]
+    return new, [
+        _event(
+            "unit",
+            "updated",
+            unit.unit_id,
+            c.UnitUpdated(
+                unit_id=unit.unit_id,
+                effective_date=cmd.effective_date,
+                name=v.name,
+                code=v.code,
+                flags=v.flags,
+            ),
+            new.version,
+        )
+    ]
 
 
 def move_unit(unit: Unit, new_parent: Unit, day: dt.date, new_parent_ancestry: list[str]) -> tuple[Unit, DomainEvent]:
@@ -219,9 +248,18 @@ def move_unit(unit: Unit, new_parent: Unit, day: dt.date, new_parent_ancestry: l
         raise RuleViolation(f"unit {unit.unit_id} is already under {new_parent.unit_id} on {day}")
     check_parent(unit.kind, new_parent, day)
     moved = unit.changed_from(day, parent_id=new_parent.unit_id)
-    return moved, _event("unit", "moved", unit.unit_id, c.UnitMoved(
-        unit_id=unit.unit_id, from_parent_id=old.parent_id, to_parent_id=new_parent.unit_id, effective_date=day,
-    ), moved.version)
+    return moved, _event(
+        "unit",
+        "moved",
+        unit.unit_id,
+        c.UnitMoved(
+            unit_id=unit.unit_id,
+            from_parent_id=old.parent_id,
+            to_parent_id=new_parent.unit_id,
+            effective_date=day,
+        ),
+        moved.version,
+    )
 
 
 def merge_units(
@@ -248,20 +286,45 @@ def merge_units(
     if target_created:
         events.insert(0, registered(target))
     else:
-        target = target.model_copy(update={
-            "predecessors": [*target.predecessors,
-                             *(LineageLink(unit_id=s.unit_id, relation="merged", date=day) for s in sources)],
-            "version": target.version + 1,
-        })
-    events.append(_event("unit", "merged", target.unit_id, c.UnitsMerged(
-        target_unit_id=target.unit_id, source_unit_ids=[s.unit_id for s in sources], effective_date=day,
-        target_created=target_created, children_moved=moved_ids,
-    ), target.version))
+        target = target.model_copy(
+            update={
+                "predecessors": [
+                    *target.predecessors,
+                    *(LineageLink(unit_id=s.unit_id, relation="merged", date=day) for s in sources),
+                ],
+                "version": target.version + 1,
+            }
+        )
+    events.append(
+        _event(
+            "unit",
+            "merged",
+            target.unit_id,
+            c.UnitsMerged(
+                target_unit_id=target.unit_id,
+                source_unit_ids=[s.unit_id for s in sources],
+                effective_date=day,
+                target_created=target_created,
+                children_moved=moved_ids,
+            ),
+            target.version,
+        )
+    )
     for s in closed:
-        events.append(_event("unit", "closed", s.unit_id, c.UnitClosed(
-            unit_id=s.unit_id, effective_date=day, reason=s.closed_reason or "merged",
-            successor_ids=[target.unit_id],
-        ), s.version))
+        events.append(
+            _event(
+                "unit",
+                "closed",
+                s.unit_id,
+                c.UnitClosed(
+                    unit_id=s.unit_id,
+                    effective_date=day,
+                    reason=s.closed_reason or "merged",
+                    successor_ids=[target.unit_id],
+                ),
+                s.version,
+            )
+        )
     return [target, *closed, *changed], events
 
 
@@ -292,23 +355,47 @@ def split_unit(
         moved, ev = move_unit(active_children[child_id], by_id[part_id], day, [part_id])
         changed.append(moved)
         events.append(ev)
-    parts = [p.model_copy(update={"predecessors": [LineageLink(unit_id=source.unit_id, relation="split", date=day)]})
-             for p in parts]
+    parts = [
+        p.model_copy(update={"predecessors": [LineageLink(unit_id=source.unit_id, relation="split", date=day)]})
+        for p in parts
+    ]
     links = [LineageLink(unit_id=p.unit_id, relation="split", date=day) for p in parts]
     if close_source:
         new_source = source.closed_on(day, "split", links)
     else:
-        new_source = source.model_copy(update={"successors": [*source.successors, *links],
-                                               "version": source.version + 1})
+        new_source = source.model_copy(
+            update={"successors": [*source.successors, *links], "version": source.version + 1}
+        )
     head = [registered(p) for p in parts]
-    head.append(_event("unit", "split", source.unit_id, c.UnitSplit(
-        source_unit_id=source.unit_id, part_unit_ids=[p.unit_id for p in parts], effective_date=day,
-        source_closed=close_source,
-    ), new_source.version))
+    head.append(
+        _event(
+            "unit",
+            "split",
+            source.unit_id,
+            c.UnitSplit(
+                source_unit_id=source.unit_id,
+                part_unit_ids=[p.unit_id for p in parts],
+                effective_date=day,
+                source_closed=close_source,
+            ),
+            new_source.version,
+        )
+    )
     if close_source:
-        head.append(_event("unit", "closed", source.unit_id, c.UnitClosed(
-            unit_id=source.unit_id, effective_date=day, reason="split", successor_ids=[p.unit_id for p in parts],
-        ), new_source.version))
+        head.append(
+            _event(
+                "unit",
+                "closed",
+                source.unit_id,
+                c.UnitClosed(
+                    unit_id=source.unit_id,
+                    effective_date=day,
+                    reason="split",
+                    successor_ids=[p.unit_id for p in parts],
+                ),
+                new_source.version,
+            )
+        )
     return [new_source, *parts, *changed], head + events
 
 
@@ -319,9 +406,17 @@ def close_unit(unit: Unit, cmd: c.CloseUnit, open_children: list[str]) -> tuple[
             f"{', '.join(open_children[:20])}; move, merge or close them first"
         )
     closed = unit.closed_on(cmd.effective_date, cmd.reason)
-    return closed, _event("unit", "closed", unit.unit_id, c.UnitClosed(
-        unit_id=unit.unit_id, effective_date=cmd.effective_date, reason=cmd.reason,
-    ), closed.version)
+    return closed, _event(
+        "unit",
+        "closed",
+        unit.unit_id,
+        c.UnitClosed(
+            unit_id=unit.unit_id,
+            effective_date=cmd.effective_date,
+            reason=cmd.reason,
+        ),
+        closed.version,
+    )
 
 
 def check_codes(changed: list[Unit], holders: dict[str, list[tuple[str, dt.date, dt.date]]]) -> None:
@@ -335,7 +430,7 @@ def check_codes(changed: list[Unit], holders: dict[str, list[tuple[str, dt.date,
                 periods.setdefault(v.code, []).append((u.unit_id, v.valid_from, v.valid_to))
     for code, spans in periods.items():
         spans.sort(key=lambda s: s[1])
-        for (a_id, _a_from, a_to), (b_id, b_from, _b_to) in zip(spans, spans[1:], strict=False):
+        for (a_id, _a_from, a_to), (b_id, b_from, _b_to) in itertools.pairwise(spans):
             if a_id != b_id and b_from < a_to:
                 raise Conflict(
                     f"official code {code} is held by unit {a_id} until {_show(a_to)}; "
@@ -370,8 +465,7 @@ class Campaign(State):
         if not start <= day <= end:
             special = " (the window for this unit kind)" if (start, end) != (self.window_start, self.window_end) else ""
             raise RuleViolation(
-                f"{what} {day} is outside the campaign window {start} – {end}{special} of campaign "
-                f"{self.campaign_id}",
+                f"{what} {day} is outside the campaign window {start} – {end}{special} of campaign {self.campaign_id}",
                 [{"field": "date", "window_start": start.isoformat(), "window_end": end.isoformat()}],
             )
 
@@ -398,13 +492,31 @@ def open_campaign(cmd: c.OpenCampaign, campaign_id: str, scope: Unit) -> tuple[C
         raise ValidationFailed("the campaign window is not valid", problems)
     scope.require_active(start)
     campaign = Campaign(
-        campaign_id=campaign_id, year=y, scope_unit_id=scope.unit_id, window_start=start, window_end=end,
-        report_deadline=deadline, exceptions=list(cmd.exceptions), name=cmd.name,
+        campaign_id=campaign_id,
+        year=y,
+        scope_unit_id=scope.unit_id,
+        window_start=start,
+        window_end=end,
+        report_deadline=deadline,
+        exceptions=list(cmd.exceptions),
+        name=cmd.name,
     )
-    return campaign, _event("campaign", "opened", campaign_id, c.CampaignOpened(
-        campaign_id=campaign_id, year=y, scope_unit_id=scope.unit_id, window_start=start, window_end=end,
-        report_deadline=deadline, exceptions=[e.model_dump(mode="json") for e in cmd.exceptions], name=cmd.name,
-    ), 1)
+    return campaign, _event(
+        "campaign",
+        "opened",
+        campaign_id,
+        c.CampaignOpened(
+            campaign_id=campaign_id,
+            year=y,
+            scope_unit_id=scope.unit_id,
+            window_start=start,
+            window_end=end,
+            report_deadline=deadline,
+            exceptions=[e.model_dump(mode="json") for e in cmd.exceptions],
+            name=cmd.name,
+        ),
+        1,
+    )
 
 
 def campaign_for(campaigns: list[Campaign], ancestry: list[str], year: int, unit_id: str) -> Campaign:
@@ -448,7 +560,12 @@ def plan_festival(
     if not (cmd.ceremony.planned and cmd.festival_part.planned):
         raise ValidationFailed(
             "a festival must plan both the ceremony (phần lễ) and the festival part (phần hội)",
-            [{"field": "ceremony" if not cmd.ceremony.planned else "festival_part", "message": "must be planned"}],
+            [
+                {
+                    "field": "ceremony" if not cmd.ceremony.planned else "festival_part",
+                    "message": "must be planned",
+                }
+            ],
         )
     if cmd.date.year != cmd.year:
         raise ValidationFailed(f"date {cmd.date} is not in {cmd.year}", [{"field": "date"}])
@@ -461,15 +578,36 @@ def plan_festival(
             [{"festival_id": f} for f in active_festivals],
         )
     f = Festival(
-        festival_id=festival_id, campaign_id=campaign.campaign_id, unit_id=unit.unit_id, unit_kind=unit.kind,
-        year=cmd.year, date=cmd.date, venue=cmd.venue, title=cmd.title, ceremony=cmd.ceremony,
-        festival_part=cmd.festival_part, point_level=cmd.point_level, additional=bool(active_festivals),
+        festival_id=festival_id,
+        campaign_id=campaign.campaign_id,
+        unit_id=unit.unit_id,
+        unit_kind=unit.kind,
+        year=cmd.year,
+        date=cmd.date,
+        venue=cmd.venue,
+        title=cmd.title,
+        ceremony=cmd.ceremony,
+        festival_part=cmd.festival_part,
+        point_level=cmd.point_level,
+        additional=bool(active_festivals),
     )
-    return f, _event("festival", "planned", festival_id, c.FestivalPlanned(
-        festival_id=festival_id, campaign_id=campaign.campaign_id, unit_id=unit.unit_id, year=cmd.year,
-        date=cmd.date, venue=cmd.venue, ceremony=cmd.ceremony.model_dump(),
-        festival_part=cmd.festival_part.model_dump(), point_level=cmd.point_level,
-    ), 1)
+    return f, _event(
+        "festival",
+        "planned",
+        festival_id,
+        c.FestivalPlanned(
+            festival_id=festival_id,
+            campaign_id=campaign.campaign_id,
+            unit_id=unit.unit_id,
+            year=cmd.year,
+            date=cmd.date,
+            venue=cmd.venue,
+            ceremony=cmd.ceremony.model_dump(),
+            festival_part=cmd.festival_part.model_dump(),
+            point_level=cmd.point_level,
+        ),
+        1,
+    )
 
 
 def _require_planned(f: Festival, action: str) -> None:
@@ -486,14 +624,32 @@ def reschedule_festival(
     unit.require_active(cmd.date)
     campaign.check_date(f.unit_kind, cmd.date, "new festival date")
     venue = cmd.venue or f.venue
-    new = f.model_copy(update={
-        "date": cmd.date, "venue": venue, "version": f.version + 1,
-        "reschedules": [*f.reschedules, {"from": f.date.isoformat(), "to": cmd.date.isoformat(), "reason": cmd.reason}],
-    })
-    return new, _event("festival", "rescheduled", f.festival_id, c.FestivalRescheduled(
-        festival_id=f.festival_id, unit_id=f.unit_id, year=f.year, from_date=f.date, date=cmd.date, venue=venue,
-        reason=cmd.reason,
-    ), new.version)
+    new = f.model_copy(
+        update={
+            "date": cmd.date,
+            "venue": venue,
+            "version": f.version + 1,
+            "reschedules": [
+                *f.reschedules,
+                {"from": f.date.isoformat(), "to": cmd.date.isoformat(), "reason": cmd.reason},
+            ],
+        }
+    )
+    return new, _event(
+        "festival",
+        "rescheduled",
+        f.festival_id,
+        c.FestivalRescheduled(
+            festival_id=f.festival_id,
+            unit_id=f.unit_id,
+            year=f.year,
+            from_date=f.date,
+            date=cmd.date,
+            venue=venue,
+            reason=cmd.reason,
+        ),
+        new.version,
+    )
 
 
 def report_festival(
@@ -505,23 +661,56 @@ def report_festival(
     campaign.check_date(f.unit_kind, cmd.held_on, "held_on")
     on_time = cmd.held_on <= campaign.report_deadline
     result = cmd.model_dump(mode="json", exclude={"festival_id"})
-    new = f.model_copy(update={"status": "held", "result": result, "on_time": on_time, "version": f.version + 1,
-                               "point_level": cmd.point_level or f.point_level})
-    return new, _event("festival", "held", f.festival_id, c.FestivalHeld(
-        festival_id=f.festival_id, campaign_id=f.campaign_id, unit_id=f.unit_id, year=f.year, held_on=cmd.held_on,
-        on_time=on_time, participants=cmd.participants, ceremony_held=cmd.ceremony_held,
-        festival_part_held=cmd.festival_part_held, cost_vnd=cmd.cost_vnd, funding_source=cmd.funding_source,
-        activities=cmd.activities, models_launched=cmd.models_launched,
-        gifts=cmd.gifts.model_dump() if cmd.gifts else None, point_level=new.point_level, delegates=cmd.delegates,
-    ), new.version)
+    new = f.model_copy(
+        update={
+            "status": "held",
+            "result": result,
+            "on_time": on_time,
+            "version": f.version + 1,
+            "point_level": cmd.point_level or f.point_level,
+        }
+    )
+    return new, _event(
+        "festival",
+        "held",
+        f.festival_id,
+        c.FestivalHeld(
+            festival_id=f.festival_id,
+            campaign_id=f.campaign_id,
+            unit_id=f.unit_id,
+            year=f.year,
+            held_on=cmd.held_on,
+            on_time=on_time,
+            participants=cmd.participants,
+            ceremony_held=cmd.ceremony_held,
+            festival_part_held=cmd.festival_part_held,
+            cost_vnd=cmd.cost_vnd,
+            funding_source=cmd.funding_source,
+            activities=cmd.activities,
+            models_launched=cmd.models_launched,
+            gifts=cmd.gifts.model_dump() if cmd.gifts else None,
+            point_level=new.point_level,
+            delegates=cmd.delegates,
+        ),
+        new.version,
+    )
 
 
 def cancel_festival(f: Festival, cmd: c.CancelFestival) -> tuple[Festival, DomainEvent]:
     _require_planned(f, "cancel it")
     new = f.model_copy(update={"status": "cancelled", "cancel_reason": cmd.reason, "version": f.version + 1})
-    return new, _event("festival", "cancelled", f.festival_id, c.FestivalCancelled(
-        festival_id=f.festival_id, unit_id=f.unit_id, year=f.year, reason=cmd.reason,
-    ), new.version)
+    return new, _event(
+        "festival",
+        "cancelled",
+        f.festival_id,
+        c.FestivalCancelled(
+            festival_id=f.festival_id,
+            unit_id=f.unit_id,
+            year=f.year,
+            reason=cmd.reason,
+        ),
+        new.version,
+    )
 
 
 # ------------------------------------------------------------------------------------ movement models
@@ -549,12 +738,29 @@ class MovementModel(State):
 
 def register_model(cmd: c.RegisterModel, model_id: str, unit: Unit) -> tuple[MovementModel, DomainEvent]:
     unit.require_active(cmd.launched_on)
-    m = MovementModel(model_id=model_id, unit_id=unit.unit_id, name=cmd.name, category=cmd.category,
-                      description=cmd.description, launched_on=cmd.launched_on, festival_id=cmd.festival_id)
-    return m, _event("model", "registered", model_id, c.ModelRegistered(
-        model_id=model_id, unit_id=unit.unit_id, name=cmd.name, category=cmd.category,
-        launched_on=cmd.launched_on, festival_id=cmd.festival_id,
-    ), 1)
+    m = MovementModel(
+        model_id=model_id,
+        unit_id=unit.unit_id,
+        name=cmd.name,
+        category=cmd.category,
+        description=cmd.description,
+        launched_on=cmd.launched_on,
+        festival_id=cmd.festival_id,
+    )
+    return m, _event(
+        "model",
+        "registered",
+        model_id,
+        c.ModelRegistered(
+            model_id=model_id,
+            unit_id=unit.unit_id,
+            name=cmd.name,
+            category=cmd.category,
+            launched_on=cmd.launched_on,
+            festival_id=cmd.festival_id,
+        ),
+        1,
+    )
 
 
 def replicate_model(m: MovementModel, cmd: c.ReplicateModel, unit: Unit) -> tuple[MovementModel, DomainEvent]:
@@ -567,7 +773,16 @@ def replicate_model(m: MovementModel, cmd: c.ReplicateModel, unit: Unit) -> tupl
         raise RuleViolation(f"replicated_on {cmd.replicated_on} is before the model's launch {m.launched_on}")
     rep = Replication(unit_id=cmd.unit_id, replicated_on=cmd.replicated_on, festival_id=cmd.festival_id)
     new = m.model_copy(update={"replications": [*m.replications, rep], "version": m.version + 1})
-    return new, _event("model", "replicated", m.model_id, c.ModelReplicated(
-        model_id=m.model_id, unit_id=cmd.unit_id, origin_unit_id=m.unit_id, replicated_on=cmd.replicated_on,
-        festival_id=cmd.festival_id,
-    ), new.version)
+    return new, _event(
+        "model",
+        "replicated",
+        m.model_id,
+        c.ModelReplicated(
+            model_id=m.model_id,
+            unit_id=cmd.unit_id,
+            origin_unit_id=m.unit_id,
+            replicated_on=cmd.replicated_on,
+            festival_id=cmd.festival_id,
+        ),
+        new.version,
+    )

@@ -95,8 +95,7 @@ async def merge_units(cmd: c.MergeUnits, ctx: Context) -> Outcome:
             d.authorize(ctx.actor, [], "create a province")
         else:
             await _authorize(ctx, parent.unit_id, day, f"create a unit under {parent.unit_id}")
-        target = d.new_unit(spec, await _new_unit_id(ctx, spec.unit_id), day, parent,
-                            [s.unit_id for s in sources])
+        target = d.new_unit(spec, await _new_unit_id(ctx, spec.unit_id), day, parent, [s.unit_id for s in sources])
         created = True
     children = await ctx.store.children([s.unit_id for s in sources], day) if cmd.move_children else []
     changed, events = d.merge_units(sources, target, created, children, day)
@@ -144,12 +143,18 @@ async def close_unit(cmd: c.CloseUnit, ctx: Context) -> Outcome:
 
 async def open_campaign(cmd: c.OpenCampaign, ctx: Context) -> Outcome:
     scope = await _unit(ctx.store, cmd.scope_unit_id, "scope_unit_id")
-    await _authorize(ctx, scope.unit_id, cmd.window_start or dt.date(cmd.year, 7, 1),
-                     f"open a campaign for {scope.unit_id}")
+    await _authorize(
+        ctx,
+        scope.unit_id,
+        cmd.window_start or dt.date(cmd.year, 7, 1),
+        f"open a campaign for {scope.unit_id}",
+    )
     existing = await ctx.store.campaign_by_scope(cmd.year, scope.unit_id)
     if existing is not None:
-        raise Conflict(f"unit {scope.unit_id} already has campaign {existing.campaign_id} for {cmd.year}",
-                       [{"campaign_id": existing.campaign_id}])
+        raise Conflict(
+            f"unit {scope.unit_id} already has campaign {existing.campaign_id} for {cmd.year}",
+            [{"campaign_id": existing.campaign_id}],
+        )
     campaign_id = cmd.campaign_id or ctx.new_id()
     if await ctx.store.campaign(campaign_id) is not None:
         raise Conflict(f"campaign {campaign_id} already exists")
@@ -249,9 +254,16 @@ def unit_view(u: d.Unit, day: dt.date) -> dict[str, Any]:
     shown = v or (u.versions[0] if day < u.valid_from else u.current)
     status = "active" if v else ("not_yet_valid" if day < u.valid_from else "closed")
     return {
-        "unit_id": u.unit_id, "kind": u.kind, "code": shown.code, "name": shown.name,
-        "parent_id": shown.parent_id, "flags": shown.flags, "status": status, "as_of": day.isoformat(),
-        "valid_from": u.valid_from.isoformat(), "valid_to": valid_to_out(u.valid_to.isoformat()),
+        "unit_id": u.unit_id,
+        "kind": u.kind,
+        "code": shown.code,
+        "name": shown.name,
+        "parent_id": shown.parent_id,
+        "flags": shown.flags,
+        "status": status,
+        "as_of": day.isoformat(),
+        "valid_from": u.valid_from.isoformat(),
+        "valid_to": valid_to_out(u.valid_to.isoformat()),
     }
 
 
@@ -287,8 +299,11 @@ async def q_units(q: c.UnitsQuery, store: RegistryStore) -> dict[str, Any]:
         units = [u for u in units if u.kind in q.kinds]
     page = units[: q.limit]
     more = len(units) > q.limit
-    return {"as_of": day.isoformat(), "units": [unit_view(u, day) for u in page],
-            "next": page[-1].unit_id if more else None}
+    return {
+        "as_of": day.isoformat(),
+        "units": [unit_view(u, day) for u in page],
+        "next": page[-1].unit_id if more else None,
+    }
 
 
 async def q_festival(q: c.FestivalQuery, store: RegistryStore) -> dict[str, Any]:

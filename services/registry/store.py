@@ -12,7 +12,6 @@ from pydantic import BaseModel
 from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import OperationFailure
 
 from services.registry.domain import END, Campaign, Festival, MovementModel, Unit
 from shared.errors import Conflict
@@ -69,19 +68,18 @@ class RegistryStore:
 
     async def save_unit(self, unit: Unit) -> None:
         await self._save("units", "unit_id", unit, unit.version)
-        # Guard against two concurrent commands giving one code to two units from the same day.
+        # Guard against two concurrent commands giving one code to two units from the same day: the
+        # unique _id makes the second transaction fail even if both passed the overlap check.
+        # (Checked before inserting: an error inside a transaction aborts it, so none is caught here.)
         for v in unit.versions:
-            if v.code:
-                try:
-                    await self.db.unit_codes.insert_one(
-                        {"_id": f"{v.code}|{v.valid_from.isoformat()}", "unit_id": unit.unit_id}, session=self.s)
-                except OperationFailure as exc:
-                    if exc.code != 11000:
-                        raise
-                    held = await self.db.unit_codes.find_one({"_id": f"{v.code}|{v.valid_from.isoformat()}"},
-                                                             session=self.s)
-                    if held and held["unit_id"] != unit.unit_id:
-                        raise Conflict(f"official code {v.code} from {v.valid_from} belongs to {held['unit_id']}") from None
+            if not v.code:
+                continue
+            key = f"{v.code}|{v.valid_from.isoformat()}"
+            held = await self.db.unit_codes.find_one({"_id": key}, session=self.s)
+            if held is None:
+                await self.db.unit_codes.insert_one({"_id": key, "unit_id": unit.unit_id}, session=self.s)
+            elif held["unit_id"] != unit.unit_id:
+                raise Conflict(f"official code {v.code} from {v.valid_from} belongs to unit {held['unit_id']}")
 
     async def ancestry(self, unit_id: str, day: dt.date) -> list[str]:
         """The unit and its ancestors as of `day` (nearest first)."""
@@ -99,8 +97,9 @@ class RegistryStore:
         d = day.isoformat()
         return {"versions": {"$elemMatch": {**match, "valid_from": {"$lte": d}, "valid_to": {"$gt": d}}}}
 
-    async def children(self, parent_ids: list[str], day: dt.date, after: str | None = None,
-                       limit: int = 0) -> list[Unit]:
+    async def children(
+        self, parent_ids: list[str], day: dt.date, after: str | None = None, limit: int = 0
+    ) -> list[Unit]:
         query = self._active(day, parent_id={"$in": parent_ids})
         if after:
             query["_id"] = {"$gt": after}
@@ -114,10 +113,15 @@ class RegistryStore:
 
     async def children_from(self, parent_id: str, day: dt.date) -> list[str]:
         """Units that are under `parent_id` on or after `day` (they block closing it)."""
-        docs = await self.db.units.find(
-            {"versions": {"$elemMatch": {"parent_id": parent_id, "valid_to": {"$gt": day.isoformat()}}}},
-            {"_id": 1}, session=self.s,
-        ).sort("_id", ASCENDING).to_list()
+        docs = (
+            await self.db.units.find(
+                {"versions": {"$elemMatch": {"parent_id": parent_id, "valid_to": {"$gt": day.isoformat()}}}},
+                {"_id": 1},
+                session=self.s,
+            )
+            .sort("_id", ASCENDING)
+            .to_list()
+        )
         return [d["_id"] for d in docs]
 
     async def subtree(self, root_id: str, day: dt.date) -> list[Unit]:
@@ -134,8 +138,9 @@ class RegistryStore:
     async def code_holders(self, codes: list[str], exclude: list[str]) -> dict[str, list[tuple[str, dt.date, dt.date]]]:
         if not codes:
             return {}
-        docs = await self.db.units.find({"versions.code": {"$in": codes}, "_id": {"$nin": exclude}},
-                                        session=self.s).to_list()
+        docs = await self.db.units.find(
+            {"versions.code": {"$in": codes}, "_id": {"$nin": exclude}}, session=self.s
+        ).to_list()
         out: dict[str, list[tuple[str, dt.date, dt.date]]] = {}
         for d in docs:
             u = Unit.model_validate(d)
@@ -154,7 +159,9 @@ class RegistryStore:
         return Campaign.model_validate(doc) if doc else None
 
     async def campaigns_for(self, year: int, scope_ids: list[str]) -> list[Campaign]:
-        docs = await self.db.campaigns.find({"year": year, "scope_unit_id": {"$in": scope_ids}}, session=self.s).to_list()
+        docs = await self.db.campaigns.find(
+            {"year": year, "scope_unit_id": {"$in": scope_ids}}, session=self.s
+        ).to_list()
         return [Campaign.model_validate(d) for d in docs]
 
     async def save_campaign(self, campaign: Campaign) -> None:
@@ -177,7 +184,9 @@ class RegistryStore:
     async def active_festivals(self, campaign_id: str, unit_id: str) -> list[str]:
         docs = await self.db.festivals.find(
             {"campaign_id": campaign_id, "unit_id": unit_id, "status": {"$in": ["planned", "held"]}},
-            {"_id": 1}, session=self.s).to_list()
+            {"_id": 1},
+            session=self.s,
+        ).to_list()
         return [d["_id"] for d in docs]
 
     async def save_festival(self, festival: Festival) -> None:
@@ -189,14 +198,11 @@ class RegistryStore:
         if festival.status == "cancelled":
             await self.db.festival_slots.delete_one({"_id": slot, "festival_id": festival.festival_id}, session=self.s)
         elif festival.version == 1:
-            try:
-                await self.db.festival_slots.insert_one({"_id": slot, "festival_id": festival.festival_id},
-                                                        session=self.s)
-            except OperationFailure as exc:
-                if exc.code != 11000:
-                    raise
-                raise Conflict(f"unit {festival.unit_id} already has a festival in campaign "
-                               f"{festival.campaign_id}") from None
+            held = await self.db.festival_slots.find_one({"_id": slot}, session=self.s)
+            if held is not None:
+                raise Conflict(f"unit {festival.unit_id} already has festival {held['festival_id']} in campaign "
+                               f"{festival.campaign_id}")
+            await self.db.festival_slots.insert_one({"_id": slot, "festival_id": festival.festival_id}, session=self.s)
 
     # ------------------------------------------------------------------------------- models
 

@@ -14,8 +14,16 @@ from shared.contract.types import Code, Count, Fact, Flag, Id, Model, Name, Text
 SERVICE = "registry"
 
 UnitKind = Literal[
-    "province", "district", "commune", "ward", "special_zone",
-    "hamlet", "residential_group", "agency", "enterprise", "school",
+    "province",
+    "district",
+    "commune",
+    "ward",
+    "special_zone",
+    "hamlet",
+    "residential_group",
+    "agency",
+    "enterprise",
+    "school",
 ]
 PointLevel = Literal["ministry", "province", "commune"]
 Flags = Annotated[list[Flag], Field(max_length=20, description="e.g. key_area (địa bàn trọng điểm), illustrative")]
@@ -121,9 +129,7 @@ class PartPlan(Model):
     """The plan of one part: phần lễ (ceremony) or phần hội (festival part)."""
 
     planned: bool = True
-    items: Annotated[list[Text], Field(max_length=50)] = Field(
-        default=[], description="Programme items or activities."
-    )
+    items: Annotated[list[Text], Field(max_length=50)] = Field(default=[], description="Programme items or activities.")
 
     @model_validator(mode="before")
     @classmethod

@@ -35,11 +35,56 @@ async def registry(servers: object) -> AsyncIterator[ServiceHost]:
 
 @pytest.fixture(scope="session")
 async def admin(servers: object, registry: ServiceHost) -> AsyncIterator[Client]:
-    client = await Client.connect(servers.nats_url, Actor(id="admin-test", unit=None, role="admin"),  # type: ignore[attr-defined]
-                                  source="tests/admin")
+    client = await Client.connect(
+        servers.nats_url,
+        Actor(id="admin-test", unit=None, role="admin"),  # type: ignore[attr-defined]
+        source="tests/admin",
+    )
     yield client
     await client.close()
 
 
 def uid(prefix: str = "u") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+async def stream_events(client: Client, subject: str = "antq.registry.>", stream: str = "ANTQ_REGISTRY") -> list[dict]:
+    """Every CloudEvent currently in `stream` on `subject`, oldest first (an ephemeral pull consumer)."""
+    import json
+
+    from nats.errors import TimeoutError as NatsTimeout
+    from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+    js = client.nc.jetstream()
+    info = await js.stream_info(stream)
+    sub = await js.pull_subscribe(
+        subject, stream=stream,
+        config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=5),
+    )
+    out: list[dict] = []
+    try:
+        remaining = info.state.messages
+        while remaining > 0:
+            try:
+                msgs = await sub.fetch(min(remaining, 1000), timeout=1)
+            except NatsTimeout:
+                break
+            remaining -= len(msgs)
+            out.extend(json.loads(m.data) for m in msgs)
+    finally:
+        await sub.unsubscribe()
+    return out
+
+
+async def wait_events(client: Client, predicate, count: int, subject: str = "antq.registry.>",
+                      stream: str = "ANTQ_REGISTRY", timeout: float = 10.0) -> list[dict]:
+    """Poll the stream until `count` matching events are there (the relay publishes after the reply)."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [e for e in await stream_events(client, subject, stream) if predicate(e)]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(0.2)

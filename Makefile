@@ -1,0 +1,39 @@
+# Two commands do everything on a fresh machine: `make up` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+UV_VERSION := 0.13.9
+
+.PHONY: install up test lint typecheck pytest docs bench clean
+
+$(BIN)/uv:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+# Installs exactly the locked set (uv.lock), including the dev tools and the embedded servers.
+install: $(BIN)/uv
+	$(BIN)/uv sync --locked --quiet
+
+up: install
+	$(BIN)/python -m deploy.embedded
+
+test: install lint typecheck pytest
+
+lint:
+	$(BIN)/ruff check shared services deploy tests
+	$(BIN)/ruff format --check shared services deploy tests
+
+typecheck:
+	$(BIN)/mypy
+
+pytest:
+	$(BIN)/pytest -q -p no:cacheprovider
+
+docs: install
+	$(BIN)/python -m shared.docs
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -173,6 +173,7 @@ async def _campaign_of(ctx: Context, unit_id: str, year: int, day: dt.date) -> d
 
 async def plan_festival(cmd: c.PlanFestival, ctx: Context) -> Outcome:
     unit = await _unit(ctx.store, cmd.unit_id)
+    unit.require_active(cmd.date)
     await _authorize(ctx, unit.unit_id, cmd.date, f"plan a festival for {unit.unit_id}")
     festival_id = cmd.festival_id or ctx.new_id()
     if await ctx.store.festival(festival_id) is not None:

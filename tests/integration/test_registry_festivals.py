@@ -1,0 +1,135 @@
+"""Campaigns and festivals over the bus: the window, one festival per unit, report, cancel, models."""
+
+from __future__ import annotations
+
+from shared.client import Client
+from shared.contract import registry as c
+from shared.envelope import Actor
+from tests.integration.conftest import uid
+
+
+async def _tree(admin):
+    prov, commune, school = uid("province"), uid("commune"), uid("school")
+    for cmd in (
+        c.RegisterUnit(unit_id=prov, name="Thành phố Huế", kind="province", valid_from="2025-01-01"),
+        c.RegisterUnit(unit_id=commune, name="Phường Phú Xuân", kind="ward", parent_id=prov, valid_from="2025-01-01"),
+        c.RegisterUnit(unit_id=school, name="Trường THPT", kind="school", parent_id=commune, valid_from="2025-01-01"),
+    ):
+        assert (await admin.send(cmd)).ok
+    r = await admin.send(c.OpenCampaign(
+        year=2025, scope_unit_id=prov, report_deadline="2025-08-10",
+        exceptions=[c.WindowException(kind="school", window_start="2025-05-15", window_end="2025-08-19")],
+    ))
+    assert r.ok, r.error
+    return prov, commune, school, r.result["campaign_id"]
+
+
+def _plan(unit_id, date, **kw):
+    return c.PlanFestival(unit_id=unit_id, year=2025, date=date, venue="Nhà văn hóa", ceremony=c.PartPlan(),
+                          festival_part=c.PartPlan(items=["kéo co"]), **kw)
+
+
+async def test_campaign_window_defaults_to_1_july_to_19_august(admin):
+    prov, *_ , campaign_id = await _tree(admin)
+    r = await admin.query("registry", "campaign", {"campaign_id": campaign_id})
+    assert (r.result["window_start"], r.result["window_end"]) == ("2025-07-01", "2025-08-19")
+    again = await admin.send(c.OpenCampaign(year=2025, scope_unit_id=prov))
+    assert again.error["code"] == "conflict"
+
+
+async def test_festival_outside_the_window_is_rejected_with_the_window_in_the_reason(admin):
+    _, commune, school, _ = await _tree(admin)
+    r = await admin.send(_plan(commune, "2025-06-20"))
+    assert r.error["code"] == "rule_violation"
+    assert "2025-07-01" in r.error["message"] and "2025-08-19" in r.error["message"]
+    early_school = await admin.send(_plan(school, "2025-06-20"))
+    assert early_school.ok, early_school.error
+
+
+async def test_second_festival_for_a_unit_is_refused_unless_explicitly_allowed(admin):
+    _, commune, _, campaign_id = await _tree(admin)
+    first = await admin.send(_plan(commune, "2025-08-01"))
+    assert first.ok
+    assert first.result["campaign_id"] == campaign_id
+    second = await admin.send(_plan(commune, "2025-08-05"))
+    assert second.error["code"] == "conflict"
+    assert first.result["festival_id"] in second.error["message"]
+    extra = await admin.send(_plan(commune, "2025-08-05", allow_additional=True))
+    assert extra.ok
+
+
+async def test_both_parts_must_be_planned(admin):
+    _, commune, _, _ = await _tree(admin)
+    r = await admin.send(c.PlanFestival(unit_id=commune, year=2025, date="2025-08-01", venue="Sân",
+                                        ceremony=c.PartPlan(), festival_part=c.PartPlan(planned=False)))
+    assert r.error["code"] == "validation_failed"
+    assert "phần hội" in r.error["message"]
+
+
+async def test_report_marks_on_time_against_the_deadline(admin):
+    _, commune, school, _ = await _tree(admin)
+    late = (await admin.send(_plan(commune, "2025-08-15"))).result["festival_id"]
+    early = (await admin.send(_plan(school, "2025-07-20"))).result["festival_id"]
+    r1 = await admin.send(c.ReportFestival(festival_id=late, held_on="2025-08-15", participants=300,
+                                           ceremony_held=True, festival_part_held=True, cost_vnd=15_000_000,
+                                           funding_source="ngân sách xã"))
+    r2 = await admin.send(c.ReportFestival(festival_id=early, held_on="2025-07-20", participants=120,
+                                           ceremony_held=True, festival_part_held=False))
+    assert r1.result["on_time"] is False
+    assert r2.result["on_time"] is True
+    again = await admin.send(c.ReportFestival(festival_id=late, held_on="2025-08-15", participants=1,
+                                              ceremony_held=True, festival_part_held=True))
+    assert again.error["code"] == "conflict"
+    f = (await admin.query("registry", "festival", {"festival_id": late})).result
+    assert f["status"] == "held"
+    assert f["result"]["cost_vnd"] == 15_000_000
+
+
+async def test_reschedule_then_cancel_frees_the_slot(admin):
+    _, commune, _, _ = await _tree(admin)
+    fid = (await admin.send(_plan(commune, "2025-08-01"))).result["festival_id"]
+    outside = await admin.send(c.RescheduleFestival(festival_id=fid, date="2025-09-01"))
+    assert outside.error["code"] == "rule_violation"
+    assert (await admin.send(c.RescheduleFestival(festival_id=fid, date="2025-08-03", reason="mưa"))).ok
+    assert (await admin.send(c.CancelFestival(festival_id=fid, reason="bão"))).ok
+    cancelled_again = await admin.send(c.CancelFestival(festival_id=fid, reason="bão"))
+    assert cancelled_again.error["code"] == "conflict"
+    assert (await admin.send(_plan(commune, "2025-08-10"))).ok
+
+
+async def test_no_campaign_means_not_found(admin):
+    prov = uid("province")
+    assert (await admin.send(c.RegisterUnit(unit_id=prov, name="Tỉnh", kind="province", valid_from="2025-01-01"))).ok
+    r = await admin.send(_plan(prov, "2025-08-01"))
+    assert r.error["code"] == "not_found"
+
+
+async def test_models_register_and_replicate_once_per_unit(admin):
+    prov, commune, school, _ = await _tree(admin)
+    m = await admin.send(c.RegisterModel(unit_id=commune, name="Liên gia tự quản về ANTT", launched_on="2025-07-05"))
+    assert m.ok
+    mid = m.result["model_id"]
+    assert (await admin.send(c.ReplicateModel(model_id=mid, unit_id=school, replicated_on="2025-08-01"))).ok
+    dup = await admin.send(c.ReplicateModel(model_id=mid, unit_id=school, replicated_on="2025-08-02"))
+    assert dup.error["code"] == "conflict"
+    own = await admin.send(c.ReplicateModel(model_id=mid, unit_id=commune, replicated_on="2025-08-02"))
+    assert own.error["code"] == "rule_violation"
+
+
+async def test_actor_of_another_branch_is_forbidden_but_an_ancestor_is_allowed(servers, admin):
+    prov, commune, school, _ = await _tree(admin)
+    other = uid("ward")
+    assert (await admin.send(c.RegisterUnit(unit_id=other, name="Phường Khác", kind="ward", parent_id=prov,
+                                            valid_from="2025-07-01"))).ok
+    outsider = await Client.connect(servers.nats_url, Actor(id="can-bo-1", unit=other, role="officer"))
+    ancestor = await Client.connect(servers.nats_url, Actor(id="can-bo-2", unit=prov, role="officer"))
+    try:
+        refused = await outsider.send(_plan(school, "2025-07-20"))
+        assert refused.error["code"] == "forbidden"
+        assert "can-bo-1" in refused.error["message"]
+        assert (await ancestor.send(_plan(school, "2025-07-20"))).ok
+        province = await ancestor.send(c.RegisterUnit(name="Tỉnh Mới", kind="province", valid_from="2025-01-01"))
+        assert province.error["code"] == "forbidden"
+    finally:
+        await outsider.close()
+        await ancestor.close()

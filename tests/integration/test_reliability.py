@@ -1,0 +1,145 @@
+"""Idempotency, durable intake, dead letters and the outbox: same id → same answer and one
+effect; persisted ⇒ published exactly once; nothing is silently dropped."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from services.registry.app import create
+from shared.contract import registry as c
+from shared.envelope import new_event
+from shared.ids import uuid7
+from shared.outbox import Relay
+from tests.integration.conftest import registry_settings, uid, wait_events
+
+
+def _province(unit_id):
+    return c.RegisterUnit(unit_id=unit_id, name="Tỉnh Thử", kind="province", valid_from="2025-01-01")
+
+
+async def test_same_command_id_twice_gives_the_same_answer_and_one_event(admin):
+    unit_id, command_id = uid("p"), uuid7()
+    first = await admin.send(_province(unit_id), id=command_id)
+    second = await admin.send(_province(unit_id), id=command_id)
+    assert first == second
+    assert first.ok
+    events = await wait_events(admin, lambda e: e["subject"] == unit_id, 1)
+    assert [e["type"] for e in events] == ["vn.antq.registry.unit.registered.v1"]
+    assert events[0]["causationid"] == command_id
+    assert events[0]["actorid"] == "admin-test"
+
+
+async def test_a_reused_id_with_other_content_is_a_conflict(admin):
+    command_id = uuid7()
+    assert (await admin.send(_province(uid("p")), id=command_id)).ok
+    reused = await admin.send(_province(uid("p")), id=command_id)
+    assert reused.error["code"] == "conflict"
+
+
+async def test_a_refusal_is_answered_the_same_way_when_repeated(admin):
+    command_id = uuid7()
+    cmd = c.RegisterUnit(name="Xã", kind="commune", parent_id="missing-parent", valid_from="2025-01-01")
+    first = await admin.send(cmd, id=command_id)
+    assert first.error["code"] == "not_found"
+    assert await admin.send(cmd, id=command_id) == first
+
+
+async def test_intake_outcomes_are_published_as_events(admin):
+    good_unit = uid("p")
+    accepted_id = await admin.submit("registry", "register-unit", _province(good_unit))
+    rejected_id = await admin.submit("registry", "register-unit", {"name": "Xã", "kind": "moon", "valid_from": "2025-01-01"})
+    outcomes = await wait_events(admin, lambda e: e["subject"] in (accepted_id, rejected_id), 2,
+                                 subject="antq.registry.command.>")
+    by_id = {e["subject"]: e for e in outcomes}
+    assert by_id[accepted_id]["type"] == "vn.antq.registry.command.accepted.v1"
+    assert by_id[accepted_id]["data"]["result"] == {"unit_id": good_unit}
+    assert by_id[rejected_id]["type"] == "vn.antq.registry.command.rejected.v1"
+    assert by_id[rejected_id]["data"]["error"]["code"] == "validation_failed"
+    unit = await admin.query("registry", "unit", {"unit_id": good_unit})
+    assert unit.ok
+
+
+async def test_intake_redelivery_with_another_msg_id_has_one_effect(admin):
+    unit_id = uid("p")
+    body = admin.envelope("registry", "register-unit", _province(unit_id))
+    command_id = json.loads(body)["id"]
+    js = admin.nc.jetstream()
+    for n in range(3):  # the producer retried with fresh Nats-Msg-Ids: JetStream cannot dedupe these
+        await js.publish("antq.intake.registry.register-unit", body, headers={"Nats-Msg-Id": f"{command_id}-{n}"})
+    marker = await admin.submit("registry", "register-unit", _province(uid("p")))  # processed after the three
+    await wait_events(admin, lambda e: e["subject"] == marker, 1, subject="antq.registry.command.>")
+    outcomes = await wait_events(admin, lambda e: e["subject"] == command_id, 1, subject="antq.registry.command.>")
+    registered = await wait_events(admin, lambda e: e["subject"] == unit_id, 1)
+    assert len(outcomes) == 1
+    assert len(registered) == 1
+
+
+async def test_unparseable_intake_goes_to_the_dead_letter_stream_and_the_consumer_moves_on(admin):
+    js = admin.nc.jetstream()
+    token = uuid.uuid4().hex
+    await js.publish("antq.intake.registry.register-unit", f"garbage {token}".encode())
+    marker = await admin.submit("registry", "register-unit", _province(uid("p")))
+    await wait_events(admin, lambda e: e["subject"] == marker, 1, subject="antq.registry.command.>")
+    dead = await wait_events(admin, lambda e: token in (e.get("body") or ""), 1,
+                             subject="antq.dlq.registry.intake", stream="ANTQ_DLQ")
+    assert len(dead) == 1
+    assert dead[0]["reason"] == "poison"
+    assert "malformed" in dead[0]["error"]
+    assert dead[0]["subject"] == "antq.intake.registry.register-unit"
+
+
+async def test_relay_crash_between_publish_and_mark_republishes_without_a_duplicate(servers, admin):
+    """Publish succeeds, marking sent fails (the crash): the next run publishes again and
+    JetStream's duplicate window drops the copy."""
+    host = create(registry_settings(servers))
+    host.build()
+    js = admin.nc.jetstream()
+    subject_id = uid("crash")
+    event = new_event(source="antq/registry", type="vn.antq.registry.unit.updated.v1", subject=subject_id,
+                      data={"unit_id": subject_id})
+
+    async def write(session):
+        await host.outbox.add([event], session)
+
+    async with host.mongo.start_session() as s:
+        await s.with_transaction(write)
+    relay = Relay(host.outbox, js, host.metrics)
+    original = host.outbox.coll.update_many
+
+    async def crash(*args, **kwargs):
+        raise ConnectionError("killed before marking sent")
+
+    host.outbox.coll.update_many = crash  # type: ignore[method-assign]
+    try:
+        await relay.flush()
+    except ConnectionError:
+        pass
+    host.outbox.coll.update_many = original  # type: ignore[method-assign]
+    assert await host.outbox.pending() == 1
+    assert await relay.flush() == 1
+    assert await host.outbox.pending() == 0
+    copies = await wait_events(admin, lambda e: e["subject"] == subject_id, 1)
+    assert len(copies) == 1
+    await host.mongo.close()
+
+
+async def test_events_carry_the_envelope_of_design_section_3(admin):
+    unit_id = uid("p")
+    assert (await admin.send(_province(unit_id))).ok
+    [event] = await wait_events(admin, lambda e: e["subject"] == unit_id, 1)
+    assert event["specversion"] == "1.0"
+    assert event["source"] == "antq/registry"
+    assert event["datacontenttype"] == "application/json"
+    assert event["aggregateversion"] == 1
+    assert event["id"][14] == "7"  # UUIDv7
+    assert event["data"]["unit_id"] == unit_id
+    js = admin.nc.jetstream()
+    sub = await js.pull_subscribe("antq.registry.unit.registered.v1", stream="ANTQ_REGISTRY",
+                                  config=ConsumerConfig(deliver_policy=DeliverPolicy.LAST_PER_SUBJECT,
+                                                        ack_policy=AckPolicy.NONE))
+    [msg] = await sub.fetch(1, timeout=2)
+    assert msg.headers["Nats-Msg-Id"] == json.loads(msg.data)["id"]
+    await sub.unsubscribe()

@@ -1,0 +1,211 @@
+"""`antq`: the command line of the platform, a thin shell over the typed client.
+
+Imports, queries, raw commands, and the dead-letter stream (list and replay)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from shared.client import Client, Reply
+from shared.envelope import Actor
+from shared.importer import import_units, read_rows
+from shared.subjects import DLQ
+
+T = TypeVar("T")
+app = typer.Typer(help="ANTQ festival platform command line.", no_args_is_help=True)
+registry_app = typer.Typer(help="Registry: units, campaigns, festivals.", no_args_is_help=True)
+dlq_app = typer.Typer(help="Dead letters: list and replay.", no_args_is_help=True)
+app.add_typer(registry_app, name="registry")
+app.add_typer(dlq_app, name="dlq")
+console = Console()
+err = Console(stderr=True)
+
+
+class Opts:
+    nats_url: str = os.environ.get("ANTQ_NATS_URL", "nats://127.0.0.1:4222")
+    actor: Actor = Actor(id="cli", unit=None, role="admin")
+    timeout: float = 10.0
+
+
+@app.callback()
+def main_options(
+    nats_url: Annotated[str, typer.Option(envvar="ANTQ_NATS_URL", help="NATS server")] = Opts.nats_url,
+    actor_id: Annotated[str, typer.Option(envvar="ANTQ_ACTOR_ID")] = "cli",
+    actor_unit: Annotated[str, typer.Option(envvar="ANTQ_ACTOR_UNIT", help="empty only for admin")] = "",
+    actor_role: Annotated[str, typer.Option(envvar="ANTQ_ACTOR_ROLE")] = "admin",
+    timeout: Annotated[float, typer.Option(help="seconds to wait for a reply")] = 10.0,
+) -> None:
+    Opts.nats_url = nats_url
+    Opts.actor = Actor(id=actor_id, unit=actor_unit or None, role=actor_role)  # type: ignore[arg-type]
+    Opts.timeout = timeout
+
+
+def run(fn: Callable[[Client], Awaitable[T]]) -> T:
+    async def go() -> T:
+        try:
+            client = await Client.connect(Opts.nats_url, Opts.actor, source="antq/cli", timeout=Opts.timeout,
+                                          max_reconnect_attempts=2, connect_timeout=3)
+        except Exception as exc:
+            err.print(f"[red]cannot reach NATS at {Opts.nats_url}: {exc}[/red]")
+            raise typer.Exit(2) from None
+        try:
+            return await fn(client)
+        except NatsTimeout:
+            err.print("[red]no reply in time: is the service running?[/red]")
+            raise typer.Exit(2) from None
+        finally:
+            await client.close()
+
+    return asyncio.run(go())
+
+
+def show(reply: Reply) -> None:
+    if reply.ok:
+        console.print_json(json.dumps(reply.result, ensure_ascii=False))
+        return
+    e = reply.error or {}
+    err.print(f"[red]{e.get('code')}[/red]: {e.get('message')}")
+    for d in e.get("details", []):
+        err.print(f"  - {json.dumps(d, ensure_ascii=False)}")
+    raise typer.Exit(1)
+
+
+def parse_json(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise typer.BadParameter(f"not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise typer.BadParameter("must be a JSON object")
+    return value
+
+
+@app.command("command")
+def command(service: str, action: str, data: Annotated[str, typer.Argument(help="JSON object")],
+            id: Annotated[str | None, typer.Option(help="idempotency key")] = None) -> None:
+    """Send any command and print the reply."""
+    show(run(lambda c: c.command(service, action, parse_json(data), id)))
+
+
+@app.command("query")
+def query(service: str, name: str, params: Annotated[str, typer.Argument(help="JSON object")] = "{}") -> None:
+    """Ask any query and print the result."""
+    show(run(lambda c: c.query(service, name, parse_json(params))))
+
+
+@registry_app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or XLSX with columns "
+                                         "unit_id, code, name, kind, parent_id, valid_from, flags")],
+    concurrency: int = 16,
+) -> None:
+    """Load a unit tree (idempotent: running it twice gives the same state)."""
+    rows = read_rows(file)
+
+    async def go(client: Client) -> Any:
+        with Progress(console=err) as progress:
+            task = progress.add_task(f"importing {file.name}", total=len(rows))
+            return await import_units(client, rows, concurrency, lambda n: progress.advance(task, n))
+
+    report = run(go)
+    console.print(f"{report.rows} rows: [green]{report.ok} in the registry[/green], "
+                  f"[red]{len(report.failed)} refused[/red]")
+    for line, unit_id, reason in report.failed[:50]:
+        err.print(f"  line {line} ({unit_id}): {reason}")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@registry_app.command("unit")
+def unit(unit_id: str, date: Annotated[str | None, typer.Option(help="as of YYYY-MM-DD")] = None) -> None:
+    """Show one unit with its history and lineage."""
+    show(run(lambda c: c.query("registry", "unit", {"unit_id": unit_id, "date": date} if date else {"unit_id": unit_id})))
+
+
+@registry_app.command("units")
+def units(
+    parent: Annotated[str | None, typer.Option(help="parent unit id; omit for the provinces")] = None,
+    date: Annotated[str | None, typer.Option(help="as of YYYY-MM-DD")] = None,
+    subtree: Annotated[bool, typer.Option(help="the whole subtree, not only children")] = False,
+    limit: int = 1000,
+) -> None:
+    """List units as of a date."""
+    params: dict[str, Any] = {"depth": "subtree" if subtree else "children", "limit": limit}
+    if parent:
+        params["parent_id"] = parent
+    if date:
+        params["date"] = date
+    reply = run(lambda c: c.query("registry", "units", params))
+    if not reply.ok:
+        show(reply)
+    table = Table(title=f"units as of {reply.result['as_of']}")
+    for col in ("unit_id", "code", "name", "kind", "parent_id", "flags"):
+        table.add_column(col)
+    for u in reply.result["units"]:
+        table.add_row(u["unit_id"], u["code"] or "", u["name"], u["kind"], u["parent_id"] or "", ",".join(u["flags"]))
+    console.print(table)
+    console.print(f"{len(reply.result['units'])} units" + (f"; more after {reply.result['next']}" if reply.result["next"] else ""))
+
+
+async def _dead_letters(client: Client, service: str | None, limit: int) -> list[tuple[int, dict[str, Any]]]:
+    js = client.nc.jetstream()
+    subject = f"antq.dlq.{service}.>" if service else "antq.dlq.>"
+    sub = await js.pull_subscribe(subject, stream=DLQ.name, config=ConsumerConfig(
+        deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=5))
+    out: list[tuple[int, dict[str, Any]]] = []
+    try:
+        while len(out) < limit:
+            try:
+                msgs = await sub.fetch(min(100, limit - len(out)), timeout=1)
+            except NatsTimeout:
+                break
+            out.extend((m.metadata.sequence.stream, json.loads(m.data)) for m in msgs)
+    finally:
+        await sub.unsubscribe()
+    return out
+
+
+@dlq_app.command("list")
+def dlq_list(service: Annotated[str | None, typer.Option()] = None, limit: int = 100) -> None:
+    """List dead letters: where they came from and why they failed."""
+    letters = run(lambda c: _dead_letters(c, service, limit))
+    table = Table(title="dead letters")
+    for col in ("seq", "consumer", "subject", "reason", "error", "failed_at"):
+        table.add_column(col)
+    for seq, d in letters:
+        table.add_row(str(seq), f"{d['service']}/{d['consumer']}", d["subject"], d["reason"], d["error"][:80],
+                      d["failed_at"])
+    console.print(table)
+
+
+@dlq_app.command("replay")
+def dlq_replay(seq: int) -> None:
+    """Publish a dead letter's original message again to its original subject."""
+
+    async def go(client: Client) -> str:
+        js = client.nc.jetstream()
+        msg = await js.get_msg(DLQ.name, seq)
+        record = json.loads(msg.data or b"{}")
+        text = record.get("body")
+        body = text.encode() if text is not None else base64.b64decode(record["body_base64"])
+        ack = await js.publish(record["subject"], body, headers={"Nats-Msg-Id": f"replay:{DLQ.name}:{seq}"})
+        return f"replayed dead letter {seq} to {record['subject']} (stream {ack.stream}, seq {ack.seq})"
+
+    console.print(run(go))
+
+
+def main() -> None:
+    app()

@@ -56,8 +56,14 @@ def main_options(
 def run(fn: Callable[[Client], Awaitable[T]]) -> T:
     async def go() -> T:
         try:
-            client = await Client.connect(Opts.nats_url, Opts.actor, source="antq/cli", timeout=Opts.timeout,
-                                          max_reconnect_attempts=2, connect_timeout=3)
+            client = await Client.connect(
+                Opts.nats_url,
+                Opts.actor,
+                source="antq/cli",
+                timeout=Opts.timeout,
+                max_reconnect_attempts=2,
+                connect_timeout=3,
+            )
         except Exception as exc:
             err.print(f"[red]cannot reach NATS at {Opts.nats_url}: {exc}[/red]")
             raise typer.Exit(2) from None
@@ -94,8 +100,12 @@ def parse_json(text: str) -> dict[str, Any]:
 
 
 @app.command("command")
-def command(service: str, action: str, data: Annotated[str, typer.Argument(help="JSON object")],
-            id: Annotated[str | None, typer.Option(help="idempotency key")] = None) -> None:
+def command(
+    service: str,
+    action: str,
+    data: Annotated[str, typer.Argument(help="JSON object")],
+    id: Annotated[str | None, typer.Option(help="idempotency key")] = None,
+) -> None:
     """Send any command and print the reply."""
     show(run(lambda c: c.command(service, action, parse_json(data), id)))
 
@@ -108,8 +118,14 @@ def query(service: str, name: str, params: Annotated[str, typer.Argument(help="J
 
 @registry_app.command("import")
 def import_file(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or XLSX with columns "
-                                         "unit_id, code, name, kind, parent_id, valid_from, flags")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            help="CSV or XLSX with columns unit_id, code, name, kind, parent_id, valid_from, flags",
+        ),
+    ],
     concurrency: int = 16,
 ) -> None:
     """Load a unit tree (idempotent: running it twice gives the same state)."""
@@ -121,8 +137,9 @@ def import_file(
             return await import_units(client, rows, concurrency, lambda n: progress.advance(task, n))
 
     report = run(go)
-    console.print(f"{report.rows} rows: [green]{report.ok} in the registry[/green], "
-                  f"[red]{len(report.failed)} refused[/red]")
+    console.print(
+        f"{report.rows} rows: [green]{report.ok} in the registry[/green], [red]{len(report.failed)} refused[/red]"
+    )
     for line, unit_id, reason in report.failed[:50]:
         err.print(f"  line {line} ({unit_id}): {reason}")
     if report.failed:
@@ -132,7 +149,9 @@ def import_file(
 @registry_app.command("unit")
 def unit(unit_id: str, date: Annotated[str | None, typer.Option(help="as of YYYY-MM-DD")] = None) -> None:
     """Show one unit with its history and lineage."""
-    show(run(lambda c: c.query("registry", "unit", {"unit_id": unit_id, "date": date} if date else {"unit_id": unit_id})))
+    show(
+        run(lambda c: c.query("registry", "unit", {"unit_id": unit_id, "date": date} if date else {"unit_id": unit_id}))
+    )
 
 
 @registry_app.command("units")
@@ -157,14 +176,19 @@ def units(
     for u in reply.result["units"]:
         table.add_row(u["unit_id"], u["code"] or "", u["name"], u["kind"], u["parent_id"] or "", ",".join(u["flags"]))
     console.print(table)
-    console.print(f"{len(reply.result['units'])} units" + (f"; more after {reply.result['next']}" if reply.result["next"] else ""))
+    console.print(
+        f"{len(reply.result['units'])} units" + (f"; more after {reply.result['next']}" if reply.result["next"] else "")
+    )
 
 
 async def _dead_letters(client: Client, service: str | None, limit: int) -> list[tuple[int, dict[str, Any]]]:
     js = client.nc.jetstream()
     subject = f"antq.dlq.{service}.>" if service else "antq.dlq.>"
-    sub = await js.pull_subscribe(subject, stream=DLQ.name, config=ConsumerConfig(
-        deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=5))
+    sub = await js.pull_subscribe(
+        subject,
+        stream=DLQ.name,
+        config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=5),
+    )
     out: list[tuple[int, dict[str, Any]]] = []
     try:
         while len(out) < limit:
@@ -186,8 +210,9 @@ def dlq_list(service: Annotated[str | None, typer.Option()] = None, limit: int =
     for col in ("seq", "consumer", "subject", "reason", "error", "failed_at"):
         table.add_column(col)
     for seq, d in letters:
-        table.add_row(str(seq), f"{d['service']}/{d['consumer']}", d["subject"], d["reason"], d["error"][:80],
-                      d["failed_at"])
+        table.add_row(
+            str(seq), f"{d['service']}/{d['consumer']}", d["subject"], d["reason"], d["error"][:80], d["failed_at"]
+        )
     console.print(table)
 
 

@@ -218,7 +218,9 @@ class CommandProcessor(Generic[S]):
                     return self._replay(env, stored.digest, fingerprint, stored.reply), "duplicate"
                 # another command took the same unique key concurrently: refuse without recording,
                 # so that sending the command again re-evaluates it against the new state
-                return error_reply(env.id, Conflict("a concurrent change took the same key; send the command again")), "rejected"
+                return error_reply(
+                    env.id, Conflict("a concurrent change took the same key; send the command again")
+                ), "rejected"
             if is_transient(exc):
                 raise Unavailable(f"database unavailable: {exc}") from None
             raise

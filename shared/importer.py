@@ -44,15 +44,17 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 
 def to_command(row: dict[str, str]) -> RegisterUnit:
     flags = [f.strip() for f in row.get("flags", "").replace(";", ",").split(",") if f.strip()]
-    return RegisterUnit.model_validate({
-        "unit_id": row.get("unit_id") or None,
-        "code": row.get("code") or None,
-        "name": row.get("name", ""),
-        "kind": row.get("kind", ""),
-        "parent_id": row.get("parent_id") or None,
-        "valid_from": row.get("valid_from", ""),
-        "flags": flags,
-    })
+    return RegisterUnit.model_validate(
+        {
+            "unit_id": row.get("unit_id") or None,
+            "code": row.get("code") or None,
+            "name": row.get("name", ""),
+            "kind": row.get("kind", ""),
+            "parent_id": row.get("parent_id") or None,
+            "valid_from": row.get("valid_from", ""),
+            "flags": flags,
+        }
+    )
 
 
 def levels(commands: list[tuple[int, RegisterUnit]]) -> list[list[tuple[int, RegisterUnit]]]:

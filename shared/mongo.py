@@ -53,11 +53,14 @@ async def wait_until_up(cl: AsyncMongoClient[Doc], stop: asyncio.Event, max_back
 
 async def in_transaction(cl: AsyncMongoClient[Doc], fn: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
     """Run `fn` in one multi-document transaction, retried on transient transaction errors."""
+
     async def attempt(session: AsyncClientSession) -> T:
         try:
             return await fn(session)
         except PyMongoError as exc:
-            log.debug("transaction attempt failed: %s", exc, extra={"labels": sorted(getattr(exc, "_error_labels", ()))})
+            log.debug(
+                "transaction attempt failed: %s", exc, extra={"labels": sorted(getattr(exc, "_error_labels", ()))}
+            )
             raise
 
     async with cl.start_session() as session:

@@ -13,8 +13,15 @@ HERE = Path(__file__).resolve().parent
 OFFICIAL = HERE.parent / "reference" / "hue-units-2025.csv"
 OUT = HERE / "hue-2025.csv"
 FIELDS = ["unit_id", "code", "name", "kind", "parent_id", "valid_from", "flags"]
-PROVINCE = {"unit_id": "hue", "code": "46", "name": "Thành phố Huế", "kind": "province", "parent_id": "",
-            "valid_from": "2025-01-01", "flags": ""}
+PROVINCE = {
+    "unit_id": "hue",
+    "code": "46",
+    "name": "Thành phố Huế",
+    "kind": "province",
+    "parent_id": "",
+    "valid_from": "2025-01-01",
+    "flags": "",
+}
 KEY_AREAS = {"19753", "19789", "20137", "20044"}  # illustrative: flagged as key areas for security and order
 
 
@@ -24,26 +31,65 @@ def rows() -> list[dict[str, str]]:
         for r in csv.DictReader(f):
             code, name, kind = r["code"], r["name"], r["kind"]
             uid = f"hue-{code}"
-            out.append({"unit_id": uid, "code": code, "name": name, "kind": kind, "parent_id": "hue",
-                        "valid_from": "2025-07-01", "flags": "key_area" if code in KEY_AREAS else ""})
+            out.append(
+                {
+                    "unit_id": uid,
+                    "code": code,
+                    "name": name,
+                    "kind": kind,
+                    "parent_id": "hue",
+                    "valid_from": "2025-07-01",
+                    "flags": "key_area" if code in KEY_AREAS else "",
+                }
+            )
             short = name.split(" ", 1)[1]
             n = 4 + zlib.crc32(code.encode()) % 5  # 4–8 per unit, stable across runs
             for i in range(1, n + 1):
                 child_kind, label = ("residential_group", "Tổ dân phố") if kind == "ward" else ("hamlet", "Thôn")
-                out.append({"unit_id": f"{uid}-h{i:02d}", "code": "", "name": f"{label} {i}, {short}",
-                            "kind": child_kind, "parent_id": uid, "valid_from": "2025-07-01", "flags": "illustrative"})
-            out.append({"unit_id": f"{uid}-s1", "code": "", "name": f"Trường Tiểu học {short}", "kind": "school",
-                        "parent_id": uid, "valid_from": "2025-07-01", "flags": "illustrative"})
-    for i, (kind, name) in enumerate([
-        ("agency", "Sở Văn hóa và Thể thao thành phố Huế"),
-        ("agency", "Bưu điện thành phố Huế"),
-        ("enterprise", "Công ty Cổ phần Dệt may Huế"),
-        ("enterprise", "Cảng Chân Mây"),
-        ("school", "Trường Đại học Khoa học, Đại học Huế"),
-        ("school", "Trường THPT Quốc Học Huế"),
-    ], start=1):
-        out.append({"unit_id": f"hue-x{i:02d}", "code": "", "name": name, "kind": kind, "parent_id": "hue",
-                    "valid_from": "2025-07-01", "flags": "illustrative"})
+                out.append(
+                    {
+                        "unit_id": f"{uid}-h{i:02d}",
+                        "code": "",
+                        "name": f"{label} {i}, {short}",
+                        "kind": child_kind,
+                        "parent_id": uid,
+                        "valid_from": "2025-07-01",
+                        "flags": "illustrative",
+                    }
+                )
+            out.append(
+                {
+                    "unit_id": f"{uid}-s1",
+                    "code": "",
+                    "name": f"Trường Tiểu học {short}",
+                    "kind": "school",
+                    "parent_id": uid,
+                    "valid_from": "2025-07-01",
+                    "flags": "illustrative",
+                }
+            )
+    for i, (kind, name) in enumerate(
+        [
+            ("agency", "Sở Văn hóa và Thể thao thành phố Huế"),
+            ("agency", "Bưu điện thành phố Huế"),
+            ("enterprise", "Công ty Cổ phần Dệt may Huế"),
+            ("enterprise", "Cảng Chân Mây"),
+            ("school", "Trường Đại học Khoa học, Đại học Huế"),
+            ("school", "Trường THPT Quốc Học Huế"),
+        ],
+        start=1,
+    ):
+        out.append(
+            {
+                "unit_id": f"hue-x{i:02d}",
+                "code": "",
+                "name": name,
+                "kind": kind,
+                "parent_id": "hue",
+                "valid_from": "2025-07-01",
+                "flags": "illustrative",
+            }
+        )
     return out
 
 

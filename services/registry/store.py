@@ -200,8 +200,10 @@ class RegistryStore:
         elif festival.version == 1:
             held = await self.db.festival_slots.find_one({"_id": slot}, session=self.s)
             if held is not None:
-                raise Conflict(f"unit {festival.unit_id} already has festival {held['festival_id']} in campaign "
-                               f"{festival.campaign_id}")
+                raise Conflict(
+                    f"unit {festival.unit_id} already has festival {held['festival_id']} in campaign "
+                    f"{festival.campaign_id}"
+                )
             await self.db.festival_slots.insert_one({"_id": slot, "festival_id": festival.festival_id}, session=self.s)
 
     # ------------------------------------------------------------------------------- models

@@ -58,7 +58,8 @@ async def stream_events(client: Client, subject: str = "antq.registry.>", stream
     js = client.nc.jetstream()
     info = await js.stream_info(stream)
     sub = await js.pull_subscribe(
-        subject, stream=stream,
+        subject,
+        stream=stream,
         config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=5),
     )
     out: list[dict] = []
@@ -76,8 +77,14 @@ async def stream_events(client: Client, subject: str = "antq.registry.>", stream
     return out
 
 
-async def wait_events(client: Client, predicate, count: int, subject: str = "antq.registry.>",
-                      stream: str = "ANTQ_REGISTRY", timeout: float = 10.0) -> list[dict]:
+async def wait_events(
+    client: Client,
+    predicate,
+    count: int,
+    subject: str = "antq.registry.>",
+    stream: str = "ANTQ_REGISTRY",
+    timeout: float = 10.0,
+) -> list[dict]:
     """Poll the stream until `count` matching events are there (the relay publishes after the reply)."""
     import asyncio
     import time

@@ -17,9 +17,16 @@ SUBJECT = "antq.cmd.registry.register-unit"
 
 def envelope(data, **overrides):
     doc = {
-        "specversion": "1.0", "id": str(uuid.uuid4()), "source": "tests/raw", "type": "vn.antq.registry.register-unit.v1",
-        "time": "2026-01-01T00:00:00Z", "datacontenttype": "application/json", "data": data,
-        "actorid": "admin-raw", "actorunit": "", "actorrole": "admin",
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": "tests/raw",
+        "type": "vn.antq.registry.register-unit.v1",
+        "time": "2026-01-01T00:00:00Z",
+        "datacontenttype": "application/json",
+        "data": data,
+        "actorid": "admin-raw",
+        "actorunit": "",
+        "actorrole": "admin",
     }
     doc.update(overrides)
     return {k: v for k, v in doc.items() if v is not None}
@@ -54,8 +61,11 @@ async def ask(admin, payload, subject=SUBJECT):
         (envelope({**GOOD, "name": 42}), "validation_failed", "data.name"),
         (envelope({**GOOD, "colour": "red"}), "validation_failed", "data.colour"),
         (envelope({**GOOD, "flags": ["Not A Flag"]}), "validation_failed", "data.flags"),
-        (envelope({"name": "Xã", "kind": "commune", "parent_id": "no-such-unit", "valid_from": "2025-07-01"}),
-         "not_found", "no-such-unit"),
+        (
+            envelope({"name": "Xã", "kind": "commune", "parent_id": "no-such-unit", "valid_from": "2025-07-01"}),
+            "not_found",
+            "no-such-unit",
+        ),
         (envelope({"name": "Xã", "kind": "commune", "valid_from": "2025-07-01"}), "validation_failed", "parent_id"),
     ],
 )
@@ -85,4 +95,7 @@ async def test_refusals_are_counted_in_metrics(admin, registry):
     await ask(admin, b"{broken")
     url = f"http://127.0.0.1:{registry.http.port}/metrics"
     text = await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=5).read().decode())  # noqa: S310
-    assert 'antq_commands_total{code="malformed",command="register-unit",outcome="rejected",service="registry",transport="request"}' in text
+    assert (
+        'antq_commands_total{code="malformed",command="register-unit",outcome="rejected",service="registry",transport="request"}'
+        in text
+    )

@@ -23,19 +23,36 @@ async def test_hue_133_units_merge_into_40_with_lineage(admin):
     new_units = {r["code"]: r for r in csv.DictReader((REF / "hue-units-2025.csv").open(encoding="utf-8"))}
     p = uid("hue")
     ok = lambda r: r.ok or (_ for _ in ()).throw(AssertionError(r.error))  # noqa: E731
-    ok(await admin.send(c.RegisterUnit(unit_id=p, code="46", name="Thành phố Huế", kind="province",
-                                       valid_from="2025-01-01")))
+    ok(
+        await admin.send(
+            c.RegisterUnit(unit_id=p, code="46", name="Thành phố Huế", kind="province", valid_from="2025-01-01")
+        )
+    )
     districts = {}
     for name in sorted({r["old_district_2025H1"] for r in lineage}):
         districts[name] = f"{p}-d{len(districts)}"
-        ok(await admin.send(c.RegisterUnit(unit_id=districts[name], name=name, kind="district", parent_id=p,
-                                           valid_from="2025-01-01")))
+        ok(
+            await admin.send(
+                c.RegisterUnit(
+                    unit_id=districts[name], name=name, kind="district", parent_id=p, valid_from="2025-01-01"
+                )
+            )
+        )
     sources = defaultdict(list)
     for r in lineage:
         old_id = f"{p}-old-{r['old_code']}"
-        ok(await admin.send(c.RegisterUnit(unit_id=old_id, code=r["old_code"], name=r["old_name"],
-                                           kind=_kind(r["old_name"]), parent_id=districts[r["old_district_2025H1"]],
-                                           valid_from="2025-01-01")))
+        ok(
+            await admin.send(
+                c.RegisterUnit(
+                    unit_id=old_id,
+                    code=r["old_code"],
+                    name=r["old_name"],
+                    kind=_kind(r["old_name"]),
+                    parent_id=districts[r["old_district_2025H1"]],
+                    valid_from="2025-01-01",
+                )
+            )
+        )
         sources[r["new_code"]].append(old_id)
 
     for code, new in new_units.items():
@@ -43,8 +60,17 @@ async def test_hue_133_units_merge_into_40_with_lineage(admin):
         if olds == [f"{p}-old-{code}"] and len(olds) == 1:  # Dương Nỗ: not rearranged, only re-parented
             ok(await admin.send(c.MoveUnit(unit_id=olds[0], new_parent_id=p, effective_date="2025-07-01")))
             continue
-        ok(await admin.send(c.MergeUnits(source_unit_ids=olds, effective_date="2025-07-01", new_unit=c.NewUnit(
-            unit_id=f"{p}-new-{code}", code=code, name=new["name"], kind=new["kind"], parent_id=p))))
+        ok(
+            await admin.send(
+                c.MergeUnits(
+                    source_unit_ids=olds,
+                    effective_date="2025-07-01",
+                    new_unit=c.NewUnit(
+                        unit_id=f"{p}-new-{code}", code=code, name=new["name"], kind=new["kind"], parent_id=p
+                    ),
+                )
+            )
+        )
     for d in districts.values():
         ok(await admin.send(c.CloseUnit(unit_id=d, effective_date="2025-07-01", reason="Cấp huyện kết thúc hoạt động")))
 

@@ -16,21 +16,32 @@ async def _tree(admin):
         c.RegisterUnit(unit_id=school, name="Trường THPT", kind="school", parent_id=commune, valid_from="2025-01-01"),
     ):
         assert (await admin.send(cmd)).ok
-    r = await admin.send(c.OpenCampaign(
-        year=2025, scope_unit_id=prov, report_deadline="2025-08-10",
-        exceptions=[c.WindowException(kind="school", window_start="2025-05-15", window_end="2025-08-19")],
-    ))
+    r = await admin.send(
+        c.OpenCampaign(
+            year=2025,
+            scope_unit_id=prov,
+            report_deadline="2025-08-10",
+            exceptions=[c.WindowException(kind="school", window_start="2025-05-15", window_end="2025-08-19")],
+        )
+    )
     assert r.ok, r.error
     return prov, commune, school, r.result["campaign_id"]
 
 
 def _plan(unit_id, date, **kw):
-    return c.PlanFestival(unit_id=unit_id, year=2025, date=date, venue="Nhà văn hóa", ceremony=c.PartPlan(),
-                          festival_part=c.PartPlan(items=["kéo co"]), **kw)
+    return c.PlanFestival(
+        unit_id=unit_id,
+        year=2025,
+        date=date,
+        venue="Nhà văn hóa",
+        ceremony=c.PartPlan(),
+        festival_part=c.PartPlan(items=["kéo co"]),
+        **kw,
+    )
 
 
 async def test_campaign_window_defaults_to_1_july_to_19_august(admin):
-    prov, *_ , campaign_id = await _tree(admin)
+    prov, *_, campaign_id = await _tree(admin)
     r = await admin.query("registry", "campaign", {"campaign_id": campaign_id})
     assert (r.result["window_start"], r.result["window_end"]) == ("2025-07-01", "2025-08-19")
     again = await admin.send(c.OpenCampaign(year=2025, scope_unit_id=prov))
@@ -60,8 +71,16 @@ async def test_second_festival_for_a_unit_is_refused_unless_explicitly_allowed(a
 
 async def test_both_parts_must_be_planned(admin):
     _, commune, _, _ = await _tree(admin)
-    r = await admin.send(c.PlanFestival(unit_id=commune, year=2025, date="2025-08-01", venue="Sân",
-                                        ceremony=c.PartPlan(), festival_part=c.PartPlan(planned=False)))
+    r = await admin.send(
+        c.PlanFestival(
+            unit_id=commune,
+            year=2025,
+            date="2025-08-01",
+            venue="Sân",
+            ceremony=c.PartPlan(),
+            festival_part=c.PartPlan(planned=False),
+        )
+    )
     assert r.error["code"] == "validation_failed"
     assert "phần hội" in r.error["message"]
 
@@ -70,15 +89,29 @@ async def test_report_marks_on_time_against_the_deadline(admin):
     _, commune, school, _ = await _tree(admin)
     late = (await admin.send(_plan(commune, "2025-08-15"))).result["festival_id"]
     early = (await admin.send(_plan(school, "2025-07-20"))).result["festival_id"]
-    r1 = await admin.send(c.ReportFestival(festival_id=late, held_on="2025-08-15", participants=300,
-                                           ceremony_held=True, festival_part_held=True, cost_vnd=15_000_000,
-                                           funding_source="ngân sách xã"))
-    r2 = await admin.send(c.ReportFestival(festival_id=early, held_on="2025-07-20", participants=120,
-                                           ceremony_held=True, festival_part_held=False))
+    r1 = await admin.send(
+        c.ReportFestival(
+            festival_id=late,
+            held_on="2025-08-15",
+            participants=300,
+            ceremony_held=True,
+            festival_part_held=True,
+            cost_vnd=15_000_000,
+            funding_source="ngân sách xã",
+        )
+    )
+    r2 = await admin.send(
+        c.ReportFestival(
+            festival_id=early, held_on="2025-07-20", participants=120, ceremony_held=True, festival_part_held=False
+        )
+    )
     assert r1.result["on_time"] is False
     assert r2.result["on_time"] is True
-    again = await admin.send(c.ReportFestival(festival_id=late, held_on="2025-08-15", participants=1,
-                                              ceremony_held=True, festival_part_held=True))
+    again = await admin.send(
+        c.ReportFestival(
+            festival_id=late, held_on="2025-08-15", participants=1, ceremony_held=True, festival_part_held=True
+        )
+    )
     assert again.error["code"] == "conflict"
     f = (await admin.query("registry", "festival", {"festival_id": late})).result
     assert f["status"] == "held"
@@ -119,8 +152,11 @@ async def test_models_register_and_replicate_once_per_unit(admin):
 async def test_actor_of_another_branch_is_forbidden_but_an_ancestor_is_allowed(servers, admin):
     prov, commune, school, _ = await _tree(admin)
     other = uid("ward")
-    assert (await admin.send(c.RegisterUnit(unit_id=other, name="Phường Khác", kind="ward", parent_id=prov,
-                                            valid_from="2025-07-01"))).ok
+    assert (
+        await admin.send(
+            c.RegisterUnit(unit_id=other, name="Phường Khác", kind="ward", parent_id=prov, valid_from="2025-07-01")
+        )
+    ).ok
     outsider = await Client.connect(servers.nats_url, Actor(id="can-bo-1", unit=other, role="officer"))
     ancestor = await Client.connect(servers.nats_url, Actor(id="can-bo-2", unit=prov, role="officer"))
     try:

@@ -8,8 +8,16 @@ from tests.integration.conftest import uid
 
 async def _unit(admin, kind, parent=None, valid_from="2025-01-01", code=None, name=None):
     unit_id = uid(kind)
-    r = await admin.send(c.RegisterUnit(unit_id=unit_id, name=name or f"Đơn vị {unit_id}", kind=kind,
-                                        parent_id=parent, valid_from=valid_from, code=code))
+    r = await admin.send(
+        c.RegisterUnit(
+            unit_id=unit_id,
+            name=name or f"Đơn vị {unit_id}",
+            kind=kind,
+            parent_id=parent,
+            valid_from=valid_from,
+            code=code,
+        )
+    )
     assert r.ok, r.error
     return unit_id
 
@@ -36,10 +44,13 @@ async def test_merge_into_a_new_unit_closes_sources_moves_children_and_keeps_lin
     old2 = await _unit(admin, "ward", district)
     hamlet = await _unit(admin, "hamlet", old1)
     new_id = uid("ward")
-    r = await admin.send(c.MergeUnits(
-        source_unit_ids=[old1, old2], effective_date="2025-07-01",
-        new_unit=c.NewUnit(unit_id=new_id, name="Phường Mới", kind="ward", parent_id=prov),
-    ))
+    r = await admin.send(
+        c.MergeUnits(
+            source_unit_ids=[old1, old2],
+            effective_date="2025-07-01",
+            new_unit=c.NewUnit(unit_id=new_id, name="Phường Mới", kind="ward", parent_id=prov),
+        )
+    )
     assert r.ok, r.error
     assert r.result == {"unit_id": new_id, "children_moved": [hamlet]}
     assert await _children(admin, district, "2025-06-30") == sorted([old1, old2])
@@ -59,11 +70,17 @@ async def test_successor_may_reuse_the_code_of_a_merged_unit_but_not_while_it_is
     code = str(uid("")[-8:]).replace("-", "")
     a = await _unit(admin, "commune", prov, code=code)
     b = await _unit(admin, "commune", prov)
-    clash = await admin.send(c.RegisterUnit(name="Xã Trùng Mã", kind="commune", parent_id=prov,
-                                            valid_from="2025-02-01", code=code))
+    clash = await admin.send(
+        c.RegisterUnit(name="Xã Trùng Mã", kind="commune", parent_id=prov, valid_from="2025-02-01", code=code)
+    )
     assert clash.error["code"] == "conflict"
-    r = await admin.send(c.MergeUnits(source_unit_ids=[a, b], effective_date="2025-07-01",
-                                      new_unit=c.NewUnit(name="Xã Kế Thừa", kind="commune", parent_id=prov, code=code)))
+    r = await admin.send(
+        c.MergeUnits(
+            source_unit_ids=[a, b],
+            effective_date="2025-07-01",
+            new_unit=c.NewUnit(name="Xã Kế Thừa", kind="commune", parent_id=prov, code=code),
+        )
+    )
     assert r.ok, r.error
 
 
@@ -78,10 +95,16 @@ async def test_move_split_update_and_close(admin):
     cycle = await admin.send(c.MoveUnit(unit_id=prov, new_parent_id=commune, effective_date="2025-08-01"))
     assert cycle.error["code"] in ("validation_failed", "rule_violation")
     part_a, part_b = uid("commune"), uid("commune")
-    r = await admin.send(c.SplitUnit(unit_id=commune, effective_date="2025-09-01", parts=[
-        c.SplitPart(unit_id=part_a, name="Xã A", kind="commune", children=[h1]),
-        c.SplitPart(unit_id=part_b, name="Xã B", kind="commune", children=[h2]),
-    ]))
+    r = await admin.send(
+        c.SplitUnit(
+            unit_id=commune,
+            effective_date="2025-09-01",
+            parts=[
+                c.SplitPart(unit_id=part_a, name="Xã A", kind="commune", children=[h1]),
+                c.SplitPart(unit_id=part_b, name="Xã B", kind="commune", children=[h2]),
+            ],
+        )
+    )
     assert r.ok, r.error
     assert await _children(admin, part_a, "2025-09-01") == [h1]
     renamed = await admin.send(c.UpdateUnit(unit_id=part_a, effective_date="2025-10-01", name="Xã A Mới"))

@@ -50,9 +50,12 @@ async def test_a_refusal_is_answered_the_same_way_when_repeated(admin):
 async def test_intake_outcomes_are_published_as_events(admin):
     good_unit = uid("p")
     accepted_id = await admin.submit("registry", "register-unit", _province(good_unit))
-    rejected_id = await admin.submit("registry", "register-unit", {"name": "Xã", "kind": "moon", "valid_from": "2025-01-01"})
-    outcomes = await wait_events(admin, lambda e: e["subject"] in (accepted_id, rejected_id), 2,
-                                 subject="antq.registry.command.>")
+    rejected_id = await admin.submit(
+        "registry", "register-unit", {"name": "Xã", "kind": "moon", "valid_from": "2025-01-01"}
+    )
+    outcomes = await wait_events(
+        admin, lambda e: e["subject"] in (accepted_id, rejected_id), 2, subject="antq.registry.command.>"
+    )
     by_id = {e["subject"]: e for e in outcomes}
     assert by_id[accepted_id]["type"] == "vn.antq.registry.command.accepted.v1"
     assert by_id[accepted_id]["data"]["result"] == {"unit_id": good_unit}
@@ -83,8 +86,9 @@ async def test_unparseable_intake_goes_to_the_dead_letter_stream_and_the_consume
     await js.publish("antq.intake.registry.register-unit", f"garbage {token}".encode())
     marker = await admin.submit("registry", "register-unit", _province(uid("p")))
     await wait_events(admin, lambda e: e["subject"] == marker, 1, subject="antq.registry.command.>")
-    dead = await wait_events(admin, lambda e: token in (e.get("body") or ""), 1,
-                             subject="antq.dlq.registry.intake", stream="ANTQ_DLQ")
+    dead = await wait_events(
+        admin, lambda e: token in (e.get("body") or ""), 1, subject="antq.dlq.registry.intake", stream="ANTQ_DLQ"
+    )
     assert len(dead) == 1
     assert dead[0]["reason"] == "poison"
     assert "malformed" in dead[0]["error"]
@@ -98,8 +102,12 @@ async def test_relay_crash_between_publish_and_mark_republishes_without_a_duplic
     host.build()
     js = admin.nc.jetstream()
     subject_id = uid("crash")
-    event = new_event(source="antq/registry", type="vn.antq.registry.unit.updated.v1", subject=subject_id,
-                      data={"unit_id": subject_id})
+    event = new_event(
+        source="antq/registry",
+        type="vn.antq.registry.unit.updated.v1",
+        subject=subject_id,
+        data={"unit_id": subject_id},
+    )
 
     async def write(session):
         await host.outbox.add([event], session)
@@ -137,9 +145,11 @@ async def test_events_carry_the_envelope_of_design_section_3(admin):
     assert event["id"][14] == "7"  # UUIDv7
     assert event["data"]["unit_id"] == unit_id
     js = admin.nc.jetstream()
-    sub = await js.pull_subscribe("antq.registry.unit.registered.v1", stream="ANTQ_REGISTRY",
-                                  config=ConsumerConfig(deliver_policy=DeliverPolicy.LAST_PER_SUBJECT,
-                                                        ack_policy=AckPolicy.NONE))
+    sub = await js.pull_subscribe(
+        "antq.registry.unit.registered.v1",
+        stream="ANTQ_REGISTRY",
+        config=ConsumerConfig(deliver_policy=DeliverPolicy.LAST_PER_SUBJECT, ack_policy=AckPolicy.NONE),
+    )
     [msg] = await sub.fetch(1, timeout=2)
     assert msg.headers["Nats-Msg-Id"] == json.loads(msg.data)["id"]
     await sub.unsubscribe()

@@ -1,0 +1,62 @@
+"""The committed contract documents match the code, and no payload changed incompatibly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from shared import docs
+from shared.contract.compat import breaking_changes
+
+COMMITTED = docs.ROOT / "schemas"
+CURRENT = docs.schemas()
+
+
+def _direction(rel: str) -> str:
+    return "outbound" if "/events/" in rel else "inbound"
+
+
+@pytest.mark.parametrize("rel", sorted(str(p.relative_to(COMMITTED)) for p in COMMITTED.rglob("*.json")))
+def test_no_committed_payload_changed_incompatibly(rel):
+    assert rel in CURRENT, f"{rel} was removed from the contract (a new major version needs a new subject)"
+    old = json.loads((COMMITTED / rel).read_text(encoding="utf-8"))
+    if rel in ("envelope.json", "reply.json"):
+        direction = "outbound"
+    else:
+        direction = _direction(rel)
+    assert breaking_changes(old, CURRENT[rel], direction) == []  # type: ignore[arg-type]
+
+
+def test_committed_schemas_and_asyncapi_are_up_to_date():
+    stale = [
+        rel
+        for rel, schema in CURRENT.items()
+        if not (COMMITTED / rel).exists() or (COMMITTED / rel).read_text(encoding="utf-8") != docs.dump(schema)
+    ]
+    for service, doc in docs.asyncapi().items():
+        path = docs.ROOT / "asyncapi" / f"{service}.json"
+        if not path.exists() or path.read_text(encoding="utf-8") != docs.dump(doc):
+            stale.append(str(path))
+    assert stale == [], "run `make docs` and commit the result"
+
+
+def test_compat_checker_catches_the_usual_breaks():
+    old = {
+        "type": "object",
+        "properties": {"a": {"type": "string", "maxLength": 10}, "b": {"type": "integer"}},
+        "required": ["a"],
+    }
+    assert breaking_changes(old, old, "inbound") == []
+    removed = {"type": "object", "properties": {"a": {"type": "string", "maxLength": 10}}, "required": ["a"]}
+    assert breaking_changes(old, removed, "inbound") == ["b: removed"]
+    required = {**old, "required": ["a", "b"]}
+    assert breaking_changes(old, required, "inbound") == ["b: newly required"]
+    assert breaking_changes(old, required, "outbound") == []
+    narrowed = {**old, "properties": {**old["properties"], "a": {"type": "string", "maxLength": 5}}}
+    assert breaking_changes(old, narrowed, "inbound") == ["a: maxLength lowered from 10 to 5"]
+    retyped = {**old, "properties": {**old["properties"], "b": {"type": "string"}}}
+    assert breaking_changes(old, retyped, "outbound") == ["b: may now be ['string'], which consumers do not expect"]
+    optional_added = {**old, "properties": {**old["properties"], "c": {"type": "string"}}}
+    assert breaking_changes(old, optional_added, "inbound") == []

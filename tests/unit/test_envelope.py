@@ -1,0 +1,48 @@
+"""The envelope and ids: UUIDv7 order, parse errors with stable codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from shared.envelope import parse_envelope
+from shared.errors import MalformedMessage, PayloadTooLarge, ValidationFailed
+from shared.ids import stable_id, uuid7
+
+
+def test_uuid7_is_version_7_and_strictly_increasing():
+    ids = [uuid7() for _ in range(5000)]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
+    assert all(i[14] == "7" for i in ids)
+
+
+def test_stable_ids_are_deterministic():
+    assert stable_id("x", "a", "b") == stable_id("x", "a", "b") != stable_id("x", "ab")
+
+
+@pytest.mark.parametrize(
+    ("raw", "exc"),
+    [
+        (b"nope", MalformedMessage),
+        (b"42", MalformedMessage),
+        (b"{}", ValidationFailed),
+        (b"x" * 300_000, PayloadTooLarge),
+    ],
+)
+def test_bad_envelopes_raise_validation_errors(raw, exc):
+    with pytest.raises(exc):
+        parse_envelope(raw)
+
+
+def test_time_must_carry_a_timezone():
+    doc = {
+        "specversion": "1.0",
+        "id": "1",
+        "source": "s",
+        "type": "vn.antq.registry.register-unit.v1",
+        "time": "2025-07-01T00:00:00",
+    }
+    with pytest.raises(ValidationFailed):
+        parse_envelope(json.dumps(doc).encode())

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from rich.console import Console
 from rich.progress import Progress
@@ -49,7 +48,7 @@ def main_options(
     timeout: Annotated[float, typer.Option(help="seconds to wait for a reply")] = 10.0,
 ) -> None:
     Opts.nats_url = nats_url
-    Opts.actor = Actor(id=actor_id, unit=actor_unit or None, role=actor_role)  # type: ignore[arg-type]
+    Opts.actor = Actor(id=actor_id, unit=actor_unit or None, role=actor_role)
     Opts.timeout = timeout
 
 
@@ -69,7 +68,7 @@ def run(fn: Callable[[Client], Awaitable[T]]) -> T:
             raise typer.Exit(2) from None
         try:
             return await fn(client)
-        except NatsTimeout:
+        except TimeoutError:
             err.print("[red]no reply in time: is the service running?[/red]")
             raise typer.Exit(2) from None
         finally:
@@ -194,7 +193,7 @@ async def _dead_letters(client: Client, service: str | None, limit: int) -> list
         while len(out) < limit:
             try:
                 msgs = await sub.fetch(min(100, limit - len(out)), timeout=1)
-            except NatsTimeout:
+            except TimeoutError:  # nats.errors.TimeoutError is a subclass; fetch may raise either
                 break
             out.extend((m.metadata.sequence.stream, json.loads(m.data)) for m in msgs)
     finally:

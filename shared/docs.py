@@ -4,6 +4,7 @@ Schemas of every payload into docs/, where tests compare them with the code."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,8 @@ from shared.settings import DEV_NATS_URL
 ROOT = Path(__file__).resolve().parent.parent / "docs"
 
 # service → (commands, events, queries)
-CONTRACTS: dict[
-    str, tuple[dict[str, type[BaseModel]], dict[tuple[str, str], type[BaseModel]], dict[str, type[BaseModel]]]
-] = {
+Models = Mapping[Any, type[BaseModel]]
+CONTRACTS: dict[str, tuple[Models, Models, Models]] = {
     "registry": (registry.COMMANDS, registry.EVENTS, registry.QUERIES),
 }
 
@@ -42,9 +42,8 @@ def schemas() -> dict[str, dict[str, Any]]:
 
 
 def asyncapi() -> dict[str, dict[str, Any]]:
-    from services.registry.app import create as create_registry
-
     from services.registry.app import RegistrySettings
+    from services.registry.app import create as create_registry
 
     # explicit URL so the document does not depend on the environment it is generated in
     return {"registry": create_registry(RegistrySettings(nats_url=DEV_NATS_URL)).asyncapi()}

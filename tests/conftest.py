@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -19,57 +20,71 @@ from deploy.embedded import free_port, mongo_command, mongo_url, nats_command, w
 
 
 @dataclass
+class Server:
+    argv: list[str]
+    port: int
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        out = self.log.open("ab")
+        self.proc = subprocess.Popen(self.argv, stdout=out, stderr=out)
+        wait_port(self.port, 60, self.proc)
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(30)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@dataclass
 class Servers:
     nats_url: str
     mongodb_url: str
     workdir: Path
-    nats_proc: subprocess.Popen[bytes] | None
-    nats_argv: list[str]
-    nats_port: int
+    nats: Server | None = None
+    mongodb: Server | None = None
+    extra: list[Server] = field(default_factory=list)
 
-    def restart_nats(self) -> None:
-        """Start nats-server again on the same port and data folder (after a kill)."""
-        self.nats_proc = subprocess.Popen(self.nats_argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_port(self.nats_port, 30, self.nats_proc)
+    def stop(self) -> None:
+        for s in (self.nats, self.mongodb):
+            if s is not None:
+                s.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def _stop(proc: subprocess.Popen[bytes] | None) -> None:
-    if proc is not None and proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+def launch(external: bool = True) -> Servers:
+    """Start both servers (or use ANTQ_NATS_URL / ANTQ_MONGODB_URL when `external` and set)."""
+    workdir = Path(tempfile.mkdtemp(prefix="antq-test-"))
+    nats_url = os.environ.get("ANTQ_NATS_URL") if external else None
+    mongodb = os.environ.get("ANTQ_MONGODB_URL") if external else None
+    nats_server = mongo_server = None
+    if not nats_url:
+        port = free_port()
+        nats_server = Server(nats_command(workdir / "nats", port, free_port()), port, workdir / "nats.log")
+        nats_server.start()
+        nats_url = f"nats://127.0.0.1:{port}"
+    if not mongodb:
+        port = free_port()
+        mongo_server = Server(mongo_command(workdir / "mongodb", port), port, workdir / "mongodb.log")
+        mongo_server.start()
+        mongodb = mongo_url(port)
+    return Servers(nats_url, mongodb, workdir, nats_server, mongo_server)
 
 
 @pytest.fixture(scope="session")
 def servers() -> Iterator[Servers]:
-    workdir = Path(tempfile.mkdtemp(prefix="antq-test-"))
-    procs: list[subprocess.Popen[bytes]] = []
-    nats_url = os.environ.get("ANTQ_NATS_URL")
-    nats_argv: list[str] = []
-    nats_port = 0
-    nats_proc = None
-    if not nats_url:
-        nats_port = free_port()
-        nats_argv = nats_command(workdir / "nats", nats_port, free_port())
-        nats_proc = subprocess.Popen(nats_argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        nats_url = f"nats://127.0.0.1:{nats_port}"
-    mongodb = os.environ.get("ANTQ_MONGODB_URL")
-    if not mongodb:
-        port = free_port()
-        log = open(workdir / "mongodb.log", "wb")  # noqa: SIM115
-        procs.append(subprocess.Popen(mongo_command(workdir / "mongodb", port), stdout=log, stderr=log))
-        mongodb = mongo_url(port)
-        wait_port(port, 60, procs[-1])
-    if nats_proc is not None:
-        wait_port(nats_port, 30, nats_proc)
-    s = Servers(nats_url, mongodb, workdir, nats_proc, nats_argv, nats_port)
+    s = launch()
     try:
         yield s
     finally:
-        _stop(s.nats_proc)
-        for p in procs:
-            _stop(p)
-        shutil.rmtree(workdir, ignore_errors=True)
+        s.stop()

@@ -52,7 +52,6 @@ async def stream_events(client: Client, subject: str = "antq.registry.>", stream
     """Every CloudEvent currently in `stream` on `subject`, oldest first (an ephemeral pull consumer)."""
     import json
 
-    from nats.errors import TimeoutError as NatsTimeout
     from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
     js = client.nc.jetstream()
@@ -68,7 +67,7 @@ async def stream_events(client: Client, subject: str = "antq.registry.>", stream
         while remaining > 0:
             try:
                 msgs = await sub.fetch(min(remaining, 1000), timeout=1)
-            except NatsTimeout:
+            except TimeoutError:  # nats.errors.TimeoutError is a subclass; fetch may raise either
                 break
             remaining -= len(msgs)
             out.extend(json.loads(m.data) for m in msgs)

@@ -138,7 +138,7 @@ async def test_no_campaign_means_not_found(admin):
 
 
 async def test_models_register_and_replicate_once_per_unit(admin):
-    prov, commune, school, _ = await _tree(admin)
+    _prov, commune, school, _ = await _tree(admin)
     m = await admin.send(c.RegisterModel(unit_id=commune, name="Liên gia tự quản về ANTT", launched_on="2025-07-05"))
     assert m.ok
     mid = m.result["model_id"]
@@ -150,7 +150,7 @@ async def test_models_register_and_replicate_once_per_unit(admin):
 
 
 async def test_actor_of_another_branch_is_forbidden_but_an_ancestor_is_allowed(servers, admin):
-    prov, commune, school, _ = await _tree(admin)
+    prov, _commune, school, _ = await _tree(admin)
     other = uid("ward")
     assert (
         await admin.send(

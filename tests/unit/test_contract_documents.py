@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -22,10 +21,7 @@ def _direction(rel: str) -> str:
 def test_no_committed_payload_changed_incompatibly(rel):
     assert rel in CURRENT, f"{rel} was removed from the contract (a new major version needs a new subject)"
     old = json.loads((COMMITTED / rel).read_text(encoding="utf-8"))
-    if rel in ("envelope.json", "reply.json"):
-        direction = "outbound"
-    else:
-        direction = _direction(rel)
+    direction = "outbound" if rel in ("envelope.json", "reply.json") else _direction(rel)
     assert breaking_changes(old, CURRENT[rel], direction) == []  # type: ignore[arg-type]
 
 

@@ -1,0 +1,206 @@
+"""The issue's acceptance scenario, by a plain nats-py script that knows only the README and
+DESIGN §3: register a tree, open a campaign, plan and report festivals, be refused for a date
+outside the window and for a second festival, and find each event in ANTQ_REGISTRY exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import nats
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def command(action: str, data: dict, actor_unit: str = "", role: str = "admin", cid: str | None = None) -> bytes:
+    return json.dumps(
+        {
+            "specversion": "1.0",
+            "id": cid or str(uuid.uuid4()),
+            "source": "e2e-producer",
+            "type": f"vn.antq.registry.{action}.v1",
+            "time": "2026-11-29T08:00:00Z",
+            "datacontenttype": "application/json",
+            "data": data,
+            "actorid": "e2e",
+            "actorunit": actor_unit,
+            "actorrole": role,
+        }
+    ).encode()
+
+
+async def ask(nc, action: str, data: dict, **kw) -> dict:
+    msg = await nc.request(f"antq.cmd.registry.{action}", command(action, data, **kw), timeout=10)
+    return json.loads(msg.data)
+
+
+async def all_events(nc, filter_subject: str = "antq.registry.>") -> list[dict]:
+    js = nc.jetstream()
+    sub = await js.pull_subscribe(
+        filter_subject,
+        stream="ANTQ_REGISTRY",
+        config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=5),
+    )
+    out = []
+    while True:
+        try:
+            msgs = await sub.fetch(500, timeout=1)
+        except TimeoutError:  # nats raises its own subclass or asyncio's, depending on the path
+            break
+        out += [json.loads(m.data) for m in msgs]
+    await sub.unsubscribe()
+    return out
+
+
+async def test_acceptance_scenario_with_a_plain_nats_client(servers, registry_process):
+    nc = await nats.connect(servers.nats_url)
+    tag = uuid.uuid4().hex[:8]
+    prov, ward, hamlet = f"prov-{tag}", f"ward-{tag}", f"hamlet-{tag}"
+    try:
+        assert (
+            await ask(
+                nc,
+                "register-unit",
+                {"unit_id": prov, "name": "Thành phố Huế", "kind": "province", "valid_from": "2025-01-01"},
+            )
+        )["ok"]
+        assert (
+            await ask(
+                nc,
+                "register-unit",
+                {
+                    "unit_id": ward,
+                    "code": f"9{tag[:4]}",
+                    "name": "Phường Phú Xuân",
+                    "kind": "ward",
+                    "parent_id": prov,
+                    "valid_from": "2025-07-01",
+                },
+            )
+        )["ok"]
+        officer = {"actor_unit": ward, "role": "officer"}
+        assert (
+            await ask(
+                nc,
+                "register-unit",
+                {
+                    "unit_id": hamlet,
+                    "name": "Tổ dân phố 1",
+                    "kind": "residential_group",
+                    "parent_id": ward,
+                    "valid_from": "2025-07-01",
+                },
+                **officer,
+            )
+        )["ok"]
+        camp = await ask(
+            nc,
+            "open-campaign",
+            {
+                "year": 2025,
+                "scope_unit_id": prov,
+                "window_start": "2025-07-01",
+                "window_end": "2025-08-19",
+                "report_deadline": "2025-08-15",
+            },
+        )
+        assert camp["ok"], camp
+        plan = {
+            "unit_id": hamlet,
+            "year": 2025,
+            "date": "2025-08-02",
+            "venue": "Nhà văn hóa tổ 1",
+            "ceremony": True,
+            "festival_part": True,
+        }
+        outside = await ask(nc, "plan-festival", {**plan, "date": "2025-09-02"}, **officer)
+        assert outside["ok"] is False
+        assert outside["error"]["code"] == "rule_violation"
+        assert "outside the campaign window" in outside["error"]["message"]
+        cid = str(uuid.uuid4())
+        planned = await ask(nc, "plan-festival", plan, cid=cid, **officer)
+        assert planned["ok"], planned
+        assert await ask(nc, "plan-festival", plan, cid=cid, **officer) == planned  # same id, same answer
+        second = await ask(nc, "plan-festival", {**plan, "date": "2025-08-09"}, **officer)
+        assert second["error"]["code"] == "conflict"
+        fid = planned["result"]["festival_id"]
+        held = await ask(
+            nc,
+            "report-festival",
+            {
+                "festival_id": fid,
+                "held_on": "2025-08-02",
+                "participants": 240,
+                "ceremony_held": True,
+                "festival_part_held": True,
+                "cost_vnd": 12_500_000,
+                "funding_source": "xã hội hóa",
+            },
+            **officer,
+        )
+        assert held["ok"] and held["result"]["on_time"] is True
+
+        expected = {
+            (prov, "unit.registered"),
+            (ward, "unit.registered"),
+            (hamlet, "unit.registered"),
+            (camp["result"]["campaign_id"], "campaign.opened"),
+            (fid, "festival.planned"),
+            (fid, "festival.held"),
+        }
+        for _ in range(50):
+            mine = Counter(
+                (e["subject"], e["type"].split(".", 3)[3].rsplit(".", 1)[0])
+                for e in await all_events(nc)
+                if e["subject"] in {s for s, _ in expected}
+            )
+            if set(mine) >= expected:
+                break
+            await asyncio.sleep(0.2)
+        assert dict(mine) == dict.fromkeys(expected, 1)  # each exactly once, nothing else
+    finally:
+        await nc.close()
+
+
+def test_cli_imports_the_sample_and_lists_it(servers, registry_process):
+    env = {**os.environ, "ANTQ_NATS_URL": servers.nats_url}
+    antq = str(Path(sys.executable).parent / "antq")
+    sample = str(ROOT / "data" / "sample" / "hue-2025.csv")
+    for _ in range(2):  # idempotent
+        r = subprocess.run([antq, "registry", "import", sample], env=env, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert "330 rows: 330 in the registry, 0 refused" in r.stdout
+    r = subprocess.run(
+        [antq, "registry", "units", "--parent", "hue", "--date", "2025-08-01"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "Phường Phú Xuân" in r.stdout
+    assert "46 units" in r.stdout  # 40 commune-level units + 6 city-level agencies, enterprises, schools
+    bad = subprocess.run(
+        [antq, "command", "registry", "register-unit", '{"name": "x"}'],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 1
+    assert "validation_failed" in bad.stderr
+
+
+def test_health_endpoints_and_asyncapi(registry_process):
+    assert registry_process.status("/healthz") == 200
+    assert registry_process.status("/readyz") == 200
+    assert registry_process.status("/metrics") == 200
+    assert registry_process.status("/asyncapi.json") == 200
+    assert registry_process.status("/nope") == 404

@@ -1,0 +1,204 @@
+"""Faults: kill -9 the service mid-batch, kill -9 the broker, stop the database, SIGTERM
+mid-batch. Whatever happens, nothing acknowledged is lost and nothing is applied twice.
+
+These tests own their servers (they kill them), so they never run against external ones."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+
+import nats
+import pytest
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from tests.conftest import Servers, launch
+from tests.e2e.conftest import ServiceProcess, service_process
+
+
+@pytest.fixture(scope="module")
+def own() -> Iterator[Servers]:
+    s = launch(external=False)
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def registry(own, tmp_path) -> Iterator[ServiceProcess]:
+    svc = service_process(own, "registry", tmp_path, ANTQ_SHUTDOWN_GRACE_SECONDS="8")
+    svc.start()
+    svc.wait_ready()
+    yield svc
+    svc.stop(signal.SIGKILL)
+
+
+def envelope(action: str, data: dict, cid: str) -> bytes:
+    return json.dumps(
+        {
+            "specversion": "1.0",
+            "id": cid,
+            "source": "faults",
+            "type": f"vn.antq.registry.{action}.v1",
+            "data": data,
+            "actorid": "ops",
+            "actorunit": "",
+            "actorrole": "admin",
+        }
+    ).encode()
+
+
+async def publish_intake(nc, tag: str, n: int) -> list[str]:
+    js = nc.jetstream()
+    ids = []
+    for i in range(n):
+        cid = f"{tag}-cmd-{i}"
+        body = envelope(
+            "register-unit",
+            {"unit_id": f"{tag}-u{i}", "name": f"Tỉnh {i}", "kind": "province", "valid_from": "2025-01-01"},
+            cid,
+        )
+        await js.publish("antq.intake.registry.register-unit", body, headers={"Nats-Msg-Id": cid})
+        ids.append(cid)
+    return ids
+
+
+async def events(nc, subject: str) -> list[dict]:
+    js = nc.jetstream()
+    sub = await js.pull_subscribe(
+        subject,
+        stream="ANTQ_REGISTRY",
+        config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=5),
+    )
+    out: list[dict] = []
+    while True:
+        try:
+            out += [json.loads(m.data) for m in await sub.fetch(1000, timeout=1)]
+        except TimeoutError:  # nats raises its own subclass or asyncio's, depending on the path
+            break
+    await sub.unsubscribe()
+    return out
+
+
+async def wait_outcomes(nc, tag: str, n: int, timeout: float = 90) -> tuple[Counter[str], Counter[str]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        outcomes = Counter(
+            e["subject"] for e in await events(nc, "antq.registry.command.>") if e["subject"].startswith(f"{tag}-")
+        )
+        registered = Counter(
+            e["subject"]
+            for e in await events(nc, "antq.registry.unit.registered.v1")
+            if e["subject"].startswith(f"{tag}-")
+        )
+        if (len(outcomes) >= n and len(registered) >= n) or time.monotonic() > deadline:
+            return outcomes, registered
+        await asyncio.sleep(0.5)
+
+
+async def connect(url: str):
+    return await nats.connect(url, max_reconnect_attempts=-1, reconnect_time_wait=0.5)
+
+
+async def test_kill_9_of_the_service_mid_batch_loses_nothing_and_applies_nothing_twice(own, registry):
+    nc = await connect(own.nats_url)
+    tag, n = uuid.uuid4().hex[:8], 150
+    ids = await publish_intake(nc, tag, n)
+    while len((await wait_outcomes(nc, tag, 10, timeout=0))[0]) < 10:  # kill it once it is busy
+        await asyncio.sleep(0.1)
+    registry.stop(signal.SIGKILL)
+    registry.start()
+    registry.wait_ready()
+    outcomes, registered = await wait_outcomes(nc, tag, n)
+    assert set(outcomes) == set(ids)
+    assert set(outcomes.values()) == {1}
+    assert len(registered) == n
+    assert set(registered.values()) == {1}
+    await nc.close()
+
+
+async def test_kill_9_of_the_broker_mid_batch_loses_nothing(own, registry):
+    nc = await connect(own.nats_url)
+    tag, n = uuid.uuid4().hex[:8], 120
+    ids = await publish_intake(nc, tag, n)
+    await asyncio.sleep(0.5)
+    own.nats.kill(signal.SIGKILL)
+    await asyncio.sleep(1.0)
+    own.nats.start()
+    outcomes, registered = await wait_outcomes(nc, tag, n)
+    assert set(outcomes) == set(ids)
+    assert set(outcomes.values()) == {1}
+    assert set(registered.values()) == {1}
+    assert len(registered) == n
+    await nc.close()
+
+
+async def test_database_outage_answers_unavailable_turns_readiness_red_and_recovers(own, registry):
+    nc = await connect(own.nats_url)
+    tag = uuid.uuid4().hex[:8]
+    first = await nc.request(
+        "antq.cmd.registry.register-unit",
+        envelope(
+            "register-unit",
+            {"unit_id": f"{tag}-a", "name": "Tỉnh A", "kind": "province", "valid_from": "2025-01-01"},
+            f"{tag}-1",
+        ),
+        timeout=10,
+    )
+    assert json.loads(first.data)["ok"]
+    own.mongodb.kill(signal.SIGKILL)
+    try:
+        down = await nc.request(
+            "antq.cmd.registry.register-unit",
+            envelope(
+                "register-unit",
+                {"unit_id": f"{tag}-b", "name": "Tỉnh B", "kind": "province", "valid_from": "2025-01-01"},
+                f"{tag}-2",
+            ),
+            timeout=15,
+        )
+        assert json.loads(down.data)["error"]["code"] == "unavailable"
+        for _ in range(50):
+            if registry.status("/readyz") == 503:
+                break
+            await asyncio.sleep(0.2)
+        assert registry.status("/readyz") == 503
+    finally:
+        own.mongodb.start()
+    for _ in range(100):
+        if registry.status("/readyz") == 200:
+            break
+        await asyncio.sleep(0.2)
+    assert registry.status("/readyz") == 200
+    again = await nc.request(
+        "antq.cmd.registry.register-unit",
+        envelope(
+            "register-unit",
+            {"unit_id": f"{tag}-b", "name": "Tỉnh B", "kind": "province", "valid_from": "2025-01-01"},
+            f"{tag}-2",
+        ),
+        timeout=15,
+    )
+    assert json.loads(again.data)["ok"]
+    kept = await nc.request("antq.query.registry.unit", json.dumps({"unit_id": f"{tag}-a"}).encode(), timeout=10)
+    assert json.loads(kept.data)["ok"]  # acknowledged before the crash, still there (sync-on-commit)
+    await nc.close()
+
+
+async def test_sigterm_mid_batch_drains_and_a_restart_finishes_the_rest(own, registry):
+    nc = await connect(own.nats_url)
+    tag, n = uuid.uuid4().hex[:8], 120
+    ids = await publish_intake(nc, tag, n)
+    await asyncio.sleep(0.5)
+    assert registry.stop(signal.SIGTERM, timeout=20) == 0
+    registry.start()
+    registry.wait_ready()
+    outcomes, registered = await wait_outcomes(nc, tag, n)
+    assert set(outcomes) == set(ids)
+    assert set(outcomes.values()) == {1}
+    assert set(registered.values()) == {1}
+    await nc.close()

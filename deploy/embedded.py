@@ -91,16 +91,18 @@ class Child:
     argv: list[str]
     port: int
     env: dict[str, str] = field(default_factory=dict)
-    log: Path | None = None
+    log: Path = Path(os.devnull)
     proc: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     next_start: float = 0.0
+    started_at: float = 0.0
 
     def start(self) -> None:
-        out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115 - owned by the child
-        self.proc = subprocess.Popen(
-            self.argv, env={**os.environ, **self.env}, stdout=out, stderr=out, start_new_session=True
-        )
+        with open(self.log, "ab") as out:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(
+                self.argv, env={**os.environ, **self.env}, stdout=out, stderr=out, start_new_session=True
+            )
+        self.started_at = time.monotonic()
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -174,6 +176,8 @@ class Stack:
             if child.alive():
                 continue
             if child.next_start == 0.0:
+                if now - child.started_at > 60:  # it ran fine for a while: start the backoff over
+                    child.restarts = 0
                 delay = min(2**child.restarts * 0.5, 30)
                 child.next_start = now + delay
                 print(

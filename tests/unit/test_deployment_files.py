@@ -1,0 +1,36 @@
+"""No Docker engine runs here, so the compose file and NATS config are checked statically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from deploy.embedded import SERVICES
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_compose_runs_every_built_service_after_healthy_dependencies():
+    doc = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = doc["services"]
+    assert {"nats", "mongodb"} <= set(services)
+    for name, port in SERVICES.items():
+        svc = services[name]
+        assert svc["depends_on"] == {
+            "nats": {"condition": "service_healthy"},
+            "mongodb": {"condition": "service_healthy"},
+        }
+        assert "healthcheck" in svc
+        assert str(port) in svc["healthcheck"]["test"][-1]
+        assert svc["environment"]["ANTQ_ENV"] == "production"
+        assert "replicaSet=" in svc["environment"]["ANTQ_MONGODB_URL"]
+        assert svc["stop_grace_period"] == "30s"
+    assert all("healthcheck" in services[s] for s in ("nats", "mongodb"))
+
+
+def test_nats_config_fsyncs_and_has_a_user_per_role_without_secrets_in_the_repo():
+    conf = (ROOT / "deploy" / "nats" / "nats.conf").read_text()
+    assert "sync_interval: always" in conf
+    for user in ("registry", "producer", "consumer"):
+        assert f"user: {user}, password: $NATS_" in conf

@@ -40,6 +40,8 @@ class RegistryStore:
     def __init__(self, db: AsyncDatabase[Doc], session: AsyncClientSession | None = None) -> None:
         self.db = db
         self.s = session
+        # Units read in this transaction: walking up the tree rereads the same few documents.
+        self._units: dict[str, Unit | None] = {}
 
     # ------------------------------------------------------------------------------- generic
 
@@ -50,7 +52,7 @@ class RegistryStore:
     async def _save(self, coll: str, key: str, agg: BaseModel, version: int) -> None:
         """Insert (version 1 of a new aggregate) or replace if nobody changed it meanwhile."""
         doc = _doc(agg, key)
-        if version == 1 and not await self.db[coll].find_one({"_id": doc["_id"]}, {"_id": 1}, session=self.s):
+        if version == 1:  # handlers check that the id is free; a racing insert fails the transaction
             await self.db[coll].insert_one(doc, session=self.s)
             return
         res = await self.db[coll].replace_one({"_id": doc["_id"], "version": version - 1}, doc, session=self.s)
@@ -60,7 +62,9 @@ class RegistryStore:
     # ------------------------------------------------------------------------------- units
 
     async def unit(self, unit_id: str) -> Unit | None:
-        return await self._get("units", unit_id, Unit)
+        if unit_id not in self._units:
+            self._units[unit_id] = await self._get("units", unit_id, Unit)
+        return self._units[unit_id]
 
     async def units(self, unit_ids: list[str]) -> dict[str, Unit]:
         docs = await self.db.units.find({"_id": {"$in": unit_ids}}, session=self.s).to_list()
@@ -68,6 +72,7 @@ class RegistryStore:
 
     async def save_unit(self, unit: Unit) -> None:
         await self._save("units", "unit_id", unit, unit.version)
+        self._units[unit.unit_id] = unit
         # Guard against two concurrent commands giving one code to two units from the same day: the
         # unique _id makes the second transaction fail even if both passed the overlap check.
         # (Checked before inserting: an error inside a transaction aborts it, so none is caught here.)

@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): figures beside raw limits measured in the same run."""

@@ -1,0 +1,256 @@
+"""`make bench`: registry figures beside the raw limits of the same servers, measured in one run.
+
+Starts its own nats-server and SecantusDB on free ports; prints a table; asserts nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import nats
+from pymongo import AsyncMongoClient
+
+from deploy.embedded import free_port, mongo_command, mongo_url, nats_command, wait_port
+
+RATE = 100  # commands per second for the latency figure (DESIGN §8)
+SECONDS = 10
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))] * 1000
+
+
+async def paced(n: int, rate: float, fn) -> list[float]:  # type: ignore[no-untyped-def]
+    """Open-loop load: start one call every 1/rate s, whatever the previous ones do."""
+    latencies: list[float] = []
+
+    async def one(i: int) -> None:
+        t = time.perf_counter()
+        await fn(i)
+        latencies.append(time.perf_counter() - t)
+
+    start = time.perf_counter()
+    tasks = []
+    for i in range(n):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i)))
+    await asyncio.gather(*tasks)
+    return latencies
+
+
+async def raw_mongo(url: str) -> dict[str, float]:
+    client: AsyncMongoClient[dict] = AsyncMongoClient(url, w="majority")
+    coll = client.bench_raw.docs
+    await coll.drop()
+    n = 500
+    t = time.perf_counter()
+    for i in range(n):
+        await coll.insert_one({"i": i, "pad": "x" * 200})
+    single = n / (time.perf_counter() - t)
+    t = time.perf_counter()
+    for i in range(200):
+        async with client.start_session() as s, await s.start_transaction():
+            await coll.insert_one({"t": i}, session=s)
+            await client.bench_raw.other.insert_one({"t": i}, session=s)
+    txn = 200 / (time.perf_counter() - t)
+    t = time.perf_counter()
+    await coll.insert_many([{"b": i, "pad": "x" * 200} for i in range(20_000)])
+    bulk = 20_000 / (time.perf_counter() - t)
+    await client.close()
+    return {"single": single, "txn": txn, "bulk": bulk}
+
+
+async def raw_nats(url: str) -> dict[str, float]:
+    nc = await nats.connect(url)
+
+    async def echo(msg):  # type: ignore[no-untyped-def]
+        await msg.respond(msg.data)
+
+    await nc.subscribe("bench.echo", queue="b", cb=echo)
+    lat = await paced(RATE * SECONDS, RATE, lambda i: nc.request("bench.echo", b"x" * 400, timeout=5))
+    js = nc.jetstream()
+    await js.add_stream(name="BENCH", subjects=["bench.js"])
+    t = time.perf_counter()
+    for i in range(2000):
+        await js.publish("bench.js", b"x" * 400, headers={"Nats-Msg-Id": str(i)})
+    js_rate = 2000 / (time.perf_counter() - t)
+    await nc.close()
+    return {"p50": pct(lat, 0.5), "p99": pct(lat, 0.99), "js_publish": js_rate}
+
+
+def envelope(action: str, data: dict, cid: str) -> bytes:
+    return json.dumps(
+        {
+            "specversion": "1.0",
+            "id": cid,
+            "source": "bench",
+            "type": f"vn.antq.registry.{action}.v1",
+            "data": data,
+            "actorid": "bench",
+            "actorunit": "",
+            "actorrole": "admin",
+        }
+    ).encode()
+
+
+async def registry_figures(url: str) -> dict[str, float]:
+    nc = await nats.connect(url)
+
+    async def cmd(action: str, data: dict) -> dict:
+        msg = await nc.request(f"antq.cmd.registry.{action}", envelope(action, data, str(uuid.uuid4())), timeout=10)
+        reply = json.loads(msg.data)
+        if not reply["ok"]:
+            raise RuntimeError(reply)
+        return reply
+
+    await cmd("register-unit", {"unit_id": "bench-p", "name": "Tỉnh", "kind": "province", "valid_from": "2025-01-01"})
+    await cmd(
+        "register-unit",
+        {"unit_id": "bench-c", "name": "Xã", "kind": "commune", "parent_id": "bench-p", "valid_from": "2025-01-01"},
+    )
+    lat = await paced(
+        RATE * SECONDS,
+        RATE,
+        lambda i: cmd(
+            "register-unit",
+            {
+                "unit_id": f"bench-h{i}",
+                "name": f"Thôn {i}",
+                "kind": "hamlet",
+                "parent_id": "bench-c",
+                "valid_from": "2025-01-01",
+            },
+        ),
+    )
+    # closed loop, 16 in flight: the most it takes
+    n, gate = 1000, asyncio.Semaphore(16)
+
+    async def limited(i: int) -> None:
+        async with gate:
+            await cmd(
+                "register-unit",
+                {
+                    "unit_id": f"bench-t{i}",
+                    "name": f"Tổ {i}",
+                    "kind": "hamlet",
+                    "parent_id": "bench-c",
+                    "valid_from": "2025-01-01",
+                },
+            )
+
+    t = time.perf_counter()
+    await asyncio.gather(*(limited(i) for i in range(n)))
+    throughput = n / (time.perf_counter() - t)
+    t = time.perf_counter()
+    for _ in range(50):
+        msg = await nc.request(
+            "antq.query.registry.units",
+            json.dumps({"parent_id": "bench-c", "limit": 10000, "date": "2025-08-01"}).encode(),
+            timeout=10,
+        )
+    query_ms = (time.perf_counter() - t) / 50 * 1000
+    units = len(json.loads(msg.data)["result"]["units"])
+    await nc.close()
+    return {
+        "p50": pct(lat, 0.5),
+        "p99": pct(lat, 0.99),
+        "max": max(lat) * 1000,
+        "throughput": throughput,
+        "query_ms": query_ms,
+        "query_units": units,
+    }
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def main() -> None:
+    work = Path(tempfile.mkdtemp(prefix="antq-bench-"))
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        nport, mport, hport = free_port(), free_port(), free_port()
+        procs.append(
+            subprocess.Popen(
+                nats_command(work / "nats", nport, free_port()), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+        )
+        procs.append(
+            subprocess.Popen(mongo_command(work / "mongo", mport), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        )
+        wait_port(nport, 30, procs[0])
+        wait_port(mport, 60, procs[1])
+        nurl, murl = f"nats://127.0.0.1:{nport}", mongo_url(mport)
+        print("measuring raw limits…", flush=True)
+        mongo = await raw_mongo(murl)
+        raw = await raw_nats(nurl)
+        env = {
+            **os.environ,
+            "ANTQ_NATS_URL": nurl,
+            "ANTQ_MONGODB_URL": murl,
+            "ANTQ_HTTP_PORT": str(hport),
+            "ANTQ_LOG_LEVEL": "WARNING",
+        }
+        svc = subprocess.Popen(
+            [sys.executable, "-m", "services.registry"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        procs.append(svc)
+        for _ in range(300):
+            try:
+                if urllib.request.urlopen(f"http://127.0.0.1:{hport}/readyz", timeout=1).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        print("measuring the registry…", flush=True)
+        reg = await registry_figures(nurl)
+        rss = rss_mb(svc.pid)
+        rows = [
+            ("command round trip p50 at 100/s", f"{reg['p50']:.1f} ms", f"raw NATS request p50 {raw['p50']:.2f} ms"),
+            (
+                "command round trip p99 at 100/s",
+                f"{reg['p99']:.1f} ms (target ≤ 25)",
+                f"raw NATS request p99 {raw['p99']:.2f} ms",
+            ),
+            ("command round trip max at 100/s", f"{reg['max']:.1f} ms", ""),
+            (
+                "commands/s, 16 in flight",
+                f"{reg['throughput']:.0f}",
+                f"raw Mongo txn (2 inserts) {mongo['txn']:.0f}/s; single insert {mongo['single']:.0f}/s",
+            ),
+            (f"units query ({reg['query_units']:.0f} children)", f"{reg['query_ms']:.1f} ms", ""),
+            ("registry RSS after the run", f"{rss:.0f} MB (target < 200)", ""),
+            ("raw JetStream publish (sync acks)", f"{raw['js_publish']:.0f}/s", ""),
+            ("raw Mongo bulk insert", f"{mongo['bulk']:.0f} docs/s", ""),
+        ]
+        width = max(len(r[0]) for r in rows)
+        print(f"\n{'figure':<{width}}  {'registry':<26}  raw limit (same run)")
+        for name, value, limit in rows:
+            print(f"{name:<{width}}  {value:<26}  {limit}")
+        print(f"\n{RATE * SECONDS} commands paced at {RATE}/s (open loop); 2 cores, embedded servers.")
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

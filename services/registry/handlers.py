@@ -288,7 +288,12 @@ async def q_units(q: c.UnitsQuery, store: RegistryStore) -> dict[str, Any]:
     if q.parent_id is not None:
         await _unit(store, q.parent_id, "parent_id")
     if q.depth == "subtree":
-        units = await store.subtree(q.parent_id, day) if q.parent_id else await store.roots(day, None, 0)
+        if q.parent_id:
+            units = await store.subtree(q.parent_id, day)
+        else:
+            units = await store.roots(day, None, 0)
+            for root in list(units):
+                units += await store.subtree(root.unit_id, day)
         units.sort(key=lambda u: u.unit_id)
         if q.after:
             units = [u for u in units if u.unit_id > q.after]

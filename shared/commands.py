@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
 from pymongo import AsyncMongoClient
@@ -49,18 +50,26 @@ class PoisonMessage(Exception):
 
 
 @dataclass
-class Context(Generic[S]):
+class QueryContext(Generic[S]):
+    """What a query handler may use: the store and the clock."""
+
+    store: S
+    now: dt.datetime
+    tz: ZoneInfo
+
+    @property
+    def today(self) -> dt.date:
+        """Today in the province's calendar (Vietnam is UTC+7: UTC's date is yesterday until 07:00)."""
+        return self.now.astimezone(self.tz).date()
+
+
+@dataclass(kw_only=True)
+class Context(QueryContext[S]):
     """What a command handler may use besides its payload: who, when, new ids, the store."""
 
     command_id: str
     actor: Actor
-    store: S
-    now: dt.datetime
     new_id: Callable[[], str] = uuid7
-
-    @property
-    def today(self) -> dt.date:
-        return self.now.date()
 
 
 @dataclass
@@ -102,7 +111,9 @@ class CommandProcessor(Generic[S]):
         metrics: Metrics,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         max_payload_bytes: int = 256 * 1024,
+        tz: ZoneInfo = ZoneInfo("Asia/Ho_Chi_Minh"),
     ) -> None:
+        self.tz = tz
         self.service = service
         self.mongo = mongo
         self.inbox = inbox
@@ -194,7 +205,9 @@ class CommandProcessor(Generic[S]):
         transport: Transport,
     ) -> tuple[dict[str, Any], str]:
         async def work(session: AsyncClientSession) -> dict[str, Any]:
-            ctx = Context(command_id=env.id, actor=actor, store=self.store_factory(session), now=self.clock())
+            ctx = Context(
+                store=self.store_factory(session), now=self.clock(), tz=self.tz, command_id=env.id, actor=actor
+            )
             outcome = await spec.handler(cmd, ctx)
             reply = ok_reply(env.id, outcome.result)
             events = [self._envelope(e, env, actor) for e in outcome.events]
@@ -334,7 +347,7 @@ class CommandProcessor(Generic[S]):
             except ValidationError as exc:
                 raise ValidationFailed(f"invalid {name} query", pydantic_details(exc)) from None
             try:
-                result = await spec.handler(q, self.store_factory(None))
+                result = await spec.handler(q, QueryContext(self.store_factory(None), self.clock(), self.tz))
             except PyMongoError as exc:
                 raise Unavailable(f"database unavailable: {exc}") from None
             outcome = "ok"

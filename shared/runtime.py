@@ -14,6 +14,7 @@ import signal
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import yaml
 from faststream.nats import NatsBroker
@@ -94,6 +95,7 @@ class ServiceHost:
             self.metrics,
             self.clock,
             s.max_payload_bytes,
+            ZoneInfo(s.timezone),
         )
         self.broker = make_broker(s, self.name, self.metrics)
         self.endpoints = Endpoints(self.broker, self.processor, s, self.name, self.metrics)

@@ -35,6 +35,7 @@ class ServiceSettings(BaseSettings):
     relay_batch: int = 256
     relay_poll_seconds: float = 1.0
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    timezone: str = Field(default="Asia/Ho_Chi_Minh", description="The calendar that decides what 'today' is")
 
     @model_validator(mode="after")
     def _refuse_dev_defaults_in_production(self) -> Self:

@@ -9,12 +9,13 @@ from typing import Any
 
 from services.registry import domain as d
 from services.registry.store import RegistryStore, valid_to_out
-from shared.commands import CommandSpec, Outcome, QuerySpec
+from shared.commands import CommandSpec, Outcome, QueryContext, QuerySpec
 from shared.commands import Context as BaseContext
 from shared.contract import registry as c
 from shared.errors import Conflict, NotFound
 
 Context = BaseContext[RegistryStore]
+QCtx = QueryContext[RegistryStore]
 
 
 async def _unit(store: RegistryStore, unit_id: str, field: str = "unit_id") -> d.Unit:
@@ -268,11 +269,11 @@ def unit_view(u: d.Unit, day: dt.date) -> dict[str, Any]:
     }
 
 
-async def q_unit(q: c.UnitQuery, store: RegistryStore) -> dict[str, Any]:
-    unit = await _unit(store, q.unit_id)
-    day = q.date or dt.date.today()
+async def q_unit(q: c.UnitQuery, ctx: QCtx) -> dict[str, Any]:
+    unit = await _unit(ctx.store, q.unit_id)
+    day = q.date or ctx.today
     view = unit_view(unit, day)
-    view["ancestors"] = (await store.ancestry(unit.unit_id, day))[1:]
+    view["ancestors"] = (await ctx.store.ancestry(unit.unit_id, day))[1:]
     view["history"] = [
         {**v.model_dump(mode="json"), "valid_to": valid_to_out(v.valid_to.isoformat())} for v in unit.versions
     ]
@@ -283,24 +284,24 @@ async def q_unit(q: c.UnitQuery, store: RegistryStore) -> dict[str, Any]:
     return view
 
 
-async def q_units(q: c.UnitsQuery, store: RegistryStore) -> dict[str, Any]:
-    day = q.date or dt.date.today()
+async def q_units(q: c.UnitsQuery, ctx: QCtx) -> dict[str, Any]:
+    day = q.date or ctx.today
     if q.parent_id is not None:
-        await _unit(store, q.parent_id, "parent_id")
+        await _unit(ctx.store, q.parent_id, "parent_id")
     if q.depth == "subtree":
         if q.parent_id:
-            units = await store.subtree(q.parent_id, day)
+            units = await ctx.store.subtree(q.parent_id, day)
         else:
-            units = await store.roots(day, None, 0)
+            units = await ctx.store.roots(day, None, 0)
             for root in list(units):
-                units += await store.subtree(root.unit_id, day)
+                units += await ctx.store.subtree(root.unit_id, day)
         units.sort(key=lambda u: u.unit_id)
         if q.after:
             units = [u for u in units if u.unit_id > q.after]
     elif q.parent_id is None:
-        units = await store.roots(day, q.after, q.limit + 1)
+        units = await ctx.store.roots(day, q.after, q.limit + 1)
     else:
-        units = await store.children([q.parent_id], day, q.after, q.limit + 1 if not q.kinds else 0)
+        units = await ctx.store.children([q.parent_id], day, q.after, q.limit + 1 if not q.kinds else 0)
     if q.kinds:
         units = [u for u in units if u.kind in q.kinds]
     page = units[: q.limit]
@@ -312,30 +313,30 @@ async def q_units(q: c.UnitsQuery, store: RegistryStore) -> dict[str, Any]:
     }
 
 
-async def q_festival(q: c.FestivalQuery, store: RegistryStore) -> dict[str, Any]:
-    festival = await store.festival(q.festival_id)
+async def q_festival(q: c.FestivalQuery, ctx: QCtx) -> dict[str, Any]:
+    festival = await ctx.store.festival(q.festival_id)
     if festival is None:
         raise NotFound(f"festival {q.festival_id} does not exist")
     return festival.model_dump(mode="json")
 
 
-async def q_festivals(q: c.FestivalsQuery, store: RegistryStore) -> dict[str, Any]:
-    return {"festivals": [f.model_dump(mode="json") for f in await store.festivals(q.unit_id, q.year, q.limit)]}
+async def q_festivals(q: c.FestivalsQuery, ctx: QCtx) -> dict[str, Any]:
+    return {"festivals": [f.model_dump(mode="json") for f in await ctx.store.festivals(q.unit_id, q.year, q.limit)]}
 
 
-async def q_campaign(q: c.CampaignQuery, store: RegistryStore) -> dict[str, Any]:
+async def q_campaign(q: c.CampaignQuery, ctx: QCtx) -> dict[str, Any]:
     if q.campaign_id:
-        campaign = await store.campaign(q.campaign_id)
+        campaign = await ctx.store.campaign(q.campaign_id)
     else:
         assert q.year is not None and q.scope_unit_id is not None
-        campaign = await store.campaign_by_scope(q.year, q.scope_unit_id)
+        campaign = await ctx.store.campaign_by_scope(q.year, q.scope_unit_id)
     if campaign is None:
         raise NotFound("no such campaign")
     return campaign.model_dump(mode="json")
 
 
-async def q_model(q: c.ModelQuery, store: RegistryStore) -> dict[str, Any]:
-    model = await store.model(q.model_id)
+async def q_model(q: c.ModelQuery, ctx: QCtx) -> dict[str, Any]:
+    model = await ctx.store.model(q.model_id)
     if model is None:
         raise NotFound(f"model {q.model_id} does not exist")
     return model.model_dump(mode="json")

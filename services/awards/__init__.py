@@ -1,0 +1,1 @@
+"""Awards (nominations, decisions, awards, gifts): not built yet; see its issue. Nothing here runs."""

@@ -245,6 +245,8 @@ class Endpoints:
         async def handle(body: SkipValidation[CloudEvent], msg: NatsMessage) -> None:
             raw = msg.raw_message
             action = raw.subject.rsplit(".", 1)[-1]
+            if raw.metadata.num_delivered > 1:  # it may have waited in a fetched batch: renew its ack deadline
+                await msg.in_progress()
             try:
                 await processor.handle(action, msg.body, "intake")
             except PoisonMessage as exc:
@@ -271,8 +273,11 @@ class Endpoints:
             intake_subject(self.service, "*"),
             stream=JStream(INTAKE.name, declare=False),
             durable=f"{self.service}-{consumer}",
-            pull_sub=PullSub(batch_size=32, timeout=1.0),
-            config=ConsumerConfig(max_deliver=settings.max_deliver + 1, ack_wait=30, max_ack_pending=256),
+            # small batches and a long ack_wait: during a database outage each message may wait
+            # seconds for server selection, and the rest of the batch must not time out meanwhile
+            pull_sub=PullSub(batch_size=8, timeout=1.0),
+            # the server's bound sits above ours so that a failed dead-letter publish gets retried
+            config=ConsumerConfig(max_deliver=settings.max_deliver + 5, ack_wait=120, max_ack_pending=256),
             ack_policy=AckPolicy.MANUAL,
             decoder=raw_body,
             title=intake_subject(self.service, "*"),
@@ -281,7 +286,15 @@ class Endpoints:
     async def _dead_letter(self, consumer: str, msg: NatsMessage, reason: str, error: str) -> None:
         if self.dead_letters is None:
             raise RuntimeError("dead letters used before the broker connected")
-        await self.dead_letters.send(consumer, msg, reason, error)
+        try:
+            await self.dead_letters.send(consumer, msg, reason, error)
+        except Exception as exc:  # keep the message: it comes back and is dead-lettered again
+            log.error(
+                "dead-letter publish failed; message kept for redelivery",
+                extra={"consumer": consumer, "error": repr(exc)[:300]},
+            )
+            await msg.nack(delay=self.settings.nack_delay_seconds)
+            return
         await msg.ack()
 
 

@@ -137,7 +137,8 @@ def import_file(
 
     report = run(go)
     console.print(
-        f"{report.rows} rows: [green]{report.ok} in the registry[/green], [red]{len(report.failed)} refused[/red]"
+        f"{report.rows} rows: [green]{report.created} created[/green], {report.unchanged} unchanged, "
+        f"[red]{len(report.failed)} refused[/red]"
     )
     for line, unit_id, reason in report.failed[:50]:
         err.print(f"  line {line} ({unit_id}): {reason}")

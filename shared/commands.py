@@ -25,6 +25,7 @@ from shared.errors import (
     Conflict,
     DomainError,
     MalformedMessage,
+    ReplyTooLarge,
     Unavailable,
     UnknownCommand,
     ValidationFailed,
@@ -112,8 +113,10 @@ class CommandProcessor(Generic[S]):
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         max_payload_bytes: int = 256 * 1024,
         tz: ZoneInfo = ZoneInfo("Asia/Ho_Chi_Minh"),
+        max_reply_bytes: int = 900_000,
     ) -> None:
         self.tz = tz
+        self.max_reply_bytes = max_reply_bytes
         self.service = service
         self.mongo = mongo
         self.inbox = inbox
@@ -176,7 +179,10 @@ class CommandProcessor(Generic[S]):
             except PyMongoError as exc:
                 raise Unavailable(f"database unavailable: {exc}") from None
             if previous is not None:
-                return self._replay(env, previous.digest, fingerprint, previous.reply), "duplicate"
+                reply = self._replay(env, previous.digest, fingerprint, previous.reply)
+                if transport == "intake":
+                    await self._ensure_outcome(env, reply, previous.outcome_id if reply is previous.reply else None)
+                return reply, "duplicate"
             try:
                 cmd = spec.model.model_validate(env.data)
             except ValidationError as exc:
@@ -186,6 +192,24 @@ class CommandProcessor(Generic[S]):
         finally:
             logs.correlation_id.reset(token_c)
             logs.event_id.reset(token_e)
+
+    async def _ensure_outcome(self, env: CloudEvent, reply: dict[str, Any], outcome_id: str | None) -> None:
+        """A command resent on the intake (perhaps first sent by request/reply) still gets its outcome
+        event: the one recorded with it (same id; consumers and JetStream drop copies), or a new one."""
+        verdict, body = (
+            ("accepted", {"result": reply["result"]}) if reply["ok"] else ("rejected", {"error": reply["error"]})
+        )
+        event = self._outcome_event(env, verdict, body, outcome_id or uuid7())
+
+        async def work(session: AsyncClientSession) -> None:
+            if await self.outbox.coll.find_one({"_id": event.id}, {"_id": 1}, session=session) is None:
+                await self.outbox.add([event], session)
+
+        try:
+            await in_transaction(self.mongo, work)
+        except PyMongoError as exc:
+            raise Unavailable(f"database unavailable: {exc}") from None
+        self.outbox.notify()
 
     def _replay(self, env: CloudEvent, stored_digest: str, fingerprint: str, reply: dict[str, Any]) -> dict[str, Any]:
         if stored_digest != fingerprint:
@@ -204,6 +228,8 @@ class CommandProcessor(Generic[S]):
         fingerprint: str,
         transport: Transport,
     ) -> tuple[dict[str, Any], str]:
+        outcome_id = uuid7()
+
         async def work(session: AsyncClientSession) -> dict[str, Any]:
             ctx = Context(
                 store=self.store_factory(session), now=self.clock(), tz=self.tz, command_id=env.id, actor=actor
@@ -212,8 +238,8 @@ class CommandProcessor(Generic[S]):
             reply = ok_reply(env.id, outcome.result)
             events = [self._envelope(e, env, actor) for e in outcome.events]
             if transport == "intake":
-                events.append(self._outcome_event(env, "accepted", {"result": outcome.result}))
-            await self.inbox.record(env.id, fingerprint, reply, "command", session)
+                events.append(self._outcome_event(env, "accepted", {"result": outcome.result}, outcome_id))
+            await self.inbox.record(env.id, fingerprint, reply, "command", session, outcome_id)
             await self.outbox.add(events, session)
             return reply
 
@@ -246,11 +272,13 @@ class CommandProcessor(Generic[S]):
     ) -> dict[str, Any]:
         """Record the refusal too, so the same command gets the same answer later."""
         reply = error_reply(env.id, err)
+        outcome_id = uuid7()
 
         async def work(session: AsyncClientSession) -> None:
-            await self.inbox.record(env.id, fingerprint, reply, "command", session)
+            await self.inbox.record(env.id, fingerprint, reply, "command", session, outcome_id)
             if transport == "intake":
-                await self.outbox.add([self._outcome_event(env, "rejected", {"error": reply["error"]})], session)
+                event = self._outcome_event(env, "rejected", {"error": reply["error"]}, outcome_id)
+                await self.outbox.add([event], session)
 
         try:
             await in_transaction(self.mongo, work)
@@ -277,8 +305,11 @@ class CommandProcessor(Generic[S]):
             time=self.clock(),
         )
 
-    def _outcome_event(self, cause: CloudEvent, verdict: str, body: dict[str, Any]) -> CloudEvent:
+    def _outcome_event(
+        self, cause: CloudEvent, verdict: str, body: dict[str, Any], event_id: str | None = None
+    ) -> CloudEvent:
         event = new_event(
+            id=event_id,
             source=self.source,
             type=event_type(self.service, "command", verdict),
             subject=cause.id,
@@ -310,10 +341,12 @@ class CommandProcessor(Generic[S]):
             actorunit=None,
             actorrole=None,
         )
-        event = self._outcome_event(cause, "rejected", {"error": error.to_error()})
+        event = self._outcome_event(cause, "rejected", {"error": error.to_error()}, uuid7())
 
         async def work(session: AsyncClientSession) -> None:
-            await self.inbox.record(command_id, "unparseable", error_reply(command_id, error), "command", session)
+            await self.inbox.record(
+                command_id, "unparseable", error_reply(command_id, error), "command", session, event.id
+            )
             await self.outbox.add([event], session)
 
         try:
@@ -337,8 +370,8 @@ class CommandProcessor(Generic[S]):
                 raise ValidationFailed(f"query is {len(raw)} bytes; the limit is {self.max_payload_bytes}")
             try:
                 doc = json.loads(raw) if raw.strip() else {}
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise MalformedMessage(f"body is not valid JSON: {exc}") from None
+            except (ValueError, RecursionError) as exc:
+                raise MalformedMessage(f"body is not valid JSON: {str(exc)[:200] or type(exc).__name__}") from None
             if not isinstance(doc, dict):
                 raise MalformedMessage("query parameters must be a JSON object")
             params = doc.get("data", {}) if "specversion" in doc else doc
@@ -350,6 +383,10 @@ class CommandProcessor(Generic[S]):
                 result = await spec.handler(q, QueryContext(self.store_factory(None), self.clock(), self.tz))
             except PyMongoError as exc:
                 raise Unavailable(f"database unavailable: {exc}") from None
+            if len(json.dumps(result, default=str)) > self.max_reply_bytes:
+                raise ReplyTooLarge(
+                    f"the answer is larger than {self.max_reply_bytes} bytes; ask for a smaller page (limit)"
+                )
             outcome = "ok"
             return {"ok": True, "result": result}
         except DomainError as exc:

@@ -121,8 +121,8 @@ def parse_envelope(raw: bytes, max_bytes: int = MAX_PAYLOAD_BYTES) -> CloudEvent
         raise PayloadTooLarge(f"payload is {len(raw)} bytes; the limit is {max_bytes}")
     try:
         doc = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedMessage(f"body is not valid JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # bad UTF-8, bad JSON, or nested too deep to parse
+        raise MalformedMessage(f"body is not valid JSON: {str(exc)[:200] or type(exc).__name__}") from None
     if not isinstance(doc, dict):
         raise MalformedMessage("body must be a JSON object (a CloudEvents structured document)")
     try:
@@ -135,7 +135,7 @@ def best_effort_id(raw: bytes) -> str | None:
     """The `id` of a message that failed validation, if one can be read, to echo in the reply."""
     try:
         doc = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):
         return None
     value = doc.get("id") if isinstance(doc, dict) else None
     return value if isinstance(value, str) and 0 < len(value) <= 128 else None

@@ -38,6 +38,12 @@ class PayloadTooLarge(ValidationFailed):
     code = "payload_too_large"
 
 
+class ReplyTooLarge(ValidationFailed):
+    """The answer would not fit in one message: ask for a smaller page."""
+
+    code = "reply_too_large"
+
+
 class UnknownCommand(ValidationFailed):
     code = "unknown_command"
 
@@ -73,6 +79,7 @@ ERROR_CODES: tuple[str, ...] = (
     "validation_failed",
     "malformed",
     "payload_too_large",
+    "reply_too_large",
     "unknown_command",
     "not_found",
     "conflict",

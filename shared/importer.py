@@ -1,7 +1,8 @@
-"""Load a unit tree from CSV or XLSX into the registry, idempotently, through the bus.
+"""Load a unit tree from CSV or XLSX into the registry through the bus, idempotently.
 
-Each row becomes a `register-unit` command whose id is derived from the row's content, so a
-second run is answered from the registry's inbox and changes nothing."""
+Each row's unit is looked up first: a unit already there with the same attributes is left alone,
+one that differs is reported, a missing one is registered. Running an import twice gives the same
+state, and a row that failed once (say its parent was missing) succeeds on a later run."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from pydantic import ValidationError
 from shared.client import Client
 from shared.contract.registry import RegisterUnit
 from shared.envelope import pydantic_details
-from shared.ids import stable_id
+from shared.ids import stable_id, uuid7
 
 COLUMNS = ("unit_id", "code", "name", "kind", "parent_id", "valid_from", "flags")
 
@@ -26,8 +27,13 @@ COLUMNS = ("unit_id", "code", "name", "kind", "parent_id", "valid_from", "flags"
 @dataclass
 class ImportReport:
     rows: int = 0
-    ok: int = 0
+    created: int = 0
+    unchanged: int = 0
     failed: list[tuple[int, str, str]] = field(default_factory=list)  # (line, unit_id, reason)
+
+    @property
+    def ok(self) -> int:
+        return self.created + self.unchanged
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
@@ -43,8 +49,9 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 
 
 def to_command(row: dict[str, str]) -> RegisterUnit:
-    flags = [f.strip() for f in row.get("flags", "").replace(";", ",").split(",") if f.strip()]
-    return RegisterUnit.model_validate(
+    """A row as a register-unit command; a row without unit_id gets one derived from its content."""
+    flags = sorted({f.strip() for f in row.get("flags", "").replace(";", ",").split(",") if f.strip()})
+    cmd = RegisterUnit.model_validate(
         {
             "unit_id": row.get("unit_id") or None,
             "code": row.get("code") or None,
@@ -55,26 +62,43 @@ def to_command(row: dict[str, str]) -> RegisterUnit:
             "flags": flags,
         }
     )
+    if cmd.unit_id is None:
+        derived = stable_id("unit", cmd.parent_id or "", cmd.kind, cmd.name, cmd.valid_from.isoformat())
+        cmd = cmd.model_copy(update={"unit_id": derived})
+    return cmd
 
 
 def levels(commands: list[tuple[int, RegisterUnit]]) -> list[list[tuple[int, RegisterUnit]]]:
     """Order rows parents-first; rows of one level can be sent concurrently."""
+    by_id = {cmd.unit_id: cmd for _, cmd in commands}
     depth: dict[str, int] = {}
-    by_id = {cmd.unit_id: cmd for _, cmd in commands if cmd.unit_id}
 
     def depth_of(uid: str, seen: frozenset[str] = frozenset()) -> int:
-        if uid in depth:
-            return depth[uid]
-        cmd = by_id.get(uid)
-        parent = cmd.parent_id if cmd else None
-        d = 0 if parent is None or parent not in by_id or parent in seen else depth_of(parent, seen | {uid}) + 1
-        depth[uid] = d
-        return d
+        if uid not in depth:
+            parent = by_id[uid].parent_id
+            inside = parent is not None and parent in by_id and parent not in seen
+            depth[uid] = depth_of(parent, seen | {uid}) + 1 if inside else 0  # type: ignore[arg-type]
+        return depth[uid]
 
     grouped: dict[int, list[tuple[int, RegisterUnit]]] = {}
     for line, cmd in commands:
-        grouped.setdefault(depth_of(cmd.unit_id) if cmd.unit_id else 0, []).append((line, cmd))
+        grouped.setdefault(depth_of(cmd.unit_id or ""), []).append((line, cmd))
     return [grouped[k] for k in sorted(grouped)]
+
+
+def differences(cmd: RegisterUnit, unit: dict[str, Any]) -> list[str]:
+    """What the registry holds for the unit on the row's valid_from, compared with the row."""
+    want = {
+        "name": cmd.name,
+        "code": cmd.code,
+        "kind": cmd.kind,
+        "parent_id": cmd.parent_id,
+        "valid_from": cmd.valid_from.isoformat(),
+        "flags": sorted(cmd.flags),
+    }
+    have = {k: unit.get(k) for k in want}
+    have["flags"] = sorted(have["flags"] or [])
+    return [f"{k}: registry has {have[k]!r}, file has {want[k]!r}" for k in want if have[k] != want[k]]
 
 
 async def import_units(
@@ -94,18 +118,29 @@ async def import_units(
             progress(1)
     gate = asyncio.Semaphore(concurrency)
 
-    async def send(line: int, cmd: RegisterUnit) -> None:
-        payload: dict[str, Any] = cmd.model_dump(mode="json", exclude_none=True)
-        command_id = stable_id("import-unit", json.dumps(payload, sort_keys=True, ensure_ascii=False))
+    async def one(line: int, cmd: RegisterUnit) -> None:
         async with gate:
-            reply = await client.send(cmd, id=command_id)
+            found = await client.query("registry", "unit", {"unit_id": cmd.unit_id, "date": cmd.valid_from.isoformat()})
+            if found.ok:
+                diff = differences(cmd, found.result)
+                if diff:
+                    report.failed.append((line, cmd.unit_id or "", "differs from the registry: " + "; ".join(diff)))
+                else:
+                    report.unchanged += 1
+                return
+            reply = await client.send(cmd, id=uuid7())  # the lookup above is what makes a rerun safe
         if reply.ok:
-            report.ok += 1
+            report.created += 1
         else:
             err = reply.error or {}
             report.failed.append((line, cmd.unit_id or "", f"{err.get('code')}: {err.get('message')}"))
-        progress(1)
+
+    async def tracked(line: int, cmd: RegisterUnit) -> None:
+        try:
+            await one(line, cmd)
+        finally:
+            progress(1)
 
     for level in levels(commands):
-        await asyncio.gather(*(send(line, cmd) for line, cmd in level))
+        await asyncio.gather(*(tracked(line, cmd) for line, cmd in level))
     return report

@@ -27,6 +27,7 @@ def digest(*parts: Any) -> str:
 class Processed:
     digest: str
     reply: dict[str, Any]
+    outcome_id: str | None = None  # the id of its command.accepted/rejected event, if one is published
 
 
 class Inbox:
@@ -44,7 +45,7 @@ class Inbox:
 
     async def get(self, message_id: str, session: AsyncClientSession | None = None) -> Processed | None:
         doc = await self.coll.find_one({"_id": self._key(message_id)}, session=session)
-        return Processed(doc["digest"], doc["reply"]) if doc else None
+        return Processed(doc["digest"], doc["reply"], doc.get("outcome_id")) if doc else None
 
     async def record(
         self,
@@ -53,6 +54,7 @@ class Inbox:
         reply: dict[str, Any],
         kind: str,
         session: AsyncClientSession,
+        outcome_id: str | None = None,
     ) -> None:
         """Insert the record; a DuplicateKeyError means a concurrent delivery won the race."""
         await self.coll.insert_one(
@@ -63,6 +65,7 @@ class Inbox:
                 "kind": kind,
                 "digest": content_digest,
                 "reply": reply,
+                "outcome_id": outcome_id,
                 "at": dt.datetime.now(dt.UTC),
             },
             session=session,

@@ -32,6 +32,12 @@ class Metrics:
             "antq_events_published_total", "Events relayed from the outbox", ["service"], registry=r
         )
         self.relay_errors = Counter("antq_relay_errors_total", "Outbox relay failures", ["service"], registry=r)
+        self.undeliverable = Counter(
+            "antq_outbox_undeliverable_total",
+            "Events the broker kept refusing, set aside in the outbox",
+            ["service"],
+            registry=r,
+        )
         self.outbox_pending = Gauge("antq_outbox_pending", "Events waiting in the outbox", ["service"], registry=r)
         self.dead_letters = Counter(
             "antq_dead_letters_total",

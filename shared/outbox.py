@@ -11,7 +11,9 @@ import datetime as dt
 import logging
 from typing import Any
 
+from nats.errors import MaxPayloadError
 from nats.js import JetStreamContext
+from nats.js.errors import APIError, BadRequestError, NoStreamResponseError
 from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
@@ -22,6 +24,8 @@ from shared.mongo import Doc
 from shared.subjects import subject_of_type
 
 log = logging.getLogger("antq.outbox")
+# Refusals by a connected broker, as opposed to it being unreachable (which is retried forever).
+UNDELIVERABLE = (NoStreamResponseError, BadRequestError, APIError, MaxPayloadError)
 
 
 class Outbox:
@@ -80,6 +84,8 @@ class Relay:
         self.retention = retention
         self.healthy = True
         self._last_purge = dt.datetime.now(dt.UTC)
+        self._strikes: dict[str, int] = {}
+        self.max_strikes = 5
 
     async def run(self, stop: asyncio.Event) -> None:
         delay = 0.2
@@ -115,11 +121,17 @@ class Relay:
         sent: list[Any] = []
         try:
             for doc in docs:
-                await self.js.publish(
-                    doc["subject"],
-                    bytes(doc["body"]),
-                    headers={"Nats-Msg-Id": doc["_id"], "content-type": "application/cloudevents+json"},
-                )
+                try:
+                    await self.js.publish(
+                        doc["subject"],
+                        bytes(doc["body"]),
+                        headers={"Nats-Msg-Id": doc["_id"], "content-type": "application/cloudevents+json"},
+                    )
+                except UNDELIVERABLE as exc:
+                    if not await self._give_up_on(doc, exc):
+                        raise
+                    continue
+                self._strikes.pop(doc["_id"], None)
                 sent.append(doc["_id"])
         finally:
             if sent:
@@ -128,6 +140,21 @@ class Relay:
                 )
                 self.metrics.published.labels(self.metrics.service).inc(len(sent))
         return len(sent)
+
+    async def _give_up_on(self, doc: dict[str, Any], exc: Exception) -> bool:
+        """An event the broker refuses again and again (no stream for its subject, too large) must not
+        block every later one: after a few strikes it is set aside, logged and counted, not deleted."""
+        strikes = self._strikes[doc["_id"]] = self._strikes.get(doc["_id"], 0) + 1
+        if strikes < self.max_strikes:
+            return False
+        await self.outbox.coll.update_one({"_id": doc["_id"]}, {"$set": {"sent": "undeliverable", "error": repr(exc)}})
+        self._strikes.pop(doc["_id"], None)
+        self.metrics.undeliverable.labels(self.metrics.service).inc()
+        log.error(
+            "event set aside as undeliverable",
+            extra={"event_id": doc["_id"], "subject": doc["subject"], "error": repr(exc)[:300]},
+        )
+        return True
 
     async def _purge_if_due(self) -> None:
         now = dt.datetime.now(dt.UTC)

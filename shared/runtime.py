@@ -96,6 +96,7 @@ class ServiceHost:
             self.clock,
             s.max_payload_bytes,
             ZoneInfo(s.timezone),
+            s.max_reply_bytes,
         )
         self.broker = make_broker(s, self.name, self.metrics)
         self.endpoints = Endpoints(self.broker, self.processor, s, self.name, self.metrics)

@@ -29,6 +29,7 @@ class ServiceSettings(BaseSettings):
     stream_replicas: int = 1
     duplicate_window_seconds: float = 3600.0
     max_payload_bytes: int = 256 * 1024
+    max_reply_bytes: int = Field(default=900_000, description="Largest query answer (NATS max_payload is 1 MB)")
     max_deliver: int = 5
     nack_delay_seconds: float = 2.0
     shutdown_grace_seconds: float = 10.0

@@ -135,11 +135,10 @@ class Unit(State):
         last = self.require_active(day)
         if last is not self.current:
             raise RuleViolation(f"unit {self.unit_id} has a change effective {self.current.valid_from}")
-        if day <= last.valid_from and len(self.versions) == 1:
-            raise RuleViolation(f"unit {self.unit_id} cannot close on the day it begins ({day})")
+        if day <= last.valid_from:  # closing would erase a period that facts were published about
+            what = "begins" if len(self.versions) == 1 else "has a change effective"
+            raise RuleViolation(f"unit {self.unit_id} {what} on {last.valid_from}; it can close only after that")
         versions = [*self.versions[:-1], last.model_copy(update={"valid_to": day})]
-        if versions[-1].valid_from == versions[-1].valid_to:  # a version starting today disappears
-            versions = versions[:-1]
         return self.model_copy(
             update={
                 "versions": versions,
@@ -154,7 +153,8 @@ def _show(day: dt.date) -> str:
     return "open" if day == END else day.isoformat()
 
 
-def check_parent(kind: str, parent: Unit | None, day: dt.date) -> None:
+def check_parent(kind: str, parent: Unit | None, day: dt.date, until: dt.date = END) -> None:
+    """The parent must accept the kind and exist for the child's whole period [day, until)."""
     allowed = ALLOWED_PARENTS[kind]
     if parent is None:
         if allowed:
@@ -163,6 +163,11 @@ def check_parent(kind: str, parent: Unit | None, day: dt.date) -> None:
     if not allowed:
         raise ValidationFailed(f"a unit of kind {kind} has no parent", [{"field": "parent_id"}])
     parent.require_active(day)
+    if parent.valid_to < until:
+        raise RuleViolation(
+            f"parent {parent.unit_id} closes on {parent.valid_to}; a unit cannot hang under it from {day} "
+            f"until {_show(until)}"
+        )
     if parent.kind not in allowed:
         raise RuleViolation(
             f"a unit of kind {kind} cannot be placed under a {parent.kind} (allowed parents: {', '.join(allowed)})"
@@ -246,7 +251,7 @@ def move_unit(unit: Unit, new_parent: Unit, day: dt.date, new_parent_ancestry: l
         raise RuleViolation(f"moving {unit.unit_id} under {new_parent.unit_id} would make a cycle")
     if old.parent_id == new_parent.unit_id:
         raise RuleViolation(f"unit {unit.unit_id} is already under {new_parent.unit_id} on {day}")
-    check_parent(unit.kind, new_parent, day)
+    check_parent(unit.kind, new_parent, day, unit.valid_to)
     moved = unit.changed_from(day, parent_id=new_parent.unit_id)
     return moved, _event(
         "unit",
@@ -270,8 +275,12 @@ def merge_units(
     day: dt.date,
 ) -> tuple[list[Unit], list[DomainEvent]]:
     """Sáp nhập: sources close on `day`, `target` succeeds them, their children move to it."""
-    if target.unit_id in {s.unit_id for s in sources}:
+    source_ids = {s.unit_id for s in sources}
+    if target.unit_id in source_ids:
         raise RuleViolation("the target of a merge cannot be one of its sources")
+    nested = sorted(ch.unit_id for ch in children if ch.unit_id in source_ids)
+    if nested:
+        raise RuleViolation(f"sources are nested (a source is the child of another): {', '.join(nested)}")
     target.require_active(day)
     events: list[DomainEvent] = []
     changed: list[Unit] = []
@@ -283,18 +292,11 @@ def merge_units(
         moved_ids.append(child.unit_id)
     link = [LineageLink(unit_id=target.unit_id, relation="merged", date=day)]
     closed = [s.closed_on(day, f"merged into {target.unit_id}", link) for s in sources]
-    if target_created:
+    if target_created:  # its predecessors were set when it was formed
         events.insert(0, registered(target))
-    else:
-        target = target.model_copy(
-            update={
-                "predecessors": [
-                    *target.predecessors,
-                    *(LineageLink(unit_id=s.unit_id, relation="merged", date=day) for s in sources),
-                ],
-                "version": target.version + 1,
-            }
-        )
+    back = [] if target_created else [LineageLink(unit_id=s.unit_id, relation="merged", date=day) for s in sources]
+    # one version per event, so consumers that skip stale versions keep every fact
+    target = target.model_copy(update={"predecessors": [*target.predecessors, *back], "version": target.version + 1})
     events.append(
         _event(
             "unit",
@@ -360,12 +362,14 @@ def split_unit(
         for p in parts
     ]
     links = [LineageLink(unit_id=p.unit_id, relation="split", date=day) for p in parts]
-    if close_source:
+    if close_source:  # two events (split, closed): two versions
         new_source = source.closed_on(day, "split", links)
+        new_source = new_source.model_copy(update={"version": new_source.version + 1})
     else:
         new_source = source.model_copy(
             update={"successors": [*source.successors, *links], "version": source.version + 1}
         )
+    split_version = source.version + 1
     head = [registered(p) for p in parts]
     head.append(
         _event(
@@ -378,7 +382,7 @@ def split_unit(
                 effective_date=day,
                 source_closed=close_source,
             ),
-            new_source.version,
+            split_version,
         )
     )
     if close_source:
@@ -573,7 +577,7 @@ def plan_festival(
     campaign.check_date(unit.kind, cmd.date, "festival date")
     if active_festivals and not cmd.allow_additional:
         raise Conflict(
-            f"unit {unit.unit_id} already has festival {active_festivals[0]} in campaign {campaign.campaign_id}; "
+            f"unit {unit.unit_id} already has festival {active_festivals[0]} in {cmd.year}; "
             "set allow_additional to plan another",
             [{"festival_id": f} for f in active_festivals],
         )

@@ -12,7 +12,7 @@ from services.registry.store import RegistryStore, valid_to_out
 from shared.commands import CommandSpec, Outcome, QueryContext, QuerySpec
 from shared.commands import Context as BaseContext
 from shared.contract import registry as c
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, NotFound, RuleViolation
 
 Context = BaseContext[RegistryStore]
 QCtx = QueryContext[RegistryStore]
@@ -99,6 +99,7 @@ async def merge_units(cmd: c.MergeUnits, ctx: Context) -> Outcome:
         target = d.new_unit(spec, await _new_unit_id(ctx, spec.unit_id), day, parent, [s.unit_id for s in sources])
         created = True
     children = await ctx.store.children([s.unit_id for s in sources], day) if cmd.move_children else []
+    await _refuse_orphans(ctx, [s.unit_id for s in sources], day, {ch.unit_id for ch in children})
     changed, events = d.merge_units(sources, target, created, children, day)
     await _save_units(ctx.store, changed)
     return Outcome({"unit_id": target.unit_id, "children_moved": [ch.unit_id for ch in children]}, events)
@@ -114,7 +115,7 @@ async def split_unit(cmd: c.SplitUnit, ctx: Context) -> Outcome:
     for i, spec in enumerate(cmd.parts):
         parent_id = spec.parent_id or default_parent
         parent = await _unit(ctx.store, parent_id, f"parts.{i}.parent_id") if parent_id else None
-        if parent is not None and parent_id != default_parent:
+        if parent is not None:  # creating a unit under a parent needs authority over that parent
             await _authorize(ctx, parent.unit_id, day, f"create a unit under {parent.unit_id}")
         unit_id = await _new_unit_id(ctx, spec.unit_id)
         if unit_id in {p.unit_id for p in parts}:
@@ -125,9 +126,22 @@ async def split_unit(cmd: c.SplitUnit, ctx: Context) -> Outcome:
                 raise Conflict(f"child {child} is assigned to two parts")
             assignment[child] = unit_id
     children = await ctx.store.children([source.unit_id], day)
+    if cmd.close_source:
+        await _refuse_orphans(ctx, [source.unit_id], day, set(assignment))
     changed, events = d.split_unit(source, parts, assignment, children, day, cmd.close_source)
     await _save_units(ctx.store, changed)
     return Outcome({"unit_id": source.unit_id, "part_unit_ids": [p.unit_id for p in parts]}, events)
+
+
+async def _refuse_orphans(ctx: Context, closing: list[str], day: dt.date, moving: set[str]) -> None:
+    """Units that close must not keep children (active or future-dated) that do not move with them."""
+    for uid in closing:
+        left = [ch for ch in await ctx.store.children_from(uid, day) if ch not in moving]
+        if left:
+            raise RuleViolation(
+                f"unit {uid} closes on {day} but keeps children that do not move: {', '.join(left[:20])}; "
+                "move or close them first"
+            )
 
 
 async def close_unit(cmd: c.CloseUnit, ctx: Context) -> Outcome:
@@ -180,7 +194,7 @@ async def plan_festival(cmd: c.PlanFestival, ctx: Context) -> Outcome:
     if await ctx.store.festival(festival_id) is not None:
         raise Conflict(f"festival {festival_id} already exists", [{"field": "festival_id"}])
     campaign = await _campaign_of(ctx, unit.unit_id, cmd.year, cmd.date)
-    active = await ctx.store.active_festivals(campaign.campaign_id, unit.unit_id)
+    active = await ctx.store.active_festivals(cmd.year, unit.unit_id)
     festival, event = d.plan_festival(cmd, festival_id, unit, campaign, active)
     await ctx.store.save_festival(festival)
     return Outcome({"festival_id": festival_id, "campaign_id": campaign.campaign_id}, [event])

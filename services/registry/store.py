@@ -34,6 +34,7 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await db.festivals.create_index([("unit_id", ASCENDING), ("year", ASCENDING)])
     await db.festivals.create_index([("campaign_id", ASCENDING), ("unit_id", ASCENDING)])
     await db.models.create_index([("unit_id", ASCENDING)])
+    await db.unit_codes.create_index([("unit_id", ASCENDING)])
 
 
 class RegistryStore:
@@ -49,13 +50,13 @@ class RegistryStore:
         doc = await self.db[coll].find_one({"_id": key}, session=self.s)
         return model.model_validate(doc) if doc else None
 
-    async def _save(self, coll: str, key: str, agg: BaseModel, version: int) -> None:
-        """Insert (version 1 of a new aggregate) or replace if nobody changed it meanwhile."""
+    async def _save(self, coll: str, key: str, agg: BaseModel, loaded_version: int | None) -> None:
+        """Insert a new aggregate (`loaded_version` None) or replace it if nobody changed it meanwhile."""
         doc = _doc(agg, key)
-        if version == 1:  # handlers check that the id is free; a racing insert fails the transaction
+        if loaded_version is None:  # handlers check that the id is free; a racing insert fails the transaction
             await self.db[coll].insert_one(doc, session=self.s)
             return
-        res = await self.db[coll].replace_one({"_id": doc["_id"], "version": version - 1}, doc, session=self.s)
+        res = await self.db[coll].replace_one({"_id": doc["_id"], "version": loaded_version}, doc, session=self.s)
         if res.matched_count != 1:
             raise Conflict(f"{coll[:-1]} {doc['_id']} was changed concurrently; send the command again")
 
@@ -66,25 +67,36 @@ class RegistryStore:
             self._units[unit_id] = await self._get("units", unit_id, Unit)
         return self._units[unit_id]
 
-    async def units(self, unit_ids: list[str]) -> dict[str, Unit]:
-        docs = await self.db.units.find({"_id": {"$in": unit_ids}}, session=self.s).to_list()
-        return {d["_id"]: Unit.model_validate(d) for d in docs}
+    def _remember(self, units: list[Unit]) -> list[Unit]:
+        for u in units:
+            self._units.setdefault(u.unit_id, u)
+        return units
 
     async def save_unit(self, unit: Unit) -> None:
-        await self._save("units", "unit_id", unit, unit.version)
+        """Save against the version this transaction read (a unit may change several times in one command)."""
+        if unit.unit_id in self._units:
+            loaded = self._units[unit.unit_id]
+            await self._save("units", "unit_id", unit, loaded.version if loaded else None)
+        else:
+            await self._save("units", "unit_id", unit, unit.version - 1 if unit.version > 1 else None)
         self._units[unit.unit_id] = unit
         # Guard against two concurrent commands giving one code to two units from the same day: the
-        # unique _id makes the second transaction fail even if both passed the overlap check.
-        # (Checked before inserting: an error inside a transaction aborts it, so none is caught here.)
-        for v in unit.versions:
-            if not v.code:
-                continue
-            key = f"{v.code}|{v.valid_from.isoformat()}"
+        # unique _id makes the second transaction fail even if both passed the overlap check. The
+        # keys follow the unit's versions (a replaced version frees its key). Nothing is caught
+        # here: an error inside a transaction aborts it.
+        keys = {f"{v.code}|{v.valid_from.isoformat()}" for v in unit.versions if v.code}
+        if unit.version > 1:
+            await self.db.unit_codes.delete_many(
+                {"unit_id": unit.unit_id, "_id": {"$nin": sorted(keys)}}, session=self.s
+            )
+        for key in sorted(keys):
             held = await self.db.unit_codes.find_one({"_id": key}, session=self.s)
             if held is None:
                 await self.db.unit_codes.insert_one({"_id": key, "unit_id": unit.unit_id}, session=self.s)
             elif held["unit_id"] != unit.unit_id:
-                raise Conflict(f"official code {v.code} from {v.valid_from} belongs to unit {held['unit_id']}")
+                raise Conflict(
+                    f"official code {key.split('|')[0]} from {key.split('|')[1]} belongs to unit {held['unit_id']}"
+                )
 
     async def ancestry(self, unit_id: str, day: dt.date) -> list[str]:
         """The unit and its ancestors as of `day` (nearest first)."""
@@ -111,7 +123,7 @@ class RegistryStore:
         cursor = self.db.units.find(query, session=self.s).sort("_id", ASCENDING)
         if limit:
             cursor = cursor.limit(limit)
-        return [Unit.model_validate(d) for d in await cursor.to_list()]
+        return self._remember([Unit.model_validate(d) for d in await cursor.to_list()])
 
     async def roots(self, day: dt.date, after: str | None, limit: int) -> list[Unit]:
         return await self.children([None], day, after, limit)  # type: ignore[list-item]
@@ -170,7 +182,7 @@ class RegistryStore:
         return [Campaign.model_validate(d) for d in docs]
 
     async def save_campaign(self, campaign: Campaign) -> None:
-        await self._save("campaigns", "campaign_id", campaign, campaign.version)
+        await self._save("campaigns", "campaign_id", campaign, campaign.version - 1 or None)
 
     # ------------------------------------------------------------------------------- festivals
 
@@ -186,18 +198,19 @@ class RegistryStore:
         docs = await self.db.festivals.find(query, session=self.s).sort("_id", ASCENDING).limit(limit).to_list()
         return [Festival.model_validate(d) for d in docs]
 
-    async def active_festivals(self, campaign_id: str, unit_id: str) -> list[str]:
+    async def active_festivals(self, year: int, unit_id: str) -> list[str]:
+        """One festival per unit and year, whichever campaign (of the unit or an ancestor) covers it."""
         docs = await self.db.festivals.find(
-            {"campaign_id": campaign_id, "unit_id": unit_id, "status": {"$in": ["planned", "held"]}},
+            {"year": year, "unit_id": unit_id, "status": {"$in": ["planned", "held"]}},
             {"_id": 1},
             session=self.s,
         ).to_list()
         return [d["_id"] for d in docs]
 
     async def save_festival(self, festival: Festival) -> None:
-        await self._save("festivals", "festival_id", festival, festival.version)
-        # One slot per unit and campaign: two concurrent plans collide here, not just in the check.
-        slot = f"{festival.campaign_id}|{festival.unit_id}"
+        await self._save("festivals", "festival_id", festival, festival.version - 1 or None)
+        # One slot per unit and year: two concurrent plans collide here, not just in the check.
+        slot = f"{festival.year}|{festival.unit_id}"
         if festival.additional:
             return
         if festival.status == "cancelled":
@@ -205,10 +218,7 @@ class RegistryStore:
         elif festival.version == 1:
             held = await self.db.festival_slots.find_one({"_id": slot}, session=self.s)
             if held is not None:
-                raise Conflict(
-                    f"unit {festival.unit_id} already has festival {held['festival_id']} in campaign "
-                    f"{festival.campaign_id}"
-                )
+                raise Conflict(f"unit {festival.unit_id} already has festival {held['festival_id']} in {festival.year}")
             await self.db.festival_slots.insert_one({"_id": slot, "festival_id": festival.festival_id}, session=self.s)
 
     # ------------------------------------------------------------------------------- models
@@ -217,7 +227,7 @@ class RegistryStore:
         return await self._get("models", model_id, MovementModel)
 
     async def save_model(self, model: MovementModel) -> None:
-        await self._save("models", "model_id", model, model.version)
+        await self._save("models", "model_id", model, model.version - 1 or None)
 
 
 def valid_to_out(day: str) -> str | None:

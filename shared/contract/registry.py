@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, model_validator
 
-from shared.contract.types import Code, Count, Fact, Flag, Id, Model, Name, Text, Vnd, Year
+from shared.contract.types import Code, Count, Day, Fact, Flag, Id, Model, Name, Text, Vnd, Year
 
 SERVICE = "registry"
 
@@ -44,14 +44,14 @@ class NewUnit(Model):
 
 
 class RegisterUnit(NewUnit):
-    valid_from: dt.date = Field(examples=["2025-07-01"])
+    valid_from: Day = Field(examples=["2025-07-01"])
 
 
 class UpdateUnit(Model):
     """Rename, re-code or re-flag a unit from an effective date; history is kept."""
 
     unit_id: Id
-    effective_date: dt.date
+    effective_date: Day
     name: Name | None = None
     code: Code | None = None
     flags: Flags | None = None
@@ -66,14 +66,14 @@ class UpdateUnit(Model):
 class MoveUnit(Model):
     unit_id: Id
     new_parent_id: Id
-    effective_date: dt.date
+    effective_date: Day
 
 
 class MergeUnits(Model):
     """Merge units (sáp nhập): sources close and their successor is an existing or a new unit."""
 
     source_unit_ids: Annotated[list[Id], Field(min_length=1, max_length=100)]
-    effective_date: dt.date
+    effective_date: Day
     target_unit_id: Id | None = Field(default=None, description="An existing unit absorbing the sources.")
     new_unit: NewUnit | None = Field(default=None, description="A new unit formed from the sources.")
     move_children: bool = Field(default=True, description="Move the sources' active children to the successor.")
@@ -95,14 +95,14 @@ class SplitPart(NewUnit):
 
 class SplitUnit(Model):
     unit_id: Id
-    effective_date: dt.date
+    effective_date: Day
     parts: Annotated[list[SplitPart], Field(min_length=1, max_length=50)]
     close_source: bool = True
 
 
 class CloseUnit(Model):
     unit_id: Id
-    effective_date: dt.date
+    effective_date: Day
     reason: Text
 
 
@@ -110,17 +110,17 @@ class WindowException(Model):
     """A unit kind allowed to hold its festival in another window (schools hold it earlier)."""
 
     kind: UnitKind
-    window_start: dt.date
-    window_end: dt.date
+    window_start: Day
+    window_end: Day
 
 
 class OpenCampaign(Model):
     campaign_id: Id | None = None
     year: Year
     scope_unit_id: Id
-    window_start: dt.date | None = Field(default=None, description="Default 1 July of the year.")
-    window_end: dt.date | None = Field(default=None, description="Default 19 August of the year.")
-    report_deadline: dt.date | None = Field(default=None, description="Default: window_end.")
+    window_start: Day | None = Field(default=None, description="Default 1 July of the year.")
+    window_end: Day | None = Field(default=None, description="Default 19 August of the year.")
+    report_deadline: Day | None = Field(default=None, description="Default: window_end.")
     exceptions: Annotated[list[WindowException], Field(max_length=10)] = []
     name: Name | None = None
 
@@ -141,7 +141,7 @@ class PlanFestival(Model):
     festival_id: Id | None = None
     unit_id: Id
     year: Year
-    date: dt.date
+    date: Day
     venue: Name
     ceremony: PartPlan = Field(description="Phần lễ: review, lessons, directions, commendations.")
     festival_part: PartPlan = Field(description="Phần hội: culture, sports, folk games.")
@@ -152,7 +152,7 @@ class PlanFestival(Model):
 
 class RescheduleFestival(Model):
     festival_id: Id
-    date: dt.date
+    date: Day
     venue: Name | None = None
     reason: Text | None = None
 
@@ -166,7 +166,7 @@ class ReportFestival(Model):
     """The festival was held: results for the upward review (sơ kết, tổng kết)."""
 
     festival_id: Id
-    held_on: dt.date
+    held_on: Day
     participants: Count
     ceremony_held: bool
     festival_part_held: bool
@@ -192,14 +192,14 @@ class RegisterModel(Model):
     name: Name
     category: Name | None = None
     description: Text | None = None
-    launched_on: dt.date
+    launched_on: Day
     festival_id: Id | None = None
 
 
 class ReplicateModel(Model):
     model_id: Id
     unit_id: Id
-    replicated_on: dt.date
+    replicated_on: Day
     festival_id: Id | None = None
 
 
@@ -386,14 +386,14 @@ EVENTS: dict[tuple[str, str], type[Fact]] = {
 
 class UnitQuery(Model):
     unit_id: Id
-    date: dt.date | None = Field(default=None, description="As of this date; default today.")
+    date: Day | None = Field(default=None, description="As of this date; default today.")
 
 
 class UnitsQuery(Model):
     """Children or the whole subtree of a unit (or the roots) as of a date."""
 
     parent_id: Id | None = Field(default=None, description="Omit for the roots (provinces).")
-    date: dt.date | None = None
+    date: Day | None = None
     depth: Literal["children", "subtree"] = "children"
     kinds: Annotated[list[UnitKind], Field(max_length=10)] = []
     limit: int = Field(default=1000, ge=1, le=10_000)

@@ -39,6 +39,10 @@ Text = Annotated[
 ]
 Flag = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 Vnd = Annotated[int, Field(ge=0, le=10**13, description="Money in Vietnamese đồng (integer).")]
+Day = Annotated[
+    dt.date,
+    Field(gt=dt.date(1900, 1, 1), lt=dt.date(9999, 12, 31), description="A calendar date, ISO YYYY-MM-DD."),
+]
 Year = Annotated[int, Field(ge=2005, le=2100, description="Campaign year (the festival began in 2005).")]
 Count = Annotated[int, Field(ge=0, le=100_000_000)]
 

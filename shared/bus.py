@@ -17,6 +17,7 @@ from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 from faststream.nats.prometheus import NatsPrometheusMiddleware
 from nats.js import JetStreamContext
+from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 from pydantic import BaseModel, SkipValidation
@@ -276,12 +277,27 @@ class Endpoints:
             # small batches and a long ack_wait: during a database outage each message may wait
             # seconds for server selection, and the rest of the batch must not time out meanwhile
             pull_sub=PullSub(batch_size=8, timeout=1.0),
-            # the server's bound sits above ours so that a failed dead-letter publish gets retried
-            config=ConsumerConfig(max_deliver=settings.max_deliver + 5, ack_wait=120, max_ack_pending=256),
+            config=self.intake_config(),
             ack_policy=AckPolicy.MANUAL,
             decoder=raw_body,
             title=intake_subject(self.service, "*"),
         )(handle)
+
+    def intake_config(self) -> ConsumerConfig:
+        return ConsumerConfig(
+            durable_name=f"{self.service}-intake",
+            filter_subject=intake_subject(self.service, "*"),
+            ack_policy=JsAckPolicy.EXPLICIT,
+            # the server's bound sits above ours so that a failed dead-letter publish gets retried
+            max_deliver=self.settings.max_deliver + 5,
+            ack_wait=120,
+            max_ack_pending=256,
+        )
+
+    async def ensure_consumers(self, js: JetStreamContext) -> None:
+        """Create or update the durable consumers, so a changed setting reaches an existing consumer
+        (binding to an existing durable would otherwise keep its old configuration)."""
+        await js.add_consumer(INTAKE.name, config=self.intake_config())
 
     async def _dead_letter(self, consumer: str, msg: NatsMessage, reason: str, error: str) -> None:
         if self.dead_letters is None:

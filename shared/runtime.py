@@ -26,7 +26,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
 from shared import logs, mongo
-from shared.bus import DeadLetters, Endpoints, ensure_streams, make_broker
+from shared.bus import DeadLetters, Endpoints, Reply, ensure_streams, make_broker
 from shared.commands import CommandProcessor, CommandSpec, QuerySpec
 from shared.health import HealthServer
 from shared.inbox import Inbox
@@ -51,6 +51,32 @@ class ServiceDefinition:
     ensure_indexes: Callable[[AsyncDatabase[Doc]], Awaitable[None]]
     description: str = ""
     extra_readiness: dict[str, Callable[[], bool]] = field(default_factory=dict)
+
+
+def with_replies(doc: dict[str, Any]) -> dict[str, Any]:
+    """FastStream does not document request/reply answers: add the reply to every command and
+    query operation (AsyncAPI 3 `operation.reply`, to the requester's NATS inbox)."""
+    components = doc.setdefault("components", {})
+    schema = Reply.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.setdefault("schemas", {})["Reply"] = schema
+    components.setdefault("messages", {})["Reply"] = {
+        "name": "Reply",
+        "title": "Reply to a command or query",
+        "contentType": "application/json",
+        "payload": {"$ref": "#/components/schemas/Reply"},
+    }
+    doc["channels"]["reply"] = {
+        "address": None,
+        "description": "The requester's inbox: the NATS reply subject of the request.",
+        "messages": {"Reply": {"$ref": "#/components/messages/Reply"}},
+    }
+    for name, op in doc.get("operations", {}).items():
+        if name.startswith(("antq.cmd.", "antq.query.")):
+            op["reply"] = {
+                "channel": {"$ref": "#/channels/reply"},
+                "messages": [{"$ref": "#/channels/reply/messages/Reply"}],
+            }
+    return doc
 
 
 class ServiceHost:
@@ -113,7 +139,7 @@ class ServiceHost:
             schema_version="3.0.0",
         ).to_specification()
         doc: dict[str, Any] = spec.to_jsonable()
-        return doc
+        return with_replies(doc)
 
     # ------------------------------------------------------------------------------- readiness
 

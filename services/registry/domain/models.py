@@ -1,0 +1,85 @@
+"""Movement models (mô hình, điển hình tiên tiến) and their replication (nhân rộng).
+
+Pure: no I/O."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from services.registry.domain.common import State, fact
+from services.registry.domain.units import Unit
+from shared.contract import registry as c
+from shared.errors import Conflict, RuleViolation
+from shared.events import DomainEvent
+
+
+class Replication(State):
+    unit_id: str
+    replicated_on: dt.date
+    festival_id: str | None = None
+
+
+class MovementModel(State):
+    """Mô hình: a movement model launched by a unit and replicated (nhân rộng) to others."""
+
+    model_id: str
+    unit_id: str
+    name: str
+    category: str | None = None
+    description: str | None = None
+    launched_on: dt.date
+    festival_id: str | None = None
+    replications: list[Replication] = []
+    version: int = 1
+
+
+def register_model(cmd: c.RegisterModel, model_id: str, unit: Unit) -> tuple[MovementModel, DomainEvent]:
+    unit.require_active(cmd.launched_on)
+    m = MovementModel(
+        model_id=model_id,
+        unit_id=unit.unit_id,
+        name=cmd.name,
+        category=cmd.category,
+        description=cmd.description,
+        launched_on=cmd.launched_on,
+        festival_id=cmd.festival_id,
+    )
+    return m, fact(
+        "model",
+        "registered",
+        model_id,
+        c.ModelRegistered(
+            model_id=model_id,
+            unit_id=unit.unit_id,
+            name=cmd.name,
+            category=cmd.category,
+            launched_on=cmd.launched_on,
+            festival_id=cmd.festival_id,
+        ),
+        1,
+    )
+
+
+def replicate_model(m: MovementModel, cmd: c.ReplicateModel, unit: Unit) -> tuple[MovementModel, DomainEvent]:
+    unit.require_active(cmd.replicated_on)
+    if cmd.unit_id == m.unit_id:
+        raise RuleViolation(f"model {m.model_id} was launched by unit {m.unit_id}; it cannot be replicated there")
+    if any(r.unit_id == cmd.unit_id for r in m.replications):
+        raise Conflict(f"model {m.model_id} is already replicated at unit {cmd.unit_id}")
+    if cmd.replicated_on < m.launched_on:
+        raise RuleViolation(f"replicated_on {cmd.replicated_on} is before the model's launch {m.launched_on}")
+    rep = Replication(unit_id=cmd.unit_id, replicated_on=cmd.replicated_on, festival_id=cmd.festival_id)
+    new = m.model_copy(update={"replications": [*m.replications, rep], "version": m.version + 1})
+    return new, fact(
+        "model",
+        "replicated",
+        m.model_id,
+        c.ModelReplicated(
+            model_id=m.model_id,
+            unit_id=cmd.unit_id,
+            origin_unit_id=m.unit_id,
+            replicated_on=cmd.replicated_on,
+            festival_id=cmd.festival_id,
+        ),
+        new.version,
+    )

@@ -86,6 +86,7 @@ class Relay:
         self._last_purge = dt.datetime.now(dt.UTC)
         self._strikes: dict[str, int] = {}
         self.max_strikes = 5
+        self.linger_seconds = 0.025
 
     async def run(self, stop: asyncio.Event) -> None:
         delay = 0.2
@@ -109,6 +110,9 @@ class Relay:
             self.outbox.wakeup.clear()
             try:
                 await asyncio.wait_for(self.outbox.wakeup.wait(), self.poll_seconds)
+                # linger a moment so that events of commands arriving together go out in one batch:
+                # one read and one update for many events instead of for each
+                await asyncio.sleep(self.linger_seconds)
             except TimeoutError:
                 pass
 

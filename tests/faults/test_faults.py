@@ -127,8 +127,17 @@ async def test_kill_9_of_the_broker_mid_batch_loses_nothing(own, registry):
     ids = await publish_intake(nc, tag, n)
     await asyncio.sleep(0.5)
     own.nats.kill(signal.SIGKILL)
-    await asyncio.sleep(1.0)
+    for _ in range(50):  # readiness turns red while the broker is away…
+        if registry.status("/readyz") == 503:
+            break
+        await asyncio.sleep(0.1)
+    assert registry.status("/readyz") == 503
     own.nats.start()
+    for _ in range(100):  # …and green when it is back
+        if registry.status("/readyz") == 200:
+            break
+        await asyncio.sleep(0.2)
+    assert registry.status("/readyz") == 200
     outcomes, registered = await wait_outcomes(nc, tag, n)
     assert set(outcomes) == set(ids)
     assert set(outcomes.values()) == {1}

@@ -1,0 +1,51 @@
+"""Production refuses development defaults; log lines are JSON with the message's ids."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from shared import logs
+from shared.settings import ServiceSettings
+
+
+def test_production_refuses_the_development_database_and_missing_credentials():
+    with pytest.raises(ValueError, match="ANTQ_MONGODB_URL must be set"):
+        ServiceSettings(env="production")
+    with pytest.raises(ValueError, match="default"):
+        ServiceSettings(
+            env="production",
+            mongodb_url="mongodb://db:27017/?replicaSet=rs0",
+            nats_user="registry",
+            nats_password="changeme",
+        )
+    ok = ServiceSettings(
+        env="production",
+        mongodb_url="mongodb://db:27017/?replicaSet=rs0",
+        nats_user="registry",
+        nats_password="s3cret-from-a-vault",
+    )
+    assert ok.database_name("registry") == "antq_registry"
+
+
+def test_development_defaults_point_at_the_embedded_servers():
+    s = ServiceSettings()
+    assert "retryWrites=false" in s.mongodb_url
+    assert s.nats_url == "nats://127.0.0.1:4222"
+
+
+def test_log_lines_are_json_with_correlation_and_event_ids():
+    formatter = logs.JsonFormatter("registry")
+    record = logging.LogRecord("antq.commands", logging.INFO, __file__, 1, "command refused", None, None)
+    record.code = "forbidden"
+    token_c, token_e = logs.correlation_id.set("corr-1"), logs.event_id.set("evt-1")
+    try:
+        line = json.loads(formatter.format(record))
+    finally:
+        logs.correlation_id.reset(token_c)
+        logs.event_id.reset(token_e)
+    assert line["service"] == "registry"
+    assert line["msg"] == "command refused"
+    assert (line["correlation_id"], line["event_id"], line["code"]) == ("corr-1", "evt-1", "forbidden")

@@ -127,20 +127,42 @@ def http_ok(url: str) -> bool:
         return False
 
 
+def port_in_use(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.3):
+        return True
+    return False
+
+
+@dataclass(frozen=True)
+class Ports:
+    nats: int = 4222
+    nats_monitor: int = 8222
+    mongodb: int = 27017
+
+
 class Stack:
-    def __init__(self, data: Path, nats_url: str | None, mongodb_url: str | None, services: dict[str, int]) -> None:
+    def __init__(
+        self,
+        data: Path,
+        nats_url: str | None,
+        mongodb_url: str | None,
+        services: dict[str, int],
+        ports: Ports = Ports(),
+    ) -> None:
         self.data = data
+        self.services = services
+        self.ports = ports
         self.children: list[Child] = []
         logs = data / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         if nats_url is None:
-            self.children.append(Child("nats", nats_command(data / "nats", 4222, 8222), 4222, log=logs / "nats.log"))
-            nats_url = "nats://127.0.0.1:4222"
+            argv = nats_command(data / "nats", ports.nats, ports.nats_monitor)
+            self.children.append(Child("nats", argv, ports.nats, log=logs / "nats.log"))
+            nats_url = f"nats://127.0.0.1:{ports.nats}"
         if mongodb_url is None:
-            self.children.append(
-                Child("mongodb", mongo_command(data / "mongodb", 27017), 27017, log=logs / "mongodb.log")
-            )
-            mongodb_url = mongo_url(27017)
+            argv = mongo_command(data / "mongodb", ports.mongodb)
+            self.children.append(Child("mongodb", argv, ports.mongodb, log=logs / "mongodb.log"))
+            mongodb_url = mongo_url(ports.mongodb)
         self.env = {"ANTQ_NATS_URL": nats_url, "ANTQ_MONGODB_URL": mongodb_url}
         for name, port in services.items():
             self.children.append(
@@ -154,6 +176,12 @@ class Stack:
             )
 
     def start(self) -> None:
+        busy = [f"{c.name} ({c.port})" for c in self.children if port_in_use(c.port)]
+        if busy:
+            raise RuntimeError(
+                f"ports already in use: {', '.join(busy)}. Is another `make up` running? To use servers that "
+                "already run, set ANTQ_NATS_URL / ANTQ_MONGODB_URL"
+            )
         for child in self.children:
             child.start()
             if child.name in ("nats", "mongodb"):
@@ -208,9 +236,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Run the ANTQ platform on the embedded servers")
     parser.add_argument("--data", default=os.environ.get("ANTQ_DATA_DIR", ".antq-data"))
     parser.add_argument("--no-sample", action="store_true")
+    parser.add_argument("--nats-port", type=int, default=4222)
+    parser.add_argument("--nats-monitor-port", type=int, default=8222)
+    parser.add_argument("--mongodb-port", type=int, default=27017)
+    parser.add_argument(
+        "--http-port",
+        action="append",
+        default=[],
+        metavar="SERVICE=PORT",
+        help="a service's HTTP port (default registry=8101)",
+    )
     args = parser.parse_args()
     data = Path(args.data).resolve()
-    stack = Stack(data, os.environ.get("ANTQ_NATS_URL"), os.environ.get("ANTQ_MONGODB_URL"), SERVICES)
+    services = dict(SERVICES)
+    for item in args.http_port:
+        name, _, port = item.partition("=")
+        if name not in services or not port.isdigit():
+            parser.error(f"--http-port takes SERVICE=PORT with SERVICE one of {', '.join(services)}")
+        services[name] = int(port)
+    ports = Ports(args.nats_port, args.nats_monitor_port, args.mongodb_port)
+    stack = Stack(data, os.environ.get("ANTQ_NATS_URL"), os.environ.get("ANTQ_MONGODB_URL"), services, ports)
     stopping = False
 
     def on_signal(*_: object) -> None:
@@ -228,6 +273,9 @@ def main() -> None:
         while not stopping:
             stack.supervise_once()
             time.sleep(0.5)
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"! cannot start: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
     finally:
         print("\nstopping…", flush=True)
         stack.stop()
@@ -237,9 +285,9 @@ def main() -> None:
 def print_banner(stack: Stack) -> None:
     lines = ["", "ANTQ platform is up (embedded mode).", f"  NATS      {stack.env['ANTQ_NATS_URL']}"]
     if any(c.name == "nats" for c in stack.children):
-        lines.append("            monitoring http://127.0.0.1:8222")
+        lines.append(f"            monitoring http://127.0.0.1:{stack.ports.nats_monitor}")
     lines.append(f"  MongoDB   {stack.env['ANTQ_MONGODB_URL']}")
-    for name, port in SERVICES.items():
+    for name, port in stack.services.items():
         lines.append(f"  {name:<9} http://127.0.0.1:{port}/readyz  /metrics  /asyncapi.json  /asyncapi.yaml")
     lines += [
         "  CLI       .venv/bin/antq --help   (e.g. .venv/bin/antq registry units --subtree)",

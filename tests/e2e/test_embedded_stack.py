@@ -1,0 +1,110 @@
+"""`make up` end to end (on free ports): servers and services start, the sample loads once,
+a killed service is restarted, Ctrl-C stops everything, and data survives a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nats
+
+from deploy.embedded import free_port, port_in_use
+
+
+def children_of(pid: int) -> dict[int, str]:
+    out = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                child = int(stat.parent.name)
+                out[child] = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, IndexError, ValueError):
+            continue
+    return out
+
+
+def start_stack(data: Path, ports: dict[str, int]) -> tuple[subprocess.Popen[str], list[str]]:
+    env = {k: v for k, v in os.environ.items() if k not in ("ANTQ_NATS_URL", "ANTQ_MONGODB_URL")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "deploy.embedded",
+            "--data",
+            str(data),
+            "--nats-port",
+            str(ports["nats"]),
+            "--nats-monitor-port",
+            str(ports["monitor"]),
+            "--mongodb-port",
+            str(ports["mongodb"]),
+            "--http-port",
+            f"registry={ports['registry']}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    lines: list[str] = []
+    deadline = time.monotonic() + 180
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            raise AssertionError("stack exited: " + "".join(lines))
+        lines.append(line)
+        if line.strip() == '{"ready": true}':
+            return proc, lines
+    raise AssertionError("stack not ready: " + "".join(lines))
+
+
+def ready(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+async def count_units(nats_port: int) -> int:
+    nc = await nats.connect(f"nats://127.0.0.1:{nats_port}")
+    msg = await nc.request(
+        "antq.query.registry.units", json.dumps({"parent_id": "hue", "date": "2025-08-01"}).encode(), timeout=10
+    )
+    await nc.close()
+    return len(json.loads(msg.data)["result"]["units"])
+
+
+async def test_make_up_supervises_restarts_and_keeps_data(tmp_path):
+    ports = {"nats": free_port(), "monitor": free_port(), "mongodb": free_port(), "registry": free_port()}
+    proc, lines = start_stack(tmp_path / "data", ports)
+    try:
+        assert any("loading the sample tree" in line for line in lines)
+        assert any(f"http://127.0.0.1:{ports['registry']}/readyz" in line for line in lines)
+        assert await count_units(ports["nats"]) == 46
+        [registry_pid] = [pid for pid, cmd in children_of(proc.pid).items() if "services.registry" in cmd]
+        os.kill(registry_pid, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while not (ready(ports["registry"]) and registry_pid not in children_of(proc.pid)):
+            assert time.monotonic() < deadline, "registry was not restarted"
+            await asyncio.sleep(0.3)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 0
+    assert not any(port_in_use(p) for p in ports.values())  # everything stopped
+    proc, lines = start_stack(tmp_path / "data", ports)
+    try:
+        assert not any("loading the sample tree" in line for line in lines)  # first start only
+        assert await count_units(ports["nats"]) == 46  # the data survived
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(60)

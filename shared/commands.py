@@ -22,6 +22,7 @@ from pymongo.errors import PyMongoError
 from shared import logs
 from shared.envelope import Actor, CloudEvent, best_effort_id, new_event, parse_envelope, pydantic_details
 from shared.errors import (
+    ConcurrentChange,
     Conflict,
     DomainError,
     MalformedMessage,
@@ -142,9 +143,12 @@ class CommandProcessor(Generic[S]):
             return reply
         except DomainError as exc:  # refused before an id could be trusted: not recorded
             code = exc.code
-            if isinstance(exc, Unavailable):
+            if isinstance(exc, Unavailable):  # nothing recorded: the same id may be sent again
                 outcome = "error"
-                raise
+                if transport == "intake":
+                    raise  # redelivered later, and dead-lettered if it never succeeds
+                log.warning("command not processed", extra={"command": action, "code": exc.code, "reason": exc.message})
+                return error_reply(command_id, exc)
             if transport == "intake" and not await self.reject_unparseable_intake(raw, exc):
                 raise PoisonMessage(f"{exc.code}: {exc.message}") from None
             log.info(
@@ -255,11 +259,9 @@ class CommandProcessor(Generic[S]):
                 stored = await self.inbox.get(env.id)
                 if stored is not None:  # a concurrent delivery of the same command won the race
                     return self._replay(env, stored.digest, fingerprint, stored.reply), "duplicate"
-                # another command took the same unique key concurrently: refuse without recording,
-                # so that sending the command again re-evaluates it against the new state
-                return error_reply(
-                    env.id, Conflict("a concurrent change took the same key; send the command again")
-                ), "rejected"
+                # another command took the same unique key concurrently: nothing is recorded, so
+                # sending the command again re-evaluates it against the new state
+                raise ConcurrentChange("a concurrent change took the same key; send the same command again") from None
             if is_transient(exc):
                 raise Unavailable(f"database unavailable: {exc}") from None
             raise

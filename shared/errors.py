@@ -75,6 +75,13 @@ class Unavailable(DomainError):
     retryable = True
 
 
+class ConcurrentChange(Unavailable):
+    """Another command changed the same data at the same moment: nothing was recorded, and the
+    same command (same id) may be sent again to be evaluated against the new state."""
+
+    code = "concurrent_change"
+
+
 ERROR_CODES: tuple[str, ...] = (
     "validation_failed",
     "malformed",
@@ -86,6 +93,7 @@ ERROR_CODES: tuple[str, ...] = (
     "rule_violation",
     "forbidden",
     "unavailable",
+    "concurrent_change",
     "internal",
 )
 

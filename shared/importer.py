@@ -2,7 +2,10 @@
 
 Each row's unit is looked up first: a unit already there with the same attributes is left alone,
 one that differs is reported, a missing one is registered. Running an import twice gives the same
-state, and a row that failed once (say its parent was missing) succeeds on a later run."""
+state, and a row that failed once (say its parent was missing) succeeds on a later run.
+
+A row without a unit_id gets one derived from its parent, kind, name and valid_from: correcting
+such a row's name makes it a new unit. Rows that may be corrected later should carry a unit_id."""
 
 from __future__ import annotations
 

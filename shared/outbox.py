@@ -13,7 +13,7 @@ from typing import Any
 
 from nats.errors import MaxPayloadError
 from nats.js import JetStreamContext
-from nats.js.errors import APIError, BadRequestError, NoStreamResponseError
+from nats.js.errors import BadRequestError
 from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
@@ -24,8 +24,9 @@ from shared.mongo import Doc
 from shared.subjects import subject_of_type
 
 log = logging.getLogger("antq.outbox")
-# Refusals by a connected broker, as opposed to it being unreachable (which is retried forever).
-UNDELIVERABLE = (NoStreamResponseError, BadRequestError, APIError, MaxPayloadError)
+# Refusals no retry can fix (the event is too large). A missing stream, JetStream unavailable or an
+# unreachable broker are retried forever instead, with the relay reported unhealthy meanwhile.
+UNDELIVERABLE = (MaxPayloadError, BadRequestError)
 
 
 class Outbox:

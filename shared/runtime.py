@@ -193,7 +193,8 @@ class ServiceHost:
         js = broker.connection.jetstream()
         if self.settings.declare_streams:
             await self._with_backoff("streams", lambda: ensure_streams(js, self.settings))
-            await self._with_backoff("consumers", lambda: self.endpoints.ensure_consumers(js))
+        # the service's own durable consumers are its own to configure, even where ops own the streams
+        await self._with_backoff("consumers", lambda: self.endpoints.ensure_consumers(js))
         self.endpoints.dead_letters = DeadLetters(js, self.name, self.metrics)
         await broker.start()
         self.relay = Relay(self.outbox, js, self.metrics, self.settings.relay_batch, self.settings.relay_poll_seconds)

@@ -91,6 +91,8 @@ async def merge_units(cmd: c.MergeUnits, ctx: Context) -> Outcome:
     else:
         assert cmd.new_unit is not None
         spec = cmd.new_unit
+        if spec.parent_id in cmd.source_unit_ids:
+            raise RuleViolation(f"the new unit cannot hang under {spec.parent_id}, which closes in this merge")
         parent = await _unit(ctx.store, spec.parent_id, "new_unit.parent_id") if spec.parent_id else None
         if parent is None:
             d.authorize(ctx.actor, [], "create a province")
@@ -114,6 +116,8 @@ async def split_unit(cmd: c.SplitUnit, ctx: Context) -> Outcome:
     assignment: dict[str, str] = {}
     for i, spec in enumerate(cmd.parts):
         parent_id = spec.parent_id or default_parent
+        if cmd.close_source and parent_id == source.unit_id:
+            raise RuleViolation(f"part {i} cannot hang under {source.unit_id}, which closes in this split")
         parent = await _unit(ctx.store, parent_id, f"parts.{i}.parent_id") if parent_id else None
         if parent is not None:  # creating a unit under a parent needs authority over that parent
             await _authorize(ctx, parent.unit_id, day, f"create a unit under {parent.unit_id}")
@@ -225,7 +229,8 @@ async def reschedule_festival(cmd: c.RescheduleFestival, ctx: Context) -> Outcom
 
 async def report_festival(cmd: c.ReportFestival, ctx: Context) -> Outcome:
     festival = await _festival(ctx, cmd.festival_id, None, "report")
-    new, event = d.report_festival(festival, cmd, await _campaign(ctx, festival.campaign_id), ctx.today)
+    unit = await _unit(ctx.store, festival.unit_id)
+    new, event = d.report_festival(festival, cmd, unit, await _campaign(ctx, festival.campaign_id), ctx.today)
     await ctx.store.save_festival(new)
     return Outcome({"festival_id": festival.festival_id, "on_time": new.on_time}, [event])
 
@@ -257,8 +262,10 @@ async def replicate_model(cmd: c.ReplicateModel, ctx: Context) -> Outcome:
         raise NotFound(f"model {cmd.model_id} does not exist", [{"field": "model_id"}])
     unit = await _unit(ctx.store, cmd.unit_id)
     await _authorize(ctx, unit.unit_id, cmd.replicated_on, f"replicate a model at {unit.unit_id}")
-    new, event = d.replicate_model(model, cmd, unit)
+    existing = await ctx.store.replication(model.model_id, unit.unit_id)
+    new, rep, event = d.replicate_model(model, cmd, unit, existing)
     await ctx.store.save_model(new)
+    await ctx.store.add_replication(rep)
     return Outcome({"model_id": model.model_id, "unit_id": unit.unit_id}, [event])
 
 
@@ -335,7 +342,12 @@ async def q_festival(q: c.FestivalQuery, ctx: QCtx) -> dict[str, Any]:
 
 
 async def q_festivals(q: c.FestivalsQuery, ctx: QCtx) -> dict[str, Any]:
-    return {"festivals": [f.model_dump(mode="json") for f in await ctx.store.festivals(q.unit_id, q.year, q.limit)]}
+    found = await ctx.store.festivals(q.unit_id, q.year, q.after, q.limit + 1)
+    page = found[: q.limit]
+    return {
+        "festivals": [f.model_dump(mode="json") for f in page],
+        "next": page[-1].festival_id if len(found) > q.limit else None,
+    }
 
 
 async def q_campaign(q: c.CampaignQuery, ctx: QCtx) -> dict[str, Any]:
@@ -353,7 +365,14 @@ async def q_model(q: c.ModelQuery, ctx: QCtx) -> dict[str, Any]:
     model = await ctx.store.model(q.model_id)
     if model is None:
         raise NotFound(f"model {q.model_id} does not exist")
-    return model.model_dump(mode="json")
+    page = await ctx.store.replications(model.model_id, q.after, q.limit + 1)
+    more = len(page) > q.limit
+    page = page[: q.limit]
+    return {
+        **model.model_dump(mode="json"),
+        "replicated_at": [r.model_dump(mode="json", exclude={"model_id"}) for r in page],
+        "next": page[-1].unit_id if more and page else None,
+    }
 
 
 COMMANDS: list[CommandSpec] = [

@@ -13,8 +13,8 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.registry.domain import END, Campaign, Festival, MovementModel, Unit
-from shared.errors import Conflict
+from services.registry.domain import END, Campaign, Festival, MovementModel, Replication, Unit
+from shared.errors import ConcurrentChange, Conflict
 from shared.mongo import Doc
 
 A = TypeVar("A", bound=BaseModel)
@@ -35,6 +35,7 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await db.festivals.create_index([("campaign_id", ASCENDING), ("unit_id", ASCENDING)])
     await db.models.create_index([("unit_id", ASCENDING)])
     await db.unit_codes.create_index([("unit_id", ASCENDING)])
+    await db.replications.create_index([("model_id", ASCENDING), ("_id", ASCENDING)])
 
 
 class RegistryStore:
@@ -58,7 +59,7 @@ class RegistryStore:
             return
         res = await self.db[coll].replace_one({"_id": doc["_id"], "version": loaded_version}, doc, session=self.s)
         if res.matched_count != 1:
-            raise Conflict(f"{coll[:-1]} {doc['_id']} was changed concurrently; send the command again")
+            raise ConcurrentChange(f"{coll[:-1]} {doc['_id']} was changed concurrently; send the same command again")
 
     # ------------------------------------------------------------------------------- units
 
@@ -189,8 +190,8 @@ class RegistryStore:
     async def festival(self, festival_id: str) -> Festival | None:
         return await self._get("festivals", festival_id, Festival)
 
-    async def festivals(self, unit_id: str | None, year: int | None, limit: int) -> list[Festival]:
-        query: Doc = {}
+    async def festivals(self, unit_id: str | None, year: int | None, after: str | None, limit: int) -> list[Festival]:
+        query: Doc = {"_id": {"$gt": after}} if after else {}
         if unit_id:
             query["unit_id"] = unit_id
         if year:
@@ -228,6 +229,22 @@ class RegistryStore:
 
     async def save_model(self, model: MovementModel) -> None:
         await self._save("models", "model_id", model, model.version - 1 or None)
+
+    async def replication(self, model_id: str, unit_id: str) -> Replication | None:
+        doc = await self.db.replications.find_one({"_id": f"{model_id}|{unit_id}"}, session=self.s)
+        return Replication.model_validate(doc) if doc else None
+
+    async def add_replication(self, rep: Replication) -> None:
+        doc = rep.model_dump(mode="json")
+        doc["_id"] = f"{rep.model_id}|{rep.unit_id}"  # one per model and unit, even under a race
+        await self.db.replications.insert_one(doc, session=self.s)
+
+    async def replications(self, model_id: str, after: str | None, limit: int) -> list[Replication]:
+        query: Doc = {"model_id": model_id}
+        if after:
+            query["_id"] = {"$gt": f"{model_id}|{after}"}
+        docs = await self.db.replications.find(query, session=self.s).sort("_id", ASCENDING).limit(limit).to_list()
+        return [Replication.model_validate(d) for d in docs]
 
 
 def valid_to_out(day: str) -> str | None:

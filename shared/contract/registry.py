@@ -407,7 +407,8 @@ class FestivalQuery(Model):
 class FestivalsQuery(Model):
     unit_id: Id | None = None
     year: Year | None = None
-    limit: int = Field(default=1000, ge=1, le=10_000)
+    limit: int = Field(default=100, ge=1, le=10_000)
+    after: Id | None = Field(default=None, description="Cursor: the last festival_id of the previous page.")
 
 
 class CampaignQuery(Model):
@@ -423,7 +424,11 @@ class CampaignQuery(Model):
 
 
 class ModelQuery(Model):
+    """A model with a page of the units that replicated it."""
+
     model_id: Id
+    limit: int = Field(default=100, ge=0, le=5000, description="Replications per page.")
+    after: Id | None = Field(default=None, description="Cursor: the last unit_id of the previous page.")
 
 
 QUERIES: dict[str, type[Model]] = {

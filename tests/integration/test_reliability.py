@@ -153,3 +153,30 @@ async def test_events_carry_the_envelope_of_design_section_3(admin):
     [msg] = await sub.fetch(1, timeout=2)
     assert msg.headers["Nats-Msg-Id"] == json.loads(msg.data)["id"]
     await sub.unsubscribe()
+
+
+async def test_relay_retries_a_missing_stream_but_sets_aside_an_event_too_large_to_publish(servers, admin):
+    host = create(registry_settings(servers))
+    host.build()
+    relay = Relay(host.outbox, admin.nc.jetstream(), host.metrics)
+    missing, huge = uuid7(), uuid7()
+    await host.outbox.coll.insert_many(
+        [
+            {"_id": missing, "subject": "antq.nowhere.thing.v1", "body": b"{}", "sent": False},
+            {"_id": huge, "subject": "antq.registry.unit.updated.v1", "body": b"x" * 1_200_000, "sent": False},
+        ]
+    )
+    for _ in range(relay.max_strikes + 1):  # no stream takes the subject: it must wait, not be dropped
+        try:
+            await relay.flush()
+        except Exception:
+            pass
+    assert (await host.outbox.coll.find_one({"_id": missing}))["sent"] is False
+    await host.outbox.coll.update_one({"_id": missing}, {"$set": {"sent": True}})  # unblock the head
+    for _ in range(relay.max_strikes):
+        try:
+            await relay.flush()
+        except Exception:
+            pass
+    assert (await host.outbox.coll.find_one({"_id": huge}))["sent"] == "undeliverable"
+    await host.mongo.close()

@@ -207,3 +207,86 @@ async def test_an_answer_too_large_for_one_message_is_refused_with_a_hint(admin)
     r = await admin.query("registry", "festivals", {"unit_id": ward})
     assert r.error["code"] == "reply_too_large"
     assert (await admin.query("registry", "festivals", {"unit_id": ward, "limit": 2})).ok
+
+
+async def test_new_units_cannot_hang_under_a_unit_closing_in_the_same_command(admin):
+    prov = await _reg(admin, "province")
+    commune = await _reg(admin, "commune", prov)
+    split = await admin.send(
+        c.SplitUnit(
+            unit_id=commune,
+            effective_date="2025-07-01",
+            parts=[c.SplitPart(name="Thôn", kind="hamlet", parent_id=commune)],
+        )
+    )
+    assert split.error["code"] == "rule_violation"
+    merge = await admin.send(
+        c.MergeUnits(
+            source_unit_ids=[commune],
+            effective_date="2025-07-01",
+            new_unit=c.NewUnit(name="Thôn", kind="hamlet", parent_id=commune),
+        )
+    )
+    assert merge.error["code"] == "rule_violation"
+
+
+async def test_a_festival_cannot_be_reported_for_a_unit_gone_that_day(admin):
+    prov = await _reg(admin, "province")
+    a, b = await _reg(admin, "commune", prov), await _reg(admin, "commune", prov)
+    assert (await admin.send(c.OpenCampaign(year=2025, scope_unit_id=prov))).ok
+    f = await admin.send(
+        c.PlanFestival(
+            unit_id=a, year=2025, date="2025-08-10", venue="Sân", ceremony=c.PartPlan(), festival_part=c.PartPlan()
+        )
+    )
+    assert (await admin.send(c.MergeUnits(source_unit_ids=[a], target_unit_id=b, effective_date="2025-08-01"))).ok
+    r = await admin.send(
+        c.ReportFestival(
+            festival_id=f.result["festival_id"],
+            held_on="2025-08-10",
+            participants=5,
+            ceremony_held=True,
+            festival_part_held=True,
+        )
+    )
+    assert r.error["code"] == "rule_violation"
+    assert "does not exist on 2025-08-10" in r.error["message"]
+
+
+async def test_replications_and_festivals_are_paged(admin):
+    prov = await _reg(admin, "province")
+    origin = await _reg(admin, "commune", prov)
+    others = [await _reg(admin, "commune", prov) for _ in range(3)]
+    m = (await admin.send(c.RegisterModel(unit_id=origin, name="Camera an ninh", launched_on="2025-07-02"))).result
+    for u in others:
+        assert (await admin.send(c.ReplicateModel(model_id=m["model_id"], unit_id=u, replicated_on="2025-08-01"))).ok
+    page1 = (await admin.query("registry", "model", {"model_id": m["model_id"], "limit": 2})).result
+    assert page1["replications"] == 3
+    assert len(page1["replicated_at"]) == 2
+    page2 = (
+        await admin.query("registry", "model", {"model_id": m["model_id"], "limit": 2, "after": page1["next"]})
+    ).result
+    assert page2["next"] is None
+    assert sorted(r["unit_id"] for r in page1["replicated_at"] + page2["replicated_at"]) == sorted(others)
+    assert (await admin.send(c.OpenCampaign(year=2025, scope_unit_id=prov))).ok
+    for u in others:
+        assert (
+            await admin.send(
+                c.PlanFestival(
+                    unit_id=u,
+                    year=2025,
+                    date="2025-08-10",
+                    venue="Sân",
+                    ceremony=c.PartPlan(),
+                    festival_part=c.PartPlan(),
+                )
+            )
+        ).ok
+    seen, after = [], None
+    while True:
+        params = {"year": 2025, "limit": 2, **({"after": after} if after else {})}
+        r = (await admin.query("registry", "festivals", params)).result
+        seen += [f["unit_id"] for f in r["festivals"]]
+        if not (after := r["next"]):
+            break
+    assert set(others) <= set(seen)

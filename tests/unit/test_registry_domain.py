@@ -108,7 +108,7 @@ def test_held_on_or_before_the_deadline_is_on_time(held, on_time):
     report = c.ReportFestival(
         festival_id="f", held_on=held, participants=10, ceremony_held=True, festival_part_held=True
     )
-    held_f, ev = d.report_festival(f, report, campaign(), today=D(2026, 1, 1))
+    held_f, ev = d.report_festival(f, report, unit(), campaign(), today=D(2026, 1, 1))
     assert held_f.on_time is on_time
     assert ev.data.on_time is on_time  # type: ignore[attr-defined]
 
@@ -119,7 +119,7 @@ def test_a_festival_cannot_be_reported_held_in_the_future():
         festival_id="f", held_on=D(2025, 8, 1), participants=1, ceremony_held=True, festival_part_held=True
     )
     with pytest.raises(RuleViolation, match="future"):
-        d.report_festival(f, report, campaign(), today=D(2025, 7, 31))
+        d.report_festival(f, report, unit(), campaign(), today=D(2025, 7, 31))
 
 
 def test_codes_may_be_reused_only_after_the_holder_ends():

@@ -137,9 +137,10 @@ def reschedule_festival(
 
 
 def report_festival(
-    f: Festival, cmd: c.ReportFestival, campaign: Campaign, today: dt.date
+    f: Festival, cmd: c.ReportFestival, unit: Unit, campaign: Campaign, today: dt.date
 ) -> tuple[Festival, DomainEvent]:
     _require_planned(f, "report it held")
+    unit.require_active(cmd.held_on)  # it rolls up under the tree of that day
     if cmd.held_on > today:
         raise RuleViolation(f"held_on {cmd.held_on} is in the future (today is {today})", [{"field": "held_on"}])
     campaign.check_date(f.unit_kind, cmd.held_on, "held_on")

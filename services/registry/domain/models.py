@@ -14,6 +14,9 @@ from shared.events import DomainEvent
 
 
 class Replication(State):
+    """One unit that took up a model: stored as its own record, so a model may spread to any number."""
+
+    model_id: str
     unit_id: str
     replicated_on: dt.date
     festival_id: str | None = None
@@ -29,7 +32,7 @@ class MovementModel(State):
     description: str | None = None
     launched_on: dt.date
     festival_id: str | None = None
-    replications: list[Replication] = []
+    replications: int = 0  # how many units took it up; the records themselves are kept apart
     version: int = 1
 
 
@@ -60,26 +63,34 @@ def register_model(cmd: c.RegisterModel, model_id: str, unit: Unit) -> tuple[Mov
     )
 
 
-def replicate_model(m: MovementModel, cmd: c.ReplicateModel, unit: Unit) -> tuple[MovementModel, DomainEvent]:
+def replicate_model(
+    m: MovementModel, cmd: c.ReplicateModel, unit: Unit, existing: Replication | None
+) -> tuple[MovementModel, Replication, DomainEvent]:
     unit.require_active(cmd.replicated_on)
     if cmd.unit_id == m.unit_id:
         raise RuleViolation(f"model {m.model_id} was launched by unit {m.unit_id}; it cannot be replicated there")
-    if any(r.unit_id == cmd.unit_id for r in m.replications):
-        raise Conflict(f"model {m.model_id} is already replicated at unit {cmd.unit_id}")
+    if existing is not None:
+        raise Conflict(f"model {m.model_id} is already replicated at unit {cmd.unit_id} (on {existing.replicated_on})")
     if cmd.replicated_on < m.launched_on:
         raise RuleViolation(f"replicated_on {cmd.replicated_on} is before the model's launch {m.launched_on}")
-    rep = Replication(unit_id=cmd.unit_id, replicated_on=cmd.replicated_on, festival_id=cmd.festival_id)
-    new = m.model_copy(update={"replications": [*m.replications, rep], "version": m.version + 1})
-    return new, fact(
-        "model",
-        "replicated",
-        m.model_id,
-        c.ModelReplicated(
-            model_id=m.model_id,
-            unit_id=cmd.unit_id,
-            origin_unit_id=m.unit_id,
-            replicated_on=cmd.replicated_on,
-            festival_id=cmd.festival_id,
+    rep = Replication(
+        model_id=m.model_id, unit_id=cmd.unit_id, replicated_on=cmd.replicated_on, festival_id=cmd.festival_id
+    )
+    new = m.model_copy(update={"replications": m.replications + 1, "version": m.version + 1})
+    return (
+        new,
+        rep,
+        fact(
+            "model",
+            "replicated",
+            m.model_id,
+            c.ModelReplicated(
+                model_id=m.model_id,
+                unit_id=cmd.unit_id,
+                origin_unit_id=m.unit_id,
+                replicated_on=cmd.replicated_on,
+                festival_id=cmd.festival_id,
+            ),
+            new.version,
         ),
-        new.version,
     )

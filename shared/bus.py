@@ -10,7 +10,8 @@ import base64
 import datetime as dt
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from faststream import AckPolicy
@@ -149,6 +150,19 @@ class DeadLetters:
         )
 
 
+@dataclass(frozen=True)
+class DurableSpec:
+    """A durable JetStream consumer of a service: `handler` raises PoisonMessage for a message no
+    retry can fix, any other exception for one worth retrying."""
+
+    consumer: str  # short name: durable `<service>-<consumer>`, dead letters `antq.dlq.<service>.<consumer>`
+    stream: str
+    subject: str
+    handler: Callable[[NatsMessage], Awaitable[None]]
+    payload: type[BaseModel]  # what the AsyncAPI document shows
+    description: str
+
+
 class Endpoints:
     """Registers a service's command, query and intake subscribers on the broker (one place)."""
 
@@ -166,6 +180,7 @@ class Endpoints:
         self.service = service
         self.metrics = metrics
         self.dead_letters: DeadLetters | None = None  # needs the JetStream context: set after connect
+        self.durables: list[DurableSpec] = []
 
     def register(self, events: Mapping[tuple[str, str], type[BaseModel]]) -> None:
         for spec in self.processor.commands.values():
@@ -237,56 +252,72 @@ class Endpoints:
         )(handle)
 
     def _intake(self) -> None:
-        consumer = "intake"
         processor = self.processor
-        settings = self.settings
-        metrics = self.metrics
-        endpoints = self
 
-        async def handle(body: SkipValidation[CloudEvent], msg: NatsMessage) -> None:
+        async def run(msg: NatsMessage) -> None:
+            action = msg.raw_message.subject.rsplit(".", 1)[-1]
+            await processor.handle(action, msg.body, "intake")
+
+        self.durable(
+            DurableSpec(
+                consumer="intake",
+                stream=INTAKE.name,
+                subject=intake_subject(self.service, "*"),
+                handler=run,
+                payload=CloudEvent,
+                description="Durable command intake: the same CloudEvent commands as antq.cmd.<service>.<action>; "
+                f"the outcome is published as antq.{self.service}.command.accepted.v1 or ...rejected.v1.",
+            )
+        )
+
+    def durable(self, spec: DurableSpec) -> None:
+        """A durable pull consumer with the platform's delivery rules: explicit acks; a failure is
+        nacked with a growing delay and dead-lettered after `max_deliver` tries; a PoisonMessage is
+        dead-lettered at once; the consumer always moves on."""
+        settings, metrics, endpoints = self.settings, self.metrics, self
+        self.durables.append(spec)
+
+        async def handle(body: Any, msg: NatsMessage) -> None:
             raw = msg.raw_message
-            action = raw.subject.rsplit(".", 1)[-1]
             if raw.metadata.num_delivered > 1:  # it may have waited in a fetched batch: renew its ack deadline
                 await msg.in_progress()
             try:
-                await processor.handle(action, msg.body, "intake")
+                await spec.handler(msg)
             except PoisonMessage as exc:
-                await endpoints._dead_letter(consumer, msg, "poison", str(exc))
+                await endpoints._dead_letter(spec.consumer, msg, "poison", str(exc))
                 return
             except Exception as exc:
                 delivered = raw.metadata.num_delivered
                 if delivered >= settings.max_deliver:
                     reason = "unavailable" if isinstance(exc, Unavailable) else "failed"
-                    await endpoints._dead_letter(consumer, msg, reason, repr(exc))
+                    await endpoints._dead_letter(spec.consumer, msg, reason, repr(exc))
                     return
                 if not isinstance(exc, Unavailable):
-                    log.exception("intake command failed; will retry", extra={"subject": raw.subject})
-                metrics.redeliveries.labels(endpoints.service, consumer).inc()
+                    log.exception("message failed; will retry", extra={"subject": raw.subject})
+                metrics.redeliveries.labels(endpoints.service, spec.consumer).inc()
                 await msg.nack(delay=settings.nack_delay_seconds * delivered)
                 return
             await msg.ack()
 
-        handle.__doc__ = (
-            "Durable command intake: the same CloudEvent commands as antq.cmd.<service>.<action>; the "
-            f"outcome is published as antq.{self.service}.command.accepted.v1 or ...rejected.v1."
-        )
+        handle.__annotations__ = {"body": SkipValidation[spec.payload], "msg": NatsMessage, "return": None}  # type: ignore[misc,name-defined]
+        handle.__doc__ = spec.description
         self.broker.subscriber(
-            intake_subject(self.service, "*"),
-            stream=JStream(INTAKE.name, declare=False),
-            durable=f"{self.service}-{consumer}",
+            spec.subject,
+            stream=JStream(spec.stream, declare=False),
+            durable=f"{self.service}-{spec.consumer}",
             # small batches and a long ack_wait: during a database outage each message may wait
             # seconds for server selection, and the rest of the batch must not time out meanwhile
             pull_sub=PullSub(batch_size=8, timeout=1.0),
-            config=self.intake_config(),
+            config=self.consumer_config(spec),
             ack_policy=AckPolicy.MANUAL,
             decoder=raw_body,
-            title=intake_subject(self.service, "*"),
+            title=spec.subject,
         )(handle)
 
-    def intake_config(self) -> ConsumerConfig:
+    def consumer_config(self, spec: DurableSpec) -> ConsumerConfig:
         return ConsumerConfig(
-            durable_name=f"{self.service}-intake",
-            filter_subject=intake_subject(self.service, "*"),
+            durable_name=f"{self.service}-{spec.consumer}",
+            filter_subject=spec.subject,
             ack_policy=JsAckPolicy.EXPLICIT,
             # the server's bound sits above ours so that a failed dead-letter publish gets retried
             max_deliver=self.settings.max_deliver + 5,
@@ -297,7 +328,8 @@ class Endpoints:
     async def ensure_consumers(self, js: JetStreamContext) -> None:
         """Create or update the durable consumers, so a changed setting reaches an existing consumer
         (binding to an existing durable would otherwise keep its old configuration)."""
-        await js.add_consumer(INTAKE.name, config=self.intake_config())
+        for spec in self.durables:
+            await js.add_consumer(spec.stream, config=self.consumer_config(spec))
 
     async def _dead_letter(self, consumer: str, msg: NatsMessage, reason: str, error: str) -> None:
         if self.dead_letters is None:

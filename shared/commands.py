@@ -141,7 +141,7 @@ class CommandProcessor(Generic[S]):
             reply, outcome = await self._handle(action, raw, transport)
             code = "ok" if reply["ok"] else reply["error"]["code"]
             return reply
-        except DomainError as exc:  # refused before an id could be trusted: not recorded
+        except DomainError as exc:  # not recorded: refused before the id could be trusted, or not processed
             code = exc.code
             if isinstance(exc, Unavailable):  # nothing recorded: the same id may be sent again
                 outcome = "error"

@@ -24,8 +24,6 @@ from shared.contract.registry import RegisterUnit
 from shared.envelope import pydantic_details
 from shared.ids import stable_id, uuid7
 
-COLUMNS = ("unit_id", "code", "name", "kind", "parent_id", "valid_from", "flags")
-
 
 @dataclass
 class ImportReport:

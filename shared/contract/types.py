@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -57,10 +57,3 @@ class Fact(BaseModel):
     """Base of outbound event payloads: consumers ignore unknown fields (forward compatible)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-def iso(d: dt.date | None) -> str | None:
-    return d.isoformat() if d is not None else None
-
-
-JsonDict = dict[str, Any]

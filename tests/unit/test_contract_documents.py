@@ -56,3 +56,17 @@ def test_compat_checker_catches_the_usual_breaks():
     assert breaking_changes(old, retyped, "outbound") == ["b: may now be ['string'], which consumers do not expect"]
     optional_added = {**old, "properties": {**old["properties"], "c": {"type": "string"}}}
     assert breaking_changes(old, optional_added, "inbound") == []
+
+
+def test_every_error_code_is_listed_and_documented_in_the_readme():
+    from shared import errors
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    codes = {cls.code for cls in subclasses(errors.DomainError)} | {"internal"}
+    assert codes == set(errors.ERROR_CODES)
+    readme = (docs.ROOT.parent / "README.md").read_text(encoding="utf-8")
+    assert [code for code in errors.ERROR_CODES if f"| `{code}` |" not in readme] == []

@@ -127,17 +127,9 @@ async def test_kill_9_of_the_broker_mid_batch_loses_nothing(own, registry):
     ids = await publish_intake(nc, tag, n)
     await asyncio.sleep(0.5)
     own.nats.kill(signal.SIGKILL)
-    for _ in range(50):  # readiness turns red while the broker is away…
-        if registry.status("/readyz") == 503:
-            break
-        await asyncio.sleep(0.1)
-    assert registry.status("/readyz") == 503
+    assert await wait_status(registry, 503) == 503  # readiness turns red while the broker is away…
     own.nats.start()
-    for _ in range(100):  # …and green when it is back
-        if registry.status("/readyz") == 200:
-            break
-        await asyncio.sleep(0.2)
-    assert registry.status("/readyz") == 200
+    assert await wait_status(registry, 200) == 200  # …and green when it is back
     outcomes, registered = await wait_outcomes(nc, tag, n)
     assert set(outcomes) == set(ids)
     assert set(outcomes.values()) == {1}
@@ -146,53 +138,34 @@ async def test_kill_9_of_the_broker_mid_batch_loses_nothing(own, registry):
     await nc.close()
 
 
+async def wait_status(svc: ServiceProcess, code: int, timeout: float = 20) -> int:
+    deadline = time.monotonic() + timeout
+    while (status := svc.status("/readyz")) != code and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    return status
+
+
+async def register(nc, tag: str, letter: str, timeout: float = 15) -> dict:
+    body = envelope(
+        "register-unit",
+        {"unit_id": f"{tag}-{letter}", "name": f"Tỉnh {letter}", "kind": "province", "valid_from": "2025-01-01"},
+        f"{tag}-cmd-{letter}",
+    )
+    return json.loads((await nc.request("antq.cmd.registry.register-unit", body, timeout=timeout)).data)
+
+
 async def test_database_outage_answers_unavailable_turns_readiness_red_and_recovers(own, registry):
     nc = await connect(own.nats_url)
     tag = uuid.uuid4().hex[:8]
-    first = await nc.request(
-        "antq.cmd.registry.register-unit",
-        envelope(
-            "register-unit",
-            {"unit_id": f"{tag}-a", "name": "Tỉnh A", "kind": "province", "valid_from": "2025-01-01"},
-            f"{tag}-1",
-        ),
-        timeout=10,
-    )
-    assert json.loads(first.data)["ok"]
+    assert (await register(nc, tag, "a"))["ok"]
     own.mongodb.kill(signal.SIGKILL)
     try:
-        down = await nc.request(
-            "antq.cmd.registry.register-unit",
-            envelope(
-                "register-unit",
-                {"unit_id": f"{tag}-b", "name": "Tỉnh B", "kind": "province", "valid_from": "2025-01-01"},
-                f"{tag}-2",
-            ),
-            timeout=15,
-        )
-        assert json.loads(down.data)["error"]["code"] == "unavailable"
-        for _ in range(50):
-            if registry.status("/readyz") == 503:
-                break
-            await asyncio.sleep(0.2)
-        assert registry.status("/readyz") == 503
+        assert (await register(nc, tag, "b"))["error"]["code"] == "unavailable"
+        assert await wait_status(registry, 503) == 503
     finally:
         own.mongodb.start()
-    for _ in range(100):
-        if registry.status("/readyz") == 200:
-            break
-        await asyncio.sleep(0.2)
-    assert registry.status("/readyz") == 200
-    again = await nc.request(
-        "antq.cmd.registry.register-unit",
-        envelope(
-            "register-unit",
-            {"unit_id": f"{tag}-b", "name": "Tỉnh B", "kind": "province", "valid_from": "2025-01-01"},
-            f"{tag}-2",
-        ),
-        timeout=15,
-    )
-    assert json.loads(again.data)["ok"]
+    assert await wait_status(registry, 200) == 200
+    assert (await register(nc, tag, "b"))["ok"]  # the same command again: nothing was recorded the first time
     kept = await nc.request("antq.query.registry.unit", json.dumps({"unit_id": f"{tag}-a"}).encode(), timeout=10)
     assert json.loads(kept.data)["ok"]  # acknowledged before the crash, still there (sync-on-commit)
     await nc.close()

@@ -225,6 +225,7 @@ class Endpoints:
         self.broker.subscriber(
             command_subject(self.service, action),
             queue=self.service,
+            max_workers=self.settings.max_concurrency,
             decoder=raw_body,
             title=command_subject(self.service, action),
         )(handle)
@@ -247,6 +248,7 @@ class Endpoints:
         self.broker.subscriber(
             query_subject(self.service, name),
             queue=self.service,
+            max_workers=self.settings.max_concurrency,
             decoder=raw_body,
             title=query_subject(self.service, name),
         )(handle)

@@ -288,14 +288,19 @@ class Endpoints:
             except PoisonMessage as exc:
                 await endpoints._dead_letter(spec.consumer, msg, "poison", str(exc))
                 return
+            except Unavailable:
+                # The database is down: not the message's fault, so it waits (backing off up to a
+                # minute) however long the outage lasts, and is never dead-lettered for it.
+                delivered = raw.metadata.num_delivered
+                metrics.redeliveries.labels(endpoints.service, spec.consumer).inc()
+                await msg.nack(delay=min(settings.nack_delay_seconds * 2 ** min(delivered - 1, 10), 60.0))
+                return
             except Exception as exc:
                 delivered = raw.metadata.num_delivered
                 if delivered >= settings.max_deliver:
-                    reason = "unavailable" if isinstance(exc, Unavailable) else "failed"
-                    await endpoints._dead_letter(spec.consumer, msg, reason, repr(exc))
+                    await endpoints._dead_letter(spec.consumer, msg, "failed", repr(exc))
                     return
-                if not isinstance(exc, Unavailable):
-                    log.exception("message failed; will retry", extra={"subject": raw.subject})
+                log.exception("message failed; will retry", extra={"subject": raw.subject})
                 metrics.redeliveries.labels(endpoints.service, spec.consumer).inc()
                 await msg.nack(delay=settings.nack_delay_seconds * delivered)
                 return
@@ -321,8 +326,9 @@ class Endpoints:
             durable_name=f"{self.service}-{spec.consumer}",
             filter_subject=spec.subject,
             ack_policy=JsAckPolicy.EXPLICIT,
-            # the server's bound sits above ours so that a failed dead-letter publish gets retried
-            max_deliver=self.settings.max_deliver + 5,
+            # unbounded on the server: our handler bounds failures (then dead-letters), while an
+            # outage of the database or a failed dead-letter publish must keep the message
+            max_deliver=-1,
             ack_wait=120,
             max_ack_pending=256,
         )

@@ -135,6 +135,7 @@ async def test_kill_9_of_the_broker_mid_batch_loses_nothing(own, registry):
     assert set(outcomes.values()) == {1}
     assert set(registered.values()) == {1}
     assert len(registered) == n
+    assert (await register(nc, uuid.uuid4().hex[:8], "after-restart"))["ok"]  # request/reply is back too
     await nc.close()
 
 

@@ -224,13 +224,27 @@ class ServiceHost:
         """Stop taking work, let in-flight handlers finish, flush the outbox, close."""
         self.stopping.set()
         if self.broker is not None:
-            try:
-                await asyncio.wait_for(self.broker.stop(), self.settings.shutdown_grace_seconds)
+            grace = self.settings.shutdown_grace_seconds
+            try:  # subscribers first: in-flight handlers finish while the connection is still up
+                await asyncio.wait_for(asyncio.gather(*(s.stop() for s in self.broker.subscribers)), grace)
             except Exception as exc:
-                log.warning("broker did not stop cleanly", extra={"error": repr(exc)[:300]})
+                log.warning("subscribers did not stop cleanly", extra={"error": repr(exc)[:300]})
         if hasattr(self, "_relay_stop"):
             self._relay_stop.set()
             self.outbox.notify()
+            if self.relay is not None:
+                try:  # what those handlers wrote goes out now, not at the next start
+                    await asyncio.wait_for(self.relay.flush(), 3.0)
+                except Exception as exc:
+                    log.warning(
+                        "outbox not flushed at shutdown; it goes out at the next start",
+                        extra={"error": repr(exc)[:300]},
+                    )
+        if self.broker is not None:
+            try:
+                await asyncio.wait_for(self.broker.stop(), 5.0)
+            except Exception as exc:
+                log.warning("broker did not stop cleanly", extra={"error": repr(exc)[:300]})
         for task in self._tasks:
             try:
                 await asyncio.wait_for(task, 3.0)

@@ -180,3 +180,13 @@ async def test_relay_retries_a_missing_stream_but_sets_aside_an_event_too_large_
             pass
     assert (await host.outbox.coll.find_one({"_id": huge}))["sent"] == "undeliverable"
     await host.mongo.close()
+
+
+async def test_a_graceful_stop_publishes_what_was_just_written(servers, admin):
+    host = create(registry_settings(servers))
+    await host.start()
+    unit_id = uid("p")
+    body = admin.envelope("registry", "register-unit", _province(unit_id))
+    assert (await host.processor.handle("register-unit", body))["ok"]
+    await host.stop()  # within the relay's 25 ms linger: only the shutdown flush can publish it
+    assert len(await wait_events(admin, lambda e: e["subject"] == unit_id, 1, timeout=2)) == 1

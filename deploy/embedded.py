@@ -107,7 +107,7 @@ class Child:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def stop(self, timeout: float = 15.0) -> None:
+    def stop(self, timeout: float = 30.0) -> None:  # above the services' 10 s shutdown grace
         if not self.alive():
             return
         assert self.proc is not None

@@ -6,6 +6,7 @@ input gets an answer instead of an exception inside FastStream."""
 
 # No `from __future__ import annotations`: FastStream reads the handlers' annotations at runtime.
 
+import asyncio
 import base64
 import datetime as dt
 import json
@@ -25,7 +26,7 @@ from pydantic import BaseModel, SkipValidation
 
 from shared.commands import CommandProcessor, PoisonMessage
 from shared.envelope import CloudEvent
-from shared.errors import DomainError, Unavailable
+from shared.errors import ConcurrentChange, DomainError, Unavailable
 from shared.metrics import Metrics
 from shared.settings import ServiceSettings
 from shared.subjects import (
@@ -41,6 +42,9 @@ from shared.subjects import (
 )
 
 log = logging.getLogger("antq.bus")
+# Deliveries after which a message is dead-lettered whatever the cause (with backoff capped at a
+# minute: most of a day of database outage), so that nothing is redelivered forever.
+STUCK_AFTER = 1000
 
 
 class Reply(BaseModel):
@@ -180,6 +184,8 @@ class Endpoints:
         self.service = service
         self.metrics = metrics
         self.dead_letters: DeadLetters | None = None  # needs the JetStream context: set after connect
+        # one bound for the whole service: each subscriber has its own workers, this caps their sum
+        self.gate = asyncio.Semaphore(settings.max_concurrency)
         self.durables: list[DurableSpec] = []
 
     def register(self, events: Mapping[tuple[str, str], type[BaseModel]]) -> None:
@@ -198,11 +204,12 @@ class Endpoints:
             )
 
     def _command(self, action: str, model: type[BaseModel], description: str) -> None:
-        processor = self.processor
+        processor, gate = self.processor, self.gate
 
         async def handle(body: Any, msg: NatsMessage) -> dict[str, Any]:
             try:
-                return await processor.handle(action, msg.body, "request")
+                async with gate:
+                    return await processor.handle(action, msg.body, "request")
             except DomainError as exc:  # Unavailable: the sender may retry with the same id
                 return {"ok": False, "id": None, "error": exc.to_error()}
             except Exception as exc:
@@ -231,11 +238,12 @@ class Endpoints:
         )(handle)
 
     def _query(self, name: str, model: type[BaseModel], description: str) -> None:
-        processor = self.processor
+        processor, gate = self.processor, self.gate
 
         async def handle(body: Any, msg: NatsMessage) -> dict[str, Any]:
             try:
-                return await processor.query(name, msg.body)
+                async with gate:
+                    return await processor.query(name, msg.body)
             except Exception as exc:
                 log.exception("query failed", extra={"query": name})
                 return {
@@ -278,32 +286,42 @@ class Endpoints:
         dead-lettered at once; the consumer always moves on."""
         settings, metrics, endpoints = self.settings, self.metrics, self
         self.durables.append(spec)
+        # failures per stream sequence, counted apart from deliveries (an outage redelivers without
+        # failing); kept in memory: a restart gives a message a fresh count, bounded by STUCK_AFTER
+        failures: dict[int, int] = {}
 
         async def handle(body: Any, msg: NatsMessage) -> None:
             raw = msg.raw_message
             if raw.metadata.num_delivered > 1:  # it may have waited in a fetched batch: renew its ack deadline
                 await msg.in_progress()
+            seq = raw.metadata.sequence.stream
+            delivered = raw.metadata.num_delivered
             try:
                 await spec.handler(msg)
             except PoisonMessage as exc:
                 await endpoints._dead_letter(spec.consumer, msg, "poison", str(exc))
-                return
-            except Unavailable:
-                # The database is down: not the message's fault, so it waits (backing off up to a
-                # minute) however long the outage lasts, and is never dead-lettered for it.
-                delivered = raw.metadata.num_delivered
-                metrics.redeliveries.labels(endpoints.service, spec.consumer).inc()
-                await msg.nack(delay=min(settings.nack_delay_seconds * 2 ** min(delivered - 1, 10), 60.0))
+                failures.pop(seq, None)
                 return
             except Exception as exc:
-                delivered = raw.metadata.num_delivered
-                if delivered >= settings.max_deliver:
-                    await endpoints._dead_letter(spec.consumer, msg, "failed", repr(exc))
+                outage = isinstance(exc, Unavailable) and not isinstance(exc, ConcurrentChange)
+                if outage and delivered < STUCK_AFTER:
+                    # The database is down: not the message's fault, so it waits (backing off up to a
+                    # minute) however long the outage lasts, and the wait does not count as a failure.
+                    metrics.redeliveries.labels(endpoints.service, spec.consumer).inc()
+                    await msg.nack(delay=min(settings.nack_delay_seconds * 2 ** min(delivered - 1, 10), 60.0))
                     return
-                log.exception("message failed; will retry", extra={"subject": raw.subject})
+                failures[seq] = failures.get(seq, 0) + 1
+                if failures[seq] >= settings.max_deliver or delivered >= STUCK_AFTER:
+                    reason = "stuck" if outage else "failed"
+                    await endpoints._dead_letter(spec.consumer, msg, reason, repr(exc))
+                    failures.pop(seq, None)
+                    return
+                if not isinstance(exc, Unavailable):
+                    log.exception("message failed; will retry", extra={"subject": raw.subject})
                 metrics.redeliveries.labels(endpoints.service, spec.consumer).inc()
-                await msg.nack(delay=settings.nack_delay_seconds * delivered)
+                await msg.nack(delay=settings.nack_delay_seconds * failures[seq])
                 return
+            failures.pop(seq, None)
             await msg.ack()
 
         handle.__annotations__ = {"body": SkipValidation[spec.payload], "msg": NatsMessage, "return": None}  # type: ignore[misc,name-defined]
@@ -329,7 +347,7 @@ class Endpoints:
             # unbounded on the server: our handler bounds failures (then dead-letters), while an
             # outage of the database or a failed dead-letter publish must keep the message
             max_deliver=-1,
-            ack_wait=120,
+            ack_wait=60,
             max_ack_pending=256,
         )
 

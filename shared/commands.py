@@ -47,6 +47,12 @@ S = TypeVar("S")  # the service's store, bound to a session
 Transport = Literal["request", "intake"]
 
 
+def unavailable(exc: PyMongoError) -> Exception:
+    """A database error as the caller should see it: Unavailable (try again) when the server is
+    unreachable or failing over, the error itself otherwise (a failure, retried a bounded number of times)."""
+    return Unavailable(f"database unavailable: {exc}") if is_transient(exc) else exc
+
+
 class PoisonMessage(Exception):
     """A durable message no redelivery can fix (no id to answer to): it goes to the dead letters."""
 
@@ -137,6 +143,7 @@ class CommandProcessor(Generic[S]):
         started = time.perf_counter()
         command_id: str | None = best_effort_id(raw)
         outcome, code = "rejected", "internal"
+        token_e = logs.event_id.set(command_id)
         try:
             reply, outcome = await self._handle(action, raw, transport)
             code = "ok" if reply["ok"] else reply["error"]["code"]
@@ -157,6 +164,7 @@ class CommandProcessor(Generic[S]):
             )
             return error_reply(command_id, exc)
         finally:
+            logs.event_id.reset(token_e)
             self.metrics.commands.labels(self.service, action, transport, outcome, code).inc()
             self.metrics.command_seconds.labels(self.service, action).observe(time.perf_counter() - started)
 
@@ -181,7 +189,7 @@ class CommandProcessor(Generic[S]):
             try:
                 previous = await self.inbox.get(env.id)
             except PyMongoError as exc:
-                raise Unavailable(f"database unavailable: {exc}") from None
+                raise unavailable(exc) from None
             if previous is not None:
                 reply = self._replay(env, previous.digest, fingerprint, previous.reply)
                 if transport == "intake":
@@ -212,7 +220,7 @@ class CommandProcessor(Generic[S]):
         try:
             await in_transaction(self.mongo, work)
         except PyMongoError as exc:
-            raise Unavailable(f"database unavailable: {exc}") from None
+            raise unavailable(exc) from None
         self.outbox.notify()
 
     def _replay(self, env: CloudEvent, stored_digest: str, fingerprint: str, reply: dict[str, Any]) -> dict[str, Any]:
@@ -355,7 +363,7 @@ class CommandProcessor(Generic[S]):
             await in_transaction(self.mongo, work)
         except PyMongoError as exc:
             if not is_duplicate_key(exc):
-                raise
+                raise unavailable(exc) from None
         self.outbox.notify()
         return True
 
@@ -384,7 +392,7 @@ class CommandProcessor(Generic[S]):
             try:
                 result = await spec.handler(q, QueryContext(self.store_factory(None), self.clock(), self.tz))
             except PyMongoError as exc:
-                raise Unavailable(f"database unavailable: {exc}") from None
+                raise unavailable(exc) from None
             if len(json.dumps(result, default=str)) > self.max_reply_bytes:
                 raise ReplyTooLarge(
                     f"the answer is larger than {self.max_reply_bytes} bytes; ask for a smaller page (limit)"

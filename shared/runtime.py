@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from faststream.nats import NatsBroker
 from faststream.specification import AsyncAPI
+from nats.aio.subscription import Subscription as NatsSubscription
 from pydantic import BaseModel
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -221,35 +222,48 @@ class ServiceHost:
                 delay = min(delay * 2, 5.0)
 
     async def stop(self) -> None:
-        """Stop taking work, let in-flight handlers finish, flush the outbox, close."""
+        """Stop taking work, let in-flight handlers finish, flush the outbox, close: all within
+        ANTQ_SHUTDOWN_GRACE_SECONDS (the container's stop timeout must be longer)."""
         self.stopping.set()
-        if self.broker is not None:
-            grace = self.settings.shutdown_grace_seconds
-            try:  # subscribers first: in-flight handlers finish while the connection is still up
-                await asyncio.wait_for(asyncio.gather(*(s.stop() for s in self.broker.subscribers)), grace)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.shutdown_grace_seconds
+
+        def left(reserve: float = 0.0) -> float:
+            return max(0.1, deadline - loop.time() - reserve)
+
+        if self.broker is not None and self.broker.connection is not None:
+            # 1. no new work: core subscriptions are drained, so the queue group sends new requests
+            #    to the other replicas and what was already delivered is still handled
+            for sub in self.broker.subscribers:
+                subscription = getattr(sub, "subscription", None)
+                if isinstance(subscription, NatsSubscription):  # core only: pull subscriptions are another type
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(subscription.drain(), left(4))  # type: ignore[no-untyped-call]
+                    sub.subscription = None  # type: ignore[attr-defined]  # FastStream must not unsubscribe it again
+            # 2. in-flight handlers finish while the connection is still up
+            try:
+                await asyncio.wait_for(asyncio.gather(*(s.stop() for s in self.broker.subscribers)), left(3))
             except Exception as exc:
-                log.warning("subscribers did not stop cleanly", extra={"error": repr(exc)[:300]})
-        if hasattr(self, "_relay_stop"):
+                log.warning("subscribers did not stop in time", extra={"error": repr(exc)[:300]})
+        # 3. the relay stops, then what the handlers wrote goes out now rather than at the next start
+        if self.relay is not None:
             self._relay_stop.set()
             self.outbox.notify()
-            if self.relay is not None:
-                try:  # what those handlers wrote goes out now, not at the next start
-                    await asyncio.wait_for(self.relay.flush(), 3.0)
-                except Exception as exc:
-                    log.warning(
-                        "outbox not flushed at shutdown; it goes out at the next start",
-                        extra={"error": repr(exc)[:300]},
-                    )
+            try:
+                while await asyncio.wait_for(self.relay.flush(), left(1)):
+                    pass
+            except Exception as exc:
+                log.warning(
+                    "outbox not flushed at shutdown; it goes out at the next start", extra={"error": repr(exc)[:300]}
+                )
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.broker is not None:
             try:
-                await asyncio.wait_for(self.broker.stop(), 5.0)
+                await asyncio.wait_for(self.broker.stop(), left())
             except Exception as exc:
-                log.warning("broker did not stop cleanly", extra={"error": repr(exc)[:300]})
-        for task in self._tasks:
-            try:
-                await asyncio.wait_for(task, 3.0)
-            except (TimeoutError, asyncio.CancelledError):
-                task.cancel()
+                log.warning("broker did not close cleanly", extra={"error": repr(exc)[:300]})
         if self.mongo is not None:
             await self.mongo.close()
         if self.http is not None:

@@ -99,6 +99,12 @@ class RegistryStore:
                     f"official code {key.split('|')[0]} from {key.split('|')[1]} belongs to unit {held['unit_id']}"
                 )
 
+    async def lock(self, *unit_ids: str | None) -> None:
+        """Write a per-unit lock document, so that two transactions deciding on the same unit's children
+        (one closing it, one hanging a child under it) conflict, and one is retried on the new state."""
+        for unit_id in sorted({u for u in unit_ids if u}):
+            await self.db.unit_locks.update_one({"_id": unit_id}, {"$inc": {"n": 1}}, upsert=True, session=self.s)
+
     async def ancestry(self, unit_id: str, day: dt.date) -> list[str]:
         """The unit and its ancestors as of `day` (nearest first)."""
         chain = [unit_id]

@@ -6,7 +6,6 @@ input gets an answer instead of an exception inside FastStream."""
 
 # No `from __future__ import annotations`: FastStream reads the handlers' annotations at runtime.
 
-import asyncio
 import base64
 import datetime as dt
 import json
@@ -29,6 +28,7 @@ from shared.envelope import CloudEvent
 from shared.errors import ConcurrentChange, DomainError, Unavailable
 from shared.metrics import Metrics
 from shared.settings import ServiceSettings
+from shared.slots import SlotPool
 from shared.subjects import (
     DLQ,
     INTAKE,
@@ -184,8 +184,9 @@ class Endpoints:
         self.service = service
         self.metrics = metrics
         self.dead_letters: DeadLetters | None = None  # needs the JetStream context: set after connect
-        # one bound for the whole service: each subscriber has its own workers, this caps their sum
-        self.gate = asyncio.Semaphore(settings.max_concurrency)
+        # one bound for the whole service (each subscriber has its own workers: this caps their sum),
+        # plus a slot for the durable consumers
+        self.gate = SlotPool(settings.max_concurrency + 1)
         self.durables: list[DurableSpec] = []
 
     def register(self, events: Mapping[tuple[str, str], type[BaseModel]]) -> None:
@@ -208,7 +209,7 @@ class Endpoints:
 
         async def handle(body: Any, msg: NatsMessage) -> dict[str, Any]:
             try:
-                async with gate:
+                async with gate.slot():
                     return await processor.handle(action, msg.body, "request")
             except DomainError as exc:  # Unavailable: the sender may retry with the same id
                 return {"ok": False, "id": None, "error": exc.to_error()}
@@ -242,7 +243,7 @@ class Endpoints:
 
         async def handle(body: Any, msg: NatsMessage) -> dict[str, Any]:
             try:
-                async with gate:
+                async with gate.slot():
                     return await processor.query(name, msg.body)
             except Exception as exc:
                 log.exception("query failed", extra={"query": name})
@@ -297,7 +298,8 @@ class Endpoints:
             seq = raw.metadata.sequence.stream
             delivered = raw.metadata.num_delivered
             try:
-                await spec.handler(msg)
+                async with endpoints.gate.slot():
+                    await spec.handler(msg)
             except PoisonMessage as exc:
                 await endpoints._dead_letter(spec.consumer, msg, "poison", str(exc))
                 failures.pop(seq, None)

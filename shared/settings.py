@@ -31,7 +31,7 @@ class ServiceSettings(BaseSettings):
     max_payload_bytes: int = 256 * 1024
     max_reply_bytes: int = Field(default=900_000, description="Largest query answer (NATS max_payload is 1 MB)")
     max_deliver: int = 5
-    max_concurrency: int = Field(default=8, ge=1, le=256, description="Commands/queries handled at once per subscriber")
+    max_concurrency: int = Field(default=8, ge=1, le=60, description="Commands and queries handled at once")
     nack_delay_seconds: float = 2.0
     shutdown_grace_seconds: float = 10.0
     relay_batch: int = 256

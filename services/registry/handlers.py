@@ -32,9 +32,12 @@ async def _authorize(ctx: Context, unit_id: str, day: dt.date, what: str) -> lis
 
 
 async def _save_units(store: RegistryStore, units: list[d.Unit]) -> None:
-    # the parents whose children change, and the units that close, are locked together
-    closing = [u.unit_id for u in units if u.valid_to != d.END]
-    await store.lock(*{v.parent_id for u in units for v in u.versions}, *closing)
+    # a unit that closes is locked against new children; a unit hung under a parent locks that parent
+    for u in units:
+        if u.valid_to != d.END:
+            await store.lock_unit(u.unit_id)
+        for parent_id in sorted({v.parent_id for v in u.versions if v.parent_id}):
+            await store.lock_children(parent_id)
     codes = sorted({v.code for u in units for v in u.versions if v.code})
     holders = await store.code_holders(codes, [u.unit_id for u in units])
     d.check_codes(units, holders)
@@ -156,7 +159,7 @@ async def close_unit(cmd: c.CloseUnit, ctx: Context) -> Outcome:
     await _authorize(ctx, unit.unit_id, cmd.effective_date, f"close unit {unit.unit_id}")
     open_children = await ctx.store.children_from(unit.unit_id, cmd.effective_date)
     closed, event = d.close_unit(unit, cmd, open_children)
-    await ctx.store.lock(unit.unit_id)
+    await ctx.store.lock_unit(unit.unit_id)
     await ctx.store.save_unit(closed)
     return Outcome({"unit_id": unit.unit_id}, [event])
 

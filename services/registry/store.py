@@ -14,10 +14,12 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.registry.domain import END, Campaign, Festival, MovementModel, Replication, Unit
+from shared import slots
 from shared.errors import ConcurrentChange, Conflict
 from shared.mongo import Doc
 
 A = TypeVar("A", bound=BaseModel)
+LOCK_STRIPES = 64  # above any service's worker slots, so one process's slots never share a stripe
 MAX_DEPTH = 8  # province → district → commune → hamlet, with room for agencies and old trees
 
 
@@ -99,11 +101,26 @@ class RegistryStore:
                     f"official code {key.split('|')[0]} from {key.split('|')[1]} belongs to unit {held['unit_id']}"
                 )
 
-    async def lock(self, *unit_ids: str | None) -> None:
-        """Write a per-unit lock document, so that two transactions deciding on the same unit's children
-        (one closing it, one hanging a child under it) conflict, and one is retried on the new state."""
-        for unit_id in sorted({u for u in unit_ids if u}):
-            await self.db.unit_locks.update_one({"_id": unit_id}, {"$inc": {"n": 1}}, upsert=True, session=self.s)
+    async def lock_children(self, parent_id: str) -> None:
+        """Taken by a command that hangs a unit under `parent_id` (a shared lock): it writes the parent's
+        lock stripe of its worker slot, so concurrent siblings never collide with each other…"""
+        stripe = slots.current.get() % LOCK_STRIPES
+        await self.db.unit_locks.update_one(
+            {"_id": f"{parent_id}#{stripe}"}, {"$inc": {"n": 1}}, upsert=True, session=self.s
+        )
+
+    async def lock_unit(self, unit_id: str) -> None:
+        """…while a command that closes the unit (an exclusive lock) writes every stripe, so it conflicts
+        with any concurrent attach, and one of the two transactions is retried on the other's result.
+        (Transactions on snapshots do not see each other's reads: only a shared write makes them collide.)"""
+        ids = [f"{unit_id}#{n}" for n in range(LOCK_STRIPES)]
+        cursor = self.db.unit_locks.find({"_id": {"$in": ids}}, {"_id": 1}, session=self.s)
+        found = {d["_id"] for d in await cursor.to_list()}
+        if found:
+            await self.db.unit_locks.update_many({"_id": {"$in": sorted(found)}}, {"$inc": {"n": 1}}, session=self.s)
+        missing = [i for i in ids if i not in found]
+        if missing:
+            await self.db.unit_locks.insert_many([{"_id": i, "n": 1} for i in missing], session=self.s)
 
     async def ancestry(self, unit_id: str, day: dt.date) -> list[str]:
         """The unit and its ancestors as of `day` (nearest first)."""

@@ -191,29 +191,31 @@ async def test_intake_waits_out_a_database_outage_without_dead_letters(own, regi
     registry.stop()  # this test runs its own instance, which gives up on a failing message after 2 tries
     strict = service_process(own, "registry", tmp_path, ANTQ_MAX_DELIVER="2")
     strict.start()
-    strict.wait_ready()
-    nc = await connect(own.nats_url)
-    tag, n = uuid.uuid4().hex[:8], 30
-    own.mongodb.kill(signal.SIGKILL)
     try:
-        ids = await publish_intake(nc, tag, n)
-        await asyncio.sleep(12)  # each try waits ~3 s for the database: several times max_deliver
+        strict.wait_ready()
+        nc = await connect(own.nats_url)
+        tag, n = uuid.uuid4().hex[:8], 30
+        own.mongodb.kill(signal.SIGKILL)
+        try:
+            ids = await publish_intake(nc, tag, n)
+            await asyncio.sleep(12)  # each try waits ~3 s for the database: several times max_deliver
+        finally:
+            own.mongodb.start()
+        outcomes, registered = await wait_outcomes(nc, tag, n)
+        assert set(outcomes) == set(ids)
+        assert set(outcomes.values()) == {1}
+        assert set(registered.values()) == {1}
+        js = nc.jetstream()
+        sub = await js.pull_subscribe(
+            "antq.dlq.registry.>",
+            stream="ANTQ_DLQ",
+            config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=5),
+        )
+        try:
+            dead = [json.loads(m.data) for m in await sub.fetch(1000, timeout=1)]
+        except TimeoutError:
+            dead = []
+        assert [d for d in dead if tag in (d.get("body") or "")] == []
+        await nc.close()
     finally:
-        own.mongodb.start()
-    outcomes, registered = await wait_outcomes(nc, tag, n)
-    assert set(outcomes) == set(ids)
-    assert set(outcomes.values()) == {1}
-    assert set(registered.values()) == {1}
-    js = nc.jetstream()
-    sub = await js.pull_subscribe(
-        "antq.dlq.registry.>",
-        stream="ANTQ_DLQ",
-        config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=5),
-    )
-    try:
-        dead = [json.loads(m.data) for m in await sub.fetch(1000, timeout=1)]
-    except TimeoutError:
-        dead = []
-    assert [d for d in dead if tag in (d.get("body") or "")] == []
-    await nc.close()
-    strict.stop()
+        strict.stop(signal.SIGKILL)

@@ -249,6 +249,9 @@ class ServiceHost:
         if self.relay is not None:
             self._relay_stop.set()
             self.outbox.notify()
+            relay_task = [t for t in self._tasks if t.get_name() == "outbox-relay"]
+            if relay_task:  # let its current batch finish first, so the two never publish side by side
+                await asyncio.wait(relay_task, timeout=left(2))
             try:
                 while await asyncio.wait_for(self.relay.flush(), left(1)):
                     pass

@@ -25,7 +25,7 @@ from pydantic import BaseModel, SkipValidation
 
 from shared.commands import CommandProcessor, PoisonMessage
 from shared.envelope import CloudEvent
-from shared.errors import ConcurrentChange, DomainError, Unavailable
+from shared.errors import ConcurrentChange, Unavailable
 from shared.metrics import Metrics
 from shared.settings import ServiceSettings
 from shared.slots import SlotPool
@@ -211,9 +211,7 @@ class Endpoints:
             try:
                 async with gate.slot():
                     return await processor.handle(action, msg.body, "request")
-            except DomainError as exc:  # Unavailable: the sender may retry with the same id
-                return {"ok": False, "id": None, "error": exc.to_error()}
-            except Exception as exc:
+            except Exception as exc:  # the processor answers every refusal itself: this is a bug
                 log.exception("command failed", extra={"command": action})
                 return {
                     "ok": False,

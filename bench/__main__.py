@@ -6,20 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 import nats
 from pymongo import AsyncMongoClient
 
-from deploy.embedded import free_port, mongo_command, mongo_url, nats_command, wait_port
+from deploy.embedded import Child, free_port, http_ok, mongo_command, mongo_url, nats_command
+from shared.client import command_envelope
+from shared.envelope import Actor
 
 RATE = 100  # commands per second for the latency figure (DESIGN §8)
 SECONDS = 10
@@ -91,18 +90,7 @@ async def raw_nats(url: str) -> dict[str, float]:
 
 
 def envelope(action: str, data: dict, cid: str) -> bytes:
-    return json.dumps(
-        {
-            "specversion": "1.0",
-            "id": cid,
-            "source": "bench",
-            "type": f"vn.antq.registry.{action}.v1",
-            "data": data,
-            "actorid": "bench",
-            "actorunit": "",
-            "actorrole": "admin",
-        }
-    ).encode()
+    return command_envelope("registry", action, data, Actor(id="bench", unit=None, role="admin"), "bench", cid)
 
 
 async def registry_figures(url: str) -> dict[str, float]:
@@ -182,43 +170,33 @@ def rss_mb(pid: int) -> float:
 
 async def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="antq-bench-"))
-    procs: list[subprocess.Popen[bytes]] = []
+    procs: list[Child] = []
     try:
         nport, mport, hport = free_port(), free_port(), free_port()
-        procs.append(
-            subprocess.Popen(
-                nats_command(work / "nats", nport, free_port()), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-            )
-        )
-        procs.append(
-            subprocess.Popen(mongo_command(work / "mongo", mport), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        )
-        wait_port(nport, 30, procs[0])
-        wait_port(mport, 60, procs[1])
+        procs.append(Child("nats", nats_command(work / "nats", nport, free_port()), nport))
+        procs.append(Child("mongodb", mongo_command(work / "mongo", mport), mport))
+        for server in procs:
+            server.start(wait=60)
         nurl, murl = f"nats://127.0.0.1:{nport}", mongo_url(mport)
         print("measuring raw limits…", flush=True)
         mongo = await raw_mongo(murl)
         raw = await raw_nats(nurl)
         env = {
-            **os.environ,
             "ANTQ_NATS_URL": nurl,
             "ANTQ_MONGODB_URL": murl,
             "ANTQ_HTTP_PORT": str(hport),
             "ANTQ_LOG_LEVEL": "WARNING",
         }
-        svc = subprocess.Popen(
-            [sys.executable, "-m", "services.registry"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        svc = Child("registry", [sys.executable, "-m", "services.registry"], hport, env=env)
         procs.append(svc)
-        for _ in range(300):
-            try:
-                if urllib.request.urlopen(f"http://127.0.0.1:{hport}/readyz", timeout=1).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
+        svc.start()
+        deadline = time.monotonic() + 60
+        while not http_ok(f"http://127.0.0.1:{hport}/readyz") and time.monotonic() < deadline:
+            time.sleep(0.2)
         print("measuring the registry…", flush=True)
         reg = await registry_figures(nurl)
-        rss = rss_mb(svc.pid)
+        assert svc.proc is not None
+        rss = rss_mb(svc.proc.pid)
         rows = [
             ("command round trip p50 at 100/s", f"{reg['p50']:.1f} ms", f"raw NATS request p50 {raw['p50']:.2f} ms"),
             (
@@ -243,12 +221,8 @@ async def main() -> None:
             print(f"{name:<{width}}  {value:<26}  {limit}")
         print(f"\n{RATE * SECONDS} commands paced at {RATE}/s (open loop); 2 cores, embedded servers.")
     finally:
-        for p in reversed(procs):
-            p.terminate()
-            try:
-                p.wait(15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        for child in reversed(procs):
+            child.stop(timeout=15)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -97,26 +97,31 @@ class Child:
     next_start: float = 0.0
     started_at: float = 0.0
 
-    def start(self) -> None:
+    def start(self, wait: float = 0.0) -> None:
+        """Start the process; with `wait`, block until its port accepts connections (a server)."""
         with open(self.log, "ab") as out:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(
                 self.argv, env={**os.environ, **self.env}, stdout=out, stderr=out, start_new_session=True
             )
         self.started_at = time.monotonic()
+        if wait:
+            wait_port(self.port, wait, self.proc)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def stop(self, timeout: float = 30.0) -> None:  # above the services' 10 s shutdown grace
-        if not self.alive():
-            return
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int | None:
+        """Signal the process and wait (30 s: above the services' 10 s shutdown grace), then kill it."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
 
 
 def http_ok(url: str) -> bool:
@@ -183,9 +188,7 @@ class Stack:
                 "already run, set ANTQ_NATS_URL / ANTQ_MONGODB_URL"
             )
         for child in self.children:
-            child.start()
-            if child.name in ("nats", "mongodb"):
-                wait_port(child.port, 60, child.proc)
+            child.start(wait=60 if child.name in ("nats", "mongodb") else 0)
 
     def wait_ready(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout

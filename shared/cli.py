@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from shared.client import Client, Reply
+from shared.client import Client, Reply, read_stream
 from shared.envelope import Actor
 from shared.importer import import_units, read_rows
 from shared.subjects import DLQ
@@ -182,24 +181,9 @@ def units(
 
 
 async def _dead_letters(client: Client, service: str | None, limit: int) -> list[tuple[int, dict[str, Any]]]:
-    js = client.nc.jetstream()
     subject = f"antq.dlq.{service}.>" if service else "antq.dlq.>"
-    sub = await js.pull_subscribe(
-        subject,
-        stream=DLQ.name,
-        config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=5),
-    )
-    out: list[tuple[int, dict[str, Any]]] = []
-    try:
-        while len(out) < limit:
-            try:
-                msgs = await sub.fetch(min(100, limit - len(out)), timeout=1)
-            except TimeoutError:  # nats.errors.TimeoutError is a subclass; fetch may raise either
-                break
-            out.extend((m.metadata.sequence.stream, json.loads(m.data)) for m in msgs)
-    finally:
-        await sub.unsubscribe()
-    return out
+    msgs = await read_stream(client.nc.jetstream(), DLQ.name, subject, limit)
+    return [(m.metadata.sequence.stream, json.loads(m.data)) for m in msgs]
 
 
 @dlq_app.command("list")

@@ -10,6 +10,9 @@ from typing import Any
 
 import nats
 from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import BaseModel
 
 from shared.contract import registry
@@ -20,6 +23,47 @@ from shared.subjects import command_subject, command_type, intake_subject, query
 _ACTIONS: dict[type[BaseModel], tuple[str, str]] = {
     model: (registry.SERVICE, action) for action, model in registry.COMMANDS.items()
 }
+
+
+def command_envelope(
+    service: str,
+    action: str,
+    data: dict[str, Any] | BaseModel,
+    actor: Actor,
+    source: str,
+    id: str | None = None,
+    correlation_id: str | None = None,
+) -> bytes:
+    """A command as the bus expects it: a CloudEvent whose `data` is the payload."""
+    payload = data.model_dump(mode="json", exclude_none=True) if isinstance(data, BaseModel) else data
+    event = new_event(
+        source=source,
+        type=command_type(service, action),
+        data=payload,
+        id=id,
+        correlationid=correlation_id,
+        actor=actor,
+    )
+    return event.to_bytes()
+
+
+async def read_stream(js: JetStreamContext, stream: str, subject: str, limit: int = 1_000_000) -> list[Msg]:
+    """The messages in `stream` on `subject` now, oldest first, without acking or keeping a consumer."""
+    sub = await js.pull_subscribe(
+        subject,
+        stream=stream,
+        config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=5),
+    )
+    out: list[Msg] = []
+    try:
+        while len(out) < limit:
+            try:
+                out += await sub.fetch(min(1000, limit - len(out)), timeout=1)
+            except TimeoutError:  # nothing more (nats raises its subclass or asyncio's)
+                break
+    finally:
+        await sub.unsubscribe()
+    return out
 
 
 class CommandFailed(Exception):
@@ -73,17 +117,7 @@ class Client:
         id: str | None = None,
         correlation_id: str | None = None,
     ) -> bytes:
-        payload = data.model_dump(mode="json", exclude_none=True) if isinstance(data, BaseModel) else data
-        event = new_event(
-            source=self.source,
-            type=command_type(service, action),
-            data=payload,
-            id=id,
-            subject=None,
-            correlationid=correlation_id,
-            actor=self.actor,
-        )
-        return event.to_bytes()
+        return command_envelope(service, action, data, self.actor, self.source, id, correlation_id)
 
     async def command(
         self,

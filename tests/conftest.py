@@ -7,43 +7,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from deploy.embedded import free_port, mongo_command, mongo_url, nats_command, wait_port
+from deploy.embedded import Child, free_port, mongo_command, mongo_url, nats_command
 
-
-@dataclass
-class Server:
-    argv: list[str]
-    port: int
-    log: Path
-    proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        out = self.log.open("ab")
-        self.proc = subprocess.Popen(self.argv, stdout=out, stderr=out)
-        wait_port(self.port, 60, self.proc)
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            self.proc.wait(30)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+SERVER_START = 60.0  # seconds a server may take to open its port
 
 
 @dataclass
@@ -51,9 +24,8 @@ class Servers:
     nats_url: str
     mongodb_url: str
     workdir: Path
-    nats: Server | None = None
-    mongodb: Server | None = None
-    extra: list[Server] = field(default_factory=list)
+    nats: Child | None = None
+    mongodb: Child | None = None
 
     def stop(self) -> None:
         for s in (self.nats, self.mongodb):
@@ -70,13 +42,13 @@ def launch(external: bool = True) -> Servers:
     nats_server = mongo_server = None
     if not nats_url:
         port = free_port()
-        nats_server = Server(nats_command(workdir / "nats", port, free_port()), port, workdir / "nats.log")
-        nats_server.start()
+        nats_server = Child("nats", nats_command(workdir / "nats", port, free_port()), port, log=workdir / "nats.log")
+        nats_server.start(wait=SERVER_START)
         nats_url = f"nats://127.0.0.1:{port}"
     if not mongodb:
         port = free_port()
-        mongo_server = Server(mongo_command(workdir / "mongodb", port), port, workdir / "mongodb.log")
-        mongo_server.start()
+        mongo_server = Child("mongodb", mongo_command(workdir / "mongodb", port), port, log=workdir / "mongodb.log")
+        mongo_server.start(wait=SERVER_START)
         mongodb = mongo_url(port)
     return Servers(nats_url, mongodb, workdir, nats_server, mongo_server)
 

@@ -3,34 +3,20 @@ through the bus, as an outside producer and an outside consumer would."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from deploy.embedded import free_port
+from deploy.embedded import Child, free_port
 
 
-@dataclass
-class ServiceProcess:
-    name: str
-    env: dict[str, str]
-    port: int
-    log: Path
-    proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        out = self.log.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", f"services.{self.name}"], env=self.env, stdout=out, stderr=out
-        )
+class ServiceProcess(Child):
+    """A service as its own process (`python -m services.<name>`), with its HTTP endpoints."""
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -54,22 +40,10 @@ class ServiceProcess:
                 raise TimeoutError(f"{self.name} not ready: {self.log.read_text()[-3000:]}")
             time.sleep(0.2)
 
-    def stop(self, sig: int = 15, timeout: float = 20) -> int:
-        assert self.proc is not None
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return int(self.proc.returncode)
-
 
 def service_process(servers, name: str, tmp: Path, **env: str) -> ServiceProcess:
     port = free_port()
     full_env = {
-        **os.environ,
         "ANTQ_NATS_URL": servers.nats_url,
         "ANTQ_MONGODB_URL": servers.mongodb_url,
         "ANTQ_MONGODB_DB": f"antq_{name}_e2e_{uuid.uuid4().hex[:8]}",
@@ -77,7 +51,8 @@ def service_process(servers, name: str, tmp: Path, **env: str) -> ServiceProcess
         "ANTQ_NACK_DELAY_SECONDS": "0.2",
         **env,
     }
-    return ServiceProcess(name, full_env, port, tmp / f"{name}.log")
+    argv = [sys.executable, "-m", f"services.{name}"]
+    return ServiceProcess(name, argv, port, env=full_env, log=tmp / f"{name}.log")
 
 
 @pytest.fixture(scope="module")

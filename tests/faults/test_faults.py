@@ -15,9 +15,10 @@ from collections.abc import Iterator
 
 import nats
 import pytest
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from tests.conftest import Servers, launch
+from shared.client import command_envelope, read_stream
+from shared.envelope import Actor
+from tests.conftest import SERVER_START, Servers, launch
 from tests.e2e.conftest import ServiceProcess, service_process
 
 
@@ -38,18 +39,7 @@ def registry(own, tmp_path) -> Iterator[ServiceProcess]:
 
 
 def envelope(action: str, data: dict, cid: str) -> bytes:
-    return json.dumps(
-        {
-            "specversion": "1.0",
-            "id": cid,
-            "source": "faults",
-            "type": f"vn.antq.registry.{action}.v1",
-            "data": data,
-            "actorid": "ops",
-            "actorunit": "",
-            "actorrole": "admin",
-        }
-    ).encode()
+    return command_envelope("registry", action, data, Actor(id="ops", unit=None, role="admin"), "faults", cid)
 
 
 async def publish_intake(nc, tag: str, n: int) -> list[str]:
@@ -68,20 +58,7 @@ async def publish_intake(nc, tag: str, n: int) -> list[str]:
 
 
 async def events(nc, subject: str) -> list[dict]:
-    js = nc.jetstream()
-    sub = await js.pull_subscribe(
-        subject,
-        stream="ANTQ_REGISTRY",
-        config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=5),
-    )
-    out: list[dict] = []
-    while True:
-        try:
-            out += [json.loads(m.data) for m in await sub.fetch(1000, timeout=1)]
-        except TimeoutError:  # nats raises its own subclass or asyncio's, depending on the path
-            break
-    await sub.unsubscribe()
-    return out
+    return [json.loads(m.data) for m in await read_stream(nc.jetstream(), "ANTQ_REGISTRY", subject)]
 
 
 async def wait_outcomes(nc, tag: str, n: int, timeout: float = 90) -> tuple[Counter[str], Counter[str]]:
@@ -126,9 +103,9 @@ async def test_kill_9_of_the_broker_mid_batch_loses_nothing(own, registry):
     tag, n = uuid.uuid4().hex[:8], 120
     ids = await publish_intake(nc, tag, n)
     await asyncio.sleep(0.5)
-    own.nats.kill(signal.SIGKILL)
+    own.nats.stop(signal.SIGKILL)
     assert await wait_status(registry, 503) == 503  # readiness turns red while the broker is away…
-    own.nats.start()
+    own.nats.start(wait=SERVER_START)
     assert await wait_status(registry, 200) == 200  # …and green when it is back
     outcomes, registered = await wait_outcomes(nc, tag, n)
     assert set(outcomes) == set(ids)
@@ -159,12 +136,12 @@ async def test_database_outage_answers_unavailable_turns_readiness_red_and_recov
     nc = await connect(own.nats_url)
     tag = uuid.uuid4().hex[:8]
     assert (await register(nc, tag, "a"))["ok"]
-    own.mongodb.kill(signal.SIGKILL)
+    own.mongodb.stop(signal.SIGKILL)
     try:
         assert (await register(nc, tag, "b"))["error"]["code"] == "unavailable"
         assert await wait_status(registry, 503) == 503
     finally:
-        own.mongodb.start()
+        own.mongodb.start(wait=SERVER_START)
     assert await wait_status(registry, 200) == 200
     assert (await register(nc, tag, "b"))["ok"]  # the same command again: nothing was recorded the first time
     kept = await nc.request("antq.query.registry.unit", json.dumps({"unit_id": f"{tag}-a"}).encode(), timeout=10)
@@ -195,26 +172,17 @@ async def test_intake_waits_out_a_database_outage_without_dead_letters(own, regi
         strict.wait_ready()
         nc = await connect(own.nats_url)
         tag, n = uuid.uuid4().hex[:8], 30
-        own.mongodb.kill(signal.SIGKILL)
+        own.mongodb.stop(signal.SIGKILL)
         try:
             ids = await publish_intake(nc, tag, n)
             await asyncio.sleep(12)  # each try waits ~3 s for the database: several times max_deliver
         finally:
-            own.mongodb.start()
+            own.mongodb.start(wait=SERVER_START)
         outcomes, registered = await wait_outcomes(nc, tag, n)
         assert set(outcomes) == set(ids)
         assert set(outcomes.values()) == {1}
         assert set(registered.values()) == {1}
-        js = nc.jetstream()
-        sub = await js.pull_subscribe(
-            "antq.dlq.registry.>",
-            stream="ANTQ_DLQ",
-            config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=5),
-        )
-        try:
-            dead = [json.loads(m.data) for m in await sub.fetch(1000, timeout=1)]
-        except TimeoutError:
-            dead = []
+        dead = [json.loads(m.data) for m in await read_stream(nc.jetstream(), "ANTQ_DLQ", "antq.dlq.registry.>")]
         assert [d for d in dead if tag in (d.get("body") or "")] == []
         await nc.close()
     finally:

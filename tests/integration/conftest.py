@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from services.registry.app import RegistrySettings, create
-from shared.client import Client
+from shared.client import Client, read_stream
 from shared.envelope import Actor
 from shared.runtime import ServiceHost
 
@@ -49,31 +49,10 @@ def uid(prefix: str = "u") -> str:
 
 
 async def stream_events(client: Client, subject: str = "antq.registry.>", stream: str = "ANTQ_REGISTRY") -> list[dict]:
-    """Every CloudEvent currently in `stream` on `subject`, oldest first (an ephemeral pull consumer)."""
+    """Every CloudEvent currently in `stream` on `subject`, oldest first."""
     import json
 
-    from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-
-    js = client.nc.jetstream()
-    info = await js.stream_info(stream)
-    sub = await js.pull_subscribe(
-        subject,
-        stream=stream,
-        config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=5),
-    )
-    out: list[dict] = []
-    try:
-        remaining = info.state.messages
-        while remaining > 0:
-            try:
-                msgs = await sub.fetch(min(remaining, 1000), timeout=1)
-            except TimeoutError:  # nats.errors.TimeoutError is a subclass; fetch may raise either
-                break
-            remaining -= len(msgs)
-            out.extend(json.loads(m.data) for m in msgs)
-    finally:
-        await sub.unsubscribe()
-    return out
+    return [json.loads(m.data) for m in await read_stream(client.nc.jetstream(), stream, subject)]
 
 
 async def wait_events(

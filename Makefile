@@ -30,7 +30,7 @@ pytest:
 	$(BIN)/pytest -q -p no:cacheprovider
 
 docs: install
-	$(BIN)/python -m shared.docs
+	$(BIN)/python -m shared.client.docs
 
 bench: install
 	$(BIN)/python -m bench

@@ -18,7 +18,7 @@ from pymongo import AsyncMongoClient
 
 from deploy.embedded import Child, free_port, http_ok, mongo_command, mongo_url, nats_command
 from shared.client import command_envelope
-from shared.envelope import Actor
+from shared.contract.envelope import Actor
 
 RATE = 100  # commands per second for the latency figure (DESIGN §8)
 SECONDS = 10

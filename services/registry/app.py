@@ -12,9 +12,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.registry import handlers, store
 from shared.contract import registry as contract
-from shared.mongo import Doc
-from shared.runtime import ServiceDefinition, ServiceHost
-from shared.settings import ServiceSettings
+from shared.runtime.host import ServiceDefinition, ServiceHost
+from shared.runtime.mongo import Doc
+from shared.runtime.settings import ServiceSettings
 
 
 class RegistrySettings(ServiceSettings):

@@ -9,10 +9,10 @@ from typing import Any
 
 from services.registry import domain as d
 from services.registry.store import RegistryStore, valid_to_out
-from shared.commands import CommandSpec, Outcome, QueryContext, QuerySpec
-from shared.commands import Context as BaseContext
 from shared.contract import registry as c
-from shared.errors import Conflict, NotFound, RuleViolation
+from shared.contract.errors import Conflict, NotFound, RuleViolation
+from shared.runtime.pipeline import CommandSpec, Outcome, QueryContext, QuerySpec
+from shared.runtime.pipeline import Context as BaseContext
 
 Context = BaseContext[RegistryStore]
 QCtx = QueryContext[RegistryStore]

@@ -14,9 +14,9 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.registry.domain import END, Campaign, Festival, MovementModel, Replication, Unit
-from shared import slots
-from shared.errors import ConcurrentChange, Conflict
-from shared.mongo import Doc
+from shared.contract.errors import ConcurrentChange, Conflict
+from shared.runtime import slots
+from shared.runtime.mongo import Doc
 
 A = TypeVar("A", bound=BaseModel)
 LOCK_STRIPES = 64  # above any service's worker slots, so one process's slots never share a stripe

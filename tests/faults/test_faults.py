@@ -17,7 +17,7 @@ import nats
 import pytest
 
 from shared.client import command_envelope, read_stream
-from shared.envelope import Actor
+from shared.contract.envelope import Actor
 from tests.conftest import SERVER_START, Servers, launch
 from tests.e2e.conftest import ServiceProcess, service_process
 

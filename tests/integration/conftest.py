@@ -9,8 +9,8 @@ import pytest
 
 from services.registry.app import RegistrySettings, create
 from shared.client import Client, read_stream
-from shared.envelope import Actor
-from shared.runtime import ServiceHost
+from shared.contract.envelope import Actor
+from shared.runtime.host import ServiceHost
 
 
 def registry_settings(servers: object, **overrides: object) -> RegistrySettings:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from shared.importer import import_units, read_rows
+from shared.client.importer import import_units, read_rows
 from tests.integration.conftest import uid
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "hue-2025.csv"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from shared.client import Client
 from shared.contract import registry as c
-from shared.envelope import Actor
+from shared.contract.envelope import Actor
 from tests.integration.conftest import uid
 
 

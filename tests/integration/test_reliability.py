@@ -10,9 +10,9 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from services.registry.app import create
 from shared.contract import registry as c
-from shared.envelope import new_event
-from shared.ids import uuid7
-from shared.outbox import Relay
+from shared.contract.envelope import new_event
+from shared.contract.ids import uuid7
+from shared.runtime.outbox import Relay
 from tests.integration.conftest import registry_settings, uid, wait_events
 
 

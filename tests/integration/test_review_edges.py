@@ -9,8 +9,8 @@ from collections import Counter
 
 from shared.client import Client
 from shared.contract import registry as c
-from shared.envelope import Actor
-from shared.ids import uuid7
+from shared.contract.envelope import Actor
+from shared.contract.ids import uuid7
 from tests.integration.conftest import uid, wait_events
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from shared import docs
+from shared.client import docs
 from shared.contract.compat import breaking_changes
 
 COMMITTED = docs.ROOT / "schemas"
@@ -59,7 +59,7 @@ def test_compat_checker_catches_the_usual_breaks():
 
 
 def test_every_error_code_is_listed_and_documented_in_the_readme():
-    from shared import errors
+    from shared.contract import errors
 
     def subclasses(cls):
         for sub in cls.__subclasses__():

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from shared.envelope import parse_envelope
-from shared.errors import MalformedMessage, PayloadTooLarge, ValidationFailed
-from shared.ids import stable_id, uuid7
+from shared.contract.envelope import parse_envelope
+from shared.contract.errors import MalformedMessage, PayloadTooLarge, ValidationFailed
+from shared.contract.ids import stable_id, uuid7
 
 
 def test_uuid7_is_version_7_and_strictly_increasing():

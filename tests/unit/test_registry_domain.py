@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from services.registry import domain as d
 from shared.contract import registry as c
-from shared.envelope import Actor
-from shared.errors import Conflict, Forbidden, RuleViolation, ValidationFailed
+from shared.contract.envelope import Actor
+from shared.contract.errors import Conflict, Forbidden, RuleViolation, ValidationFailed
 
 D = dt.date
 

@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from shared import logs
-from shared.settings import ServiceSettings
+from shared.runtime import logs
+from shared.runtime.settings import ServiceSettings
 
 
 def test_production_refuses_the_development_database_and_missing_credentials():

@@ -11,7 +11,7 @@ from services.registry.domain.festivals import (
     report_festival,
     reschedule_festival,
 )
-from services.registry.domain.models import MovementModel, Replication, register_model, replicate_model
+from services.registry.domain.movement_models import MovementModel, Replication, register_model, replicate_model
 from services.registry.domain.units import (
     LineageLink,
     Unit,

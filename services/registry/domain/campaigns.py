@@ -9,8 +9,8 @@ import datetime as dt
 from services.registry.domain.common import State, fact
 from services.registry.domain.units import Unit
 from shared.contract import registry as c
-from shared.errors import NotFound, RuleViolation, ValidationFailed
-from shared.events import DomainEvent
+from shared.contract.errors import NotFound, RuleViolation, ValidationFailed
+from shared.contract.events import DomainEvent
 
 
 class Campaign(State):

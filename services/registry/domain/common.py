@@ -8,9 +8,9 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.envelope import Actor
-from shared.errors import Forbidden
-from shared.events import DomainEvent
+from shared.contract.envelope import Actor
+from shared.contract.errors import Forbidden
+from shared.contract.events import DomainEvent
 
 END = dt.date(9999, 12, 31)  # open-ended validity; stored instead of null so ranges compare simply
 COMMUNE_LEVEL = ("commune", "ward", "special_zone")

@@ -11,8 +11,8 @@ from services.registry.domain.campaigns import Campaign
 from services.registry.domain.common import State, fact
 from services.registry.domain.units import Unit
 from shared.contract import registry as c
-from shared.errors import Conflict, RuleViolation, ValidationFailed
-from shared.events import DomainEvent
+from shared.contract.errors import Conflict, RuleViolation, ValidationFailed
+from shared.contract.events import DomainEvent
 
 
 class Festival(State):

@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 from services.registry.domain.common import ALLOWED_PARENTS, END, State, fact
 from shared.contract import registry as c
-from shared.errors import Conflict, RuleViolation, ValidationFailed
-from shared.events import DomainEvent
+from shared.contract.errors import Conflict, RuleViolation, ValidationFailed
+from shared.contract.events import DomainEvent
 
 
 class UnitVersion(State):

@@ -11,12 +11,12 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from shared.bus import Reply
 from shared.contract import registry
-from shared.envelope import CloudEvent
-from shared.settings import DEV_NATS_URL
+from shared.contract.envelope import CloudEvent
+from shared.runtime.bus import Reply
+from shared.runtime.settings import DEV_NATS_URL
 
-ROOT = Path(__file__).resolve().parent.parent / "docs"
+ROOT = Path(__file__).resolve().parents[2] / "docs"
 
 # service → (commands, events, queries)
 Models = Mapping[Any, type[BaseModel]]

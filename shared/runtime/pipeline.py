@@ -19,9 +19,8 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import PyMongoError
 
-from shared import logs
-from shared.envelope import Actor, CloudEvent, best_effort_id, new_event, parse_envelope, pydantic_details
-from shared.errors import (
+from shared.contract.envelope import Actor, CloudEvent, best_effort_id, new_event, parse_envelope, pydantic_details
+from shared.contract.errors import (
     ConcurrentChange,
     Conflict,
     DomainError,
@@ -33,13 +32,14 @@ from shared.errors import (
     error_reply,
     ok_reply,
 )
-from shared.events import DomainEvent
-from shared.ids import uuid7
-from shared.inbox import Inbox, digest
-from shared.metrics import Metrics
-from shared.mongo import Doc, in_transaction, is_duplicate_key, is_transient
-from shared.outbox import Outbox
-from shared.subjects import command_type, event_type
+from shared.contract.events import DomainEvent
+from shared.contract.ids import uuid7
+from shared.contract.subjects import command_type, event_type
+from shared.runtime import logs
+from shared.runtime.inbox import Inbox, digest
+from shared.runtime.metrics import Metrics
+from shared.runtime.mongo import Doc, in_transaction, is_duplicate_key, is_transient
+from shared.runtime.outbox import Outbox
 
 log = logging.getLogger("antq.commands")
 

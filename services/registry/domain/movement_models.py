@@ -9,8 +9,8 @@ import datetime as dt
 from services.registry.domain.common import State, fact
 from services.registry.domain.units import Unit
 from shared.contract import registry as c
-from shared.errors import Conflict, RuleViolation
-from shared.events import DomainEvent
+from shared.contract.errors import Conflict, RuleViolation
+from shared.contract.events import DomainEvent
 
 
 class Replication(State):

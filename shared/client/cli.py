@@ -18,9 +18,9 @@ from rich.progress import Progress
 from rich.table import Table
 
 from shared.client import Client, Reply, read_stream
-from shared.envelope import Actor
-from shared.importer import import_units, read_rows
-from shared.subjects import DLQ
+from shared.client.importer import import_units, read_rows
+from shared.contract.envelope import Actor
+from shared.contract.subjects import DLQ
 
 T = TypeVar("T")
 app = typer.Typer(help="ANTQ festival platform command line.", no_args_is_help=True)

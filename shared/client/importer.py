@@ -20,9 +20,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from shared.client import Client
+from shared.contract.envelope import pydantic_details
+from shared.contract.ids import stable_id, uuid7
 from shared.contract.registry import RegisterUnit
-from shared.envelope import pydantic_details
-from shared.ids import stable_id, uuid7
 
 
 @dataclass

@@ -14,7 +14,7 @@ from typing import Any
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.mongo import Doc
+from shared.runtime.mongo import Doc
 
 
 def digest(*parts: Any) -> str:

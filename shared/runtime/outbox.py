@@ -18,10 +18,10 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.envelope import CloudEvent
-from shared.metrics import Metrics
-from shared.mongo import Doc
-from shared.subjects import subject_of_type
+from shared.contract.envelope import CloudEvent
+from shared.contract.subjects import subject_of_type
+from shared.runtime.metrics import Metrics
+from shared.runtime.mongo import Doc
 
 log = logging.getLogger("antq.outbox")
 # Refusals no retry can fix (the event is too large). A missing stream, JetStream unavailable or an

@@ -26,15 +26,15 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
-from shared import logs, mongo
-from shared.bus import DeadLetters, Endpoints, Reply, ensure_streams, make_broker
-from shared.commands import CommandProcessor, CommandSpec, QuerySpec
-from shared.health import HealthServer
-from shared.inbox import Inbox
-from shared.metrics import Metrics
-from shared.mongo import Doc
-from shared.outbox import Outbox, Relay
-from shared.settings import ServiceSettings
+from shared.runtime import logs, mongo
+from shared.runtime.bus import DeadLetters, Endpoints, Reply, ensure_streams, make_broker
+from shared.runtime.health import HealthServer
+from shared.runtime.inbox import Inbox
+from shared.runtime.metrics import Metrics
+from shared.runtime.mongo import Doc
+from shared.runtime.outbox import Outbox, Relay
+from shared.runtime.pipeline import CommandProcessor, CommandSpec, QuerySpec
+from shared.runtime.settings import ServiceSettings
 
 log = logging.getLogger("antq.runtime")
 CONTRACT_VERSION = "1.0.0"

@@ -10,9 +10,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
+from shared.contract.errors import MalformedMessage, PayloadTooLarge, ValidationFailed
+from shared.contract.ids import uuid7
 from shared.contract.types import MAX_PAYLOAD_BYTES
-from shared.errors import MalformedMessage, PayloadTooLarge, ValidationFailed
-from shared.ids import uuid7
 
 Role = Literal["officer", "approver", "admin"]
 Attr = Annotated[str, StringConstraints(max_length=128)]

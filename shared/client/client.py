@@ -16,8 +16,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import BaseModel
 
 from shared.contract import registry
-from shared.envelope import Actor, new_event
-from shared.subjects import command_subject, command_type, intake_subject, query_subject
+from shared.contract.envelope import Actor, new_event
+from shared.contract.subjects import command_subject, command_type, intake_subject, query_subject
 
 # model class → (service, action), so `send(RegisterUnit(...))` needs no strings
 _ACTIONS: dict[type[BaseModel], tuple[str, str]] = {

@@ -23,13 +23,9 @@ from nats.js.api import ConsumerConfig, DiscardPolicy, RetentionPolicy, StorageT
 from nats.js.errors import BadRequestError, NotFoundError
 from pydantic import BaseModel, SkipValidation
 
-from shared.commands import CommandProcessor, PoisonMessage
-from shared.envelope import CloudEvent
-from shared.errors import ConcurrentChange, Unavailable
-from shared.metrics import Metrics
-from shared.settings import ServiceSettings
-from shared.slots import SlotPool
-from shared.subjects import (
+from shared.contract.envelope import CloudEvent
+from shared.contract.errors import ConcurrentChange, Unavailable
+from shared.contract.subjects import (
     DLQ,
     INTAKE,
     STREAMS,
@@ -40,6 +36,10 @@ from shared.subjects import (
     intake_subject,
     query_subject,
 )
+from shared.runtime.metrics import Metrics
+from shared.runtime.pipeline import CommandProcessor, PoisonMessage
+from shared.runtime.settings import ServiceSettings
+from shared.runtime.slots import SlotPool
 
 log = logging.getLogger("antq.bus")
 # Deliveries after which a message is dead-lettered whatever the cause (with backoff capped at a

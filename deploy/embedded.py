@@ -19,8 +19,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.contract.services import SERVICES as TABLE
+
 BIN = Path(sys.executable).parent
-SERVICES = {"registry": 8101}  # services built so far, with their default HTTP ports
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample" / "hue-2025.csv"
 
 
@@ -247,11 +248,11 @@ def main() -> None:
         action="append",
         default=[],
         metavar="SERVICE=PORT",
-        help="a service's HTTP port (default registry=8101)",
+        help="a service's HTTP port (defaults: " + ", ".join(f"{s.name}={s.http_port}" for s in TABLE) + ")",
     )
     args = parser.parse_args()
     data = Path(args.data).resolve()
-    services = dict(SERVICES)
+    services = {s.name: s.http_port for s in TABLE}
     for item in args.http_port:
         name, _, port = item.partition("=")
         if name not in services or not port.isdigit():

@@ -15,14 +15,9 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import BaseModel
 
-from shared.contract import registry
 from shared.contract.envelope import Actor, new_event
+from shared.contract.services import command_of
 from shared.contract.subjects import command_subject, command_type, intake_subject, query_subject
-
-# model class → (service, action), so `send(RegisterUnit(...))` needs no strings
-_ACTIONS: dict[type[BaseModel], tuple[str, str]] = {
-    model: (registry.SERVICE, action) for action, model in registry.COMMANDS.items()
-}
 
 
 def command_envelope(
@@ -133,7 +128,7 @@ class Client:
 
     async def send(self, command: BaseModel, id: str | None = None) -> Reply:
         """Typed form: the service and action come from the payload model."""
-        service, action = _ACTIONS[type(command)]
+        service, action = command_of(type(command))
         return await self.command(service, action, command, id)
 
     async def submit(self, service: str, action: str, data: dict[str, Any] | BaseModel, id: str | None = None) -> str:

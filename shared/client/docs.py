@@ -4,49 +4,44 @@ Schemas of every payload into docs/, where tests compare them with the code."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel
 
-from shared.contract import registry
-from shared.contract.envelope import CloudEvent
+from shared.contract.envelope import OUTCOME_EVENTS, CloudEvent
+from shared.contract.services import SERVICES
 from shared.runtime.bus import Reply
 from shared.runtime.settings import DEV_NATS_URL
 
 ROOT = Path(__file__).resolve().parents[2] / "docs"
 
-# service → (commands, events, queries)
-Models = Mapping[Any, type[BaseModel]]
-CONTRACTS: dict[str, tuple[Models, Models, Models]] = {
-    "registry": (registry.COMMANDS, registry.EVENTS, registry.QUERIES),
-}
-
 
 def schemas() -> dict[str, dict[str, Any]]:
-    """Relative path under docs/schemas → JSON Schema."""
+    """Relative path under docs/schemas → JSON Schema, for every service in the table."""
     out: dict[str, dict[str, Any]] = {
         "envelope.json": CloudEvent.model_json_schema(),
         "reply.json": Reply.model_json_schema(),
     }
-    for service, (commands, events, queries) in CONTRACTS.items():
-        for action, model in commands.items():
-            out[f"{service}/commands/{action}.json"] = model.model_json_schema(mode="validation")
-        for (aggregate, event), model in events.items():
-            out[f"{service}/events/{aggregate}.{event}.v1.json"] = model.model_json_schema(mode="serialization")
-        for name, model in queries.items():
-            out[f"{service}/queries/{name}.json"] = model.model_json_schema(mode="validation")
+    for entry in SERVICES:
+        for action, model in entry.commands.items():
+            out[f"{entry.name}/commands/{action}.json"] = model.model_json_schema(mode="validation")
+        for (aggregate, event), model in {**entry.events, **OUTCOME_EVENTS}.items():
+            out[f"{entry.name}/events/{aggregate}.{event}.v1.json"] = model.model_json_schema(mode="serialization")
+        for name, model in entry.queries.items():
+            out[f"{entry.name}/queries/{name}.json"] = model.model_json_schema(mode="validation")
     return out
 
 
 def asyncapi() -> dict[str, dict[str, Any]]:
-    from services.registry.app import RegistrySettings
-    from services.registry.app import create as create_registry
-
-    # explicit URL so the document does not depend on the environment it is generated in
-    return {"registry": create_registry(RegistrySettings(nats_url=DEV_NATS_URL)).asyncapi()}
+    """Each service's AsyncAPI 3 document, from its app (loaded through the table's registration)."""
+    out = {}
+    for entry in SERVICES:
+        host = entry.load_app()()
+        # an explicit URL, so the document does not depend on the environment it is generated in
+        host.settings = host.settings.model_copy(update={"nats_url": DEV_NATS_URL})
+        out[entry.name] = host.asyncapi()
+    return out
 
 
 def dump(doc: dict[str, Any]) -> str:

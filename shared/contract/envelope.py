@@ -77,6 +77,31 @@ class CloudEvent(BaseModel):
         return self.model_dump_json(exclude_none=True).encode()
 
 
+class CommandAccepted(BaseModel):
+    """Outcome of a command sent through the durable intake: accepted, with its result."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    command_id: str
+    command_type: str
+    result: dict[str, Any]
+
+
+class CommandRejected(BaseModel):
+    """Outcome of a command sent through the durable intake: refused, with the error of the reply."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    command_id: str
+    command_type: str
+    error: dict[str, Any]
+
+
+# Every service publishes these as antq.<service>.command.accepted|rejected.v1 (DESIGN §3).
+OUTCOME_EVENTS: dict[tuple[str, str], type[BaseModel]] = {
+    ("command", "accepted"): CommandAccepted,
+    ("command", "rejected"): CommandRejected,
+}
+
+
 def new_event(
     *,
     source: str,

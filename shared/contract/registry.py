@@ -347,21 +347,8 @@ class ModelReplicated(Fact):
     festival_id: str | None = None
 
 
-class CommandAccepted(Fact):
-    """Outcome of a command sent through the durable intake."""
-
-    command_id: str
-    command_type: str
-    result: dict[str, Any]
-
-
-class CommandRejected(Fact):
-    command_id: str
-    command_type: str
-    error: dict[str, Any]
-
-
 # (aggregate, event) → payload model; the subject is antq.registry.<aggregate>.<event>.v1
+# (every service also publishes the command outcomes of shared.contract.envelope.OUTCOME_EVENTS)
 EVENTS: dict[tuple[str, str], type[Fact]] = {
     ("unit", "registered"): UnitRegistered,
     ("unit", "updated"): UnitUpdated,
@@ -376,8 +363,6 @@ EVENTS: dict[tuple[str, str], type[Fact]] = {
     ("festival", "cancelled"): FestivalCancelled,
     ("model", "registered"): ModelRegistered,
     ("model", "replicated"): ModelReplicated,
-    ("command", "accepted"): CommandAccepted,
-    ("command", "rejected"): CommandRejected,
 }
 
 

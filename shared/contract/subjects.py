@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SERVICES: tuple[str, ...] = ("registry", "awards", "notifications", "reporting")
+from shared.contract.services import SERVICES
+
 ROOT = "antq"
 
 
@@ -62,8 +63,5 @@ def producer_stream(service: str) -> StreamSpec:
 INTAKE = StreamSpec("ANTQ_INTAKE", (f"{ROOT}.intake.>",), "Durable command intake from external producers")
 DLQ = StreamSpec("ANTQ_DLQ", (f"{ROOT}.dlq.>",), "Dead letters: messages a consumer could not process")
 
-STREAMS: tuple[StreamSpec, ...] = (
-    *(producer_stream(s) for s in SERVICES),
-    INTAKE,
-    DLQ,
-)
+# Every stream of the platform: one per service in the table, the intake, the dead letters.
+STREAMS: tuple[StreamSpec, ...] = (*(producer_stream(s.name) for s in SERVICES), INTAKE, DLQ)

@@ -26,6 +26,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
+from shared.contract.envelope import OUTCOME_EVENTS
 from shared.runtime import logs, mongo
 from shared.runtime.bus import DeadLetters, Endpoints, Reply, ensure_streams, make_broker
 from shared.runtime.health import HealthServer
@@ -127,7 +128,7 @@ class ServiceHost:
         )
         self.broker = make_broker(s, self.name, self.metrics)
         self.endpoints = Endpoints(self.broker, self.processor, s, self.name, self.metrics)
-        self.endpoints.register(self.definition.events)
+        self.endpoints.register({**self.definition.events, **OUTCOME_EVENTS})
         return self.broker
 
     def asyncapi(self) -> dict[str, Any]:

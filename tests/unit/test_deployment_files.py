@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from deploy.embedded import SERVICES
+from shared.contract.services import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -15,8 +15,8 @@ def test_compose_runs_every_built_service_after_healthy_dependencies():
     doc = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = doc["services"]
     assert {"nats", "mongodb"} <= set(services)
-    for name, port in SERVICES.items():
-        svc = services[name]
+    for entry in SERVICES:
+        svc, port = services[entry.name], entry.http_port
         assert svc["depends_on"] == {
             "nats": {"condition": "service_healthy"},
             "mongodb": {"condition": "service_healthy"},

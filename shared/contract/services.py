@@ -1,0 +1,73 @@
+"""The table of services: adding a service is one entry here plus its package under services/.
+
+The client, the CLI, the contract documents, the stream table and the embedded launcher iterate
+it. A service's application is named by a dotted path (a registration), so `shared/` never
+imports a service."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from shared.contract import registry
+
+
+@dataclass(frozen=True)
+class ServiceEntry:
+    name: str
+    http_port: int  # default port of /healthz, /readyz, /metrics (DESIGN §6)
+    commands: Mapping[str, type[BaseModel]]
+    events: Mapping[tuple[str, str], type[BaseModel]]  # (aggregate, event) → payload; outcomes added by the kit
+    queries: Mapping[str, type[BaseModel]]
+    app: str  # "package.module:factory" returning the service's host, loaded only when asked for
+    summary: str
+
+    def load_app(self) -> Callable[..., Any]:
+        """The service's `create(settings=None, clock=None)` factory (imports the service package)."""
+        module, _, attr = self.app.partition(":")
+        factory: Callable[..., Any] = getattr(importlib.import_module(module), attr)
+        return factory
+
+
+SERVICES: tuple[ServiceEntry, ...] = (
+    ServiceEntry(
+        name=registry.SERVICE,
+        http_port=8101,
+        commands=registry.COMMANDS,
+        events=registry.EVENTS,
+        queries=registry.QUERIES,
+        app="services.registry.app:create",
+        summary="Units, campaigns, festivals, movement models.",
+    ),
+)
+
+BY_NAME: dict[str, ServiceEntry] = {s.name: s for s in SERVICES}
+
+
+def service(name: str) -> ServiceEntry:
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"no service {name!r}; the table has {', '.join(BY_NAME)}") from None
+
+
+def command_of(model: type[BaseModel]) -> tuple[str, str]:
+    """(service, action) of a command payload model, so a typed client needs no strings."""
+    for s in SERVICES:
+        for action, m in s.commands.items():
+            if m is model:
+                return s.name, action
+    raise KeyError(f"{model.__name__} is not a command payload of any service")
+
+
+def event_of(model: type[BaseModel]) -> tuple[str, str, str]:
+    """(service, aggregate, event) of an event payload model."""
+    for s in SERVICES:
+        for (aggregate, event), m in s.events.items():
+            if m is model:
+                return s.name, aggregate, event
+    raise KeyError(f"{model.__name__} is not an event payload of any service")

@@ -11,8 +11,9 @@ from services.registry import domain as d
 from services.registry.store import RegistryStore, valid_to_out
 from shared.contract import registry as c
 from shared.contract.errors import Conflict, NotFound, RuleViolation
-from shared.runtime.pipeline import CommandSpec, Outcome, QueryContext, QuerySpec
+from shared.runtime.pipeline import CommandSpec, Outcome
 from shared.runtime.pipeline import Context as BaseContext
+from shared.runtime.queries import QueryContext, QuerySpec
 
 Context = BaseContext[RegistryStore]
 QCtx = QueryContext[RegistryStore]

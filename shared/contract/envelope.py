@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
@@ -140,16 +141,57 @@ def pydantic_details(exc: ValidationError, prefix: str = "") -> list[dict[str, A
     return out
 
 
-def parse_envelope(raw: bytes, max_bytes: int = MAX_PAYLOAD_BYTES) -> CloudEvent:
-    """Parse and validate a structured CloudEvent; every failure is a ValidationFailed subclass."""
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _lone_surrogate(value: Any, path: str = "") -> str | None:
+    """The path of the first string holding a lone surrogate (valid JSON, not valid Unicode)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path or "<root>"
+        return None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        if isinstance(key, str) and _lone_surrogate(key) is not None:
+            return f"{path}.{key!r}".lstrip(".")
+        found = _lone_surrogate(item, f"{path}.{key}".lstrip("."))
+        if found is not None:
+            return found
+    return None
+
+
+def read_json(raw: bytes, max_bytes: int = MAX_PAYLOAD_BYTES, allow_empty: bool = False) -> dict[str, Any]:
+    """The JSON object in a message body. Refuses, with a clear error: bodies over the limit, bytes
+    that are not UTF-8 or not JSON, nesting too deep to parse (`malformed`), and text that is not
+    valid Unicode, such as an escaped lone surrogate (`validation_failed`, naming the field)."""
     if len(raw) > max_bytes:
         raise PayloadTooLarge(f"payload is {len(raw)} bytes; the limit is {max_bytes}")
+    if allow_empty and not raw.strip():
+        return {}
     try:
         doc = json.loads(raw)
     except (ValueError, RecursionError) as exc:  # bad UTF-8, bad JSON, or nested too deep to parse
         raise MalformedMessage(f"body is not valid JSON: {str(exc)[:200] or type(exc).__name__}") from None
     if not isinstance(doc, dict):
         raise MalformedMessage("body must be a JSON object (a CloudEvents structured document)")
+    if _SURROGATE_ESCAPE.search(raw):  # only an escape can smuggle a surrogate past the UTF-8 decoder
+        try:
+            bad = _lone_surrogate(doc)
+        except RecursionError:
+            raise MalformedMessage("body is nested too deeply") from None
+        if bad is not None:
+            raise ValidationFailed(
+                f"text in {bad} is not valid Unicode (a lone surrogate)",
+                [{"field": bad, "message": "not valid Unicode"}],
+            )
+    return doc
+
+
+def parse_envelope(raw: bytes, max_bytes: int = MAX_PAYLOAD_BYTES) -> CloudEvent:
+    """Parse and validate a structured CloudEvent; every failure is a ValidationFailed subclass."""
+    doc = read_json(raw, max_bytes)
     try:
         return CloudEvent.model_validate(doc)
     except ValidationError as exc:
@@ -163,4 +205,6 @@ def best_effort_id(raw: bytes) -> str | None:
     except (ValueError, RecursionError):
         return None
     value = doc.get("id") if isinstance(doc, dict) else None
-    return value if isinstance(value, str) and 0 < len(value) <= 128 else None
+    if not isinstance(value, str) or not 0 < len(value) <= 128 or _lone_surrogate(value) is not None:
+        return None
+    return value

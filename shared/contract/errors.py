@@ -75,11 +75,13 @@ class Unavailable(DomainError):
     retryable = True
 
 
-class ConcurrentChange(Unavailable):
+class ConcurrentChange(DomainError):
     """Another command changed the same data at the same moment: nothing was recorded, and the
-    same command (same id) may be sent again to be evaluated against the new state."""
+    same command (same id) may be sent again to be evaluated against the new state. Not an outage:
+    the durable intake counts it as a failure, so one that keeps recurring is dead-lettered."""
 
     code = "concurrent_change"
+    retryable = True
 
 
 ERROR_CODES: tuple[str, ...] = (

@@ -232,6 +232,9 @@ class UnitRegistered(Fact):
     valid_from: dt.date
     flags: list[str] = []
     predecessor_ids: list[str] = []
+    predecessor_relation: Literal["merged", "split"] | None = Field(
+        default=None, description="How the unit was formed from its predecessors (a merge or a split)."
+    )
 
 
 class UnitUpdated(Fact):

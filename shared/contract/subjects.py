@@ -40,6 +40,11 @@ def query_subject(service: str, name: str) -> str:
     return f"{ROOT}.query.{service}.{name}"
 
 
+def ops_subject(service: str, action: str) -> str:
+    """Operations requests (consumer status, rebuilds): for the `ops` user and the CLI."""
+    return f"{ROOT}.ops.{service}.{action}"
+
+
 def dlq_subject(service: str, consumer: str) -> str:
     return f"{ROOT}.dlq.{service}.{consumer}"
 

@@ -1,4 +1,4 @@
-"""Bus wiring: the broker, stream provisioning, endpoint subscribers and dead letters.
+"""Bus wiring: the broker, stream provisioning, and the request and intake subscribers.
 
 Every JetStream subscriber here states its ack policy (MANUAL: we ack, nack with a delay, or
 dead-letter and ack), a bounded max_deliver, and hands raw bytes to the processor so that bad
@@ -6,9 +6,7 @@ input gets an answer instead of an exception inside FastStream."""
 
 # No `from __future__ import annotations`: FastStream reads the handlers' annotations at runtime.
 
-import base64
-import datetime as dt
-import json
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -23,21 +21,23 @@ from nats.js.api import ConsumerConfig, DiscardPolicy, RetentionPolicy, StorageT
 from nats.js.errors import BadRequestError, NotFoundError
 from pydantic import BaseModel, SkipValidation
 
-from shared.contract.envelope import CloudEvent
-from shared.contract.errors import ConcurrentChange, Unavailable
+from shared.contract.envelope import CloudEvent, best_effort_id
+from shared.contract.errors import DomainError, Unavailable
 from shared.contract.subjects import (
     DLQ,
     INTAKE,
     STREAMS,
     StreamSpec,
     command_subject,
-    dlq_subject,
     event_subject,
     intake_subject,
+    ops_subject,
     query_subject,
 )
+from shared.runtime.dead_letters import DeadLetters
 from shared.runtime.metrics import Metrics
-from shared.runtime.pipeline import CommandProcessor, PoisonMessage
+from shared.runtime.pipeline import CommandPipeline, PoisonMessage
+from shared.runtime.queries import QueryProcessor
 from shared.runtime.settings import ServiceSettings
 from shared.runtime.slots import SlotPool
 
@@ -45,6 +45,7 @@ log = logging.getLogger("antq.bus")
 # Deliveries after which a message is dead-lettered whatever the cause (with backoff capped at a
 # minute: most of a day of database outage), so that nothing is redelivered forever.
 STUCK_AFTER = 1000
+OpsHandler = Callable[[str, bytes], Awaitable[dict[str, Any]]]
 
 
 class Reply(BaseModel):
@@ -114,46 +115,6 @@ async def ensure_streams(
         await js.update_stream(config)
 
 
-class DeadLetters:
-    def __init__(self, js: JetStreamContext, service: str, metrics: Metrics) -> None:
-        self.js = js
-        self.service = service
-        self.metrics = metrics
-
-    async def send(self, consumer: str, msg: NatsMessage, reason: str, error: str) -> None:
-        raw = msg.raw_message
-        md = raw.metadata
-        body: bytes = msg.body
-        try:
-            text: str | None = body.decode()
-        except UnicodeDecodeError:
-            text = None
-        record = {
-            "service": self.service,
-            "consumer": consumer,
-            "subject": raw.subject,
-            "stream": md.stream,
-            "stream_seq": md.sequence.stream,
-            "num_delivered": md.num_delivered,
-            "reason": reason,
-            "error": error[:4000],
-            "headers": dict(raw.headers or {}),
-            "body": text,
-            "body_base64": None if text is not None else base64.b64encode(body).decode(),
-            "failed_at": dt.datetime.now(dt.UTC).isoformat(),
-        }
-        await self.js.publish(
-            dlq_subject(self.service, consumer),
-            json.dumps(record, ensure_ascii=False).encode(),
-            headers={"Nats-Msg-Id": f"{consumer}:{md.stream}:{md.sequence.stream}"},
-        )
-        self.metrics.dead_letters.labels(self.service, consumer, reason).inc()
-        log.warning(
-            "message dead-lettered",
-            extra={"consumer": consumer, "subject": raw.subject, "reason": reason, "error": error[:300]},
-        )
-
-
 @dataclass(frozen=True)
 class DurableSpec:
     """A durable JetStream consumer of a service: `handler` raises PoisonMessage for a message no
@@ -167,22 +128,34 @@ class DurableSpec:
     description: str
 
 
+def internal_error(raw: bytes, exc: Exception) -> dict[str, Any]:
+    return {
+        "ok": False,
+        "id": best_effort_id(raw),
+        "error": {"code": "internal", "message": f"internal error: {type(exc).__name__}", "details": []},
+    }
+
+
 class Endpoints:
-    """Registers a service's command, query and intake subscribers on the broker (one place)."""
+    """Registers a service's command, query, intake and operations subscribers (one place)."""
 
     def __init__(
         self,
         broker: NatsBroker,
-        processor: CommandProcessor[Any],
+        commands: CommandPipeline[Any],
+        queries: QueryProcessor[Any],
         settings: ServiceSettings,
         service: str,
         metrics: Metrics,
+        ops: OpsHandler,
     ) -> None:
         self.broker = broker
-        self.processor = processor
+        self.commands = commands
+        self.queries = queries
         self.settings = settings
         self.service = service
         self.metrics = metrics
+        self.ops = ops
         self.dead_letters: DeadLetters | None = None  # needs the JetStream context: set after connect
         # one bound for the whole service (each subscriber has its own workers: this caps their sum),
         # plus a slot for the durable consumers
@@ -190,10 +163,29 @@ class Endpoints:
         self.durables: list[DurableSpec] = []
 
     def register(self, events: Mapping[tuple[str, str], type[BaseModel]]) -> None:
-        for spec in self.processor.commands.values():
-            self._command(spec.action, spec.model, spec.description)
-        for q in self.processor.queries.values():
-            self._query(q.name, q.model, q.description)
+        for spec in self.commands.commands.values():
+            self._request(
+                command_subject(self.service, spec.action),
+                spec.model,
+                (spec.description or spec.model.__doc__ or spec.action)
+                + " Send a CloudEvent whose `data` is this payload; the reply is "
+                '{"ok": true, "id", "result"} or {"ok": false, "id", "error": {"code", "message", "details"}}.',
+                functools.partial(self._command, spec.action),
+            )
+        for q in self.queries.queries.values():
+            self._request(
+                query_subject(self.service, q.name),
+                q.model,
+                q.description or q.model.__doc__ or q.name,
+                functools.partial(self.queries.answer, q.name),
+            )
+        for action, doc in OPS.items():
+            self._request(
+                ops_subject(self.service, action),
+                CloudEvent,
+                doc + " Operations: a platform admin only (actorrole admin, no actorunit).",
+                functools.partial(self.ops, action),
+            )
         self._intake()
         for (aggregate, name), model in events.items():
             self.broker.publisher(
@@ -204,68 +196,38 @@ class Endpoints:
                 f"ANTQ_{self.service.upper()})",
             )
 
-    def _command(self, action: str, model: type[BaseModel], description: str) -> None:
-        processor, gate = self.processor, self.gate
+    async def _command(self, action: str, raw: bytes) -> dict[str, Any]:
+        return await self.commands.handle(action, raw, "request")
+
+    def _request(
+        self, subject: str, model: type[BaseModel], doc: str, answer: Callable[[bytes], Awaitable[dict[str, Any]]]
+    ) -> None:
+        gate = self.gate
 
         async def handle(body: Any, msg: NatsMessage) -> dict[str, Any]:
             try:
                 async with gate.slot():
-                    return await processor.handle(action, msg.body, "request")
-            except Exception as exc:  # the processor answers every refusal itself: this is a bug
-                log.exception("command failed", extra={"command": action})
-                return {
-                    "ok": False,
-                    "id": None,
-                    "error": {
-                        "code": "internal",
-                        "message": f"internal error: {type(exc).__name__}",
-                        "details": [],
-                    },
-                }
+                    return await answer(msg.body)
+            except Exception as exc:  # the processors answer every refusal themselves: this is a bug
+                log.exception("request failed", extra={"subject": subject})
+                return internal_error(msg.body, exc)
 
         handle.__annotations__ = {"body": SkipValidation[model], "msg": NatsMessage, "return": dict}  # type: ignore[misc,valid-type]
-        handle.__doc__ = (description or model.__doc__ or action) + (
-            " Send a CloudEvent whose `data` is this payload; the reply is "
-            '{"ok": true, "id", "result"} or {"ok": false, "id", "error": {"code", "message", "details"}}.'
-        )
+        handle.__doc__ = doc
         self.broker.subscriber(
-            command_subject(self.service, action),
+            subject,
             queue=self.service,
             max_workers=self.settings.max_concurrency,
             decoder=raw_body,
-            title=command_subject(self.service, action),
-        )(handle)
-
-    def _query(self, name: str, model: type[BaseModel], description: str) -> None:
-        processor, gate = self.processor, self.gate
-
-        async def handle(body: Any, msg: NatsMessage) -> dict[str, Any]:
-            try:
-                async with gate.slot():
-                    return await processor.query(name, msg.body)
-            except Exception as exc:
-                log.exception("query failed", extra={"query": name})
-                return {
-                    "ok": False,
-                    "error": {"code": "internal", "message": type(exc).__name__, "details": []},
-                }
-
-        handle.__annotations__ = {"body": SkipValidation[model], "msg": NatsMessage, "return": dict}  # type: ignore[misc,valid-type]
-        handle.__doc__ = description or model.__doc__ or name
-        self.broker.subscriber(
-            query_subject(self.service, name),
-            queue=self.service,
-            max_workers=self.settings.max_concurrency,
-            decoder=raw_body,
-            title=query_subject(self.service, name),
+            title=subject,
         )(handle)
 
     def _intake(self) -> None:
-        processor = self.processor
+        commands = self.commands
 
         async def run(msg: NatsMessage) -> None:
             action = msg.raw_message.subject.rsplit(".", 1)[-1]
-            await processor.handle(action, msg.body, "intake")
+            await commands.handle(action, msg.body, "intake")
 
         self.durable(
             DurableSpec(
@@ -303,7 +265,7 @@ class Endpoints:
                 failures.pop(seq, None)
                 return
             except Exception as exc:
-                outage = isinstance(exc, Unavailable) and not isinstance(exc, ConcurrentChange)
+                outage = isinstance(exc, Unavailable)
                 if outage and delivered < STUCK_AFTER:
                     # The database is down: not the message's fault, so it waits (backing off up to a
                     # minute) however long the outage lasts, and the wait does not count as a failure.
@@ -316,7 +278,7 @@ class Endpoints:
                     await endpoints._dead_letter(spec.consumer, msg, reason, repr(exc))
                     failures.pop(seq, None)
                     return
-                if not isinstance(exc, Unavailable):
+                if not isinstance(exc, DomainError):
                     log.exception("message failed; will retry", extra={"subject": raw.subject})
                 metrics.redeliveries.labels(endpoints.service, spec.consumer).inc()
                 await msg.nack(delay=settings.nack_delay_seconds * failures[seq])
@@ -361,7 +323,7 @@ class Endpoints:
         if self.dead_letters is None:
             raise RuntimeError("dead letters used before the broker connected")
         try:
-            await self.dead_letters.send(consumer, msg, reason, error)
+            await self.dead_letters.send(consumer, msg.raw_message, reason, error)
         except Exception as exc:  # keep the message: it comes back and is dead-lettered again
             log.error(
                 "dead-letter publish failed; message kept for redelivery",
@@ -370,6 +332,14 @@ class Endpoints:
             await msg.nack(delay=self.settings.nack_delay_seconds)
             return
         await msg.ack()
+
+
+# Operations requests (antq.ops.<service>.<action>), answered by the service host.
+OPS: dict[str, str] = {
+    "consumers": "The service's event consumers: pending, lag, progress, paused or stalled.",
+    "rebuild": "Rebuild a consumer's collections from its stream's start, then swap them in; data: {\"consumer\"}.",
+    "rebuild-status": 'Progress of the latest rebuild of a consumer; data: {"consumer"}.',
+}
 
 
 __all__ = ["DLQ", "DeadLetters", "Endpoints", "PoisonMessage", "Reply", "ensure_streams", "make_broker"]

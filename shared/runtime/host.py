@@ -26,15 +26,22 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
-from shared.contract.envelope import OUTCOME_EVENTS
+from shared.contract.envelope import OUTCOME_EVENTS, parse_envelope
+from shared.contract.errors import DomainError, Forbidden, NotFound, ValidationFailed, error_reply, ok_reply
+from shared.replicas.authz import is_platform_admin
 from shared.runtime import logs, mongo
-from shared.runtime.bus import DeadLetters, Endpoints, Reply, ensure_streams, make_broker
+from shared.runtime.bus import Endpoints, Reply, ensure_streams, make_broker
+from shared.runtime.consumer_runner import ConsumerRunner
+from shared.runtime.consumers import Consumer
+from shared.runtime.dead_letters import DeadLetters
 from shared.runtime.health import HealthServer
 from shared.runtime.inbox import Inbox
 from shared.runtime.metrics import Metrics
-from shared.runtime.mongo import Doc
+from shared.runtime.mongo import Doc, RoundTrips
 from shared.runtime.outbox import Outbox, Relay
-from shared.runtime.pipeline import CommandProcessor, CommandSpec, QuerySpec
+from shared.runtime.pipeline import CommandPipeline, CommandSpec
+from shared.runtime.queries import QueryProcessor, QuerySpec
+from shared.runtime.rebuild import Rebuild, rebuild_status
 from shared.runtime.settings import ServiceSettings
 
 log = logging.getLogger("antq.runtime")
@@ -53,6 +60,7 @@ class ServiceDefinition:
     ensure_indexes: Callable[[AsyncDatabase[Doc]], Awaitable[None]]
     description: str = ""
     extra_readiness: dict[str, Callable[[], bool]] = field(default_factory=dict)
+    consumers: list[Consumer[Any]] = field(default_factory=list)
 
 
 def with_replies(doc: dict[str, Any]) -> dict[str, Any]:
@@ -73,10 +81,41 @@ def with_replies(doc: dict[str, Any]) -> dict[str, Any]:
         "messages": {"Reply": {"$ref": "#/components/messages/Reply"}},
     }
     for name, op in doc.get("operations", {}).items():
-        if name.startswith(("antq.cmd.", "antq.query.")):
+        if name.startswith(("antq.cmd.", "antq.query.", "antq.ops.")):
             op["reply"] = {
                 "channel": {"$ref": "#/channels/reply"},
                 "messages": [{"$ref": "#/channels/reply/messages/Reply"}],
+            }
+    return doc
+
+
+def with_consumers(doc: dict[str, Any], consumers: list[Consumer[Any]]) -> dict[str, Any]:
+    """Document what the service listens to: a `receive` operation per consumed event type (the
+    consumers run on their own pull loop, which FastStream's generator does not see)."""
+    components = doc.setdefault("components", {})
+    for consumer in consumers:
+        for t, handler in sorted(consumer.handlers.items()):
+            subject = "antq." + t.removeprefix("vn.antq.")
+            name = handler.model.__name__
+            components.setdefault("schemas", {})[name] = handler.model.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            )
+            components.setdefault("messages", {})[name] = {
+                "name": name,
+                "title": t,
+                "contentType": "application/cloudevents+json",
+                "payload": {"$ref": f"#/components/schemas/{name}"},
+            }
+            channel = f"{subject}:{consumer.name}"
+            doc["channels"][channel] = {
+                "address": subject,
+                "description": f"Consumed by {consumer.name} (durable, stream {consumer.stream}): CloudEvent `data`.",
+                "messages": {name: {"$ref": f"#/components/messages/{name}"}},
+            }
+            doc.setdefault("operations", {})[f"{channel}:receive"] = {
+                "action": "receive",
+                "channel": {"$ref": f"#/channels/{channel}"},
+                "summary": consumer.description or f"{consumer.name} applies {t}",
             }
     return doc
 
@@ -96,8 +135,9 @@ class ServiceHost:
         self.stopping = asyncio.Event()
         self.mongo: AsyncMongoClient[Doc] | None = None
         self.broker: NatsBroker | None = None
-        self.processor: CommandProcessor[Any] | None = None
         self.relay: Relay | None = None
+        self.runners: dict[str, ConsumerRunner] = {}
+        self.rebuilds: dict[str, asyncio.Task[None]] = {}
         self.http: HealthServer | None = None
         self._mongo_ok = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -107,27 +147,38 @@ class ServiceHost:
     def build(self) -> NatsBroker:
         """Create the client objects and register subscribers; connects nothing."""
         s = self.settings
-        self.mongo = mongo.client(s.mongodb_url, f"antq-{self.name}")
+        self.round_trips = RoundTrips()
+        self.mongo = mongo.client(s.mongodb_url, f"antq-{self.name}", self.round_trips)
         db = self.mongo[s.database_name(self.name)]
         self.db = db
         self.outbox = Outbox(db)
         self.inbox = Inbox(db, "commands")
-        self.processor = CommandProcessor(
+        tz = ZoneInfo(s.timezone)
+        self.pipeline = CommandPipeline(
             self.name,
             self.mongo,
             self.inbox,
             self.outbox,
             lambda session: self.definition.store_factory(db, session),
             self.definition.commands,
-            self.definition.queries,
             self.metrics,
             self.clock,
+            tz,
             s.max_payload_bytes,
-            ZoneInfo(s.timezone),
+            self.round_trips,
+        )
+        self.queries = QueryProcessor(
+            self.name,
+            self.definition.queries,
+            lambda: self.definition.store_factory(db, None),
+            self.metrics,
+            self.clock,
+            tz,
+            s.max_payload_bytes,
             s.max_reply_bytes,
         )
         self.broker = make_broker(s, self.name, self.metrics)
-        self.endpoints = Endpoints(self.broker, self.processor, s, self.name, self.metrics)
+        self.endpoints = Endpoints(self.broker, self.pipeline, self.queries, s, self.name, self.metrics, self.ops)
         self.endpoints.register({**self.definition.events, **OUTCOME_EVENTS})
         return self.broker
 
@@ -141,7 +192,7 @@ class ServiceHost:
             schema_version="3.0.0",
         ).to_specification()
         doc: dict[str, Any] = spec.to_jsonable()
-        return with_replies(doc)
+        return with_consumers(with_replies(doc), self.definition.consumers)
 
     # ------------------------------------------------------------------------------- readiness
 
@@ -153,6 +204,10 @@ class ServiceHost:
             "relay": bool(self.relay is not None and self.relay.healthy),
             "accepting": not self.stopping.is_set(),
         }
+        if self.runners:
+            checks["consumers"] = not any(
+                r.stalled(self.settings.consumer_stall_seconds) for r in self.runners.values()
+            )
         for name, check in self.definition.extra_readiness.items():
             checks[name] = check()
         self.metrics.ready.labels(self.name, "mongodb").set(int(checks["mongodb"]))
@@ -197,15 +252,91 @@ class ServiceHost:
             await self._with_backoff("streams", lambda: ensure_streams(js, self.settings))
         # the service's own durable consumers are its own to configure, even where ops own the streams
         await self._with_backoff("consumers", lambda: self.endpoints.ensure_consumers(js))
-        self.endpoints.dead_letters = DeadLetters(js, self.name, self.metrics)
+        self.dead_letters = self.endpoints.dead_letters = DeadLetters(js, self.name, self.metrics)
         await broker.start()
+        await self._start_consumers(js)
         self.relay = Relay(self.outbox, js, self.metrics, self.settings.relay_batch, self.settings.relay_poll_seconds)
         self._relay_stop = asyncio.Event()
         self._tasks.append(asyncio.create_task(self.relay.run(self._relay_stop), name="outbox-relay"))
         log.info("service started", extra={"http_port": self.http.port})
 
+    def runner(self, consumer: Consumer[Any], db: AsyncDatabase[Doc], durable: str, label: str) -> ConsumerRunner:
+        assert self.mongo is not None
+        js = self.broker.connection.jetstream() if self.broker is not None else None
+        assert js is not None
+        return ConsumerRunner(
+            consumer, self.name, durable, js, self.mongo, db, self.dead_letters, self.metrics, self.settings, label
+        )
+
+    async def _start_consumers(self, js: Any) -> None:
+        for consumer in self.definition.consumers:
+            runner = self.runner(consumer, self.db, f"{self.name}-{consumer.name}", consumer.name)
+            await self._with_backoff(f"consumer {consumer.name}", runner.ensure)
+            self.runners[consumer.name] = runner
+            self._tasks.append(asyncio.create_task(runner.run(), name=f"consumer-{consumer.name}"))
+        if self.runners:
+            self._tasks.append(asyncio.create_task(self._watch_consumers(), name="consumer-watch"))
+
+    async def _watch_consumers(self) -> None:
+        while not self.stopping.is_set():
+            for runner in self.runners.values():
+                try:
+                    await runner.refresh()
+                except Exception as exc:  # the broker is away: readiness says so through "nats"
+                    log.debug("consumer status not read", extra={"consumer": runner.label, "error": repr(exc)[:200]})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), self.settings.consumer_status_seconds)
+
+    # ------------------------------------------------------------------------------- operations
+
+    async def ops(self, action: str, raw: bytes) -> dict[str, Any]:
+        """antq.ops.<service>.<action>: consumer status and rebuilds, for a platform admin."""
+        env = None
+        try:
+            env = parse_envelope(raw, self.settings.max_payload_bytes)
+            actor = env.actor()
+            if not is_platform_admin(actor):
+                raise Forbidden("rule: operations need a platform admin (actorrole admin without actorunit)")
+            if action == "consumers":
+                threshold = self.settings.consumer_stall_seconds
+                return ok_reply(env.id, {"consumers": [r.status(threshold) for r in self.runners.values()]})
+            name = env.data.get("consumer")
+            if name not in self.runners:
+                raise NotFound(
+                    f"{self.name} has no consumer {name!r}; it has {', '.join(self.runners) or 'none'}",
+                    [{"field": "data.consumer"}],
+                )
+            if action == "rebuild":
+                return ok_reply(env.id, await self.start_rebuild(str(name)))
+            if action == "rebuild-status":
+                return ok_reply(env.id, {"consumer": name, **((await rebuild_status(self.db, str(name))) or {})})
+            raise ValidationFailed(f"unknown operation {action!r}")
+        except DomainError as exc:
+            return error_reply(env.id if env is not None else None, exc)
+
+    async def start_rebuild(self, name: str) -> dict[str, Any]:
+        running = self.rebuilds.get(name)
+        if running is not None and not running.done():
+            return {"consumer": name, "started": False, **((await rebuild_status(self.db, name)) or {})}
+        live = self.runners[name]
+        assert self.mongo is not None and self.broker is not None
+        rebuild = Rebuild(
+            live,
+            lambda db, durable, label: self.runner(live.spec, db, durable, label),
+            self.mongo,
+            self.db,
+            self.broker.connection.jetstream(),
+        )
+        await rebuild.note(state="starting", processed=0)
+        task = asyncio.create_task(rebuild.run(), name=f"rebuild-{name}")
+        self.rebuilds[name] = task
+        return {"consumer": name, "started": True, "rebuild_id": rebuild.rebuild_id, "state": "starting"}
+
     async def _ensure_indexes(self) -> None:
         await self.definition.ensure_indexes(self.db)
+        for consumer in self.definition.consumers:
+            if consumer.indexes is not None:
+                await consumer.indexes(self.db)
         await self.inbox.ensure_indexes()
         await self.outbox.ensure_indexes()
 
@@ -238,10 +369,18 @@ class ServiceHost:
             for sub in self.broker.subscribers:
                 subscription = getattr(sub, "subscription", None)
                 if isinstance(subscription, NatsSubscription):  # core only: pull subscriptions are another type
-                    with contextlib.suppress(Exception):
+                    try:
                         await asyncio.wait_for(subscription.drain(), left(4))  # type: ignore[no-untyped-call]
+                    except Exception as exc:
+                        log.warning("subscription not drained", extra={"error": repr(exc)[:300]})
                     sub.subscription = None  # type: ignore[attr-defined]  # FastStream must not unsubscribe it again
-            # 2. in-flight handlers finish while the connection is still up
+            # 2. in-flight handlers and consumer deliveries finish while the connection is still up
+            for task in self.rebuilds.values():
+                task.cancel()
+            try:
+                await asyncio.wait_for(asyncio.gather(*(r.stop() for r in self.runners.values())), left(3))
+            except Exception as exc:
+                log.warning("consumers did not stop in time", extra={"error": repr(exc)[:300]})
             try:
                 await asyncio.wait_for(asyncio.gather(*(s.stop() for s in self.broker.subscribers)), left(3))
             except Exception as exc:

@@ -4,15 +4,31 @@ Ids ride in context variables so every line inside a handler carries them withou
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as dt
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("correlation_id", default=None)
 event_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("event_id", default=None)
+
+
+@contextlib.contextmanager
+def ids(event: str | None, correlation: str | None = None) -> Iterator[None]:
+    """Every log line inside the block carries these ids (the message being handled)."""
+    token_e = event_id.set(event)
+    token_c = correlation_id.set(correlation) if correlation is not None else None
+    try:
+        yield
+    finally:
+        event_id.reset(token_e)
+        if token_c is not None:
+            correlation_id.reset(token_c)
+
 
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 

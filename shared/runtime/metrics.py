@@ -25,6 +25,13 @@ class Metrics:
             registry=r,
             buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
+        self.command_round_trips = Histogram(
+            "antq_command_db_round_trips",
+            "Database commands sent to handle one command (PyMongo command monitoring)",
+            ["service", "command"],
+            registry=r,
+            buckets=(1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 16, 24, 32, 64),
+        )
         self.queries = Counter(
             "antq_queries_total", "Queries answered, by outcome", ["service", "query", "outcome"], registry=r
         )
@@ -50,6 +57,32 @@ class Metrics:
             "Messages nacked for a delayed redelivery",
             ["service", "consumer"],
             registry=r,
+        )
+        self.consumer_events = Counter(
+            "antq_consumer_events_total",
+            "Events a consumer handled, by outcome: processed, ignored (no handler), skipped_stale, "
+            "skipped_duplicate, retried, dead_lettered",
+            ["service", "consumer", "outcome"],
+            registry=r,
+        )
+        self.consumer_lag = Gauge(
+            "antq_consumer_lag",
+            "The stream's last sequence minus the consumer's ack floor",
+            ["service", "consumer"],
+            registry=r,
+        )
+        self.consumer_pending = Gauge(
+            "antq_consumer_pending",
+            "Messages of the consumer's subjects not yet acknowledged (pending + in flight)",
+            ["service", "consumer"],
+            registry=r,
+        )
+        self.consumer_batch_seconds = Histogram(
+            "antq_consumer_batch_seconds",
+            "Time to apply one batch (or one event) in its transaction",
+            ["service", "consumer"],
+            registry=r,
+            buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
         self.ready = Gauge(
             "antq_dependency_up", "1 when the dependency is reachable", ["service", "dependency"], registry=r

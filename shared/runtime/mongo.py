@@ -5,13 +5,17 @@ PyMongo's native async API; every write is majority-acknowledged (DESIGN §4).""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError, ServerSelectionTimeoutError
+
+from shared.contract.errors import ConcurrentChange, Unavailable
 
 log = logging.getLogger("antq.mongo")
 T = TypeVar("T")
@@ -21,7 +25,36 @@ Doc = dict[str, Any]
 TRANSIENT = (ConnectionFailure, ServerSelectionTimeoutError)
 
 
-def client(url: str, app_name: str) -> AsyncMongoClient[Doc]:
+class RoundTrips(monitoring.CommandListener):
+    """Counts the database commands sent on behalf of the current piece of work (a command, a
+    batch of events): PyMongo's command monitoring, kept per asyncio task in a context variable."""
+
+    def __init__(self) -> None:
+        self.current: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("round_trips", default=None)
+
+    @contextlib.contextmanager
+    def count(self) -> Iterator[list[int]]:
+        """`with trips.count() as n:` … `n[0]` is the number of round trips made inside the block."""
+        counter = [0]
+        token = self.current.set(counter)
+        try:
+            yield counter
+        finally:
+            self.current.reset(token)
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        counter = self.current.get()
+        if counter is not None:
+            counter[0] += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+def client(url: str, app_name: str, round_trips: RoundTrips | None = None) -> AsyncMongoClient[Doc]:
     return AsyncMongoClient(
         url,
         w="majority",
@@ -29,13 +62,24 @@ def client(url: str, app_name: str) -> AsyncMongoClient[Doc]:
         serverSelectionTimeoutMS=3000,
         connectTimeoutMS=3000,
         tz_aware=True,
+        event_listeners=[round_trips] if round_trips else [],
     )
 
 
+def database_error(exc: PyMongoError) -> Exception:
+    """A database error as the sender should see it: Unavailable when the server is unreachable or
+    failing over, ConcurrentChange when concurrent transactions kept conflicting (either way,
+    nothing was recorded: send the same command again); otherwise the error itself (a failure)."""
+    if is_transient(exc):
+        return Unavailable(f"database unavailable: {str(exc)[:300]}")
+    if exc.has_error_label("TransientTransactionError"):
+        return ConcurrentChange("concurrent changes kept conflicting; send the same command again")
+    return exc
+
+
 def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, TRANSIENT):
-        return True
-    return isinstance(exc, PyMongoError) and exc.has_error_label("TransientTransactionError")
+    """The server is unreachable or failing over: the same operation may succeed later."""
+    return isinstance(exc, TRANSIENT)
 
 
 async def wait_until_up(cl: AsyncMongoClient[Doc], stop: asyncio.Event, max_backoff: float = 5.0) -> None:
@@ -51,20 +95,24 @@ async def wait_until_up(cl: AsyncMongoClient[Doc], stop: asyncio.Event, max_back
             delay = min(delay * 2, max_backoff)
 
 
-async def in_transaction(cl: AsyncMongoClient[Doc], fn: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
-    """Run `fn` in one multi-document transaction, retried on transient transaction errors."""
-
-    async def attempt(session: AsyncClientSession) -> T:
-        try:
-            return await fn(session)
-        except PyMongoError as exc:
-            log.debug(
-                "transaction attempt failed: %s", exc, extra={"labels": sorted(getattr(exc, "_error_labels", ()))}
-            )
-            raise
-
-    async with cl.start_session() as session:
-        return await session.with_transaction(attempt)
+async def in_transaction(
+    cl: AsyncMongoClient[Doc], fn: Callable[[AsyncClientSession], Awaitable[T]], retry_seconds: float = 5.0
+) -> T:
+    """Run `fn` in one multi-document transaction. A write conflict with a concurrent transaction is
+    retried (for up to `retry_seconds`); an unreachable server is not: the caller answers
+    `unavailable` at once instead of waiting out PyMongoError's two-minute retry loop."""
+    deadline = asyncio.get_running_loop().time() + retry_seconds
+    while True:
+        async with cl.start_session() as session:
+            try:
+                async with await session.start_transaction():
+                    return await fn(session)
+            except PyMongoError as exc:
+                conflict = exc.has_error_label("TransientTransactionError") and not isinstance(exc, TRANSIENT)
+                if conflict and asyncio.get_running_loop().time() < deadline:
+                    log.debug("transaction conflicted; retrying", extra={"error": str(exc)[:200]})
+                    continue
+                raise
 
 
 def is_duplicate_key(exc: BaseException) -> bool:

@@ -1,7 +1,8 @@
-"""Command and query processing shared by every service: parse, authorise, dedupe, run, answer.
+"""The command pipeline every service's commands go through, as named steps:
+parse → authorise → execute in one transaction (handler, outbox, record) → de-duplicate → reply.
 
-A service supplies a table of handlers; this module owns the envelope rules, the idempotency
-contract (same id → same answer, one effect) and the mapping of errors to replies."""
+Same id → same answer and one effect: the inbox record is written in the command's transaction,
+and its unique key is what detects a repeat (the stored answer is read only then)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,6 @@ from shared.contract.errors import (
     ConcurrentChange,
     Conflict,
     DomainError,
-    MalformedMessage,
-    ReplyTooLarge,
     Unavailable,
     UnknownCommand,
     ValidationFailed,
@@ -35,40 +34,29 @@ from shared.contract.errors import (
 from shared.contract.events import DomainEvent
 from shared.contract.ids import uuid7
 from shared.contract.subjects import command_type, event_type
+from shared.replicas.authz import Permission, require_role
 from shared.runtime import logs
-from shared.runtime.inbox import Inbox, digest
+from shared.runtime.inbox import Inbox, Processed, digest
 from shared.runtime.metrics import Metrics
-from shared.runtime.mongo import Doc, in_transaction, is_duplicate_key, is_transient
+from shared.runtime.mongo import Doc, RoundTrips, database_error, in_transaction, is_duplicate_key
 from shared.runtime.outbox import Outbox
+from shared.runtime.queries import QueryContext
 
 log = logging.getLogger("antq.commands")
 
 S = TypeVar("S")  # the service's store, bound to a session
+T = TypeVar("T")
 Transport = Literal["request", "intake"]
-
-
-def unavailable(exc: PyMongoError) -> Exception:
-    """A database error as the caller should see it: Unavailable (try again) when the server is
-    unreachable or failing over, the error itself otherwise (a failure, retried a bounded number of times)."""
-    return Unavailable(f"database unavailable: {exc}") if is_transient(exc) else exc
+RETRY_LATER = (Unavailable, ConcurrentChange)  # nothing recorded: the same id may be sent again
 
 
 class PoisonMessage(Exception):
     """A durable message no redelivery can fix (no id to answer to): it goes to the dead letters."""
 
 
-@dataclass
-class QueryContext(Generic[S]):
-    """What a query handler may use: the store and the clock."""
-
-    store: S
-    now: dt.datetime
-    tz: ZoneInfo
-
-    @property
-    def today(self) -> dt.date:
-        """Today in the province's calendar (Vietnam is UTC+7: UTC's date is yesterday until 07:00)."""
-        return self.now.astimezone(self.tz).date()
+class KeyTaken(Exception):
+    """A unique key was taken when the transaction wrote: a repeat of this command, or a concurrent
+    command that took the same key (resolved by `deduplicate`)."""
 
 
 @dataclass(kw_only=True)
@@ -87,7 +75,6 @@ class Outcome:
 
 
 CommandHandler = Callable[[Any, Context[Any]], Awaitable[Outcome]]
-QueryHandler = Callable[[Any, Any], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -96,17 +83,21 @@ class CommandSpec:
     model: type[BaseModel]
     handler: CommandHandler
     description: str = ""
+    permission: Permission = "operate"  # the least a role must grant to send it at all (DESIGN §2)
 
 
 @dataclass(frozen=True)
-class QuerySpec:
-    name: str
-    model: type[BaseModel]
-    handler: QueryHandler
-    description: str = ""
+class Request:
+    """A command whose envelope could be read: from here on its id is trusted and its answer recorded."""
+
+    spec: CommandSpec
+    env: CloudEvent
+    actor: Actor
+    fingerprint: str
+    transport: Transport
 
 
-class CommandProcessor(Generic[S]):
+class CommandPipeline(Generic[S]):
     def __init__(
         self,
         service: str,
@@ -115,95 +106,213 @@ class CommandProcessor(Generic[S]):
         outbox: Outbox,
         store_factory: Callable[[AsyncClientSession | None], S],
         commands: list[CommandSpec],
-        queries: list[QuerySpec],
         metrics: Metrics,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-        max_payload_bytes: int = 256 * 1024,
         tz: ZoneInfo = ZoneInfo("Asia/Ho_Chi_Minh"),
-        max_reply_bytes: int = 900_000,
+        max_payload_bytes: int = 256 * 1024,
+        round_trips: RoundTrips | None = None,
     ) -> None:
-        self.tz = tz
-        self.max_reply_bytes = max_reply_bytes
         self.service = service
         self.mongo = mongo
         self.inbox = inbox
         self.outbox = outbox
         self.store_factory = store_factory
         self.commands = {c.action: c for c in commands}
-        self.queries = {q.name: q for q in queries}
         self.metrics = metrics
         self.clock = clock
+        self.tz = tz
         self.max_payload_bytes = max_payload_bytes
+        self.round_trips = round_trips or RoundTrips()
         self.source = f"antq/{service}"
 
-    # ----------------------------------------------------------------------------- commands
-
     async def handle(self, action: str, raw: bytes, transport: Transport = "request") -> dict[str, Any]:
-        """Answer one command. Raises only for failures worth a redelivery (Unavailable)."""
+        """Answer one command. On the intake, raises what is worth a redelivery (RETRY_LATER, a bug)
+        and PoisonMessage for what no redelivery can fix; by request/reply, always answers."""
         started = time.perf_counter()
-        command_id: str | None = best_effort_id(raw)
-        outcome, code = "rejected", "internal"
-        token_e = logs.event_id.set(command_id)
-        try:
-            reply, outcome = await self._handle(action, raw, transport)
-            code = "ok" if reply["ok"] else reply["error"]["code"]
-            return reply
-        except DomainError as exc:  # not recorded: refused before the id could be trusted, or not processed
-            code = exc.code
-            if isinstance(exc, Unavailable):  # nothing recorded: the same id may be sent again
-                outcome = "error"
+        command_id = best_effort_id(raw)
+        outcome, code = "error", "internal"
+        with self.round_trips.count() as trips, logs.ids(command_id):
+            try:
+                reply, outcome = await self._steps(action, raw, transport)
+                code = "ok" if reply["ok"] else reply["error"]["code"]
+                return reply
+            except RETRY_LATER as exc:
+                code = exc.code
                 if transport == "intake":
-                    raise  # redelivered later, and dead-lettered if it never succeeds
-                log.warning("command not processed", extra={"command": action, "code": exc.code, "reason": exc.message})
+                    raise  # redelivered later
+                log.warning("command not processed", extra={"command": action, "code": code, "reason": exc.message})
                 return error_reply(command_id, exc)
-            if transport == "intake" and not await self.reject_unparseable_intake(raw, exc):
-                raise PoisonMessage(f"{exc.code}: {exc.message}") from None
-            log.info(
-                "command refused",
-                extra={"command": action, "code": exc.code, "reason": exc.message, "command_id": command_id},
-            )
-            return error_reply(command_id, exc)
-        finally:
-            logs.event_id.reset(token_e)
-            self.metrics.commands.labels(self.service, action, transport, outcome, code).inc()
-            self.metrics.command_seconds.labels(self.service, action).observe(time.perf_counter() - started)
-
-    async def _handle(self, action: str, raw: bytes, transport: Transport) -> tuple[dict[str, Any], str]:
-        env = parse_envelope(raw, self.max_payload_bytes)
-        token_c = logs.correlation_id.set(env.correlationid or env.id)
-        token_e = logs.event_id.set(env.id)
-        try:
-            spec = self.commands.get(action)
-            if spec is None:
-                raise UnknownCommand(
-                    f"{self.service} has no command {action!r}; known: {', '.join(sorted(self.commands))}"
-                )
-            expected = command_type(self.service, action)
-            if env.type != expected:
-                raise ValidationFailed(
-                    f"type {env.type!r} does not match the subject; expected {expected!r}",
-                    [{"field": "type"}],
-                )
-            actor = env.actor()
-            fingerprint = digest(env.type, env.data, actor.model_dump())
-            try:
-                previous = await self.inbox.get(env.id)
-            except PyMongoError as exc:
-                raise unavailable(exc) from None
-            if previous is not None:
-                reply = self._replay(env, previous.digest, fingerprint, previous.reply)
+            except PoisonMessage:
+                outcome, code = "rejected", "malformed"
+                raise
+            except Exception as exc:  # a bug: logged, counted and answered with the id; nothing recorded
                 if transport == "intake":
-                    await self._ensure_outcome(env, reply, previous.outcome_id if reply is previous.reply else None)
-                return reply, "duplicate"
+                    raise
+                log.exception("command failed", extra={"command": action})
+                return {
+                    "ok": False,
+                    "id": command_id,
+                    "error": {"code": "internal", "message": f"internal error: {type(exc).__name__}", "details": []},
+                }
+            finally:
+                self.metrics.commands.labels(self.service, action, transport, outcome, code).inc()
+                self.metrics.command_seconds.labels(self.service, action).observe(time.perf_counter() - started)
+                self.metrics.command_round_trips.labels(self.service, action).observe(trips[0])
+
+    async def _steps(self, action: str, raw: bytes, transport: Transport) -> tuple[dict[str, Any], str]:
+        try:
+            request = self.parse(action, raw, transport)
+        except DomainError as exc:  # refused before its id could be trusted: nothing is recorded
+            return await self.refuse_unreadable(action, raw, exc, transport), "rejected"
+        with logs.ids(request.env.id, request.env.correlationid or request.env.id):
             try:
-                cmd = spec.model.model_validate(env.data)
-            except ValidationError as exc:
-                err = ValidationFailed(f"invalid {action} data", pydantic_details(exc, "data."))
-                return await self._store_rejection(env, fingerprint, err, transport), "rejected"
-            return await self._execute(spec, cmd, env, actor, fingerprint, transport)
-        finally:
-            logs.correlation_id.reset(token_c)
-            logs.event_id.reset(token_e)
+                payload = self.validate(request)
+                self.authorise(request)
+                return await self.execute(request, payload)
+            except DomainError as exc:
+                if isinstance(exc, RETRY_LATER):
+                    if (answer := await self.previous_answer(request)) is not None:
+                        return answer
+                    raise
+                return await self.refuse(request, exc)
+            except Exception:
+                if (answer := await self.previous_answer(request)) is not None:
+                    return answer
+                raise
+
+    # ------------------------------------------------------------------------------- the steps
+
+    def parse(self, action: str, raw: bytes, transport: Transport) -> Request:
+        env = parse_envelope(raw, self.max_payload_bytes)
+        spec = self.commands.get(action)
+        if spec is None:
+            raise UnknownCommand(f"{self.service} has no command {action!r}; known: {', '.join(sorted(self.commands))}")
+        expected = command_type(self.service, action)
+        if env.type != expected:
+            raise ValidationFailed(
+                f"type {env.type!r} does not match the subject; expected {expected!r}", [{"field": "type"}]
+            )
+        actor = env.actor()
+        return Request(spec, env, actor, digest(env.type, env.data, actor.model_dump()), transport)
+
+    def validate(self, request: Request) -> BaseModel:
+        try:
+            return request.spec.model.model_validate(request.env.data)
+        except ValidationError as exc:
+            raise ValidationFailed(f"invalid {request.spec.action} data", pydantic_details(exc, "data.")) from None
+
+    def authorise(self, request: Request) -> None:
+        """The role must grant the command's permission at all; the unit scope is the handler's to
+        check (it needs the target's ancestry at the command's date)."""
+        require_role(request.actor, request.spec.permission, request.spec.action)
+
+    async def execute(self, request: Request, payload: BaseModel) -> tuple[dict[str, Any], str]:
+        """The handler, its events (outbox) and the inbox record: one transaction, one effect."""
+        outcome_id = uuid7()
+
+        async def work(session: AsyncClientSession) -> dict[str, Any]:
+            ctx = Context(
+                store=self.store_factory(session),
+                now=self.clock(),
+                tz=self.tz,
+                command_id=request.env.id,
+                actor=request.actor,
+            )
+            outcome = await request.spec.handler(payload, ctx)
+            reply = ok_reply(request.env.id, outcome.result)
+            events = [self._envelope(e, request) for e in outcome.events]
+            if request.transport == "intake":
+                events.append(self._outcome_event(request.env, "accepted", {"result": outcome.result}, outcome_id))
+            await self.record(request, reply, session, outcome_id, events)
+            return reply
+
+        try:
+            reply = await self.transact(work)
+        except KeyTaken:
+            return await self.deduplicate(request)
+        self.outbox.notify()
+        return reply, "accepted"
+
+    async def refuse(self, request: Request, err: DomainError) -> tuple[dict[str, Any], str]:
+        """A refusal is recorded like a success, so the same command gets the same answer later."""
+        reply = error_reply(request.env.id, err)
+        outcome_id = uuid7()
+        events = []
+        if request.transport == "intake":
+            events.append(self._outcome_event(request.env, "rejected", {"error": reply["error"]}, outcome_id))
+
+        async def work(session: AsyncClientSession) -> None:
+            await self.record(request, reply, session, outcome_id, events)
+
+        try:
+            await self.transact(work)
+        except KeyTaken:
+            return await self.deduplicate(request)
+        self.outbox.notify()
+        log.info("command refused", extra={"command": request.spec.action, "code": err.code, "reason": err.message})
+        return reply, "rejected"
+
+    async def record(
+        self,
+        request: Request,
+        reply: dict[str, Any],
+        session: AsyncClientSession,
+        outcome_id: str,
+        events: list[CloudEvent],
+    ) -> None:
+        await self.inbox.record(request.env.id, request.fingerprint, reply, "command", session, outcome_id)
+        await self.outbox.add(events, session)
+
+    async def deduplicate(self, request: Request) -> tuple[dict[str, Any], str]:
+        """The record's key was taken: answer as before (or `conflict` for other content under the
+        same id); with no record, another command took a key this one needs."""
+        answer = await self.stored_answer(request)
+        if answer is None:
+            raise ConcurrentChange("a concurrent change took the same key; send the same command again")
+        return answer
+
+    async def previous_answer(self, request: Request) -> tuple[dict[str, Any], str] | None:
+        """On an error path: a repeat of a command answered before still gets its first answer."""
+        try:
+            return await self.stored_answer(request)
+        except Unavailable:
+            return None
+
+    async def stored_answer(self, request: Request) -> tuple[dict[str, Any], str] | None:
+        stored = await self.reading(self.inbox.get(request.env.id))
+        if stored is None:
+            return None
+        reply = self._replay(request, stored)
+        if request.transport == "intake":
+            await self._ensure_outcome(request.env, reply, stored.outcome_id if reply is stored.reply else None)
+        return reply, "duplicate"
+
+    # ------------------------------------------------------------------------------- database
+
+    async def transact(self, work: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
+        """One transaction; database errors come out the one way callers handle them."""
+        try:
+            return await in_transaction(self.mongo, work)
+        except PyMongoError as exc:
+            if is_duplicate_key(exc):
+                raise KeyTaken from None
+            raise database_error(exc) from None
+
+    async def reading(self, read: Awaitable[T]) -> T:
+        try:
+            return await read
+        except PyMongoError as exc:
+            raise database_error(exc) from None
+
+    # ------------------------------------------------------------------------------- replies and outcomes
+
+    def _replay(self, request: Request, stored: Processed) -> dict[str, Any]:
+        if stored.digest != request.fingerprint:
+            return error_reply(
+                request.env.id,
+                Conflict(f"command id {request.env.id} was already used for a different command; use a new id"),
+            )
+        return stored.reply
 
     async def _ensure_outcome(self, env: CloudEvent, reply: dict[str, Any], outcome_id: str | None) -> None:
         """A command resent on the intake (perhaps first sent by request/reply) still gets its outcome
@@ -218,91 +327,46 @@ class CommandProcessor(Generic[S]):
                 await self.outbox.add([event], session)
 
         try:
-            await in_transaction(self.mongo, work)
-        except PyMongoError as exc:
-            raise unavailable(exc) from None
+            await self.transact(work)
+        except KeyTaken:
+            pass  # a concurrent redelivery wrote it
         self.outbox.notify()
 
-    def _replay(self, env: CloudEvent, stored_digest: str, fingerprint: str, reply: dict[str, Any]) -> dict[str, Any]:
-        if stored_digest != fingerprint:
-            return error_reply(
-                env.id,
-                Conflict(f"command id {env.id} was already used for a different command; use a new id"),
-            )
-        return reply
-
-    async def _execute(
-        self,
-        spec: CommandSpec,
-        cmd: BaseModel,
-        env: CloudEvent,
-        actor: Actor,
-        fingerprint: str,
-        transport: Transport,
-    ) -> tuple[dict[str, Any], str]:
-        outcome_id = uuid7()
-
-        async def work(session: AsyncClientSession) -> dict[str, Any]:
-            ctx = Context(
-                store=self.store_factory(session), now=self.clock(), tz=self.tz, command_id=env.id, actor=actor
-            )
-            outcome = await spec.handler(cmd, ctx)
-            reply = ok_reply(env.id, outcome.result)
-            events = [self._envelope(e, env, actor) for e in outcome.events]
-            if transport == "intake":
-                events.append(self._outcome_event(env, "accepted", {"result": outcome.result}, outcome_id))
-            await self.inbox.record(env.id, fingerprint, reply, "command", session, outcome_id)
-            await self.outbox.add(events, session)
-            return reply
-
-        try:
-            reply = await in_transaction(self.mongo, work)
-        except DomainError as exc:
-            if isinstance(exc, Unavailable):
-                raise
-            log.info("command refused", extra={"command": spec.action, "code": exc.code, "reason": exc.message})
-            return await self._store_rejection(env, fingerprint, exc, transport), "rejected"
-        except PyMongoError as exc:
-            if is_duplicate_key(exc):
-                stored = await self.inbox.get(env.id)
-                if stored is not None:  # a concurrent delivery of the same command won the race
-                    return self._replay(env, stored.digest, fingerprint, stored.reply), "duplicate"
-                # another command took the same unique key concurrently: nothing is recorded, so
-                # sending the command again re-evaluates it against the new state
-                raise ConcurrentChange("a concurrent change took the same key; send the same command again") from None
-            if is_transient(exc):
-                raise Unavailable(f"database unavailable: {exc}") from None
-            raise
-        self.outbox.notify()
-        log.debug("command accepted", extra={"command": spec.action})
-        return reply, "accepted"
-
-    async def _store_rejection(
-        self, env: CloudEvent, fingerprint: str, err: DomainError, transport: Transport
-    ) -> dict[str, Any]:
-        """Record the refusal too, so the same command gets the same answer later."""
-        reply = error_reply(env.id, err)
-        outcome_id = uuid7()
+    async def refuse_unreadable(self, action: str, raw: bytes, error: DomainError, transport: Transport) -> Any:
+        """By request/reply the error is answered. On the intake, a message with a readable id still gets
+        its `command.rejected` event (recorded once); one without an id is poison."""
+        command_id = best_effort_id(raw)
+        log.info("command refused", extra={"command": action, "code": error.code, "reason": error.message})
+        if transport == "request":
+            return error_reply(command_id, error)
+        if command_id is None:
+            raise PoisonMessage(f"{error.code}: {error.message}")
+        doc = _object_or_empty(raw)
+        cause = CloudEvent.model_construct(
+            id=command_id,
+            source="unparseable",
+            type=str(doc.get("type", ""))[:200],
+            correlationid=None,
+            actorid=str(doc.get("actorid") or "")[:128] or None,
+            actorunit=None,
+            actorrole=None,
+        )
+        reply = error_reply(command_id, error)
+        event = self._outcome_event(cause, "rejected", {"error": error.to_error()}, uuid7())
 
         async def work(session: AsyncClientSession) -> None:
-            await self.inbox.record(env.id, fingerprint, reply, "command", session, outcome_id)
-            if transport == "intake":
-                event = self._outcome_event(env, "rejected", {"error": reply["error"]}, outcome_id)
-                await self.outbox.add([event], session)
+            await self.inbox.record(command_id, "unparseable", reply, "command", session, event.id)
+            await self.outbox.add([event], session)
 
         try:
-            await in_transaction(self.mongo, work)
-        except PyMongoError as exc:
-            if is_duplicate_key(exc):
-                stored = await self.inbox.get(env.id)
-                return stored.reply if stored else reply
-            if is_transient(exc):
-                raise Unavailable(f"database unavailable: {exc}") from None
-            raise
+            await self.transact(work)
+        except KeyTaken:
+            pass  # its outcome was recorded by an earlier delivery
         self.outbox.notify()
         return reply
 
-    def _envelope(self, e: DomainEvent, cause: CloudEvent, actor: Actor) -> CloudEvent:
+    def _envelope(self, e: DomainEvent, request: Request) -> CloudEvent:
+        cause = request.env
         return new_event(
             source=self.source,
             type=event_type(self.service, e.aggregate, e.name, e.version),
@@ -310,14 +374,12 @@ class CommandProcessor(Generic[S]):
             data=e.data.model_dump(mode="json"),
             correlationid=cause.correlationid or cause.id,
             causationid=cause.id,
-            actor=actor,
+            actor=request.actor,
             aggregateversion=e.aggregate_version,
             time=self.clock(),
         )
 
-    def _outcome_event(
-        self, cause: CloudEvent, verdict: str, body: dict[str, Any], event_id: str | None = None
-    ) -> CloudEvent:
+    def _outcome_event(self, cause: CloudEvent, verdict: str, body: dict[str, Any], event_id: str) -> CloudEvent:
         event = new_event(
             id=event_id,
             source=self.source,
@@ -333,74 +395,10 @@ class CommandProcessor(Generic[S]):
             update={"actorid": cause.actorid, "actorunit": cause.actorunit, "actorrole": cause.actorrole}
         )
 
-    async def reject_unparseable_intake(self, raw: bytes, error: DomainError) -> bool:
-        """An intake message with a readable id that fails envelope checks still gets an outcome."""
-        command_id = best_effort_id(raw)
-        if command_id is None:
-            return False
-        try:
-            doc = json.loads(raw)
-        except ValueError:
-            return False
-        cause = CloudEvent.model_construct(
-            id=command_id,
-            source="unparseable",
-            type=str(doc.get("type", ""))[:200],
-            correlationid=None,
-            actorid=str(doc.get("actorid") or "")[:128] or None,
-            actorunit=None,
-            actorrole=None,
-        )
-        event = self._outcome_event(cause, "rejected", {"error": error.to_error()}, uuid7())
 
-        async def work(session: AsyncClientSession) -> None:
-            await self.inbox.record(
-                command_id, "unparseable", error_reply(command_id, error), "command", session, event.id
-            )
-            await self.outbox.add([event], session)
-
-        try:
-            await in_transaction(self.mongo, work)
-        except PyMongoError as exc:
-            if not is_duplicate_key(exc):
-                raise unavailable(exc) from None
-        self.outbox.notify()
-        return True
-
-    # ----------------------------------------------------------------------------- queries
-
-    async def query(self, name: str, raw: bytes) -> dict[str, Any]:
-        """Queries take the plain parameters object, or a CloudEvent whose `data` holds them."""
-        outcome = "error"
-        try:
-            spec = self.queries.get(name)
-            if spec is None:
-                raise UnknownCommand(f"{self.service} has no query {name!r}; known: {', '.join(sorted(self.queries))}")
-            if len(raw) > self.max_payload_bytes:
-                raise ValidationFailed(f"query is {len(raw)} bytes; the limit is {self.max_payload_bytes}")
-            try:
-                doc = json.loads(raw) if raw.strip() else {}
-            except (ValueError, RecursionError) as exc:
-                raise MalformedMessage(f"body is not valid JSON: {str(exc)[:200] or type(exc).__name__}") from None
-            if not isinstance(doc, dict):
-                raise MalformedMessage("query parameters must be a JSON object")
-            params = doc.get("data", {}) if "specversion" in doc else doc
-            try:
-                q = spec.model.model_validate(params)
-            except ValidationError as exc:
-                raise ValidationFailed(f"invalid {name} query", pydantic_details(exc)) from None
-            try:
-                result = await spec.handler(q, QueryContext(self.store_factory(None), self.clock(), self.tz))
-            except PyMongoError as exc:
-                raise unavailable(exc) from None
-            if len(json.dumps(result, default=str)) > self.max_reply_bytes:
-                raise ReplyTooLarge(
-                    f"the answer is larger than {self.max_reply_bytes} bytes; ask for a smaller page (limit)"
-                )
-            outcome = "ok"
-            return {"ok": True, "result": result}
-        except DomainError as exc:
-            outcome = exc.code
-            return {"ok": False, "error": exc.to_error()}
-        finally:
-            self.metrics.queries.labels(self.service, name, outcome).inc()
+def _object_or_empty(raw: bytes) -> dict[str, Any]:
+    try:
+        doc = json.loads(raw)
+    except (ValueError, RecursionError):
+        return {}
+    return doc if isinstance(doc, dict) else {}

@@ -36,6 +36,16 @@ class ServiceSettings(BaseSettings):
     shutdown_grace_seconds: float = 10.0
     relay_batch: int = 256
     relay_poll_seconds: float = 1.0
+    consumer_gap_deliveries: int = Field(
+        default=12,
+        ge=1,
+        description="Deliveries an event waits for a missing earlier version of its aggregate before it is "
+        "dead-lettered as `gap` (the delay doubles from nack_delay_seconds up to 30 s)",
+    )
+    consumer_stall_seconds: float = Field(
+        default=120.0, description="/readyz turns red when a consumer with pending messages makes no progress this long"
+    )
+    consumer_status_seconds: float = Field(default=5.0, description="How often consumer lag and pending are read")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     timezone: str = Field(default="Asia/Ho_Chi_Minh", description="The calendar that decides what 'today' is")
 

@@ -187,6 +187,6 @@ async def test_a_graceful_stop_publishes_what_was_just_written(servers, admin):
     await host.start()
     unit_id = uid("p")
     body = admin.envelope("registry", "register-unit", _province(unit_id))
-    assert (await host.processor.handle("register-unit", body))["ok"]
+    assert (await host.pipeline.handle("register-unit", body))["ok"]
     await host.stop()  # within the relay's 25 ms linger: only the shutdown flush can publish it
     assert len(await wait_events(admin, lambda e: e["subject"] == unit_id, 1, timeout=2)) == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from shared.runtime.pipeline import QueryContext
+from shared.runtime.queries import QueryContext
 
 
 def test_today_is_the_calendar_day_in_vietnam():

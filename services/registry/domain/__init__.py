@@ -3,7 +3,7 @@
 Pure and deterministic: no I/O; the clock (`today`) and new ids are passed in."""
 
 from services.registry.domain.campaigns import Campaign, campaign_for, open_campaign
-from services.registry.domain.common import ALLOWED_PARENTS, END, State, authorize
+from services.registry.domain.common import ALLOWED_PARENTS, State, authorize
 from services.registry.domain.festivals import (
     Festival,
     cancel_festival,
@@ -27,6 +27,7 @@ from services.registry.domain.units import (
     split_unit,
     update_unit,
 )
+from shared.replicas.units import END
 
 __all__ = [
     "ALLOWED_PARENTS",

@@ -4,15 +4,12 @@ Pure: no I/O."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from pydantic import BaseModel, ConfigDict
 
 from shared.contract.envelope import Actor
-from shared.contract.errors import Forbidden
 from shared.contract.events import DomainEvent
+from shared.replicas.authz import require_scope
 
-END = dt.date(9999, 12, 31)  # open-ended validity; stored instead of null so ranges compare simply
 COMMUNE_LEVEL = ("commune", "ward", "special_zone")
 TERRITORIAL = ("province", "district", *COMMUNE_LEVEL)
 
@@ -44,14 +41,6 @@ def fact(aggregate: str, name: str, subject: str, data: BaseModel, version: int)
 
 
 def authorize(actor: Actor, ancestry: list[str], what: str) -> None:
-    """A unit's data may be changed by an actor of that unit or of an ancestor (DESIGN §2).
-
-    `ancestry` is the unit followed by its ancestors at the relevant date."""
-    if actor.role == "admin" and not actor.unit:
-        return
-    if actor.unit in ancestry:
-        return
-    raise Forbidden(
-        f"actor {actor.id} of unit {actor.unit} may not {what}: "
-        f"it is neither unit {ancestry[0] if ancestry else '?'} nor one of its ancestors"
-    )
+    """A unit's data may be changed by an actor of that unit or of an ancestor (DESIGN §2): the
+    shared rule of shared.replicas.authz. `ancestry` is the unit and its ancestors at the date."""
+    require_scope(actor, ancestry, "operate", what)

@@ -6,57 +6,22 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from typing import Any, Literal
+from typing import Any
 
-from services.registry.domain.common import ALLOWED_PARENTS, END, State, fact
+from services.registry.domain.common import ALLOWED_PARENTS, fact
 from shared.contract import registry as c
 from shared.contract.errors import Conflict, RuleViolation, ValidationFailed
 from shared.contract.events import DomainEvent
+from shared.replicas.units import END, Link, Period, UnitRecord
+
+# The period rules are the shared units replica's: registry's tree and every service's copy of it
+# follow one implementation (shared.replicas.units).
+UnitVersion = Period
+LineageLink = Link
 
 
-class UnitVersion(State):
-    valid_from: dt.date
-    valid_to: dt.date = END
-    parent_id: str | None
-    name: str
-    code: str | None = None
-    flags: list[str] = []
-
-
-class LineageLink(State):
-    unit_id: str
-    relation: Literal["merged", "split"]
-    date: dt.date
-
-
-class Unit(State):
+class Unit(UnitRecord):
     """Đơn vị: a node of the effective-dated tree. Periods are half-open [valid_from, valid_to)."""
-
-    unit_id: str
-    kind: c.UnitKind
-    versions: list[UnitVersion]
-    predecessors: list[LineageLink] = []
-    successors: list[LineageLink] = []
-    closed_reason: str | None = None
-    version: int = 0
-
-    @property
-    def valid_from(self) -> dt.date:
-        return self.versions[0].valid_from
-
-    @property
-    def valid_to(self) -> dt.date:
-        return self.versions[-1].valid_to
-
-    @property
-    def current(self) -> UnitVersion:
-        return self.versions[-1]
-
-    def at(self, day: dt.date) -> UnitVersion | None:
-        for v in self.versions:
-            if v.valid_from <= day < v.valid_to:
-                return v
-        return None
 
     def require_active(self, day: dt.date) -> UnitVersion:
         v = self.at(day)
@@ -65,39 +30,6 @@ class Unit(State):
                 f"unit {self.unit_id} does not exist on {day} (valid {self.valid_from} to {show_date(self.valid_to)})"
             )
         return v
-
-    def changed_from(self, day: dt.date, **changes: Any) -> Unit:
-        """A copy with a new version from `day`; history before `day` is untouched."""
-        last = self.current
-        if day < last.valid_from:
-            raise RuleViolation(
-                f"unit {self.unit_id} already has a change effective {last.valid_from}; "
-                f"a change must be effective on or after it"
-            )
-        if day >= last.valid_to:
-            raise RuleViolation(f"unit {self.unit_id} is closed from {last.valid_to}")
-        new = last.model_copy(update={**changes, "valid_from": day, "valid_to": last.valid_to})
-        head = self.versions[:-1]
-        if day > last.valid_from:
-            head = [*head, last.model_copy(update={"valid_to": day})]
-        return self.model_copy(update={"versions": [*head, new], "version": self.version + 1})
-
-    def closed_on(self, day: dt.date, reason: str, successors: list[LineageLink] | None = None) -> Unit:
-        last = self.require_active(day)
-        if last is not self.current:
-            raise RuleViolation(f"unit {self.unit_id} has a change effective {self.current.valid_from}")
-        if day <= last.valid_from:  # closing would erase a period that facts were published about
-            what = "begins" if len(self.versions) == 1 else "has a change effective"
-            raise RuleViolation(f"unit {self.unit_id} {what} on {last.valid_from}; it can close only after that")
-        versions = [*self.versions[:-1], last.model_copy(update={"valid_to": day})]
-        return self.model_copy(
-            update={
-                "versions": versions,
-                "closed_reason": reason,
-                "successors": [*self.successors, *(successors or [])],
-                "version": self.version + 1,
-            }
-        )
 
 
 def show_date(day: dt.date) -> str:
@@ -159,6 +91,7 @@ def registered(unit: Unit) -> DomainEvent:
             valid_from=v.valid_from,
             flags=v.flags,
             predecessor_ids=[p.unit_id for p in unit.predecessors],
+            predecessor_relation=unit.predecessors[0].relation if unit.predecessors else None,
         ),
         unit.version,
     )

@@ -1,0 +1,230 @@
+"""Event consumers, declared: a service's typed handlers of other services' events.
+
+A service lists its consumers in its definition; each has one handler per event type, written
+as `async def on_x(event: X, meta: EventMeta, tx: Tx[Store]) -> None`. The runner
+(`shared.runtime.consumer_runner`) does the rest: parsing against the contract, explicit acks,
+exactly-once effects (tracking and the handler's writes in one transaction), aggregate-version
+order, retries, outage waits, dead letters, batches, metrics and rebuilds."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+from pymongo import DeleteOne, InsertOne, ReplaceOne, UpdateMany, UpdateOne
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.contract.envelope import CloudEvent
+from shared.contract.services import event_of
+from shared.contract.subjects import ROOT, event_type, producer_stream
+from shared.runtime.mongo import Doc
+
+S = TypeVar("S")  # the store a consumer's handlers write through
+P = TypeVar("P", bound=BaseModel)
+WriteOp = InsertOne[Doc] | UpdateOne | UpdateMany | ReplaceOne[Doc] | DeleteOne
+
+
+@dataclass(frozen=True)
+class EventMeta:
+    """The envelope of the event being handled (DESIGN §3), beside its parsed payload."""
+
+    id: str
+    type: str
+    source: str
+    subject: str | None
+    time: dt.datetime | None
+    aggregate_version: int | None
+    correlation_id: str | None
+    causation_id: str | None
+    actor_id: str | None
+    actor_unit: str | None
+    actor_role: str | None
+    stream_seq: int
+
+    @classmethod
+    def of(cls, env: CloudEvent, stream_seq: int) -> EventMeta:
+        return cls(
+            id=env.id,
+            type=env.type,
+            source=env.source,
+            subject=env.subject,
+            time=env.time,
+            aggregate_version=env.aggregateversion,
+            correlation_id=env.correlationid,
+            causation_id=env.causationid,
+            actor_id=env.actorid,
+            actor_unit=env.actorunit,
+            actor_role=env.actorrole,
+            stream_seq=stream_seq,
+        )
+
+
+class Tx(Generic[S]):
+    """What a handler writes through, inside the transaction of its event (or of its batch):
+    `store`, the service's store bound to the session, for reads and immediate writes; and bulk
+    writes (`upsert`, `write`) gathered and sent as one ordered bulk_write per collection when the
+    batch ends. A handler that reads what an earlier event of the batch wrote uses the store."""
+
+    def __init__(self, store: S, db: AsyncDatabase[Doc], session: AsyncClientSession) -> None:
+        self.store = store
+        self.db = db
+        self.session = session
+        self._ops: dict[str, list[WriteOp]] = {}
+
+    def write(self, collection: str, op: WriteOp) -> None:
+        self._ops.setdefault(collection, []).append(op)
+
+    def upsert(self, collection: str, key: Any, update: Doc) -> None:
+        """`update` (operators: $set, $inc, $max…) on the document `key`, created if missing."""
+        self.write(collection, UpdateOne({"_id": key}, update, upsert=True))
+
+    @property
+    def pending(self) -> int:
+        return sum(len(ops) for ops in self._ops.values())
+
+    async def flush(self) -> None:
+        for collection, ops in self._ops.items():
+            if ops:
+                await self.db[collection].bulk_write(ops, ordered=True, session=self.session)
+        self._ops.clear()
+
+
+Handler = Callable[[Any, EventMeta, Tx[Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class HandlerSpec:
+    event_type: str  # vn.antq.<service>.<aggregate>.<event>.v<N>
+    model: type[BaseModel]
+    fn: Handler
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Take up to `max_messages`, waiting at most `max_wait_ms` after the first, into one transaction."""
+
+    max_messages: int = 500
+    max_wait_ms: int = 200
+
+
+@dataclass
+class Consumer(Generic[S]):
+    """A durable consumer of one producer's stream, declared next to a service's commands and queries.
+
+    `collections` are what its handlers write (the rebuild replays into fresh copies of them and
+    swaps them in); `indexes` creates their indexes on the database it is given."""
+
+    name: str
+    store: Callable[[AsyncDatabase[Doc], AsyncClientSession | None], S]
+    collections: tuple[str, ...]
+    indexes: Callable[[AsyncDatabase[Doc]], Awaitable[None]] | None = None
+    batch: Batch | None = None  # None: one event per transaction
+    description: str = ""
+    handlers: dict[str, HandlerSpec] = field(default_factory=dict)
+    aggregates: set[tuple[str, str]] = field(default_factory=set)  # (service, aggregate)
+
+    def on(self, model: type[P]) -> Callable[[Callable[[P, EventMeta, Tx[S]], Awaitable[None]]], Handler]:
+        """Register the handler of one event type, named by its payload model."""
+        service, aggregate, event = event_of(model)
+
+        def register(fn: Callable[[P, EventMeta, Tx[S]], Awaitable[None]]) -> Handler:
+            t = event_type(service, aggregate, event)
+            if t in self.handlers:
+                raise ValueError(f"consumer {self.name} already handles {t}")
+            if self.aggregates and {s for s, _ in self.aggregates} != {service}:
+                raise ValueError(f"consumer {self.name} reads one stream; {t} is in another")
+            self.handlers[t] = HandlerSpec(t, model, fn)
+            self.aggregates.add((service, aggregate))
+            return fn
+
+        return register
+
+    @property
+    def stream(self) -> str:
+        services = {s for s, _ in self.aggregates}
+        if len(services) != 1:
+            raise ValueError(f"consumer {self.name} must handle the events of exactly one service")
+        return producer_stream(services.pop()).name
+
+    @property
+    def subjects(self) -> list[str]:
+        """Every event of each aggregate it handles: events it has no handler for still advance the
+        aggregate's version, so a version is never missing because of the filter."""
+        return sorted(f"{ROOT}.{service}.{aggregate}.>" for service, aggregate in self.aggregates)
+
+    @property
+    def tracking(self) -> str:
+        """Its tracking collection: aggregate versions and processed event ids."""
+        return f"track_{self.name}"
+
+    def owned(self) -> tuple[str, ...]:
+        return (self.tracking, *self.collections)
+
+
+# ------------------------------------------------------------------------------------ ordering
+
+
+@dataclass(frozen=True)
+class Keyed:
+    """What ordering needs of one event: its id, and (aggregate key, version) when it has one."""
+
+    id: str
+    key: str | None
+    version: int | None
+
+
+K = TypeVar("K", bound=Keyed)
+
+
+@dataclass
+class Plan(Generic[K]):
+    apply: list[K] = field(default_factory=list)  # in order
+    duplicate: list[K] = field(default_factory=list)  # this event id was applied already
+    stale: list[K] = field(default_factory=list)  # older than the version stored for its aggregate
+    held: list[K] = field(default_factory=list)  # a version is missing before it: it waits (the gap rule)
+    versions: dict[str, int] = field(default_factory=dict)  # aggregate key → version after `apply`
+
+
+def plan(events: Iterable[K], stored: dict[str, int], processed: set[str]) -> Plan[K]:
+    """Order one delivery's events per aggregate. An event applies when its version is the next
+    after the stored one (events in between that arrive later in the same delivery are taken in
+    version order); older versions are skipped; a version beyond a missing one is held. Events
+    without a version apply once, keyed by their id."""
+    out: Plan[K] = Plan()
+    expected: dict[str, int] = {}
+    waiting: dict[str, dict[int, K]] = {}
+    seen = set(processed)
+    for e in events:
+        if e.id in seen:
+            out.duplicate.append(e)
+            continue
+        if e.key is None or e.version is None:
+            seen.add(e.id)
+            out.apply.append(e)
+            continue
+        key, version = e.key, e.version
+        nxt = expected.setdefault(key, stored.get(key, 0) + 1)
+        if version < nxt:
+            out.stale.append(e)
+        elif version > nxt:
+            if version in waiting.setdefault(key, {}):
+                out.duplicate.append(e)  # the same version twice under two ids: the later one is a copy
+            else:
+                waiting[key][version] = e
+        else:
+            seen.add(e.id)
+            out.apply.append(e)
+            nxt += 1
+            while nxt in waiting.get(key, {}):
+                follower = waiting[key].pop(nxt)
+                seen.add(follower.id)
+                out.apply.append(follower)
+                nxt += 1
+            expected[key] = nxt
+    out.held = [e for held in waiting.values() for e in held.values()]
+    out.versions = {k: v - 1 for k, v in expected.items() if v - 1 > stored.get(k, 0)}
+    return out

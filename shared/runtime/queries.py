@@ -1,0 +1,104 @@
+"""Queries: read the parameters (a plain object, or a CloudEvent whose `data` holds them), validate,
+answer from the service's store, and refuse answers too large for one message.
+
+Queries change nothing, so they need no transaction, inbox or outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ValidationError
+from pymongo.errors import PyMongoError
+
+from shared.contract.envelope import pydantic_details, read_json
+from shared.contract.errors import DomainError, ReplyTooLarge, UnknownCommand, ValidationFailed
+from shared.runtime.metrics import Metrics
+from shared.runtime.mongo import database_error
+
+log = logging.getLogger("antq.queries")
+S = TypeVar("S")  # the service's store
+
+
+@dataclass
+class QueryContext(Generic[S]):
+    """What a query handler may use: the store and the clock."""
+
+    store: S
+    now: dt.datetime
+    tz: ZoneInfo
+
+    @property
+    def today(self) -> dt.date:
+        """Today in the province's calendar (Vietnam is UTC+7: UTC's date is yesterday until 07:00)."""
+        return self.now.astimezone(self.tz).date()
+
+
+QueryHandler = Callable[[Any, Any], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class QuerySpec:
+    name: str
+    model: type[BaseModel]
+    handler: QueryHandler
+    description: str = ""
+
+
+class QueryProcessor(Generic[S]):
+    def __init__(
+        self,
+        service: str,
+        queries: list[QuerySpec],
+        store: Callable[[], S],
+        metrics: Metrics,
+        clock: Callable[[], dt.datetime],
+        tz: ZoneInfo,
+        max_payload_bytes: int,
+        max_reply_bytes: int,
+    ) -> None:
+        self.service = service
+        self.queries = {q.name: q for q in queries}
+        self.store = store
+        self.metrics = metrics
+        self.clock = clock
+        self.tz = tz
+        self.max_payload_bytes = max_payload_bytes
+        self.max_reply_bytes = max_reply_bytes
+
+    async def answer(self, name: str, raw: bytes) -> dict[str, Any]:
+        outcome = "error"
+        try:
+            spec = self.queries.get(name)
+            if spec is None:
+                raise UnknownCommand(f"{self.service} has no query {name!r}; known: {', '.join(sorted(self.queries))}")
+            doc = read_json(raw, self.max_payload_bytes, allow_empty=True)
+            params = doc.get("data", {}) if "specversion" in doc else doc
+            try:
+                q = spec.model.model_validate(params)
+            except ValidationError as exc:
+                raise ValidationFailed(f"invalid {name} query", pydantic_details(exc)) from None
+            try:
+                result = await spec.handler(q, QueryContext(self.store(), self.clock(), self.tz))
+            except PyMongoError as exc:
+                raise database_error(exc) from None
+            if len(json.dumps(result, default=str)) > self.max_reply_bytes:
+                raise ReplyTooLarge(
+                    f"the answer is larger than {self.max_reply_bytes} bytes; ask for a smaller page (limit)"
+                )
+            outcome = "ok"
+            return {"ok": True, "result": result}
+        except DomainError as exc:
+            outcome = exc.code
+            return {"ok": False, "error": exc.to_error()}
+        except Exception as exc:  # a bug: answered, logged and counted, never a silent drop
+            log.exception("query failed", extra={"query": name})
+            outcome = "internal"
+            return {"ok": False, "error": {"code": "internal", "message": type(exc).__name__, "details": []}}
+        finally:
+            self.metrics.queries.labels(self.service, name, outcome).inc()

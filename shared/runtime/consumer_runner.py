@@ -286,6 +286,12 @@ class ConsumerRunner:
             )
             done = plan(deliveries, versions, processed)
             tx: Tx[Any] = Tx(self.spec.store(self.db, session), self.db, session)
+            if self.spec.prefetch is not None:
+                todo = [
+                    (d.payload, EventMeta.of(d.env, d.seq)) for d in done.apply if d.handler and d.env and d.payload
+                ]
+                if todo:
+                    await self.spec.prefetch(tx, todo)
             for d in done.apply:
                 if d.handler is not None and d.env is not None:
                     with logs.ids(d.id, d.env.correlationid):
@@ -428,7 +434,8 @@ class ConsumerRunner:
     # ------------------------------------------------------------------------------- status
 
     async def refresh(self) -> Progress:
-        """Lag (the stream's last sequence minus the ack floor) and pending counts from the server."""
+        """Lag (the stream's last sequence minus the ack floor; 0 when nothing of the consumer's
+        subjects is pending) and pending counts, from the server."""
         info = await self.js.consumer_info(self.spec.stream, self.durable)
         stream = await self.js.stream_info(self.spec.stream)
         p = self.progress
@@ -438,7 +445,8 @@ class ConsumerRunner:
             p.last_progress = time.monotonic()
         p.pending = (info.num_pending or 0) + (info.num_ack_pending or 0)
         p.stream_last = stream.state.last_seq
-        p.lag = max(0, p.stream_last - floor)
+        # messages after the last one of its subjects are not the consumer's to process
+        p.lag = max(0, p.stream_last - floor) if p.pending else 0
         self.metrics.consumer_lag.labels(self.service, self.label).set(p.lag)
         self.metrics.consumer_pending.labels(self.service, self.label).set(p.pending)
         return p

@@ -123,6 +123,9 @@ class Consumer(Generic[S]):
     collections: tuple[str, ...]
     indexes: Callable[[AsyncDatabase[Doc]], Awaitable[None]] | None = None
     batch: Batch | None = None  # None: one event per transaction
+    # called once per transaction, before the handlers, with the events about to be applied: a store
+    # may load in one read what the handlers will ask for one by one
+    prefetch: Callable[[Tx[S], list[tuple[BaseModel, EventMeta]]], Awaitable[None]] | None = None
     description: str = ""
     handlers: dict[str, HandlerSpec] = field(default_factory=dict)
     aggregates: set[tuple[str, str]] = field(default_factory=set)  # (service, aggregate)

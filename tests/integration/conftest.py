@@ -73,3 +73,53 @@ async def wait_events(
         if len(found) >= count or time.monotonic() > deadline:
             return found
         await asyncio.sleep(0.2)
+
+
+# ------------------------------------------------------------------------------------ consumers
+
+
+@pytest.fixture(scope="module")
+def private_nats(tmp_path_factory):
+    """A nats-server of the module's own: its streams hold only what the module's tests publish
+    (events out of order, duplicates and poison stay out of the shared ANTQ_REGISTRY)."""
+    from deploy.embedded import Child, free_port, nats_command
+    from tests.conftest import SERVER_START
+
+    work = tmp_path_factory.mktemp("nats")
+    port = free_port()
+    server = Child("nats", nats_command(work / "data", port, free_port()), port, log=work / "nats.log")
+    server.start(wait=SERVER_START)
+    yield f"nats://127.0.0.1:{port}"
+    server.stop()
+
+
+def probe_host(nats_url: str, mongodb_url: str, consumers: list, **overrides: object) -> ServiceHost:
+    """A service that only listens: the given consumers on a fresh database, with short delays."""
+    from shared.runtime.host import ServiceDefinition
+    from shared.runtime.settings import ServiceSettings
+
+    async def no_indexes(db: object) -> None:
+        return None
+
+    name = f"probe{uuid.uuid4().hex[:6]}"
+    definition = ServiceDefinition(
+        name=name,
+        commands=[],
+        queries=[],
+        events={},
+        store_factory=lambda db, session: None,
+        ensure_indexes=no_indexes,
+        consumers=consumers,
+    )
+    settings = ServiceSettings(
+        nats_url=nats_url,
+        mongodb_url=mongodb_url,
+        mongodb_db=f"antq_{name}",
+        http_port=0,
+        nack_delay_seconds=0.05,
+        max_deliver=3,
+        consumer_gap_deliveries=4,
+        consumer_status_seconds=0.3,
+        **overrides,  # type: ignore[arg-type]
+    )
+    return ServiceHost(definition, settings)

@@ -1,0 +1,123 @@
+"""The units replica kept in a service's own database: registry's `unit.*` events applied by a
+consumer of the kit (`units_consumer`), and the tree at a date read back (`UnitsStore`).
+
+A service that needs the tree adds `units_consumer()` to its consumers and reads with `UnitsStore`;
+the rules are the pure module's (shared.replicas.units)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel
+from pymongo import ASCENDING, ReplaceOne
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.contract import registry as c
+from shared.replicas.units import UnitRecord, ancestry
+from shared.replicas.units import apply as apply_event
+from shared.runtime.consumers import Batch, Consumer, EventMeta, Tx
+from shared.runtime.mongo import Doc
+
+IN_CHUNK = 100  # ids per $in read
+
+
+class UnitsStore:
+    """Reads (and, for the consumer, writes) the replica; records read once are kept for the
+    lifetime of the store (one transaction, or one query)."""
+
+    def __init__(self, db: AsyncDatabase[Doc], session: AsyncClientSession | None = None, collection: str = "units"):
+        self.coll = db[collection]
+        self.collection = collection
+        self.s = session
+        self._cache: dict[str, UnitRecord | None] = {}
+
+    async def get(self, unit_id: str) -> UnitRecord | None:
+        if unit_id not in self._cache:
+            doc = await self.coll.find_one({"_id": unit_id}, session=self.s)
+            self._cache[unit_id] = UnitRecord.model_validate(doc) if doc else None
+        return self._cache[unit_id]
+
+    async def load(self, unit_ids: set[str]) -> None:
+        """Read the records of `unit_ids` not read yet, in a few queries."""
+        wanted = sorted(u for u in unit_ids if u not in self._cache)
+        for i in range(0, len(wanted), IN_CHUNK):
+            chunk = wanted[i : i + IN_CHUNK]
+            found = {d["_id"]: d for d in await self.coll.find({"_id": {"$in": chunk}}, session=self.s).to_list()}
+            for uid in chunk:
+                self._cache[uid] = UnitRecord.model_validate(found[uid]) if uid in found else None
+
+    def put(self, record: UnitRecord) -> ReplaceOne[Doc]:
+        """Remember `record` and return the write that stores it (sent with the batch)."""
+        self._cache[record.unit_id] = record
+        doc = record.model_dump(mode="json")
+        doc["_id"] = record.unit_id
+        return ReplaceOne({"_id": record.unit_id}, doc, upsert=True)
+
+    async def ancestry(self, unit_id: str, day: dt.date) -> list[str]:
+        """The unit and its ancestors on `day`, nearest first (empty if it does not exist that day)."""
+        chain = [unit_id]
+        record = await self.get(unit_id)
+        while record is not None:  # load the chain, then let the pure rule walk it
+            period = record.at(day)
+            if period is None or period.parent_id is None or len(chain) > 8:
+                break
+            chain.append(period.parent_id)
+            record = await self.get(period.parent_id)
+        return ancestry(lambda uid: self._cache.get(uid), unit_id, day)
+
+    async def children(self, parent_ids: list[str], day: dt.date) -> list[UnitRecord]:
+        docs = await self.coll.find({"versions.parent_id": {"$in": parent_ids}}, session=self.s).to_list()
+        wanted = set(parent_ids)
+        out = []
+        for doc in docs:
+            record = UnitRecord.model_validate(doc)
+            self._cache.setdefault(record.unit_id, record)
+            period = record.at(day)
+            if period is not None and period.parent_id in wanted:
+                out.append(record)
+        return sorted(out, key=lambda r: r.unit_id)
+
+    async def subtree(self, root_id: str, day: dt.date) -> list[UnitRecord]:
+        """Every unit below `root_id` on `day`, level by level (one query per level)."""
+        out: list[UnitRecord] = []
+        frontier = [root_id]
+        while frontier and len(out) < 10_000_000:
+            level = await self.children(frontier, day)
+            out += level
+            frontier = [r.unit_id for r in level]
+        return out
+
+
+async def units_indexes(db: AsyncDatabase[Doc], collection: str = "units") -> None:
+    await db[collection].create_index([("versions.parent_id", ASCENDING)])
+
+
+def units_consumer(name: str = "units", collection: str = "units", batch: Batch | None = None) -> Consumer[UnitsStore]:
+    """A consumer that keeps the replica of registry's tree in `collection` of the service's database."""
+
+    async def indexes(db: AsyncDatabase[Doc]) -> None:
+        await units_indexes(db, collection)
+
+    async def prefetch(tx: Tx[UnitsStore], events: list[tuple[BaseModel, EventMeta]]) -> None:
+        await tx.store.load({meta.subject for _, meta in events if meta.subject})
+
+    consumer: Consumer[UnitsStore] = Consumer(
+        name=name,
+        store=lambda db, session: UnitsStore(db, session, collection),
+        collections=(collection,),
+        indexes=indexes,
+        batch=batch,
+        prefetch=prefetch,
+        description="Keeps the replica of registry's unit tree (shared.replicas.units).",
+    )
+
+    async def on_unit_event(event: BaseModel, meta: EventMeta, tx: Tx[UnitsStore]) -> None:
+        assert meta.subject is not None  # every unit event names its unit
+        name = meta.type.rsplit(".", 2)[-2]
+        record = apply_event(await tx.store.get(meta.subject), name, event, meta.aggregate_version)
+        tx.write(tx.store.collection, tx.store.put(record))
+
+    for model in (c.UnitRegistered, c.UnitUpdated, c.UnitMoved, c.UnitsMerged, c.UnitSplit, c.UnitClosed):
+        consumer.on(model)(on_unit_event)
+    return consumer

@@ -1,0 +1,488 @@
+"""The consumer kit against the real servers: a service that keeps the units replica from
+registry's events applies each fact once and in version order, whatever the bus does: duplicates,
+copies republished under new Nats-Msg-Ids, redeliveries, out-of-order delivery, poison, a gap,
+failing handlers. It starts from the stream's beginning, rebuilds, and reports lag and stalls."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import random
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import nats
+import nats.js.errors
+import pytest
+
+from shared.client import read_stream
+from shared.contract import registry as c
+from shared.contract.envelope import CloudEvent, new_event
+from shared.contract.services import event_of
+from shared.contract.subjects import event_type, subject_of_type
+from shared.replicas.units import UnitsView, apply
+from shared.replicas.units_store import units_consumer
+from shared.runtime.consumers import Batch, Consumer, EventMeta, Tx
+from tests.integration.conftest import probe_host
+
+D = dt.date.fromisoformat
+
+
+def scenario(tag: str) -> list[tuple[c.Fact, int]]:
+    """A province, two communes merged into a third, a hamlet moved, renamed and closed: each
+    event with its subject unit's aggregate version, in registry's order."""
+    p, c1, c2, c3, h1 = (f"{tag}-{n}" for n in ("p", "c1", "c2", "c3", "h1"))
+    return [
+        (
+            c.UnitRegistered(
+                unit_id=p, code=None, name="Tỉnh", kind="province", parent_id=None, valid_from=D("2025-01-01")
+            ),
+            1,
+        ),
+        (
+            c.UnitRegistered(
+                unit_id=c1, code=None, name="Xã Một", kind="commune", parent_id=p, valid_from=D("2025-01-01")
+            ),
+            1,
+        ),
+        (
+            c.UnitRegistered(
+                unit_id=c2, code=None, name="Xã Hai", kind="commune", parent_id=p, valid_from=D("2025-01-01")
+            ),
+            1,
+        ),
+        (
+            c.UnitRegistered(
+                unit_id=h1, code=None, name="Thôn", kind="hamlet", parent_id=c1, valid_from=D("2025-01-01")
+            ),
+            1,
+        ),
+        (c.UnitUpdated(unit_id=c1, effective_date=D("2025-03-01"), name="Xã Một Mới", code="00001", flags=[]), 2),
+        (c.UnitMoved(unit_id=h1, from_parent_id=c1, to_parent_id=c2, effective_date=D("2025-04-01")), 2),
+        (
+            c.UnitRegistered(
+                unit_id=c3,
+                code="00001",
+                name="Xã Ba",
+                kind="commune",
+                parent_id=p,
+                valid_from=D("2025-07-01"),
+                predecessor_ids=[c1, c2],
+                predecessor_relation="merged",
+            ),
+            1,
+        ),
+        (c.UnitMoved(unit_id=h1, from_parent_id=c2, to_parent_id=c3, effective_date=D("2025-07-01")), 3),
+        (
+            c.UnitsMerged(
+                target_unit_id=c3,
+                source_unit_ids=[c1, c2],
+                effective_date=D("2025-07-01"),
+                target_created=True,
+                children_moved=[h1],
+            ),
+            2,
+        ),
+        (c.UnitClosed(unit_id=c1, effective_date=D("2025-07-01"), reason="merged", successor_ids=[c3]), 3),
+        (c.UnitClosed(unit_id=c2, effective_date=D("2025-07-01"), reason="merged", successor_ids=[c3]), 2),
+        (c.UnitUpdated(unit_id=h1, effective_date=D("2025-08-01"), name="Thôn Một", code=None, flags=["key_area"]), 4),
+        (c.UnitClosed(unit_id=h1, effective_date=D("2025-09-01"), reason="giải thể"), 5),
+    ]
+
+
+def subject_of(data: c.Fact) -> str:
+    return getattr(data, "target_unit_id", None) or getattr(data, "source_unit_id", None) or data.unit_id  # type: ignore[attr-defined]
+
+
+def envelope(data: c.Fact, version: int | None) -> CloudEvent:
+    service, aggregate, name = event_of(type(data))
+    return new_event(
+        source="antq/registry",
+        type=event_type(service, aggregate, name),
+        subject=subject_of(data),
+        data=data.model_dump(mode="json"),
+        aggregateversion=version,
+    )
+
+
+def expected(events: list[CloudEvent]) -> dict[str, dict]:
+    """The replica the pure module gives when the events are applied in order."""
+    view = UnitsView([])
+    for e in events:
+        name = e.type.rsplit(".", 2)[-2]
+        model = dict(event_of_types())[e.type]
+        view.put(apply(view.unit(e.subject), name, model.model_validate(e.data), e.aggregateversion))
+    return {uid: r.model_dump(mode="json") for uid, r in view.records.items()}
+
+
+def event_of_types() -> list[tuple[str, type]]:
+    return [(event_type("registry", a, n), m) for (a, n), m in c.EVENTS.items()]
+
+
+async def publish(js, events: list[CloudEvent], msg_id=None) -> None:
+    for e in events:
+        await js.publish(subject_of_type(e.type), e.to_bytes(), headers={"Nats-Msg-Id": msg_id(e) if msg_id else e.id})
+
+
+async def replica(host, collection: str = "units") -> dict[str, dict]:
+    docs = await host.db[collection].find({}).to_list()
+    return {d.pop("_id"): d for d in docs}
+
+
+async def eventually(check, timeout: float = 20.0, every: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await check()
+        if value or time.monotonic() > deadline:
+            return value
+        await asyncio.sleep(every)
+
+
+def counted(host, outcome: str, consumer: str = "units") -> float:
+    return (
+        host.metrics.registry.get_sample_value(
+            "antq_consumer_events_total", {"service": host.name, "consumer": consumer, "outcome": outcome}
+        )
+        or 0.0
+    )
+
+
+async def settled(host, want: dict[str, dict], collection: str = "units") -> dict[str, dict]:
+    async def same():
+        got = await replica(host, collection)
+        return got if got == want else None
+
+    return await eventually(same) or await replica(host, collection)
+
+
+@pytest.fixture
+async def js(private_nats):
+    """The module's own broker, its streams emptied: each test's consumer sees only that test's events."""
+    nc = await nats.connect(private_nats)
+    js = nc.jetstream()
+    for stream in ("ANTQ_REGISTRY", "ANTQ_DLQ"):
+        try:
+            await js.purge_stream(stream)
+        except nats.js.errors.NotFoundError:
+            pass
+    yield js
+    await nc.close()
+
+
+async def start(host):
+    await host.start()
+    return host
+
+
+@pytest.mark.parametrize("batch", [None, Batch(max_messages=50, max_wait_ms=50)], ids=["single", "batch"])
+async def test_each_fact_is_applied_once_despite_duplicates_copies_and_redeliveries(servers, private_nats, js, batch):
+    events = [envelope(data, v) for data, v in scenario(uuid.uuid4().hex[:6])]
+    consumers = [units_consumer(batch=batch), flaky_consumer({}, batch)]  # a replica, and a counter ($inc)
+    host = await start(probe_host(private_nats, servers.mongodb_url, consumers))
+    try:
+        await publish(js, events)
+        await publish(js, events)  # the same Nats-Msg-Id: JetStream drops the copies
+        await publish(js, events, msg_id=lambda e: f"{e.id}-again")  # republished under new ids: the kit drops them
+        want = expected(events)
+        assert await settled(host, want) == want
+        registrations = sum(isinstance(data, c.UnitRegistered) for data, _ in scenario("x"))
+        counts = await eventually(lambda: _counted_registrations(host, registrations))
+        assert sum(d["n"] for d in counts) == registrations
+        skipped = lambda: counted(host, "skipped_duplicate") + counted(host, "skipped_stale")  # noqa: E731
+        assert await eventually(lambda: asyncio.sleep(0, skipped() >= len(events)))
+        assert counted(host, "skipped_duplicate") >= 1  # a copy of the newest version is known by its id
+        assert counted(host, "processed") == len(events)
+    finally:
+        await host.stop()
+
+
+@pytest.mark.parametrize("batch", [None, Batch(max_messages=50, max_wait_ms=50)], ids=["single", "batch"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_out_of_order_delivery_ends_in_the_right_state(servers, private_nats, js, batch, seed):
+    events = [envelope(data, v) for data, v in scenario(uuid.uuid4().hex[:6])]
+    shuffled = list(events)
+    random.Random(seed).shuffle(shuffled)  # later versions of a unit before earlier ones, units interleaved
+    host = await start(probe_host(private_nats, servers.mongodb_url, [units_consumer(batch=batch)]))
+    try:
+        await publish(js, shuffled)
+        want = expected(events)
+        assert await settled(host, want) == want
+        assert counted(host, "processed") == len(events)
+        assert counted(host, "dead_lettered") == 0
+    finally:
+        await host.stop()
+
+
+async def test_an_older_version_arriving_after_a_newer_one_is_skipped_and_counted(servers, private_nats, js):
+    tag = uuid.uuid4().hex[:6]
+    [(reg, _), *_] = scenario(tag)
+    first = envelope(
+        c.UnitUpdated(unit_id=reg.unit_id, effective_date=D("2025-02-01"), name="A", code=None, flags=[]), 2
+    )
+    second = envelope(
+        c.UnitUpdated(unit_id=reg.unit_id, effective_date=D("2025-03-01"), name="B", code=None, flags=[]), 3
+    )
+    stale = envelope(
+        c.UnitUpdated(unit_id=reg.unit_id, effective_date=D("2025-02-15"), name="X", code=None, flags=[]), 2
+    )
+    host = await start(probe_host(private_nats, servers.mongodb_url, [units_consumer()]))
+    try:
+        await publish(js, [envelope(reg, 1), first, second])
+        want = expected([envelope(reg, 1), first, second])
+        assert await settled(host, want) == want
+        await publish(js, [stale])  # another event claiming version 2: older than the stored 3
+        assert await eventually(lambda: asyncio.sleep(0, counted(host, "skipped_stale") == 1))
+        assert await replica(host) == want
+    finally:
+        await host.stop()
+
+
+async def _counted_registrations(host, n: int):
+    await asyncio.sleep(0.5)  # a duplicate applied late would show here
+    docs = await host.db.counts.find({}).to_list()
+    return docs if sum(d["n"] for d in docs) >= n else None
+
+
+async def dead_letters(js, service: str) -> list[dict]:
+    return [json.loads(m.data) for m in await read_stream(js, "ANTQ_DLQ", f"antq.dlq.{service}.>")]
+
+
+async def test_poison_is_dead_lettered_with_the_reason_and_the_consumer_moves_on(servers, private_nats, js):
+    events = [envelope(data, v) for data, v in scenario(uuid.uuid4().hex[:6])]
+    host = await start(probe_host(private_nats, servers.mongodb_url, [units_consumer()]))
+    try:
+        await js.publish("antq.registry.unit.registered.v1", b"\xff\xfe not json")
+        bad_payload = events[0].model_copy(update={"id": str(uuid.uuid4()), "data": {"unit_id": "x"}})
+        await js.publish("antq.registry.unit.registered.v1", bad_payload.to_bytes())
+        await publish(js, events)
+        want = expected(events)
+        assert await settled(host, want) == want
+        letters = await eventually(lambda: _letters(js, host.name, 2))
+        reasons = sorted((d["reason"], d["error"].split(":")[0]) for d in letters)
+        assert reasons == [("poison", "malformed"), ("poison", "validation_failed")]
+        assert letters[0]["consumer"] == "units"
+        assert counted(host, "dead_lettered") == 2
+    finally:
+        await host.stop()
+
+
+async def _letters(js, service: str, n: int):
+    found = await dead_letters(js, service)
+    return found if len(found) >= n else None
+
+
+async def test_a_gap_waits_then_is_dead_lettered_and_a_replay_restores_order(servers, private_nats, js):
+    """The gap rule: an event whose predecessor is missing is held back (redelivered with a delay)
+    for consumer_gap_deliveries deliveries, then dead-lettered as `gap`; nothing is applied out of
+    order. When the missing event comes, and the dead letter is replayed, the state is right."""
+    events = [envelope(data, v) for data, v in scenario(uuid.uuid4().hex[:6])]
+    hamlet_moved = events[5]  # version 2 of the hamlet
+    assert hamlet_moved.type.endswith("unit.moved.v1") and hamlet_moved.aggregateversion == 2
+    without = [e for e in events if e is not hamlet_moved]
+    host = await start(probe_host(private_nats, servers.mongodb_url, [units_consumer()]))
+    try:
+        await publish(js, without)
+        letters = await eventually(lambda: _letters(js, host.name, 3), timeout=30)
+        assert {d["reason"] for d in letters} == {"gap"}  # versions 3, 4 and 5 of the hamlet
+        hamlet = await host.db.units.find_one({"_id": hamlet_moved.subject})
+        assert hamlet["version"] == 1  # nothing applied past the missing version
+        await publish(js, [hamlet_moved])
+        for letter in letters:  # what `antq dlq replay` does
+            await js.publish(
+                letter["subject"], letter["body"].encode(), headers={"Nats-Msg-Id": f"replay-{letter['stream_seq']}"}
+            )
+        want = expected(events)
+        assert await settled(host, want) == want
+    finally:
+        await host.stop()
+
+
+def flaky_consumer(fail_times: dict[str, int], batch: Batch | None = None) -> Consumer:
+    """Counts registrations per kind in `counts`; a handler fails `fail_times[unit_id]` times first."""
+    consumer: Consumer = Consumer(name="counts", store=lambda db, s: None, collections=("counts",), batch=batch)
+    failures: dict[str, int] = {}
+
+    @consumer.on(c.UnitRegistered)
+    async def registered(event: c.UnitRegistered, meta: EventMeta, tx: Tx) -> None:
+        if failures.get(event.unit_id, 0) < fail_times.get(event.unit_id, 0):
+            failures[event.unit_id] = failures.get(event.unit_id, 0) + 1
+            raise RuntimeError(f"transient failure {failures[event.unit_id]} for {event.unit_id}")
+        tx.upsert("counts", event.kind, {"$inc": {"n": 1}, "$push": {"ids": event.unit_id}})
+
+    return consumer
+
+
+@pytest.mark.parametrize("batch", [None, Batch(max_messages=50, max_wait_ms=50)], ids=["single", "batch"])
+async def test_failing_handlers_are_retried_with_a_delay_then_dead_lettered(servers, private_nats, js, batch):
+    tag = uuid.uuid4().hex[:6]
+    regs = [envelope(data, v) for data, v in scenario(tag) if isinstance(data, c.UnitRegistered)]
+    flaky, broken = regs[1].subject, regs[2].subject
+    host = await start(probe_host(private_nats, servers.mongodb_url, [flaky_consumer({flaky: 2, broken: 99}, batch)]))
+    try:
+        await publish(js, regs)
+
+        async def done():
+            docs = await host.db.counts.find({}).to_list()
+            return docs if sum(d["n"] for d in docs) == len(regs) - 1 else None
+
+        docs = await eventually(done)
+        assert sorted(i for d in docs for i in d["ids"]) == sorted(e.subject for e in regs if e.subject != broken)
+        [letter] = await eventually(lambda: _letters(js, host.name, 1))
+        assert letter["reason"] == "failed"
+        assert broken in letter["body"]
+        assert "transient failure" in letter["error"]
+        assert counted(host, "retried", "counts") >= 3  # flaky at least once, broken twice (max_deliver = 3)
+    finally:
+        await host.stop()
+
+
+async def test_a_new_consumer_catches_up_with_the_history_of_the_stream(servers, private_nats, js):
+    events = [envelope(data, v) for data, v in scenario(uuid.uuid4().hex[:6])]
+    await publish(js, events)  # before the service exists
+    host = await start(probe_host(private_nats, servers.mongodb_url, [units_consumer()]))
+    try:
+        want = expected(events)
+        got = await settled(host, want)
+        assert {k: got[k] for k in want} == want
+    finally:
+        await host.stop()
+
+
+def ops_request(host, action: str, data: dict) -> bytes:
+    return (
+        new_event(source="tests", type="vn.antq.ops.request.v1", data=data)
+        .model_copy(update={"actorid": "ops", "actorunit": "", "actorrole": "admin"})
+        .to_bytes()
+    )
+
+
+async def test_rebuild_replays_into_fresh_collections_and_swaps_them_in(servers, private_nats, js):
+    tag = uuid.uuid4().hex[:6]
+    events = [envelope(data, v) for data, v in scenario(tag)]
+    host = await start(probe_host(private_nats, servers.mongodb_url, [units_consumer()]))
+    nc = await nats.connect(private_nats)
+    try:
+        await publish(js, events)
+        want = expected(events)
+        assert await settled(host, want) == want
+        await host.db.units.update_one({"_id": f"{tag}-h1"}, {"$set": {"kind": "school"}})  # damage to repair
+        slow = asyncio.Event()
+        original = host.runners["units"].spec.prefetch
+
+        async def slowly(tx, todo):  # the rebuild's copy fills slowly, so the old data is seen meanwhile
+            if "rebuild" in tx.store.coll.name:
+                await slow.wait()
+            await original(tx, todo)
+
+        host.runners["units"].spec.prefetch = slowly
+        reply = json.loads(
+            (
+                await nc.request(
+                    f"antq.ops.{host.name}.rebuild", ops_request(host, "rebuild", {"consumer": "units"}), timeout=5
+                )
+            ).data
+        )
+        assert reply["ok"] and reply["result"]["started"]
+        await asyncio.sleep(0.5)
+        assert (await host.db.units.find_one({"_id": f"{tag}-h1"}))["kind"] == "school"  # live data until the swap
+        slow.set()
+
+        async def finished():
+            r = json.loads(
+                (
+                    await nc.request(
+                        f"antq.ops.{host.name}.rebuild-status", ops_request(host, "x", {"consumer": "units"}), timeout=5
+                    )
+                ).data
+            )
+            return r["result"] if r["result"].get("state") in ("done", "failed") else None
+
+        status = await eventually(finished, timeout=30)
+        assert status["state"] == "done", status
+        assert await replica(host) == want
+        assert not [n for n in await host.db.list_collection_names() if n.startswith("rebuild_")]
+        extra = envelope(
+            c.UnitRegistered(
+                unit_id=f"{tag}-late",
+                code=None,
+                name="Tổ",
+                kind="hamlet",
+                parent_id=f"{tag}-p",
+                valid_from=D("2025-10-01"),
+            ),
+            1,
+        )
+        await publish(js, [extra])  # the live consumer goes on, on the swapped collections
+        want = expected([*events, extra])
+        assert await settled(host, want) == want
+        host.runners["units"].spec.prefetch = original
+    finally:
+        await nc.close()
+        await host.stop()
+
+
+async def test_operations_need_a_platform_admin(servers, private_nats):
+    host = await start(probe_host(private_nats, servers.mongodb_url, [units_consumer()]))
+    nc = await nats.connect(private_nats)
+    try:
+        body = new_event(source="tests", type="vn.antq.ops.request.v1", data={"consumer": "units"}).model_copy(
+            update={"actorid": "x", "actorunit": "hue", "actorrole": "admin"}
+        )
+        reply = json.loads((await nc.request(f"antq.ops.{host.name}.rebuild", body.to_bytes(), timeout=5)).data)
+        assert reply["error"]["code"] == "forbidden"
+        status = json.loads(
+            (await nc.request(f"antq.ops.{host.name}.consumers", ops_request(host, "consumers", {}), timeout=5)).data
+        )
+        [units] = status["result"]["consumers"]
+        assert units["consumer"] == "units" and units["stream"] == "ANTQ_REGISTRY"
+    finally:
+        await nc.close()
+        await host.stop()
+
+
+def readyz(host) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{host.http.port}/readyz", timeout=2) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+async def test_lag_is_measured_and_readiness_turns_red_when_a_consumer_stalls(servers, private_nats, js):
+    release = asyncio.Event()
+    consumer: Consumer = Consumer(name="stuck", store=lambda db, s: None, collections=())
+
+    @consumer.on(c.UnitRegistered)
+    async def blocked(event: c.UnitRegistered, meta: EventMeta, tx: Tx) -> None:
+        await release.wait()
+
+    host = await start(probe_host(private_nats, servers.mongodb_url, [consumer], consumer_stall_seconds=1.0))
+    try:
+        assert (await asyncio.to_thread(readyz, host))[0] == 200
+        events = [envelope(data, v) for data, v in scenario(uuid.uuid4().hex[:6]) if isinstance(data, c.UnitRegistered)]
+        await publish(js, events)
+
+        async def red():
+            status, body = await asyncio.to_thread(readyz, host)
+            return body if status == 503 else None
+
+        body = await eventually(red, timeout=15)
+        assert body["checks"]["consumers"] is False
+        lag = host.metrics.registry.get_sample_value("antq_consumer_lag", {"service": host.name, "consumer": "stuck"})
+        assert lag >= len(events)
+        release.set()
+
+        async def green():
+            status, _ = await asyncio.to_thread(readyz, host)
+            lag = host.metrics.registry.get_sample_value(
+                "antq_consumer_lag", {"service": host.name, "consumer": "stuck"}
+            )
+            return status == 200 and lag == 0
+
+        assert await eventually(green, timeout=15)
+    finally:
+        release.set()
+        await host.stop()

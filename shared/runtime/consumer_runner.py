@@ -51,7 +51,9 @@ class PoisonEvent(Exception):
 
 
 class Outage(Exception):
-    """The database is unreachable: the delivery waits, and the wait is not a failure."""
+    """The database is unreachable, or another transaction holds the same documents (a writer that
+    crashed mid-transaction holds them until the server aborts it, a minute on MongoDB): the
+    delivery waits, and the wait is not a failure."""
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,7 @@ class ConsumerRunner:
             deliver_policy=DeliverPolicy.ALL if deliver_all else DeliverPolicy.NEW,  # catch up with history
             ack_policy=AckPolicy.EXPLICIT,
             max_deliver=-1,  # unbounded on the server: the runner bounds failures, then dead-letters
-            ack_wait=max(60.0, self.settings.shutdown_grace_seconds * 2),
+            ack_wait=self.settings.consumer_ack_wait_seconds,
             max_ack_pending=max(1000, batch * 4),
         )
 
@@ -191,7 +193,7 @@ class ConsumerRunner:
                         log.warning("delivery not settled", extra={"consumer": self.label, "error": repr(exc)[:300]})
                         await self._sleep(1.0)
         finally:
-            with contextlib.suppress(Exception):
+            with logs.best_effort("unsubscribing", log):
                 await sub.unsubscribe()
 
     async def fetch(self, sub: JetStreamContext.PullSubscription) -> list[Msg]:
@@ -303,7 +305,7 @@ class ConsumerRunner:
         try:
             done = await in_transaction(self.mongo, work)
         except PyMongoError as exc:
-            if is_transient(exc):
+            if is_transient(exc) or exc.has_error_label("TransientTransactionError"):
                 raise Outage(str(exc)[:300]) from None
             raise
         except Unavailable as exc:
@@ -397,7 +399,9 @@ class ConsumerRunner:
         await d.msg.nak(delay=self.backoff(d.delivered))
 
     async def wait_out(self, deliveries: list[Delivery], exc: Exception) -> None:
-        log.warning("database unavailable; events wait", extra={"consumer": self.label, "error": str(exc)[:300]})
+        log.warning(
+            "database unavailable or busy; events wait", extra={"consumer": self.label, "error": str(exc)[:300]}
+        )
         for d in deliveries:
             if d.delivered >= STUCK_AFTER:
                 await self.dead_letter(d, "stuck", repr(exc))

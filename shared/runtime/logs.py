@@ -30,6 +30,15 @@ def ids(event: str | None, correlation: str | None = None) -> Iterator[None]:
             correlation_id.reset(token_c)
 
 
+@contextlib.contextmanager
+def best_effort(what: str, logger: logging.Logger | None = None) -> Iterator[None]:
+    """For clean-up that may fail without consequence: the failure is logged, never silent."""
+    try:
+        yield
+    except Exception as exc:
+        (logger or logging.getLogger("antq")).warning(f"{what} failed", extra={"error": repr(exc)[:300]})
+
+
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
 

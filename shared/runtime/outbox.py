@@ -88,6 +88,7 @@ class Relay:
         self._strikes: dict[str, int] = {}
         self.max_strikes = 5
         self.linger_seconds = 0.025
+        self._measured = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         delay = 0.2
@@ -96,6 +97,7 @@ class Relay:
                 n = await self.flush()
                 self.healthy = True
                 delay = 0.2
+                await self.measure()
                 if n >= self.batch:
                     continue
                 await self._purge_if_due()
@@ -105,6 +107,7 @@ class Relay:
                 self.healthy = False
                 self.metrics.relay_errors.labels(self.metrics.service).inc()
                 log.warning("outbox relay failed; will retry", extra={"error": repr(exc)[:300], "retry_in": delay})
+                await self.measure()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
                 continue
@@ -112,16 +115,29 @@ class Relay:
             try:
                 await asyncio.wait_for(self.outbox.wakeup.wait(), self.poll_seconds)
                 # linger a moment so that events of commands arriving together go out in one batch:
-                # one read and one update for many events instead of for each
-                await asyncio.sleep(self.linger_seconds)
+                # one read and one update for many events instead of for each (a stop cuts it short:
+                # the shutdown flush sends what is there)
+                await asyncio.wait_for(stop.wait(), self.linger_seconds)
             except TimeoutError:
                 pass
+
+    async def measure(self, every: float = 1.0) -> None:
+        """Set the `antq_outbox_pending` gauge, at most once a second (a count on the `sent` index)."""
+        now = asyncio.get_running_loop().time()
+        if now - self._measured < every:
+            return
+        self._measured = now
+        try:
+            pending = await self.outbox.pending()
+        except Exception as exc:  # the database is away: the gauge keeps its last value
+            log.debug("outbox not measured", extra={"error": repr(exc)[:200]})
+            return
+        self.metrics.outbox_pending.labels(self.metrics.service).set(pending)
 
     async def flush(self) -> int:
         """Publish one batch; returns how many entries it sent."""
         docs = await self.outbox.coll.find({"sent": False}).sort("_id", ASCENDING).limit(self.batch).to_list()
         if not docs:
-            self.metrics.outbox_pending.labels(self.metrics.service).set(0)
             return 0
         sent: list[Any] = []
         try:

@@ -14,7 +14,6 @@ Progress is kept in the `consumer_rebuilds` collection, so any replica can answe
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import time
@@ -25,6 +24,7 @@ from nats.js import JetStreamContext
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.runtime import logs
 from shared.runtime.consumer_runner import ConsumerRunner, delete_durable, utc_in
 from shared.runtime.mongo import Doc
 
@@ -89,9 +89,9 @@ class Rebuild:
             await self.note(state="failed", error=repr(exc)[:500])
         finally:
             self.live.paused = False
-            with contextlib.suppress(Exception):
+            with logs.best_effort("resuming the live consumer", log):
                 await self.js.resume_consumer(self.spec.stream, self.live.durable)
-            with contextlib.suppress(Exception):
+            with logs.best_effort("deleting the rebuild's durable", log):
                 await delete_durable(self.js, self.spec.stream, self.durable)
 
     async def _run(self, started: float) -> None:

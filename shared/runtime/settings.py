@@ -46,6 +46,12 @@ class ServiceSettings(BaseSettings):
         default=120.0, description="/readyz turns red when a consumer with pending messages makes no progress this long"
     )
     consumer_status_seconds: float = Field(default=5.0, description="How often consumer lag and pending are read")
+    consumer_ack_wait_seconds: float = Field(
+        default=30.0,
+        ge=1.0,
+        description="How long the broker waits for a consumer's ack before redelivering (after a crash, "
+        "unacknowledged events come back after this long)",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     timezone: str = Field(default="Asia/Ho_Chi_Minh", description="The calendar that decides what 'today' is")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.embedded import Child, free_port
+from deploy.embedded import Child, free_port, nats_command
 
 
 class ServiceProcess(Child):
@@ -39,6 +39,21 @@ class ServiceProcess(Child):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{self.name} not ready: {self.log.read_text()[-3000:]}")
             time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def servers(servers, tmp_path_factory):
+    """A broker of the e2e suite's own (the database server is shared: every process gets its own
+    database). Service processes join their service's queue group, and so does the integration
+    suite's in-process registry: on one broker, either could answer the other's requests."""
+    from tests.conftest import SERVER_START, Servers
+
+    work = tmp_path_factory.mktemp("e2e-nats")
+    port = free_port()
+    broker = Child("nats", nats_command(work / "data", port, free_port()), port, log=work / "nats.log")
+    broker.start(wait=SERVER_START)
+    yield Servers(f"nats://127.0.0.1:{port}", servers.mongodb_url, work, nats=broker)
+    broker.stop()
 
 
 def service_process(servers, name: str, tmp: Path, **env: str) -> ServiceProcess:

@@ -3,7 +3,10 @@ effect; persisted ⇒ published exactly once; nothing is silently dropped."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import random
+import string
 import uuid
 
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -95,18 +98,30 @@ async def test_unparseable_intake_goes_to_the_dead_letter_stream_and_the_consume
     assert dead[0]["subject"] == "antq.intake.registry.register-unit"
 
 
+def letters() -> str:
+    return "".join(random.choices(string.ascii_lowercase, k=8))
+
+
+async def own_stream(js, name: str, subjects: list[str]) -> None:
+    """A stream of the test's own: fake events never reach a producer stream that consumers read."""
+    from nats.js.api import StreamConfig
+
+    await js.add_stream(StreamConfig(name=name, subjects=subjects, duplicate_window=3600))
+
+
 async def test_relay_crash_between_publish_and_mark_republishes_without_a_duplicate(servers, admin):
     """Publish succeeds, marking sent fails (the crash): the next run publishes again and
     JetStream's duplicate window drops the copy."""
     host = create(registry_settings(servers))
     host.build()
     js = admin.nc.jetstream()
-    subject_id = uid("crash")
+    stream, subject_id = f"TESTCRASH{letters()}", uid("crash")
+    await own_stream(js, stream, [f"antq.{stream.lower()}.>"])
     event = new_event(
-        source="antq/registry",
-        type="vn.antq.registry.unit.updated.v1",
+        source="antq/tests",
+        type=f"vn.antq.{stream.lower()}.thing.happened.v1",
         subject=subject_id,
-        data={"unit_id": subject_id},
+        data={"thing_id": subject_id},
     )
 
     async def write(session):
@@ -129,7 +144,7 @@ async def test_relay_crash_between_publish_and_mark_republishes_without_a_duplic
     assert await host.outbox.pending() == 1
     assert await relay.flush() == 1
     assert await host.outbox.pending() == 0
-    copies = await wait_events(admin, lambda e: e["subject"] == subject_id, 1)
+    copies = await wait_events(admin, lambda e: e["subject"] == subject_id, 1, subject=">", stream=stream)
     assert len(copies) == 1
     await host.mongo.close()
 
@@ -158,11 +173,14 @@ async def test_events_carry_the_envelope_of_design_section_3(admin):
 async def test_relay_retries_a_missing_stream_but_sets_aside_an_event_too_large_to_publish(servers, admin):
     host = create(registry_settings(servers))
     host.build()
-    relay = Relay(host.outbox, admin.nc.jetstream(), host.metrics)
+    js = admin.nc.jetstream()
+    relay = Relay(host.outbox, js, host.metrics)
+    late = f"TESTLATE{letters()}"
     missing, huge = uuid7(), uuid7()
+    body = new_event(source="antq/tests", type=f"vn.antq.{late.lower()}.thing.happened.v1", data={}).to_bytes()
     await host.outbox.coll.insert_many(
         [
-            {"_id": missing, "subject": "antq.nowhere.thing.v1", "body": b"{}", "sent": False},
+            {"_id": missing, "subject": f"antq.{late.lower()}.thing.happened.v1", "body": body, "sent": False},
             {"_id": huge, "subject": "antq.registry.unit.updated.v1", "body": b"x" * 1_200_000, "sent": False},
         ]
     )
@@ -172,7 +190,13 @@ async def test_relay_retries_a_missing_stream_but_sets_aside_an_event_too_large_
         except Exception:
             pass
     assert (await host.outbox.coll.find_one({"_id": missing}))["sent"] is False
-    await host.outbox.coll.update_one({"_id": missing}, {"$set": {"sent": True}})  # unblock the head
+    await own_stream(js, late, [f"antq.{late.lower()}.>"])  # the stream appears: the same event now goes out
+    try:
+        await relay.flush()  # it goes out; the huge one behind it still fails
+    except Exception:
+        pass
+    assert (await host.outbox.coll.find_one({"_id": missing}))["sent"] is True
+    assert len(await wait_events(admin, lambda e: True, 1, subject=">", stream=late)) == 1
     for _ in range(relay.max_strikes):
         try:
             await relay.flush()
@@ -185,8 +209,33 @@ async def test_relay_retries_a_missing_stream_but_sets_aside_an_event_too_large_
 async def test_a_graceful_stop_publishes_what_was_just_written(servers, admin):
     host = create(registry_settings(servers))
     await host.start()
+    host.relay.linger_seconds = 60  # the relay's own loop will not send it: only the shutdown flush can
     unit_id = uid("p")
     body = admin.envelope("registry", "register-unit", _province(unit_id))
     assert (await host.pipeline.handle("register-unit", body))["ok"]
-    await host.stop()  # within the relay's 25 ms linger: only the shutdown flush can publish it
+    await host.stop()
     assert len(await wait_events(admin, lambda e: e["subject"] == unit_id, 1, timeout=2)) == 1
+
+
+async def test_the_outbox_pending_gauge_counts_what_waits(servers, admin):
+    host = create(registry_settings(servers, relay_poll_seconds=0.1))
+    await host.start()
+    try:
+        nowhere = [{"_id": uuid7(), "subject": "antq.nowhere.thing.v1", "body": b"{}", "sent": False} for _ in range(3)]
+        await host.outbox.coll.insert_many(nowhere)  # no stream takes them: they wait at the head
+        host.outbox.notify()
+
+        def gauge() -> float | None:
+            return host.metrics.registry.get_sample_value("antq_outbox_pending", {"service": "registry"})
+
+        deadline = asyncio.get_running_loop().time() + 10
+        while gauge() != 3 and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.1)
+        assert gauge() == 3
+        await host.outbox.coll.update_many({"_id": {"$in": [d["_id"] for d in nowhere]}}, {"$set": {"sent": True}})
+        deadline = asyncio.get_running_loop().time() + 10
+        while gauge() != 0 and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.1)
+        assert gauge() == 0
+    finally:
+        await host.stop()

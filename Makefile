@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 UV_VERSION := 0.13.9
 
-.PHONY: install up test lint typecheck pytest docs bench clean
+.PHONY: install up test lint typecheck pytest docs bench fuzz clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ docs: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# More inputs than CI draws (ANTQ_FUZZ_EXAMPLES per subject); prints tried / refused / internal.
+fuzz: install
+	ANTQ_FUZZ_EXAMPLES=$${ANTQ_FUZZ_EXAMPLES:-300} $(BIN)/pytest -q -p no:cacheprovider tests/fuzz
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -60,3 +60,17 @@ def servers() -> Iterator[Servers]:
         yield s
     finally:
         s.stop()
+
+
+@pytest.fixture(scope="module")
+def private_nats(tmp_path_factory):
+    """A nats-server of the module's own: its streams hold only what the module's tests publish
+    (events out of order, duplicates and poison stay out of the shared ANTQ_REGISTRY)."""
+    from deploy.embedded import free_port
+
+    work = tmp_path_factory.mktemp("nats")
+    port = free_port()
+    server = Child("nats", nats_command(work / "data", port, free_port()), port, log=work / "nats.log")
+    server.start(wait=SERVER_START)
+    yield f"nats://127.0.0.1:{port}"
+    server.stop()

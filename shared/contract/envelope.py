@@ -141,7 +141,7 @@ def pydantic_details(exc: ValidationError, prefix: str = "") -> list[dict[str, A
     return out
 
 
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def _lone_surrogate(value: Any, path: str = "") -> str | None:
@@ -171,12 +171,16 @@ def read_json(raw: bytes, max_bytes: int = MAX_PAYLOAD_BYTES, allow_empty: bool 
     if allow_empty and not raw.strip():
         return {}
     try:
-        doc = json.loads(raw)
-    except (ValueError, RecursionError) as exc:  # bad UTF-8, bad JSON, or nested too deep to parse
+        text = raw.decode("utf-8")  # strict: json.loads(bytes) would let encoded surrogates through
+    except UnicodeDecodeError as exc:
+        raise MalformedMessage(f"body is not UTF-8: {str(exc)[:200]}") from None
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError) as exc:  # bad JSON, or nested too deep to parse
         raise MalformedMessage(f"body is not valid JSON: {str(exc)[:200] or type(exc).__name__}") from None
     if not isinstance(doc, dict):
         raise MalformedMessage("body must be a JSON object (a CloudEvents structured document)")
-    if _SURROGATE_ESCAPE.search(raw):  # only an escape can smuggle a surrogate past the UTF-8 decoder
+    if _SURROGATE_ESCAPE.search(text):  # only an escape can smuggle a surrogate past the strict decoder
         try:
             bad = _lone_surrogate(doc)
         except RecursionError:
@@ -199,12 +203,15 @@ def parse_envelope(raw: bytes, max_bytes: int = MAX_PAYLOAD_BYTES) -> CloudEvent
 
 
 def best_effort_id(raw: bytes) -> str | None:
-    """The `id` of a message that failed validation, if one can be read, to echo in the reply."""
+    """The `id` of a message that failed validation, if one can be read, to echo in the reply (also
+    from a body with bytes that are not UTF-8 elsewhere)."""
     try:
-        doc = json.loads(raw)
+        doc = json.loads(raw.decode("utf-8", "replace"))
     except (ValueError, RecursionError):
         return None
     value = doc.get("id") if isinstance(doc, dict) else None
-    if not isinstance(value, str) or not 0 < len(value) <= 128 or _lone_surrogate(value) is not None:
+    if not isinstance(value, str) or not 0 < len(value) <= 128 or "\ufffd" in value:
+        return None
+    if _lone_surrogate(value) is not None:
         return None
     return value

@@ -78,21 +78,6 @@ async def wait_events(
 # ------------------------------------------------------------------------------------ consumers
 
 
-@pytest.fixture(scope="module")
-def private_nats(tmp_path_factory):
-    """A nats-server of the module's own: its streams hold only what the module's tests publish
-    (events out of order, duplicates and poison stay out of the shared ANTQ_REGISTRY)."""
-    from deploy.embedded import Child, free_port, nats_command
-    from tests.conftest import SERVER_START
-
-    work = tmp_path_factory.mktemp("nats")
-    port = free_port()
-    server = Child("nats", nats_command(work / "data", port, free_port()), port, log=work / "nats.log")
-    server.start(wait=SERVER_START)
-    yield f"nats://127.0.0.1:{port}"
-    server.stop()
-
-
 def probe_host(nats_url: str, mongodb_url: str, consumers: list, **overrides: object) -> ServiceHost:
     """A service that only listens: the given consumers on a fresh database, with short delays."""
     from shared.runtime.host import ServiceDefinition

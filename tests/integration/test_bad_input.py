@@ -46,7 +46,7 @@ async def ask(admin, payload, subject=SUBJECT):
     ("payload", "code", "phrase"),
     [
         (b"{not json", "malformed", "not valid JSON"),
-        (b"\xff\xfe", "malformed", "not valid JSON"),
+        (b"\xff\xfe", "malformed", "not UTF-8"),
         (b"[1, 2, 3]", "malformed", "JSON object"),
         (envelope(GOOD, specversion="0.3"), "validation_failed", "CloudEvent"),
         (envelope(GOOD, id=None), "validation_failed", "CloudEvent"),
@@ -114,3 +114,17 @@ async def test_refusals_are_counted_in_metrics(admin, registry):
     await ask(admin, b"{broken")
     await ask(admin, b"{broken")
     assert await count() == before + 2
+
+
+async def test_text_that_is_not_valid_unicode_is_bad_input_answered_with_the_command_id(admin):
+    command_id = str(uuid.uuid4())
+    escaped = json.dumps(envelope({"name": "\ud800", "kind": "province", "valid_from": "2025-01-01"}, id=command_id))
+    reply = await ask(admin, escaped.encode())  # a lone surrogate, escaped in valid JSON
+    assert reply["error"]["code"] == "validation_failed"
+    assert reply["id"] == command_id
+    assert reply["error"]["details"][0]["field"] == "data.name"
+    raw = envelope({"name": "Tỉnh", "kind": "province", "valid_from": "2025-01-01"}, id=command_id)
+    not_utf8 = json.dumps(raw, ensure_ascii=False).encode().replace("Tỉnh".encode(), b"T\xe1\xbb")
+    reply = await ask(admin, not_utf8)
+    assert reply["error"]["code"] == "malformed"
+    assert reply["id"] == command_id

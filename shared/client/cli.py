@@ -20,13 +20,12 @@ from rich.table import Table
 from shared.client import Client, Reply, read_stream
 from shared.client.importer import import_units, read_rows
 from shared.contract.envelope import Actor
+from shared.contract.services import SERVICES
 from shared.contract.subjects import DLQ
 
 T = TypeVar("T")
 app = typer.Typer(help="ANTQ festival platform command line.", no_args_is_help=True)
-registry_app = typer.Typer(help="Registry: units, campaigns, festivals.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Dead letters: list and replay.", no_args_is_help=True)
-app.add_typer(registry_app, name="registry")
 app.add_typer(dlq_app, name="dlq")
 console = Console()
 err = Console(stderr=True)
@@ -112,6 +111,69 @@ def command(
 def query(service: str, name: str, params: Annotated[str, typer.Argument(help="JSON object")] = "{}") -> None:
     """Ask any query and print the result."""
     show(run(lambda c: c.query(service, name, parse_json(params))))
+
+
+def service_app(service: str, summary: str) -> typer.Typer:
+    """`antq <service> …`: what every service answers (its consumers, rebuilds), for each in the table."""
+    sub = typer.Typer(help=summary, no_args_is_help=True)
+
+    @sub.command("consumers")
+    def consumers() -> None:
+        """The service's event consumers: pending, lag, progress."""
+        reply = run(lambda c: c.ops(service, "consumers"))
+        if not reply.ok:
+            show(reply)
+        table = Table(title=f"{service} consumers")
+        for col in ("consumer", "stream", "pending", "lag", "processed", "since progress (s)", "state"):
+            table.add_column(col)
+        for r in reply.result["consumers"]:
+            state = "stalled" if r["stalled"] else "paused" if r["paused"] else "ok"
+            table.add_row(
+                r["consumer"],
+                r["stream"],
+                str(r["pending"]),
+                str(r["lag"]),
+                str(r["processed"]),
+                str(r["seconds_since_progress"]),
+                state,
+            )
+        console.print(table)
+
+    @sub.command("rebuild")
+    def rebuild(
+        consumer: str,
+        wait: Annotated[bool, typer.Option(help="follow it until the swap")] = True,
+    ) -> None:
+        """Replay the consumer's stream from its start into fresh collections, then swap them in."""
+
+        async def go(client: Client) -> dict[str, Any]:
+            started = await client.ops(service, "rebuild", {"consumer": consumer})
+            if not started.ok or not wait:
+                return {"reply": started}
+            with Progress(console=err) as progress:
+                task = progress.add_task(f"rebuilding {service}/{consumer}", total=None)
+                while True:
+                    status = await client.ops(service, "rebuild-status", {"consumer": consumer})
+                    state = status.result.get("state", "?")
+                    progress.update(
+                        task, description=f"{service}/{consumer}: {state}", completed=status.result.get("processed", 0)
+                    )
+                    if not status.ok or state in ("done", "failed"):
+                        return {"reply": status}
+                    await asyncio.sleep(0.5)
+
+        reply: Reply = run(go)["reply"]
+        show(reply)
+        if reply.result.get("state") == "failed":
+            raise typer.Exit(1)
+
+    return sub
+
+
+SERVICE_APPS = {entry.name: service_app(entry.name, entry.summary) for entry in SERVICES}
+for _name, _sub in SERVICE_APPS.items():
+    app.add_typer(_sub, name=_name)
+registry_app = SERVICE_APPS["registry"]
 
 
 @registry_app.command("import")

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from shared.contract.envelope import Actor, new_event
 from shared.contract.services import command_of
-from shared.contract.subjects import command_subject, command_type, intake_subject, query_subject
+from shared.contract.subjects import command_subject, command_type, intake_subject, ops_subject, query_subject
 
 
 def command_envelope(
@@ -144,4 +144,12 @@ class Client:
     async def query(self, service: str, name: str, params: dict[str, Any] | BaseModel | None = None) -> Reply:
         payload = params.model_dump(mode="json", exclude_none=True) if isinstance(params, BaseModel) else params or {}
         msg = await self.nc.request(query_subject(service, name), json.dumps(payload).encode(), timeout=self.timeout)
+        return Reply.parse(msg.data)
+
+    async def ops(self, service: str, action: str, data: dict[str, Any] | None = None) -> Reply:
+        """Operations (consumer status, rebuilds): `antq.ops.<service>.<action>`, for a platform admin."""
+        body = new_event(
+            source=self.source, type=f"vn.antq.{service}.ops.v1", data=data or {}, actor=self.actor
+        ).to_bytes()
+        msg = await self.nc.request(ops_subject(service, action), body, timeout=self.timeout)
         return Reply.parse(msg.data)

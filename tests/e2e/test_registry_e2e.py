@@ -198,6 +198,21 @@ def test_cli_imports_the_sample_and_lists_it(servers, registry_process):
     assert "validation_failed" in bad.stderr
 
 
+def test_cli_asks_each_service_of_the_table_for_its_consumers(servers, registry_process):
+    env = {**os.environ, "ANTQ_NATS_URL": servers.nats_url}
+    antq = str(Path(sys.executable).parent / "antq")
+    r = subprocess.run([antq, "registry", "consumers"], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "registry consumers" in r.stdout  # registry listens to nothing yet: an empty table
+    r = subprocess.run([antq, "registry", "rebuild", "units"], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert "not_found" in r.stderr and "has no consumer" in r.stderr
+    officer = {**env, "ANTQ_ACTOR_UNIT": "hue", "ANTQ_ACTOR_ROLE": "officer"}
+    r = subprocess.run([antq, "registry", "consumers"], env=officer, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert "forbidden" in r.stderr
+
+
 def test_health_endpoints_and_asyncapi(registry_process):
     assert registry_process.status("/healthz") == 200
     assert registry_process.status("/readyz") == 200

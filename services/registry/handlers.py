@@ -47,10 +47,11 @@ async def _save_units(store: RegistryStore, units: list[d.Unit]) -> None:
 
 
 async def _new_unit_id(ctx: Context, requested: str | None) -> str:
-    unit_id = requested or ctx.new_id()
-    if await ctx.store.unit(unit_id) is not None:
-        raise Conflict(f"unit {unit_id} already exists", [{"field": "unit_id", "value": unit_id}])
-    return unit_id
+    if requested is None:
+        return ctx.store.new_unit_id(ctx.new_id())  # a new UUIDv7 is free by construction: no read
+    if await ctx.store.unit(requested) is not None:
+        raise Conflict(f"unit {requested} already exists", [{"field": "unit_id", "value": requested}])
+    return requested
 
 
 # ------------------------------------------------------------------------------------ units
@@ -183,7 +184,7 @@ async def open_campaign(cmd: c.OpenCampaign, ctx: Context) -> Outcome:
             [{"campaign_id": existing.campaign_id}],
         )
     campaign_id = cmd.campaign_id or ctx.new_id()
-    if await ctx.store.campaign(campaign_id) is not None:
+    if cmd.campaign_id is not None and await ctx.store.campaign(campaign_id) is not None:
         raise Conflict(f"campaign {campaign_id} already exists")
     campaign, event = d.open_campaign(cmd, campaign_id, scope)
     await ctx.store.save_campaign(campaign)
@@ -203,7 +204,7 @@ async def plan_festival(cmd: c.PlanFestival, ctx: Context) -> Outcome:
     unit.require_active(cmd.date)
     await _authorize(ctx, unit.unit_id, cmd.date, f"plan a festival for {unit.unit_id}")
     festival_id = cmd.festival_id or ctx.new_id()
-    if await ctx.store.festival(festival_id) is not None:
+    if cmd.festival_id is not None and await ctx.store.festival(festival_id) is not None:
         raise Conflict(f"festival {festival_id} already exists", [{"field": "festival_id"}])
     campaign = await _campaign_of(ctx, unit.unit_id, cmd.year, cmd.date)
     active = await ctx.store.active_festivals(cmd.year, unit.unit_id)
@@ -257,7 +258,7 @@ async def register_model(cmd: c.RegisterModel, ctx: Context) -> Outcome:
     unit = await _unit(ctx.store, cmd.unit_id)
     await _authorize(ctx, unit.unit_id, cmd.launched_on, f"register a model for {unit.unit_id}")
     model_id = cmd.model_id or ctx.new_id()
-    if await ctx.store.model(model_id) is not None:
+    if cmd.model_id is not None and await ctx.store.model(model_id) is not None:
         raise Conflict(f"model {model_id} already exists", [{"field": "model_id"}])
     model, event = d.register_model(cmd, model_id, unit)
     await ctx.store.save_model(model)

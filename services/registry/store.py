@@ -70,6 +70,11 @@ class RegistryStore:
             self._units[unit_id] = await self._get("units", unit_id, Unit)
         return self._units[unit_id]
 
+    def new_unit_id(self, unit_id: str) -> str:
+        """A generated id: known to be free without a read (its unit is inserted, not replaced)."""
+        self._units[unit_id] = None
+        return unit_id
+
     def _remember(self, units: list[Unit]) -> list[Unit]:
         for u in units:
             self._units.setdefault(u.unit_id, u)
@@ -246,9 +251,8 @@ class RegistryStore:
         if festival.status == "cancelled":
             await self.db.festival_slots.delete_one({"_id": slot, "festival_id": festival.festival_id}, session=self.s)
         elif festival.version == 1:
-            held = await self.db.festival_slots.find_one({"_id": slot}, session=self.s)
-            if held is not None:
-                raise Conflict(f"unit {festival.unit_id} already has festival {held['festival_id']} in {festival.year}")
+            # the domain refused a second festival already; a duplicate key here is a concurrent plan,
+            # answered `concurrent_change` and, when sent again, refused by the domain
             await self.db.festival_slots.insert_one({"_id": slot, "festival_id": festival.festival_id}, session=self.s)
 
     # ------------------------------------------------------------------------------- models

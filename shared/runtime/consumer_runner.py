@@ -18,7 +18,6 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +26,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from pydantic import BaseModel, ValidationError
-from pymongo import AsyncMongoClient, UpdateOne
+from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
@@ -40,14 +39,18 @@ from shared.runtime.dead_letters import DeadLetters
 from shared.runtime.metrics import Metrics
 from shared.runtime.mongo import Doc, in_transaction, is_transient
 from shared.runtime.settings import ServiceSettings
+from shared.runtime.tracking import Tracking
 
 log = logging.getLogger("antq.consumers")
 STUCK_AFTER = 1000  # deliveries after which a message is dead-lettered whatever the cause
-IN_CHUNK = 100  # ids per $in read (SecantusDB's $in slows down sharply above ~100 ids)
 
 
 class PoisonEvent(Exception):
     """Raised by a handler for an event no retry can fix: it is dead-lettered with the reason."""
+
+
+class GapByCache(Exception):
+    """The cache says an event's predecessor is missing: the receipts have the last word."""
 
 
 class Outage(Exception):
@@ -75,47 +78,6 @@ class Progress:
     pending: int = 0
     lag: int = 0
     stream_last: int = 0
-
-
-class Tracking:
-    """The consumer's tracking records, in its own collection: the version applied per aggregate
-    (with the id of that event) and the ids of applied events that carry no version."""
-
-    def __init__(self, db: AsyncDatabase[Doc], collection: str) -> None:
-        self.coll = db[collection]
-
-    async def read(
-        self, keys: Sequence[str], ids: Sequence[str], session: AsyncClientSession | None
-    ) -> tuple[dict[str, int], set[str]]:
-        wanted = sorted({*keys, *(f"id:{i}" for i in ids)})
-        versions: dict[str, int] = {}
-        processed: set[str] = set()
-        for i in range(0, len(wanted), IN_CHUNK):
-            cursor = self.coll.find({"_id": {"$in": wanted[i : i + IN_CHUNK]}}, session=session)
-            for doc in await cursor.to_list():
-                if doc["_id"].startswith("id:"):
-                    processed.add(doc["_id"][3:])
-                else:
-                    versions[doc["_id"]] = doc["v"]
-                    processed.add(doc["last"])
-        return versions, processed
-
-    async def write(self, done: Plan[Delivery], session: AsyncClientSession) -> None:
-        last: dict[str, str] = {}
-        for d in done.apply:
-            if d.key is not None:
-                last[d.key] = d.id
-        ops: list[Any] = [
-            UpdateOne({"_id": key}, {"$set": {"v": v, "last": last[key]}}, upsert=True)
-            for key, v in done.versions.items()
-        ]
-        ops += [
-            UpdateOne({"_id": f"id:{d.id}"}, {"$setOnInsert": {"seq": d.seq}}, upsert=True)
-            for d in done.apply
-            if d.key is None
-        ]
-        if ops:
-            await self.coll.bulk_write(ops, ordered=False, session=session)
 
 
 class ConsumerRunner:
@@ -172,29 +134,51 @@ class ConsumerRunner:
     # ------------------------------------------------------------------------------- the loop
 
     async def run(self) -> None:
+        """Apply deliveries one after the other, while the next one is fetched and parsed (the
+        database works on one while this process parses the other)."""
+        try:
+            await self.tracking.start()
+        except PyMongoError as exc:  # unknown: it reads receipts, which is always safe
+            log.warning("tracking not inspected", extra={"consumer": self.label, "error": repr(exc)[:200]})
         sub = await self.js.pull_subscribe_bind(self.durable, stream=self.spec.stream)
+        ready: asyncio.Queue[list[Delivery]] = asyncio.Queue(maxsize=1)
+        reader = asyncio.create_task(self.read(sub, ready), name=f"read-{self.label}")
         try:
             while not self.stopping.is_set():
-                if self.paused:
-                    await asyncio.sleep(0.05)
-                    continue
-                try:
-                    msgs = await self.fetch(sub)
-                except Exception as exc:  # broker away: wait for the reconnect
-                    log.warning("consumer fetch failed", extra={"consumer": self.label, "error": repr(exc)[:200]})
-                    await self._sleep(1.0)
-                    continue
-                if not msgs:
+                deliveries = await self._next(ready)
+                if deliveries is None:
                     continue
                 async with self.busy:
                     try:
-                        await self.handle(msgs)
+                        await self.handle(deliveries)
                     except Exception as exc:  # an ack lost with the connection: the messages come back
                         log.warning("delivery not settled", extra={"consumer": self.label, "error": repr(exc)[:300]})
                         await self._sleep(1.0)
         finally:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
             with logs.best_effort("unsubscribing", log):
                 await sub.unsubscribe()
+
+    async def _next(self, ready: asyncio.Queue[list[Delivery]]) -> list[Delivery] | None:
+        try:
+            return await asyncio.wait_for(ready.get(), 0.5)
+        except TimeoutError:
+            return None
+
+    async def read(self, sub: JetStreamContext.PullSubscription, ready: asyncio.Queue[list[Delivery]]) -> None:
+        while not self.stopping.is_set():
+            if self.paused:
+                await asyncio.sleep(0.05)
+                continue
+            try:
+                msgs = await self.fetch(sub)
+            except Exception as exc:  # broker away: wait for the reconnect
+                log.warning("consumer fetch failed", extra={"consumer": self.label, "error": repr(exc)[:200]})
+                await self._sleep(1.0)
+                continue
+            if msgs:
+                await ready.put([self.decode(m) for m in msgs])
 
     async def fetch(self, sub: JetStreamContext.PullSubscription) -> list[Msg]:
         """Up to a batch of messages: what is there now, then what arrives within `max_wait_ms`."""
@@ -225,8 +209,7 @@ class ConsumerRunner:
 
     # ------------------------------------------------------------------------------- one delivery
 
-    async def handle(self, msgs: list[Msg]) -> None:
-        deliveries = [self.decode(m) for m in msgs]
+    async def handle(self, deliveries: list[Delivery]) -> None:
         readable = []
         for d in deliveries:
             if d.poison is not None:
@@ -278,20 +261,28 @@ class ConsumerRunner:
             await self.gap(d)
 
     async def apply(self, deliveries: list[Delivery]) -> Plan[Delivery]:
-        """One transaction: read the tracking records, order, run the handlers, write their bulk
-        operations and the new tracking records; then acknowledge. Held events are the caller's."""
+        """One transaction: find what is applied, order, run the handlers, write their bulk
+        operations and the receipts; then acknowledge. Held events are the caller's."""
         started = time.perf_counter()
+        try:
+            done = await self._apply(deliveries, force_read=False)
+        except GapByCache:
+            done = await self._apply(deliveries, force_read=True)
+        self.tracking.remember(done.apply)
+        self.metrics.consumer_batch_seconds.labels(self.service, self.label).observe(time.perf_counter() - started)
+        await self.settle(done)
+        return done
 
+    async def _apply(self, deliveries: list[Delivery], force_read: bool) -> Plan[Delivery]:
         async def work(session: AsyncClientSession) -> Plan[Delivery]:
-            versions, processed = await self.tracking.read(
-                [d.key for d in deliveries if d.key], [d.id for d in deliveries], session
-            )
-            done = plan(deliveries, versions, processed)
+            await self.tracking.hold_fence(session)
+            versions, applied = await self.tracking.stored(deliveries, session, force_read)
+            done = plan(deliveries, versions, applied)
+            if done.held and not force_read:
+                raise GapByCache
             tx: Tx[Any] = Tx(self.spec.store(self.db, session), self.db, session)
             if self.spec.prefetch is not None:
-                todo = [
-                    (d.payload, EventMeta.of(d.env, d.seq)) for d in done.apply if d.handler and d.env and d.payload
-                ]
+                todo = [(d.payload, EventMeta.of(d.env, d.seq)) for d in done.apply if d.env and d.payload]
                 if todo:
                     await self.spec.prefetch(tx, todo)
             for d in done.apply:
@@ -299,20 +290,17 @@ class ConsumerRunner:
                     with logs.ids(d.id, d.env.correlationid):
                         await d.handler.fn(d.payload, EventMeta.of(d.env, d.seq), tx)
             await tx.flush()
-            await self.tracking.write(done, session)
+            await self.tracking.record(done.apply, session)
             return done
 
         try:
-            done = await in_transaction(self.mongo, work)
+            return await in_transaction(self.mongo, work)
         except PyMongoError as exc:
             if is_transient(exc) or exc.has_error_label("TransientTransactionError"):
                 raise Outage(str(exc)[:300]) from None
             raise
         except Unavailable as exc:
             raise Outage(exc.message) from None
-        self.metrics.consumer_batch_seconds.labels(self.service, self.label).observe(time.perf_counter() - started)
-        await self.settle(done)
-        return done
 
     async def settle(self, done: Plan[Delivery]) -> None:
         for d in done.apply:

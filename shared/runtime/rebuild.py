@@ -117,6 +117,8 @@ class Rebuild:
             await self.note(state="swapping")
             async with self.live.busy:  # no live delivery is applied here while the names change
                 await self.swap()
+                self.live.tracking.forget()  # what it knew was of the old collections
+                await self.live.tracking.start()
         finally:
             if not task.done():
                 task.cancel()

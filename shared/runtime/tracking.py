@@ -1,0 +1,174 @@
+"""What a consumer has applied: a receipt per applied event, inserted in the transaction of the
+events' effects (so a receipt exists exactly when the effects do).
+
+A versioned event's receipt is `<service>.<aggregate>:<subject>@<version>`; an event without a
+version is receipted by its id. Versions apply contiguously, so "version v of X is applied" is
+"the receipt X@v exists", and the stored version of X is the highest receipt. The receipts of one
+transaction are one document (`r`, indexed): one insert per batch, the store's cheapest write.
+
+The runner keeps the versions it has seen in memory. When the tracking collection was empty at
+start (a new consumer, or a rebuild's copy), the cache is complete: an aggregate it has not seen
+has no receipt, and no read is needed. Otherwise, or once the cache is full, it reads the
+receipts it needs, a few batched point lookups per delivery.
+
+A cache is only as good as the knowledge that nobody else wrote: every transaction also bumps a
+fence document, on the condition that this runner bumped it last. Replicas sharing a durable thus
+conflict on the fence (one transaction is retried), and a runner that finds the fence moved
+forgets its cache and reads the receipts it needs from then on."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.contract.ids import uuid7
+from shared.runtime.mongo import Doc
+
+IN_CHUNK = 100  # ids per $in read (SecantusDB's $in slows down sharply above ~100 ids)
+CACHE_LIMIT = 500_000  # aggregates (and ids) remembered; past it the cache stops being complete
+
+
+class Tracked(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def key(self) -> str | None: ...
+    @property
+    def version(self) -> int | None: ...
+    @property
+    def seq(self) -> int: ...
+
+
+def receipt(key: str, version: int) -> str:
+    return f"{key}@{version:010d}"  # zero-padded: receipts of one aggregate sort by version
+
+
+FENCE = "fence"
+
+
+class Tracking:
+    def __init__(self, db: AsyncDatabase[Doc], collection: str) -> None:
+        self.coll = db[collection]
+        self.versions: OrderedDict[str, int] = OrderedDict()  # aggregate → highest applied version
+        self.ids: OrderedDict[str, None] = OrderedDict()  # ids of applied events, newest last (copies)
+        self.complete = False
+        self.writer = uuid7()
+        self.fence: int | None = None  # the fence's count after this runner's last committed transaction
+        self._proposed: int | None = None
+
+    async def start(self) -> None:
+        """A tracking collection without receipts means nothing was applied: the cache is complete."""
+        await self.coll.create_index("r")
+        self.complete = await self._no_receipts(None)
+
+    async def _no_receipts(self, session: AsyncClientSession | None) -> bool:
+        return await self.coll.find_one({"r": {"$exists": True}}, {"_id": 1}, session=session) is None
+
+    async def hold_fence(self, session: AsyncClientSession) -> None:
+        """Bump the fence in this transaction; if another writer moved it, forget the cache first."""
+        if self.fence is not None:
+            moved = await self.coll.update_one(
+                {"_id": FENCE, "writer": self.writer, "n": self.fence}, {"$inc": {"n": 1}}, session=session
+            )
+            if moved.matched_count == 1:
+                self._proposed = self.fence + 1
+                return
+        doc = await self.coll.find_one_and_update(
+            {"_id": FENCE},
+            {"$set": {"writer": self.writer}, "$inc": {"n": 1}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        assert doc is not None  # upserted
+        self._proposed = int(doc["n"])
+        self.forget()
+        self.complete = await self._no_receipts(session)
+
+    def forget(self) -> None:
+        """After a conflict (another replica applied what the cache did not know): read from now on."""
+        self.versions.clear()
+        self.ids.clear()
+        self.complete = False
+
+    async def stored(
+        self, events: Sequence[Tracked], session: AsyncClientSession | None, force_read: bool = False
+    ) -> tuple[dict[str, int], set[str]]:
+        """The stored version of each aggregate the events touch, as far as ordering needs it, and
+        which of the events' ids are applied."""
+        versions: dict[str, int] = {}
+        applied: set[str] = set()
+        lookups: set[str] = set()
+        by_key: dict[str, list[int]] = {}
+        for e in events:
+            if e.id in self.ids:
+                applied.add(e.id)  # a copy of an event applied here, under any message id
+            if e.key is None or e.version is None:
+                if e.id not in self.ids and (force_read or not self.complete):
+                    lookups.add(f"id:{e.id}")
+                continue
+            by_key.setdefault(e.key, []).append(e.version)
+        for key, vs in by_key.items():
+            if key in self.versions and not force_read:
+                versions[key] = self.versions[key]
+            elif self.complete and not force_read:
+                versions[key] = 0
+            else:
+                lookups |= {receipt(key, v) for v in vs} | {receipt(key, v - 1) for v in vs if v > 1}
+        found = await self._read(sorted(lookups), session) if lookups else {}
+        for key, vs in by_key.items():
+            if key in versions:
+                continue
+            have = [v for v in {*vs, *(v - 1 for v in vs)} if v >= 1 and receipt(key, v) in found]
+            # contiguous versions: the highest receipt seen is the stored version, or one past the
+            # events' (then they are all stale); with none, it is 0 if a version 1 is there, else
+            # below the lowest event's predecessor (a gap)
+            versions[key] = max(have) if have else (0 if min(vs) == 1 else min(vs) - 2)
+            applied |= {found[receipt(key, v)] for v in vs if receipt(key, v) in found}
+        applied |= {f[3:] for f in found if f.startswith("id:")}
+        return versions, applied
+
+    async def _read(self, wanted: list[str], session: AsyncClientSession | None) -> dict[str, str]:
+        """Which of the `wanted` receipts exist (receipt → the id of its event, where recorded)."""
+        found: dict[str, str] = {}
+        for i in range(0, len(wanted), IN_CHUNK):
+            chunk = wanted[i : i + IN_CHUNK]
+            cursor = self.coll.find({"r": {"$in": chunk}}, {"r": 1, "ids": 1}, session=session)
+            want = set(chunk)
+            for doc in await cursor.to_list():
+                ids = doc.get("ids") or [None] * len(doc["r"])
+                for r, event_id in zip(doc["r"], ids, strict=False):
+                    if r in want:
+                        found[r] = str(event_id or r)
+        return found
+
+    async def record(self, applied: Sequence[Tracked], session: AsyncClientSession) -> None:
+        """Insert the receipts of the applied events, one document for the transaction (a receipt
+        that exists already aborts the transaction)."""
+        if not applied:
+            return
+        receipts = [
+            receipt(e.key, e.version) if e.key is not None and e.version is not None else f"id:{e.id}" for e in applied
+        ]
+        doc = {"_id": uuid7(), "r": receipts, "ids": [e.id for e in applied], "seq": applied[-1].seq}
+        await self.coll.insert_one(doc, session=session)
+
+    def remember(self, applied: Iterable[Tracked]) -> None:
+        """After the commit: what was applied is known without a read from now on."""
+        self.fence = self._proposed
+        for e in applied:
+            if e.key is not None and e.version is not None:
+                self.versions[e.key] = e.version
+                self.versions.move_to_end(e.key)
+            self.ids[e.id] = None
+        if len(self.versions) > CACHE_LIMIT or len(self.ids) > CACHE_LIMIT:
+            while len(self.versions) > CACHE_LIMIT // 2:
+                self.versions.popitem(last=False)
+            while len(self.ids) > CACHE_LIMIT // 2:
+                self.ids.popitem(last=False)
+            self.complete = False  # what was evicted must be read again

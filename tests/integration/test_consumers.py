@@ -486,3 +486,50 @@ async def test_lag_is_measured_and_readiness_turns_red_when_a_consumer_stalls(se
     finally:
         release.set()
         await host.stop()
+
+
+@pytest.mark.parametrize("batch", [None, Batch(max_messages=20, max_wait_ms=20)], ids=["single", "batch"])
+async def test_two_replicas_on_one_durable_apply_each_event_once(servers, private_nats, js, batch):
+    """Replicas share the durable: each gets some deliveries. Receipts and the fence keep every
+    effect single, even though each replica's cache misses what the other applied."""
+    from shared.runtime.host import ServiceHost
+
+    first = probe_host(private_nats, servers.mongodb_url, [flaky_consumer({}, batch)])
+    second = ServiceHost(first.definition, first.settings)  # the same service: same durable, same database
+    await first.start()
+    await second.start()
+    try:
+        tag = uuid.uuid4().hex[:6]
+        n = 200
+        regs = [
+            envelope(
+                c.UnitRegistered(
+                    unit_id=f"{tag}-{i}",
+                    code=None,
+                    name="Tổ",
+                    kind="residential_group",
+                    parent_id="w",
+                    valid_from=D("2025-01-01"),
+                ),
+                1,
+            )
+            for i in range(n)
+        ]
+        await publish(js, regs)
+        await publish(js, regs[::3], msg_id=lambda e: f"{e.id}-copy")  # copies, to either replica
+
+        async def done():
+            doc = await first.db.counts.find_one({"_id": "residential_group"})
+            return doc if doc and doc["n"] >= n else None
+
+        doc = await eventually(done, timeout=30)
+        await asyncio.sleep(1.0)  # a late double application would show now
+        doc = await first.db.counts.find_one({"_id": "residential_group"})
+        assert doc["n"] == n
+        assert sorted(doc["ids"]) == sorted(e.subject for e in regs)
+        both = [counted(h, "processed", "counts") for h in (first, second)]
+        assert sum(both) == n
+        assert all(b > 0 for b in both), both  # the durable did share the work
+    finally:
+        await second.stop()
+        await first.stop()

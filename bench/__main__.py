@@ -16,6 +16,7 @@ from pathlib import Path
 import nats
 from pymongo import AsyncMongoClient
 
+from bench import consumers
 from deploy.embedded import Child, free_port, http_ok, mongo_command, mongo_url, nats_command
 from shared.client import command_envelope
 from shared.contract.envelope import Actor
@@ -161,6 +162,25 @@ async def registry_figures(url: str) -> dict[str, float]:
     }
 
 
+def round_trips(port: int) -> dict[str, float]:
+    """Database round trips per command, from the service's own metrics (PyMongo command monitoring)."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    sums: dict[str, float] = {}
+    counts: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "antq_command_db_round_trips_sum":
+                sums[sample.labels["command"]] = sample.value
+            elif sample.name == "antq_command_db_round_trips_count":
+                counts[sample.labels["command"]] = sample.value
+    return {k: sums[k] / counts[k] for k in sums if counts.get(k)}
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -197,6 +217,10 @@ async def main() -> None:
         reg = await registry_figures(nurl)
         assert svc.proc is not None
         rss = rss_mb(svc.proc.pid)
+        trips = round_trips(hport)
+        print("measuring consumer ingest…", flush=True)
+        raw_writes = await consumers.raw_rates(murl)
+        kit = await consumers.ingest(nurl, murl)
         rows = [
             ("command round trip p50 at 100/s", f"{reg['p50']:.1f} ms", f"raw NATS request p50 {raw['p50']:.2f} ms"),
             (
@@ -212,6 +236,17 @@ async def main() -> None:
             ),
             (f"units query ({reg['query_units']:.0f} children)", f"{reg['query_ms']:.1f} ms", ""),
             ("registry RSS after the run", f"{rss:.0f} MB (target < 200)", ""),
+            (
+                "database round trips per register-unit",
+                f"{trips.get('register-unit', 0):.1f} (was 9 before the pipeline)",
+                "",
+            ),
+            (
+                f"consumer ingest, batches of {consumers.BATCH} ({consumers.N} events)",
+                f"{kit['ingest']:.0f} events/s",
+                f"raw bulk upserts {raw_writes['upsert']:.0f}/s (ratio {kit['ingest'] / raw_writes['upsert']:.2f}); "
+                f"raw bulk inserts {raw_writes['insert']:.0f}/s (ratio {kit['ingest'] / raw_writes['insert']:.2f})",
+            ),
             ("raw JetStream publish (sync acks)", f"{raw['js_publish']:.0f}/s", ""),
             ("raw Mongo bulk insert", f"{mongo['bulk']:.0f} docs/s", ""),
         ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import time
 import uuid
 from typing import Any
@@ -29,7 +30,12 @@ BATCH = 500
 
 def status_update(event: c.FestivalPlanned) -> dict[str, Any]:
     return {
-        "$set": {"unit_id": event.unit_id, "year": event.year, "planned_on": event.date.isoformat(), "status": "planned"},
+        "$set": {
+            "unit_id": event.unit_id,
+            "year": event.year,
+            "planned_on": event.date.isoformat(),
+            "status": "planned",
+        },
         "$inc": {"planned": 1},
     }
 
@@ -85,6 +91,7 @@ async def raw_rates(url: str) -> dict[str, float]:
 
 
 async def ingest(nats_url: str, mongodb_url: str) -> dict[str, float]:
+    logging.getLogger("faststream").setLevel(logging.WARNING)  # its task supervisor talks at INFO
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
     await ensure_streams(js, ServiceSettings())
@@ -97,7 +104,9 @@ async def ingest(nats_url: str, mongodb_url: str) -> dict[str, float]:
             data=planned(i).model_dump(mode="json"),
             aggregateversion=1,
         )
-        acks.append(await js.publish_async("antq.registry.festival.planned.v1", e.to_bytes(), headers={"Nats-Msg-Id": e.id}))
+        acks.append(
+            await js.publish_async("antq.registry.festival.planned.v1", e.to_bytes(), headers={"Nats-Msg-Id": e.id})
+        )
     await asyncio.gather(*acks)
     await nc.close()
 

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 UV_VERSION := 0.13.9
 
-.PHONY: install up test lint typecheck pytest docs bench fuzz clean
+.PHONY: install up test test-reverse lint typecheck pytest docs bench fuzz clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ typecheck:
 
 pytest:
 	$(BIN)/pytest -q -p no:cacheprovider
+
+# The same suite with its files in reverse order: no test may depend on another file running first.
+test-reverse: install
+	ANTQ_TEST_ORDER=reverse $(BIN)/pytest -q -p no:cacheprovider
 
 docs: install
 	$(BIN)/python -m shared.client.docs

@@ -19,6 +19,16 @@ from deploy.embedded import Child, free_port, mongo_command, mongo_url, nats_com
 SERVER_START = 60.0  # seconds a server may take to open its port
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """ANTQ_TEST_ORDER=reverse runs the test files in reverse order (`make test-reverse`): the suite
+    must not depend on the order of its files."""
+    if os.environ.get("ANTQ_TEST_ORDER") != "reverse":
+        return
+    modules = list(dict.fromkeys(item.module.__name__ for item in items if item.module is not None))
+    rank = {name: i for i, name in enumerate(reversed(modules))}
+    items.sort(key=lambda item: rank.get(item.module.__name__ if item.module else "", 0))
+
+
 @dataclass
 class Servers:
     nats_url: str

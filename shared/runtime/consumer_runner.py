@@ -54,9 +54,13 @@ class GapByCache(Exception):
 
 
 class Outage(Exception):
-    """The database is unreachable, or another transaction holds the same documents (a writer that
-    crashed mid-transaction holds them until the server aborts it, a minute on MongoDB): the
-    delivery waits, and the wait is not a failure."""
+    """The database is unreachable, or (`busy`) another transaction holds the same documents (a
+    writer that crashed mid-transaction holds them until the server aborts it, a minute on MongoDB):
+    the delivery waits, and the wait is not a failure."""
+
+    def __init__(self, message: str, busy: bool = False) -> None:
+        super().__init__(message)
+        self.busy = busy
 
 
 @dataclass(frozen=True)
@@ -297,7 +301,7 @@ class ConsumerRunner:
             return await in_transaction(self.mongo, work)
         except PyMongoError as exc:
             if is_transient(exc) or exc.has_error_label("TransientTransactionError"):
-                raise Outage(str(exc)[:300]) from None
+                raise Outage(str(exc)[:300], busy=not is_transient(exc)) from None
             raise
         except Unavailable as exc:
             raise Outage(exc.message) from None
@@ -372,8 +376,8 @@ class ConsumerRunner:
             payload=payload,
         )
 
-    def backoff(self, delivered: int) -> float:
-        return float(min(self.settings.nack_delay_seconds * 2 ** min(delivered - 1, 10), 30.0))
+    def backoff(self, delivered: int, cap: float = 30.0) -> float:
+        return float(min(self.settings.nack_delay_seconds * 2 ** min(delivered - 1, 10), cap))
 
     async def gap(self, d: Delivery) -> None:
         """The gap rule: an event whose predecessor is missing waits (nacked with a growing delay)
@@ -386,7 +390,9 @@ class ConsumerRunner:
         self.count("retried")
         await d.msg.nak(delay=self.backoff(d.delivered))
 
-    async def wait_out(self, deliveries: list[Delivery], exc: Exception) -> None:
+    async def wait_out(self, deliveries: list[Delivery], exc: Outage) -> None:
+        """Nack with a growing delay: up to 30 s while the database is away, 5 s while documents are
+        held (a lock ends within the minute; the events should follow soon after)."""
         log.warning(
             "database unavailable or busy; events wait", extra={"consumer": self.label, "error": str(exc)[:300]}
         )
@@ -395,7 +401,7 @@ class ConsumerRunner:
                 await self.dead_letter(d, "stuck", repr(exc))
                 continue
             self.count("retried")
-            await d.msg.nak(delay=self.backoff(d.delivered))
+            await d.msg.nak(delay=self.backoff(d.delivered, cap=5.0 if exc.busy else 30.0))
 
     async def failed(self, d: Delivery, exc: Exception) -> None:
         n = self.failures[d.seq] = self.failures.get(d.seq, 0) + 1

@@ -216,6 +216,10 @@ class RegistryStore:
         ).to_list()
         return [Campaign.model_validate(d) for d in docs]
 
+    async def campaigns_of_year(self, year: int) -> list[Campaign]:
+        docs = await self.db.campaigns.find({"year": year}, session=self.s).to_list()
+        return [Campaign.model_validate(d) for d in docs]
+
     async def save_campaign(self, campaign: Campaign) -> None:
         await self._save("campaigns", "campaign_id", campaign, campaign.version - 1 or None)
 

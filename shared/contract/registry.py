@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from shared.contract.types import Code, Count, Day, Fact, Flag, Id, Model, Name, Text, Vnd, Year
 
@@ -19,6 +19,7 @@ UnitKind = Literal[
     "commune",
     "ward",
     "special_zone",
+    "township",
     "hamlet",
     "residential_group",
     "agency",
@@ -48,18 +49,22 @@ class RegisterUnit(NewUnit):
 
 
 class UpdateUnit(Model):
-    """Rename, re-code or re-flag a unit from an effective date; history is kept."""
+    """Rename, re-code, re-flag a unit, or change its kind between commune-level kinds (a commune
+    becoming a ward), from an effective date; history is kept."""
 
     unit_id: Id
     effective_date: Day
     name: Name | None = None
     code: Code | None = None
     flags: Flags | None = None
+    kind: UnitKind | None = Field(
+        default=None, description="A new commune-level kind (commune, ward, special_zone, township) from the date."
+    )
 
     @model_validator(mode="after")
     def _something(self) -> Self:
-        if self.name is None and self.code is None and self.flags is None:
-            raise ValueError("give at least one of name, code, flags")
+        if self.name is None and self.code is None and self.flags is None and self.kind is None:
+            raise ValueError("give at least one of name, code, flags, kind")
         return self
 
 
@@ -115,14 +120,36 @@ class WindowException(Model):
 
 
 class OpenCampaign(Model):
+    """Open the yearly campaign (đợt) of a scope. Under a campaign of an ancestor in the same year it
+    inherits that campaign's window, exceptions and deadline, and may only narrow them."""
+
     campaign_id: Id | None = None
     year: Year
     scope_unit_id: Id
-    window_start: Day | None = Field(default=None, description="Default 1 July of the year.")
-    window_end: Day | None = Field(default=None, description="Default 19 August of the year.")
-    report_deadline: Day | None = Field(default=None, description="Default: window_end.")
-    exceptions: Annotated[list[WindowException], Field(max_length=10)] = []
+    window_start: Day | None = Field(
+        default=None, description="Default: the upper campaign's window for the scope's kind, else 1 July."
+    )
+    window_end: Day | None = Field(default=None, description="Default: the upper campaign's, else 19 August.")
+    report_deadline: Day | None = Field(
+        default=None, description="Default: the upper campaign's, else window_end. Never later than the upper's."
+    )
+    exceptions: Annotated[list[WindowException], Field(max_length=10)] | None = Field(
+        default=None, description="Unit kinds with their own window; default: the upper campaign's."
+    )
+    expected_kinds: Annotated[list[UnitKind], Field(max_length=12)] | None = Field(
+        default=None,
+        description="Unit kinds expected to hold a festival (reporting's coverage); default: every kind below "
+        "district level.",
+    )
     name: Name | None = None
+
+
+class CloseCampaign(Model):
+    """Close a campaign: the season review (sơ kết / tổng kết) begins; nothing more is planned or
+    rescheduled in it, and reports still arrive (as reported late)."""
+
+    campaign_id: Id
+    closed_on: Day
 
 
 class PartPlan(Model):
@@ -145,7 +172,12 @@ class PlanFestival(Model):
     venue: Name
     ceremony: PartPlan = Field(description="Phần lễ: review, lessons, directions, commendations.")
     festival_part: PartPlan = Field(description="Phần hội: culture, sports, folk games.")
-    point_level: PointLevel | None = Field(default=None, description="Level of a 'point' (điểm) festival.")
+    point_level: PointLevel | None = Field(
+        default=None,
+        description="A 'point' (điểm) festival of this level, designated by an actor of that level: ministry "
+        "(a platform admin: the ministry is outside the province's tree), province (an actor of the province) or "
+        "commune (an actor of the commune-level unit above the host). It is the host unit's festival for the year.",
+    )
     allow_additional: bool = Field(default=False, description="Explicitly allow another festival for the unit.")
     title: Name | None = None
 
@@ -173,9 +205,13 @@ class ReportFestival(Model):
     cost_vnd: Vnd | None = None
     funding_source: Name | None = None
     activities: Annotated[list[Text], Field(max_length=100)] = []
-    models_launched: Annotated[list[Id], Field(max_length=100)] = []
+    models_launched: Annotated[list[Id], Field(max_length=100)] = Field(
+        default=[], description="Movement models of the unit or its subtree launched at the festival (they must exist)."
+    )
     gifts: Gifts | None = None
-    point_level: PointLevel | None = None
+    point_level: PointLevel | None = Field(
+        default=None, description="Designate it a point festival now (by an actor of that level, as when planning)."
+    )
     delegates: Annotated[list[Name], Field(max_length=200)] = []
 
 
@@ -193,7 +229,7 @@ class RegisterModel(Model):
     category: Name | None = None
     description: Text | None = None
     launched_on: Day
-    festival_id: Id | None = None
+    festival_id: Id | None = Field(default=None, description="A festival of the unit or of an ancestor.")
 
 
 class ReplicateModel(Model):
@@ -211,6 +247,7 @@ COMMANDS: dict[str, type[Model]] = {
     "split-unit": SplitUnit,
     "close-unit": CloseUnit,
     "open-campaign": OpenCampaign,
+    "close-campaign": CloseCampaign,
     "plan-festival": PlanFestival,
     "reschedule-festival": RescheduleFestival,
     "report-festival": ReportFestival,
@@ -243,6 +280,7 @@ class UnitUpdated(Fact):
     name: str
     code: str | None
     flags: list[str]
+    kind: UnitKind | None = Field(default=None, description="The unit's kind from the effective date.")
 
 
 class UnitMoved(Fact):
@@ -283,6 +321,19 @@ class CampaignOpened(Fact):
     report_deadline: dt.date
     exceptions: list[dict[str, Any]] = []
     name: str | None = None
+    expected_kinds: list[UnitKind] | None = Field(
+        default=None, description="Kinds expected to hold a festival; absent: every kind below district level."
+    )
+    upper_campaign_id: str | None = Field(default=None, description="The campaign above it in the year, if any.")
+
+
+class CampaignClosed(Fact):
+    """The campaign is closed: the trigger of the season review and of reporting's snapshot."""
+
+    campaign_id: str
+    year: int
+    scope_unit_id: str
+    closed_on: dt.date
 
 
 class FestivalPlanned(Fact):
@@ -295,6 +346,9 @@ class FestivalPlanned(Fact):
     ceremony: dict[str, Any]
     festival_part: dict[str, Any]
     point_level: PointLevel | None = None
+    designated_by: str | None = Field(
+        default=None, description="For a point festival: the unit whose actor designated it (none: the ministry)."
+    )
 
 
 class FestivalRescheduled(Fact):
@@ -313,7 +367,14 @@ class FestivalHeld(Fact):
     unit_id: str
     year: int
     held_on: dt.date
-    on_time: bool = Field(description="Held on or before the campaign's report deadline.")
+    on_time: bool = Field(description="Held inside the campaign's window (for the unit's kind).")
+    reported_on: dt.date | None = Field(
+        default=None, description="The day the report reached the platform, in the province's time zone."
+    )
+    reported_on_time: bool | None = Field(
+        default=None,
+        description="reported_on is on or before the campaign's report deadline, and the campaign was not closed.",
+    )
     participants: int
     ceremony_held: bool
     festival_part_held: bool
@@ -324,6 +385,7 @@ class FestivalHeld(Fact):
     gifts: dict[str, int] | None = None
     point_level: PointLevel | None = None
     delegates: list[str] = []
+    designated_by: str | None = None
 
 
 class FestivalCancelled(Fact):
@@ -360,6 +422,7 @@ EVENTS: dict[tuple[str, str], type[Fact]] = {
     ("unit", "split"): UnitSplit,
     ("unit", "closed"): UnitClosed,
     ("campaign", "opened"): CampaignOpened,
+    ("campaign", "closed"): CampaignClosed,
     ("festival", "planned"): FestivalPlanned,
     ("festival", "rescheduled"): FestivalRescheduled,
     ("festival", "held"): FestivalHeld,
@@ -383,7 +446,11 @@ class UnitsQuery(Model):
     parent_id: Id | None = Field(default=None, description="Omit for the roots (provinces).")
     date: Day | None = None
     depth: Literal["children", "subtree"] = "children"
-    kinds: Annotated[list[UnitKind], Field(max_length=10)] = []
+    kinds: Annotated[list[UnitKind], Field(max_length=12)] = []
+    name_contains: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        default=None,
+        description="Units whose name contains this, ignoring case and diacritics: 'thuan hoa' finds 'Thuận Hóa'.",
+    )
     limit: int = Field(default=1000, ge=1, le=10_000)
     after: Id | None = Field(default=None, description="Cursor: the last unit_id of the previous page.")
 

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from shared.contract.text import nfc
+
 MAX_PAYLOAD_BYTES = 256 * 1024
 
 
@@ -30,12 +32,14 @@ Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
     AfterValidator(_no_control_chars),
+    AfterValidator(nfc),
     Field(description="A name in Vietnamese with full diacritics, at most 200 characters."),
 ]
 Text = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
     AfterValidator(_no_control_chars),
+    AfterValidator(nfc),
 ]
 Flag = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 Vnd = Annotated[int, Field(ge=0, le=10**13, description="Money in Vietnamese đồng (integer).")]

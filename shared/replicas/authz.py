@@ -70,3 +70,12 @@ def require_scope(
             f"actor {actor.id} may not {what}: rule: nobody but an admin changes the unit they belong to",
             [{"rule": "own_unit"}],
         )
+
+
+def require_platform_admin(actor: Actor, what: str) -> None:
+    """Some acts have no unit above them to be of (a new province): only a platform admin does them."""
+    if not is_platform_admin(actor):
+        raise Forbidden(
+            f"actor {actor.id} may not {what}: rule: only a platform admin (admin without a unit) may",
+            [{"rule": "platform_admin"}],
+        )

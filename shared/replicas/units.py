@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from shared.contract import registry as c
 from shared.contract.errors import RuleViolation
@@ -19,6 +19,9 @@ from shared.contract.errors import RuleViolation
 END = dt.date(9999, 12, 31)  # open-ended validity; stored instead of null so ranges compare simply
 MAX_DEPTH = 8  # province → district → commune → hamlet, with room for agencies and old trees
 Status = Literal["active", "not_yet_valid", "closed"]
+
+
+COMMUNE_LEVEL = ("commune", "ward", "special_zone", "township")  # thị trấn (township): trees before 1 Jul 2025
 
 
 class Period(BaseModel):
@@ -31,6 +34,7 @@ class Period(BaseModel):
     name: str
     code: str | None = None
     flags: list[str] = []
+    kind: c.UnitKind | None = None  # filled from the unit when absent (records written before kinds changed)
 
 
 class Link(BaseModel):
@@ -53,6 +57,19 @@ class UnitRecord(BaseModel):
     successors: list[Link] = []
     closed_reason: str | None = None
     version: int = 0  # the aggregate version: registry's `aggregateversion` of the last event applied
+
+    @model_validator(mode="after")
+    def _kinds(self) -> Self:
+        """Every period knows its kind; the unit's `kind` is the kind of its latest period."""
+        if any(v.kind is None for v in self.versions):
+            self.versions = [v if v.kind else v.model_copy(update={"kind": self.kind}) for v in self.versions]
+        if self.versions and self.versions[-1].kind != self.kind:
+            self.kind = self.versions[-1].kind  # type: ignore[assignment]
+        return self
+
+    def kind_at(self, day: dt.date) -> str:
+        """The kind in force on `day` (the nearest period's when the unit does not exist that day)."""
+        return self.shown(day).kind or self.kind
 
     @property
     def valid_from(self) -> dt.date:
@@ -96,7 +113,7 @@ class UnitRecord(BaseModel):
         head = self.versions[:-1]
         if day > last.valid_from:
             head = [*head, last.model_copy(update={"valid_to": day})]
-        return self.model_copy(update={"versions": [*head, new], "version": self.version + 1})
+        return self.model_copy(update={"versions": [*head, new], "version": self.version + 1, "kind": new.kind})
 
     def closed_on(self, day: dt.date, reason: str, successors: list[Link] | None = None) -> Self:
         last = self.at(day)
@@ -143,6 +160,7 @@ def _apply(record: UnitRecord | None, name: str, data: BaseModel) -> UnitRecord:
                     name=data.name,
                     code=data.code,
                     flags=data.flags,
+                    kind=data.kind,
                 )
             ],
             predecessors=[Link(unit_id=p, relation=relation, date=data.valid_from) for p in data.predecessor_ids],
@@ -151,7 +169,8 @@ def _apply(record: UnitRecord | None, name: str, data: BaseModel) -> UnitRecord:
     if record is None:
         raise RuleViolation(f"unit.{name} for a unit the replica has not seen registered")
     if isinstance(data, c.UnitUpdated):
-        return record.changed_from(data.effective_date, name=data.name, code=data.code, flags=data.flags)
+        kind = data.kind or record.current.kind
+        return record.changed_from(data.effective_date, name=data.name, code=data.code, flags=data.flags, kind=kind)
     if isinstance(data, c.UnitMoved):
         return record.changed_from(data.effective_date, parent_id=data.to_parent_id)
     if isinstance(data, c.UnitsMerged):
@@ -193,7 +212,8 @@ class UnitsView:
 
     def kind_at(self, unit_id: str, day: dt.date) -> str | None:
         record = self.unit(unit_id)
-        return record.kind if record is not None and record.at(day) is not None else None
+        period = record.at(day) if record is not None else None
+        return period.kind if period is not None else None
 
     def code_at(self, unit_id: str, day: dt.date) -> str | None:
         record = self.unit(unit_id)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 from shared.client import Client
 from shared.contract import registry as c
 from shared.contract.envelope import Actor
-from tests.integration.conftest import uid
+from tests.integration.conftest import uid, wait_events
 
 
 async def _tree(admin):
@@ -85,13 +88,13 @@ async def test_both_parts_must_be_planned(admin):
     assert "phần hội" in r.error["message"]
 
 
-async def test_report_marks_on_time_against_the_deadline(admin):
+async def test_on_time_is_held_inside_the_window_and_a_festival_held_after_it_is_still_recorded(admin):
     _, commune, school, _ = await _tree(admin)
-    late = (await admin.send(_plan(commune, "2025-08-15"))).result["festival_id"]
-    early = (await admin.send(_plan(school, "2025-07-20"))).result["festival_id"]
+    inside = (await admin.send(_plan(commune, "2025-08-15"))).result["festival_id"]
+    after = (await admin.send(_plan(school, "2025-08-19"))).result["festival_id"]
     r1 = await admin.send(
         c.ReportFestival(
-            festival_id=late,
+            festival_id=inside,
             held_on="2025-08-15",
             participants=300,
             ceremony_held=True,
@@ -102,20 +105,53 @@ async def test_report_marks_on_time_against_the_deadline(admin):
     )
     r2 = await admin.send(
         c.ReportFestival(
-            festival_id=early, held_on="2025-07-20", participants=120, ceremony_held=True, festival_part_held=False
+            festival_id=after, held_on="2025-08-22", participants=120, ceremony_held=True, festival_part_held=False
         )
     )
-    assert r1.result["on_time"] is False
-    assert r2.result["on_time"] is True
+    assert r1.ok and r2.ok, (r1.error, r2.error)
+    assert r1.result["on_time"] is True  # held inside the window, even after the report deadline (10 Aug)
+    assert r2.result["on_time"] is False  # held after the window: recorded all the same
+    today = dt.datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date().isoformat()
+    assert (r1.result["reported_on"], r1.result["reported_on_time"]) == (today, False)  # deadline 2025-08-10
     again = await admin.send(
         c.ReportFestival(
-            festival_id=late, held_on="2025-08-15", participants=1, ceremony_held=True, festival_part_held=True
+            festival_id=inside, held_on="2025-08-15", participants=1, ceremony_held=True, festival_part_held=True
         )
     )
     assert again.error["code"] == "conflict"
-    f = (await admin.query("registry", "festival", {"festival_id": late})).result
-    assert f["status"] == "held"
+    f = (await admin.query("registry", "festival", {"festival_id": inside})).result
+    assert (f["status"], f["on_time"], f["reported_on"], f["reported_on_time"]) == ("held", True, today, False)
     assert f["result"]["cost_vnd"] == 15_000_000
+    [held] = await wait_events(admin, lambda e: e["subject"] == after and e["type"].endswith("festival.held.v1"), 1)
+    assert (held["data"]["on_time"], held["data"]["reported_on"]) == (False, today)
+
+
+async def test_a_report_by_the_deadline_is_reported_on_time(admin):
+    """A campaign of the current year open all year: today's report arrives before its deadline."""
+    year = dt.datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).year
+    prov, ward = uid("province"), uid("ward")
+    for cmd in (
+        c.RegisterUnit(unit_id=prov, name="Tỉnh", kind="province", valid_from="2025-01-01"),
+        c.RegisterUnit(unit_id=ward, name="Phường", kind="ward", parent_id=prov, valid_from="2025-01-01"),
+    ):
+        assert (await admin.send(cmd)).ok
+    jan1, dec31 = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    opened = await admin.send(
+        c.OpenCampaign(year=year, scope_unit_id=prov, window_start=jan1, window_end=dec31, report_deadline=dec31)
+    )
+    assert opened.ok, opened.error
+    planned = await admin.send(_plan(ward, jan1).model_copy(update={"year": year}))
+    assert planned.ok, planned.error
+    held = await admin.send(
+        c.ReportFestival(
+            festival_id=planned.result["festival_id"],
+            held_on=jan1,
+            participants=50,
+            ceremony_held=True,
+            festival_part_held=True,
+        )
+    )
+    assert (held.result["on_time"], held.result["reported_on_time"]) == (True, True)
 
 
 async def test_reschedule_then_cancel_frees_the_slot(admin):

@@ -2,11 +2,13 @@
 
 Pure and deterministic: no I/O; the clock (`today`) and new ids are passed in."""
 
-from services.registry.domain.campaigns import Campaign, campaign_for, open_campaign
+from services.registry.domain.campaigns import Campaign, campaign_for, close_campaign, nearest, open_campaign
 from services.registry.domain.common import ALLOWED_PARENTS, State, authorize
 from services.registry.domain.festivals import (
     Festival,
     cancel_festival,
+    check_models_launched,
+    designation,
     plan_festival,
     report_festival,
     reschedule_festival,
@@ -44,10 +46,14 @@ __all__ = [
     "campaign_for",
     "cancel_festival",
     "check_codes",
+    "check_models_launched",
     "check_parent",
+    "close_campaign",
     "close_unit",
+    "designation",
     "merge_units",
     "move_unit",
+    "nearest",
     "new_unit",
     "open_campaign",
     "plan_festival",

@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict
 from shared.contract.envelope import Actor
 from shared.contract.events import DomainEvent
 from shared.replicas.authz import require_scope
+from shared.replicas.units import COMMUNE_LEVEL
 
-COMMUNE_LEVEL = ("commune", "ward", "special_zone")
 TERRITORIAL = ("province", "district", *COMMUNE_LEVEL)
 
 # Which kinds a unit of each kind may hang under. Agencies, enterprises and schools attach to a
@@ -21,6 +21,7 @@ ALLOWED_PARENTS: dict[str, tuple[str, ...]] = {
     "commune": ("province", "district"),
     "ward": ("province", "district"),
     "special_zone": ("province", "district"),
+    "township": ("province", "district"),  # thị trấn: commune-level, in trees before 1 Jul 2025
     "hamlet": COMMUNE_LEVEL,
     "residential_group": COMMUNE_LEVEL,
     "agency": TERRITORIAL,

@@ -1,6 +1,7 @@
-"""Festivals (Ngày hội): planned → held | cancelled, inside the campaign window.
+"""Festivals (Ngày hội): planned → held | cancelled, inside the campaign window; point festivals
+(điểm) designated by an actor of their level; timeliness as two facts.
 
-Pure: the clock (`today`) is passed in."""
+Pure: the clock (`today`) and what the handler read are passed in."""
 
 from __future__ import annotations
 
@@ -9,10 +10,14 @@ from typing import Any, Literal
 
 from services.registry.domain.campaigns import Campaign
 from services.registry.domain.common import State, fact
+from services.registry.domain.movement_models import MovementModel
 from services.registry.domain.units import Unit
 from shared.contract import registry as c
-from shared.contract.errors import Conflict, RuleViolation, ValidationFailed
+from shared.contract.envelope import Actor
+from shared.contract.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
 from shared.contract.events import DomainEvent
+from shared.replicas.authz import is_platform_admin
+from shared.replicas.units import COMMUNE_LEVEL
 
 
 class Festival(State):
@@ -29,17 +34,44 @@ class Festival(State):
     ceremony: c.PartPlan
     festival_part: c.PartPlan
     point_level: c.PointLevel | None = None
+    designated_by: str | None = None
     additional: bool = False
     status: Literal["planned", "held", "cancelled"] = "planned"
     reschedules: list[dict[str, Any]] = []
     result: dict[str, Any] | None = None
-    on_time: bool | None = None
+    on_time: bool | None = None  # held inside the window
+    reported_on: dt.date | None = None  # the province's date the report reached the platform
+    reported_on_time: bool | None = None  # reported_on ≤ report deadline, the campaign still open
     cancel_reason: str | None = None
     version: int = 1
 
 
+def designation(
+    level: c.PointLevel, actor: Actor, actor_unit: Unit | None, host_ancestry: list[str], day: dt.date
+) -> str | None:
+    """Who designates a point (điểm) festival of `level`: an actor of that level above the host (or
+    the host itself, for a commune-level host). The ministry is outside the province's tree: only a
+    platform admin records its designation. Returns the designating unit (None for the ministry)."""
+    if is_platform_admin(actor):
+        return None  # a platform operator records it (for the ministry, or on a level's behalf)
+    kind = actor_unit.kind_at(day) if actor_unit is not None else None
+    wanted = {"province": ("province",), "commune": COMMUNE_LEVEL, "ministry": ()}[level]
+    if actor_unit is None or kind not in wanted or actor_unit.unit_id not in host_ancestry:
+        raise Forbidden(
+            f"actor {actor.id} of unit {actor.unit} may not designate a {level}-level point festival: rule: a point "
+            f"festival is designated by an actor of its level ({level}) above the host unit",
+            [{"rule": "point_level", "point_level": level}],
+        )
+    return actor_unit.unit_id
+
+
 def plan_festival(
-    cmd: c.PlanFestival, festival_id: str, unit: Unit, campaign: Campaign, active_festivals: list[str]
+    cmd: c.PlanFestival,
+    festival_id: str,
+    unit: Unit,
+    campaign: Campaign,
+    active_festivals: list[str],
+    designated_by: str | None = None,
 ) -> tuple[Festival, DomainEvent]:
     if not (cmd.ceremony.planned and cmd.festival_part.planned):
         raise ValidationFailed(
@@ -54,7 +86,10 @@ def plan_festival(
     if cmd.date.year != cmd.year:
         raise ValidationFailed(f"date {cmd.date} is not in {cmd.year}", [{"field": "date"}])
     unit.require_active(cmd.date)
-    campaign.check_date(unit.kind, cmd.date, "festival date")
+    campaign.require_open("planning a festival")
+    kind = unit.kind_at(cmd.date)
+    campaign.check_date(kind, cmd.date, "festival date")
+    # one festival per unit and year; a point festival is that festival too, not an extra one
     if active_festivals and not cmd.allow_additional:
         raise Conflict(
             f"unit {unit.unit_id} already has festival {active_festivals[0]} in {cmd.year}; "
@@ -65,7 +100,7 @@ def plan_festival(
         festival_id=festival_id,
         campaign_id=campaign.campaign_id,
         unit_id=unit.unit_id,
-        unit_kind=unit.kind,
+        unit_kind=kind,
         year=cmd.year,
         date=cmd.date,
         venue=cmd.venue,
@@ -73,6 +108,7 @@ def plan_festival(
         ceremony=cmd.ceremony,
         festival_part=cmd.festival_part,
         point_level=cmd.point_level,
+        designated_by=designated_by if cmd.point_level else None,
         additional=bool(active_festivals),
     )
     return f, fact(
@@ -89,6 +125,7 @@ def plan_festival(
             ceremony=cmd.ceremony.model_dump(),
             festival_part=cmd.festival_part.model_dump(),
             point_level=cmd.point_level,
+            designated_by=f.designated_by,
         ),
         1,
     )
@@ -103,10 +140,11 @@ def reschedule_festival(
     f: Festival, cmd: c.RescheduleFestival, unit: Unit, campaign: Campaign
 ) -> tuple[Festival, DomainEvent]:
     _require_planned(f, "reschedule it")
+    campaign.require_open("rescheduling a festival")
     if cmd.date.year != f.year:
         raise ValidationFailed(f"date {cmd.date} is not in {f.year}", [{"field": "date"}])
     unit.require_active(cmd.date)
-    campaign.check_date(f.unit_kind, cmd.date, "new festival date")
+    campaign.check_date(unit.kind_at(cmd.date), cmd.date, "new festival date")
     venue = cmd.venue or f.venue
     new = f.model_copy(
         update={
@@ -136,23 +174,60 @@ def reschedule_festival(
     )
 
 
+def check_models_launched(
+    festival_unit: str, held_on: dt.date, models: dict[str, tuple[MovementModel | None, list[str]]]
+) -> None:
+    """Models launched at a festival exist, belong to the festival's unit or its subtree (the model's
+    unit has the festival's unit among its ancestors on the day) and were launched by that day.
+    `models` maps each id to the model (None if unknown) and its unit's ancestry on `held_on`."""
+    for model_id, (model, ancestry) in models.items():
+        if model is None:
+            raise NotFound(f"model {model_id} does not exist", [{"field": "models_launched", "value": model_id}])
+        if festival_unit not in ancestry:
+            raise RuleViolation(
+                f"model {model_id} belongs to unit {model.unit_id}, which is not unit {festival_unit} or below it "
+                f"on {held_on}",
+                [{"field": "models_launched", "value": model_id}],
+            )
+        if model.launched_on > held_on:
+            raise RuleViolation(
+                f"model {model_id} is launched on {model.launched_on}, after the festival ({held_on})",
+                [{"field": "models_launched", "value": model_id}],
+            )
+
+
 def report_festival(
-    f: Festival, cmd: c.ReportFestival, unit: Unit, campaign: Campaign, today: dt.date
+    f: Festival,
+    cmd: c.ReportFestival,
+    unit: Unit,
+    campaign: Campaign,
+    today: dt.date,
+    designated_by: str | None = None,
 ) -> tuple[Festival, DomainEvent]:
+    """Held, with results. Reality is recordable: a festival held outside the window is reported
+    with `on_time` false; a report after the deadline, or once the campaign is closed, with
+    `reported_on_time` false."""
     _require_planned(f, "report it held")
+    if cmd.held_on.year != f.year:
+        raise ValidationFailed(f"held_on {cmd.held_on} is not in {f.year}", [{"field": "held_on"}])
     unit.require_active(cmd.held_on)  # it rolls up under the tree of that day
     if cmd.held_on > today:
         raise RuleViolation(f"held_on {cmd.held_on} is in the future (today is {today})", [{"field": "held_on"}])
-    campaign.check_date(f.unit_kind, cmd.held_on, "held_on")
-    on_time = cmd.held_on <= campaign.report_deadline
+    on_time = campaign.inside(unit.kind_at(cmd.held_on), cmd.held_on)
+    reported_on_time = campaign.closed_on is None and today <= campaign.report_deadline
     result = cmd.model_dump(mode="json", exclude={"festival_id"})
+    point_level = cmd.point_level or f.point_level
+    designator = designated_by if cmd.point_level else f.designated_by
     new = f.model_copy(
         update={
             "status": "held",
             "result": result,
             "on_time": on_time,
+            "reported_on": today,
+            "reported_on_time": reported_on_time,
             "version": f.version + 1,
-            "point_level": cmd.point_level or f.point_level,
+            "point_level": point_level,
+            "designated_by": designator,
         }
     )
     return new, fact(
@@ -166,6 +241,8 @@ def report_festival(
             year=f.year,
             held_on=cmd.held_on,
             on_time=on_time,
+            reported_on=today,
+            reported_on_time=reported_on_time,
             participants=cmd.participants,
             ceremony_held=cmd.ceremony_held,
             festival_part_held=cmd.festival_part_held,
@@ -174,8 +251,9 @@ def report_festival(
             activities=cmd.activities,
             models_launched=cmd.models_launched,
             gifts=cmd.gifts.model_dump() if cmd.gifts else None,
-            point_level=new.point_level,
+            point_level=point_level,
             delegates=cmd.delegates,
+            designated_by=designator,
         ),
         new.version,
     )

@@ -9,7 +9,7 @@ import datetime as dt
 from services.registry.domain.common import State, fact
 from services.registry.domain.units import Unit
 from shared.contract import registry as c
-from shared.contract.errors import Conflict, RuleViolation
+from shared.contract.errors import Conflict, NotFound, RuleViolation
 from shared.contract.events import DomainEvent
 
 
@@ -36,8 +36,25 @@ class MovementModel(State):
     version: int = 1
 
 
-def register_model(cmd: c.RegisterModel, model_id: str, unit: Unit) -> tuple[MovementModel, DomainEvent]:
+def check_festival(festival_id: str | None, festival_unit: str | None, ancestry: list[str]) -> None:
+    """A festival a model refers to exists and is the unit's own or an ancestor's (`ancestry`: the
+    unit and its ancestors on the day; `festival_unit`: the festival's unit, None if it is unknown)."""
+    if festival_id is None:
+        return
+    if festival_unit is None:
+        raise NotFound(f"festival {festival_id} does not exist", [{"field": "festival_id", "value": festival_id}])
+    if festival_unit not in ancestry:
+        raise RuleViolation(
+            f"festival {festival_id} is of unit {festival_unit}, neither this unit nor one of its ancestors",
+            [{"field": "festival_id", "value": festival_id}],
+        )
+
+
+def register_model(
+    cmd: c.RegisterModel, model_id: str, unit: Unit, festival_unit: str | None = None, ancestry: list[str] | None = None
+) -> tuple[MovementModel, DomainEvent]:
     unit.require_active(cmd.launched_on)
+    check_festival(cmd.festival_id, festival_unit, ancestry or [unit.unit_id])
     m = MovementModel(
         model_id=model_id,
         unit_id=unit.unit_id,
@@ -64,9 +81,15 @@ def register_model(cmd: c.RegisterModel, model_id: str, unit: Unit) -> tuple[Mov
 
 
 def replicate_model(
-    m: MovementModel, cmd: c.ReplicateModel, unit: Unit, existing: Replication | None
+    m: MovementModel,
+    cmd: c.ReplicateModel,
+    unit: Unit,
+    existing: Replication | None,
+    festival_unit: str | None = None,
+    ancestry: list[str] | None = None,
 ) -> tuple[MovementModel, Replication, DomainEvent]:
     unit.require_active(cmd.replicated_on)
+    check_festival(cmd.festival_id, festival_unit, ancestry or [unit.unit_id])
     if cmd.unit_id == m.unit_id:
         raise RuleViolation(f"model {m.model_id} was launched by unit {m.unit_id}; it cannot be replicated there")
     if existing is not None:

@@ -12,7 +12,7 @@ from services.registry.domain.common import ALLOWED_PARENTS, fact
 from shared.contract import registry as c
 from shared.contract.errors import Conflict, RuleViolation, ValidationFailed
 from shared.contract.events import DomainEvent
-from shared.replicas.units import END, Link, Period, UnitRecord
+from shared.replicas.units import COMMUNE_LEVEL, END, Link, Period, UnitRecord
 
 # The period rules are the shared units replica's: registry's tree and every service's copy of it
 # follow one implementation (shared.replicas.units).
@@ -51,9 +51,10 @@ def check_parent(kind: str, parent: Unit | None, day: dt.date, until: dt.date = 
             f"parent {parent.unit_id} closes on {parent.valid_to}; a unit cannot hang under it from {day} "
             f"until {show_date(until)}"
         )
-    if parent.kind not in allowed:
+    parent_kind = parent.kind_at(day)
+    if parent_kind not in allowed:
         raise RuleViolation(
-            f"a unit of kind {kind} cannot be placed under a {parent.kind} (allowed parents: {', '.join(allowed)})"
+            f"a unit of kind {kind} cannot be placed under a {parent_kind} (allowed parents: {', '.join(allowed)})"
         )
 
 
@@ -69,6 +70,7 @@ def new_unit(spec: c.NewUnit, unit_id: str, day: dt.date, parent: Unit | None, p
                 name=spec.name,
                 code=spec.code,
                 flags=sorted(set(spec.flags)),
+                kind=spec.kind,
             )
         ],
         predecessors=[LineageLink(unit_id=p, relation="merged", date=day) for p in predecessors],
@@ -104,6 +106,15 @@ def register_unit(cmd: c.RegisterUnit, unit_id: str, parent: Unit | None) -> tup
 
 def update_unit(unit: Unit, cmd: c.UpdateUnit) -> tuple[Unit, list[DomainEvent]]:
     changes: dict[str, Any] = {}
+    if cmd.kind is not None:
+        was = unit.require_active(cmd.effective_date).kind or unit.kind
+        if was not in COMMUNE_LEVEL or cmd.kind not in COMMUNE_LEVEL:
+            raise RuleViolation(
+                f"a kind changes only between commune-level kinds ({', '.join(COMMUNE_LEVEL)}); "
+                f"unit {unit.unit_id} is a {was}, not a {cmd.kind}",
+                [{"field": "kind"}],
+            )
+        changes["kind"] = cmd.kind
     if cmd.name is not None:
         changes["name"] = cmd.name
     if cmd.code is not None:
@@ -123,6 +134,7 @@ def update_unit(unit: Unit, cmd: c.UpdateUnit) -> tuple[Unit, list[DomainEvent]]
                 name=v.name,
                 code=v.code,
                 flags=v.flags,
+                kind=v.kind,
             ),
             new.version,
         )
@@ -135,7 +147,7 @@ def move_unit(unit: Unit, new_parent: Unit, day: dt.date, new_parent_ancestry: l
         raise RuleViolation(f"moving {unit.unit_id} under {new_parent.unit_id} would make a cycle")
     if old.parent_id == new_parent.unit_id:
         raise RuleViolation(f"unit {unit.unit_id} is already under {new_parent.unit_id} on {day}")
-    check_parent(unit.kind, new_parent, day, unit.valid_to)
+    check_parent(unit.kind_at(day), new_parent, day, unit.valid_to)
     moved = unit.changed_from(day, parent_id=new_parent.unit_id)
     return moved, fact(
         "unit",

@@ -1,0 +1,49 @@
+"""Registry's command and query handlers: load (with the actor's authority) → call the domain →
+save (+ events). The tables below are the one place the service's messages are registered."""
+
+from __future__ import annotations
+
+from services.registry.handlers.campaigns import close_campaign, open_campaign
+from services.registry.handlers.festivals import cancel_festival, plan_festival, report_festival, reschedule_festival
+from services.registry.handlers.movement_models import register_model, replicate_model
+from services.registry.handlers.queries import q_campaign, q_festival, q_festivals, q_model, q_unit, q_units
+from services.registry.handlers.units import close_unit, merge_units, move_unit, register_unit, split_unit, update_unit
+from shared.contract import registry as c
+from shared.runtime.pipeline import CommandSpec
+from shared.runtime.queries import QuerySpec
+
+COMMANDS: list[CommandSpec] = [
+    CommandSpec("register-unit", c.RegisterUnit, register_unit, "Register a unit in the tree from valid_from."),
+    CommandSpec(
+        "update-unit", c.UpdateUnit, update_unit, "Rename, re-code, re-flag a unit or change its kind from a date."
+    ),
+    CommandSpec("move-unit", c.MoveUnit, move_unit, "Move a unit under another parent from a date.", "restructure"),
+    CommandSpec("merge-units", c.MergeUnits, merge_units, "Merge units into an existing or a new unit.", "restructure"),
+    CommandSpec("split-unit", c.SplitUnit, split_unit, "Split a unit into new parts.", "restructure"),
+    CommandSpec("close-unit", c.CloseUnit, close_unit, "Close a unit (it is never deleted).", "restructure"),
+    CommandSpec(
+        "open-campaign", c.OpenCampaign, open_campaign, "Open the yearly campaign of a scope unit.", "campaign"
+    ),
+    CommandSpec(
+        "close-campaign",
+        c.CloseCampaign,
+        close_campaign,
+        "Close a campaign: the season review begins; no more plans or reschedules.",
+        "campaign",
+    ),
+    CommandSpec("plan-festival", c.PlanFestival, plan_festival, "Plan a unit's festival inside the window."),
+    CommandSpec("reschedule-festival", c.RescheduleFestival, reschedule_festival, "Move a planned festival."),
+    CommandSpec("report-festival", c.ReportFestival, report_festival, "Report a festival held, with results."),
+    CommandSpec("cancel-festival", c.CancelFestival, cancel_festival, "Cancel a planned festival."),
+    CommandSpec("register-model", c.RegisterModel, register_model, "Register a movement model."),
+    CommandSpec("replicate-model", c.ReplicateModel, replicate_model, "Record a model replicated at a unit."),
+]
+
+QUERIES: list[QuerySpec] = [
+    QuerySpec("unit", c.UnitQuery, q_unit, "A unit as of a date, with history, lineage and ancestors."),
+    QuerySpec("units", c.UnitsQuery, q_units, "Children or subtree of a unit (or the roots) as of a date."),
+    QuerySpec("festival", c.FestivalQuery, q_festival, "One festival."),
+    QuerySpec("festivals", c.FestivalsQuery, q_festivals, "Festivals of a unit and/or year."),
+    QuerySpec("campaign", c.CampaignQuery, q_campaign, "A campaign by id, or by year and scope unit."),
+    QuerySpec("model", c.ModelQuery, q_model, "A movement model with its replications."),
+]

@@ -22,7 +22,20 @@ from pathlib import Path
 from shared.contract.services import SERVICES as TABLE
 
 BIN = Path(sys.executable).parent
-SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample" / "hue-2025.csv"
+DATA = Path(__file__).resolve().parent.parent / "data"
+# the sample of Huế, in order: the tree of 30 Jun 2025, the reform of 1 Jul 2025, the units below
+SAMPLE = [
+    ["registry", "import", str(DATA / "sample" / "hue-2025-06-30.csv")],
+    [
+        "registry",
+        "reform",
+        str(DATA / "reference" / "hue-units-2025-lineage.csv"),
+        str(DATA / "reference" / "hue-units-2025.csv"),
+        "--date",
+        "2025-07-01",
+    ],
+    ["registry", "import", str(DATA / "sample" / "hue-2025.csv")],
+]
 
 
 def free_port() -> int:
@@ -228,12 +241,17 @@ class Stack:
 
 
 def load_sample(env: dict[str, str], marker: Path) -> None:
-    if marker.exists() or not SAMPLE.exists():
+    """The sample of Huế, once: the tree of 30 Jun 2025, the reform of 1 Jul 2025, the units below.
+    Each step is idempotent, so an interrupted load is finished at the next start."""
+    if marker.exists():
         return
-    print(f"loading the sample tree of Huế from {SAMPLE.name} (first start)…", flush=True)
-    r = subprocess.run([str(BIN / "antq"), "registry", "import", str(SAMPLE)], env={**os.environ, **env}, check=False)
-    if r.returncode == 0:
-        marker.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
+    print("loading the sample tree of Huế: 30 Jun 2025, then the reform of 1 Jul 2025 (first start)…", flush=True)
+    for step in SAMPLE:
+        r = subprocess.run([str(BIN / "antq"), *step], env={**os.environ, **env}, check=False)
+        if r.returncode != 0:
+            print(f"! sample step failed: antq {' '.join(step[:2])}; it is retried at the next start", flush=True)
+            return
+    marker.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
 
 
 def main() -> None:

@@ -1,47 +1,99 @@
-"""Generate the sample tree of Huế since 1 July 2025 (`hue-2025.csv`) from the official list.
+"""Generate the sample of Huế from the official reference files: the tree as of 30 Jun 2025 and the
+illustrative units below the 40 commune-level units formed on 1 Jul 2025.
 
-Official: the province and its 40 commune-level units (codes, names, kinds). Illustrative (flag
-`illustrative`): the hamlets / residential groups, schools, agencies and enterprises below them."""
+- `hue-2025-06-30.csv`: the province, its 9 district-level units and 133 commune-level units, with
+  the official codes and names of the lineage file (cut-off before QĐ 19/2025). Their start date is
+  not official: flag `illustrative_date` (1 Jan 2024, so that a 2024 campaign has a tree; the tree's
+  shape is that of the first half of 2025). Phường Dương Nỗ starts on 1 Jan 2025 (NQ 1314), official.
+- The reform of 1 Jul 2025 is not a file here: `antq registry reform` applies it from
+  `data/reference/hue-units-2025-lineage.csv` and `hue-units-2025.csv` (merges into the 40 units,
+  whose ids are `hue-<code>`, and the end of the district level).
+- `hue-2025.csv`: residential groups, hamlets, schools, agencies and enterprises below the 40 units
+  and the city, from 1 Jul 2025, all invented: flag `illustrative`."""
 
 from __future__ import annotations
 
 import csv
+import re
+import unicodedata
 import zlib
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-OFFICIAL = HERE.parent / "reference" / "hue-units-2025.csv"
-OUT = HERE / "hue-2025.csv"
+REFERENCE = HERE.parent / "reference"
+NEW_UNITS = REFERENCE / "hue-units-2025.csv"
+LINEAGE = REFERENCE / "hue-units-2025-lineage.csv"
+OLD_TREE = HERE / "hue-2025-06-30.csv"
+BELOW = HERE / "hue-2025.csv"
 FIELDS = ["unit_id", "code", "name", "kind", "parent_id", "valid_from", "flags"]
+OLD_START = "2024-01-01"
 PROVINCE = {
     "unit_id": "hue",
     "code": "46",
     "name": "Thành phố Huế",
     "kind": "province",
     "parent_id": "",
-    "valid_from": "2025-01-01",
-    "flags": "",
+    "valid_from": OLD_START,
+    "flags": "illustrative_date",
 }
-KEY_AREAS = {"19753", "19789", "20137", "20044"}  # illustrative: flagged as key areas for security and order
+CONTINUING = {"19909": "2025-01-01"}  # Phường Dương Nỗ: formed on 1 Jan 2025, not rearranged on 1 Jul
 
 
-def rows() -> list[dict[str, str]]:
+def slug(name: str) -> str:
+    bare = unicodedata.normalize("NFD", name.replace("đ", "d").replace("Đ", "D"))
+    bare = "".join(ch for ch in bare if unicodedata.category(ch) != "Mn").lower()
+    return re.sub(r"[^a-z0-9]+", "-", bare).strip("-")
+
+
+def old_kind(name: str) -> str:
+    for prefix, kind in (("Phường ", "ward"), ("Thị trấn ", "township"), ("Xã ", "commune")):
+        if name.startswith(prefix):
+            return kind
+    raise ValueError(f"no commune-level kind for {name!r}")
+
+
+def old_id(code: str) -> str:
+    """Old units keep `hue-old-<code>`; a unit that continues into the new tree has its new id."""
+    return f"hue-{code}" if code in CONTINUING else f"hue-old-{code}"
+
+
+def old_tree() -> list[dict[str, str]]:
+    lineage = list(csv.DictReader(LINEAGE.open(encoding="utf-8")))
     out = [PROVINCE]
-    with OFFICIAL.open(encoding="utf-8") as f:
+    for district in sorted({r["old_district_2025H1"] for r in lineage}):
+        out.append(
+            {
+                "unit_id": f"hue-d-{slug(district)}",
+                "code": "",
+                "name": district,
+                "kind": "district",
+                "parent_id": "hue",
+                "valid_from": OLD_START,
+                "flags": "illustrative_date",
+            }
+        )
+    for r in lineage:
+        start = CONTINUING.get(r["old_code"], OLD_START)
+        out.append(
+            {
+                "unit_id": old_id(r["old_code"]),
+                "code": r["old_code"],
+                "name": r["old_name"],
+                "kind": old_kind(r["old_name"]),
+                "parent_id": f"hue-d-{slug(r['old_district_2025H1'])}",
+                "valid_from": start,
+                "flags": "" if r["old_code"] in CONTINUING else "illustrative_date",
+            }
+        )
+    return out
+
+
+def below() -> list[dict[str, str]]:
+    out = []
+    with NEW_UNITS.open(encoding="utf-8") as f:
         for r in csv.DictReader(f):
             code, name, kind = r["code"], r["name"], r["kind"]
             uid = f"hue-{code}"
-            out.append(
-                {
-                    "unit_id": uid,
-                    "code": code,
-                    "name": name,
-                    "kind": kind,
-                    "parent_id": "hue",
-                    "valid_from": "2025-07-01",
-                    "flags": "key_area" if code in KEY_AREAS else "",
-                }
-            )
             short = name.split(" ", 1)[1]
             n = 4 + zlib.crc32(code.encode()) % 5  # 4–8 per unit, stable across runs
             for i in range(1, n + 1):
@@ -93,9 +145,14 @@ def rows() -> list[dict[str, str]]:
     return out
 
 
-if __name__ == "__main__":
-    with OUT.open("w", encoding="utf-8", newline="") as f:
+def write(path: Path, rows: list[dict[str, str]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as f:
         w = csv.DictWriter(f, FIELDS)
         w.writeheader()
-        w.writerows(rows())
-    print(f"wrote {OUT}")  # noqa: T201
+        w.writerows(rows)
+
+
+if __name__ == "__main__":
+    write(OLD_TREE, old_tree())
+    write(BELOW, below())
+    print(f"wrote {OLD_TREE} and {BELOW}")  # noqa: T201

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime as dt
 import json
 import os
 from collections.abc import Awaitable, Callable
@@ -19,6 +20,7 @@ from rich.table import Table
 
 from shared.client import Client, Reply, read_stream
 from shared.client.importer import import_units, read_rows
+from shared.client.reform import ReformReport, apply_reform, read_csv
 from shared.contract.envelope import Actor
 from shared.contract.services import SERVICES
 from shared.contract.subjects import DLQ
@@ -203,6 +205,45 @@ def import_file(
     )
     for line, unit_id, reason in report.failed[:50]:
         err.print(f"  line {line} ({unit_id}): {reason}")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@registry_app.command("reform")
+def reform(
+    lineage: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV: old_code, old_name, new_code")],
+    new_units: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV: code, name, kind")],
+    date: Annotated[str, typer.Option(help="effective date, YYYY-MM-DD")] = "2025-07-01",
+    parent: Annotated[str, typer.Option(help="the unit the new units hang under")] = "hue",
+    old_prefix: Annotated[str, typer.Option(help="id of an old unit = prefix + its old code")] = "hue-old-",
+    new_prefix: Annotated[str, typer.Option(help="id of a new unit = prefix + its code")] = "hue-",
+) -> None:
+    """Apply an official reorganisation from its lineage files: merges into the new units, and the
+    end of the district level (idempotent: a rerun changes nothing)."""
+    rows, units = read_csv(lineage), read_csv(new_units)
+
+    async def go(client: Client) -> ReformReport:
+        with Progress(console=err) as progress:
+            task = progress.add_task(f"reform of {date}", total=len(units))
+            return await apply_reform(
+                client,
+                rows,
+                units,
+                dt.date.fromisoformat(date),
+                parent,
+                old_prefix,
+                new_prefix,
+                progress=lambda n: progress.advance(task, n),
+            )
+
+    report = run(go)
+    console.print(
+        f"{len(units)} new units: [green]{report.merged} formed by merger, {report.moved} moved[/green], "
+        f"{report.closed} {'unit' if report.closed == 1 else 'units'} of the abolished level closed, "
+        f"[red]{len(report.failed)} refused[/red]"
+    )
+    for what, why in report.failed[:50]:
+        err.print(f"  {what}: {why}")
     if report.failed:
         raise typer.Exit(1)
 

@@ -169,33 +169,48 @@ async def test_acceptance_scenario_with_a_plain_nats_client(servers, registry_pr
         await nc.close()
 
 
-def test_cli_imports_the_sample_and_lists_it(servers, registry_process):
+def test_cli_loads_the_history_of_hue_and_the_tree_answers_for_each_date(servers, registry_process):
+    """The tree of 30 Jun 2025, the reform of 1 Jul 2025 from the official lineage, the units below;
+    each step twice (a rerun changes nothing). Then the CLI answers as of either date."""
     env = {**os.environ, "ANTQ_NATS_URL": servers.nats_url}
     antq = str(Path(sys.executable).parent / "antq")
-    sample = str(ROOT / "data" / "sample" / "hue-2025.csv")
-    for expected in ("330 created, 0 unchanged", "0 created, 330 unchanged"):  # idempotent
-        r = subprocess.run([antq, "registry", "import", sample], env=env, capture_output=True, text=True, timeout=120)
+
+    def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        r = subprocess.run([antq, *args], env=env, capture_output=True, text=True, timeout=timeout)
+        if args[0] != "query":  # rich wraps lines at the terminal's width
+            r.stdout = " ".join(r.stdout.split())
+        return r
+
+    old_tree = str(ROOT / "data" / "sample" / "hue-2025-06-30.csv")
+    lineage = str(ROOT / "data" / "reference" / "hue-units-2025-lineage.csv")
+    new_units = str(ROOT / "data" / "reference" / "hue-units-2025.csv")
+    below = str(ROOT / "data" / "sample" / "hue-2025.csv")
+    for expected in ("143 created, 0 unchanged", "0 created, 143 unchanged"):
+        r = cli("registry", "import", old_tree)
         assert r.returncode == 0, r.stderr
-        assert f"330 rows: {expected}, 0 refused" in r.stdout
-    r = subprocess.run(
-        [antq, "registry", "units", "--parent", "hue", "--date", "2025-08-01"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+        assert f"143 rows: {expected}, 0 refused" in r.stdout
+    for _ in range(2):
+        r = cli("registry", "reform", lineage, new_units, "--date", "2025-07-01")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "39 formed by merger, 1 moved" in r.stdout
+        assert "9 units of the abolished level closed" in r.stdout
+    for expected in ("289 created, 0 unchanged", "0 created, 289 unchanged"):
+        r = cli("registry", "import", below)
+        assert r.returncode == 0, r.stderr
+        assert f"289 rows: {expected}, 0 refused" in r.stdout
+    r = cli("registry", "units", "--parent", "hue", "--date", "2025-08-01")
     assert r.returncode == 0, r.stderr
     assert "Phường Phú Xuân" in r.stdout
     assert "46 units" in r.stdout  # 40 commune-level units + 6 city-level agencies, enterprises, schools
-    bad = subprocess.run(
-        [antq, "command", "registry", "register-unit", '{"name": "x"}'],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    r = cli("registry", "units", "--parent", "hue", "--date", "2025-06-30")
+    assert "9 units" in r.stdout  # the district level, before the reform
+    phu_xuan = json.loads(cli("query", "registry", "unit", '{"unit_id": "hue-19753"}').stdout)
+    assert len(phu_xuan["predecessors"]) == 6
+    bad = cli("command", "registry", "register-unit", '{"name": "x"}', timeout=60)
     assert bad.returncode == 1
     assert "validation_failed" in bad.stderr
+    opened = cli("command", "registry", "open-campaign", '{"year": 2024, "scope_unit_id": "hue"}', timeout=60)
+    assert opened.returncode == 0, opened.stderr  # a 2024 campaign on the old tree
 
 
 def test_cli_asks_each_service_of_the_table_for_its_consumers(servers, registry_process):

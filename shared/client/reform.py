@@ -61,7 +61,9 @@ async def apply_reform(
         key = stable_id("reform", date.isoformat(), parent_id, new["code"])
         continuing = len(olds) == 1 and (olds[0]["old_code"], olds[0]["old_name"]) == (new["code"], new["name"])
         if continuing:
-            cmd: c.MoveUnit | c.MergeUnits = c.MoveUnit(unit_id=new_prefix + new["code"], new_parent_id=parent_id, effective_date=date)
+            cmd: c.MoveUnit | c.MergeUnits = c.MoveUnit(
+                unit_id=new_prefix + new["code"], new_parent_id=parent_id, effective_date=date
+            )
         else:
             cmd = c.MergeUnits(
                 source_unit_ids=[old_prefix + o["old_code"] for o in olds],

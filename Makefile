@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 UV_VERSION := 0.13.9
 
-.PHONY: install up test test-reverse lint typecheck pytest docs bench fuzz clean
+.PHONY: install up test test-reverse lint typecheck pytest docs bench fuzz mutate clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -39,9 +39,13 @@ docs: install
 bench: install
 	$(BIN)/python -m bench
 
+# Mutation testing of registry's rules and handlers (mutmut); prints the score of each package.
+mutate: install
+	$(BIN)/python -m tests.mutate
+
 # More inputs than CI draws (ANTQ_FUZZ_EXAMPLES per subject); prints tried / refused / internal.
 fuzz: install
 	ANTQ_FUZZ_EXAMPLES=$${ANTQ_FUZZ_EXAMPLES:-300} $(BIN)/pytest -q -p no:cacheprovider tests/fuzz
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants

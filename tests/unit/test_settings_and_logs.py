@@ -11,6 +11,14 @@ from shared.runtime import logs
 from shared.runtime.settings import ServiceSettings
 
 
+@pytest.fixture(autouse=True)
+def no_antq_environment(monkeypatch):
+    """These tests are about the defaults: servers named in the environment (to run the suites
+    against real ones) must not stand in for them."""
+    for name in ("ANTQ_MONGODB_URL", "ANTQ_NATS_URL", "ANTQ_ENV", "ANTQ_TIMEZONE"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def test_production_refuses_the_development_database_and_missing_credentials():
     with pytest.raises(ValueError, match="ANTQ_MONGODB_URL must be set"):
         ServiceSettings(env="production")

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from openpyxl import Workbook
 
 from shared.client.importer import import_units, read_rows
+from shared.client.reform import apply_reform, read_csv
+from shared.contract import registry as c
 from tests.integration.conftest import uid
 
-SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "hue-2025.csv"
+DATA = Path(__file__).resolve().parents[2] / "data"
+OLD_TREE = DATA / "sample" / "hue-2025-06-30.csv"
+BELOW = DATA / "sample" / "hue-2025.csv"
+LINEAGE, NEW_UNITS = DATA / "reference" / "hue-units-2025-lineage.csv", DATA / "reference" / "hue-units-2025.csv"
 
 
 async def _subtree(admin, root, date="2025-08-01"):
@@ -18,23 +24,37 @@ async def _subtree(admin, root, date="2025-08-01"):
     return r.result["units"]
 
 
-async def test_sample_of_hue_imports_twice_to_the_same_state(admin):
-    rows = read_rows(SAMPLE)
-    first = await import_units(admin, rows)
-    assert first.failed == []
-    assert first.created == len(rows) == 330
-    before = await _subtree(admin, "hue")
-    second = await import_units(admin, rows)
-    assert second.failed == []
-    assert (second.created, second.unchanged) == (0, 330)
-    assert await _subtree(admin, "hue") == before
-    assert len(before) == 329
-    communes = [u for u in before if u["parent_id"] == "hue" and u["kind"] in ("ward", "commune")]
+async def _load(admin):
+    """The sample, as `make up` loads it: the tree of 30 Jun 2025, the reform, the units below."""
+    old = await import_units(admin, read_rows(OLD_TREE))
+    reform = await apply_reform(
+        admin, read_csv(LINEAGE), read_csv(NEW_UNITS), dt.date(2025, 7, 1), "hue", "hue-old-", "hue-"
+    )
+    below = await import_units(admin, read_rows(BELOW))
+    return old, reform, below
+
+
+async def test_the_sample_of_hue_tells_its_history_and_loads_twice_to_the_same_state(admin):
+    old, reform, below = await _load(admin)
+    assert (old.failed, reform.failed, below.failed) == ([], [], [])
+    assert (old.created, reform.merged, reform.moved, reform.closed, below.created) == (143, 39, 1, 9, 289)
+    before, after = await _subtree(admin, "hue", "2025-06-30"), await _subtree(admin, "hue")
+    again = await _load(admin)
+    assert (again[0].created, again[0].unchanged, again[2].created, again[2].unchanged) == (0, 143, 0, 289)
+    assert again[1].failed == []
+    assert (await _subtree(admin, "hue", "2025-06-30"), await _subtree(admin, "hue")) == (before, after)
+    assert len(before) == 9 + 133
+    assert sum(u["kind"] == "township" for u in before) == 7  # thị trấn, before the reform
+    communes = [u for u in after if u["parent_id"] == "hue" and u["kind"] in ("ward", "commune")]
     assert len(communes) == 40
     assert sum(u["kind"] == "ward" for u in communes) == 21
-    phu_xuan = next(u for u in communes if u["code"] == "19753")
+    phu_xuan = (await admin.query("registry", "unit", {"unit_id": "hue-19753"})).result
     assert phu_xuan["name"] == "Phường Phú Xuân"
-    assert await _subtree(admin, "hue", "2025-06-30") == []  # the new tree starts on 1 July 2025
+    assert len(phu_xuan["predecessors"]) == 6
+    duong_no = (await admin.query("registry", "unit", {"unit_id": "hue-19909", "date": "2025-08-01"})).result
+    assert duong_no["parent_id"] == "hue"  # not rearranged: it moved up when the districts ended
+    assert not any("key_area" in u["flags"] for u in after)  # no invented flags on official units
+    assert (await admin.send(c.OpenCampaign(year=2024, scope_unit_id="hue"))).ok  # the old tree has 2024
 
 
 async def test_xlsx_rows_and_bad_rows_are_reported_per_line(admin, tmp_path):

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shared.contract import registry
+from shared.contract import awards, registry
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,15 @@ SERVICES: tuple[ServiceEntry, ...] = (
         queries=registry.QUERIES,
         app="services.registry.app:create",
         summary="Units, campaigns, festivals, movement models.",
+    ),
+    ServiceEntry(
+        name=awards.SERVICE,
+        http_port=8102,
+        commands=awards.COMMANDS,
+        events=awards.EVENTS,
+        queries=awards.QUERIES,
+        app="services.awards.app:create",
+        summary="Award rules, nominations, decisions, awards, gifts.",
     ),
 )
 

@@ -108,3 +108,48 @@ def probe_host(nats_url: str, mongodb_url: str, consumers: list, **overrides: ob
         **overrides,  # type: ignore[arg-type]
     )
     return ServiceHost(definition, settings)
+
+
+# ------------------------------------------------------------------------------------ awards
+
+
+@pytest.fixture(scope="session")
+async def awards(servers: object, registry: ServiceHost) -> AsyncIterator[ServiceHost]:
+    """The awards service in-process: it learns the tree and the festivals from the registry fixture's
+    events (its own consumers), never from registry's database."""
+    from services.awards.app import AwardsSettings
+    from services.awards.app import create as create_awards
+
+    settings = AwardsSettings(
+        nats_url=servers.nats_url,  # type: ignore[attr-defined]
+        mongodb_url=servers.mongodb_url,  # type: ignore[attr-defined]
+        mongodb_db=f"antq_awards_{uuid.uuid4().hex[:8]}",
+        http_port=0,
+        nack_delay_seconds=0.2,
+        max_deliver=3,
+        consumer_status_seconds=0.3,
+    )
+    host = create_awards(settings)
+    await host.start()
+    yield host
+    await host.stop()
+
+
+async def settle(producer: ServiceHost, consumer: ServiceHost, timeout: float = 15.0) -> None:
+    """Wait until everything `producer` committed is published and every consumer of `consumer` has
+    processed (acked) all of it: its replicas are then up to date."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    assert producer.broker is not None and consumer.broker is not None
+    while time.monotonic() < deadline:
+        if await producer.outbox.pending() == 0:
+            busy = 0
+            for runner in consumer.runners.values():
+                info = await runner.js.consumer_info(runner.spec.stream, runner.durable)
+                busy += (info.num_pending or 0) + (info.num_ack_pending or 0)
+            if busy == 0:
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{consumer.name} did not catch up with {producer.name} in {timeout}s")

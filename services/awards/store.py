@@ -1,0 +1,157 @@
+"""Awards' MongoDB adapter: nominations, awards, gifts, the keys that hold "one achievement, one
+award" and once-only forms, and the replicas of registry's units and festivals (written by the
+consumers in services/awards/replica.py, read here).
+
+Aggregates are stored whole with an optimistic `version`; a command's writes share its session."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.awards.domain import Award, Gift, KnownFestival, Link, Nomination
+from shared.contract.errors import ConcurrentChange
+from shared.replicas.units_store import UnitsStore, units_indexes
+from shared.runtime.mongo import Doc
+
+A = TypeVar("A", bound=BaseModel)
+FESTIVALS = "festivals"
+UNITS = "units"
+
+
+async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
+    await db.nominations.create_index([("nominee.unit_id", ASCENDING), ("_id", DESCENDING)])
+    await db.nominations.create_index([("nominee_key", ASCENDING), ("_id", DESCENDING)])
+    await db.awards.create_index([("festival_id", ASCENDING), ("_id", DESCENDING)])
+    await db.awards.create_index([("unit_id", ASCENDING), ("_id", DESCENDING)])
+    await db.awards.create_index([("nominee_key", ASCENDING)])
+    await db.gifts.create_index([("unit_id", ASCENDING), ("_id", DESCENDING)])
+    await db.gifts.create_index([("festival_id", ASCENDING), ("_id", DESCENDING)])
+    await festivals_indexes(db)
+    await units_indexes(db, UNITS)
+
+
+async def festivals_indexes(db: AsyncDatabase[Doc], collection: str = FESTIVALS) -> None:
+    await db[collection].create_index([("unit_id", ASCENDING)])
+
+
+def _doc(agg: BaseModel, key: str) -> Doc:
+    doc = agg.model_dump(mode="json")
+    doc["_id"] = doc[key]
+    return doc
+
+
+class AwardsStore:
+    def __init__(self, db: AsyncDatabase[Doc], session: AsyncClientSession | None = None) -> None:
+        self.db = db
+        self.s = session
+        self.units = UnitsStore(db, session, UNITS)
+
+    # ------------------------------------------------------------------------------- aggregates
+
+    async def _get(self, coll: str, key: str, model: type[A]) -> A | None:
+        doc = await self.db[coll].find_one({"_id": key}, session=self.s)
+        return model.model_validate(doc) if doc else None
+
+    async def _save(self, coll: str, key: str, agg: BaseModel, loaded_version: int | None) -> None:
+        doc = _doc(agg, key)
+        if loaded_version is None:
+            await self.db[coll].insert_one(doc, session=self.s)
+            return
+        res = await self.db[coll].replace_one({"_id": doc["_id"], "version": loaded_version}, doc, session=self.s)
+        if res.matched_count != 1:
+            raise ConcurrentChange(f"{coll[:-1]} {doc['_id']} was changed concurrently; send the same command again")
+
+    async def nomination(self, nomination_id: str) -> Nomination | None:
+        return await self._get("nominations", nomination_id, Nomination)
+
+    async def save_nomination(self, n: Nomination, loaded_version: int | None) -> None:
+        await self._save("nominations", "nomination_id", n, loaded_version)
+
+    async def award(self, award_id: str) -> Award | None:
+        return await self._get("awards", award_id, Award)
+
+    async def save_award(self, a: Award, loaded_version: int | None) -> None:
+        await self._save("awards", "award_id", a, loaded_version)
+
+    async def gift(self, gift_id: str) -> Gift | None:
+        return await self._get("gifts", gift_id, Gift)
+
+    async def add_gift(self, g: Gift) -> None:
+        await self._save("gifts", "gift_id", g, None)
+
+    # ------------------------------------------------------------------------------- keys
+
+    async def holder(self, key: str) -> Nomination | None:
+        """The nomination holding `key` (an achievement, a once-only form for a person), if any."""
+        doc = await self.db.award_keys.find_one({"_id": key}, session=self.s)
+        return await self.nomination(doc["nomination_id"]) if doc else None
+
+    async def take_key(self, key: str, nomination_id: str) -> None:
+        """Insert: a concurrent nomination taking the same key fails its transaction (the handler
+        checked `holder` first, so this only catches races)."""
+        await self.db.award_keys.insert_one({"_id": key, "nomination_id": nomination_id}, session=self.s)
+
+    async def release_key(self, key: str, nomination_id: str) -> None:
+        await self.db.award_keys.delete_one({"_id": key, "nomination_id": nomination_id}, session=self.s)
+
+    # ------------------------------------------------------------------------------- replicas
+
+    async def festival(self, festival_id: str) -> KnownFestival | None:
+        doc = await self.db[FESTIVALS].find_one({"_id": festival_id}, session=self.s)
+        if doc is None:
+            return None
+        day = doc.get("held_on") or doc["date"]
+        return KnownFestival(festival_id, doc["unit_id"], dt.date.fromisoformat(day), doc["status"])
+
+    async def chain(self, unit_id: str, day: dt.date) -> list[Link] | None:
+        """The unit and its ancestors on `day` as links, nearest first; None when awards has never seen
+        the unit; empty when it does not exist on `day`."""
+        if await self.units.get(unit_id) is None:
+            return None
+        out = []
+        for uid in await self.units.ancestry(unit_id, day):
+            record = await self.units.get(uid)
+            period = record.at(day) if record else None
+            if record is None or period is None:
+                break
+            out.append(Link(uid, period.kind or record.kind, period.name, tuple(period.flags)))
+        return out
+
+    async def police(self, province_id: str, day: dt.date) -> Link | None:
+        """The agency flagged provincial_police directly under the province on `day`."""
+        for record in await self.units.children([province_id], day):
+            period = record.at(day)
+            if period and "provincial_police" in period.flags:
+                return Link(record.unit_id, period.kind or record.kind, period.name, tuple(period.flags))
+        return None
+
+    async def subtree_ids(self, unit_id: str, day: dt.date) -> list[str]:
+        return [unit_id, *(r.unit_id for r in await self.units.subtree(unit_id, day))]
+
+    # ------------------------------------------------------------------------------- reads for queries
+
+    async def find(self, coll: str, flt: dict[str, Any], limit: int) -> list[Doc]:
+        cursor = self.db[coll].find(flt, session=self.s).sort("_id", DESCENDING).limit(limit)
+        return [{k: v for k, v in d.items() if k != "_id"} for d in await cursor.to_list()]
+
+    async def totals(self, coll: str, flt: dict[str, Any]) -> Doc:
+        pipeline: list[Doc] = [
+            {"$match": flt},
+            {
+                "$group": {
+                    "_id": None,
+                    "entries": {"$sum": 1},
+                    "recipients": {"$sum": "$recipients"},
+                    "value_vnd": {"$sum": "$value_vnd"},
+                }
+            },
+        ]
+        rows = await (await self.db[coll].aggregate(pipeline, session=self.s)).to_list()
+        row = rows[0] if rows else {"entries": 0, "recipients": 0, "value_vnd": 0}
+        return {k: row[k] for k in ("entries", "recipients", "value_vnd")}

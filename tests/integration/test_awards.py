@@ -1,0 +1,402 @@
+"""Awards over the bus, against the real servers: the registry service builds the tree and the
+festivals, awards learns them from registry's events only, and every rule of the awards issue is
+tried the way its users send it."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+
+from shared.client import Client
+from shared.contract import awards as a
+from shared.contract import registry as r
+from shared.contract.envelope import Actor
+from tests.integration.conftest import settle, uid, wait_events
+
+FESTIVAL_DAY = "2026-08-10"
+DECISION_DAY = "2026-08-05"
+
+
+def ok(reply):
+    assert reply.ok, reply.error
+    return reply.result
+
+
+def refused(reply, code: str, rule: str | None = None) -> dict:
+    assert not reply.ok, reply.result
+    assert reply.error["code"] == code, reply.error
+    if rule is not None:
+        assert any(d.get("rule") == rule for d in reply.error["details"]), reply.error
+    return reply.error
+
+
+@asynccontextmanager
+async def acting(servers, unit: str | None, role: str) -> AsyncIterator[Client]:
+    actor = Actor(id=f"{role}-of-{unit}", unit=unit, role=role)  # type: ignore[arg-type]
+    client = await Client.connect(servers.nats_url, actor)  # type: ignore[attr-defined]
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+class Tree:
+    """Province P: police agency PA (provincial_police), department S (an agency), ward W with
+    residential group H, commune C; a 2026 campaign, and W's festival F held on FESTIVAL_DAY."""
+
+    def __init__(self, admin: Client) -> None:
+        self.admin = admin
+        self.p, self.pa, self.s, self.w, self.h, self.c = (uid(k) for k in ("p", "pa", "s", "w", "h", "c"))
+
+    async def build(self, registry, awards) -> Tree:
+        for unit_id, kind, parent, flags in (
+            (self.p, "province", None, []),
+            (self.pa, "agency", self.p, ["provincial_police"]),
+            (self.s, "agency", self.p, []),
+            (self.w, "ward", self.p, []),
+            (self.h, "residential_group", self.w, []),
+            (self.c, "commune", self.p, []),
+        ):
+            ok(
+                await self.admin.send(
+                    r.RegisterUnit(
+                        unit_id=unit_id,
+                        name=f"Đơn vị {unit_id}",
+                        kind=kind,
+                        parent_id=parent,
+                        valid_from="2024-01-01",
+                        flags=flags,
+                    )
+                )
+            )
+        ok(await self.admin.send(r.OpenCampaign(year=2026, scope_unit_id=self.p)))
+        self.festival = ok(
+            await self.admin.send(
+                r.PlanFestival(
+                    unit_id=self.w,
+                    year=2026,
+                    date=FESTIVAL_DAY,
+                    venue="Sân văn hóa",
+                    ceremony=r.PartPlan(),
+                    festival_part=r.PartPlan(),
+                )
+            )
+        )["festival_id"]
+        ok(
+            await self.admin.send(
+                r.ReportFestival(
+                    festival_id=self.festival,
+                    held_on=FESTIVAL_DAY,
+                    participants=300,
+                    ceremony_held=True,
+                    festival_part_held=True,
+                )
+            )
+        )
+        await settle(registry, awards)
+        return self
+
+
+@pytest.fixture
+async def tree(admin, registry, awards) -> Tree:
+    return await Tree(admin).build(registry, awards)
+
+
+def person(pid: str | None = None, name: str = "Nguyễn Văn An") -> dict:
+    return {"person_id": pid or uid("person"), "name": name, "position": "Tổ trưởng", "year_of_birth": 1970}
+
+
+def nominate(tree: Tree, **kw) -> a.SubmitNomination:
+    data = {
+        "nominee": {"kind": "individual", "unit_id": tree.h, "person": person()},
+        "award_form": "giay_khen_chu_tich_ubnd_xa",
+        "year": 2026,
+        "achievement": "Thành tích xuất sắc trong phong trào toàn dân bảo vệ an ninh Tổ quốc năm 2026",
+    }
+    data.update(kw)
+    return a.SubmitNomination.model_validate(data)
+
+
+def approve(nomination_id: str, day: str = DECISION_DAY) -> a.ApproveNomination:
+    return a.ApproveNomination(nomination_id=nomination_id, decision_no=f"{uid('qd')}/QĐ-UBND", decision_date=day)
+
+
+# ------------------------------------------------------------------------------------ rules
+
+
+async def test_rules_in_force_change_on_1_july_2025_with_amounts(admin, awards) -> None:
+    before = ok(await admin.query("awards", "rules", {"date": "2025-06-30"}))
+    after = ok(await admin.query("awards", "rules", {"date": "2025-07-01"}))
+    codes_before = {f["code"] for f in before["forms"]}
+    codes_after = {f["code"] for f in after["forms"]}
+    assert codes_before - codes_after == {"giay_khen_chu_tich_ubnd_huyen"}
+    assert len(codes_after) == 6
+    xa_before = next(f for f in before["forms"] if f["code"] == "giay_khen_chu_tich_ubnd_xa")
+    xa_after = next(f for f in after["forms"] if f["code"] == "giay_khen_chu_tich_ubnd_xa")
+    # 0.15 × 2,340,000 = 351,000 → 360,000; 0.3 × 2,340,000 = 702,000 → 710,000 (rounded up to 10,000)
+    assert xa_before["amount"]["individual"]["vnd"] == 360_000
+    assert xa_after["amount"]["individual"]["vnd"] == 710_000
+    medal = next(f for f in after["forms"] if f["code"] == "ky_niem_chuong_bao_ve_an_ninh_to_quoc")
+    assert medal["once_only"] and medal["forwarded"] and medal["for"] == ["individual"]
+    assert medal["unconfirmed"] is True  # flagged the way the reference marks it
+    refused(await admin.query("awards", "rules", {"date": "2025-13-01"}), "validation_failed")
+
+
+# ------------------------------------------------------------------------------------ the workflow
+
+
+async def test_nomination_workflow_to_a_conferred_and_revoked_award(servers, tree, awards) -> None:
+    async with (
+        acting(servers, tree.w, "officer") as officer,
+        acting(servers, tree.w, "approver") as ward_approver,
+        acting(servers, tree.p, "approver") as province_approver,
+    ):
+        cmd = nominate(tree, festival_id=tree.festival)
+        submitted = ok(await officer.send(cmd))
+        nid = submitted["nomination_id"]
+        assert submitted["grantor"]["unit_id"] == tree.w  # the commune-level unit containing H
+
+        # the same achievement typed differently (decomposed, other case, other spacing) is the same one
+        typed = unicodedata.normalize("NFD", "  THÀNH tích xuất sắc trong phong trào toàn dân  bảo vệ an ninh ")
+        again = cmd.model_copy(update={"nomination_id": None, "achievement": typed + "Tổ quốc năm 2026"})
+        err = refused(await officer.send(again), "rule_violation", "one_achievement_one_award")
+        assert nid in err["message"]
+
+        # the province's approver is not the granting authority of a commune chairman's Giấy khen
+        err = refused(await province_approver.send(approve(nid)), "forbidden", "granting_authority")
+        assert "granting authority" in err["message"]
+        refused(await officer.send(approve(nid)), "forbidden", "role:decide")
+
+        ok(await ward_approver.send(a.ReturnNomination(nomination_id=nid, reason="Thiếu biên bản họp hội đồng")))
+        refused(await ward_approver.send(approve(nid)), "conflict")  # returned: resubmit first
+        ok(await officer.send(a.ResubmitNomination(nomination_id=nid, note="Đã bổ sung biên bản")))
+        approved = ok(await ward_approver.send(approve(nid)))
+        assert approved["amount_vnd"] == 710_000 and approved["decided_by"]["unit_id"] == tree.w
+        award_id = approved["award_id"]
+
+        refused(
+            await officer.send(a.ConferAward(award_id=award_id, conferred_on="2026-08-11", festival_id=tree.festival)),
+            "rule_violation",
+            "festival_date",
+        )
+        conferred = a.ConferAward(award_id=award_id, conferred_on=FESTIVAL_DAY, festival_id=tree.festival)
+        ok(await officer.send(conferred))
+        refused(await officer.send(conferred), "conflict")  # a new command id: conferred once only
+
+        at_festival = ok(await officer.query("awards", "awards", {"festival_id": tree.festival}))["items"]
+        assert [x["award_id"] for x in at_festival] == [award_id]
+
+        revoke = a.RevokeAward(
+            award_id=award_id, reason="Hồ sơ không trung thực", decision_no="9/QĐ-UBND", decision_date=DECISION_DAY
+        )
+        refused(await province_approver.send(revoke), "forbidden", "granting_authority")
+        ok(await ward_approver.send(revoke))
+        award = ok(await officer.query("awards", "award", {"award_id": award_id}))
+        assert award["status"] == "revoked" and award["revocation"]["decision_no"] == "9/QĐ-UBND"
+
+        history = ok(
+            await officer.query(
+                "awards",
+                "history",
+                {"nominee": {"kind": "individual", "person": {"person_id": cmd.nominee.person.person_id}}},
+            )
+        )
+        assert [n["nomination_id"] for n in history["nominations"]] == [nid]
+        assert [s["event"] for s in history["nominations"][0]["steps"]] == [
+            "submitted",
+            "returned",
+            "resubmitted",
+            "approved",
+        ]
+        assert history["awards"][0]["status"] == "revoked"
+
+    events = await wait_events(
+        tree.admin, lambda e: e["subject"] in (nid, award_id), 6, subject="antq.awards.>", stream="ANTQ_AWARDS"
+    )
+    kinds = [e["type"].removeprefix("vn.antq.awards.") for e in events]
+    assert kinds == [
+        "nomination.submitted.v1",
+        "nomination.returned.v1",
+        "nomination.resubmitted.v1",
+        "nomination.approved.v1",
+        "award.conferred.v1",
+        "award.revoked.v1",
+    ]
+    assert [e["aggregateversion"] for e in events] == [1, 2, 3, 4, 1, 2]
+
+
+async def test_the_medal_is_recorded_by_the_province_and_given_once_per_person(servers, tree, awards) -> None:
+    pid = uid("person")
+    medal = "ky_niem_chuong_bao_ve_an_ninh_to_quoc"
+    async with (
+        acting(servers, tree.w, "officer") as officer,
+        acting(servers, tree.w, "approver") as ward_approver,
+        acting(servers, tree.p, "approver") as province_approver,
+    ):
+        first = ok(
+            await officer.send(
+                nominate(
+                    tree, award_form=medal, nominee={"kind": "individual", "unit_id": tree.h, "person": person(pid)}
+                )
+            )
+        )
+        assert first["forwarded"] is True and first["grantor"] == {
+            "kind": "outside",
+            "unit_id": None,
+            "name": "Bộ trưởng Bộ Công an",
+        }
+        refused(await ward_approver.send(approve(first["nomination_id"])), "forbidden", "granting_authority")
+        approved = ok(
+            await province_approver.send(
+                a.ApproveNomination(
+                    nomination_id=first["nomination_id"], decision_no="1234/QĐ-BCA", decision_date=DECISION_DAY
+                )
+            )
+        )
+        assert approved["decided_by"]["kind"] == "outside"
+        award = ok(await officer.query("awards", "award", {"award_id": approved["award_id"]}))
+        assert award["recorded_by"] == f"approver-of-{tree.p}" and award["decided_by"]["name"] == "Bộ trưởng Bộ Công an"
+
+        # a second medal for the same person, for another achievement, is refused
+        err = refused(
+            await officer.send(
+                nominate(
+                    tree,
+                    award_form=medal,
+                    achievement="Mười lăm năm trong tổ an ninh",
+                    nominee={"kind": "individual", "unit_id": tree.h, "person": person(pid)},
+                )
+            ),
+            "rule_violation",
+            "once_only",
+        )
+        assert first["nomination_id"] in err["message"]
+        # a collective cannot get it at all
+        refused(
+            await officer.send(nominate(tree, award_form=medal, nominee={"kind": "collective", "unit_id": tree.h})),
+            "rule_violation",
+            "form_for",
+        )
+        ok(
+            await ward_approver.send(
+                a.ConferAward(award_id=approved["award_id"], conferred_on=FESTIVAL_DAY, festival_id=tree.festival)
+            )
+        )
+        conferred = ok(await officer.query("awards", "award", {"award_id": approved["award_id"]}))
+        assert conferred["presented_by"] == "Giám đốc Công an tỉnh (thừa ủy quyền)"
+        assert conferred["decided_by"]["name"] != conferred["presented_by"]
+
+
+async def test_the_granting_authority_of_each_level(servers, tree, awards) -> None:
+    cases = [
+        ("giay_khen_giam_doc_cong_an_tinh", tree.h, tree.pa),  # the province's police agency
+        ("giay_khen_thu_truong_co_quan_chuyen_mon_tinh", tree.s, tree.s),  # the department, under the province
+        ("bang_khen_chu_tich_ubnd_tinh", tree.c, tree.p),  # the province
+        ("giay_khen_chu_tich_ubnd_xa", tree.c, tree.c),  # the commune itself
+    ]
+    async with acting(servers, tree.p, "officer") as officer:
+        for form, unit, grantor in cases:
+            cmd = nominate(tree, award_form=form, nominee={"kind": "collective", "unit_id": unit}, achievement=form)
+            got = ok(await officer.send(cmd))
+            assert got["grantor"]["unit_id"] == grantor, form
+            async with acting(servers, grantor, "approver") as approver:
+                ok(await approver.send(approve(got["nomination_id"])))
+        # a form whose authority is not above the nominee: no commune above the department, no
+        # department above the residential group
+        refused(
+            await officer.send(
+                nominate(
+                    tree,
+                    award_form="giay_khen_thu_truong_co_quan_chuyen_mon_tinh",
+                    nominee={"kind": "collective", "unit_id": tree.h},
+                )
+            ),
+            "rule_violation",
+            "grantor",
+        )
+        refused(
+            await officer.send(nominate(tree, nominee={"kind": "collective", "unit_id": tree.s})),
+            "rule_violation",
+            "grantor",
+        )
+        # the district chairman's Giấy khen ended on 30 Jun 2025
+        refused(
+            await officer.send(nominate(tree, award_form="giay_khen_chu_tich_ubnd_huyen")),
+            "rule_violation",
+            "form_in_force",
+        )
+
+
+async def test_scope_unknown_units_and_non_disclosure(servers, tree, awards) -> None:
+    async with (
+        acting(servers, tree.c, "officer") as other_officer,
+        acting(servers, tree.c, "approver") as other_approver,
+        acting(servers, tree.w, "officer") as officer,
+    ):
+        err = refused(await other_officer.send(nominate(tree)), "forbidden", "scope")
+        assert "only an actor of the unit or of one of its ancestors" in err["message"]
+        ghost = uid("never-registered")
+        err = refused(await officer.send(nominate(tree, nominee={"kind": "collective", "unit_id": ghost})), "not_found")
+        assert "not known to awards (yet)" in err["message"]
+        # an approver without authority learns nothing about whether a nomination exists
+        real = ok(await officer.send(nominate(tree)))["nomination_id"]
+        on_real = refused(await other_approver.send(approve(real)), "forbidden", "granting_authority")
+        nope = uid("nope")
+        on_none = refused(await other_approver.send(approve(nope)), "forbidden", "granting_authority")
+        assert on_real["message"].replace(real, "X") == on_none["message"].replace(nope, "X")
+        assert on_real["details"] == on_none["details"]
+        festival_elsewhere = refused(
+            await other_officer.send(
+                nominate(tree, nominee={"kind": "collective", "unit_id": tree.c}, festival_id=tree.festival)
+            ),
+            "rule_violation",
+            "festival_of_unit_or_ancestor",
+        )
+        assert tree.festival in festival_elsewhere["message"]
+        refused(await officer.send(nominate(tree, festival_id=uid("f"))), "not_found")
+
+
+async def test_gifts_are_recorded_and_listed_with_totals(servers, tree, awards) -> None:
+    async with acting(servers, tree.w, "officer") as officer:
+        for i in range(5):
+            ok(
+                await officer.send(
+                    a.RecordGift(
+                        unit_id=tree.h,
+                        beneficiary_kind="policy_family" if i % 2 else "poor_household",
+                        recipients=2,
+                        value_vnd=500_000,
+                        funding_source="Ngân sách phường",
+                        festival_id=tree.festival,
+                    )
+                )
+            )
+        first = ok(await officer.query("awards", "gifts", {"unit_id": tree.w, "limit": 3}))
+        assert len(first["items"]) == 3 and first["next"]
+        assert first["totals"] == {"entries": 5, "recipients": 10, "value_vnd": 2_500_000}
+        assert first["items"][0]["given_on"] == FESTIVAL_DAY
+        rest = ok(await officer.query("awards", "gifts", {"unit_id": tree.w, "limit": 3, "after": first["next"]}))
+        assert len(rest["items"]) == 2 and rest["next"] is None
+        ids = [g["gift_id"] for g in first["items"] + rest["items"]]
+        assert len(set(ids)) == 5
+        bad = await officer.command(
+            "awards",
+            "record-gift",
+            {"unit_id": tree.h, "beneficiary_kind": "friends", "recipients": 1, "value_vnd": 1, "funding_source": "x"},
+        )
+        refused(bad, "validation_failed")
+        assert any("beneficiary_kind" in json.dumps(d) for d in bad.error["details"])
+
+
+async def test_commands_through_the_durable_intake_get_their_outcome(servers, tree, awards) -> None:
+    async with acting(servers, tree.w, "officer") as officer:
+        cmd = nominate(tree)
+        command_id = await officer.submit("awards", "submit-nomination", cmd)
+        events = await wait_events(
+            officer, lambda e: e["subject"] == command_id, 1, subject="antq.awards.command.>", stream="ANTQ_AWARDS"
+        )
+        assert events and events[0]["type"] == "vn.antq.awards.command.accepted.v1"

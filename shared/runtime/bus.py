@@ -15,6 +15,7 @@ from typing import Any
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 from faststream.nats.prometheus import NatsPrometheusMiddleware
+from faststream.security import SASLPlaintext
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
@@ -67,9 +68,9 @@ def make_broker(settings: ServiceSettings, service: str, metrics: Metrics) -> Na
     auth: dict[str, Any] = {}
     if settings.nats_creds_file:
         auth["user_credentials"] = settings.nats_creds_file
-    elif settings.nats_user:
-        auth["user"] = settings.nats_user
-        auth["password"] = settings.nats_password.get_secret_value() if settings.nats_password else ""
+    elif settings.nats_user:  # FastStream takes user and password as a security object (not user=…)
+        password = settings.nats_password.get_secret_value() if settings.nats_password else ""
+        auth["security"] = SASLPlaintext(username=settings.nats_user, password=password)
     return NatsBroker(
         settings.nats_url,
         name=f"antq-{service}",

@@ -1,0 +1,141 @@
+"""The NATS config compose ships (deploy/nats/nats.conf), loaded by the real nats-server: it parses,
+and each user can do what its role needs and nothing it must not. Only the listen addresses and
+the store folder are changed, so the server runs here."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import nats
+import pytest
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
+
+from deploy.embedded import Child, free_port, nats_binary
+from services.awards.app import AwardsSettings
+from services.awards.app import create as create_awards
+from services.registry.app import RegistrySettings
+from services.registry.app import create as create_registry
+from shared.client import Client
+from shared.contract import registry as r
+from shared.contract.envelope import Actor
+from shared.contract.subjects import command_subject
+
+CONF = Path(__file__).resolve().parents[2] / "deploy" / "nats" / "nats.conf"
+PASSWORDS = {
+    "registry": "pw-registry-" + uuid.uuid4().hex[:6],
+    "awards": "pw-awards-" + uuid.uuid4().hex[:6],
+    "producer": "pw-producer-" + uuid.uuid4().hex[:6],
+    "consumer": "pw-consumer-" + uuid.uuid4().hex[:6],
+    "ops": "pw-ops-" + uuid.uuid4().hex[:6],
+}
+ENV = {f"NATS_{user.upper()}_PASSWORD": pw for user, pw in PASSWORDS.items()}
+
+
+def local_copy(work: Path, port: int, http_port: int) -> Path:
+    text = CONF.read_text()
+    text = re.sub(r"(?m)^listen: .*$", f"listen: 127.0.0.1:{port}", text)
+    text = re.sub(r"(?m)^http: .*$", f"http: 127.0.0.1:{http_port}", text)
+    text = text.replace("store_dir: /data/jetstream", f'store_dir: "{work / "jetstream"}"')
+    path = work / "nats.conf"
+    path.write_text(text)
+    return path
+
+
+def test_the_shipped_config_parses() -> None:
+    r = subprocess.run([nats_binary(), "-t", "-c", str(CONF)], env=ENV, capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr + r.stdout
+    users = set(re.findall(r"user: (\w+), password: \$NATS_(\w+)_PASSWORD", CONF.read_text()))
+    assert {u for u, _ in users} == set(PASSWORDS)
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory) -> Iterator[str]:
+    work = tmp_path_factory.mktemp("nats-secured")
+    port = free_port()
+    server = Child(
+        "nats", [nats_binary(), "-c", str(local_copy(work, port, free_port()))], port, env=ENV, log=work / "nats.log"
+    )
+    server.start(wait=30)
+    yield f"127.0.0.1:{port}"
+    server.stop()
+
+
+def url(user: str, address: str) -> str:
+    return f"nats://{user}:{PASSWORDS[user]}@{address}"
+
+
+async def test_each_user_can_do_its_job_and_nothing_else(secured: str, servers) -> None:
+    common = {"mongodb_url": servers.mongodb_url, "http_port": 0, "nats_url": f"nats://{secured}"}
+    registry = create_registry(
+        RegistrySettings(
+            **common,
+            nats_user="registry",
+            nats_password=PASSWORDS["registry"],
+            mongodb_db=f"antq_registry_{uuid.uuid4().hex[:8]}",
+        )
+    )
+    awards = create_awards(
+        AwardsSettings(
+            **common,
+            nats_user="awards",
+            nats_password=PASSWORDS["awards"],
+            mongodb_db=f"antq_awards_{uuid.uuid4().hex[:8]}",
+            consumer_status_seconds=0.3,
+        )
+    )
+    await registry.start()
+    await awards.start()
+    admin = Actor(id="ops-admin", unit=None, role="admin")
+    producer = await Client.connect(url("producer", secured), admin, source="tests/producer")
+    ops = await Client.connect(url("ops", secured), admin, source="tests/ops")
+    try:
+        # a producer sends commands to both services and reads their answers
+        province = f"p-{uuid.uuid4().hex[:8]}"
+        reply = await producer.send(
+            r.RegisterUnit(unit_id=province, name="Tỉnh", kind="province", valid_from="2025-01-01")
+        )
+        assert reply.ok, reply.error
+        for _ in range(100):  # awards learns the unit from registry's stream, as the awards user
+            known = await producer.query("awards", "nominations", {"unit_id": province})
+            if known.ok:
+                break
+            await asyncio.sleep(0.1)
+        assert known.ok, known.error
+        # the durable intake
+        await producer.submit(
+            "registry",
+            "register-unit",
+            r.RegisterUnit(name="Xã", kind="commune", parent_id=province, valid_from="2025-01-01"),
+        )
+        # an operator reads both services' consumer status (antq.ops.<service>.>)
+        status = await ops.ops("awards", "consumers")
+        assert status.ok and {c["consumer"] for c in status.result["consumers"]} == {"units", "festivals"}
+        assert (await ops.ops("registry", "consumers")).ok
+        # a reporting consumer may not send commands (the server refuses the publish: no answer)
+        nc = await nats.connect(url("consumer", secured), allow_reconnect=False)
+        try:
+            with pytest.raises((NatsTimeout, NoRespondersError)):
+                await nc.request(command_subject("registry", "register-unit"), b"{}", timeout=1)
+        finally:
+            await nc.close()
+        # a producer may not publish events as if it were registry
+        nc = await nats.connect(url("producer", secured), allow_reconnect=False)
+        try:
+            with pytest.raises((NatsTimeout, NoRespondersError)):
+                await nc.jetstream().publish("antq.registry.unit.registered.v1", b"{}", timeout=1)
+        finally:
+            await nc.close()
+        # a wrong password is refused
+        with pytest.raises(Exception):  # noqa: B017 — nats-py raises its own auth errors
+            await nats.connect(f"nats://registry:wrong@{secured}", allow_reconnect=False, max_reconnect_attempts=0)
+    finally:
+        await producer.close()
+        await ops.close()
+        await awards.stop()
+        await registry.stop()

@@ -16,6 +16,10 @@ from pathlib import Path
 import nats
 
 from deploy.embedded import free_port, port_in_use
+from shared.contract.services import SERVICES
+from tests.e2e.awards_flow import check_stream, run_flow
+
+SERVICE_NAMES = [s.name for s in SERVICES]
 
 
 def children_of(pid: int) -> dict[int, str]:
@@ -46,8 +50,7 @@ def start_stack(data: Path, ports: dict[str, int]) -> tuple[subprocess.Popen[str
             str(ports["monitor"]),
             "--mongodb-port",
             str(ports["mongodb"]),
-            "--http-port",
-            f"registry={ports['registry']}",
+            *(a for name in SERVICE_NAMES for a in ("--http-port", f"{name}={ports[name]}")),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -85,12 +88,16 @@ async def count_units(nats_port: int) -> int:
 
 
 async def test_make_up_supervises_restarts_and_keeps_data(tmp_path):
-    ports = {"nats": free_port(), "monitor": free_port(), "mongodb": free_port(), "registry": free_port()}
+    ports = {"nats": free_port(), "monitor": free_port(), "mongodb": free_port()}
+    ports.update({name: free_port() for name in SERVICE_NAMES})
     proc, lines = start_stack(tmp_path / "data", ports)
     try:
         assert any("loading the sample tree" in line for line in lines)
         assert any(f"http://127.0.0.1:{ports['registry']}/readyz" in line for line in lines)
-        assert await count_units(ports["nats"]) == 46
+        assert await count_units(ports["nats"]) == 47
+        # the awards issue's flow, as an outside nats-py client runs it against `make up`
+        nats_url = f"nats://127.0.0.1:{ports['nats']}"
+        await check_stream(nats_url, await run_flow(nats_url))
         [registry_pid] = [pid for pid, cmd in children_of(proc.pid).items() if "services.registry" in cmd]
         os.kill(registry_pid, signal.SIGKILL)
         deadline = time.monotonic() + 60
@@ -104,7 +111,7 @@ async def test_make_up_supervises_restarts_and_keeps_data(tmp_path):
     proc, lines = start_stack(tmp_path / "data", ports)
     try:
         assert not any("loading the sample tree" in line for line in lines)  # first start only
-        assert await count_units(ports["nats"]) == 46  # the data survived
+        assert await count_units(ports["nats"]) == 47  # the data survived
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(60)

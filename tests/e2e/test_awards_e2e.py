@@ -21,6 +21,34 @@ def awards_process(servers, tmp_path_factory, registry_process) -> Iterator[Serv
     svc.stop()
 
 
+def test_the_awards_cli_prints_rules_nominations_history_and_gifts(servers, registry_process, awards_process):
+    """(Runs first: the next test stops registry.)"""
+    import asyncio
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    flow = asyncio.run(run_flow(servers.nats_url))
+    antq = str(Path(sys.executable).parent / "antq")
+    env = {**os.environ, "ANTQ_NATS_URL": servers.nats_url, "COLUMNS": "250"}
+
+    def cli(*args: str) -> str:
+        r = subprocess.run([antq, "awards", *args], env=env, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr + r.stdout
+        return " ".join(r.stdout.split())  # rich wraps lines at the terminal's width
+
+    rules = cli("rules", "--date", "2025-06-30")
+    assert "giay_khen_chu_tich_ubnd_huyen" in rules and "UNCONFIRMED" in rules
+    assert "giay_khen_chu_tich_ubnd_huyen" not in cli("rules", "--date", "2025-07-01")
+    assert flow.nomination_id in cli("nominations", "--unit", flow.province, "--year", "2026")
+    history = cli("history", "--person", flow.person_id)
+    assert "revoked" in history and "710.000" in history
+    assert "1 entries, 5 recipients, 2.500.000 VND" in cli("gifts", "--unit", flow.ward)
+    r = subprocess.run([antq, "awards", "history"], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+
+
 async def test_the_awards_flow_through_the_bus_then_without_registry(servers, registry_process, awards_process):
     flow = await run_flow(servers.nats_url)
     await check_stream(servers.nats_url, flow)

@@ -400,3 +400,84 @@ async def test_commands_through_the_durable_intake_get_their_outcome(servers, tr
             officer, lambda e: e["subject"] == command_id, 1, subject="antq.awards.command.>", stream="ANTQ_AWARDS"
         )
         assert events and events[0]["type"] == "vn.antq.awards.command.accepted.v1"
+
+
+async def test_every_class_of_bad_input_gets_a_clear_answer(admin, awards) -> None:
+    import uuid as _uuid
+
+    def env(action: str, data, **over) -> bytes:
+        doc = {
+            "specversion": "1.0",
+            "id": str(_uuid.uuid4()),
+            "source": "tests/raw",
+            "type": f"vn.antq.awards.{action}.v1",
+            "datacontenttype": "application/json",
+            "data": data,
+            "actorid": "admin",
+            "actorunit": "",
+            "actorrole": "admin",
+            **over,
+        }
+        return json.dumps(doc).encode()
+
+    async def ask(action: str, body: bytes) -> dict:
+        return json.loads((await admin.nc.request(f"antq.cmd.awards.{action}", body, timeout=10)).data)
+
+    cases = [
+        ("submit-nomination", b"{not json", "malformed"),
+        ("submit-nomination", b"\xff\xfe{}", "malformed"),
+        (
+            "submit-nomination",
+            env(
+                "submit-nomination",
+                {
+                    "nominee": {"kind": "individual", "unit_id": "u"},
+                    "award_form": "giay_khen_chu_tich_ubnd_xa",
+                    "year": 2026,
+                    "achievement": "x",
+                },
+            ),
+            "validation_failed",
+        ),
+        (
+            "submit-nomination",
+            env(
+                "submit-nomination",
+                {
+                    "nominee": {"kind": "collective", "unit_id": "u"},
+                    "award_form": "giay_khen_chu_tich_ubnd_xa",
+                    "year": 2026,
+                    "achievement": "\ud800",
+                },
+            ),
+            "validation_failed",
+        ),
+        (
+            "approve-nomination",
+            env("approve-nomination", {"nomination_id": "n", "decision_no": "1", "decision_date": "2026-02-30"}),
+            "validation_failed",
+        ),
+        (
+            "record-gift",
+            env(
+                "record-gift",
+                {"unit_id": "u", "beneficiary_kind": "other", "recipients": 0, "value_vnd": -1, "funding_source": "x"},
+            ),
+            "validation_failed",
+        ),
+        ("confer-award", env("revoke-award", {"award_id": "a"}), "validation_failed"),  # type ≠ subject
+        ("submit-nomination", env("submit-nomination", {}, actorrole="minister"), "validation_failed"),
+        ("submit-nomination", env("submit-nomination", {"x": "y" * 300_000}), "payload_too_large"),
+    ]
+    for action, body, expected in cases:
+        reply = await ask(action, body)
+        assert not reply["ok"] and reply["error"]["code"] == expected, (action, body[:120], reply)
+        assert reply["error"]["message"]
+    # a command nobody serves is answered by the server itself (core NATS: no responders)
+    from nats.errors import NoRespondersError
+
+    with pytest.raises(NoRespondersError):
+        await ask("award-everyone", env("award-everyone", {}))
+    # an individual without a person says which field
+    reply = await ask("submit-nomination", cases[2][1])
+    assert any("nominee" in json.dumps(d) for d in reply["error"]["details"]), reply

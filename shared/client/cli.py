@@ -9,7 +9,7 @@ import base64
 import datetime as dt
 import json
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -290,7 +290,7 @@ def _vnd(value: int | None) -> str:
     return "—" if value is None else f"{value:,}".replace(",", ".")
 
 
-def _table(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> Table:
+def _table(title: str, columns: tuple[str, ...], rows: Sequence[Sequence[str]]) -> Table:
     table = Table(title=title)
     for col in columns:
         table.add_column(col)
@@ -375,13 +375,13 @@ def awards_history(
         {"kind": "collective", "unit_id": unit} if unit else {"kind": "individual", "person": {"person_id": person}}
     )
     result = _answer(run(lambda c: c.query("awards", "history", {"nominee": nominee})))
-    rows = [
+    nominations = [
         (n["nomination_id"], n["award_form"], str(n["year"]), n["status"], n["submitted_on"], n["achievement"][:60])
         for n in result["nominations"]
     ]
     columns = ("nomination", "form", "year", "status", "submitted", "achievement")
-    console.print(_table(f"nominations of {result['nominee_key']}", columns, rows))
-    rows = [
+    console.print(_table(f"nominations of {result['nominee_key']}", columns, nominations))
+    awards = [
         (
             a["award_id"],
             a["award_form"],
@@ -393,8 +393,8 @@ def awards_history(
         )
         for a in result["awards"]
     ]
-    columns = ("award", "form", "decision", "decided by", "status", "conferred", "amount (VND)")
-    console.print(_table(f"awards of {result['nominee_key']}", columns, rows))
+    award_columns = ("award", "form", "decision", "decided by", "status", "conferred", "amount (VND)")
+    console.print(_table(f"awards of {result['nominee_key']}", award_columns, awards))
 
 
 @awards_app.command("gifts")

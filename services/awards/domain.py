@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.awards.rules import Catalogue, Form
 from shared.contract import awards as c
@@ -31,8 +32,12 @@ OPEN = ("submitted", "resubmitted")  # a decision may be taken
 
 
 def achievement_key(text: str) -> str:
-    """The achievement as compared for "one achievement, one award": NFC, case-folded, one space."""
-    return re.sub(r"\s+", " ", nfc(text).casefold()).strip()
+    """The achievement as compared for "one achievement, one award": compatibility-normalised (NFKC:
+    fullwidth letters, ligatures), invisible format characters dropped (zero-width spaces, joiners,
+    BOM), case-folded, runs of any space made one."""
+    folded = unicodedata.normalize("NFKC", nfc(text)).casefold()
+    visible = "".join(ch for ch in folded if unicodedata.category(ch) != "Cf")
+    return unicodedata.normalize("NFC", re.sub(r"\s+", " ", visible).strip())
 
 
 def nominee_key(kind: str, unit_id: str | None, person_id: str | None) -> str:
@@ -41,6 +46,12 @@ def nominee_key(kind: str, unit_id: str | None, person_id: str | None) -> str:
 
 
 # ------------------------------------------------------------------------------------ aggregates
+
+
+def sort_key(day: dt.date, now: dt.datetime, key: str) -> str:
+    """Orders a list newest first by its date, then by arrival, then by id (ids a client chose are
+    not time-ordered)."""
+    return f"{day.isoformat()}|{now.astimezone(dt.UTC).strftime('%Y%m%dT%H%M%S.%f')}|{key}"
 
 
 class Step(BaseModel):
@@ -71,6 +82,8 @@ class Nomination(BaseModel):
     decision_no: str | None = None
     decision_date: dt.date | None = None
     award_id: str | None = None
+    created_at: dt.datetime
+    sort_key: str = Field(description="Newest first: submitted_on, then arrival, then id.")
     version: int = 1
 
 
@@ -101,6 +114,8 @@ class Award(BaseModel):
     festival_id: str | None = None
     presented_by: str | None = None
     revocation: Revocation | None = None
+    created_at: dt.datetime
+    sort_key: str = Field(description="Newest first: decision_date, then arrival, then id.")
     version: int = 0  # the award aggregate's events: conferred, revoked
 
 
@@ -116,6 +131,8 @@ class Gift(BaseModel):
     year: int
     note: str | None = None
     recorded_by: str
+    created_at: dt.datetime
+    sort_key: str = Field(description="Newest first: given_on, then arrival, then id.")
 
 
 @dataclass(frozen=True)
@@ -134,6 +151,7 @@ class KnownFestival:
     unit_id: str
     date: dt.date  # held_on when held, else the planned date
     status: Literal["planned", "held", "cancelled"]
+    year: int
 
 
 # ------------------------------------------------------------------------------------ authority
@@ -155,7 +173,12 @@ def grantor_of(form: Form, chain: Sequence[Link], police: Link | None) -> c.Auth
         found = next((u for u in chain if u.kind == g.level), None)
     elif g.level == "provincial_agency":
         found = next(
-            (u for i, u in enumerate(chain[:-1]) if u.kind == "agency" and chain[i + 1].kind == "province"), None
+            (
+                u
+                for i, u in enumerate(chain[:-1])
+                if u.kind == "agency" and chain[i + 1].kind == "province" and POLICE_FLAG not in u.flags
+            ),
+            None,
         )
     elif g.level == "provincial_police":
         found = police
@@ -187,43 +210,79 @@ def require_decider(actor: Actor, grantor: c.Authority, province_id: str | None,
 # ------------------------------------------------------------------------------------ workflow
 
 
-def check_form(catalogue: Catalogue, code: str, kind: str, day: dt.date) -> Form:
+def check_form(catalogue: Catalogue, code: str, kind: str, year: int, today: dt.date) -> tuple[Form, dt.date]:
+    """The form a nomination names, and the day its authority and scope are read on: today when the
+    form is in force today; for a form no longer (or not yet) in force, the last day of the
+    nomination's year on which it was, so a 2025 record of a form that ended on 30 Jun 2025 can still
+    be entered (and decided with a decision date when it was in force)."""
     form = catalogue.form(code)
-    if form is None or not form.in_force_on(day):
-        known = ", ".join(f.code for f in catalogue.in_force(day))
+    if form is None:
+        known = ", ".join(f.code for f in catalogue.forms)
         raise RuleViolation(
-            f"award form {code} is not in force on {day.isoformat()}; in force: {known}",
-            [{"field": "award_form", "value": code, "rule": "form_in_force"}],
+            f"award form {code} does not exist; the forms are: {known}",
+            [{"field": "award_form", "value": code, "rule": "form_exists"}],
         )
+    if year > today.year:
+        raise RuleViolation(
+            f"year {year} is in the future: an achievement is nominated once it is made (today is {today.isoformat()})",
+            [{"field": "year", "value": year, "rule": "year_not_in_future"}],
+        )
+    day = today
+    if not form.in_force_on(today):
+        last = min(dt.date(year, 12, 31), form.in_force.to or dt.date.max)
+        day = last
+        if last < max(dt.date(year, 1, 1), form.in_force.from_) or not form.in_force_on(last):
+            to = form.in_force.to.isoformat() if form.in_force.to else "—"
+            raise RuleViolation(
+                f"award form {code} is not in force today nor in {year} (in force {form.in_force.from_.isoformat()} "
+                f"to {to})",
+                [{"field": "award_form", "value": code, "rule": "form_in_force"}],
+            )
     if kind not in form.for_:
         raise RuleViolation(
             f"award form {code} is for {' and '.join(form.for_)} nominees, not {kind}",
             [{"field": "nominee.kind", "value": kind, "rule": "form_for"}],
         )
-    return form
+    return form, day
 
 
-def refuse_duplicate(earlier: Nomination | None) -> None:
+def _earlier(earlier: Nomination, visible: bool) -> str:
+    if not visible:
+        return "a nomination in records you may not see"
+    state = earlier.status
+    return f"nomination {earlier.nomination_id} ({earlier.award_form}, {state})"
+
+
+def refuse_duplicate(earlier: Nomination | None, visible: bool = True) -> None:
+    """`visible`: whether the actor may see the earlier nomination (else it is not named)."""
     if earlier is not None:
+        details: dict[str, Any] = {"rule": "one_achievement_one_award"}
+        if visible:
+            details["nomination_id"] = earlier.nomination_id
         raise RuleViolation(
-            f"one achievement earns one award: nomination {earlier.nomination_id} ({earlier.award_form}, "
-            f"{earlier.status}) is for the same nominee, year and achievement",
-            [{"rule": "one_achievement_one_award", "nomination_id": earlier.nomination_id}],
+            f"one achievement earns one award: {_earlier(earlier, visible)} is for the same nominee, year and "
+            "achievement",
+            [details],
         )
 
 
-def refuse_once_only(form: Form, person_id: str | None, earlier: Nomination | None) -> None:
+def refuse_once_only(form: Form, person_id: str | None, earlier: Nomination | None, visible: bool = True) -> None:
     if form.once_only and earlier is not None:
+        details: dict[str, Any] = {"rule": "once_only", "award_form": form.code}
+        if visible:
+            details["nomination_id"] = earlier.nomination_id
         raise RuleViolation(
-            f"{form.code} is given once per person: person {person_id} has nomination {earlier.nomination_id} "
-            f"({earlier.status})",
-            [{"rule": "once_only", "award_form": form.code, "nomination_id": earlier.nomination_id}],
+            f"{form.code} is given once per person: person {person_id} has {_earlier(earlier, visible)}",
+            [details],
         )
 
 
-def check_festival(festival: KnownFestival | None, festival_id: str, nominee_chain: Sequence[str]) -> KnownFestival:
+def check_festival(
+    festival: KnownFestival | None, festival_id: str, nominee_chain: Sequence[str], year: int | None = None
+) -> KnownFestival:
     """A festival named by a nomination, an award or a gift: known to awards, not cancelled, and of the
-    unit or of one of its ancestors."""
+    unit or of one of its ancestors; a nomination's festival is of its year or the next (commendations
+    are often presented at the next year's festival)."""
     if festival is None:
         raise NotFound(
             f"festival {festival_id} is not known to awards (yet): registry's events may still be on their way",
@@ -231,6 +290,12 @@ def check_festival(festival: KnownFestival | None, festival_id: str, nominee_cha
         )
     if festival.status == "cancelled":
         raise RuleViolation(f"festival {festival_id} was cancelled", [{"field": "festival_id", "rule": "cancelled"}])
+    if year is not None and festival.year not in (year, year + 1):
+        raise RuleViolation(
+            f"festival {festival_id} is of {festival.year}; a nomination for {year} names a festival of {year} or "
+            f"{year + 1}",
+            [{"field": "festival_id", "rule": "festival_year"}],
+        )
     if festival.unit_id not in nominee_chain:
         raise RuleViolation(
             f"festival {festival_id} is of unit {festival.unit_id}, which is neither the unit nor one of its ancestors",
@@ -246,6 +311,7 @@ def submit(
     grantor: c.Authority,
     actor: Actor,
     today: dt.date,
+    now: dt.datetime,
 ) -> tuple[Nomination, DomainEvent]:
     nominee = c.NomineeFact.model_validate(cmd.nominee.model_dump())
     n = Nomination(
@@ -262,6 +328,8 @@ def submit(
         submitted_on=today,
         submitted_by=actor.id,
         steps=[Step(event="submitted", on=today, actor_id=actor.id)],
+        created_at=now,
+        sort_key=sort_key(today, now, nomination_id),
     )
     data = c.NominationSubmitted(
         nomination_id=nomination_id,
@@ -303,7 +371,12 @@ def resubmit(n: Nomination, cmd: c.ResubmitNomination, actor: Actor, today: dt.d
     _require_status(n, ("returned",), "resubmitted")
     nominee = n.nominee
     if cmd.person is not None:
-        if nominee.person is None or cmd.person.person_id != nominee.person.person_id:
+        if nominee.person is None:
+            raise RuleViolation(
+                "a collective nominee has no person: a resubmission cannot add one",
+                [{"field": "person", "rule": "same_nominee"}],
+            )
+        if cmd.person.person_id != nominee.person.person_id:
             raise RuleViolation(
                 "a resubmission corrects the person's details; the person_id (who is nominated) cannot change",
                 [{"field": "person.person_id", "rule": "same_nominee"}],
@@ -347,9 +420,15 @@ def approve(
     decided_by: c.Authority,
     actor: Actor,
     today: dt.date,
+    now: dt.datetime,
 ) -> tuple[Nomination, Award, DomainEvent]:
     _require_status(n, OPEN, "approved")
     check_decision_date(cmd.decision_date, today)  # may precede submission: decisions are often entered later
+    if cmd.decision_date.year < n.year:
+        raise RuleViolation(
+            f"decision_date {cmd.decision_date.isoformat()} is before the nomination's year {n.year}",
+            [{"field": "decision_date", "rule": "decision_in_or_after_year"}],
+        )
     if not form.in_force_on(cmd.decision_date):
         to = form.in_force.to.isoformat() if form.in_force.to else "—"
         raise RuleViolation(
@@ -364,6 +443,7 @@ def approve(
         decision_no=cmd.decision_no,
         decision_date=cmd.decision_date,
         award_id=award_id,
+        grantor=decided_by,  # the authority of the decision date (the tree may have changed since submission)
         steps=[*n.steps, Step(event="approved", on=today, actor_id=actor.id, note=cmd.decision_no)],
     )
     award = Award(
@@ -381,6 +461,8 @@ def approve(
         recorded_by=actor.id,
         amount_vnd=amount.vnd if amount else None,
         amount_unconfirmed=amount.unconfirmed if amount else True,
+        created_at=now,
+        sort_key=sort_key(cmd.decision_date, now, award_id),
     )
     data = c.NominationApproved(
         nomination_id=n.nomination_id,
@@ -416,12 +498,18 @@ def reject(n: Nomination, cmd: c.RejectNomination, actor: Actor, today: dt.date)
 
 
 def confer(
-    award: Award, cmd: c.ConferAward, festival: KnownFestival | None, presented_by: str | None
+    award: Award, cmd: c.ConferAward, festival: KnownFestival | None, presented_by: str | None, today: dt.date
 ) -> tuple[Award, DomainEvent]:
     if award.status != "approved":
         raise Conflict(
             f"award {award.award_id} is {award.status}; only an approved award can be conferred (once)",
             [{"field": "status", "value": award.status}],
+        )
+    if cmd.conferred_on > today:
+        raise RuleViolation(
+            f"conferred_on {cmd.conferred_on.isoformat()} is in the future: an award is recorded conferred once "
+            f"it is (today is {today.isoformat()})",
+            [{"field": "conferred_on", "rule": "not_in_future"}],
         )
     if cmd.conferred_on < award.decision_date:
         raise RuleViolation(
@@ -478,7 +566,7 @@ def revoke(award: Award, cmd: c.RevokeAward, actor: Actor, today: dt.date) -> tu
 
 
 def record_gift(
-    cmd: c.RecordGift, gift_id: str, festival: KnownFestival | None, actor: Actor, today: dt.date
+    cmd: c.RecordGift, gift_id: str, festival: KnownFestival | None, actor: Actor, today: dt.date, now: dt.datetime
 ) -> tuple[Gift, DomainEvent]:
     given_on = cmd.given_on or (festival.date if festival else today)
     if given_on > today:
@@ -498,6 +586,8 @@ def record_gift(
         year=given_on.year,
         note=cmd.note,
         recorded_by=actor.id,
+        created_at=now,
+        sort_key=sort_key(given_on, now, gift_id),
     )
-    data = c.GiftRecorded(**gift.model_dump(exclude={"recorded_by"}))
+    data = c.GiftRecorded(**gift.model_dump(exclude={"recorded_by", "created_at", "sort_key"}))
     return gift, DomainEvent("gift", "recorded", gift_id, data, 1)

@@ -10,7 +10,7 @@ from services.awards.rules import Catalogue, Form, load
 from services.awards.store import AwardsStore
 from shared.contract import awards as c
 from shared.contract.errors import Conflict, NotFound, RuleViolation
-from shared.replicas.authz import Permission, require_scope
+from shared.replicas.authz import Permission, is_platform_admin, require_scope
 from shared.runtime.pipeline import CommandSpec, Outcome
 from shared.runtime.pipeline import Context as BaseContext
 
@@ -82,11 +82,21 @@ async def award(ctx: Context, award_id: str, permission: Permission, what: str) 
     return a
 
 
-async def festival(ctx: Context, festival_id: str | None, chain: list[d.Link]) -> d.KnownFestival | None:
+async def festival(
+    ctx: Context, festival_id: str | None, chain: list[d.Link], year: int | None = None
+) -> d.KnownFestival | None:
     if festival_id is None:
         return None
     found = await ctx.store.festival(festival_id)
-    return d.check_festival(found, festival_id, [u.unit_id for u in chain])
+    return d.check_festival(found, festival_id, [u.unit_id for u in chain], year)
+
+
+async def sees(ctx: Context, unit_id: str) -> bool:
+    """Whether the actor has authority over `unit_id` today (to be told about its records)."""
+    if is_platform_admin(ctx.actor):
+        return True
+    chain = await ctx.store.chain(unit_id, ctx.today) or []
+    return ctx.actor.unit in [u.unit_id for u in chain]
 
 
 def form_of(code: str) -> Form:
@@ -104,10 +114,15 @@ def keys(n: d.Nomination, form: Form) -> list[str]:
 
 
 async def take_keys(ctx: Context, n: d.Nomination, form: Form) -> None:
+    """Hold the nomination's achievement (and, for a once-only form, the person's form); a refusal names
+    the earlier nomination only to an actor who may see it."""
     achievement, *once = keys(n, form)
-    d.refuse_duplicate(await ctx.store.holder(achievement))
+    if (earlier := await ctx.store.holder(achievement)) is not None:
+        d.refuse_duplicate(earlier, await sees(ctx, earlier.nominee.unit_id))
     for key in once:
-        d.refuse_once_only(form, n.nominee.person.person_id if n.nominee.person else None, await ctx.store.holder(key))
+        if (earlier := await ctx.store.holder(key)) is not None:
+            person_id = n.nominee.person.person_id if n.nominee.person else None
+            d.refuse_once_only(form, person_id, earlier, await sees(ctx, earlier.nominee.unit_id))
     for key in (achievement, *once):
         await ctx.store.take_key(key, n.nomination_id)
 
@@ -117,15 +132,15 @@ async def take_keys(ctx: Context, n: d.Nomination, form: Form) -> None:
 
 async def submit_nomination(cmd: c.SubmitNomination, ctx: Context) -> Outcome:
     what = f"nominate for unit {cmd.nominee.unit_id}"
-    chain = await nominee_chain(ctx, cmd.nominee.unit_id, ctx.today)
+    form, day = d.check_form(catalogue(), cmd.award_form, cmd.nominee.kind, cmd.year, ctx.today)
+    chain = await nominee_chain(ctx, cmd.nominee.unit_id, day)  # today, or the form's last day in force
     in_scope(ctx, chain, "operate", what)
-    form = d.check_form(catalogue(), cmd.award_form, cmd.nominee.kind, ctx.today)
-    authority = await grantor(ctx, form, chain, ctx.today)
-    await festival(ctx, cmd.festival_id, chain)
+    authority = await grantor(ctx, form, chain, day)
+    await festival(ctx, cmd.festival_id, chain, cmd.year)
     nomination_id = cmd.nomination_id or ctx.new_id()
     if cmd.nomination_id is not None and await ctx.store.nomination(nomination_id) is not None:
         raise Conflict(f"nomination {nomination_id} already exists", [{"field": "nomination_id"}])
-    n, event = d.submit(cmd, nomination_id, form, authority, ctx.actor, ctx.today)
+    n, event = d.submit(cmd, nomination_id, form, authority, ctx.actor, ctx.today, ctx.now)
     await take_keys(ctx, n, form)
     await ctx.store.save_nomination(n, None)
     return Outcome(
@@ -156,7 +171,7 @@ async def resubmit_nomination(cmd: c.ResubmitNomination, ctx: Context) -> Outcom
     n = await nomination(ctx, cmd.nomination_id, "operate", what)
     chain = await nominee_chain(ctx, n.nominee.unit_id, ctx.today)
     in_scope(ctx, chain, "operate", what)
-    await festival(ctx, cmd.festival_id, chain)
+    await festival(ctx, cmd.festival_id, chain, n.year)
     new, event = d.resubmit(n, cmd, ctx.actor, ctx.today)
     form = form_of(n.award_form)
     if keys(new, form) != keys(n, form):  # the achievement was corrected: it must still be a new one
@@ -175,7 +190,7 @@ async def approve_nomination(cmd: c.ApproveNomination, ctx: Context) -> Outcome:
     if cmd.award_id is not None and await ctx.store.award(award_id) is not None:
         raise Conflict(f"award {award_id} already exists", [{"field": "award_id"}])
     new, award_, event = d.approve(
-        n, cmd, award_id, form_of(n.award_form), catalogue(), authority, ctx.actor, ctx.today
+        n, cmd, award_id, form_of(n.award_form), catalogue(), authority, ctx.actor, ctx.today, ctx.now
     )
     await ctx.store.save_nomination(new, n.version)
     await ctx.store.save_award(award_, None)
@@ -214,7 +229,7 @@ async def confer_award(cmd: c.ConferAward, ctx: Context) -> Outcome:
     found = await festival(ctx, cmd.festival_id, chain)
     form = form_of(a.award_form)
     presented_by = cmd.presented_by or form.grantor.presented_by or a.decided_by.name
-    new, event = d.confer(a, cmd, found, presented_by)
+    new, event = d.confer(a, cmd, found, presented_by, ctx.today)
     await ctx.store.save_award(new, a.version)
     return Outcome({"award_id": a.award_id, "presented_by": presented_by}, [event])
 
@@ -225,6 +240,10 @@ async def revoke_award(cmd: c.RevokeAward, ctx: Context) -> Outcome:
     chain = await ctx.store.chain(a.unit_id, a.decision_date) or []
     d.require_decider(ctx.actor, a.decided_by, province_of(chain), what)
     new, event = d.revoke(a, cmd, ctx.actor, ctx.today)
+    n = await ctx.store.nomination(a.nomination_id)
+    if n is not None:  # a revoked award no longer stands: its achievement (and a once-only form) is free again
+        for key in keys(n, form_of(n.award_form)):
+            await ctx.store.release_key(key, n.nomination_id)
     await ctx.store.save_award(new, a.version)
     return Outcome({"award_id": a.award_id}, [event])
 
@@ -234,13 +253,15 @@ async def revoke_award(cmd: c.RevokeAward, ctx: Context) -> Outcome:
 
 async def record_gift(cmd: c.RecordGift, ctx: Context) -> Outcome:
     what = f"record a gift for unit {cmd.unit_id}"
-    chain = await nominee_chain(ctx, cmd.unit_id, cmd.given_on or ctx.today, "unit_id")
+    known = await ctx.store.festival(cmd.festival_id) if cmd.festival_id else None
+    day = cmd.given_on or (known.date if known else ctx.today)
+    chain = await nominee_chain(ctx, cmd.unit_id, day, "unit_id")
     in_scope(ctx, chain, "operate", what)
     found = await festival(ctx, cmd.festival_id, chain)
     gift_id = cmd.gift_id or ctx.new_id()
     if cmd.gift_id is not None and await ctx.store.gift(gift_id) is not None:
         raise Conflict(f"gift {gift_id} already exists", [{"field": "gift_id"}])
-    gift, event = d.record_gift(cmd, gift_id, found, ctx.actor, ctx.today)
+    gift, event = d.record_gift(cmd, gift_id, found, ctx.actor, ctx.today, ctx.now)
     await ctx.store.add_gift(gift)
     return Outcome({"gift_id": gift_id, "given_on": gift.given_on.isoformat()}, [event])
 

@@ -15,7 +15,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.awards.domain import Award, Gift, KnownFestival, Link, Nomination
-from shared.contract.errors import ConcurrentChange
+from shared.contract.errors import ConcurrentChange, NotFound
 from shared.replicas.units_store import UnitsStore, units_indexes
 from shared.runtime.mongo import Doc
 
@@ -25,13 +25,13 @@ UNITS = "units"
 
 
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
-    await db.nominations.create_index([("nominee.unit_id", ASCENDING), ("_id", DESCENDING)])
-    await db.nominations.create_index([("nominee_key", ASCENDING), ("_id", DESCENDING)])
-    await db.awards.create_index([("festival_id", ASCENDING), ("_id", DESCENDING)])
-    await db.awards.create_index([("unit_id", ASCENDING), ("_id", DESCENDING)])
-    await db.awards.create_index([("nominee_key", ASCENDING)])
-    await db.gifts.create_index([("unit_id", ASCENDING), ("_id", DESCENDING)])
-    await db.gifts.create_index([("festival_id", ASCENDING), ("_id", DESCENDING)])
+    await db.nominations.create_index([("nominee.unit_id", ASCENDING), ("sort_key", DESCENDING)])
+    await db.nominations.create_index([("nominee_key", ASCENDING), ("sort_key", DESCENDING)])
+    await db.awards.create_index([("festival_id", ASCENDING), ("sort_key", DESCENDING)])
+    await db.awards.create_index([("unit_id", ASCENDING), ("sort_key", DESCENDING)])
+    await db.awards.create_index([("nominee_key", ASCENDING), ("sort_key", DESCENDING)])
+    await db.gifts.create_index([("unit_id", ASCENDING), ("sort_key", DESCENDING)])
+    await db.gifts.create_index([("festival_id", ASCENDING), ("sort_key", DESCENDING)])
     await festivals_indexes(db)
     await units_indexes(db, UNITS)
 
@@ -107,7 +107,7 @@ class AwardsStore:
         if doc is None:
             return None
         day = doc.get("held_on") or doc["date"]
-        return KnownFestival(festival_id, doc["unit_id"], dt.date.fromisoformat(day), doc["status"])
+        return KnownFestival(festival_id, doc["unit_id"], dt.date.fromisoformat(day), doc["status"], doc["year"])
 
     async def chain(self, unit_id: str, day: dt.date) -> list[Link] | None:
         """The unit and its ancestors on `day` as links, nearest first; None when awards has never seen
@@ -136,8 +136,14 @@ class AwardsStore:
 
     # ------------------------------------------------------------------------------- reads for queries
 
-    async def find(self, coll: str, flt: dict[str, Any], limit: int) -> list[Doc]:
-        cursor = self.db[coll].find(flt, session=self.s).sort("_id", DESCENDING).limit(limit)
+    async def find(self, coll: str, flt: dict[str, Any], limit: int, after: str | None = None) -> list[Doc]:
+        """Newest first (by `sort_key`), up to `limit`, after the document whose id is `after`."""
+        if after is not None:
+            cursor_doc = await self.db[coll].find_one({"_id": after}, {"sort_key": 1}, session=self.s)
+            if cursor_doc is None:
+                raise NotFound(f"the cursor {after} names nothing in {coll}", [{"field": "after", "value": after}])
+            flt = {**flt, "sort_key": {"$lt": cursor_doc["sort_key"]}}
+        cursor = self.db[coll].find(flt, session=self.s).sort("sort_key", DESCENDING).limit(limit)
         return [{k: v for k, v in d.items() if k != "_id"} for d in await cursor.to_list()]
 
     async def totals(self, coll: str, flt: dict[str, Any]) -> Doc:

@@ -306,25 +306,33 @@ class AwardsQuery(Model):
         return self
 
 
+class HistoryPerson(Model):
+    person_id: Id
+
+
 class HistoryNominee(Model):
     """A nominee as in submit-nomination; for an individual, person.person_id is enough."""
 
     kind: NomineeKind
     unit_id: Id | None = None
-    person: dict[str, Id] | None = Field(default=None, description="{person_id}")
+    person: HistoryPerson | None = None
 
     @model_validator(mode="after")
     def _key(self) -> Self:
-        if self.kind == "collective" and self.unit_id is None:
-            raise ValueError("a collective nominee needs unit_id")
-        if self.kind == "individual" and not (self.person and self.person.get("person_id")):
+        if self.kind == "collective" and (self.unit_id is None or self.person is not None):
+            raise ValueError("a collective nominee is its unit_id, without a person")
+        if self.kind == "individual" and self.person is None:
             raise ValueError("an individual nominee needs person.person_id")
         return self
 
 
 class HistoryQuery(Model):
+    """A nominee's nominations and awards, each newest first and paged on its own."""
+
     nominee: HistoryNominee
     limit: Limit = 100
+    nominations_after: Id | None = Field(default=None, description="Cursor: nominations_next of the previous page.")
+    awards_after: Id | None = Field(default=None, description="Cursor: awards_next of the previous page.")
 
 
 class GiftsQuery(Model):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
@@ -130,6 +130,16 @@ def new_event(
         actorrole=actor.role if actor else None,
         aggregateversion=aggregateversion,
     )
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_strict(model: type[M], data: Any) -> M:
+    """Validate inbound `data` (already parsed JSON) the way JSON reads: strictly, so a wrong type is
+    refused instead of coerced — `true` or `"1000"` is not an amount of VND, `2026.0` is not a year, and
+    a number is not a date. (Python-mode validation would take all of those.)"""
+    return model.model_validate_json(json.dumps(data), strict=True)
 
 
 def pydantic_details(exc: ValidationError, prefix: str = "") -> list[dict[str, Any]]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from shared.contract.text import nfc
 
@@ -43,9 +44,21 @@ Text = Annotated[
 ]
 Flag = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 Vnd = Annotated[int, Field(ge=0, le=10**13, description="Money in Vietnamese đồng (integer).")]
+
+
+def _iso_day(value: object) -> object:
+    """JSON dates are `YYYY-MM-DD` only: pydantic would also read "1764547200" as a Unix time."""
+    if isinstance(value, str):
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError("a date is written YYYY-MM-DD")
+        return dt.date.fromisoformat(value)  # ValueError for 2026-02-30: refused as a date
+    return value
+
+
 Day = Annotated[
     dt.date,
     Field(gt=dt.date(1900, 1, 1), lt=dt.date(9999, 12, 31), description="A calendar date, ISO YYYY-MM-DD."),
+    BeforeValidator(_iso_day),
 ]
 Year = Annotated[int, Field(ge=2005, le=2100, description="Campaign year (the festival began in 2005).")]
 Count = Annotated[int, Field(ge=0, le=100_000_000)]

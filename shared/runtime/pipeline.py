@@ -20,7 +20,15 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import PyMongoError
 
-from shared.contract.envelope import Actor, CloudEvent, best_effort_id, new_event, parse_envelope, pydantic_details
+from shared.contract.envelope import (
+    Actor,
+    CloudEvent,
+    best_effort_id,
+    new_event,
+    parse_envelope,
+    pydantic_details,
+    validate_strict,
+)
 from shared.contract.errors import (
     ConcurrentChange,
     Conflict,
@@ -197,7 +205,7 @@ class CommandPipeline(Generic[S]):
 
     def validate(self, request: Request) -> BaseModel:
         try:
-            return request.spec.model.model_validate(request.env.data)
+            return validate_strict(request.spec.model, request.env.data)
         except ValidationError as exc:
             raise ValidationFailed(f"invalid {request.spec.action} data", pydantic_details(exc, "data.")) from None
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ValidationError
 from pymongo.errors import PyMongoError
 
-from shared.contract.envelope import pydantic_details, read_json
+from shared.contract.envelope import pydantic_details, read_json, validate_strict
 from shared.contract.errors import DomainError, ReplyTooLarge, UnknownCommand, ValidationFailed
 from shared.runtime.metrics import Metrics
 from shared.runtime.mongo import database_error
@@ -80,7 +80,7 @@ class QueryProcessor(Generic[S]):
             doc = read_json(raw, self.max_payload_bytes, allow_empty=True)
             params = doc.get("data", {}) if "specversion" in doc else doc
             try:
-                q = spec.model.model_validate(params)
+                q = validate_strict(spec.model, params)
             except ValidationError as exc:
                 raise ValidationFailed(f"invalid {name} query", pydantic_details(exc)) from None
             try:

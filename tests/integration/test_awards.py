@@ -4,6 +4,7 @@ tried the way its users send it."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import unicodedata
 from collections.abc import AsyncIterator
@@ -481,3 +482,178 @@ async def test_every_class_of_bad_input_gets_a_clear_answer(admin, awards) -> No
     # an individual without a person says which field
     reply = await ask("submit-nomination", cases[2][1])
     assert any("nominee" in json.dumps(d) for d in reply["error"]["details"]), reply
+
+
+async def test_wrong_types_are_refused_not_coerced(admin, tree) -> None:
+    """A JSON `true` is not an amount, "2026" or 2026.0 is not a year, a number is not a date."""
+    gift = {"unit_id": tree.h, "beneficiary_kind": "other", "recipients": 2, "funding_source": "Quỹ"}
+    for value in (True, "1000", 1000.5):
+        refused(await admin.command("awards", "record-gift", {**gift, "value_vnd": value}), "validation_failed")
+    nomination = nominate(tree).model_dump(mode="json")
+    for year in ("2026", 2026.0, True):
+        refused(await admin.command("awards", "submit-nomination", {**nomination, "year": year}), "validation_failed")
+    for day in (1764547200, "1764547200", "2025-12-01T00:00:00Z"):
+        approval = {"nomination_id": "n", "decision_no": "1", "decision_date": day}
+        refused(await admin.command("awards", "approve-nomination", approval), "validation_failed")
+    refused(await admin.query("awards", "gifts", {"unit_id": tree.w, "limit": "3"}), "validation_failed")
+    # registry answers the same way (the pipeline validates every command strictly)
+    unit = {"name": "Tổ 9", "kind": "residential_group", "parent_id": tree.w}
+    refused(await admin.command("registry", "register-unit", {**unit, "valid_from": 1764547200}), "validation_failed")
+
+
+async def test_a_refusal_does_not_name_another_branchs_nomination(servers, tree, awards) -> None:
+    pid = uid("person")
+    achievement = "Phát hiện, tố giác tội phạm"
+    async with acting(servers, tree.w, "officer") as ward, acting(servers, tree.c, "officer") as commune:
+        first = ok(
+            await ward.send(
+                nominate(
+                    tree,
+                    achievement=achievement,
+                    nominee={"kind": "individual", "unit_id": tree.h, "person": person(pid)},
+                )
+            )
+        )["nomination_id"]
+        err = refused(
+            await commune.send(
+                nominate(
+                    tree,
+                    achievement=achievement,
+                    nominee={"kind": "individual", "unit_id": tree.c, "person": person(pid)},
+                )
+            ),
+            "rule_violation",
+            "one_achievement_one_award",
+        )
+        assert first not in err["message"] and "records you may not see" in err["message"]
+        assert "nomination_id" not in err["details"][0]
+
+
+async def test_a_form_that_ended_is_recorded_for_its_year_and_decided_when_in_force(servers, admin, registry, awards):
+    """The district chairman's Giấy khen (to 30 Jun 2025): a 2025 record entered today is read on the
+    tree of 30 Jun 2025 and decided by that district's approver on a date it was in force."""
+    p, dist, com = uid("p"), uid("d"), uid("c")
+    for unit_id, kind, parent in ((p, "province", None), (dist, "district", p), (com, "commune", dist)):
+        ok(
+            await admin.send(
+                r.RegisterUnit(
+                    unit_id=unit_id, name=f"Đơn vị {unit_id}", kind=kind, parent_id=parent, valid_from="2024-01-01"
+                )
+            )
+        )
+    await settle(registry, awards)
+    cmd = a.SubmitNomination(
+        nominee=a.Nominee(kind="collective", unit_id=com),
+        award_form="giay_khen_chu_tich_ubnd_huyen",
+        year=2025,
+        achievement="Xã dẫn đầu phong trào 6 tháng đầu năm 2025",
+    )
+    got = ok(await admin.send(cmd))
+    assert got["grantor"]["unit_id"] == dist
+    async with acting(servers, dist, "approver") as approver:
+        late = a.ApproveNomination(
+            nomination_id=got["nomination_id"], decision_no="7/QĐ-UBND", decision_date="2025-07-01"
+        )
+        refused(await approver.send(late), "rule_violation", "form_in_force")
+        approved = ok(await approver.send(late.model_copy(update={"decision_date": dt.date(2025, 6, 25)})))
+        assert approved["amount_vnd"] == 1_410_000  # collective 0.6 × 2,340,000 = 1,404,000 → 1,410,000
+    refused(
+        await admin.send(cmd.model_copy(update={"year": 2026, "nomination_id": None})),
+        "rule_violation",
+        "form_in_force",
+    )
+
+
+async def test_lists_are_newest_first_and_history_pages(servers, tree, awards) -> None:
+    pid = uid("person")
+    async with acting(servers, tree.w, "officer") as officer, acting(servers, tree.w, "approver") as approver:
+        ids = []
+        for i, client_id in enumerate(("zz-" + uid(), "aa-" + uid(), "mm-" + uid())):  # ids not in time order
+            ok(
+                await officer.send(
+                    nominate(
+                        tree,
+                        nomination_id=client_id,
+                        achievement=f"Thành tích {i}",
+                        nominee={"kind": "individual", "unit_id": tree.h, "person": person(pid)},
+                    )
+                )
+            )
+            ids.append(client_id)
+        listed = ok(await officer.query("awards", "nominations", {"unit_id": tree.h, "limit": 2}))
+        assert [n["nomination_id"] for n in listed["items"]] == [ids[2], ids[1]] and listed["next"] == ids[1]
+        rest = ok(
+            await officer.query("awards", "nominations", {"unit_id": tree.h, "limit": 2, "after": listed["next"]})
+        )
+        assert [n["nomination_id"] for n in rest["items"]][:1] == [ids[0]]
+        for nid, day in ((ids[0], "2026-09-01"), (ids[1], "2026-08-01"), (ids[2], "2026-08-15")):
+            ok(await approver.send(approve(nid, day)))
+        nominee = {"kind": "individual", "person": {"person_id": pid}}
+        page = ok(await officer.query("awards", "history", {"nominee": nominee, "limit": 2}))
+        assert [x["decision_date"] for x in page["awards"]] == ["2026-09-01", "2026-08-15"]
+        assert [x["nomination_id"] for x in page["nominations"]] == [ids[2], ids[1]]
+        more = ok(
+            await officer.query(
+                "awards",
+                "history",
+                {
+                    "nominee": nominee,
+                    "limit": 2,
+                    "awards_after": page["awards_next"],
+                    "nominations_after": page["nominations_next"],
+                },
+            )
+        )
+        assert [x["decision_date"] for x in more["awards"]] == ["2026-08-01"] and more["awards_next"] is None
+        assert [x["nomination_id"] for x in more["nominations"]] == [ids[0]] and more["nominations_next"] is None
+        refused(
+            await officer.query(
+                "awards", "history", {"nominee": {**nominee, "person": {"person_id": pid, "evil": "x"}}}
+            ),
+            "validation_failed",
+        )
+        refused(
+            await officer.query(
+                "awards",
+                "history",
+                {"nominee": {"kind": "collective", "unit_id": tree.h, "person": {"person_id": pid}}},
+            ),
+            "validation_failed",
+        )
+
+
+async def test_unknown_festivals_and_units_in_queries_are_not_found(admin, tree) -> None:
+    err = refused(await admin.query("awards", "awards", {"festival_id": uid("f")}), "not_found")
+    assert "not known to awards (yet)" in err["message"]
+    refused(await admin.query("awards", "gifts", {"festival_id": uid("f")}), "not_found")
+    refused(
+        await admin.query("awards", "history", {"nominee": {"kind": "collective", "unit_id": uid("u")}}), "not_found"
+    )
+    assert ok(await admin.query("awards", "awards", {"festival_id": tree.festival}))["items"] == []
+
+
+async def test_a_revoked_award_frees_its_achievement_and_once_only_form(servers, tree, awards) -> None:
+    pid = uid("person")
+    medal = "ky_niem_chuong_bao_ve_an_ninh_to_quoc"
+    async with acting(servers, tree.w, "officer") as officer, acting(servers, tree.p, "approver") as province:
+        cmd = nominate(tree, award_form=medal, nominee={"kind": "individual", "unit_id": tree.h, "person": person(pid)})
+        award_id = ok(await province.send(approve(ok(await officer.send(cmd))["nomination_id"])))["award_id"]
+        refused(await officer.send(cmd), "rule_violation")
+        ok(
+            await province.send(
+                a.RevokeAward(
+                    award_id=award_id, reason="Quyết định trái luật", decision_no="3/QĐ", decision_date="2026-09-01"
+                )
+            )
+        )
+        ok(await officer.send(cmd))  # a revoked award no longer stands: the person may be nominated again
+
+
+async def test_conferring_in_the_future_is_refused(servers, tree, awards) -> None:
+    async with acting(servers, tree.w, "officer") as officer, acting(servers, tree.w, "approver") as approver:
+        award_id = ok(await approver.send(approve(ok(await officer.send(nominate(tree)))["nomination_id"])))["award_id"]
+        refused(
+            await officer.send(a.ConferAward(award_id=award_id, conferred_on="2099-01-01")),
+            "rule_violation",
+            "not_in_future",
+        )

@@ -17,6 +17,7 @@ from shared.contract.envelope import Actor
 from shared.contract.errors import Conflict, Forbidden, NotFound, RuleViolation
 
 TODAY = dt.date(2026, 11, 29)
+NOW = dt.datetime(2026, 11, 29, 3, 0, tzinfo=dt.UTC)
 CAT = load()
 P = d.Link("p", "province", "Thành phố Huế")
 POLICE = d.Link("pa", "agency", "Công an thành phố Huế", ("provincial_police",))
@@ -123,22 +124,50 @@ def test_only_an_approver_of_the_granting_authority_decides(role: str, unit: str
     kind=st.sampled_from(["collective", "individual"]),
 )
 def test_a_form_is_accepted_exactly_when_in_force_and_for_the_nominee_kind(day: dt.date, code: str, kind: str) -> None:
+    """Property: submitted on `day` for that day's year, a form is accepted exactly when it is for the
+    kind and in force on the day, or earlier that year (then it is read on its last day in force)."""
     f = form(code)
-    if f.in_force_on(day) and kind in f.for_:
-        assert d.check_form(CAT, code, kind, day) is f
+    start, end = max(f.in_force.from_, dt.date(day.year, 1, 1)), min(f.in_force.to or day, day)
+    if kind in f.for_ and start <= end:
+        expected_day = day if f.in_force_on(day) else end
+        assert d.check_form(CAT, code, kind, day.year, day) == (f, expected_day)
         return
     with pytest.raises(RuleViolation) as e:
-        d.check_form(CAT, code, kind, day)
-    assert e.value.details[0]["rule"] == ("form_in_force" if not f.in_force_on(day) else "form_for")
+        d.check_form(CAT, code, kind, day.year, day)
+    assert e.value.details[0]["rule"] == ("form_for" if start <= end else "form_in_force")
 
 
-def test_an_unknown_form_names_the_forms_in_force() -> None:
-    with pytest.raises(RuleViolation, match="giay_khen_chu_tich_ubnd_xa") as e:
-        d.check_form(CAT, "huan_chuong", "individual", TODAY)
-    assert "giay_khen_chu_tich_ubnd_huyen" not in e.value.message
+def test_a_form_that_ended_is_still_recorded_for_a_year_it_was_in_force() -> None:
+    """The district chairman's Giấy khen ended on 30 Jun 2025: a 2025 nomination entered in 2026 is read
+    on 30 Jun 2025 (its authority, on that day's tree); a 2026 one is refused."""
+    assert d.check_form(CAT, "giay_khen_chu_tich_ubnd_huyen", "collective", 2025, TODAY)[1] == dt.date(2025, 6, 30)
+    assert d.check_form(CAT, "giay_khen_chu_tich_ubnd_huyen", "collective", 2024, TODAY)[1] == dt.date(2024, 12, 31)
+    with pytest.raises(RuleViolation, match="not in force today nor in 2026"):
+        d.check_form(CAT, "giay_khen_chu_tich_ubnd_huyen", "collective", 2026, TODAY)
+    with pytest.raises(RuleViolation, match="year 2027 is in the future"):
+        d.check_form(CAT, "giay_khen_chu_tich_ubnd_xa", "collective", 2027, TODAY)
+
+
+def test_an_unknown_form_is_said_not_to_exist_and_the_forms_are_named() -> None:
+    with pytest.raises(RuleViolation, match="award form huan_chuong does not exist") as e:
+        d.check_form(CAT, "huan_chuong", "individual", 2026, TODAY)
+    assert "giay_khen_chu_tich_ubnd_xa" in e.value.message and e.value.details[0]["rule"] == "form_exists"
 
 
 # ------------------------------------------------------------------------------------ keys
+
+
+def test_invisible_and_compatibility_characters_do_not_make_a_new_achievement() -> None:
+    a = "Bắt giữ đối tượng trộm cắp tài sản"
+    for variant in (
+        a + "\u200b",  # zero-width space
+        "\ufeff" + a,  # BOM
+        a.replace(" ", "\u00a0"),  # no-break spaces
+        a.replace(" ", "\u3000"),  # ideographic spaces
+        "Ｂắt giữ đối tượng trộm cắp tài sản",  # fullwidth B
+        a.replace("trộm", "trộ\u200dm"),  # zero-width joiner inside a word
+    ):
+        assert d.achievement_key(variant) == d.achievement_key(a), repr(variant)
 
 
 def test_the_achievement_is_compared_after_nfc_casefold_and_spacing() -> None:
@@ -154,10 +183,17 @@ def test_nominee_keys() -> None:
     assert d.nominee_key("individual", "w", "p-1") == d.nominee_key("individual", "h", "p-1") == "person:p-1"
 
 
-def test_duplicate_and_once_only_refusals_name_the_earlier_nomination() -> None:
+def test_duplicate_and_once_only_refusals_name_the_earlier_nomination_only_to_who_may_see_it() -> None:
     n, _ = _submitted()
     with pytest.raises(RuleViolation, match=n.nomination_id):
         d.refuse_duplicate(n)
+    for refuse in (
+        lambda: d.refuse_duplicate(n, visible=False),
+        lambda: d.refuse_once_only(form("ky_niem_chuong_bao_ve_an_ninh_to_quoc"), "p-1", n, visible=False),
+    ):
+        with pytest.raises(RuleViolation, match="records you may not see") as e:
+            refuse()
+        assert n.nomination_id not in e.value.message and "nomination_id" not in e.value.details[0]
     d.refuse_duplicate(None)
     medal = form("ky_niem_chuong_bao_ve_an_ninh_to_quoc")
     with pytest.raises(RuleViolation, match="once per person"):
@@ -177,12 +213,12 @@ def _submitted(code: str = "giay_khen_chu_tich_ubnd_xa"):
         achievement="Thành tích xuất sắc",
     )
     authority = d.grantor_of(form(code), CHAINS["hamlet under ward"], POLICE)
-    return d.submit(cmd, "n1", form(code), authority, officer, TODAY)
+    return d.submit(cmd, "n1", form(code), authority, officer, TODAY, NOW)
 
 
 def _approve(n, day=dt.date(2026, 8, 5)):
     cmd = c.ApproveNomination(nomination_id=n.nomination_id, decision_no="1/QĐ", decision_date=day)
-    return d.approve(n, cmd, "a1", form(n.award_form), CAT, n.grantor, officer, TODAY)
+    return d.approve(n, cmd, "a1", form(n.award_form), CAT, n.grantor, officer, TODAY, NOW)
 
 
 def test_submit_records_the_nominee_grantor_and_event() -> None:
@@ -258,6 +294,7 @@ def test_a_decision_is_not_in_the_future_and_the_form_must_be_in_force_on_its_da
         d.grantor_of(form("giay_khen_chu_tich_ubnd_huyen"), CHAINS["hamlet under old ward under district"], None),
         officer,
         dt.date(2025, 6, 1),
+        NOW,
     )[0]
     _approve(district, dt.date(2025, 6, 30))
     with pytest.raises(RuleViolation, match="not in force on the decision date 2025-07-01"):
@@ -277,18 +314,20 @@ def test_reject_and_its_decision_date() -> None:
     assert (rejected.status, e.data.reason) == ("rejected", "không đủ tiêu chuẩn")
 
 
-FEST = d.KnownFestival("f1", "w", dt.date(2026, 8, 10), "held")
+FEST = d.KnownFestival("f1", "w", dt.date(2026, 8, 10), "held", 2026)
 
 
 def test_confer_on_the_festivals_date_not_before_the_decision_and_once() -> None:
     n, _ = _submitted()
     _, award, _ = _approve(n)
     with pytest.raises(RuleViolation, match="conferred on its date"):
-        d.confer(award, c.ConferAward(award_id="a1", conferred_on=dt.date(2026, 8, 11), festival_id="f1"), FEST, None)
+        d.confer(
+            award, c.ConferAward(award_id="a1", conferred_on=dt.date(2026, 8, 11), festival_id="f1"), FEST, None, TODAY
+        )
     with pytest.raises(RuleViolation, match="before the decision"):
-        d.confer(award, c.ConferAward(award_id="a1", conferred_on=dt.date(2026, 8, 4)), None, None)
+        d.confer(award, c.ConferAward(award_id="a1", conferred_on=dt.date(2026, 8, 4)), None, None, TODAY)
     conferred, e = d.confer(
-        award, c.ConferAward(award_id="a1", conferred_on=FEST.date, festival_id="f1"), FEST, "Chủ tịch"
+        award, c.ConferAward(award_id="a1", conferred_on=FEST.date, festival_id="f1"), FEST, "Chủ tịch", TODAY
     )
     assert (conferred.status, conferred.festival_id, e.aggregate_version, e.data.presented_by) == (
         "conferred",
@@ -297,7 +336,7 @@ def test_confer_on_the_festivals_date_not_before_the_decision_and_once() -> None
         "Chủ tịch",
     )
     with pytest.raises(Conflict):
-        d.confer(conferred, c.ConferAward(award_id="a1", conferred_on=FEST.date), None, None)
+        d.confer(conferred, c.ConferAward(award_id="a1", conferred_on=FEST.date), None, None, TODAY)
 
 
 def test_revoke_keeps_the_award_once_and_after_its_decision() -> None:
@@ -311,7 +350,7 @@ def test_revoke_keeps_the_award_once_and_after_its_decision() -> None:
     with pytest.raises(Conflict, match="already revoked"):
         d.revoke(revoked, cmd, officer, TODAY)
     with pytest.raises(Conflict):
-        d.confer(revoked, c.ConferAward(award_id="a1", conferred_on=TODAY), None, None)
+        d.confer(revoked, c.ConferAward(award_id="a1", conferred_on=TODAY), None, None, TODAY)
 
 
 def test_festival_references() -> None:
@@ -321,7 +360,7 @@ def test_festival_references() -> None:
     with pytest.raises(RuleViolation, match="neither the unit nor one of its ancestors"):
         d.check_festival(FEST, "f1", ["c", "p"])
     with pytest.raises(RuleViolation, match="cancelled"):
-        d.check_festival(d.KnownFestival("f2", "w", TODAY, "cancelled"), "f2", ["w"])
+        d.check_festival(d.KnownFestival("f2", "w", TODAY, "cancelled", 2026), "f2", ["w"])
 
 
 def test_gift_dates() -> None:
@@ -333,12 +372,14 @@ def test_gift_dates() -> None:
         funding_source="Quỹ",
         festival_id="f1",
     )
-    gift, e = d.record_gift(cmd, "g1", FEST, officer, TODAY)
+    gift, e = d.record_gift(cmd, "g1", FEST, officer, TODAY, NOW)
     assert (gift.given_on, gift.year, e.data.value_vnd) == (FEST.date, 2026, 1_500_000)
-    plain, _ = d.record_gift(cmd.model_copy(update={"festival_id": None}), "g2", None, officer, TODAY)
+    plain, _ = d.record_gift(cmd.model_copy(update={"festival_id": None}), "g2", None, officer, TODAY, NOW)
     assert plain.given_on == TODAY
     with pytest.raises(RuleViolation, match="in the future"):
-        d.record_gift(cmd.model_copy(update={"given_on": TODAY + dt.timedelta(days=1)}), "g3", None, officer, TODAY)
+        d.record_gift(
+            cmd.model_copy(update={"given_on": TODAY + dt.timedelta(days=1)}), "g3", None, officer, TODAY, NOW
+        )
 
 
 def test_nominee_shape_is_validated() -> None:
@@ -346,3 +387,60 @@ def test_nominee_shape_is_validated() -> None:
         c.Nominee(kind="individual", unit_id="h")
     with pytest.raises(ValueError, match="has no person"):
         c.Nominee(kind="collective", unit_id="h", person=c.Person(person_id="x", name="X"))
+
+
+def test_confer_is_not_recorded_in_the_future() -> None:
+    n, _ = _submitted()
+    _, award, _ = _approve(n)
+    with pytest.raises(RuleViolation, match="in the future"):
+        d.confer(award, c.ConferAward(award_id="a1", conferred_on=TODAY + dt.timedelta(days=1)), None, None, TODAY)
+
+
+def test_years_hold_together() -> None:
+    """A decision is not before the nomination's year; a nomination's festival is of its year or the next."""
+    n, _ = _submitted()
+    with pytest.raises(RuleViolation, match="before the nomination's year 2026"):
+        _approve(n, dt.date(2025, 12, 31))
+    fest_2025 = d.KnownFestival("f0", "w", dt.date(2025, 8, 1), "held", 2025)
+    with pytest.raises(RuleViolation, match="of 2024 or 2025") as e:
+        d.check_festival(FEST, "f1", ["h", "w"], 2024)
+    assert e.value.details[0]["rule"] == "festival_year"
+    assert d.check_festival(FEST, "f1", ["h", "w"], 2025) is FEST  # next year's festival
+    assert d.check_festival(fest_2025, "f0", ["h", "w"], 2025) is fest_2025
+
+
+def test_the_police_agency_is_not_a_provincial_specialised_agency() -> None:
+    with pytest.raises(RuleViolation):
+        d.grantor_of(form("giay_khen_thu_truong_co_quan_chuyen_mon_tinh"), [POLICE, P], POLICE)
+
+
+def test_the_decision_records_the_authority_of_its_date_on_the_nomination() -> None:
+    n, _ = _submitted()
+    moved = c.Authority(kind="unit", unit_id="w2", name="Chủ tịch UBND cấp xã (Phường 2)")
+    cmd = c.ApproveNomination(nomination_id="n1", decision_no="1/QĐ", decision_date=dt.date(2026, 8, 5))
+    approved, award, _ = d.approve(n, cmd, "a1", form(n.award_form), CAT, moved, officer, TODAY, NOW)
+    assert approved.grantor == moved == award.decided_by
+
+
+def test_a_collective_resubmitted_with_a_person_is_told_so() -> None:
+    cmd = c.SubmitNomination(
+        nominee=c.Nominee(kind="collective", unit_id="h"),
+        award_form="giay_khen_chu_tich_ubnd_xa",
+        year=2026,
+        achievement="x",
+    )
+    n, _ = d.submit(
+        cmd, "n3", form(cmd.award_form), c.Authority(kind="unit", unit_id="w", name="x"), officer, TODAY, NOW
+    )
+    returned, _ = d.return_(n, c.ReturnNomination(nomination_id="n3", reason="x"), officer, TODAY)
+    with pytest.raises(RuleViolation, match="a collective nominee has no person"):
+        d.resubmit(
+            returned, c.ResubmitNomination(nomination_id="n3", person=c.Person(person_id="p", name="P")), officer, TODAY
+        )
+
+
+def test_lists_sort_newest_first_by_date_then_arrival_whatever_the_ids() -> None:
+    early = d.sort_key(dt.date(2026, 8, 1), NOW, "zzz")
+    later_same_day = d.sort_key(dt.date(2026, 8, 1), NOW + dt.timedelta(microseconds=1), "aaa")
+    next_day = d.sort_key(dt.date(2026, 8, 2), NOW - dt.timedelta(days=30), "aaa")
+    assert sorted([early, next_day, later_same_day], reverse=True) == [next_day, later_same_day, early]

@@ -187,6 +187,10 @@ def read_json(raw: bytes, max_bytes: int = MAX_PAYLOAD_BYTES, allow_empty: bool 
     try:
         doc = json.loads(text)
     except (ValueError, RecursionError) as exc:  # bad JSON, or nested too deep to parse
+        if "int_max_str_digits" in str(exc):  # Python's guard against huge integers, not the sender's concern
+            raise MalformedMessage(
+                "body is not valid JSON for this service: a number has more than 4300 digits"
+            ) from None
         raise MalformedMessage(f"body is not valid JSON: {str(exc)[:200] or type(exc).__name__}") from None
     if not isinstance(doc, dict):
         raise MalformedMessage("body must be a JSON object (a CloudEvents structured document)")

@@ -48,7 +48,11 @@ class HealthServer:
                 pass
             parts = line.decode("latin-1").split()
             path = parts[1].split("?")[0] if len(parts) >= 2 else "/"
-            status, ctype, body = self._route(parts[0] if parts else "", path)
+            try:
+                status, ctype, body = self._route(parts[0] if parts else "", path)
+            except Exception:  # a check that fails answers 500; the endpoint keeps serving
+                log.exception("health endpoint failed", extra={"path": path})
+                status, ctype, body = "500 Internal Server Error", "text/plain", b"internal error\n"
             head = (
                 f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
                 "Connection: close\r\n\r\n"

@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
+from faststream.exceptions import IncorrectState
 from faststream.nats import NatsBroker
 from faststream.specification import AsyncAPI
 from nats.aio.subscription import Subscription as NatsSubscription
@@ -26,8 +27,16 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
-from shared.contract.envelope import OUTCOME_EVENTS, parse_envelope
-from shared.contract.errors import DomainError, Forbidden, NotFound, ValidationFailed, error_reply, ok_reply
+from shared.contract.envelope import OUTCOME_EVENTS, best_effort_id, parse_envelope
+from shared.contract.errors import (
+    DomainError,
+    Forbidden,
+    NotFound,
+    UnknownCommand,
+    ValidationFailed,
+    error_reply,
+    ok_reply,
+)
 from shared.replicas.authz import is_platform_admin
 from shared.runtime import logs, mongo
 from shared.runtime.bus import Endpoints, Reply, ensure_streams, make_broker
@@ -197,7 +206,10 @@ class ServiceHost:
     # ------------------------------------------------------------------------------- readiness
 
     def readiness(self) -> dict[str, bool]:
-        conn = self.broker.connection if self.broker is not None else None
+        try:
+            conn = self.broker.connection if self.broker is not None else None
+        except IncorrectState:  # asked before the broker connected (start-up): not ready, not an error
+            conn = None
         checks = {
             "mongodb": self._mongo_ok,
             "nats": bool(conn is not None and conn.is_connected),
@@ -254,11 +266,33 @@ class ServiceHost:
         await self._with_backoff("consumers", lambda: self.endpoints.ensure_consumers(js))
         self.dead_letters = self.endpoints.dead_letters = DeadLetters(js, self.name, self.metrics)
         await broker.start()
+        await self._answer_unknown(broker.connection)
         await self._start_consumers(js)
         self.relay = Relay(self.outbox, js, self.metrics, self.settings.relay_batch, self.settings.relay_poll_seconds)
         self._relay_stop = asyncio.Event()
         self._tasks.append(asyncio.create_task(self.relay.run(self._relay_stop), name="outbox-relay"))
         log.info("service started", extra={"http_port": self.http.port})
+
+    async def _answer_unknown(self, nc: Any) -> None:
+        """Each command and query has its own subscription, so a request for one that does not exist
+        would find no responder. A catch-all (its own queue group) answers those with `unknown_command`
+        and stays silent for the known ones."""
+        commands = {c.action for c in self.definition.commands}
+        queries = {q.name for q in self.definition.queries}
+
+        async def answer(msg: Any) -> None:
+            kind, _, action = msg.subject.split(".", 3)[1:4]
+            known, what = (commands, "command") if kind == "cmd" else (queries, "query")
+            if action in known or not msg.reply:
+                return
+            command_id = best_effort_id(msg.data) if kind == "cmd" else None
+            error = UnknownCommand(f"{self.name} has no {what} {action!r}; known: {', '.join(sorted(known))}")
+            self.metrics.commands.labels(self.name, "unknown", "request", "rejected", error.code).inc()
+            with contextlib.suppress(Exception):  # the requester may be gone
+                await msg.respond(json.dumps(error_reply(command_id, error)).encode())
+
+        for prefix in ("antq.cmd", "antq.query"):
+            await nc.subscribe(f"{prefix}.{self.name}.*", queue=f"{self.name}-unknown", cb=answer)
 
     def runner(self, consumer: Consumer[Any], db: AsyncDatabase[Doc], durable: str, label: str) -> ConsumerRunner:
         assert self.mongo is not None

@@ -67,6 +67,19 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, ensure_ascii=False, default=str)
 
 
+class SupervisorNoise(logging.Filter):
+    """FastStream's task supervisor logs each restart of a pull loop: at INFO ("callback for Task-N is
+    being executed...") and, when an idle fetch ends in nats-py's TimeoutError, at ERROR with a traceback.
+    An idle fetch is not an error; other failures still log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith("callback for ") and message.endswith("is being executed..."):
+            return False
+        exc = record.exc_info[1] if record.exc_info else None
+        return not ("raised an exception, retrying" in message and isinstance(exc, TimeoutError))
+
+
 def configure(service: str, level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
@@ -76,3 +89,5 @@ def configure(service: str, level: str = "INFO") -> None:
     # FastStream logs every message at INFO on this logger; that halves throughput.
     logging.getLogger("faststream.access").setLevel(logging.WARNING)
     logging.getLogger("pymongo").setLevel(logging.WARNING)
+    for name in ("faststream", "faststream.access", "faststream.access.nats"):
+        logging.getLogger(name).addFilter(SupervisorNoise())

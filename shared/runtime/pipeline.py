@@ -355,9 +355,9 @@ class CommandPipeline(Generic[S]):
             source="unparseable",
             type=str(doc.get("type", ""))[:200],
             correlationid=None,
-            actorid=str(doc.get("actorid") or "")[:128] or None,
-            actorunit=None,
-            actorrole=None,
+            actorid=_attr(doc.get("actorid")),
+            actorunit=_attr(doc.get("actorunit")),
+            actorrole=_attr(doc.get("actorrole")),
         )
         reply = error_reply(command_id, error)
         event = self._outcome_event(cause, "rejected", {"error": error.to_error()}, uuid7())
@@ -402,6 +402,11 @@ class CommandPipeline(Generic[S]):
         return event.model_copy(
             update={"actorid": cause.actorid, "actorunit": cause.actorunit, "actorrole": cause.actorrole}
         )
+
+
+def _attr(value: Any) -> str | None:
+    """An actor attribute of an unreadable command, echoed as given when it is a string."""
+    return value[:128] if isinstance(value, str) and value else None
 
 
 def _object_or_empty(raw: bytes) -> dict[str, Any]:

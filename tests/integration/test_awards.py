@@ -474,11 +474,15 @@ async def test_every_class_of_bad_input_gets_a_clear_answer(admin, awards) -> No
         reply = await ask(action, body)
         assert not reply["ok"] and reply["error"]["code"] == expected, (action, body[:120], reply)
         assert reply["error"]["message"]
-    # a command nobody serves is answered by the server itself (core NATS: no responders)
-    from nats.errors import NoRespondersError
-
-    with pytest.raises(NoRespondersError):
-        await ask("award-everyone", env("award-everyone", {}))
+    # a command or query that does not exist is answered too (not left to time out)
+    body = env("award-everyone", {})
+    reply = await ask("award-everyone", body)
+    assert reply["error"]["code"] == "unknown_command" and reply["id"] == json.loads(body)["id"]
+    assert "submit-nomination" in reply["error"]["message"]
+    query = json.loads((await admin.nc.request("antq.query.awards.leaderboard", b"{}", timeout=10)).data)
+    assert query["error"]["code"] == "unknown_command"
+    registry_reply = json.loads((await admin.nc.request("antq.cmd.registry.delete-unit", body, timeout=10)).data)
+    assert registry_reply["error"]["code"] == "unknown_command"
     # an individual without a person says which field
     reply = await ask("submit-nomination", cases[2][1])
     assert any("nominee" in json.dumps(d) for d in reply["error"]["details"]), reply
@@ -657,3 +661,25 @@ async def test_conferring_in_the_future_is_refused(servers, tree, awards) -> Non
             "rule_violation",
             "not_in_future",
         )
+
+
+async def test_an_unreadable_intake_command_is_rejected_with_the_actor_it_gave(admin, tree) -> None:
+    command_id = uid("cmd")
+    body = json.dumps(
+        {
+            "specversion": "1.0",
+            "id": command_id,
+            "source": "tests/raw",
+            "type": "vn.antq.awards.record-gift.v1",
+            "data": {"note": "\ud800"},
+            "actorid": "officer-1",
+            "actorunit": tree.w,
+            "actorrole": "officer",
+        }
+    ).encode()
+    await admin.nc.jetstream().publish("antq.intake.awards.record-gift", body, headers={"Nats-Msg-Id": command_id})
+    [event] = await wait_events(
+        admin, lambda e: e["subject"] == command_id, 1, subject="antq.awards.command.>", stream="ANTQ_AWARDS"
+    )
+    assert event["type"] == "vn.antq.awards.command.rejected.v1"
+    assert (event["actorid"], event["actorunit"], event["actorrole"]) == ("officer-1", tree.w, "officer")

@@ -46,3 +46,13 @@ def test_time_must_carry_a_timezone():
     }
     with pytest.raises(ValidationFailed):
         parse_envelope(json.dumps(doc).encode())
+
+
+def test_a_huge_number_is_malformed_with_a_message_for_the_sender():
+
+    from shared.contract.envelope import read_json
+    from shared.contract.errors import MalformedMessage
+
+    with pytest.raises(MalformedMessage, match="more than 4300 digits") as e:
+        read_json(b'{"a": ' + b"9" * 5000 + b"}", 10**6)
+    assert "set_int_max_str_digits" not in e.value.message

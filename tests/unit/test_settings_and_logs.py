@@ -57,3 +57,20 @@ def test_log_lines_are_json_with_correlation_and_event_ids():
     assert line["service"] == "registry"
     assert line["msg"] == "command refused"
     assert (line["correlation_id"], line["event_id"], line["code"]) == ("corr-1", "evt-1", "forbidden")
+
+
+def test_faststream_supervisor_noise_is_dropped_and_real_failures_kept():
+    import logging
+
+    from shared.runtime.logs import SupervisorNoise
+
+    def record(msg: str, exc: BaseException | None = None) -> logging.LogRecord:
+        return logging.LogRecord(
+            "faststream.access.nats", logging.ERROR, __file__, 1, msg, None, (type(exc), exc, None) if exc else None
+        )
+
+    noise = SupervisorNoise()
+    assert not noise.filter(record("callback for Task-74 is being executed..."))
+    assert not noise.filter(record("Task-74 raised an exception, retrying...\nIf this…", TimeoutError()))
+    assert noise.filter(record("Task-74 raised an exception, retrying...\nIf this…", RuntimeError("bug")))
+    assert noise.filter(record("something else"))

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shared.contract import awards, registry
+from shared.contract import awards, registry, reporting
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,15 @@ SERVICES: tuple[ServiceEntry, ...] = (
         queries=awards.QUERIES,
         app="services.awards.app:create",
         summary="Award rules, nominations, decisions, awards, gifts.",
+    ),
+    ServiceEntry(
+        name=reporting.SERVICE,
+        http_port=8104,
+        commands=reporting.COMMANDS,
+        events=reporting.EVENTS,
+        queries=reporting.QUERIES,
+        app="services.reporting.app:create",
+        summary="Coverage and results rolled up the dated tree; topics; the season report.",
     ),
 )
 

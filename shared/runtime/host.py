@@ -11,7 +11,7 @@ import datetime as dt
 import json
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -70,6 +70,9 @@ class ServiceDefinition:
     description: str = ""
     extra_readiness: dict[str, Callable[[], bool]] = field(default_factory=dict)
     consumers: list[Consumer[Any]] = field(default_factory=list)
+    # long-running tasks of the service (e.g. a publisher of coalesced topics), each given the host,
+    # started once the consumers run and cancelled at shutdown
+    background: list[Callable[[Any], Coroutine[Any, Any, None]]] = field(default_factory=list)
 
 
 def with_replies(doc: dict[str, Any]) -> dict[str, Any]:
@@ -268,6 +271,8 @@ class ServiceHost:
         await broker.start()
         await self._answer_unknown(broker.connection)
         await self._start_consumers(js)
+        for task in self.definition.background:
+            self._tasks.append(asyncio.create_task(task(self), name=getattr(task, "__name__", "background")))
         self.relay = Relay(self.outbox, js, self.metrics, self.settings.relay_batch, self.settings.relay_poll_seconds)
         self._relay_stop = asyncio.Event()
         self._tasks.append(asyncio.create_task(self.relay.run(self._relay_stop), name="outbox-relay"))

@@ -153,3 +153,28 @@ async def settle(producer: ServiceHost, consumer: ServiceHost, timeout: float = 
                 return
         await asyncio.sleep(0.05)
     raise AssertionError(f"{consumer.name} did not catch up with {producer.name} in {timeout}s")
+
+
+# ------------------------------------------------------------------------------------ reporting
+
+
+@pytest.fixture(scope="session")
+async def reporting(servers: object, registry: ServiceHost, awards: ServiceHost) -> AsyncIterator[ServiceHost]:
+    """The reporting service in-process: it learns everything from registry's and awards' events."""
+    from services.reporting.app import ReportingSettings
+    from services.reporting.app import create as create_reporting
+
+    settings = ReportingSettings(
+        nats_url=servers.nats_url,  # type: ignore[attr-defined]
+        mongodb_url=servers.mongodb_url,  # type: ignore[attr-defined]
+        mongodb_db=f"antq_reporting_{uuid.uuid4().hex[:8]}",
+        http_port=0,
+        nack_delay_seconds=0.2,
+        max_deliver=3,
+        consumer_status_seconds=0.3,
+        coverage_interval_seconds=0.3,
+    )
+    host = create_reporting(settings)
+    await host.start()
+    yield host
+    await host.stop()

@@ -1,0 +1,269 @@
+"""Reporting's consumers, in the kit's batch mode: the units replica, registry's campaigns,
+festivals and models, and awards' nominations, awards and gifts. Each handler reads through the
+batch's store (so a later event of the batch sees an earlier one) and queues bulk writes.
+
+The kit orders events per aggregate (a `festival.held` that arrives before its `festival.planned`
+waits for it), and units are joined at query time, so unit events may come in any order relative
+to festival events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from pymongo import ReplaceOne
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.reporting.projection import unit_summary
+from services.reporting.store import (
+    AWARDS_COLLECTIONS,
+    REGISTRY_COLLECTIONS,
+    UNITS,
+    ReportingStore,
+    awards_indexes,
+    field_key,
+    key,
+    mark_dirty,
+    registry_indexes,
+)
+from shared.contract import awards as a
+from shared.contract import registry as r
+from shared.replicas.units_store import units_consumer
+from shared.runtime.consumers import Batch, Consumer, EventMeta, Tx
+from shared.runtime.mongo import Doc
+
+BATCH = Batch(max_messages=500, max_wait_ms=200)
+
+
+def _store(db: AsyncDatabase[Doc], session: AsyncClientSession | None) -> ReportingStore:
+    return ReportingStore(db, session)
+
+
+def put(tx: Tx[ReportingStore], coll: str, doc: Doc) -> None:
+    tx.store.remember(coll, doc)
+    tx.write(coll, ReplaceOne({"_id": doc["_id"]}, doc, upsert=True))
+
+
+# ------------------------------------------------------------------------------------ registry
+
+
+def registry_consumer() -> Consumer[ReportingStore]:
+    consumer: Consumer[ReportingStore] = Consumer(
+        name="registry",
+        store=_store,
+        collections=REGISTRY_COLLECTIONS,
+        indexes=registry_indexes,
+        batch=BATCH,
+        prefetch=_prefetch_festivals,
+        description="Campaigns, festivals and models per unit and year, from registry's events.",
+    )
+
+    @consumer.on(r.CampaignOpened)
+    async def opened(e: r.CampaignOpened, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
+        doc = {"_id": e.campaign_id, **e.model_dump(mode="json"), "closed_on": None}
+        put(tx, "campaigns", doc)
+
+    @consumer.on(r.CampaignClosed)
+    async def closed(e: r.CampaignClosed, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
+        tx.upsert("campaigns", e.campaign_id, {"$set": {"closed_on": e.closed_on.isoformat()}})
+        # the season review begins: the publisher sends its snapshot (once per campaign)
+        tx.upsert(
+            "snapshot_requests",
+            e.campaign_id,
+            {"$set": {"year": e.year, "scope_unit_id": e.scope_unit_id, "closed_on": e.closed_on.isoformat()}},
+        )
+
+    async def festival(tx: Tx[ReportingStore], festival_id: str, unit_id: str, year: int, **fields: Any) -> None:
+        old = await tx.store.get("festivals", festival_id)
+        doc = {**(old or {"_id": festival_id}), "unit_id": unit_id, "year": year, **fields}
+        put(tx, "festivals", doc)
+        summary = unit_summary(await tx.store.festivals_of(year, unit_id))
+        tx.upsert("unit_year", key(year, unit_id), {"$set": {"year": year, "unit_id": unit_id, "festival": summary}})
+        tx.write("dirty", mark_dirty(year, unit_id))
+
+    @consumer.on(r.FestivalPlanned)
+    async def planned(e: r.FestivalPlanned, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
+        await festival(
+            tx,
+            e.festival_id,
+            e.unit_id,
+            e.year,
+            status="planned",
+            date=e.date.isoformat(),
+            campaign_id=e.campaign_id,
+            point_level=e.point_level,
+        )
+
+    @consumer.on(r.FestivalRescheduled)
+    async def rescheduled(e: r.FestivalRescheduled, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
+        await festival(tx, e.festival_id, e.unit_id, e.year, date=e.date.isoformat())
+
+    @consumer.on(r.FestivalHeld)
+    async def held(e: r.FestivalHeld, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
+        await festival(
+            tx,
+            e.festival_id,
+            e.unit_id,
+            e.year,
+            status="held",
+            held_on=e.held_on.isoformat(),
+            on_time=e.on_time,
+            reported_on=e.reported_on.isoformat() if e.reported_on else None,
+            reported_on_time=e.reported_on_time,
+            ceremony_held=e.ceremony_held,
+            festival_part_held=e.festival_part_held,
+            participants=e.participants,
+            cost_vnd=e.cost_vnd,
+            funding_source=e.funding_source,
+            models_launched=len(e.models_launched),
+        )
+
+    @consumer.on(r.FestivalCancelled)
+    async def cancelled(e: r.FestivalCancelled, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
+        await festival(tx, e.festival_id, e.unit_id, e.year, status="cancelled")
+
+    @consumer.on(r.ModelRegistered)
+    async def model(e: r.ModelRegistered, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
+        year = e.launched_on.year
+        tx.upsert(
+            "unit_year",
+            key(year, e.unit_id),
+            {"$set": {"year": year, "unit_id": e.unit_id}, "$inc": {"models_launched": 1}},
+        )
+
+    @consumer.on(r.ModelReplicated)
+    async def replicated(e: r.ModelReplicated, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
+        year = e.replicated_on.year
+        tx.upsert(
+            "unit_year",
+            key(year, e.unit_id),
+            {"$set": {"year": year, "unit_id": e.unit_id}, "$inc": {"models_replicated": 1}},
+        )
+
+    return consumer
+
+
+async def _prefetch_festivals(tx: Tx[ReportingStore], events: list[tuple[BaseModel, EventMeta]]) -> None:
+    ids = {getattr(e, "festival_id", None) for e, _ in events}
+    await tx.store.load("festivals", {i for i in ids if i})
+
+
+# ------------------------------------------------------------------------------------ awards
+
+
+def awards_consumer() -> Consumer[ReportingStore]:
+    consumer: Consumer[ReportingStore] = Consumer(
+        name="awards",
+        store=_store,
+        collections=AWARDS_COLLECTIONS,
+        indexes=awards_indexes,
+        batch=BATCH,
+        prefetch=_prefetch_awards,
+        description="Nominations and awards by form and status, and gifts, per unit and year, from awards' events.",
+    )
+
+    def count(tx: Tx[ReportingStore], what: str, doc: Doc, status: str, by: int) -> None:
+        field = f"{what}.{doc['form']}.{status}"
+        tx.upsert(
+            "unit_awards",
+            key(doc["year"], doc["unit_id"]),
+            {"$set": {"year": doc["year"], "unit_id": doc["unit_id"]}, "$inc": {field: by}},
+        )
+
+    async def move(tx: Tx[ReportingStore], coll: str, what: str, doc_id: str, status: str, **extra: Any) -> Doc | None:
+        old = await tx.store.get(coll, doc_id)
+        if old is None or "form" not in old:
+            # an award's own events may overtake the approval that creates it (another aggregate):
+            # the status waits on a placeholder and counts when the approval arrives
+            put(tx, coll, {**(old or {"_id": doc_id}), "pending_status": status, **extra})
+            return None
+        count(tx, what, old, old["status"], -1)
+        new = {**old, "status": status, **extra}
+        count(tx, what, new, status, +1)
+        put(tx, coll, new)
+        return new
+
+    @consumer.on(a.NominationSubmitted)
+    async def submitted(e: a.NominationSubmitted, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
+        doc = {
+            "_id": e.nomination_id,
+            "unit_id": e.nominee.unit_id,
+            "year": e.year,
+            "form": e.award_form,
+            "status": "submitted",
+        }
+        put(tx, "nominations", doc)
+        count(tx, "nominations", doc, "submitted", +1)
+
+    @consumer.on(a.NominationReturned)
+    async def returned(e: a.NominationReturned, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
+        await move(tx, "nominations", "nominations", e.nomination_id, "returned")
+
+    @consumer.on(a.NominationResubmitted)
+    async def resubmitted(e: a.NominationResubmitted, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
+        await move(tx, "nominations", "nominations", e.nomination_id, "resubmitted")
+
+    @consumer.on(a.NominationRejected)
+    async def rejected(e: a.NominationRejected, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
+        await move(tx, "nominations", "nominations", e.nomination_id, "rejected")
+
+    @consumer.on(a.NominationApproved)
+    async def approved(e: a.NominationApproved, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
+        await move(tx, "nominations", "nominations", e.nomination_id, "approved")
+        early = await tx.store.get("awards", e.award_id) or {}  # a conferral or revocation that came first
+        status = early.get("pending_status", "approved")
+        amount = 0 if status == "revoked" else e.amount_vnd or 0
+        award = {
+            "_id": e.award_id,
+            "unit_id": e.nominee.unit_id,
+            "year": e.year,
+            "form": e.award_form,
+            "status": status,
+            "amount_vnd": e.amount_vnd or 0,
+            "festival_id": early.get("festival_id"),
+        }
+        put(tx, "awards", award)
+        count(tx, "awards", award, status, +1)
+        tx.upsert("unit_awards", key(e.year, e.nominee.unit_id), {"$inc": {"amount_vnd": amount}})
+
+    @consumer.on(a.AwardConferred)
+    async def conferred(e: a.AwardConferred, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
+        await move(tx, "awards", "awards", e.award_id, "conferred", festival_id=e.festival_id)
+
+    @consumer.on(a.AwardRevoked)
+    async def revoked(e: a.AwardRevoked, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
+        new = await move(tx, "awards", "awards", e.award_id, "revoked")
+        if new is not None:  # a revoked award's amount no longer counts
+            tx.upsert("unit_awards", key(new["year"], new["unit_id"]), {"$inc": {"amount_vnd": -new["amount_vnd"]}})
+
+    @consumer.on(a.GiftRecorded)
+    async def gift(e: a.GiftRecorded, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
+        source = field_key(e.funding_source)
+        tx.upsert(
+            "unit_awards",
+            key(e.year, e.unit_id),
+            {
+                "$set": {"year": e.year, "unit_id": e.unit_id},
+                "$inc": {
+                    "gifts.entries": 1,
+                    "gifts.recipients": e.recipients,
+                    "gifts.value_vnd": e.value_vnd,
+                    f"gifts.by_funding.{source}": e.value_vnd,
+                    f"gifts.by_kind.{e.beneficiary_kind}.entries": 1,
+                    f"gifts.by_kind.{e.beneficiary_kind}.recipients": e.recipients,
+                    f"gifts.by_kind.{e.beneficiary_kind}.value_vnd": e.value_vnd,
+                },
+            },
+        )
+
+    return consumer
+
+
+async def _prefetch_awards(tx: Tx[ReportingStore], events: list[tuple[BaseModel, EventMeta]]) -> None:
+    await tx.store.load("nominations", {n for e, _ in events if (n := getattr(e, "nomination_id", None))})
+    await tx.store.load("awards", {x for e, _ in events if (x := getattr(e, "award_id", None))})
+
+
+def consumers() -> list[Consumer[Any]]:
+    return [units_consumer("units", UNITS, batch=BATCH), registry_consumer(), awards_consumer()]

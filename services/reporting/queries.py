@@ -1,0 +1,215 @@
+"""Reporting's queries, answered from the projections (the tree and a year's summaries are held in
+memory between changes): coverage, one unit's status, the units missing, the per-unit season
+report, and summaries of awards and gifts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from services.reporting.projection import coverage, default_tree_date, expected_kinds, expected_units
+from services.reporting.store import ReportingStore, TreeCache, text_of
+from shared.contract import reporting as c
+from shared.contract.errors import NotFound
+from shared.replicas.units import UnitsView
+from shared.runtime.queries import QueryContext, QuerySpec
+
+QCtx = QueryContext[ReportingStore]
+CACHES: dict[str, TreeCache] = {}  # per database: one per service process and database
+
+
+def cache_of(store: ReportingStore) -> TreeCache:
+    return CACHES.setdefault(store.db.name, TreeCache())
+
+
+async def scope_of(
+    store: ReportingStore, today: dt.date, year: int, scope: str, tree_date: dt.date | None
+) -> tuple[UnitsView, dt.date, frozenset[str]]:
+    day = tree_date or default_tree_date(year, today)
+    view = await cache_of(store).tree(store)
+    if view.unit(scope) is None:
+        raise NotFound(f"unit {scope} is not known to reporting (yet)", [{"field": "scope_unit_id", "value": scope}])
+    kinds = expected_kinds(await store.campaigns(year), view.ancestry(scope, day) or [scope])
+    return view, day, kinds
+
+
+async def figures_of(
+    store: ReportingStore,
+    today: dt.date,
+    year: int,
+    scope: str,
+    tree_date: dt.date | None,
+    level: Sequence[str] | None = None,
+    breakdown: bool = True,
+) -> dict[str, Any]:
+    view, day, kinds = await scope_of(store, today, year, scope, tree_date)
+    if level:
+        kinds = frozenset(level)
+    summaries = await cache_of(store).summaries(store, year)
+    total, rows = coverage(view, scope, day, kinds, summaries)
+    out: dict[str, Any] = {
+        "year": year,
+        "scope_unit_id": scope,
+        "tree_date": day.isoformat(),
+        "expected_kinds": sorted(kinds),
+        **total.model_dump(),
+    }
+    if breakdown:
+        out["breakdown"] = [r.model_dump() for r in rows]
+    return out
+
+
+async def q_coverage(q: c.CoverageQuery, ctx: QCtx) -> dict[str, Any]:
+    return await figures_of(ctx.store, ctx.today, q.year, q.scope_unit_id, q.tree_date, q.level)
+
+
+async def q_unit_status(q: c.UnitStatusQuery, ctx: QCtx) -> dict[str, Any]:
+    if await ctx.store.units.get(q.unit_id) is None:
+        raise NotFound(f"unit {q.unit_id} is not known to reporting (yet)", [{"field": "unit_id", "value": q.unit_id}])
+    year_doc = await ctx.store.unit_year(q.year, q.unit_id) or {}
+    awards = await ctx.store.unit_awards(q.year, [q.unit_id])
+    festivals = [
+        {k: v for k, v in f.items() if k != "_id"} | {"festival_id": f["_id"]}
+        for f in await ctx.store.festivals(q.year, q.unit_id)
+    ]
+    return {
+        "year": q.year,
+        "unit_id": q.unit_id,
+        "festival": year_doc.get("festival") or {"planned": False, "held": False},
+        "festivals": festivals,
+        "models_launched": year_doc.get("models_launched", 0),
+        "models_replicated": year_doc.get("models_replicated", 0),
+        **_awards_view(awards),
+    }
+
+
+def _row(view: UnitsView, unit_id: str, day: dt.date, summary: dict[str, Any]) -> dict[str, Any]:
+    record = view.unit(unit_id)
+    period = record.at(day) if record else None
+    return {
+        "unit_id": unit_id,
+        "code": period.code if period else None,
+        "name": period.name if period else unit_id,
+        "kind": record.kind_at(day) if record else None,
+        "parent_id": period.parent_id if period else None,
+        "depth": len(view.ancestry(unit_id, day)),
+        "planned": bool(summary.get("planned")),
+        "held": bool(summary.get("held")),
+        "held_on_time": bool(summary.get("held_on_time")),
+        "reported_on_time": bool(summary.get("reported_on_time")),
+        "both_parts": bool(summary.get("both_parts")),
+        "participants": int(summary.get("participants") or 0),
+        "cost_vnd": int(summary.get("cost_vnd") or 0),
+        "held_on": summary.get("held_on"),
+        "planned_date": summary.get("planned_date"),
+    }
+
+
+async def _expected_rows(
+    ctx: QCtx, year: int, scope: str, tree_date: dt.date | None
+) -> tuple[dt.date, list[dict[str, Any]]]:
+    view, day, kinds = await scope_of(ctx.store, ctx.today, year, scope, tree_date)
+    summaries = await cache_of(ctx.store).summaries(ctx.store, year)
+    ids = sorted(expected_units(view, scope, day, kinds))
+    return day, [_row(view, u, day, summaries.get(u, {})) for u in ids]
+
+
+def _page(rows: list[dict[str, Any]], limit: int, after: str | None) -> dict[str, Any]:
+    if after is not None:
+        rows = [r for r in rows if r["unit_id"] > after]
+    page = rows[:limit]
+    return {"units": page, "next": page[-1]["unit_id"] if len(rows) > limit else None}
+
+
+async def q_units_missing(q: c.UnitsMissingQuery, ctx: QCtx) -> dict[str, Any]:
+    day, rows = await _expected_rows(ctx, q.year, q.scope_unit_id, q.tree_date)
+    missing = [r for r in rows if not r["planned"] and not r["held"]]
+    return {
+        "year": q.year,
+        "scope_unit_id": q.scope_unit_id,
+        "tree_date": day.isoformat(),
+        "missing_total": len(missing),
+        **_page(missing, q.limit, q.after),
+    }
+
+
+async def q_units_report(q: c.UnitsReportQuery, ctx: QCtx) -> dict[str, Any]:
+    day, rows = await _expected_rows(ctx, q.year, q.scope_unit_id, q.tree_date)
+    return {
+        "year": q.year,
+        "scope_unit_id": q.scope_unit_id,
+        "tree_date": day.isoformat(),
+        "units_total": len(rows),
+        **_page(rows, q.limit, q.after),
+    }
+
+
+def _awards_view(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    nominations: dict[str, dict[str, int]] = {}
+    awards: dict[str, dict[str, int]] = {}
+    gifts = {"entries": 0, "recipients": 0, "value_vnd": 0}
+    by_funding: dict[str, int] = {}
+    by_kind: dict[str, dict[str, int]] = {}
+    amount = 0
+    for d in docs:
+        for target, source in ((nominations, d.get("nominations", {})), (awards, d.get("awards", {}))):
+            for form, statuses in source.items():
+                for status, n in statuses.items():
+                    if n:
+                        target.setdefault(form, {}).setdefault(status, 0)
+                        target[form][status] += n
+        amount += int(d.get("amount_vnd", 0))
+        g = d.get("gifts", {})
+        for k in gifts:
+            gifts[k] += int(g.get(k, 0))
+        for src, v in g.get("by_funding", {}).items():
+            by_funding[text_of(src)] = by_funding.get(text_of(src), 0) + int(v)
+        for kind, v in g.get("by_kind", {}).items():
+            slot = by_kind.setdefault(kind, {"entries": 0, "recipients": 0, "value_vnd": 0})
+            for k in slot:
+                slot[k] += int(v.get(k, 0))
+    return {
+        "nominations": nominations,
+        "awards": awards,
+        "awards_amount_vnd": amount,
+        "gifts": {**gifts, "by_funding_source": by_funding, "by_beneficiary_kind": by_kind},
+    }
+
+
+async def _subtree(ctx: QCtx, q: c.SummaryQuery) -> tuple[dt.date, list[str]]:
+    view, day, _ = await scope_of(ctx.store, ctx.today, q.year, q.scope_unit_id, q.tree_date)
+    return day, [q.scope_unit_id, *(u.unit_id for u in view.subtree(q.scope_unit_id, day))]
+
+
+async def q_awards_summary(q: c.SummaryQuery, ctx: QCtx) -> dict[str, Any]:
+    day, ids = await _subtree(ctx, q)
+    view = _awards_view(await ctx.store.unit_awards(q.year, ids))
+    return {
+        "year": q.year,
+        "scope_unit_id": q.scope_unit_id,
+        "tree_date": day.isoformat(),
+        "nominations": view["nominations"],
+        "awards": view["awards"],
+        "awards_amount_vnd": view["awards_amount_vnd"],
+    }
+
+
+async def q_gifts_summary(q: c.SummaryQuery, ctx: QCtx) -> dict[str, Any]:
+    day, ids = await _subtree(ctx, q)
+    view = _awards_view(await ctx.store.unit_awards(q.year, ids))
+    return {"year": q.year, "scope_unit_id": q.scope_unit_id, "tree_date": day.isoformat(), **view["gifts"]}
+
+
+QUERIES: list[QuerySpec] = [
+    QuerySpec(
+        "coverage", c.CoverageQuery, q_coverage, "Coverage of a scope on a tree date, with a breakdown per child."
+    ),
+    QuerySpec("unit-status", c.UnitStatusQuery, q_unit_status, "One unit's festival, awards and gifts for a year."),
+    QuerySpec("units-missing", c.UnitsMissingQuery, q_units_missing, "Expected units with nothing planned or held."),
+    QuerySpec(
+        "units-report", c.UnitsReportQuery, q_units_report, "Every expected unit with its figures (season report)."
+    ),
+    QuerySpec("awards-summary", c.SummaryQuery, q_awards_summary, "Nominations and awards by form and status."),
+    QuerySpec("gifts-summary", c.SummaryQuery, q_gifts_summary, "Gifts by funding source and beneficiary kind."),
+]

@@ -1,0 +1,160 @@
+"""Reporting's MongoDB adapter: the projections its consumers write (from registry's and awards'
+events only) and the reads its queries make.
+
+Collections (each owned by one consumer, so a rebuild replays it alone):
+- `units`: the shared units replica (consumer `units`);
+- `campaigns`, `festivals`, `unit_year` (festival summary and models per year and unit) — consumer
+  `registry`;
+- `nominations`, `awards`, `unit_awards` (nominations and awards by form and status, gifts) — consumer
+  `awards`;
+- `dirty` (which (year, unit) changed since the last coverage.updated) and `snapshot_requests` (from
+  `campaign.closed`) are work lists for the publisher, written by the consumers into the live
+  collections; `published` is the publisher's own record of what went out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pymongo import ASCENDING, UpdateOne
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.replicas.units import UnitRecord, UnitsView
+from shared.replicas.units_store import UnitsStore, units_indexes
+from shared.runtime.mongo import Doc
+
+UNITS = "units"
+REGISTRY_COLLECTIONS = ("campaigns", "festivals", "unit_year")
+AWARDS_COLLECTIONS = ("nominations", "awards", "unit_awards")
+IN_CHUNK = 1000
+
+
+def key(year: int, unit_id: str) -> str:
+    return f"{year}|{unit_id}"
+
+
+def field_key(text: str) -> str:
+    """A free-text value used as a document field name (a funding source): no '.' or leading '$'."""
+    return text.replace(".", "\uff0e").replace("$", "\uff04")
+
+
+def text_of(field: str) -> str:
+    return field.replace("\uff0e", ".").replace("\uff04", "$")
+
+
+async def registry_indexes(db: AsyncDatabase[Doc]) -> None:
+    await db.festivals.create_index([("unit_id", ASCENDING), ("year", ASCENDING)])
+    await db.campaigns.create_index([("year", ASCENDING)])
+    await db.unit_year.create_index([("year", ASCENDING)])
+
+
+async def awards_indexes(db: AsyncDatabase[Doc]) -> None:
+    await db.unit_awards.create_index([("year", ASCENDING)])
+
+
+async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
+    await units_indexes(db, UNITS)
+    await registry_indexes(db)
+    await awards_indexes(db)
+
+
+class ReportingStore:
+    """Reads and batch-local caches of the projections: what a handler read or wrote earlier in the
+    same batch is seen by the next handler (writes are queued on the Tx and sent at the end)."""
+
+    def __init__(self, db: AsyncDatabase[Doc], session: AsyncClientSession | None = None) -> None:
+        self.db = db
+        self.s = session
+        self.units = UnitsStore(db, session, UNITS)
+        self._docs: dict[tuple[str, str], Doc | None] = {}
+        self._festivals_of: dict[str, dict[str, Doc]] = {}
+
+    async def load(self, coll: str, ids: set[str]) -> None:
+        wanted = sorted(i for i in ids if (coll, i) not in self._docs)
+        for i in range(0, len(wanted), IN_CHUNK):
+            chunk = wanted[i : i + IN_CHUNK]
+            found = {d["_id"]: d for d in await self.db[coll].find({"_id": {"$in": chunk}}, session=self.s).to_list()}
+            for doc_id in chunk:
+                self._docs[(coll, doc_id)] = found.get(doc_id)
+
+    async def get(self, coll: str, doc_id: str) -> Doc | None:
+        if (coll, doc_id) not in self._docs:
+            await self.load(coll, {doc_id})
+        return self._docs[(coll, doc_id)]
+
+    def remember(self, coll: str, doc: Doc) -> None:
+        self._docs[(coll, doc["_id"])] = doc
+        if coll == "festivals":
+            self._festivals_of.setdefault(key(doc["year"], doc["unit_id"]), {})[doc["_id"]] = doc
+
+    async def festivals_of(self, year: int, unit_id: str) -> list[Doc]:
+        """Every festival of the unit in the year, as this batch leaves them."""
+        k = key(year, unit_id)
+        if k not in self._festivals_of:
+            stored = await self.db.festivals.find({"unit_id": unit_id, "year": year}, session=self.s).to_list()
+            mine = self._festivals_of.setdefault(k, {})
+            for doc in stored:
+                mine.setdefault(doc["_id"], self._docs.get(("festivals", doc["_id"])) or doc)
+        return list(self._festivals_of[k].values())
+
+    # ------------------------------------------------------------------------------- queries
+
+    async def campaigns(self, year: int) -> list[Doc]:
+        return await self.db.campaigns.find({"year": year}, session=self.s).to_list()
+
+    async def fence(self, consumer: str) -> tuple[Any, Any]:
+        doc = await self.db[f"track_{consumer}"].find_one({"_id": "fence"}, session=self.s)
+        return (doc or {}).get("writer"), (doc or {}).get("n")
+
+    async def all_units(self) -> list[UnitRecord]:
+        return [UnitRecord.model_validate(d) for d in await self.db[UNITS].find({}, session=self.s).to_list()]
+
+    async def summaries(self, year: int) -> dict[str, Doc]:
+        docs = await self.db.unit_year.find({"year": year}, {"unit_id": 1, "festival": 1}, session=self.s).to_list()
+        return {d["unit_id"]: d.get("festival") or {} for d in docs}
+
+    async def unit_year(self, year: int, unit_id: str) -> Doc | None:
+        return await self.db.unit_year.find_one({"_id": key(year, unit_id)}, session=self.s)
+
+    async def unit_awards(self, year: int, unit_ids: list[str]) -> list[Doc]:
+        out: list[Doc] = []
+        for i in range(0, len(unit_ids), IN_CHUNK):
+            flt = {"_id": {"$in": [key(year, u) for u in unit_ids[i : i + IN_CHUNK]]}}
+            out += await self.db.unit_awards.find(flt, session=self.s).to_list()
+        return out
+
+    async def festivals(self, year: int, unit_id: str) -> list[Doc]:
+        return await self.db.festivals.find({"unit_id": unit_id, "year": year}, session=self.s).to_list()
+
+
+class TreeCache:
+    """The tree and a year's festival summaries in memory, reloaded when their consumer's fence moves
+    (each committed batch moves it): a coverage query of a whole province walks memory, not the store."""
+
+    def __init__(self) -> None:
+        self.units_version: tuple[Any, Any] | None = None
+        self.view = UnitsView([])
+        self.years: dict[int, tuple[tuple[Any, Any], dict[str, Doc]]] = {}
+
+    async def tree(self, store: ReportingStore) -> UnitsView:
+        version = await store.fence("units")
+        if version != self.units_version or version == (None, None):
+            self.view = UnitsView(await store.all_units())
+            self.units_version = version
+        return self.view
+
+    async def summaries(self, store: ReportingStore, year: int) -> dict[str, Doc]:
+        version = await store.fence("registry")
+        cached = self.years.get(year)
+        if cached is None or cached[0] != version or version == (None, None):
+            self.years[year] = (version, await store.summaries(year))
+        return self.years[year][1]
+
+
+def mark_dirty(year: int, unit_id: str) -> UpdateOne:
+    return UpdateOne(
+        {"_id": key(year, unit_id)},
+        {"$set": {"year": year, "unit_id": unit_id, "at": dt.datetime.now(dt.UTC)}},
+        upsert=True,
+    )

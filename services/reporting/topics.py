@@ -1,0 +1,150 @@
+"""Reporting's topics: `coverage.updated`, coalesced per (year, scope) and sent at most once per
+interval for every scope whose figures changed, at every level; `snapshot.published` on
+`publish-snapshot` and once per `campaign.closed`.
+
+The consumers only mark what changed (`dirty`, `snapshot_requests`); this publisher turns the marks
+into events through the outbox, in one transaction with the record of what it published, so a crash
+between the two publishes nothing twice and loses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from services.reporting.projection import default_tree_date
+from services.reporting.queries import cache_of, figures_of
+from services.reporting.store import ReportingStore
+from shared.contract import reporting as c
+from shared.contract.envelope import CloudEvent, new_event
+from shared.contract.errors import DomainError
+from shared.contract.ids import uuid7
+from shared.contract.subjects import event_type
+from shared.runtime.mongo import in_transaction
+
+log = logging.getLogger("antq.reporting.topics")
+MAX_MARKS = 5000  # per round; the rest waits for the next one
+
+
+def event(aggregate: str, name: str, subject: str, data: Any, version: int, now: dt.datetime) -> CloudEvent:
+    return new_event(
+        source="antq/reporting",
+        type=event_type(c.SERVICE, aggregate, name),
+        subject=subject,
+        data=data.model_dump(mode="json"),
+        aggregateversion=version,
+        time=now,
+    )
+
+
+async def snapshot(
+    store: ReportingStore,
+    today: dt.date,
+    year: int,
+    scope: str,
+    tree_date: dt.date | None,
+    reason: str,
+    campaign_id: str | None,
+    now: dt.datetime,
+) -> c.SnapshotPublished:
+    out = await figures_of(store, today, year, scope, tree_date)
+    return c.SnapshotPublished(
+        snapshot_id=uuid7(),
+        year=year,
+        scope_unit_id=scope,
+        tree_date=dt.date.fromisoformat(out["tree_date"]),
+        reason=reason,
+        campaign_id=campaign_id,
+        figures=c.Figures.model_validate(out),
+        breakdown=[c.Breakdown.model_validate(r) for r in out["breakdown"]],
+    )
+
+
+async def publish_once(host: Any) -> int:
+    """One round: the figures of every scope above a marked (year, unit), sent when they changed; the
+    snapshots of closed campaigns not sent yet. Returns how many events went to the outbox."""
+    now = host.clock()
+    today = now.astimezone(ZoneInfo(host.settings.timezone)).date()
+    db = host.db
+    marks = await db.dirty.find({}).sort("at", 1).limit(MAX_MARKS).to_list()
+    requests = await db.snapshot_requests.find({}).to_list()
+    if not marks and not requests:
+        return 0
+    store = ReportingStore(db)
+    view = await cache_of(store).tree(store)
+    scopes: set[tuple[int, str]] = set()
+    for m in marks:
+        day = default_tree_date(m["year"], today)
+        for unit_id in view.ancestry(m["unit_id"], day):
+            scopes.add((m["year"], unit_id))
+    events: list[CloudEvent] = []
+    published: list[tuple[str, dict[str, Any]]] = []
+    for year, scope in sorted(scopes):
+        try:
+            out = await figures_of(store, today, year, scope, None, breakdown=False)
+        except DomainError:
+            continue  # a unit reporting does not know yet: its marks come back with its events
+        figures = c.Figures.model_validate(out)
+        key = f"coverage|{year}|{scope}"
+        last = await db.published.find_one({"_id": key})
+        if last is not None and last.get("figures") == figures.model_dump():
+            continue
+        version = (last or {}).get("version", 0) + 1
+        data = c.CoverageUpdated(
+            year=year, scope_unit_id=scope, tree_date=dt.date.fromisoformat(out["tree_date"]), figures=figures
+        )
+        events.append(event("coverage", "updated", f"{year}:{scope}", data, version, now))
+        published.append((key, {"figures": figures.model_dump(), "version": version, "at": now}))
+    for req in requests:
+        key = f"snapshot|{req['_id']}"
+        if await db.published.find_one({"_id": key}) is not None:
+            continue
+        closed_on = dt.date.fromisoformat(req["closed_on"])
+        try:
+            snap = await snapshot(
+                store,
+                today,
+                req["year"],
+                req["scope_unit_id"],
+                min(closed_on, dt.date(req["year"], 12, 31)),
+                "campaign.closed",
+                req["_id"],
+                now,
+            )
+        except DomainError:
+            continue
+        events.append(event("snapshot", "published", snap.snapshot_id, snap, 1, now))
+        published.append((key, {"snapshot_id": snap.snapshot_id, "at": now}))
+
+    async def work(session: AsyncClientSession) -> None:
+        await host.outbox.add(events, session)
+        for key, doc in published:
+            await db.published.update_one({"_id": key}, {"$set": doc}, upsert=True, session=session)
+        for m in marks:  # a mark set again meanwhile (a newer `at`) stays for the next round
+            await db.dirty.delete_one({"_id": m["_id"], "at": m["at"]}, session=session)
+        await db.snapshot_requests.delete_many({"_id": {"$in": [r["_id"] for r in requests]}}, session=session)
+
+    await in_transaction(host.mongo, work)
+    host.outbox.notify()
+    return len(events)
+
+
+async def publisher(host: Any) -> None:
+    """Every `coverage_interval_seconds`, one round (errors are logged and the next round retries)."""
+    interval = float(getattr(host.settings, "coverage_interval_seconds", 5.0))
+    while not host.stopping.is_set():
+        try:
+            await asyncio.wait_for(host.stopping.wait(), interval)
+            return
+        except TimeoutError:
+            pass
+        try:
+            sent = await publish_once(host)
+            if sent:
+                log.info("topics published", extra={"events": sent})
+        except Exception as exc:
+            log.warning("publishing topics failed; retrying next round", extra={"error": repr(exc)[:300]})

@@ -1,0 +1,134 @@
+"""Reporting's public contract: its command, its topics (events in ANTQ_REPORTING) and its queries.
+
+Reporting reads registry's and awards' events only, and answers from its projections: coverage of a
+scope along the tree of a date (DESIGN §3), one unit's status, the units still missing, summaries of
+awards and gifts, and the season report (sơ kết / tổng kết)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from shared.contract.registry import UnitKind
+from shared.contract.types import Day, Fact, Id, Model, Year
+
+SERVICE = "reporting"
+
+
+# ---------------------------------------------------------------- commands
+
+
+class PublishSnapshot(Model):
+    """Publish the figures of a scope for a year now (also done on `campaign.closed`)."""
+
+    year: Year
+    scope_unit_id: Id
+    tree_date: Day | None = Field(default=None, description="Default: the year's last day, or today if earlier.")
+
+
+COMMANDS: dict[str, type[Model]] = {"publish-snapshot": PublishSnapshot}
+
+
+# ---------------------------------------------------------------- figures and topics
+
+
+class Figures(Fact):
+    """Coverage of a scope (DESIGN §3): the expected units are the scope's subtree (the scope included)
+    active on the tree date whose kind is expected to hold a festival."""
+
+    units_total: int
+    units_planned: int = Field(description="Expected units with a festival not cancelled.")
+    units_held: int
+    units_held_on_time: int
+    units_reported_on_time: int
+    coverage: float = Field(description="units_held ÷ units_total (0 when there are none).")
+    ceremony_compliance: float = Field(description="Units that held both parts ÷ units_held (0 when none held).")
+    participants: int
+    cost_vnd: int
+
+
+class Breakdown(Figures):
+    unit_id: str
+    name: str
+    kind: str
+
+
+class CoverageUpdated(Fact):
+    """Coalesced: at most once per interval (default 5 s) for each (year, scope) whose figures changed."""
+
+    year: int
+    scope_unit_id: str
+    tree_date: dt.date
+    figures: Figures
+
+
+class SnapshotPublished(Fact):
+    snapshot_id: str
+    year: int
+    scope_unit_id: str
+    tree_date: dt.date
+    reason: Literal["command", "campaign.closed"]
+    campaign_id: str | None = None
+    figures: Figures
+    breakdown: list[Breakdown]
+
+
+EVENTS: dict[tuple[str, str], type[Fact]] = {
+    ("coverage", "updated"): CoverageUpdated,
+    ("snapshot", "published"): SnapshotPublished,
+}
+
+
+# ---------------------------------------------------------------- queries
+
+
+class CoverageQuery(Model):
+    year: Year
+    scope_unit_id: Id
+    tree_date: Day | None = Field(default=None, description="Default: the year's last day, or today if earlier.")
+    level: Annotated[list[UnitKind], Field(max_length=12)] | None = Field(
+        default=None, description="Count only these kinds (default: the campaign's expected kinds)."
+    )
+
+
+class UnitStatusQuery(Model):
+    year: Year
+    unit_id: Id
+
+
+class UnitsMissingQuery(Model):
+    """Expected units of the scope with nothing planned or held: the list a commune officer chases."""
+
+    year: Year
+    scope_unit_id: Id
+    tree_date: Day | None = None
+    limit: int = Field(default=500, ge=1, le=5000)
+    after: Id | None = Field(default=None, description="Cursor: the last unit_id of the previous page.")
+
+
+class UnitsReportQuery(Model):
+    """Every expected unit of the scope with its figures, for the season report; paged by unit id."""
+
+    year: Year
+    scope_unit_id: Id
+    tree_date: Day | None = None
+    limit: int = Field(default=1000, ge=1, le=5000)
+    after: Id | None = None
+
+
+class SummaryQuery(Model):
+    year: Year
+    scope_unit_id: Id
+    tree_date: Day | None = None
+
+
+QUERIES: dict[str, type[Model]] = {
+    "coverage": CoverageQuery,
+    "unit-status": UnitStatusQuery,
+    "units-missing": UnitsMissingQuery,
+    "units-report": UnitsReportQuery,
+    "awards-summary": SummaryQuery,
+    "gifts-summary": SummaryQuery,
+}

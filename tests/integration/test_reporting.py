@@ -1,0 +1,240 @@
+"""Reporting over the bus, against the real servers: registry and awards run in-process, reporting
+learns everything from their events, and a small season is checked figure by figure — including a
+unit moved after the window, counted under its old parent on an August tree date and under its new
+one on a September tree date."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+
+from shared.client import Client, read_stream
+from shared.contract import awards as a
+from shared.contract import registry as r
+from tests.integration.conftest import settle, uid
+
+
+def ok(reply):
+    assert reply.ok, reply.error
+    return reply.result
+
+
+class Season:
+    """Province P: ward W1 (residential groups G1, G2), ward W2 (G3, school S). 2026 campaign on P.
+    G1 holds on time with both parts (120 people); W1 holds on time, ceremony only (80); G2 plans only;
+    S plans and cancels; W2 and G3 do nothing. G2 moves to W2 on 1 Sep 2026."""
+
+    def __init__(self, admin: Client) -> None:
+        self.admin = admin
+        self.p, self.w1, self.w2, self.g1, self.g2, self.g3, self.s = (
+            uid(k) for k in ("p", "w1", "w2", "g1", "g2", "g3", "s")
+        )
+
+    async def festival(self, unit: str, held: dict | None = None, cancel: bool = False) -> str:
+        fid = ok(
+            await self.admin.send(
+                r.PlanFestival(
+                    unit_id=unit,
+                    year=2026,
+                    date="2026-08-10",
+                    venue="Sân",
+                    ceremony=r.PartPlan(),
+                    festival_part=r.PartPlan(),
+                )
+            )
+        )["festival_id"]
+        if held:
+            ok(await self.admin.send(r.ReportFestival(festival_id=fid, held_on="2026-08-10", **held)))
+        if cancel:
+            ok(await self.admin.send(r.CancelFestival(festival_id=fid, reason="Mưa bão")))
+        return fid
+
+    async def run(self, registry, awards, reporting) -> Season:
+        for unit_id, kind, parent in (
+            (self.p, "province", None),
+            (self.w1, "ward", self.p),
+            (self.w2, "ward", self.p),
+            (self.g1, "residential_group", self.w1),
+            (self.g2, "residential_group", self.w1),
+            (self.g3, "residential_group", self.w2),
+            (self.s, "school", self.w2),
+        ):
+            ok(
+                await self.admin.send(
+                    r.RegisterUnit(
+                        unit_id=unit_id, name=f"Đơn vị {unit_id}", kind=kind, parent_id=parent, valid_from="2024-01-01"
+                    )
+                )
+            )
+        self.campaign = ok(await self.admin.send(r.OpenCampaign(year=2026, scope_unit_id=self.p)))["campaign_id"]
+        self.f1 = await self.festival(
+            self.g1, {"participants": 120, "ceremony_held": True, "festival_part_held": True, "cost_vnd": 5_000_000}
+        )
+        await self.festival(self.w1, {"participants": 80, "ceremony_held": True, "festival_part_held": False})
+        await self.festival(self.g2)
+        await self.festival(self.s, cancel=True)
+        ok(await self.admin.send(r.MoveUnit(unit_id=self.g2, new_parent_id=self.w2, effective_date="2026-09-01")))
+        await settle(registry, awards)
+        await settle(registry, reporting)
+        return self
+
+
+@pytest.fixture
+async def season(admin, registry, awards, reporting) -> Season:
+    return await Season(admin).run(registry, awards, reporting)
+
+
+def row(result: dict, unit_id: str) -> dict:
+    return next(b for b in result["breakdown"] if b["unit_id"] == unit_id)
+
+
+async def test_coverage_on_two_tree_dates(admin, season) -> None:
+    aug = ok(
+        await admin.query("reporting", "coverage", {"year": 2026, "scope_unit_id": season.p, "tree_date": "2026-08-15"})
+    )
+    # expected: W1, W2, G1, G2, G3, S (the province is not an expected kind)
+    assert (aug["units_total"], aug["units_planned"], aug["units_held"], aug["units_held_on_time"]) == (6, 3, 2, 2)
+    assert aug["coverage"] == round(2 / 6, 4) and aug["ceremony_compliance"] == 0.5
+    assert aug["participants"] == 200 and aug["cost_vnd"] == 5_000_000
+    assert (row(aug, season.w1)["units_total"], row(aug, season.w1)["units_planned"]) == (3, 3)  # W1, G1, G2
+    assert (row(aug, season.w2)["units_total"], row(aug, season.w2)["units_planned"]) == (3, 0)  # W2, G3, S
+    sep = ok(
+        await admin.query("reporting", "coverage", {"year": 2026, "scope_unit_id": season.p, "tree_date": "2026-09-15"})
+    )
+    assert sep["units_total"] == 6 and sep["units_planned"] == 3  # the same season…
+    assert (row(sep, season.w1)["units_total"], row(sep, season.w1)["units_planned"]) == (2, 2)  # …G2 has moved
+    assert (row(sep, season.w2)["units_total"], row(sep, season.w2)["units_planned"]) == (4, 1)
+    only_wards = ok(
+        await admin.query("reporting", "coverage", {"year": 2026, "scope_unit_id": season.p, "level": ["ward"]})
+    )
+    assert (only_wards["units_total"], only_wards["units_held"]) == (2, 1)
+
+
+async def test_units_missing_and_unit_status(admin, season) -> None:
+    missing = ok(
+        await admin.query(
+            "reporting", "units-missing", {"year": 2026, "scope_unit_id": season.p, "tree_date": "2026-08-15"}
+        )
+    )
+    assert sorted(u["unit_id"] for u in missing["units"]) == sorted([season.w2, season.g3, season.s])
+    status = ok(await admin.query("reporting", "unit-status", {"year": 2026, "unit_id": season.g1}))
+    assert status["festival"]["held"] and status["festival"]["both_parts"] and status["festival"]["participants"] == 120
+    report = ok(await admin.query("reporting", "units-report", {"year": 2026, "scope_unit_id": season.p}))
+    assert report["units_total"] == 6 and {u["unit_id"] for u in report["units"]} >= {season.g1, season.s}
+
+
+async def test_awards_and_gifts_roll_up(admin, season, registry, awards, reporting) -> None:
+    nid = ok(
+        await admin.send(
+            a.SubmitNomination(
+                nominee=a.Nominee(kind="collective", unit_id=season.g1),
+                award_form="giay_khen_chu_tich_ubnd_xa",
+                year=2026,
+                achievement="Tổ dân phố tiêu biểu",
+            )
+        )
+    )["nomination_id"]
+    ok(await admin.send(a.ApproveNomination(nomination_id=nid, decision_no="1/QĐ", decision_date="2026-08-05")))
+    other = ok(
+        await admin.send(
+            a.SubmitNomination(
+                nominee=a.Nominee(kind="collective", unit_id=season.g3),
+                award_form="bang_khen_chu_tich_ubnd_tinh",
+                year=2026,
+                achievement="Tổ dân phố tiêu biểu",
+            )
+        )
+    )["nomination_id"]
+    ok(await admin.send(a.ReturnNomination(nomination_id=other, reason="Bổ sung")))
+    for kind, value in (("policy_family", 1_000_000), ("poor_household", 500_000)):
+        ok(
+            await admin.send(
+                a.RecordGift(
+                    unit_id=season.g1,
+                    beneficiary_kind=kind,
+                    recipients=2,
+                    value_vnd=value,
+                    funding_source="Quỹ vì người nghèo",
+                    given_on="2026-08-10",
+                )
+            )
+        )
+    await settle(awards, reporting)
+    summary = ok(await admin.query("reporting", "awards-summary", {"year": 2026, "scope_unit_id": season.p}))
+    assert summary["nominations"] == {
+        "giay_khen_chu_tich_ubnd_xa": {"approved": 1},
+        "bang_khen_chu_tich_ubnd_tinh": {"returned": 1},
+    }
+    assert summary["awards"] == {"giay_khen_chu_tich_ubnd_xa": {"approved": 1}}
+    assert summary["awards_amount_vnd"] == 1_410_000
+    gifts = ok(await admin.query("reporting", "gifts-summary", {"year": 2026, "scope_unit_id": season.w1}))
+    assert (gifts["entries"], gifts["recipients"], gifts["value_vnd"]) == (2, 4, 1_500_000)
+    assert gifts["by_funding_source"] == {"Quỹ vì người nghèo": 1_500_000}
+    assert gifts["by_beneficiary_kind"]["poor_household"] == {"entries": 1, "recipients": 2, "value_vnd": 500_000}
+
+
+async def _topic(client: Client, predicate, timeout: float = 15.0) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [
+            json.loads(m.data) for m in await read_stream(client.nc.jetstream(), "ANTQ_REPORTING", "antq.reporting.>")
+        ]
+        found = [e for e in found if predicate(e)]
+        if found or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(0.2)
+
+
+async def test_topics_coverage_updated_and_snapshots(admin, season, registry, reporting) -> None:
+    def for_province(e: dict) -> bool:
+        return e["type"] == "vn.antq.reporting.coverage.updated.v1" and e["data"]["scope_unit_id"] == season.p
+
+    updates = await _topic(admin, for_province)
+    assert updates, "no coverage.updated for the province"
+    latest = updates[-1]["data"]["figures"]
+    now = ok(await admin.query("reporting", "coverage", {"year": 2026, "scope_unit_id": season.p}))
+    assert {k: now[k] for k in latest} == latest
+    assert [u["aggregateversion"] for u in updates] == list(range(1, len(updates) + 1))
+
+    snap = ok(await admin.command("reporting", "publish-snapshot", {"year": 2026, "scope_unit_id": season.p}))
+    assert snap["units_held"] == 2
+    ok(await admin.send(r.CloseCampaign(campaign_id=season.campaign, closed_on="2026-09-30")))
+    await settle(registry, reporting)
+    closed = await _topic(
+        admin,
+        lambda e: (
+            e["type"] == "vn.antq.reporting.snapshot.published.v1" and e["data"].get("campaign_id") == season.campaign
+        ),
+    )
+    assert len(closed) == 1 and closed[0]["data"]["reason"] == "campaign.closed"
+    assert closed[0]["data"]["figures"]["units_held"] == 2 and len(closed[0]["data"]["breakdown"]) == 2
+    by_command = await _topic(admin, lambda e: e["subject"] == snap["snapshot_id"])
+    assert len(by_command) == 1 and by_command[0]["data"]["reason"] == "command"
+
+
+async def test_a_rebuild_gives_exactly_the_live_projections(admin, season, reporting) -> None:
+    before = {}
+    for consumer in ("units", "registry", "awards"):
+        before[consumer] = {
+            c: sorted(await reporting.db[c].find({}).to_list(), key=lambda d: str(d["_id"]))
+            for c in next(x for x in reporting.definition.consumers if x.name == consumer).collections
+        }
+    coverage = ok(await admin.query("reporting", "coverage", {"year": 2026, "scope_unit_id": season.p}))
+    for consumer in ("units", "registry", "awards"):
+        started = await admin.ops("reporting", "rebuild", {"consumer": consumer})
+        assert started.ok, started.error
+        deadline = time.monotonic() + 60
+        while True:
+            status = ok(await admin.ops("reporting", "rebuild-status", {"consumer": consumer}))
+            if status.get("state") in ("done", "failed") or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.3)
+        assert status["state"] == "done", status
+        after = {
+            c: sorted(await reporting.db[c].find({}).to_list(), key=lambda d: str(d["_id"])) for c in before[consumer]
+        }
+        assert after == before[consumer], consumer
+    assert ok(await admin.query("reporting", "coverage", {"year": 2026, "scope_unit_id": season.p})) == coverage

@@ -40,6 +40,13 @@ def main() -> int:
     patterns = [a for a in sys.argv[1:] if not a.startswith("--")]
     if not resume:
         shutil.rmtree(ROOT / "mutants", ignore_errors=True)
+    else:  # mutmut copies the unmutated files once: bring them up to date with the working tree
+        for name in ("shared", "deploy", "data", "docs", "bench", "tests"):
+            if (ROOT / "mutants" / name).exists():
+                shutil.copytree(ROOT / name, ROOT / "mutants" / name, dirs_exist_ok=True)
+        for name in ("pyproject.toml", "README.md"):
+            if (ROOT / "mutants").exists():
+                shutil.copy2(ROOT / name, ROOT / "mutants" / name)
     work = Path(tempfile.mkdtemp(prefix="antq-mutate-"))
     port = free_port()
     db = Child("mongodb", mongo_command(work / "mongodb", port), port, log=work / "mongodb.log")

@@ -20,8 +20,8 @@ up: install
 test: install lint typecheck pytest
 
 lint:
-	$(BIN)/ruff check shared services deploy tests bench data
-	$(BIN)/ruff format --check shared services deploy tests bench data
+	$(BIN)/ruff check shared services deploy tests bench data examples
+	$(BIN)/ruff format --check shared services deploy tests bench data examples
 
 typecheck:
 	$(BIN)/mypy

@@ -429,6 +429,251 @@ def awards_gifts(
     console.print(f"{t['entries']} entries, {t['recipients']} recipients, {_vnd(t['value_vnd'])} VND")
 
 
+reporting_app = SERVICE_APPS["reporting"]
+LEVELS = {  # the season report's sheets: one per level of the tree
+    "Cấp huyện": ("district",),
+    "Cấp xã": ("commune", "ward", "special_zone", "township"),
+    "Thôn, tổ dân phố": ("hamlet", "residential_group"),
+    "Cơ quan, doanh nghiệp, trường học": ("agency", "enterprise", "school"),
+}
+UNIT_HEADINGS = (
+    "Mã",
+    "Đơn vị",
+    "Loại",
+    "Đơn vị cấp trên",
+    "Đã đăng ký",
+    "Ngày dự kiến",
+    "Đã tổ chức",
+    "Ngày tổ chức",
+    "Đúng hạn",
+    "Báo cáo đúng hạn",
+    "Đủ phần lễ và phần hội",
+    "Số người tham gia",
+    "Kinh phí (VND)",
+)
+FIGURE_HEADINGS = (
+    ("units_total", "Số đơn vị"),
+    ("units_planned", "Đã đăng ký"),
+    ("units_held", "Đã tổ chức"),
+    ("units_held_on_time", "Đúng hạn"),
+    ("units_reported_on_time", "Báo cáo đúng hạn"),
+    ("coverage", "Tỷ lệ tổ chức"),
+    ("ceremony_compliance", "Tỷ lệ đủ hai phần"),
+    ("participants", "Số người tham gia"),
+    ("cost_vnd", "Kinh phí (VND)"),
+)
+
+
+def _dmy(iso: str | None) -> str:
+    return dt.date.fromisoformat(iso).strftime("%d/%m/%Y") if iso else ""
+
+
+def _yes(flag: bool) -> str:
+    return "Có" if flag else "Không"
+
+
+@reporting_app.command("coverage")
+def reporting_coverage(
+    year: Annotated[int, typer.Option()],
+    scope: Annotated[str, typer.Option(help="scope unit id")],
+    tree_date: Annotated[str | None, typer.Option(help="the tree of YYYY-MM-DD (default: the year's last day)")] = None,
+) -> None:
+    """Coverage of a scope, with a row per child unit."""
+    params: dict[str, Any] = {"year": year, "scope_unit_id": scope}
+    if tree_date:
+        params["tree_date"] = tree_date
+    result = _answer(run(lambda c: c.query("reporting", "coverage", params)))
+    rows = [
+        (
+            b["name"],
+            b["kind"],
+            str(b["units_total"]),
+            str(b["units_planned"]),
+            str(b["units_held"]),
+            str(b["units_held_on_time"]),
+            f"{b['coverage']:.0%}",
+            f"{b['ceremony_compliance']:.0%}",
+            _vnd(b["participants"]),
+        )
+        for b in result["breakdown"]
+    ]
+    rows.append(
+        (
+            "Tổng",
+            "",
+            str(result["units_total"]),
+            str(result["units_planned"]),
+            str(result["units_held"]),
+            str(result["units_held_on_time"]),
+            f"{result['coverage']:.0%}",
+            f"{result['ceremony_compliance']:.0%}",
+            _vnd(result["participants"]),
+        )
+    )
+    columns = (
+        "Đơn vị",
+        "Loại",
+        "Số đơn vị",
+        "Đã đăng ký",
+        "Đã tổ chức",
+        "Đúng hạn",
+        "Tỷ lệ",
+        "Đủ hai phần",
+        "Người tham gia",
+    )
+    console.print(_table(f"Ngày hội {year} — {scope}, cây đơn vị ngày {_dmy(result['tree_date'])}", columns, rows))
+
+
+async def _season(client: Client, year: int, scope: str, tree_date: str | None) -> dict[str, Any]:
+    params: dict[str, Any] = {"year": year, "scope_unit_id": scope}
+    if tree_date:
+        params["tree_date"] = tree_date
+    out: dict[str, Any] = {}
+    for name in ("coverage", "awards-summary", "gifts-summary"):
+        out[name] = _answer(await client.query("reporting", name, params))
+    units: list[dict[str, Any]] = []
+    after = None
+    while True:
+        page = _answer(
+            await client.query(
+                "reporting", "units-report", {**params, "limit": 5000, **({"after": after} if after else {})}
+            )
+        )
+        units += page["units"]
+        after = page["next"]
+        if after is None:
+            return {**out, "units": units}
+
+
+def _unit_row(u: dict[str, Any], names: dict[str, str]) -> list[Any]:
+    return [
+        u["code"] or "",
+        u["name"],
+        u["kind"],
+        names.get(u["parent_id"] or "", u["parent_id"] or ""),
+        _yes(u["planned"]),
+        _dmy(u["planned_date"]),
+        _yes(u["held"]),
+        _dmy(u["held_on"]),
+        _yes(u["held_on_time"]),
+        _yes(u["reported_on_time"]),
+        _yes(u["both_parts"]),
+        u["participants"],
+        u["cost_vnd"],
+    ]
+
+
+def write_xlsx(season: dict[str, Any], path: Path) -> None:
+    from openpyxl import Workbook
+    from openpyxl.chart import BarChart, Reference
+    from openpyxl.styles import Font
+
+    cov = season["coverage"]
+    names = {u["unit_id"]: u["name"] for u in season["units"]} | {b["unit_id"]: b["name"] for b in cov["breakdown"]}
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Tổng hợp"
+    ws.append([f"Báo cáo sơ kết Ngày hội toàn dân bảo vệ an ninh Tổ quốc năm {cov['year']}"])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append(
+        [
+            f"Đơn vị: {names.get(cov['scope_unit_id'], cov['scope_unit_id'])}",
+            f"Cây đơn vị ngày {_dmy(cov['tree_date'])}",
+        ]
+    )
+    ws.append([])
+    ws.append(["Đơn vị", *(h for _, h in FIGURE_HEADINGS)])
+    first = ws.max_row + 1
+    for b in cov["breakdown"]:
+        ws.append([b["name"], *(b[k] for k, _ in FIGURE_HEADINGS)])
+    last = ws.max_row
+    ws.append(["Tổng", *(cov[k] for k, _ in FIGURE_HEADINGS)])
+    for row in ws.iter_rows(min_row=first, max_row=ws.max_row):
+        for cell, (k, _) in zip(row[1:], FIGURE_HEADINGS, strict=True):
+            cell.number_format = "0%" if k in ("coverage", "ceremony_compliance") else "#,##0"
+    if cov["breakdown"]:
+        chart = BarChart()
+        chart.title = "Tỷ lệ đơn vị đã tổ chức Ngày hội"
+        chart.y_axis.title = "Tỷ lệ"
+        chart.y_axis.number_format = "0%"
+        column = 1 + [k for k, _ in FIGURE_HEADINGS].index("coverage") + 1
+        chart.add_data(Reference(ws, min_col=column, min_row=first - 1, max_row=last), titles_from_data=True)
+        chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
+        chart.width, chart.height = 24, 10
+        ws.add_chart(chart, f"A{ws.max_row + 3}")
+    for title, kinds in LEVELS.items():
+        rows = [u for u in season["units"] if u["kind"] in kinds]
+        if not rows:
+            continue
+        sheet = wb.create_sheet(title)
+        sheet.append(list(UNIT_HEADINGS))
+        for u in rows:
+            sheet.append(_unit_row(u, names))
+        for row in sheet.iter_rows(min_row=2):
+            row[-1].number_format = row[-2].number_format = "#,##0"
+    awards = season["awards-summary"]
+    sheet = wb.create_sheet("Khen thưởng")
+    sheet.append(["Hình thức", "Trạng thái", "Số đề nghị", "Số khen thưởng"])
+    forms = sorted(set(awards["nominations"]) | set(awards["awards"]))
+    for form in forms:
+        statuses = sorted(set(awards["nominations"].get(form, {})) | set(awards["awards"].get(form, {})))
+        for status in statuses:
+            sheet.append(
+                [
+                    form,
+                    status,
+                    awards["nominations"].get(form, {}).get(status, 0),
+                    awards["awards"].get(form, {}).get(status, 0),
+                ]
+            )
+    sheet.append(["Tổng tiền thưởng (VND)", "", "", awards["awards_amount_vnd"]])
+    sheet.cell(sheet.max_row, 4).number_format = "#,##0"
+    gifts = season["gifts-summary"]
+    sheet = wb.create_sheet("Quà tặng")
+    sheet.append(["Nguồn kinh phí", "Giá trị (VND)"])
+    for source, value in sorted(gifts["by_funding_source"].items()):
+        sheet.append([source, value])
+    sheet.append([])
+    sheet.append(["Đối tượng", "Số lượt", "Số người nhận", "Giá trị (VND)"])
+    for kind, v in sorted(gifts["by_beneficiary_kind"].items()):
+        sheet.append([kind, v["entries"], v["recipients"], v["value_vnd"]])
+    sheet.append(["Tổng", gifts["entries"], gifts["recipients"], gifts["value_vnd"]])
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row[1:]:
+            cell.number_format = "#,##0"
+    wb.save(path)
+
+
+def write_csv(season: dict[str, Any], path: Path) -> None:
+    import csv
+
+    names = {u["unit_id"]: u["name"] for u in season["units"]}
+    with path.open("w", newline="", encoding="utf-8-sig") as f:  # the BOM lets spreadsheet programs read UTF-8
+        out = csv.writer(f)
+        out.writerow(UNIT_HEADINGS)
+        for u in season["units"]:
+            row = _unit_row(u, names)
+            row[-2], row[-1] = _vnd(row[-2]), _vnd(row[-1])
+            out.writerow(row)
+
+
+@reporting_app.command("export")
+def reporting_export(
+    year: Annotated[int, typer.Option()],
+    scope: Annotated[str, typer.Option(help="scope unit id")],
+    out: Annotated[Path, typer.Option(help="FILE.xlsx or FILE.csv")],
+    tree_date: Annotated[str | None, typer.Option(help="the tree of YYYY-MM-DD (default: the year's last day)")] = None,
+) -> None:
+    """The season report (sơ kết / tổng kết): XLSX with a sheet per level, awards, gifts and a chart; or CSV."""
+    if out.suffix.lower() not in (".xlsx", ".csv"):
+        err.print("--out must end in .xlsx or .csv")
+        raise typer.Exit(2)
+    season = run(lambda c: _season(c, year, scope, tree_date))
+    (write_xlsx if out.suffix.lower() == ".xlsx" else write_csv)(season, out)
+    cov = season["coverage"]
+    console.print(f"{out}: {len(season['units'])} units, {cov['units_held']} held ({cov['coverage']:.0%})")
+
+
 async def _dead_letters(client: Client, service: str | None, limit: int) -> list[tuple[int, dict[str, Any]]]:
     subject = f"antq.dlq.{service}.>" if service else "antq.dlq.>"
     msgs = await read_stream(client.nc.jetstream(), DLQ.name, subject, limit)

@@ -1,0 +1,251 @@
+"""Reporting end to end: registry, awards and reporting as their own processes; a separate
+reporting-consumer process (examples/coverage_subscriber.py, the README's subscriber) listens to the
+topic while an outside client scripts a small season through the bus — including a unit moved after
+the window — and then exports the season report with the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import nats
+import pytest
+from openpyxl import load_workbook
+
+from deploy.embedded import Child
+from tests.e2e.awards_flow import Outside, ok
+from tests.e2e.conftest import ServiceProcess, service_process
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def stack(servers, tmp_path_factory, registry_process) -> Iterator[dict[str, ServiceProcess]]:
+    tmp = tmp_path_factory.mktemp("e2e-reporting")
+    procs = {
+        "awards": service_process(servers, "awards", tmp),
+        "reporting": service_process(servers, "reporting", tmp, ANTQ_COVERAGE_INTERVAL_SECONDS="0.5"),
+    }
+    for p in procs.values():
+        p.start()
+    for p in procs.values():
+        p.wait_ready()
+    yield procs
+    for p in procs.values():
+        p.stop()
+
+
+async def season(url: str) -> dict[str, str]:
+    """Province P: wards W1 (groups G1, G2) and W2 (group G3). G1 and W1 hold on 10 Aug, G2 only plans;
+    G2 moves to W2 on 1 Sep (after the window); one award and one gift for G1."""
+    nc = await nats.connect(url)
+    c = Outside(nc)
+    t = uuid.uuid4().hex[:6]
+    u = {k: f"{k}-{t}" for k in ("p", "w1", "w2", "g1", "g2", "g3")}
+    try:
+        for key, kind, parent in (
+            ("p", "province", None),
+            ("w1", "ward", "p"),
+            ("w2", "ward", "p"),
+            ("g1", "residential_group", "w1"),
+            ("g2", "residential_group", "w1"),
+            ("g3", "residential_group", "w2"),
+        ):
+            ok(
+                await c.send(
+                    "registry",
+                    "register-unit",
+                    {
+                        "unit_id": u[key],
+                        "name": f"Đơn vị {u[key]}",
+                        "kind": kind,
+                        "parent_id": u[parent] if parent else None,
+                        "valid_from": "2024-01-01",
+                    },
+                )
+            )
+        ok(await c.send("registry", "open-campaign", {"year": 2026, "scope_unit_id": u["p"]}))
+        for key, held in (("g1", True), ("w1", True), ("g2", False)):
+            fid = ok(
+                await c.send(
+                    "registry",
+                    "plan-festival",
+                    {
+                        "unit_id": u[key],
+                        "year": 2026,
+                        "date": "2026-08-10",
+                        "venue": "Nhà văn hóa",
+                        "ceremony": {},
+                        "festival_part": {},
+                    },
+                )
+            )["festival_id"]
+            if held:
+                ok(
+                    await c.send(
+                        "registry",
+                        "report-festival",
+                        {
+                            "festival_id": fid,
+                            "held_on": "2026-08-10",
+                            "participants": 150,
+                            "ceremony_held": True,
+                            "festival_part_held": key == "g1",
+                            "cost_vnd": 2_000_000,
+                        },
+                    )
+                )
+        ok(
+            await c.send(
+                "registry", "move-unit", {"unit_id": u["g2"], "new_parent_id": u["w2"], "effective_date": "2026-09-01"}
+            )
+        )
+        nomination = {
+            "nominee": {"kind": "collective", "unit_id": u["g1"]},
+            "award_form": "giay_khen_chu_tich_ubnd_xa",
+            "year": 2026,
+            "achievement": "Tổ dân phố tiêu biểu",
+        }
+        nid = ok(await c.until_known("awards", "submit-nomination", nomination, "", "admin"))["nomination_id"]
+        ok(
+            await c.send(
+                "awards",
+                "approve-nomination",
+                {"nomination_id": nid, "decision_no": "9/QĐ", "decision_date": "2026-08-05"},
+            )
+        )
+        ok(
+            await c.send(
+                "awards",
+                "record-gift",
+                {
+                    "unit_id": u["g1"],
+                    "beneficiary_kind": "policy_family",
+                    "recipients": 3,
+                    "value_vnd": 1_500_000,
+                    "funding_source": "Ngân sách phường",
+                    "given_on": "2026-08-10",
+                },
+            )
+        )
+        return u
+    finally:
+        await nc.close()
+
+
+async def query(url: str, name: str, params: dict) -> dict:
+    nc = await nats.connect(url)
+    try:
+        return json.loads(
+            (await nc.request(f"antq.query.reporting.{name}", json.dumps(params).encode(), timeout=10)).data
+        )
+    finally:
+        await nc.close()
+
+
+async def until(fn, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await fn()
+        if value or time.monotonic() > deadline:
+            return value
+        await asyncio.sleep(0.3)
+
+
+async def test_a_scripted_season_through_the_bus(servers, stack, tmp_path):
+    log = tmp_path / "subscriber.log"
+    subscriber = Child(
+        "subscriber", [sys.executable, str(ROOT / "examples" / "coverage_subscriber.py"), servers.nats_url], 0, log=log
+    )
+    subscriber.start()
+    try:
+        u = await season(servers.nats_url)
+
+        async def held_in_subscriber() -> list[dict]:
+            lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
+            return [x for x in lines if x["scope"] == u["p"] and x["units_held"] == 2 and x["units_planned"] == 3]
+
+        seen = await until(held_in_subscriber)
+        assert seen, log.read_text()[-2000:]
+        assert seen[-1]["units_total"] == 5 and seen[-1]["coverage"] == 0.4  # W1, W2, G1, G2, G3
+    finally:
+        subscriber.stop()
+
+    aug = ok(
+        await query(servers.nats_url, "coverage", {"year": 2026, "scope_unit_id": u["p"], "tree_date": "2026-08-15"})
+    )
+    sep = ok(
+        await query(servers.nats_url, "coverage", {"year": 2026, "scope_unit_id": u["p"], "tree_date": "2026-09-15"})
+    )
+    rows = {
+        d: {b["unit_id"]: (b["units_total"], b["units_planned"], b["units_held"]) for b in r["breakdown"]}
+        for d, r in (("aug", aug), ("sep", sep))
+    }
+    assert rows["aug"] == {u["w1"]: (3, 3, 2), u["w2"]: (2, 0, 0)}
+    assert rows["sep"] == {u["w1"]: (2, 2, 2), u["w2"]: (3, 1, 0)}  # G2 counts under W2 on a September tree
+    assert (aug["units_held"], aug["ceremony_compliance"], aug["participants"]) == (2, 0.5, 300)
+
+    out = tmp_path / "so-ket-2026.xlsx"
+    env = {**os.environ, "ANTQ_NATS_URL": servers.nats_url}
+    antq = str(Path(sys.executable).parent / "antq")
+    r = await asyncio.to_thread(
+        subprocess.run,
+        [
+            antq,
+            "reporting",
+            "export",
+            "--year",
+            "2026",
+            "--scope",
+            u["p"],
+            "--tree-date",
+            "2026-08-15",
+            "--out",
+            str(out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr + r.stdout
+    wb = load_workbook(out)
+    assert wb.sheetnames == ["Tổng hợp", "Cấp xã", "Thôn, tổ dân phố", "Khen thưởng", "Quà tặng"]
+    summary = wb["Tổng hợp"]
+    assert len(summary._charts) == 1  # coverage by child unit
+    heads = [c.value for c in wb["Thôn, tổ dân phố"][1]]
+    assert heads[:3] == ["Mã", "Đơn vị", "Loại"] and "Số người tham gia" in heads and "Đúng hạn" in heads
+    g1 = next(row for row in wb["Thôn, tổ dân phố"].iter_rows(min_row=2, values_only=True) if row[1].endswith(u["g1"]))
+    assert g1[7] == "10/08/2026" and g1[11] == 150 and g1[12] == 2_000_000
+    assert wb["Thôn, tổ dân phố"].cell(2, 13).number_format == "#,##0"
+    assert any(
+        row[0] == "Ngân sách phường" and row[1] == 1_500_000 for row in wb["Quà tặng"].iter_rows(values_only=True)
+    )
+    csv_out = tmp_path / "so-ket-2026.csv"
+    r = await asyncio.to_thread(
+        subprocess.run,
+        [antq, "reporting", "export", "--year", "2026", "--scope", u["p"], "--out", str(csv_out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    text = csv_out.read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0].startswith("Mã,Đơn vị,Loại") and "2.000.000" in text and "10/08/2026" in text
+    table = await asyncio.to_thread(
+        subprocess.run,
+        [antq, "reporting", "coverage", "--year", "2026", "--scope", u["p"]],
+        env={**env, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert table.returncode == 0 and "Tổng" in table.stdout

@@ -14,7 +14,8 @@ async def main(url: str) -> None:
         data = json.loads(msg.data)["data"]
         print(json.dumps({"year": data["year"], "scope": data["scope_unit_id"], **data["figures"]}), flush=True)
 
-    await nc.jetstream().subscribe("antq.reporting.coverage.updated.v1", cb=show, ordered_consumer=True)
+    topic = "antq.reporting.coverage.updated.v1"
+    await nc.jetstream().subscribe(topic, stream="ANTQ_REPORTING", cb=show, ordered_consumer=True)
     await asyncio.Event().wait()  # runs until stopped; the ordered consumer resumes after a reconnect
 
 

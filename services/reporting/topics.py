@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,9 +25,21 @@ from shared.contract.envelope import CloudEvent, new_event
 from shared.contract.errors import DomainError
 from shared.contract.ids import uuid7
 from shared.contract.subjects import event_type
+from shared.replicas.units import UnitsView
 from shared.runtime.mongo import in_transaction
 
 log = logging.getLogger("antq.reporting.topics")
+
+
+@dataclass
+class Seen:
+    """The tree the publisher last looked at, to find the units that changed since."""
+
+    view: UnitsView
+    versions: dict[str, int]
+
+
+TREES: dict[str, Seen] = {}  # per database
 MAX_MARKS = 5000  # per round; the rest waits for the next one
 
 
@@ -70,13 +83,26 @@ async def publish_once(host: Any) -> int:
     now = host.clock()
     today = now.astimezone(ZoneInfo(host.settings.timezone)).date()
     db = host.db
+    store = ReportingStore(db)
     marks = await db.dirty.find({}).sort("at", 1).limit(MAX_MARKS).to_list()
     requests = await db.snapshot_requests.find({}).to_list()
-    if not marks and not requests:
-        return 0
-    store = ReportingStore(db)
+    before = TREES.get(db.name)
     view = await cache_of(store).tree(store)
     scopes: set[tuple[int, str]] = set()
+    if before is not None and view is not before.view:
+        # the tree changed: the scopes above a changed unit, on the old tree and the new, for each
+        # year with a campaign (a unit added, moved or closed changes the figures without a festival)
+        campaigns = {(c["year"], c["scope_unit_id"]) for c in await db.campaigns.find({}).to_list()}
+        for record in view.records.values():
+            if before.versions.get(record.unit_id) != record.version:
+                for year in sorted({y for y, _ in campaigns}):
+                    day = default_tree_date(year, today)
+                    chain = {*view.ancestry(record.unit_id, day), *before.view.ancestry(record.unit_id, day)}
+                    if any((year, unit_id) in campaigns for unit_id in chain):  # a campaign covers it that year
+                        scopes.update((year, unit_id) for unit_id in chain)
+    TREES[db.name] = Seen(view, {r.unit_id: r.version for r in view.records.values()})
+    if not marks and not requests and not scopes:
+        return 0
     for m in marks:
         day = default_tree_date(m["year"], today)
         for unit_id in view.ancestry(m["unit_id"], day):

@@ -5,8 +5,11 @@ the store folder are changed, so the server runs here."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import subprocess
+import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,15 +24,19 @@ from services.awards.app import AwardsSettings
 from services.awards.app import create as create_awards
 from services.registry.app import RegistrySettings
 from services.registry.app import create as create_registry
+from services.reporting.app import ReportingSettings
+from services.reporting.app import create as create_reporting
 from shared.client import Client
 from shared.contract import registry as r
 from shared.contract.envelope import Actor
 from shared.contract.subjects import command_subject
 
 CONF = Path(__file__).resolve().parents[2] / "deploy" / "nats" / "nats.conf"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "coverage_subscriber.py"
 PASSWORDS = {
     "registry": "pw-registry-" + uuid.uuid4().hex[:6],
     "awards": "pw-awards-" + uuid.uuid4().hex[:6],
+    "reporting": "pw-reporting-" + uuid.uuid4().hex[:6],
     "producer": "pw-producer-" + uuid.uuid4().hex[:6],
     "consumer": "pw-consumer-" + uuid.uuid4().hex[:6],
     "ops": "pw-ops-" + uuid.uuid4().hex[:6],
@@ -89,8 +96,22 @@ async def test_each_user_can_do_its_job_and_nothing_else(secured: str, servers) 
             consumer_status_seconds=0.3,
         )
     )
+    reporting = create_reporting(
+        ReportingSettings(
+            **common,
+            nats_user="reporting",
+            nats_password=PASSWORDS["reporting"],
+            mongodb_db=f"antq_reporting_{uuid.uuid4().hex[:8]}",
+            coverage_interval_seconds=0.3,
+        )
+    )
     await registry.start()
     await awards.start()
+    await reporting.start()
+    # a reporting consumer runs the README's subscriber as the `consumer` user
+    log = Path(tempfile.mkdtemp()) / "subscriber.log"
+    subscriber = Child("subscriber", [sys.executable, str(EXAMPLE), url("consumer", secured)], 0, log=log)
+    subscriber.start()
     admin = Actor(id="ops-admin", unit=None, role="admin")
     producer = await Client.connect(url("producer", secured), admin, source="tests/producer")
     ops = await Client.connect(url("ops", secured), admin, source="tests/ops")
@@ -131,11 +152,28 @@ async def test_each_user_can_do_its_job_and_nothing_else(secured: str, servers) 
                 await nc.jetstream().publish("antq.registry.unit.registered.v1", b"{}", timeout=1)
         finally:
             await nc.close()
+        # the reporting consumer sees coverage.updated for the province, published as the reporting user
+        assert (await producer.send(r.OpenCampaign(year=2026, scope_unit_id=province))).ok
+        ok_unit = await producer.send(
+            r.RegisterUnit(
+                unit_id=f"w-{province}", name="Phường", kind="ward", parent_id=province, valid_from="2025-01-01"
+            )
+        )
+        assert ok_unit.ok, ok_unit.error
+        lines: list[dict] = []
+        for _ in range(150):
+            lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
+            if any(x["scope"] == province for x in lines):
+                break
+            await asyncio.sleep(0.1)
+        assert any(x["scope"] == province and x["units_total"] >= 1 for x in lines), log.read_text()[-2000:]
         # a wrong password is refused
         with pytest.raises(nats.errors.Error):  # an authorization violation, then no server left to try
             await nats.connect(f"nats://registry:wrong@{secured}", allow_reconnect=False, max_reconnect_attempts=0)
     finally:
+        subscriber.stop()
         await producer.close()
         await ops.close()
+        await reporting.stop()
         await awards.stop()
         await registry.stop()

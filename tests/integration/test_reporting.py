@@ -190,14 +190,19 @@ async def _topic(client: Client, predicate, timeout: float = 15.0) -> list[dict]
 
 async def test_topics_coverage_updated_and_snapshots(admin, season, registry, reporting) -> None:
     def for_province(e: dict) -> bool:
-        return e["type"] == "vn.antq.reporting.coverage.updated.v1" and e["data"]["scope_unit_id"] == season.p
+        return (
+            e["type"] == "vn.antq.reporting.coverage.updated.v1"
+            and e["data"]["scope_unit_id"] == season.p
+            and e["data"]["year"] == 2026
+        )
 
     updates = await _topic(admin, for_province)
     assert updates, "no coverage.updated for the province"
     latest = updates[-1]["data"]["figures"]
     now = ok(await admin.query("reporting", "coverage", {"year": 2026, "scope_unit_id": season.p}))
     assert {k: now[k] for k in latest} == latest
-    assert [u["aggregateversion"] for u in updates] == list(range(1, len(updates) + 1))
+    versions = [u["aggregateversion"] for u in updates]
+    assert versions == list(range(1, len(updates) + 1)), [(u["id"], u["time"], u["data"]["figures"]) for u in updates]
 
     snap = ok(await admin.command("reporting", "publish-snapshot", {"year": 2026, "scope_unit_id": season.p}))
     assert snap["units_held"] == 2

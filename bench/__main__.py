@@ -16,7 +16,7 @@ from pathlib import Path
 import nats
 from pymongo import AsyncMongoClient
 
-from bench import consumers
+from bench import consumers, reporting
 from deploy.embedded import Child, free_port, http_ok, mongo_command, mongo_url, nats_command
 from shared.client import command_envelope
 from shared.contract.envelope import Actor
@@ -221,6 +221,10 @@ async def main() -> None:
         print("measuring consumer ingest…", flush=True)
         raw_writes = await consumers.raw_rates(murl)
         kit = await consumers.ingest(nurl, murl)
+        print("measuring reporting…", flush=True)
+        rep_raw = await reporting.raw_rate(murl)
+        rep = await reporting.ingest(nurl, murl)
+        cov = await reporting.coverage(nurl, murl)
         rows = [
             ("command round trip p50 at 100/s", f"{reg['p50']:.1f} ms", f"raw NATS request p50 {raw['p50']:.2f} ms"),
             (
@@ -246,6 +250,16 @@ async def main() -> None:
                 f"{kit['ingest']:.0f} events/s",
                 f"raw bulk upserts {raw_writes['upsert']:.0f}/s (ratio {kit['ingest'] / raw_writes['upsert']:.2f}); "
                 f"raw bulk inserts {raw_writes['insert']:.0f}/s (ratio {kit['ingest'] / raw_writes['insert']:.2f})",
+            ),
+            (
+                f"projection ingest ratio R (reporting, {rep['events']:.0f} festival events)",
+                f"{rep['ingest']:.0f} events/s, R = {rep['ingest'] / rep_raw:.2f}",
+                f"raw bulk upserts of the same documents, per event: {rep_raw:.0f} events/s (target R ≥ 0.8)",
+            ),
+            (
+                f"coverage of a province of {reporting.UNITS:,} units",
+                f"p50 {cov['p50_ms']:.0f} ms, max {cov['max_ms']:.0f} ms (target ≤ 100)",
+                f"first answer (loads tree and year into memory) {cov['cold_ms']:.0f} ms",
             ),
             ("raw JetStream publish (sync acks)", f"{raw['js_publish']:.0f}/s", ""),
             ("raw Mongo bulk insert", f"{mongo['bulk']:.0f} docs/s", ""),

@@ -8,10 +8,10 @@ to festival events."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from pydantic import BaseModel
-from pymongo import ReplaceOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -24,7 +24,6 @@ from services.reporting.store import (
     awards_indexes,
     field_key,
     key,
-    mark_dirty,
     registry_indexes,
 )
 from shared.contract import awards as a
@@ -42,7 +41,7 @@ def _store(db: AsyncDatabase[Doc], session: AsyncClientSession | None) -> Report
 
 def put(tx: Tx[ReportingStore], coll: str, doc: Doc) -> None:
     tx.store.remember(coll, doc)
-    tx.write(coll, ReplaceOne({"_id": doc["_id"]}, doc, upsert=True))
+    tx.replace(coll, doc)
 
 
 # ------------------------------------------------------------------------------------ registry
@@ -66,7 +65,10 @@ def registry_consumer() -> Consumer[ReportingStore]:
 
     @consumer.on(r.CampaignClosed)
     async def closed(e: r.CampaignClosed, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
-        tx.upsert("campaigns", e.campaign_id, {"$set": {"closed_on": e.closed_on.isoformat()}})
+        # through the same coalesced replace as `opened`: an opened and a closed in one batch (a rebuild
+        # replays them together) leave the campaign closed
+        opened = await tx.store.get("campaigns", e.campaign_id) or {"_id": e.campaign_id, **e.model_dump(mode="json")}
+        put(tx, "campaigns", {**opened, "closed_on": e.closed_on.isoformat()})
         # the season review begins: the publisher sends its snapshot (once per campaign)
         tx.upsert(
             "snapshot_requests",
@@ -79,8 +81,8 @@ def registry_consumer() -> Consumer[ReportingStore]:
         doc = {**(old or {"_id": festival_id}), "unit_id": unit_id, "year": year, **fields}
         put(tx, "festivals", doc)
         summary = unit_summary(await tx.store.festivals_of(year, unit_id))
-        tx.upsert("unit_year", key(year, unit_id), {"$set": {"year": year, "unit_id": unit_id, "festival": summary}})
-        tx.write("dirty", mark_dirty(year, unit_id))
+        tx.set("unit_year", key(year, unit_id), {"year": year, "unit_id": unit_id, "festival": summary})
+        tx.set("dirty", key(year, unit_id), {"year": year, "unit_id": unit_id, "at": dt.datetime.now(dt.UTC)})
 
     @consumer.on(r.FestivalPlanned)
     async def planned(e: r.FestivalPlanned, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
@@ -145,8 +147,12 @@ def registry_consumer() -> Consumer[ReportingStore]:
 
 
 async def _prefetch_festivals(tx: Tx[ReportingStore], events: list[tuple[BaseModel, EventMeta]]) -> None:
+    """Two reads per batch: its festivals, and every festival of the (unit, year)s they belong to."""
     ids = {getattr(e, "festival_id", None) for e, _ in events}
     await tx.store.load("festivals", {i for i in ids if i})
+    festival_events = (r.FestivalPlanned, r.FestivalRescheduled, r.FestivalHeld, r.FestivalCancelled)
+    pairs = {(e.year, e.unit_id) for e, _ in events if isinstance(e, festival_events)}
+    await tx.store.load_festivals_of(pairs)
 
 
 # ------------------------------------------------------------------------------------ awards

@@ -13,10 +13,9 @@ Collections (each owned by one consumer, so a rebuild replays it alone):
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from pymongo import ASCENDING, UpdateOne
+from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -88,6 +87,20 @@ class ReportingStore:
         if coll == "festivals":
             self._festivals_of.setdefault(key(doc["year"], doc["unit_id"]), {})[doc["_id"]] = doc
 
+    async def load_festivals_of(self, pairs: set[tuple[int, str]]) -> None:
+        """Read every festival of these (year, unit)s in one query per chunk."""
+        wanted = sorted(p for p in pairs if key(*p) not in self._festivals_of)
+        for i in range(0, len(wanted), IN_CHUNK):
+            chunk = wanted[i : i + IN_CHUNK]
+            flt = {"unit_id": {"$in": sorted({u for _, u in chunk})}, "year": {"$in": sorted({y for y, _ in chunk})}}
+            found = await self.db.festivals.find(flt, session=self.s).to_list()
+            for year, unit_id in chunk:
+                self._festivals_of.setdefault(key(year, unit_id), {})
+            for doc in found:
+                mine = self._festivals_of.get(key(doc["year"], doc["unit_id"]))
+                if mine is not None:
+                    mine.setdefault(doc["_id"], self._docs.get(("festivals", doc["_id"])) or doc)
+
     async def festivals_of(self, year: int, unit_id: str) -> list[Doc]:
         """Every festival of the unit in the year, as this batch leaves them."""
         k = key(year, unit_id)
@@ -150,11 +163,3 @@ class TreeCache:
         if cached is None or cached[0] != version or version == (None, None):
             self.years[year] = (version, await store.summaries(year))
         return self.years[year][1]
-
-
-def mark_dirty(year: int, unit_id: str) -> UpdateOne:
-    return UpdateOne(
-        {"_id": key(year, unit_id)},
-        {"$set": {"year": year, "unit_id": unit_id, "at": dt.datetime.now(dt.UTC)}},
-        upsert=True,
-    )

@@ -74,6 +74,9 @@ class Tx(Generic[S]):
         self.db = db
         self.session = session
         self._ops: dict[str, list[WriteOp]] = {}
+        # coalesced per document: many events of a batch touching one document make one write
+        self._sets: dict[str, dict[Any, Doc]] = {}
+        self._replaces: dict[str, dict[Any, Doc]] = {}
 
     def write(self, collection: str, op: WriteOp) -> None:
         self._ops.setdefault(collection, []).append(op)
@@ -82,15 +85,35 @@ class Tx(Generic[S]):
         """`update` (operators: $set, $inc, $max…) on the document `key`, created if missing."""
         self.write(collection, UpdateOne({"_id": key}, update, upsert=True))
 
+    def set(self, collection: str, key: Any, fields: Doc) -> None:
+        """`$set` these fields on the document `key` (created if missing), coalesced: the batch sends one
+        update per document, with the last value of each field. Sent after the collection's `write`s."""
+        self._sets.setdefault(collection, {}).setdefault(key, {}).update(fields)
+
+    def replace(self, collection: str, doc: Doc) -> None:
+        """Replace (or create) the document `doc["_id"]`, coalesced: the last one of the batch is sent,
+        after the collection's `write`s and `set`s."""
+        self._replaces.setdefault(collection, {})[doc["_id"]] = doc
+
     @property
     def pending(self) -> int:
-        return sum(len(ops) for ops in self._ops.values())
+        return (
+            sum(len(ops) for ops in self._ops.values())
+            + sum(len(d) for d in self._sets.values())
+            + sum(len(d) for d in self._replaces.values())
+        )
 
     async def flush(self) -> None:
-        for collection, ops in self._ops.items():
+        collections = dict.fromkeys([*self._ops, *self._sets, *self._replaces])
+        for collection in collections:
+            ops: list[WriteOp] = list(self._ops.get(collection, []))
+            ops += [UpdateOne({"_id": k}, {"$set": f}, upsert=True) for k, f in self._sets.get(collection, {}).items()]
+            ops += [ReplaceOne({"_id": k}, d, upsert=True) for k, d in self._replaces.get(collection, {}).items()]
             if ops:
                 await self.db[collection].bulk_write(ops, ordered=True, session=self.session)
         self._ops.clear()
+        self._sets.clear()
+        self._replaces.clear()
 
 
 Handler = Callable[[Any, EventMeta, Tx[Any]], Awaitable[None]]

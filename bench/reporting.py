@@ -1,0 +1,219 @@
+"""Reporting's figures beside raw limits measured in the same run.
+
+1. Projection ingest ratio R: N units' `festival.planned` and `festival.held` events are published to
+   a stream of their own; the reporting service (its registry consumer, batches of 500) is started
+   and timed until all are applied. The raw rate writes, per event, the documents reporting writes
+   (the festival, the unit's year, the publisher's mark) with bulk upserts in transactions of the
+   same size, with no broker, parsing, reads, coalescing or tracking.
+2. Coverage of a whole province of `UNITS` units: the tree and the summaries are loaded into the
+   projections directly (bulk), then `coverage` is asked over the bus: the first answer (cold: loads
+   the tree and the year into memory) and the following ones."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+import nats
+from pymongo import AsyncMongoClient, ReplaceOne, UpdateOne
+
+from services.reporting.app import ReportingSettings, create
+from shared.contract import registry as r
+from shared.contract.envelope import new_event
+from shared.runtime.bus import ensure_streams
+from shared.runtime.settings import ServiceSettings
+
+N = 10_000  # units: 2 events each
+BATCH = 500
+UNITS = 100_000
+
+
+def events(prefix: str) -> list[tuple[str, bytes]]:
+    out = []
+    for i in range(N):
+        fid, unit = f"{prefix}f{i}", f"{prefix}u{i}"
+        planned = r.FestivalPlanned(
+            festival_id=fid,
+            campaign_id="c",
+            unit_id=unit,
+            year=2026,
+            date=dt.date(2026, 8, 1),
+            venue="Nhà văn hóa",
+            ceremony={},
+            festival_part={},
+        )
+        held = r.FestivalHeld(
+            festival_id=fid,
+            campaign_id="c",
+            unit_id=unit,
+            year=2026,
+            held_on=dt.date(2026, 8, 1),
+            on_time=True,
+            participants=100,
+            ceremony_held=True,
+            festival_part_held=True,
+        )
+        for version, (name, data) in enumerate((("planned", planned), ("held", held)), start=1):
+            e = new_event(
+                source="antq/registry",
+                type=f"vn.antq.registry.festival.{name}.v1",
+                subject=fid,
+                data=data.model_dump(mode="json"),
+                aggregateversion=version,
+            )
+            out.append((f"antq.registry.festival.{name}.v1", e.to_bytes()))
+    return out
+
+
+async def raw_rate(url: str) -> float:
+    """Events/s for the same writes, one set per event, bulk upserts in transactions of BATCH events."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url, w="majority")
+    db = client[f"bench_rraw_{uuid.uuid4().hex[:6]}"]
+    started = time.perf_counter()
+    for k in range(0, 2 * N, BATCH):
+        festivals, years, marks = [], [], []
+        for j in range(k, k + BATCH):
+            i = j // 2
+            doc = {"_id": f"f{i}", "unit_id": f"u{i}", "year": 2026, "status": "held" if j % 2 else "planned"}
+            festivals.append(ReplaceOne({"_id": doc["_id"]}, doc, upsert=True))
+            years.append(UpdateOne({"_id": f"2026|u{i}"}, {"$set": {"festival": {"held": bool(j % 2)}}}, upsert=True))
+            marks.append(UpdateOne({"_id": f"2026|u{i}"}, {"$set": {"at": dt.datetime.now(dt.UTC)}}, upsert=True))
+        async with client.start_session() as s, await s.start_transaction():
+            await db.festivals.bulk_write(festivals, ordered=True, session=s)
+            await db.unit_year.bulk_write(years, ordered=True, session=s)
+            await db.dirty.bulk_write(marks, ordered=True, session=s)
+    rate = 2 * N / (time.perf_counter() - started)
+    await client.drop_database(db.name)
+    await client.close()
+    return rate
+
+
+async def ingest(nats_url: str, mongodb_url: str) -> dict[str, float]:
+    logging.getLogger("faststream").setLevel(logging.WARNING)
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    await ensure_streams(js, ServiceSettings())
+    prefix = uuid.uuid4().hex[:4]
+    acks = [await js.publish_async(subject, body) for subject, body in events(prefix)]
+    await asyncio.gather(*acks)
+    await nc.close()
+    settings = ReportingSettings(
+        nats_url=nats_url,
+        mongodb_url=mongodb_url,
+        http_port=0,
+        log_level="WARNING",
+        mongodb_db=f"bench_reporting_{uuid.uuid4().hex[:6]}",
+    )
+    host = create(settings)
+    await host.start()
+    runner = host.runners["registry"]
+    while runner.progress.processed == 0:
+        await asyncio.sleep(0.005)
+    first, started = runner.progress.processed, time.perf_counter()
+    total = (await host.runners["registry"].refresh()).pending + first
+    while runner.progress.processed < total:
+        await asyncio.sleep(0.01)
+    elapsed = time.perf_counter() - started
+    await host.stop()
+    return {"ingest": (runner.progress.processed - first) / elapsed, "events": runner.progress.processed}
+
+
+async def coverage(nats_url: str, mongodb_url: str) -> dict[str, float]:
+    """A province of UNITS units (40 communes, hamlets below), loaded directly; then coverage over the bus."""
+    db_name = f"bench_cov_{uuid.uuid4().hex[:6]}"
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_url, w="majority")
+    db = client[db_name]
+    start = "2024-01-01"
+    docs = [
+        {
+            "_id": "P",
+            "unit_id": "P",
+            "kind": "province",
+            "version": 1,
+            "versions": [
+                {"valid_from": start, "valid_to": "9999-12-31", "parent_id": None, "name": "Tỉnh", "kind": "province"}
+            ],
+        }
+    ]
+    communes = 40
+    for k in range(communes):
+        docs.append(
+            {
+                "_id": f"C{k}",
+                "unit_id": f"C{k}",
+                "kind": "commune",
+                "version": 1,
+                "versions": [
+                    {
+                        "valid_from": start,
+                        "valid_to": "9999-12-31",
+                        "parent_id": "P",
+                        "name": f"Xã {k}",
+                        "kind": "commune",
+                    }
+                ],
+            }
+        )
+    for i in range(UNITS - communes - 1):
+        docs.append(
+            {
+                "_id": f"H{i}",
+                "unit_id": f"H{i}",
+                "kind": "hamlet",
+                "version": 1,
+                "versions": [
+                    {
+                        "valid_from": start,
+                        "valid_to": "9999-12-31",
+                        "parent_id": f"C{i % communes}",
+                        "name": f"Thôn {i}",
+                        "kind": "hamlet",
+                    }
+                ],
+            }
+        )
+    years = [
+        {
+            "_id": f"2026|H{i}",
+            "year": 2026,
+            "unit_id": f"H{i}",
+            "festival": {
+                "planned": True,
+                "held": i % 3 != 0,
+                "held_on_time": i % 3 == 1,
+                "both_parts": True,
+                "participants": 100,
+            },
+        }
+        for i in range(0, UNITS - communes - 1, 2)
+    ]
+    for coll, rows in (("units", docs), ("unit_year", years)):
+        for k in range(0, len(rows), 5000):
+            await db[coll].insert_many(rows[k : k + 5000])
+    await db.campaigns.insert_one({"_id": "c", "year": 2026, "scope_unit_id": "P", "expected_kinds": None})
+    for consumer in ("units", "registry"):  # as the consumers leave them: the cache reloads when these move
+        await db[f"track_{consumer}"].insert_one({"_id": "fence", "writer": "bench", "n": 1})
+    settings = ReportingSettings(
+        nats_url=nats_url, mongodb_url=mongodb_url, http_port=0, log_level="WARNING", mongodb_db=db_name
+    )
+    host = create(settings)
+    await host.start()
+    nc = await nats.connect(nats_url)
+    body = json.dumps({"year": 2026, "scope_unit_id": "P", "tree_date": "2026-08-19"}).encode()
+    times = []
+    for _ in range(21):
+        t0 = time.perf_counter()
+        reply = json.loads((await nc.request("antq.query.reporting.coverage", body, timeout=120)).data)
+        times.append((time.perf_counter() - t0) * 1000)
+        assert reply["ok"] and reply["result"]["units_total"] == UNITS - 1, reply
+    await nc.close()
+    await host.stop()
+    await client.drop_database(db_name)
+    await client.close()
+    warm = sorted(times[1:])
+    return {"cold_ms": times[0], "p50_ms": warm[len(warm) // 2], "max_ms": warm[-1]}

@@ -35,3 +35,9 @@ def test_nats_config_fsyncs_and_has_a_user_per_role_without_secrets_in_the_repo(
     assert "sync_interval: always" in conf
     for user in (*(s.name for s in SERVICES), "producer", "consumer", "ops"):
         assert f"user: {user}, password: $NATS_" in conf
+
+
+def test_the_readme_shows_the_subscriber_the_e2e_test_runs():
+    example = (ROOT / "examples" / "coverage_subscriber.py").read_text()
+    assert example in (ROOT / "README.md").read_text()
+    assert len([line for line in example.splitlines() if line.strip() and not line.startswith('"""')]) <= 16

@@ -1,0 +1,134 @@
+"""Reporting's rules, pure: a unit's year from its festivals, the expected units and kinds, the
+figures, and the tree date that decides where a moved unit counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.reporting import projection as p
+from shared.replicas.units import Period, UnitRecord, UnitsView
+
+D = dt.date
+
+
+def unit(uid: str, kind: str, parent: str | None, start: dt.date = D(2024, 1, 1)) -> UnitRecord:
+    return UnitRecord(
+        unit_id=uid, kind=kind, versions=[Period(valid_from=start, parent_id=parent, name=uid, kind=kind)]
+    )
+
+
+def tree() -> UnitsView:
+    moved = unit("g2", "residential_group", "w1").changed_from(D(2026, 9, 1), parent_id="w2")
+    return UnitsView(
+        [
+            unit("p", "province", None),
+            unit("w1", "ward", "p"),
+            unit("w2", "ward", "p"),
+            unit("g1", "residential_group", "w1"),
+            moved,
+            unit("s", "school", "w2"),
+            unit("late", "hamlet", "w2", start=D(2026, 10, 1)),
+        ]
+    )
+
+
+def test_a_units_year_from_its_festivals():
+    assert p.unit_summary([])["planned"] is False
+    cancelled = {"status": "cancelled", "date": "2026-08-01"}
+    planned = {"status": "planned", "date": "2026-08-02"}
+    held = {
+        "status": "held",
+        "date": "2026-08-03",
+        "held_on": "2026-08-03",
+        "on_time": True,
+        "reported_on_time": False,
+        "ceremony_held": True,
+        "festival_part_held": False,
+        "participants": 50,
+        "cost_vnd": 1000,
+    }
+    assert p.unit_summary([cancelled])["planned"] is False
+    s = p.unit_summary([cancelled, planned, held])
+    assert (s["festivals"], s["planned"], s["held"], s["held_on_time"], s["reported_on_time"], s["both_parts"]) == (
+        2,
+        True,
+        True,
+        True,
+        False,
+        False,
+    )
+    assert (s["participants"], s["cost_vnd"], s["held_on"], s["planned_date"]) == (50, 1000, "2026-08-03", "2026-08-02")
+    late = {**held, "on_time": False, "ceremony_held": True, "festival_part_held": True}
+    assert p.unit_summary([late])["held_on_time"] is False and p.unit_summary([late])["both_parts"] is True
+
+
+def test_the_nearest_campaign_says_which_kinds_are_expected():
+    campaigns = [
+        {"scope_unit_id": "p", "expected_kinds": ["ward", "commune"]},
+        {"scope_unit_id": "w2", "expected_kinds": None},
+    ]
+    assert p.expected_kinds(campaigns, ["w1", "p"]) == {"ward", "commune"}
+    assert p.expected_kinds(campaigns, ["w2", "p"]) == p.DEFAULT_EXPECTED  # none given: every kind below district
+    assert p.expected_kinds([], ["g1", "w1", "p"]) == p.DEFAULT_EXPECTED
+    assert "province" not in p.DEFAULT_EXPECTED and "district" not in p.DEFAULT_EXPECTED
+
+
+def test_a_moved_unit_counts_under_the_tree_of_the_date_asked():
+    view = tree()
+    summaries = {"g2": {"planned": True, "held": True, "held_on_time": True, "both_parts": True, "participants": 10}}
+    aug = {b.unit_id: b for b in p.coverage(view, "p", D(2026, 8, 15), p.DEFAULT_EXPECTED, summaries)[1]}
+    sep = {b.unit_id: b for b in p.coverage(view, "p", D(2026, 9, 15), p.DEFAULT_EXPECTED, summaries)[1]}
+    assert (aug["w1"].units_total, aug["w1"].units_held, aug["w2"].units_held) == (3, 1, 0)
+    assert (sep["w1"].units_total, sep["w1"].units_held, sep["w2"].units_held) == (2, 0, 1)
+    # a unit that does not exist yet on the tree date is not expected
+    assert "late" not in p.expected_units(view, "p", D(2026, 9, 15), p.DEFAULT_EXPECTED)
+    assert "late" in p.expected_units(view, "p", D(2026, 10, 15), p.DEFAULT_EXPECTED)
+    assert "p" not in p.expected_units(view, "p", D(2026, 9, 15), p.DEFAULT_EXPECTED)  # a province is not expected
+    assert p.expected_units(view, "w1", D(2026, 8, 15), p.DEFAULT_EXPECTED)[0] == "w1"  # the scope itself counts
+
+
+def test_figures_and_their_ratios():
+    f = p.figures(
+        ["a", "b", "c", "d"],
+        {
+            "a": {"planned": True, "held": True, "both_parts": True, "participants": 5},
+            "b": {"planned": True, "held": True},
+            "c": {"planned": True},
+        },
+    )
+    assert (f.units_total, f.units_planned, f.units_held, f.coverage, f.ceremony_compliance, f.participants) == (
+        4,
+        3,
+        2,
+        0.5,
+        0.5,
+        5,
+    )
+    empty = p.figures([], {})
+    assert (empty.coverage, empty.ceremony_compliance) == (0.0, 0.0)
+
+
+def test_the_default_tree_date_is_the_years_last_day_or_today():
+    assert p.default_tree_date(2025, D(2026, 11, 29)) == D(2025, 12, 31)
+    assert p.default_tree_date(2026, D(2026, 11, 29)) == D(2026, 11, 29)
+
+
+held = st.fixed_dictionaries(
+    {"planned": st.booleans(), "held": st.booleans(), "both_parts": st.booleans(), "participants": st.integers(0, 1000)}
+)
+
+
+@given(
+    summaries=st.dictionaries(st.sampled_from(["w1", "w2", "g1", "g2", "s", "late"]), held),
+    day=st.dates(D(2026, 7, 1), D(2026, 12, 31)),
+)
+def test_a_scope_is_the_sum_of_its_children(summaries, day):
+    """Property: on any tree date, the province's totals are the sums of its children's (the province
+    itself is not expected)."""
+    view = tree()
+    total, rows = p.coverage(view, "p", day, p.DEFAULT_EXPECTED, summaries)
+    for field in ("units_total", "units_planned", "units_held", "participants"):
+        assert getattr(total, field) == sum(getattr(r, field) for r in rows)

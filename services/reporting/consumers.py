@@ -16,6 +16,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.reporting.projection import unit_summary
+from services.reporting.queries import snapshot_figures
 from services.reporting.store import (
     AWARDS_COLLECTIONS,
     REGISTRY_COLLECTIONS,
@@ -62,6 +63,12 @@ def registry_consumer() -> Consumer[ReportingStore]:
     async def opened(e: r.CampaignOpened, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
         doc = {"_id": e.campaign_id, **e.model_dump(mode="json"), "closed_on": None}
         put(tx, "campaigns", doc)
+        # its expected kinds may change the figures of every scope in its subtree, and those above
+        tx.set(
+            "dirty",
+            f"{key(e.year, e.scope_unit_id)}|subtree",
+            {"year": e.year, "unit_id": e.scope_unit_id, "subtree": True, "at": dt.datetime.now(dt.UTC)},
+        )
 
     @consumer.on(r.CampaignClosed)
     async def closed(e: r.CampaignClosed, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
@@ -69,12 +76,24 @@ def registry_consumer() -> Consumer[ReportingStore]:
         # replays them together) leave the campaign closed
         opened = await tx.store.get("campaigns", e.campaign_id) or {"_id": e.campaign_id, **e.model_dump(mode="json")}
         put(tx, "campaigns", {**opened, "closed_on": e.closed_on.isoformat()})
-        # the season review begins: the publisher sends its snapshot (once per campaign)
-        tx.upsert(
-            "snapshot_requests",
-            e.campaign_id,
-            {"$set": {"year": e.year, "scope_unit_id": e.scope_unit_id, "closed_on": e.closed_on.isoformat()}},
-        )
+        # the season review begins: its figures are those of this moment in registry's stream (what the
+        # batch wrote before this event is flushed first, so the transaction reads it); the publisher
+        # sends the snapshot once per campaign
+        await tx.flush()
+        figures = await snapshot_figures(tx.store, e.year, e.scope_unit_id, min(e.closed_on, dt.date(e.year, 12, 31)))
+        if figures is not None:
+            tx.replace(
+                "snapshot_requests",
+                {
+                    "_id": e.campaign_id,
+                    "year": e.year,
+                    "scope_unit_id": e.scope_unit_id,
+                    "closed_on": e.closed_on.isoformat(),
+                    "cause": meta.id,
+                    "correlation": meta.correlation_id,
+                    **figures,
+                },
+            )
 
     async def festival(tx: Tx[ReportingStore], festival_id: str, unit_id: str, year: int, **fields: Any) -> None:
         old = await tx.store.get("festivals", festival_id)

@@ -11,7 +11,7 @@ from typing import Any
 from services.reporting.projection import coverage, default_tree_date, expected_kinds, expected_units
 from services.reporting.store import ReportingStore, TreeCache, text_of
 from shared.contract import reporting as c
-from shared.contract.errors import NotFound
+from shared.contract.errors import NotFound, RuleViolation
 from shared.replicas.units import UnitsView
 from shared.runtime.queries import QueryContext, QuerySpec
 
@@ -30,7 +30,12 @@ async def scope_of(
     view = await cache_of(store).tree(store)
     if view.unit(scope) is None:
         raise NotFound(f"unit {scope} is not known to reporting (yet)", [{"field": "scope_unit_id", "value": scope}])
-    kinds = expected_kinds(await store.campaigns(year), view.ancestry(scope, day) or [scope])
+    if not view.ancestry(scope, day):
+        raise RuleViolation(
+            f"unit {scope} does not exist on {day.isoformat()} (the tree date): ask for a date it exists on",
+            [{"field": "tree_date", "value": day.isoformat(), "rule": "unit_active"}],
+        )
+    kinds = expected_kinds(await store.campaigns(year), view.ancestry(scope, day))
     return view, day, kinds
 
 
@@ -48,9 +53,12 @@ async def figures_of(
         kinds = frozenset(level)
     summaries = await cache_of(store).summaries(store, year)
     total, rows = coverage(view, scope, day, kinds, summaries)
+    record = view.unit(scope)
+    period = record.at(day) if record else None
     out: dict[str, Any] = {
         "year": year,
         "scope_unit_id": scope,
+        "scope_name": period.name if period else scope,
         "tree_date": day.isoformat(),
         "expected_kinds": sorted(kinds),
         **total.model_dump(),
@@ -58,6 +66,17 @@ async def figures_of(
     if breakdown:
         out["breakdown"] = [r.model_dump() for r in rows]
     return out
+
+
+async def snapshot_figures(store: ReportingStore, year: int, scope: str, day: dt.date) -> dict[str, Any] | None:
+    """The figures with their breakdown, read through `store` (its session: inside a consumer's
+    transaction, what the transaction wrote counts); None when the scope is unknown on that day."""
+    view = await cache_of(store).tree(store)
+    if view.unit(scope) is None or not view.ancestry(scope, day):
+        return None
+    kinds = expected_kinds(await store.campaigns(year), view.ancestry(scope, day))
+    total, rows = coverage(view, scope, day, kinds, await store.summaries(year))
+    return {"tree_date": day.isoformat(), "figures": total.model_dump(), "breakdown": [r.model_dump() for r in rows]}
 
 
 async def q_coverage(q: c.CoverageQuery, ctx: QCtx) -> dict[str, Any]:
@@ -84,6 +103,12 @@ async def q_unit_status(q: c.UnitStatusQuery, ctx: QCtx) -> dict[str, Any]:
     }
 
 
+def _name(view: UnitsView, unit_id: str, day: dt.date) -> str:
+    record = view.unit(unit_id)
+    period = record.at(day) if record else None
+    return period.name if period else unit_id
+
+
 def _row(view: UnitsView, unit_id: str, day: dt.date, summary: dict[str, Any]) -> dict[str, Any]:
     record = view.unit(unit_id)
     period = record.at(day) if record else None
@@ -93,6 +118,7 @@ def _row(view: UnitsView, unit_id: str, day: dt.date, summary: dict[str, Any]) -
         "name": period.name if period else unit_id,
         "kind": record.kind_at(day) if record else None,
         "parent_id": period.parent_id if period else None,
+        "parent_name": _name(view, period.parent_id, day) if period and period.parent_id else None,
         "depth": len(view.ancestry(unit_id, day)),
         "planned": bool(summary.get("planned")),
         "held": bool(summary.get("held")),

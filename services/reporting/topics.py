@@ -43,7 +43,16 @@ TREES: dict[str, Seen] = {}  # per database
 MAX_MARKS = 5000  # per round; the rest waits for the next one
 
 
-def event(aggregate: str, name: str, subject: str, data: Any, version: int, now: dt.datetime) -> CloudEvent:
+def event(
+    aggregate: str,
+    name: str,
+    subject: str,
+    data: Any,
+    version: int,
+    now: dt.datetime,
+    cause: str | None = None,
+    correlation: str | None = None,
+) -> CloudEvent:
     return new_event(
         source="antq/reporting",
         type=event_type(c.SERVICE, aggregate, name),
@@ -51,6 +60,8 @@ def event(aggregate: str, name: str, subject: str, data: Any, version: int, now:
         data=data.model_dump(mode="json"),
         aggregateversion=version,
         time=now,
+        causationid=cause,
+        correlationid=correlation or cause,
     )
 
 
@@ -107,6 +118,8 @@ async def publish_once(host: Any) -> int:
         day = default_tree_date(m["year"], today)
         for unit_id in view.ancestry(m["unit_id"], day):
             scopes.add((m["year"], unit_id))
+        if m.get("subtree"):  # a campaign opened: every scope below its scope may count other kinds
+            scopes.update((m["year"], u.unit_id) for u in view.subtree(m["unit_id"], day))
     events: list[CloudEvent] = []
     published: list[tuple[str, dict[str, Any]]] = []
     for year, scope in sorted(scopes):
@@ -129,21 +142,19 @@ async def publish_once(host: Any) -> int:
         key = f"snapshot|{req['_id']}"
         if await db.published.find_one({"_id": key}) is not None:
             continue
-        closed_on = dt.date.fromisoformat(req["closed_on"])
-        try:
-            snap = await snapshot(
-                store,
-                today,
-                req["year"],
-                req["scope_unit_id"],
-                min(closed_on, dt.date(req["year"], 12, 31)),
-                "campaign.closed",
-                req["_id"],
-                now,
-            )
-        except DomainError:
-            continue
-        events.append(event("snapshot", "published", snap.snapshot_id, snap, 1, now))
+        snap = c.SnapshotPublished(  # the figures as of the close, computed when the consumer applied it
+            snapshot_id=uuid7(),
+            year=req["year"],
+            scope_unit_id=req["scope_unit_id"],
+            tree_date=dt.date.fromisoformat(req["tree_date"]),
+            reason="campaign.closed",
+            campaign_id=req["_id"],
+            figures=c.Figures.model_validate(req["figures"]),
+            breakdown=[c.Breakdown.model_validate(b) for b in req["breakdown"]],
+        )
+        events.append(
+            event("snapshot", "published", snap.snapshot_id, snap, 1, now, req.get("cause"), req.get("correlation"))
+        )
         published.append((key, {"snapshot_id": snap.snapshot_id, "at": now}))
 
     async def work(session: AsyncClientSession) -> None:

@@ -430,11 +430,41 @@ def awards_gifts(
 
 
 reporting_app = SERVICE_APPS["reporting"]
-LEVELS = {  # the season report's sheets: one per level of the tree
+TREE_DATE_HELP = "the tree of YYYY-MM-DD (default: the year's last day, or today while it runs)"
+LEVELS = {  # the season report's sheets: one per level of the tree (Excel allows 31 characters a name)
     "Cấp huyện": ("district",),
     "Cấp xã": ("commune", "ward", "special_zone", "township"),
     "Thôn, tổ dân phố": ("hamlet", "residential_group"),
-    "Cơ quan, doanh nghiệp, trường học": ("agency", "enterprise", "school"),
+    "Cơ quan, DN, trường học": ("agency", "enterprise", "school"),
+}
+KIND_VI = {
+    "province": "Tỉnh, thành phố",
+    "district": "Huyện, quận, thị xã",
+    "commune": "Xã",
+    "ward": "Phường",
+    "special_zone": "Đặc khu",
+    "township": "Thị trấn",
+    "hamlet": "Thôn, ấp",
+    "residential_group": "Tổ dân phố",
+    "agency": "Cơ quan",
+    "enterprise": "Doanh nghiệp",
+    "school": "Trường học",
+}
+STATUS_VI = {
+    "submitted": "Đã đề nghị",
+    "returned": "Trả lại bổ sung",
+    "resubmitted": "Đề nghị lại",
+    "approved": "Đã có quyết định",
+    "rejected": "Không khen thưởng",
+    "conferred": "Đã trao",
+    "revoked": "Đã thu hồi",
+}
+BENEFICIARY_VI = {
+    "policy_family": "Gia đình chính sách",
+    "martyr_family": "Gia đình liệt sĩ",
+    "force_member_family_in_hardship": "Gia đình cán bộ, chiến sĩ khó khăn",
+    "poor_household": "Hộ nghèo",
+    "other": "Khác",
 }
 UNIT_HEADINGS = (
     "Mã",
@@ -468,48 +498,43 @@ def _dmy(iso: str | None) -> str:
     return dt.date.fromisoformat(iso).strftime("%d/%m/%Y") if iso else ""
 
 
+def _day(iso: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(iso) if iso else None
+
+
 def _yes(flag: bool) -> str:
     return "Có" if flag else "Không"
+
+
+def _pct(x: float) -> str:
+    return f"{x:.0%}"
 
 
 @reporting_app.command("coverage")
 def reporting_coverage(
     year: Annotated[int, typer.Option()],
     scope: Annotated[str, typer.Option(help="scope unit id")],
-    tree_date: Annotated[str | None, typer.Option(help="the tree of YYYY-MM-DD (default: the year's last day)")] = None,
+    tree_date: Annotated[str | None, typer.Option(help=TREE_DATE_HELP)] = None,
 ) -> None:
     """Coverage of a scope, with a row per child unit."""
     params: dict[str, Any] = {"year": year, "scope_unit_id": scope}
     if tree_date:
         params["tree_date"] = tree_date
     result = _answer(run(lambda c: c.query("reporting", "coverage", params)))
-    rows = [
-        (
-            b["name"],
-            b["kind"],
-            str(b["units_total"]),
-            str(b["units_planned"]),
-            str(b["units_held"]),
-            str(b["units_held_on_time"]),
-            f"{b['coverage']:.0%}",
-            f"{b['ceremony_compliance']:.0%}",
-            _vnd(b["participants"]),
+
+    def row(name: str, kind: str, f: dict[str, Any]) -> tuple[str, ...]:
+        counts = (f["units_total"], f["units_planned"], f["units_held"], f["units_held_on_time"])
+        return (
+            name,
+            kind,
+            *map(str, counts),
+            _pct(f["coverage"]),
+            _pct(f["ceremony_compliance"]),
+            _vnd(f["participants"]),
         )
-        for b in result["breakdown"]
-    ]
-    rows.append(
-        (
-            "Tổng",
-            "",
-            str(result["units_total"]),
-            str(result["units_planned"]),
-            str(result["units_held"]),
-            str(result["units_held_on_time"]),
-            f"{result['coverage']:.0%}",
-            f"{result['ceremony_compliance']:.0%}",
-            _vnd(result["participants"]),
-        )
-    )
+
+    rows = [row(b["name"], KIND_VI.get(b["kind"], b["kind"]), b) for b in result["breakdown"]]
+    rows.append(row("Tổng", "", result))
     columns = (
         "Đơn vị",
         "Loại",
@@ -521,7 +546,8 @@ def reporting_coverage(
         "Đủ hai phần",
         "Người tham gia",
     )
-    console.print(_table(f"Ngày hội {year} — {scope}, cây đơn vị ngày {_dmy(result['tree_date'])}", columns, rows))
+    title = f"Ngày hội {year} — {result['scope_name']}, cây đơn vị ngày {_dmy(result['tree_date'])}"
+    console.print(_table(title, columns, rows))
 
 
 async def _season(client: Client, year: int, scope: str, tree_date: str | None) -> dict[str, Any]:
@@ -531,30 +557,33 @@ async def _season(client: Client, year: int, scope: str, tree_date: str | None) 
     out: dict[str, Any] = {}
     for name in ("coverage", "awards-summary", "gifts-summary"):
         out[name] = _answer(await client.query("reporting", name, params))
+    try:  # the forms' names, from awards (the report still comes out, with codes, if awards does not answer)
+        rules = await client.query("awards", "rules", {"date": out["coverage"]["tree_date"]})
+        out["forms"] = {f["code"]: f["name"] for f in rules.result.get("forms", [])} if rules.ok else {}
+    except Exception:
+        out["forms"] = {}
     units: list[dict[str, Any]] = []
     after = None
     while True:
-        page = _answer(
-            await client.query(
-                "reporting", "units-report", {**params, "limit": 5000, **({"after": after} if after else {})}
-            )
-        )
+        page_params = {**params, "limit": 5000, **({"after": after} if after else {})}
+        page = _answer(await client.query("reporting", "units-report", page_params))
         units += page["units"]
         after = page["next"]
         if after is None:
             return {**out, "units": units}
 
 
-def _unit_row(u: dict[str, Any], names: dict[str, str]) -> list[Any]:
+def _unit_row(u: dict[str, Any], as_dates: bool) -> list[Any]:
+    day = _day if as_dates else _dmy
     return [
         u["code"] or "",
         u["name"],
-        u["kind"],
-        names.get(u["parent_id"] or "", u["parent_id"] or ""),
+        KIND_VI.get(u["kind"], u["kind"]),
+        u.get("parent_name") or u["parent_id"] or "",
         _yes(u["planned"]),
-        _dmy(u["planned_date"]),
+        day(u["planned_date"]),
         _yes(u["held"]),
-        _dmy(u["held_on"]),
+        day(u["held_on"]),
         _yes(u["held_on_time"]),
         _yes(u["reported_on_time"]),
         _yes(u["both_parts"]),
@@ -569,18 +598,12 @@ def write_xlsx(season: dict[str, Any], path: Path) -> None:
     from openpyxl.styles import Font
 
     cov = season["coverage"]
-    names = {u["unit_id"]: u["name"] for u in season["units"]} | {b["unit_id"]: b["name"] for b in cov["breakdown"]}
     wb = Workbook()
     ws = wb.active
     ws.title = "Tổng hợp"
     ws.append([f"Báo cáo sơ kết Ngày hội toàn dân bảo vệ an ninh Tổ quốc năm {cov['year']}"])
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append(
-        [
-            f"Đơn vị: {names.get(cov['scope_unit_id'], cov['scope_unit_id'])}",
-            f"Cây đơn vị ngày {_dmy(cov['tree_date'])}",
-        ]
-    )
+    ws.append([f"Đơn vị: {cov['scope_name']}", f"Cây đơn vị ngày {_dmy(cov['tree_date'])}"])
     ws.append([])
     ws.append(["Đơn vị", *(h for _, h in FIGURE_HEADINGS)])
     first = ws.max_row + 1
@@ -588,8 +611,8 @@ def write_xlsx(season: dict[str, Any], path: Path) -> None:
         ws.append([b["name"], *(b[k] for k, _ in FIGURE_HEADINGS)])
     last = ws.max_row
     ws.append(["Tổng", *(cov[k] for k, _ in FIGURE_HEADINGS)])
-    for row in ws.iter_rows(min_row=first, max_row=ws.max_row):
-        for cell, (k, _) in zip(row[1:], FIGURE_HEADINGS, strict=True):
+    for cells in ws.iter_rows(min_row=first, max_row=ws.max_row):
+        for cell, (k, _) in zip(cells[1:], FIGURE_HEADINGS, strict=True):
             cell.number_format = "0%" if k in ("coverage", "ceremony_compliance") else "#,##0"
     if cov["breakdown"]:
         chart = BarChart()
@@ -608,26 +631,30 @@ def write_xlsx(season: dict[str, Any], path: Path) -> None:
         sheet = wb.create_sheet(title)
         sheet.append(list(UNIT_HEADINGS))
         for u in rows:
-            sheet.append(_unit_row(u, names))
-        for row in sheet.iter_rows(min_row=2):
-            row[-1].number_format = row[-2].number_format = "#,##0"
-    awards = season["awards-summary"]
+            sheet.append(_unit_row(u, as_dates=True))
+        for cells in sheet.iter_rows(min_row=2):
+            cells[-1].number_format = cells[-2].number_format = "#,##0"
+            cells[5].number_format = cells[7].number_format = "DD/MM/YYYY"
+    awards, forms = season["awards-summary"], season.get("forms", {})
     sheet = wb.create_sheet("Khen thưởng")
-    sheet.append(["Hình thức", "Trạng thái", "Số đề nghị", "Số khen thưởng"])
-    forms = sorted(set(awards["nominations"]) | set(awards["awards"]))
-    for form in forms:
-        statuses = sorted(set(awards["nominations"].get(form, {})) | set(awards["awards"].get(form, {})))
-        for status in statuses:
-            sheet.append(
-                [
-                    form,
-                    status,
-                    awards["nominations"].get(form, {}).get(status, 0),
-                    awards["awards"].get(form, {}).get(status, 0),
-                ]
-            )
-    sheet.append(["Tổng tiền thưởng (VND)", "", "", awards["awards_amount_vnd"]])
-    sheet.cell(sheet.max_row, 4).number_format = "#,##0"
+    tables = (
+        (
+            "Đề nghị khen thưởng",
+            awards["nominations"],
+            ("submitted", "returned", "resubmitted", "approved", "rejected"),
+        ),
+        ("Khen thưởng", awards["awards"], ("approved", "conferred", "revoked")),
+    )
+    for title, counts, statuses in tables:
+        sheet.append([title])
+        sheet.cell(sheet.max_row, 1).font = Font(bold=True)
+        sheet.append(["Hình thức", *(STATUS_VI[x] for x in statuses), "Tổng"])
+        for form, by_status in sorted(counts.items()):
+            values = [by_status.get(x, 0) for x in statuses]
+            sheet.append([forms.get(form, form), *values, sum(values)])
+        sheet.append([])
+    sheet.append(["Tổng tiền thưởng (VND)", awards["awards_amount_vnd"]])
+    sheet.cell(sheet.max_row, 2).number_format = "#,##0"
     gifts = season["gifts-summary"]
     sheet = wb.create_sheet("Quà tặng")
     sheet.append(["Nguồn kinh phí", "Giá trị (VND)"])
@@ -636,10 +663,10 @@ def write_xlsx(season: dict[str, Any], path: Path) -> None:
     sheet.append([])
     sheet.append(["Đối tượng", "Số lượt", "Số người nhận", "Giá trị (VND)"])
     for kind, v in sorted(gifts["by_beneficiary_kind"].items()):
-        sheet.append([kind, v["entries"], v["recipients"], v["value_vnd"]])
+        sheet.append([BENEFICIARY_VI.get(kind, kind), v["entries"], v["recipients"], v["value_vnd"]])
     sheet.append(["Tổng", gifts["entries"], gifts["recipients"], gifts["value_vnd"]])
-    for row in sheet.iter_rows(min_row=2):
-        for cell in row[1:]:
+    for cells in sheet.iter_rows(min_row=2):
+        for cell in cells[1:]:
             cell.number_format = "#,##0"
     wb.save(path)
 
@@ -647,12 +674,11 @@ def write_xlsx(season: dict[str, Any], path: Path) -> None:
 def write_csv(season: dict[str, Any], path: Path) -> None:
     import csv
 
-    names = {u["unit_id"]: u["name"] for u in season["units"]}
     with path.open("w", newline="", encoding="utf-8-sig") as f:  # the BOM lets spreadsheet programs read UTF-8
         out = csv.writer(f)
         out.writerow(UNIT_HEADINGS)
         for u in season["units"]:
-            row = _unit_row(u, names)
+            row = _unit_row(u, as_dates=False)
             row[-2], row[-1] = _vnd(row[-2]), _vnd(row[-1])
             out.writerow(row)
 
@@ -662,11 +688,14 @@ def reporting_export(
     year: Annotated[int, typer.Option()],
     scope: Annotated[str, typer.Option(help="scope unit id")],
     out: Annotated[Path, typer.Option(help="FILE.xlsx or FILE.csv")],
-    tree_date: Annotated[str | None, typer.Option(help="the tree of YYYY-MM-DD (default: the year's last day)")] = None,
+    tree_date: Annotated[str | None, typer.Option(help=TREE_DATE_HELP)] = None,
 ) -> None:
     """The season report (sơ kết / tổng kết): XLSX with a sheet per level, awards, gifts and a chart; or CSV."""
     if out.suffix.lower() not in (".xlsx", ".csv"):
         err.print("--out must end in .xlsx or .csv")
+        raise typer.Exit(2)
+    if not out.resolve().parent.is_dir():
+        err.print(f"--out: the folder {out.resolve().parent} does not exist")
         raise typer.Exit(2)
     season = run(lambda c: _season(c, year, scope, tree_date))
     (write_xlsx if out.suffix.lower() == ".xlsx" else write_csv)(season, out)

@@ -6,6 +6,7 @@ the window — and then exports the season report with the CLI."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import os
 import subprocess
@@ -178,16 +179,23 @@ async def test_a_scripted_season_through_the_bus(servers, stack, tmp_path):
     finally:
         subscriber.stop()
 
-    aug = ok(
-        await query(servers.nats_url, "coverage", {"year": 2026, "scope_unit_id": u["p"], "tree_date": "2026-08-15"})
-    )
-    sep = ok(
-        await query(servers.nats_url, "coverage", {"year": 2026, "scope_unit_id": u["p"], "tree_date": "2026-09-15"})
-    )
-    rows = {
-        d: {b["unit_id"]: (b["units_total"], b["units_planned"], b["units_held"]) for b in r["breakdown"]}
-        for d, r in (("aug", aug), ("sep", sep))
-    }
+    def rows_of(result: dict) -> dict:
+        return {b["unit_id"]: (b["units_total"], b["units_planned"], b["units_held"]) for b in result["breakdown"]}
+
+    async def coverage_on(day: str) -> dict:
+        params = {"year": 2026, "scope_unit_id": u["p"], "tree_date": day}
+        return ok(await query(servers.nats_url, "coverage", params))
+
+    async def on(day: str, expected: dict) -> dict:  # the move reaches reporting's tree on its own consumer
+        async def match() -> dict | None:
+            result = await coverage_on(day)
+            return result if rows_of(result) == expected else None
+
+        return await until(match) or await coverage_on(day)
+
+    aug = await on("2026-08-15", {u["w1"]: (3, 3, 2), u["w2"]: (2, 0, 0)})
+    sep = await on("2026-09-15", {u["w1"]: (2, 2, 2), u["w2"]: (3, 1, 0)})
+    rows = {"aug": rows_of(aug), "sep": rows_of(sep)}
     assert rows["aug"] == {u["w1"]: (3, 3, 2), u["w2"]: (2, 0, 0)}
     assert rows["sep"] == {u["w1"]: (2, 2, 2), u["w2"]: (3, 1, 0)}  # G2 counts under W2 on a September tree
     assert (aug["units_held"], aug["ceremony_compliance"], aug["participants"]) == (2, 0.5, 300)
@@ -223,7 +231,21 @@ async def test_a_scripted_season_through_the_bus(servers, stack, tmp_path):
     heads = [c.value for c in wb["Thôn, tổ dân phố"][1]]
     assert heads[:3] == ["Mã", "Đơn vị", "Loại"] and "Số người tham gia" in heads and "Đúng hạn" in heads
     g1 = next(row for row in wb["Thôn, tổ dân phố"].iter_rows(min_row=2, values_only=True) if row[1].endswith(u["g1"]))
-    assert g1[7] == "10/08/2026" and g1[11] == 150 and g1[12] == 2_000_000
+    assert g1[2] == "Tổ dân phố" and g1[3] == f"Đơn vị {u['w1']}"  # kinds and parents in words
+    assert g1[7].date() == dt.date(2026, 8, 10) and g1[11] == 150 and g1[12] == 2_000_000
+    assert wb["Thôn, tổ dân phố"].cell(2, 8).number_format == "DD/MM/YYYY"
+    assert summary["A2"].value == f"Đơn vị: Đơn vị {u['p']}"
+    awards_rows = list(wb["Khen thưởng"].iter_rows(values_only=True))
+    assert (
+        "Hình thức",
+        "Đã đề nghị",
+        "Trả lại bổ sung",
+        "Đề nghị lại",
+        "Đã có quyết định",
+        "Không khen thưởng",
+        "Tổng",
+    ) in awards_rows
+    assert any(row[0] == "Giấy khen của Chủ tịch Ủy ban nhân dân cấp xã" for row in awards_rows)
     assert wb["Thôn, tổ dân phố"].cell(2, 13).number_format == "#,##0"
     assert any(
         row[0] == "Ngân sách phường" and row[1] == 1_500_000 for row in wb["Quà tặng"].iter_rows(values_only=True)

@@ -74,7 +74,7 @@ class Season:
             self.g1, {"participants": 120, "ceremony_held": True, "festival_part_held": True, "cost_vnd": 5_000_000}
         )
         await self.festival(self.w1, {"participants": 80, "ceremony_held": True, "festival_part_held": False})
-        await self.festival(self.g2)
+        self.f2 = await self.festival(self.g2)
         await self.festival(self.s, cancel=True)
         ok(await self.admin.send(r.MoveUnit(unit_id=self.g2, new_parent_id=self.w2, effective_date="2026-09-01")))
         await settle(registry, awards)
@@ -207,6 +207,14 @@ async def test_topics_coverage_updated_and_snapshots(admin, season, registry, re
     snap = ok(await admin.command("reporting", "publish-snapshot", {"year": 2026, "scope_unit_id": season.p}))
     assert snap["units_held"] == 2
     ok(await admin.send(r.CloseCampaign(campaign_id=season.campaign, closed_on="2026-09-30")))
+    # a report after the close is accepted (as late) but is not in the season review's snapshot
+    ok(
+        await admin.send(
+            r.ReportFestival(
+                festival_id=season.f2, held_on="2026-08-10", participants=5, ceremony_held=True, festival_part_held=True
+            )
+        )
+    )
     await settle(registry, reporting)
     closed = await _topic(
         admin,
@@ -243,3 +251,34 @@ async def test_a_rebuild_gives_exactly_the_live_projections(admin, season, repor
         }
         assert after == before[consumer], consumer
     assert ok(await admin.query("reporting", "coverage", {"year": 2026, "scope_unit_id": season.p})) == coverage
+
+
+async def test_a_campaigns_expected_kinds_update_every_scope_below(admin, registry, reporting) -> None:
+    p, w, g, s = uid("p"), uid("w"), uid("g"), uid("s")
+    for unit_id, kind, parent in ((p, "province", None), (w, "ward", p), (g, "residential_group", w), (s, "school", w)):
+        ok(
+            await admin.send(
+                r.RegisterUnit(unit_id=unit_id, name=unit_id, kind=kind, parent_id=parent, valid_from="2024-01-01")
+            )
+        )
+    ok(await admin.send(r.OpenCampaign(year=2026, scope_unit_id=p, expected_kinds=["ward", "school"])))
+    await settle(registry, reporting)
+
+    def for_ward(e: dict) -> bool:
+        return (
+            e["type"].endswith("coverage.updated.v1") and e["data"]["scope_unit_id"] == w and e["data"]["year"] == 2026
+        )
+
+    updates = await _topic(admin, for_ward)
+    assert updates and updates[-1]["data"]["figures"]["units_total"] == 2  # the ward and the school, not the group
+
+
+async def test_a_scope_that_does_not_exist_on_the_tree_date_is_refused(admin, season) -> None:
+    reply = await admin.query(
+        "reporting", "coverage", {"year": 2026, "scope_unit_id": season.p, "tree_date": "2023-01-01"}
+    )
+    assert (
+        not reply.ok
+        and reply.error["code"] == "rule_violation"
+        and "does not exist on 2023-01-01" in reply.error["message"]
+    )

@@ -7,24 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, get_args
 
 from shared.contract import reporting as c
+from shared.contract.registry import UnitKind
 from shared.replicas.units import UnitsView
 
-ALL_KINDS = (
-    "province",
-    "district",
-    "commune",
-    "ward",
-    "special_zone",
-    "township",
-    "hamlet",
-    "residential_group",
-    "agency",
-    "enterprise",
-    "school",
-)
+ALL_KINDS: tuple[str, ...] = get_args(UnitKind)
 DEFAULT_EXPECTED = frozenset(k for k in ALL_KINDS if k not in ("province", "district"))
 EMPTY: dict[str, Any] = {}
 

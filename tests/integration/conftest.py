@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -113,6 +114,20 @@ def probe_host(nats_url: str, mongodb_url: str, consumers: list, **overrides: ob
 # ------------------------------------------------------------------------------------ awards
 
 
+def in_process(settings_class: type, servers: object, name: str, **overrides: object) -> Any:
+    """Settings of a consuming service in-process: a database of its own, short delays."""
+    return settings_class(
+        nats_url=servers.nats_url,  # type: ignore[attr-defined]
+        mongodb_url=servers.mongodb_url,  # type: ignore[attr-defined]
+        mongodb_db=f"antq_{name}_{uuid.uuid4().hex[:8]}",
+        http_port=0,
+        nack_delay_seconds=0.2,
+        max_deliver=3,
+        consumer_status_seconds=0.3,
+        **overrides,
+    )
+
+
 @pytest.fixture(scope="session")
 async def awards(servers: object, registry: ServiceHost) -> AsyncIterator[ServiceHost]:
     """The awards service in-process: it learns the tree and the festivals from the registry fixture's
@@ -120,16 +135,7 @@ async def awards(servers: object, registry: ServiceHost) -> AsyncIterator[Servic
     from services.awards.app import AwardsSettings
     from services.awards.app import create as create_awards
 
-    settings = AwardsSettings(
-        nats_url=servers.nats_url,  # type: ignore[attr-defined]
-        mongodb_url=servers.mongodb_url,  # type: ignore[attr-defined]
-        mongodb_db=f"antq_awards_{uuid.uuid4().hex[:8]}",
-        http_port=0,
-        nack_delay_seconds=0.2,
-        max_deliver=3,
-        consumer_status_seconds=0.3,
-    )
-    host = create_awards(settings)
+    host = create_awards(in_process(AwardsSettings, servers, "awards"))
     await host.start()
     yield host
     await host.stop()
@@ -164,17 +170,7 @@ async def reporting(servers: object, registry: ServiceHost, awards: ServiceHost)
     from services.reporting.app import ReportingSettings
     from services.reporting.app import create as create_reporting
 
-    settings = ReportingSettings(
-        nats_url=servers.nats_url,  # type: ignore[attr-defined]
-        mongodb_url=servers.mongodb_url,  # type: ignore[attr-defined]
-        mongodb_db=f"antq_reporting_{uuid.uuid4().hex[:8]}",
-        http_port=0,
-        nack_delay_seconds=0.2,
-        max_deliver=3,
-        consumer_status_seconds=0.3,
-        coverage_interval_seconds=0.3,
-    )
-    host = create_reporting(settings)
+    host = create_reporting(in_process(ReportingSettings, servers, "reporting", coverage_interval_seconds=0.3))
     await host.start()
     yield host
     await host.stop()

@@ -269,6 +269,9 @@ async def main() -> None:
         for name, value, limit in rows:
             print(f"{name:<{width}}  {value:<26}  {limit}")
         print(f"\n{RATE * SECONDS} commands paced at {RATE}/s (open loop); 2 cores, embedded servers.")
+        print("\nreporting ingest profile (pyinstrument, own time of each function during the ingest window):")
+        for line in rep["profile"]:
+            print("  " + line)
     finally:
         for child in reversed(procs):
             child.stop(timeout=15)

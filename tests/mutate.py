@@ -41,8 +41,8 @@ def main() -> int:
     if not resume:
         shutil.rmtree(ROOT / "mutants", ignore_errors=True)
     else:  # mutmut copies the unmutated files once: bring them up to date with the working tree
-        for name in ("shared", "deploy", "data", "docs", "bench", "tests"):
-            if (ROOT / "mutants" / name).exists():
+        for name in ("shared", "deploy", "data", "docs", "bench", "examples", "tests"):
+            if (ROOT / "mutants").exists():
                 shutil.copytree(ROOT / name, ROOT / "mutants" / name, dirs_exist_ok=True)
         for name in ("pyproject.toml", "README.md"):
             if (ROOT / "mutants").exists():

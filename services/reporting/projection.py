@@ -61,12 +61,30 @@ def expected_units(view: UnitsView, scope: str, day: dt.date, kinds: frozenset[s
     return [u.unit_id for u in units if (u.kind_at(day) or u.kind) in kinds]
 
 
-def figures(units: Iterable[str], summaries: Mapping[str, Mapping[str, Any]]) -> c.Figures:
+TALLY = (
+    "units_total",
+    "units_planned",
+    "units_held",
+    "units_held_on_time",
+    "units_reported_on_time",
+    "both_parts",
+    "participants",
+    "cost_vnd",
+)
+
+
+def tally(units: Iterable[str], summaries: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
+    """The counts behind the figures (both parts included, which the figures give only as a ratio).
+    Written for speed: a province-wide question runs this over every unit."""
     total = planned = held = on_time = reported = both = participants = cost = 0
+    get = summaries.get
     for unit_id in units:
-        s = summaries.get(unit_id, EMPTY)
         total += 1
-        planned += bool(s.get("planned"))
+        s = get(unit_id)
+        if not s:
+            continue
+        if s.get("planned"):
+            planned += 1
         if s.get("held"):
             held += 1
             on_time += bool(s.get("held_on_time"))
@@ -74,17 +92,29 @@ def figures(units: Iterable[str], summaries: Mapping[str, Mapping[str, Any]]) ->
             both += bool(s.get("both_parts"))
             participants += int(s.get("participants") or 0)
             cost += int(s.get("cost_vnd") or 0)
+    return {
+        "units_total": total,
+        "units_planned": planned,
+        "units_held": held,
+        "units_held_on_time": on_time,
+        "units_reported_on_time": reported,
+        "both_parts": both,
+        "participants": participants,
+        "cost_vnd": cost,
+    }
+
+
+def from_tally(t: Mapping[str, int]) -> c.Figures:
+    total, held = t["units_total"], t["units_held"]
     return c.Figures(
-        units_total=total,
-        units_planned=planned,
-        units_held=held,
-        units_held_on_time=on_time,
-        units_reported_on_time=reported,
+        **{k: t[k] for k in TALLY if k != "both_parts"},
         coverage=round(held / total, 4) if total else 0.0,
-        ceremony_compliance=round(both / held, 4) if held else 0.0,
-        participants=participants,
-        cost_vnd=cost,
+        ceremony_compliance=round(t["both_parts"] / held, 4) if held else 0.0,
     )
+
+
+def figures(units: Iterable[str], summaries: Mapping[str, Mapping[str, Any]]) -> c.Figures:
+    return from_tally(tally(units, summaries))
 
 
 def coverage(
@@ -109,3 +139,63 @@ def coverage(
             )
         )
     return total, rows
+
+
+class DayIndex:
+    """The tree on one day, flattened for answering many coverage questions: each unit's children,
+    kind and name that day, and each scope's subtree, computed once and kept (a province of 100 000
+    units is then a sum over a list, not a walk through dated records)."""
+
+    def __init__(self, view: UnitsView, day: dt.date) -> None:
+        self.day = day
+        self.children: dict[str, list[str]] = {}
+        self.kind: dict[str, str] = {}
+        self.name: dict[str, str] = {}
+        for record in view.records.values():
+            period = record.at(day)
+            if period is None:
+                continue
+            self.kind[record.unit_id] = period.kind or record.kind
+            self.name[record.unit_id] = period.name
+            if period.parent_id is not None:
+                self.children.setdefault(period.parent_id, []).append(record.unit_id)
+        for ids in self.children.values():
+            ids.sort()
+        self._subtrees: dict[str, list[str]] = {}
+        self._expected: dict[tuple[str, frozenset[str]], list[str]] = {}
+
+    def subtree(self, scope: str) -> list[str]:
+        """The scope (if it exists that day) and every unit below it."""
+        if scope not in self._subtrees:
+            out = [scope] if scope in self.kind else []
+            frontier = [scope]
+            for _ in range(16):  # deeper than any tree: a cycle in bad data cannot loop forever
+                frontier = [c for parent in frontier for c in self.children.get(parent, ())]
+                if not frontier:
+                    break
+                out += frontier
+            self._subtrees[scope] = out
+        return self._subtrees[scope]
+
+    def expected(self, scope: str, kinds: frozenset[str]) -> list[str]:
+        memo = (scope, kinds)
+        if memo not in self._expected:
+            self._expected[memo] = [u for u in self.subtree(scope) if self.kind.get(u) in kinds]
+        return self._expected[memo]
+
+
+def coverage_of(
+    index: DayIndex, scope: str, kinds: frozenset[str], summaries: Mapping[str, Mapping[str, Any]]
+) -> tuple[c.Figures, list[c.Breakdown]]:
+    """`coverage`, on a day's index: the same figures, for many questions on one tree. The scope's
+    totals are its own count plus its children's (each unit is read once)."""
+    rows = []
+    whole = tally([scope] if index.kind.get(scope) in kinds else [], summaries)
+    for child in index.children.get(scope, []):
+        t = tally(index.expected(child, kinds), summaries)
+        for k in TALLY:
+            whole[k] += t[k]
+        rows.append(
+            c.Breakdown(**from_tally(t).model_dump(), unit_id=child, name=index.name[child], kind=index.kind[child])
+        )
+    return from_tally(whole), rows

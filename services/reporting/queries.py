@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from services.reporting.projection import coverage, default_tree_date, expected_kinds, expected_units
+from services.reporting.projection import coverage, coverage_of, default_tree_date, expected_kinds
 from services.reporting.store import ReportingStore, TreeCache, text_of
 from shared.contract import reporting as c
 from shared.contract.errors import NotFound, RuleViolation
@@ -52,7 +52,7 @@ async def figures_of(
     if level:
         kinds = frozenset(level)
     summaries = await cache_of(store).summaries(store, year)
-    total, rows = coverage(view, scope, day, kinds, summaries)
+    total, rows = coverage_of(await cache_of(store).day(store, day), scope, kinds, summaries)
     record = view.unit(scope)
     period = record.at(day) if record else None
     out: dict[str, Any] = {
@@ -137,7 +137,7 @@ async def _expected_rows(
 ) -> tuple[dt.date, list[dict[str, Any]]]:
     view, day, kinds = await scope_of(ctx.store, ctx.today, year, scope, tree_date)
     summaries = await cache_of(ctx.store).summaries(ctx.store, year)
-    ids = sorted(expected_units(view, scope, day, kinds))
+    ids = sorted((await cache_of(ctx.store).day(ctx.store, day)).expected(scope, kinds))
     return day, [_row(view, u, day, summaries.get(u, {})) for u in ids]
 
 

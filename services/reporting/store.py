@@ -13,12 +13,14 @@ Collections (each owned by one consumer, so a rebuild replays it alone):
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.reporting.projection import DayIndex
 from shared.replicas.units import UnitRecord, UnitsView
 from shared.replicas.units_store import UnitsStore, units_indexes
 from shared.runtime.mongo import Doc
@@ -149,13 +151,23 @@ class TreeCache:
         self.units_version: tuple[Any, Any] | None = None
         self.view = UnitsView([])
         self.years: dict[int, tuple[tuple[Any, Any], dict[str, Doc]]] = {}
+        self.days: dict[dt.date, DayIndex] = {}  # of the current tree; a few, the most recent
 
     async def tree(self, store: ReportingStore) -> UnitsView:
         version = await store.fence("units")
         if version != self.units_version or version == (None, None):
             self.view = UnitsView(await store.all_units())
             self.units_version = version
+            self.days = {}
         return self.view
+
+    async def day(self, store: ReportingStore, day: dt.date) -> DayIndex:
+        view = await self.tree(store)
+        if day not in self.days:
+            if len(self.days) >= 8:
+                self.days.pop(next(iter(self.days)))
+            self.days[day] = DayIndex(view, day)
+        return self.days[day]
 
     async def summaries(self, store: ReportingStore, year: int) -> dict[str, Doc]:
         version = await store.fence("registry")

@@ -132,3 +132,16 @@ def test_a_scope_is_the_sum_of_its_children(summaries, day):
     total, rows = p.coverage(view, "p", day, p.DEFAULT_EXPECTED, summaries)
     for field in ("units_total", "units_planned", "units_held", "participants"):
         assert getattr(total, field) == sum(getattr(r, field) for r in rows)
+
+
+@given(
+    summaries=st.dictionaries(st.sampled_from(["w1", "w2", "g1", "g2", "s", "late"]), held),
+    day=st.dates(D(2026, 7, 1), D(2026, 12, 31)),
+    scope=st.sampled_from(["p", "w1", "w2"]),
+)
+def test_the_days_index_answers_as_the_dated_tree_does(summaries, day, scope):
+    """Property: the flattened index of a day gives the same figures and breakdown as walking the tree."""
+    view = tree()
+    assert p.coverage_of(p.DayIndex(view, day), scope, p.DEFAULT_EXPECTED, summaries) == p.coverage(
+        view, scope, day, p.DEFAULT_EXPECTED, summaries
+    )

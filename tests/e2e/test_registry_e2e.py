@@ -172,7 +172,7 @@ async def test_acceptance_scenario_with_a_plain_nats_client(servers, registry_pr
 def test_cli_loads_the_history_of_hue_and_the_tree_answers_for_each_date(servers, registry_process):
     """The tree of 30 Jun 2025, the reform of 1 Jul 2025 from the official lineage, the units below;
     each step twice (a rerun changes nothing). Then the CLI answers as of either date."""
-    env = {**os.environ, "ANTQ_NATS_URL": servers.nats_url}
+    env = {**os.environ, "ANTQ_NATS_URL": servers.nats_url, "COLUMNS": "250"}  # rich wraps at the width
     antq = str(Path(sys.executable).parent / "antq")
 
     def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -201,7 +201,7 @@ def test_cli_loads_the_history_of_hue_and_the_tree_answers_for_each_date(servers
     r = cli("registry", "units", "--parent", "hue", "--date", "2025-08-01")
     assert r.returncode == 0, r.stderr
     assert "Phường Phú Xuân" in r.stdout
-    assert "46 units" in r.stdout  # 40 commune-level units + 6 city-level agencies, enterprises, schools
+    assert "47 units" in r.stdout  # 40 commune-level units + 7 city-level agencies, enterprises, schools
     r = cli("registry", "units", "--parent", "hue", "--date", "2025-06-30")
     assert "9 units" in r.stdout  # the district level, before the reform
     phu_xuan = json.loads(cli("query", "registry", "unit", '{"unit_id": "hue-19753"}').stdout)

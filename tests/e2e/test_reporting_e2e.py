@@ -200,6 +200,11 @@ async def test_a_scripted_season_through_the_bus(servers, stack, tmp_path):
     assert rows["sep"] == {u["w1"]: (2, 2, 2), u["w2"]: (3, 1, 0)}  # G2 counts under W2 on a September tree
     assert (aug["units_held"], aug["ceremony_compliance"], aug["participants"]) == (2, 0.5, 300)
 
+    async def gift_arrived() -> bool:  # the gift reaches reporting through awards' stream
+        summary = await query(servers.nats_url, "gifts-summary", {"year": 2026, "scope_unit_id": u["p"]})
+        return summary["ok"] and summary["result"]["entries"] == 1
+
+    assert await until(gift_arrived)
     out = tmp_path / "so-ket-2026.xlsx"
     env = {**os.environ, "ANTQ_NATS_URL": servers.nats_url}
     antq = str(Path(sys.executable).parent / "antq")

@@ -1,5 +1,6 @@
 """The embedded stack (`make up`): a real nats-server and the SecantusDB MongoDB-wire server,
-then each built service as its own process, supervised and restarted with backoff.
+then each built service of the table (shared/contract/services.py: registry, awards, reporting) as
+its own process, supervised and restarted with backoff.
 
 The same launchers start the servers for the test fixtures, on free ports in temp folders."""
 

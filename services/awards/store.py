@@ -7,19 +7,18 @@ Aggregates are stored whole with an optimistic `version`; a command's writes sha
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.awards.domain import Award, Gift, KnownFestival, Link, Nomination
-from shared.contract.errors import ConcurrentChange, NotFound
+from shared.contract.errors import NotFound
 from shared.replicas.units_store import UnitsStore, units_indexes
+from shared.runtime.aggregates import AggregateStore
 from shared.runtime.mongo import Doc
 
-A = TypeVar("A", bound=BaseModel)
 FESTIVALS = "festivals"
 UNITS = "units"
 
@@ -40,32 +39,12 @@ async def festivals_indexes(db: AsyncDatabase[Doc], collection: str = FESTIVALS)
     await db[collection].create_index([("unit_id", ASCENDING)])
 
 
-def _doc(agg: BaseModel, key: str) -> Doc:
-    doc = agg.model_dump(mode="json")
-    doc["_id"] = doc[key]
-    return doc
-
-
-class AwardsStore:
+class AwardsStore(AggregateStore):
     def __init__(self, db: AsyncDatabase[Doc], session: AsyncClientSession | None = None) -> None:
-        self.db = db
-        self.s = session
+        super().__init__(db, session)
         self.units = UnitsStore(db, session, UNITS)
 
     # ------------------------------------------------------------------------------- aggregates
-
-    async def _get(self, coll: str, key: str, model: type[A]) -> A | None:
-        doc = await self.db[coll].find_one({"_id": key}, session=self.s)
-        return model.model_validate(doc) if doc else None
-
-    async def _save(self, coll: str, key: str, agg: BaseModel, loaded_version: int | None) -> None:
-        doc = _doc(agg, key)
-        if loaded_version is None:
-            await self.db[coll].insert_one(doc, session=self.s)
-            return
-        res = await self.db[coll].replace_one({"_id": doc["_id"], "version": loaded_version}, doc, session=self.s)
-        if res.matched_count != 1:
-            raise ConcurrentChange(f"{coll[:-1]} {doc['_id']} was changed concurrently; send the same command again")
 
     async def nomination(self, nomination_id: str) -> Nomination | None:
         return await self._get("nominations", nomination_id, Nomination)

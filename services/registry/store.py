@@ -6,27 +6,19 @@ command share the session of its transaction."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import TypeVar
 
-from pydantic import BaseModel
 from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.registry.domain import END, Campaign, Festival, MovementModel, Replication, Unit
-from shared.contract.errors import ConcurrentChange, Conflict
+from shared.contract.errors import Conflict
 from shared.runtime import slots
+from shared.runtime.aggregates import AggregateStore
 from shared.runtime.mongo import Doc
 
-A = TypeVar("A", bound=BaseModel)
 LOCK_STRIPES = 64  # above any service's worker slots, so one process's slots never share a stripe
 MAX_DEPTH = 8  # province → district → commune → hamlet, with room for agencies and old trees
-
-
-def _doc(agg: BaseModel, key: str) -> Doc:
-    doc = agg.model_dump(mode="json")
-    doc["_id"] = doc[key]
-    return doc
 
 
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
@@ -40,28 +32,13 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await db.replications.create_index([("model_id", ASCENDING), ("_id", ASCENDING)])
 
 
-class RegistryStore:
+class RegistryStore(AggregateStore):
     def __init__(self, db: AsyncDatabase[Doc], session: AsyncClientSession | None = None) -> None:
-        self.db = db
-        self.s = session
+        super().__init__(db, session)
         # Units read in this transaction: walking up the tree rereads the same few documents.
         self._units: dict[str, Unit | None] = {}
 
     # ------------------------------------------------------------------------------- generic
-
-    async def _get(self, coll: str, key: str, model: type[A]) -> A | None:
-        doc = await self.db[coll].find_one({"_id": key}, session=self.s)
-        return model.model_validate(doc) if doc else None
-
-    async def _save(self, coll: str, key: str, agg: BaseModel, loaded_version: int | None) -> None:
-        """Insert a new aggregate (`loaded_version` None) or replace it if nobody changed it meanwhile."""
-        doc = _doc(agg, key)
-        if loaded_version is None:  # handlers check that the id is free; a racing insert fails the transaction
-            await self.db[coll].insert_one(doc, session=self.s)
-            return
-        res = await self.db[coll].replace_one({"_id": doc["_id"], "version": loaded_version}, doc, session=self.s)
-        if res.matched_count != 1:
-            raise ConcurrentChange(f"{coll[:-1]} {doc['_id']} was changed concurrently; send the same command again")
 
     # ------------------------------------------------------------------------------- units
 

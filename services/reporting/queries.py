@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from services.reporting.projection import coverage, coverage_of, default_tree_date, expected_kinds
+from services.reporting.projection import coverage_of, default_tree_date, expected_kinds
 from services.reporting.store import ReportingStore, TreeCache, text_of
 from shared.contract import reporting as c
 from shared.contract.errors import NotFound, RuleViolation
@@ -75,7 +75,7 @@ async def snapshot_figures(store: ReportingStore, year: int, scope: str, day: dt
     if view.unit(scope) is None or not view.ancestry(scope, day):
         return None
     kinds = expected_kinds(await store.campaigns(year), view.ancestry(scope, day))
-    total, rows = coverage(view, scope, day, kinds, await store.summaries(year))
+    total, rows = coverage_of(await cache_of(store).day(store, day), scope, kinds, await store.summaries(year))
     return {"tree_date": day.isoformat(), "figures": total.model_dump(), "breakdown": [r.model_dump() for r in rows]}
 
 

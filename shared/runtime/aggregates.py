@@ -1,0 +1,44 @@
+"""Aggregates stored whole, one document each, with an optimistic `version`: the reads and writes
+every service's store shares (registry's and awards' stores build on it)."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from pydantic import BaseModel
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.contract.errors import ConcurrentChange
+from shared.runtime.mongo import Doc
+
+A = TypeVar("A", bound=BaseModel)
+
+
+def as_doc(agg: BaseModel, key: str) -> Doc:
+    """The aggregate as a document whose `_id` is its `key` field."""
+    doc = agg.model_dump(mode="json")
+    doc["_id"] = doc[key]
+    return doc
+
+
+class AggregateStore:
+    """A store bound to a session: all writes of one command share its transaction."""
+
+    def __init__(self, db: AsyncDatabase[Doc], session: AsyncClientSession | None = None) -> None:
+        self.db = db
+        self.s = session
+
+    async def _get(self, coll: str, key: str, model: type[A]) -> A | None:
+        doc = await self.db[coll].find_one({"_id": key}, session=self.s)
+        return model.model_validate(doc) if doc else None
+
+    async def _save(self, coll: str, key: str, agg: BaseModel, loaded_version: int | None) -> None:
+        """Insert a new aggregate (`loaded_version` None) or replace it if nobody changed it meanwhile."""
+        doc = as_doc(agg, key)
+        if loaded_version is None:  # handlers check that the id is free; a racing insert fails the transaction
+            await self.db[coll].insert_one(doc, session=self.s)
+            return
+        res = await self.db[coll].replace_one({"_id": doc["_id"], "version": loaded_version}, doc, session=self.s)
+        if res.matched_count != 1:
+            raise ConcurrentChange(f"{coll[:-1]} {doc['_id']} was changed concurrently; send the same command again")

@@ -56,8 +56,8 @@ def probe(own, tmp_path, request) -> Iterator[ServiceProcess]:
     svc.stop(signal.SIGKILL)
 
 
-async def publish_registrations(js, tag: str, n: int) -> None:
-    for i in range(n):
+async def publish_registrations(js, tag: str, n: int, start: int = 0) -> None:
+    for i in range(start, start + n):
         data = c.UnitRegistered(
             unit_id=f"{tag}-u{i}",
             code=None,
@@ -130,8 +130,11 @@ async def test_a_database_outage_is_waited_out_without_dead_letters(own, probe):
     tag = uuid.uuid4().hex[:8]
     counts = Counts(own, probe, tag)
     nc = await nats.connect(own.nats_url)
-    await publish_registrations(nc.jetstream(), tag, N)
+    # half first, the rest just before the outage: some are applied and some still wait when it
+    # comes, however fast the consumer is
+    await publish_registrations(nc.jetstream(), tag, N // 2)
     assert 0 < await counts.until(30) < N
+    await publish_registrations(nc.jetstream(), tag, N - N // 2, start=N // 2)
     retried = metric(probe, "antq_consumer_events_total", consumer="units", outcome="retried")
     own.mongodb.stop(signal.SIGKILL)
     try:

@@ -45,6 +45,13 @@ def put(tx: Tx[ReportingStore], coll: str, doc: Doc) -> None:
     tx.replace(coll, doc)
 
 
+def mark(tx: Tx[ReportingStore], year: int, unit_id: str, subtree: bool = False) -> None:
+    """The publisher's work list: one document per transaction listing the (year, unit)s it changed."""
+    doc = tx.store.marks(year, unit_id, subtree)
+    if doc is not None:
+        tx.replace("dirty", doc)
+
+
 # ------------------------------------------------------------------------------------ registry
 
 
@@ -64,11 +71,7 @@ def registry_consumer() -> Consumer[ReportingStore]:
         doc = {"_id": e.campaign_id, **e.model_dump(mode="json"), "closed_on": None}
         put(tx, "campaigns", doc)
         # its expected kinds may change the figures of every scope in its subtree, and those above
-        tx.set(
-            "dirty",
-            f"{key(e.year, e.scope_unit_id)}|subtree",
-            {"year": e.year, "unit_id": e.scope_unit_id, "subtree": True, "at": dt.datetime.now(dt.UTC)},
-        )
+        mark(tx, e.year, e.scope_unit_id, subtree=True)
 
     @consumer.on(r.CampaignClosed)
     async def closed(e: r.CampaignClosed, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
@@ -101,7 +104,7 @@ def registry_consumer() -> Consumer[ReportingStore]:
         put(tx, "festivals", doc)
         summary = unit_summary(await tx.store.festivals_of(year, unit_id))
         tx.set("unit_year", key(year, unit_id), {"year": year, "unit_id": unit_id, "festival": summary})
-        tx.set("dirty", key(year, unit_id), {"year": year, "unit_id": unit_id, "at": dt.datetime.now(dt.UTC)})
+        mark(tx, year, unit_id)
 
     @consumer.on(r.FestivalPlanned)
     async def planned(e: r.FestivalPlanned, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
@@ -166,12 +169,12 @@ def registry_consumer() -> Consumer[ReportingStore]:
 
 
 async def _prefetch_festivals(tx: Tx[ReportingStore], events: list[tuple[BaseModel, EventMeta]]) -> None:
-    """Two reads per batch: its festivals, and every festival of the (unit, year)s they belong to."""
-    ids = {getattr(e, "festival_id", None) for e, _ in events}
-    await tx.store.load("festivals", {i for i in ids if i})
+    """One read per 100 (year, unit)s of the batch: every festival of them. A festival event names its
+    unit and year (which never change), so its festival, if stored, is among those."""
     festival_events = (r.FestivalPlanned, r.FestivalRescheduled, r.FestivalHeld, r.FestivalCancelled)
-    pairs = {(e.year, e.unit_id) for e, _ in events if isinstance(e, festival_events)}
-    await tx.store.load_festivals_of(pairs)
+    mine = [e for e, _ in events if isinstance(e, festival_events)]
+    await tx.store.load_festivals_of({(e.year, e.unit_id) for e in mine})
+    tx.store.known_absent("festivals", {e.festival_id for e in mine})
 
 
 # ------------------------------------------------------------------------------------ awards

@@ -7,7 +7,8 @@ Collections (each owned by one consumer, so a rebuild replays it alone):
   `registry`;
 - `nominations`, `awards`, `unit_awards` (nominations and awards by form and status, gifts) — consumer
   `awards`;
-- `dirty` (which (year, unit) changed since the last coverage.updated) and `snapshot_requests` (from
+- `dirty` (which (year, unit)s changed since the last coverage.updated: one document per consumer
+  transaction, listing them) and `snapshot_requests` (from
   `campaign.closed`) are work lists for the publisher, written by the consumers into the live
   collections; `published` is the publisher's own record of what went out."""
 
@@ -21,6 +22,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.reporting.projection import DayIndex
+from shared.contract.ids import uuid7
 from shared.replicas.units import UnitRecord, UnitsView
 from shared.replicas.units_store import UnitsStore, units_indexes
 from shared.runtime.mongo import Doc
@@ -70,6 +72,20 @@ class ReportingStore:
         self.units = UnitsStore(db, session, UNITS)
         self._docs: dict[tuple[str, str], Doc | None] = {}
         self._festivals_of: dict[str, dict[str, Doc]] = {}
+        self._marks: Doc | None = None  # this transaction's document in `dirty`
+        self._marked: set[tuple[int, str, bool]] = set()
+
+    def marks(self, year: int, unit_id: str, subtree: bool = False) -> Doc | None:
+        """Add (year, unit) to this transaction's marks for the publisher. Returns the marks document
+        to write (the same one each time: the Tx's coalesced replace sends its last state), or None
+        if it was marked already."""
+        if (year, unit_id, subtree) in self._marked:
+            return None
+        self._marked.add((year, unit_id, subtree))
+        if self._marks is None:
+            self._marks = {"_id": uuid7(), "at": dt.datetime.now(dt.UTC), "marks": []}
+        self._marks["marks"].append({"year": year, "unit_id": unit_id, "subtree": subtree})
+        return self._marks
 
     async def load(self, coll: str, ids: set[str]) -> None:
         wanted = sorted(i for i in ids if (coll, i) not in self._docs)
@@ -102,6 +118,12 @@ class ReportingStore:
                 mine = self._festivals_of.get(key(doc["year"], doc["unit_id"]))
                 if mine is not None:
                     mine.setdefault(doc["_id"], self._docs.get(("festivals", doc["_id"])) or doc)
+                    self._docs.setdefault(("festivals", doc["_id"]), mine[doc["_id"]])
+
+    def known_absent(self, coll: str, ids: set[str]) -> None:
+        """These documents were looked for (by a wider read) and are not stored: no read for them."""
+        for doc_id in ids:
+            self._docs.setdefault((coll, doc_id), None)
 
     async def festivals_of(self, year: int, unit_id: str) -> list[Doc]:
         """Every festival of the unit in the year, as this batch leaves them."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.reporting.projection import default_tree_date
@@ -26,7 +27,8 @@ from shared.contract.errors import DomainError
 from shared.contract.ids import uuid7
 from shared.contract.subjects import event_type
 from shared.replicas.units import UnitsView
-from shared.runtime.mongo import in_transaction
+from shared.runtime.mongo import Doc, in_transaction
+from shared.runtime.tracking import IN_CHUNK
 
 log = logging.getLogger("antq.reporting.topics")
 
@@ -40,7 +42,7 @@ class Seen:
 
 
 TREES: dict[str, Seen] = {}  # per database
-MAX_MARKS = 5000  # per round; the rest waits for the next one
+MAX_MARK_DOCS = 500  # consumer transactions' mark lists per round; the rest waits for the next one
 
 
 def event(
@@ -95,7 +97,9 @@ async def publish_once(host: Any) -> int:
     today = now.astimezone(ZoneInfo(host.settings.timezone)).date()
     db = host.db
     store = ReportingStore(db)
-    marks = await db.dirty.find({}).sort("at", 1).limit(MAX_MARKS).to_list()
+    # the consumers' transactions' lists of changed (year, unit)s, oldest first
+    batches = await db.dirty.find({}).sort("_id", 1).limit(MAX_MARK_DOCS).to_list()
+    marks = [m for b in batches for m in b.get("marks", [])]
     requests = await db.snapshot_requests.find({}).to_list()
     before = TREES.get(db.name)
     view = await cache_of(store).tree(store)
@@ -112,7 +116,7 @@ async def publish_once(host: Any) -> int:
                     if any((year, unit_id) in campaigns for unit_id in chain):  # a campaign covers it that year
                         scopes.update((year, unit_id) for unit_id in chain)
     TREES[db.name] = Seen(view, {r.unit_id: r.version for r in view.records.values()})
-    if not marks and not requests and not scopes:
+    if not batches and not requests and not scopes:
         return 0
     for m in marks:
         day = default_tree_date(m["year"], today)
@@ -122,6 +126,10 @@ async def publish_once(host: Any) -> int:
             scopes.update((m["year"], u.unit_id) for u in view.subtree(m["unit_id"], day))
     events: list[CloudEvent] = []
     published: list[tuple[str, dict[str, Any]]] = []
+    keys = [f"coverage|{year}|{scope}" for year, scope in sorted(scopes)]
+    lasts: dict[str, Doc] = {}
+    for i in range(0, len(keys), IN_CHUNK):  # what was sent last for these scopes, a read per chunk
+        lasts.update({d["_id"]: d for d in await db.published.find({"_id": {"$in": keys[i : i + IN_CHUNK]}}).to_list()})
     for year, scope in sorted(scopes):
         try:
             out = await figures_of(store, today, year, scope, None, breakdown=False)
@@ -129,7 +137,7 @@ async def publish_once(host: Any) -> int:
             continue  # a unit reporting does not know yet: its marks come back with its events
         figures = c.Figures.model_validate(out)
         key = f"coverage|{year}|{scope}"
-        last = await db.published.find_one({"_id": key})
+        last = lasts.get(key)
         if last is not None and last.get("figures") == figures.model_dump():
             continue
         version = (last or {}).get("version", 0) + 1
@@ -159,11 +167,14 @@ async def publish_once(host: Any) -> int:
 
     async def work(session: AsyncClientSession) -> None:
         await host.outbox.add(events, session)
-        for key, doc in published:
-            await db.published.update_one({"_id": key}, {"$set": doc}, upsert=True, session=session)
-        for m in marks:  # a mark set again meanwhile (a newer `at`) stays for the next round
-            await db.dirty.delete_one({"_id": m["_id"], "at": m["at"]}, session=session)
-        await db.snapshot_requests.delete_many({"_id": {"$in": [r["_id"] for r in requests]}}, session=session)
+        if published:
+            writes = [UpdateOne({"_id": key}, {"$set": doc}, upsert=True) for key, doc in published]
+            await db.published.bulk_write(writes, ordered=False, session=session)
+        if batches:  # the lists read; those written meanwhile stay for the next round
+            await db.dirty.delete_many({"_id": {"$in": [b["_id"] for b in batches]}}, session=session)
+        if requests:
+            ids = [r["_id"] for r in requests]
+            await db.snapshot_requests.delete_many({"_id": {"$in": ids}}, session=session)
 
     await in_transaction(host.mongo, work)
     host.outbox.notify()

@@ -1,5 +1,6 @@
 """The embedded stack (`make up`): a real nats-server and the SecantusDB MongoDB-wire server,
-then each built service of the table (shared/contract/services.py: registry, awards, reporting) as
+then each built service of the table (shared/contract/services.py: registry, awards, notifications,
+reporting) as
 its own process, supervised and restarted with backoff.
 
 The same launchers start the servers for the test fixtures, on free ports in temp folders."""
@@ -158,6 +159,7 @@ class Ports:
     nats: int = 4222
     nats_monitor: int = 8222
     mongodb: int = 27017
+    smtp: int = 2525
 
 
 class Stack:
@@ -184,13 +186,19 @@ class Stack:
             self.children.append(Child("mongodb", argv, ports.mongodb, log=logs / "mongodb.log"))
             mongodb_url = mongo_url(ports.mongodb)
         self.env = {"ANTQ_NATS_URL": nats_url, "ANTQ_MONGODB_URL": mongodb_url}
+        extra: dict[str, dict[str, str]] = {}
+        if "notifications" in services and not os.environ.get("ANTQ_SMTP_HOST"):
+            # a local SMTP sink: every email notifications sends lands in <data>/mail as an .eml file
+            argv = [sys.executable, "-m", "deploy.smtp_sink", "--port", str(ports.smtp), "--dir", str(data / "mail")]
+            self.children.append(Child("smtp", argv, ports.smtp, log=logs / "smtp.log"))
+            extra["notifications"] = {"ANTQ_SMTP_HOST": "127.0.0.1", "ANTQ_SMTP_PORT": str(ports.smtp)}
         for name, port in services.items():
             self.children.append(
                 Child(
                     name,
                     [sys.executable, "-m", f"services.{name}"],
                     port,
-                    env={**self.env, "ANTQ_HTTP_PORT": str(port)},
+                    env={**self.env, "ANTQ_HTTP_PORT": str(port), **extra.get(name, {})},
                     log=logs / f"{name}.log",
                 )
             )
@@ -203,12 +211,12 @@ class Stack:
                 "already run, set ANTQ_NATS_URL / ANTQ_MONGODB_URL"
             )
         for child in self.children:
-            child.start(wait=60 if child.name in ("nats", "mongodb") else 0)
+            child.start(wait=60 if child.name in ("nats", "mongodb", "smtp") else 0)
 
     def wait_ready(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         for child in self.children:
-            if child.name in ("nats", "mongodb"):
+            if child.name in ("nats", "mongodb", "smtp"):
                 continue
             while not http_ok(f"http://127.0.0.1:{child.port}/readyz"):
                 if time.monotonic() > deadline:
@@ -262,6 +270,7 @@ def main() -> None:
     parser.add_argument("--nats-port", type=int, default=4222)
     parser.add_argument("--nats-monitor-port", type=int, default=8222)
     parser.add_argument("--mongodb-port", type=int, default=27017)
+    parser.add_argument("--smtp-port", type=int, default=2525)
     parser.add_argument(
         "--http-port",
         action="append",
@@ -277,7 +286,7 @@ def main() -> None:
         if name not in services or not port.isdigit():
             parser.error(f"--http-port takes SERVICE=PORT with SERVICE one of {', '.join(services)}")
         services[name] = int(port)
-    ports = Ports(args.nats_port, args.nats_monitor_port, args.mongodb_port)
+    ports = Ports(args.nats_port, args.nats_monitor_port, args.mongodb_port, args.smtp_port)
     stack = Stack(data, os.environ.get("ANTQ_NATS_URL"), os.environ.get("ANTQ_MONGODB_URL"), services, ports)
     stopping = False
 
@@ -310,6 +319,8 @@ def print_banner(stack: Stack) -> None:
     if any(c.name == "nats" for c in stack.children):
         lines.append(f"            monitoring http://127.0.0.1:{stack.ports.nats_monitor}")
     lines.append(f"  MongoDB   {stack.env['ANTQ_MONGODB_URL']}")
+    if any(c.name == "smtp" for c in stack.children):
+        lines.append(f"  SMTP sink 127.0.0.1:{stack.ports.smtp}: each email sent is a file in {stack.data / 'mail'}")
     for name, port in stack.services.items():
         lines.append(f"  {name:<9} http://127.0.0.1:{port}/readyz  /metrics  /asyncapi.json  /asyncapi.yaml")
     lines += [

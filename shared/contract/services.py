@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shared.contract import awards, registry, reporting
+from shared.contract import awards, notifications, registry, reporting
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,15 @@ SERVICES: tuple[ServiceEntry, ...] = (
         queries=awards.QUERIES,
         app="services.awards.app:create",
         summary="Award rules, nominations, decisions, awards, gifts.",
+    ),
+    ServiceEntry(
+        name=notifications.SERVICE,
+        http_port=8103,
+        commands=notifications.COMMANDS,
+        events=notifications.EVENTS,
+        queries=notifications.QUERIES,
+        app="services.notifications.app:create",
+        summary="Recipients, email and Standard Webhooks, reminders, the delivery log.",
     ),
     ServiceEntry(
         name=reporting.SERVICE,

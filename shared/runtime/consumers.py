@@ -44,6 +44,7 @@ class EventMeta:
     actor_unit: str | None
     actor_role: str | None
     stream_seq: int
+    envelope: CloudEvent | None = field(default=None, compare=False, repr=False)  # as received, unknown fields kept
 
     @classmethod
     def of(cls, env: CloudEvent, stream_seq: int) -> EventMeta:
@@ -60,6 +61,7 @@ class EventMeta:
             actor_unit=env.actorunit,
             actor_role=env.actorrole,
             stream_seq=stream_seq,
+            envelope=env,
         )
 
 

@@ -50,6 +50,8 @@ def start_stack(data: Path, ports: dict[str, int]) -> tuple[subprocess.Popen[str
             str(ports["monitor"]),
             "--mongodb-port",
             str(ports["mongodb"]),
+            "--smtp-port",
+            str(ports["smtp"]),
             *(a for name in SERVICE_NAMES for a in ("--http-port", f"{name}={ports[name]}")),
         ],
         stdout=subprocess.PIPE,
@@ -88,7 +90,7 @@ async def count_units(nats_port: int) -> int:
 
 
 async def test_make_up_supervises_restarts_and_keeps_data(tmp_path):
-    ports = {"nats": free_port(), "monitor": free_port(), "mongodb": free_port()}
+    ports = {"nats": free_port(), "monitor": free_port(), "mongodb": free_port(), "smtp": free_port()}
     ports.update({name: free_port() for name in SERVICE_NAMES})
     proc, lines = start_stack(tmp_path / "data", ports)
     try:

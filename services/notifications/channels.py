@@ -1,0 +1,173 @@
+"""The two channels: email through SMTP (aiosmtplib) and webhooks (httpx, Standard Webhooks
+signatures). Each send has a timeout and ends in an `Outcome`; nothing here retries or writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any
+
+import aiosmtplib
+import httpx
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from services.notifications import rules, titles
+
+TEMPLATES = Path(__file__).parent / "templates"
+MAX_ROWS = 20  # fields shown per event in an email
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    error: str | None = None
+    permanent: bool = False  # no retry can fix it (an address the relay refuses for good)
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    security: str  # none | starttls | tls
+    username: str | None
+    password: str | None
+    sender: str
+    timeout: float
+
+
+def _vn_date(value: Any) -> str:
+    """dd/mm/yyyy, as Vietnamese documents write dates."""
+    try:
+        return dt.date.fromisoformat(str(value)[:10]).strftime("%d/%m/%Y")
+    except ValueError:
+        return str(value)
+
+
+ENV = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True, default=True),
+    undefined=StrictUndefined,
+    keep_trailing_newline=True,
+)
+TEXT_ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False, undefined=StrictUndefined)
+for _env in (ENV, TEXT_ENV):
+    _env.filters["vn_date"] = _vn_date
+
+
+def _value(value: Any, language: str) -> str:
+    if isinstance(value, bool):
+        return ("có" if value else "không") if language == "vi" else ("yes" if value else "no")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 1000:
+        return f"{value:,}".replace(",", "." if language == "vi" else ",")
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        return _vn_date(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)[:300]
+    return str(value)[:500]
+
+
+def item_view(cloud: dict[str, Any], language: str) -> dict[str, Any]:
+    data = cloud.get("data") or {}
+    rows = [
+        {"label": titles.label(k, language), "value": _value(v, language)}
+        for k, v in data.items()
+        if v not in (None, [], {}, "")
+    ][:MAX_ROWS]
+    return {"title": titles.title(str(cloud.get("type", "")), language), "time": cloud.get("time", ""), "rows": rows}
+
+
+def render(delivery: dict[str, Any], language: str, recipient_label: str) -> tuple[str, str, str]:
+    """(subject, text, html) of a delivery in the recipient's language."""
+    kind = delivery["kind"]
+    items = delivery.get("items") or []
+    if kind == "digest":
+        day = _vn_date(delivery.get("period", ""))
+        subject = (
+            f"Tổng hợp {len(items)} thông báo ngày {day}"
+            if language == "vi"
+            else f"Digest of {len(items)} notifications, {day}"
+        )
+    else:
+        subject = titles.title(delivery["event_type"], language)
+    reminder = (items[0].get("data") if kind == "reminder" and items else None) or {}
+    context = {
+        "subject": subject,
+        "kind": kind,
+        "items": [item_view(i, language) for i in items] if kind != "reminder" else [],
+        "reminder": reminder,
+        "recipient_label": recipient_label,
+        "notification_id": delivery["_id"],
+    }
+    text = TEXT_ENV.get_template(f"{language}/message.txt").render(context)
+    html = ENV.get_template(f"{language}/message.html").render(context)
+    return subject, text, html
+
+
+async def send_email(cfg: SmtpConfig, to: str, delivery: dict[str, Any], language: str) -> Outcome:
+    subject, text, html = render(delivery, language, to)
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    msg["From"] = cfg.sender
+    msg["To"] = to
+    msg["Date"] = format_datetime(dt.datetime.now(dt.UTC))
+    # the same notification keeps its Message-ID across retries: a mail client shows a resend once
+    msg["Message-ID"] = make_msgid(idstring=rules.webhook_id(delivery["_id"]), domain="antq.local")
+    msg["X-Antq-Notification"] = delivery["_id"]
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    try:
+        await aiosmtplib.send(
+            msg,
+            hostname=cfg.host,
+            port=cfg.port,
+            username=cfg.username,
+            password=cfg.password,
+            use_tls=cfg.security == "tls",
+            start_tls=cfg.security == "starttls",
+            timeout=cfg.timeout,
+        )
+    except aiosmtplib.SMTPRecipientsRefused as exc:
+        codes = [r.code for r in exc.recipients]
+        return Outcome(False, f"SMTP refused the recipient: {exc}"[:500], permanent=all(500 <= c < 600 for c in codes))
+    except aiosmtplib.SMTPResponseException as exc:
+        return Outcome(False, f"SMTP {exc.code}: {exc.message}"[:500], permanent=500 <= exc.code < 600)
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        return Outcome(False, f"SMTP: {exc!r}"[:500])
+    return Outcome(True)
+
+
+def webhook_body(delivery: dict[str, Any]) -> bytes:
+    """One event: its CloudEvent. A digest: the CloudEvents batch format (a JSON array)."""
+    items = delivery.get("items") or []
+    payload: Any = items if delivery["kind"] == "digest" else items[0]
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+async def send_webhook(
+    client: httpx.AsyncClient, url: str, secrets: list[str], delivery: dict[str, Any], timeout: float
+) -> Outcome:
+    body = webhook_body(delivery)
+    msg_id = rules.webhook_id(delivery["_id"])
+    ts = int(dt.datetime.now(dt.UTC).timestamp())
+    headers = {
+        "content-type": "application/cloudevents-batch+json"
+        if delivery["kind"] == "digest"
+        else "application/cloudevents+json",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(ts),
+        "webhook-signature": rules.signature_header(secrets, msg_id, ts, body),
+        "user-agent": "antq-notifications/1",
+    }
+    try:
+        response = await client.post(url, content=body, headers=headers, timeout=timeout)
+    except httpx.TimeoutException:
+        return Outcome(False, f"timed out after {timeout:g} s")
+    except httpx.HTTPError as exc:
+        return Outcome(False, f"{type(exc).__name__}: {exc}"[:500])
+    if 200 <= response.status_code < 300:
+        return Outcome(True)
+    return Outcome(False, f"HTTP {response.status_code}: {response.text[:200]}")

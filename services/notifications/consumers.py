@@ -1,0 +1,242 @@
+"""Notifications' consumers, in the kit's batch mode: every event of registry and of awards.
+
+Each event first updates the replicas notifications needs (campaigns and their reminder jobs,
+festivals, nominations); then, for every active recipient whose patterns match its type and whose
+scope holds one of the units it is about, one notification is queued in `deliveries`, in the same
+transaction as the kit's record that the event was applied. The key `<event id>|<recipient>|<channel>`
+is written with `$setOnInsert`: the same event again (redelivered, republished under a new
+`Nats-Msg-Id`, replayed by a rebuild) queues nothing more.
+
+A recipient gets the events that happen after it was added (by the event's `time`), never the past.
+A rebuild replays into fresh replicas and queues nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel
+from pymongo import UpdateMany, UpdateOne
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.notifications import rules
+from services.notifications.store import UNITS, NotificationsStore, replica_indexes
+from shared.contract import awards as a
+from shared.contract import registry as r
+from shared.contract.ids import uuid7
+from shared.replicas.units_store import units_consumer
+from shared.runtime.consumers import Batch, Consumer, EventMeta, Tx
+from shared.runtime.mongo import Doc
+from shared.runtime.rebuild import RenamedDatabase
+
+BATCH = Batch(max_messages=200, max_wait_ms=100)
+
+
+class Settings:
+    """What the consumers read of the service's settings (set by the app at start)."""
+
+    timezone = "Asia/Ho_Chi_Minh"
+    digest_hour = 7
+    reminder_hour = 8
+    window_closing_days = 3
+    report_due_days = 3
+
+
+SETTINGS = Settings()
+
+
+class UnitNotKnownYet(Exception):
+    """An event names a unit the units replica has not seen: retried (the units consumer catches up);
+    dead-lettered with this reason if it never does."""
+
+
+def _store(db: AsyncDatabase[Doc], session: AsyncClientSession | None) -> NotificationsStore:
+    return NotificationsStore(db, session)
+
+
+async def _prefetch(tx: Tx[NotificationsStore], events: list[tuple[BaseModel, EventMeta]]) -> None:
+    units: set[str] = set()
+    for e, meta in events:
+        units |= rules.units_of(e.model_dump(mode="json"), actor_unit=meta.actor_unit)
+    await tx.store.units.load(units)
+    await tx.store.active_recipients()
+    await tx.store.load_nominations({n for e, _ in events if (n := getattr(e, "nomination_id", None))})
+
+
+async def queue(tx: Tx[NotificationsStore], meta: EventMeta, units: set[str]) -> None:
+    """Queue the event for every recipient it concerns (nothing during a rebuild)."""
+    if isinstance(tx.db, RenamedDatabase) or meta.envelope is None:
+        return
+    recipients = [x for x in await tx.store.active_recipients() if rules.matches(x.events, meta.type)]
+    when = meta.time or dt.datetime.now(dt.UTC)
+    recipients = [x for x in recipients if x.created_at <= when]
+    if not recipients:
+        return
+    day = rules.local_day(when, SETTINGS.timezone)
+    chains = []
+    for unit_id in sorted(units):
+        if await tx.store.units.get(unit_id) is None:
+            raise UnitNotKnownYet(f"unit {unit_id} of event {meta.id} is not in the units replica yet")
+        chains.append(await tx.store.units.ancestry(unit_id, day) or [unit_id])
+    cloud = meta.envelope.model_dump(mode="json", exclude_none=True)
+    now = dt.datetime.now(dt.UTC)
+    for x in recipients:
+        if not rules.in_scope(x.scope_unit_id, chains):
+            continue
+        key = f"{meta.id}|{x.recipient_id}|{x.channel}"
+        if x.mode == "digest":  # collected; the day's digest gathers it at the digest hour
+            due = rules.digest_due(now, SETTINGS.digest_hour, SETTINGS.timezone)
+            doc = {**_new(key, "digest_item", x.recipient_id, x.channel, meta.type, due, now), "status": "collected"}
+            tx.write(
+                "deliveries",
+                UpdateOne(
+                    {"_id": key}, {"$setOnInsert": {**doc, "items": [cloud], "event_ids": [meta.id]}}, upsert=True
+                ),
+            )
+            continue
+        doc = _new(key, "event", x.recipient_id, x.channel, meta.type, now, now)
+        tx.write(
+            "deliveries",
+            UpdateOne({"_id": key}, {"$setOnInsert": {**doc, "items": [cloud], "event_ids": [meta.id]}}, upsert=True),
+        )
+
+
+def _new(
+    key: str, kind: str, recipient_id: str, channel: str, event_type: str, due: dt.datetime, now: dt.datetime
+) -> Doc:
+    return {
+        "kind": kind,
+        "recipient_id": recipient_id,
+        "channel": channel,
+        "event_type": event_type,
+        "status": "pending",
+        "attempts": 0,
+        "next_at": due,
+        "created_at": now,
+        "seq": uuid7(),
+        "last_error": None,
+    }
+
+
+# ------------------------------------------------------------------------------------ registry
+
+
+def registry_consumer() -> Consumer[NotificationsStore]:
+    consumer: Consumer[NotificationsStore] = Consumer(
+        name="registry",
+        store=_store,
+        collections=("campaigns", "festivals"),
+        indexes=replica_indexes,
+        batch=BATCH,
+        prefetch=_prefetch,
+        description="Every registry event to the recipients in its scope; campaigns (and their reminders) and "
+        "festivals kept for the reminders.",
+    )
+
+    async def notify(e: BaseModel, meta: EventMeta, tx: Tx[NotificationsStore]) -> None:
+        data = e.model_dump(mode="json")
+        if isinstance(e, r.CampaignOpened):
+            tx.write("campaigns", UpdateOne({"_id": e.campaign_id}, {"$set": data}, upsert=True))
+            schedule(tx, e, meta)
+        elif isinstance(e, r.CampaignClosed):
+            tx.write("campaigns", UpdateOne({"_id": e.campaign_id}, {"$set": {"closed_on": data["closed_on"]}}))
+            if not isinstance(tx.db, RenamedDatabase):
+                tx.write(
+                    "jobs",
+                    UpdateMany({"campaign_id": e.campaign_id, "status": "pending"}, {"$set": {"status": "cancelled"}}),
+                )
+        elif isinstance(e, r.FestivalPlanned | r.FestivalRescheduled | r.FestivalHeld | r.FestivalCancelled):
+            status = {
+                r.FestivalPlanned: "planned",
+                r.FestivalHeld: "held",
+                r.FestivalCancelled: "cancelled",
+            }.get(type(e))
+            fields: dict[str, Any] = {"unit_id": e.unit_id, "year": e.year}
+            update: Doc = (
+                {"$set": {**fields, "status": status}}
+                if status
+                else {
+                    "$set": fields,
+                    "$setOnInsert": {"status": "planned"},  # a rescheduling is of a planned festival
+                }
+            )
+            tx.write("festivals", UpdateOne({"_id": e.festival_id}, update, upsert=True))
+        await queue(tx, meta, rules.units_of(data))
+
+    for model in r.EVENTS.values():
+        consumer.on(model)(notify)
+    return consumer
+
+
+def schedule(tx: Tx[NotificationsStore], e: r.CampaignOpened, meta: EventMeta) -> None:
+    """The campaign's three reminders, as durable jobs (skipped when their moment has passed)."""
+    if isinstance(tx.db, RenamedDatabase):
+        return
+    s = SETTINGS
+    opened_on = rules.local_day(meta.time or dt.datetime.now(dt.UTC), s.timezone)
+    jobs = [
+        ("window_opened", e.window_start, e.window_end),
+        ("window_closing", e.window_end - dt.timedelta(days=s.window_closing_days), e.window_end),
+        ("report_due", e.report_deadline - dt.timedelta(days=s.report_due_days), e.report_deadline),
+    ]
+    for kind, day, until in jobs:
+        if until < opened_on:
+            continue  # the moment it is about is over
+        job_id = f"{e.campaign_id}|{kind}"
+        due = rules.at_hour(max(day, opened_on), s.reminder_hour, s.timezone)  # a day passed: at once
+        tx.write(
+            "jobs",
+            UpdateOne(
+                {"_id": job_id},
+                {
+                    "$setOnInsert": {
+                        "campaign_id": e.campaign_id,
+                        "kind": kind,
+                        "due_at": due,
+                        "status": "pending",
+                        "created_at": dt.datetime.now(dt.UTC),
+                    }
+                },
+                upsert=True,
+            ),
+        )
+
+
+# ------------------------------------------------------------------------------------ awards
+
+
+def awards_consumer() -> Consumer[NotificationsStore]:
+    consumer: Consumer[NotificationsStore] = Consumer(
+        name="awards",
+        store=_store,
+        collections=("nominations",),
+        batch=BATCH,
+        prefetch=_prefetch,
+        description="Every awards event to the recipients in its scope: the nominee's unit and the nominating unit "
+        "(where the nomination was submitted).",
+    )
+
+    async def notify(e: BaseModel, meta: EventMeta, tx: Tx[NotificationsStore]) -> None:
+        data = e.model_dump(mode="json")
+        nomination: Doc | None = None
+        if isinstance(e, a.NominationSubmitted):
+            nomination = {
+                "_id": e.nomination_id,
+                "nominee_unit_id": e.nominee.unit_id,
+                "nominating_unit_id": meta.actor_unit or e.nominee.unit_id,
+            }
+            tx.write("nominations", UpdateOne({"_id": e.nomination_id}, {"$set": nomination}, upsert=True))
+            tx.store.nominations[e.nomination_id] = nomination  # for the batch's later events
+        elif nomination_id := data.get("nomination_id"):
+            nomination = await tx.store.nomination(nomination_id)
+        actor_unit = meta.actor_unit if isinstance(e, a.NominationSubmitted) else None
+        await queue(tx, meta, rules.units_of(data, nomination, actor_unit))
+
+    for model in a.EVENTS.values():
+        consumer.on(model)(notify)
+    return consumer
+
+
+def consumers() -> list[Consumer[Any]]:
+    return [units_consumer("units", UNITS, batch=BATCH), registry_consumer(), awards_consumer()]

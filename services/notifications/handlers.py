@@ -1,0 +1,123 @@
+"""Notifications' commands: recipients. An actor adds a recipient for a unit they have authority over
+(the unit or one of its ancestors, DESIGN §2), and removes or rotates the secret of one in that scope.
+A webhook secret is generated when none is given and returned once; it never appears in an event."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from services.notifications import rules
+from services.notifications.store import NotificationsStore, Recipient, SecretEntry
+from shared.contract import notifications as c
+from shared.contract.errors import Conflict, NotFound, RuleViolation
+from shared.contract.events import DomainEvent
+from shared.replicas.authz import require_scope
+from shared.runtime.pipeline import CommandSpec, Outcome
+from shared.runtime.pipeline import Context as BaseContext
+
+Context = BaseContext[NotificationsStore]
+OVERLAP = {"seconds": 86_400.0}  # how long a rotated-out secret keeps signing (set from the settings)
+
+
+async def scope_chain(ctx: Context, unit_id: str) -> list[str]:
+    if await ctx.store.units.get(unit_id) is None:
+        raise NotFound(
+            f"unit {unit_id} is not known to notifications (yet): it learns units from registry's events",
+            [{"field": "scope_unit_id", "value": unit_id}],
+        )
+    chain = await ctx.store.units.ancestry(unit_id, ctx.today)
+    if not chain:
+        raise RuleViolation(
+            f"unit {unit_id} does not exist on {ctx.today.isoformat()} (closed, or not yet valid)",
+            [{"field": "scope_unit_id", "value": unit_id, "rule": "unit_active"}],
+        )
+    return chain
+
+
+async def recipient_in_scope(ctx: Context, recipient_id: str, what: str) -> Recipient:
+    r = await ctx.store.recipient(recipient_id)
+    if r is None or r.status == "removed":
+        require_scope(ctx.actor, [], "operate", what)  # no hint to an actor without authority
+        raise NotFound(f"recipient {recipient_id} does not exist", [{"field": "recipient_id", "value": recipient_id}])
+    chain = await ctx.store.units.ancestry(r.scope_unit_id, ctx.today) or [r.scope_unit_id]
+    require_scope(ctx.actor, chain, "operate", what)
+    return r
+
+
+async def add_recipient(cmd: c.AddRecipient, ctx: Context) -> Outcome:
+    chain = await scope_chain(ctx, cmd.scope_unit_id)
+    require_scope(ctx.actor, chain, "operate", f"add a recipient for unit {cmd.scope_unit_id}")
+    recipient_id = cmd.recipient_id or ctx.new_id()
+    if cmd.recipient_id is not None and await ctx.store.recipient(recipient_id) is not None:
+        raise Conflict(f"recipient {recipient_id} already exists", [{"field": "recipient_id"}])
+    generated = cmd.channel == "webhook" and cmd.secret is None
+    secret = rules.new_secret() if generated else cmd.secret
+    r = Recipient(
+        recipient_id=recipient_id,
+        scope_unit_id=cmd.scope_unit_id,
+        events=sorted(set(cmd.events)),
+        channel=cmd.channel,
+        address=cmd.address,
+        mode=cmd.mode,
+        language=cmd.language,
+        secrets=[SecretEntry(secret=secret)] if secret else [],
+        created_at=ctx.now,
+    )
+    await ctx.store.save_recipient(r, None)
+    event = c.RecipientAdded(
+        recipient_id=recipient_id,
+        scope_unit_id=r.scope_unit_id,
+        events=r.events,
+        channel=r.channel,
+        mode=r.mode,
+        language=r.language,
+    )
+    result: dict[str, object] = {"recipient_id": recipient_id}
+    if generated:
+        result["secret"] = secret  # once: no query shows it again
+    return Outcome(result, [DomainEvent("recipient", "added", recipient_id, event, r.version)])
+
+
+async def remove_recipient(cmd: c.RemoveRecipient, ctx: Context) -> Outcome:
+    r = await recipient_in_scope(ctx, cmd.recipient_id, f"remove recipient {cmd.recipient_id}")
+    new = r.model_copy(update={"status": "removed", "version": r.version + 1, "secrets": []})
+    await ctx.store.save_recipient(new, r.version)
+    event = c.RecipientRemoved(recipient_id=r.recipient_id)
+    return Outcome(
+        {"recipient_id": r.recipient_id}, [DomainEvent("recipient", "removed", r.recipient_id, event, new.version)]
+    )
+
+
+async def rotate_secret(cmd: c.RotateSecret, ctx: Context) -> Outcome:
+    r = await recipient_in_scope(ctx, cmd.recipient_id, f"rotate the secret of recipient {cmd.recipient_id}")
+    if r.channel != "webhook":
+        raise RuleViolation(
+            f"recipient {r.recipient_id} is an email recipient: only webhooks have a secret",
+            [{"field": "recipient_id", "rule": "webhook_only"}],
+        )
+    until = ctx.now + dt.timedelta(seconds=OVERLAP["seconds"])
+    secret = cmd.secret or rules.new_secret()
+    kept = [
+        SecretEntry(secret=s.secret, valid_until=until if s.valid_until is None else min(s.valid_until, until))
+        for s in r.secrets
+        if s.valid_until is None or s.valid_until > ctx.now
+    ]
+    new = r.model_copy(update={"secrets": [SecretEntry(secret=secret), *kept], "version": r.version + 1})
+    await ctx.store.save_recipient(new, r.version)
+    event = c.SecretRotated(recipient_id=r.recipient_id, old_valid_until=until)
+    result: dict[str, object] = {"recipient_id": r.recipient_id, "old_valid_until": until.isoformat()}
+    if cmd.secret is None:
+        result["secret"] = secret
+    return Outcome(result, [DomainEvent("recipient", "secret-rotated", r.recipient_id, event, new.version)])
+
+
+COMMANDS: list[CommandSpec] = [
+    CommandSpec("add-recipient", c.AddRecipient, add_recipient, "Add a recipient of the events of a unit's subtree."),
+    CommandSpec("remove-recipient", c.RemoveRecipient, remove_recipient, "Remove a recipient; nothing more is sent."),
+    CommandSpec(
+        "rotate-secret",
+        c.RotateSecret,
+        rotate_secret,
+        "A new webhook secret; the old one keeps signing beside it for the overlap.",
+    ),
+]

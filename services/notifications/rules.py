@@ -1,0 +1,109 @@
+"""Notifications' pure rules: which recipients an event goes to, when a digest and a reminder are due,
+the retry schedule, and the Standard Webhooks signature. No I/O here."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import fnmatch
+import hashlib
+import hmac
+import random
+import secrets as rnd
+import uuid
+from collections.abc import Iterable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+NOT_EXPECTED = frozenset({"province", "district"})  # DESIGN §3: by default every kind below district holds one
+
+
+def matches(patterns: Iterable[str], event_type: str) -> bool:
+    """`*` stands for any run of characters, dots included: `vn.antq.registry.festival.*` matches
+    `vn.antq.registry.festival.held.v1`."""
+    return any(fnmatch.fnmatchcase(event_type, p) for p in patterns)
+
+
+def units_of(data: dict[str, Any], nomination: dict[str, Any] | None = None, actor_unit: str | None = None) -> set[str]:
+    """The units an event is about: the unit, campaign scope or nominee it names, and for awards'
+    nomination events the nominating unit (where the nomination was submitted)."""
+    found = {
+        data.get(k)
+        for k in (
+            "unit_id",
+            "scope_unit_id",
+            "parent_id",
+            "from_parent_id",
+            "to_parent_id",
+            "target_unit_id",
+            "source_unit_id",
+        )
+    }
+    nominee = data.get("nominee")
+    if isinstance(nominee, dict):
+        found.add(nominee.get("unit_id"))
+    if nomination is not None:
+        found |= {nomination.get("nominee_unit_id"), nomination.get("nominating_unit_id")}
+    if actor_unit:
+        found.add(actor_unit)
+    return {u for u in found if isinstance(u, str) and u}
+
+
+def in_scope(scope_unit_id: str, ancestries: Iterable[list[str]]) -> bool:
+    """A recipient of scope S gets an event about a unit whose ancestry (on the event's day) holds S."""
+    return any(scope_unit_id in chain for chain in ancestries)
+
+
+def local_day(at: dt.datetime, tz: str) -> dt.date:
+    return at.astimezone(ZoneInfo(tz)).date()
+
+
+def at_hour(day: dt.date, hour: int, tz: str) -> dt.datetime:
+    """`hour`:00 of `day` in the province's time zone, as UTC."""
+    return dt.datetime.combine(day, dt.time(hour), ZoneInfo(tz)).astimezone(dt.UTC)
+
+
+def digest_due(now: dt.datetime, hour: int, tz: str) -> dt.datetime:
+    """The next digest hour after `now`: today's if it has not struck yet, else tomorrow's."""
+    today = at_hour(local_day(now, tz), hour, tz)
+    return today if now < today else at_hour(local_day(now, tz) + dt.timedelta(days=1), hour, tz)
+
+
+def backoff(attempt: int, base: float, cap: float, jitter: float = 0.25) -> float:
+    """Seconds before attempt `attempt + 1`: base × 2^(attempt-1), capped, ± `jitter` of itself."""
+    delay = float(min(cap, base * 2 ** max(0, attempt - 1)))
+    return max(0.0, delay * (1 + random.uniform(-jitter, jitter)))
+
+
+def expected_kinds(campaign: dict[str, Any]) -> set[str] | None:
+    """The kinds a campaign expects to hold a festival; None: every kind below district."""
+    kinds = campaign.get("expected_kinds")
+    return set(kinds) if kinds else None
+
+
+def is_expected(kind: str, kinds: set[str] | None) -> bool:
+    return kind in kinds if kinds is not None else kind not in NOT_EXPECTED
+
+
+# ------------------------------------------------------------------------------------ webhooks
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(rnd.token_bytes(32)).decode()
+
+
+def webhook_id(key: str) -> str:
+    """The `webhook-id` of a notification: stable across its retries (receivers deduplicate on it)."""
+    return "msg_" + uuid.uuid5(uuid.NAMESPACE_URL, "antq:" + key).hex
+
+
+def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` keyed with the secret's bytes."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    content = f"{msg_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, content, hashlib.sha256).digest()).decode()
+
+
+def signature_header(secrets: list[str], msg_id: str, timestamp: int, body: bytes) -> str:
+    """Every signing secret's signature, space-separated (both while a secret is being rotated)."""
+    return " ".join(sign(s, msg_id, timestamp, body) for s in secrets)

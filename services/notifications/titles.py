@@ -1,0 +1,85 @@
+"""What a notification is called, per event type and language (full Vietnamese diacritics), and the
+labels of the fields an email shows."""
+
+from __future__ import annotations
+
+TITLES: dict[str, tuple[str, str]] = {  # event type (without vn.antq. and .vN) → (vi, en)
+    "registry.unit.registered": ("Đơn vị mới được đăng ký", "Unit registered"),
+    "registry.unit.updated": ("Thông tin đơn vị được cập nhật", "Unit updated"),
+    "registry.unit.moved": ("Đơn vị được chuyển trực thuộc", "Unit moved"),
+    "registry.unit.merged": ("Các đơn vị được sáp nhập", "Units merged"),
+    "registry.unit.split": ("Đơn vị được chia tách", "Unit split"),
+    "registry.unit.closed": ("Đơn vị chấm dứt hoạt động", "Unit closed"),
+    "registry.campaign.opened": ("Mở đợt Ngày hội toàn dân bảo vệ an ninh Tổ quốc", "Campaign opened"),
+    "registry.campaign.closed": ("Kết thúc đợt Ngày hội, bắt đầu sơ kết, tổng kết", "Campaign closed"),
+    "registry.festival.planned": ("Đăng ký kế hoạch tổ chức Ngày hội", "Festival planned"),
+    "registry.festival.rescheduled": ("Thay đổi ngày tổ chức Ngày hội", "Festival rescheduled"),
+    "registry.festival.held": ("Báo cáo kết quả tổ chức Ngày hội", "Festival held"),
+    "registry.festival.cancelled": ("Hủy tổ chức Ngày hội", "Festival cancelled"),
+    "registry.model.registered": ("Mô hình, điển hình tiên tiến mới", "Model registered"),
+    "registry.model.replicated": ("Nhân rộng mô hình", "Model replicated"),
+    "awards.nomination.submitted": ("Đề nghị khen thưởng được gửi", "Nomination submitted"),
+    "awards.nomination.returned": ("Hồ sơ đề nghị khen thưởng bị trả lại", "Nomination returned"),
+    "awards.nomination.resubmitted": ("Hồ sơ đề nghị khen thưởng được gửi lại", "Nomination resubmitted"),
+    "awards.nomination.approved": ("Quyết định khen thưởng", "Nomination approved"),
+    "awards.nomination.rejected": ("Đề nghị khen thưởng không được chấp thuận", "Nomination rejected"),
+    "awards.award.conferred": ("Trao tặng khen thưởng", "Award conferred"),
+    "awards.award.revoked": ("Thu hồi khen thưởng", "Award revoked"),
+    "awards.gift.recorded": ("Tặng quà gia đình chính sách, hộ khó khăn", "Gift recorded"),
+    "notifications.reminder.window-opened": ("Bắt đầu thời gian tổ chức Ngày hội", "The festival window opens"),
+    "notifications.reminder.window-closing": (
+        "Sắp hết thời gian tổ chức Ngày hội: đơn vị chưa đăng ký kế hoạch",
+        "The festival window closes soon: units with nothing planned",
+    ),
+    "notifications.reminder.report-due": (
+        "Sắp đến hạn báo cáo kết quả Ngày hội",
+        "The report deadline is near: festivals not reported",
+    ),
+}
+
+LABELS: dict[str, tuple[str, str]] = {
+    "unit_id": ("Đơn vị", "Unit"),
+    "scope_unit_id": ("Phạm vi", "Scope"),
+    "campaign_id": ("Đợt", "Campaign"),
+    "festival_id": ("Ngày hội", "Festival"),
+    "year": ("Năm", "Year"),
+    "date": ("Ngày tổ chức", "Date"),
+    "venue": ("Địa điểm", "Venue"),
+    "held_on": ("Ngày tổ chức", "Held on"),
+    "participants": ("Số người tham gia", "Participants"),
+    "on_time": ("Đúng thời gian", "On time"),
+    "window_start": ("Bắt đầu", "Window opens"),
+    "window_end": ("Kết thúc", "Window closes"),
+    "report_deadline": ("Hạn báo cáo", "Report deadline"),
+    "nomination_id": ("Hồ sơ", "Nomination"),
+    "award_id": ("Khen thưởng", "Award"),
+    "award_form": ("Hình thức", "Award form"),
+    "decision_no": ("Số quyết định", "Decision no."),
+    "decision_date": ("Ngày quyết định", "Decision date"),
+    "reason": ("Lý do", "Reason"),
+    "achievement": ("Thành tích", "Achievement"),
+    "value_vnd": ("Giá trị (đồng)", "Value (VND)"),
+    "amount_vnd": ("Số tiền (đồng)", "Amount (VND)"),
+    "cost_vnd": ("Kinh phí (đồng)", "Cost (VND)"),
+    "recipients": ("Số suất quà", "Recipients"),
+    "name": ("Tên", "Name"),
+}
+
+
+def short_type(event_type: str) -> str:
+    """`vn.antq.registry.festival.held.v1` → `registry.festival.held`."""
+    return event_type.removeprefix("vn.antq.").rsplit(".v", 1)[0]
+
+
+def title(event_type: str, language: str) -> str:
+    pair = TITLES.get(short_type(event_type))
+    if pair is None:
+        return short_type(event_type)
+    return pair[0] if language == "vi" else pair[1]
+
+
+def label(field: str, language: str) -> str:
+    pair = LABELS.get(field)
+    if pair is None:
+        return field
+    return pair[0] if language == "vi" else pair[1]

@@ -78,7 +78,11 @@ async def targets(store: NotificationsStore, job: Doc, campaign: Doc, day: dt.da
             "report_deadline": campaign["report_deadline"],
         }
         if kind != "window_opened":
-            units = [u for u in await store.units.subtree(root, day) if rules.is_expected(u.kind_at(day), kinds)]
+            top = await store.units.get(root)
+            below = await store.units.subtree(root, day)
+            units = [  # the scope's subtree, the scope included (DESIGN §3)
+                u for u in ([top] if top else []) + below if u.at(day) and rules.is_expected(u.kind_at(day), kinds)
+            ]
             statuses = await store.festival_status(campaign["year"], [u.unit_id for u in units])
             if kind == "window_closing":  # nothing planned: no festival but cancelled ones
                 chase = [u for u in units if not (statuses.get(u.unit_id, set()) - {"cancelled"})]

@@ -24,6 +24,8 @@ from services.awards.app import AwardsSettings
 from services.awards.app import create as create_awards
 from services.registry.app import RegistrySettings
 from services.registry.app import create as create_registry
+from services.notifications.app import NotificationsSettings
+from services.notifications.app import create as create_notifications
 from services.reporting.app import ReportingSettings
 from services.reporting.app import create as create_reporting
 from shared.client import Client
@@ -37,6 +39,7 @@ PASSWORDS = {
     "registry": "pw-registry-" + uuid.uuid4().hex[:6],
     "awards": "pw-awards-" + uuid.uuid4().hex[:6],
     "reporting": "pw-reporting-" + uuid.uuid4().hex[:6],
+    "notifications": "pw-notifications-" + uuid.uuid4().hex[:6],
     "producer": "pw-producer-" + uuid.uuid4().hex[:6],
     "consumer": "pw-consumer-" + uuid.uuid4().hex[:6],
     "ops": "pw-ops-" + uuid.uuid4().hex[:6],
@@ -105,9 +108,18 @@ async def test_each_user_can_do_its_job_and_nothing_else(secured: str, servers) 
             coverage_interval_seconds=0.3,
         )
     )
+    notifications = create_notifications(
+        NotificationsSettings(
+            **common,
+            nats_user="notifications",
+            nats_password=PASSWORDS["notifications"],
+            mongodb_db=f"antq_notifications_{uuid.uuid4().hex[:8]}",
+        )
+    )
     await registry.start()
     await awards.start()
     await reporting.start()
+    await notifications.start()
     # a reporting consumer runs the README's subscriber as the `consumer` user
     log = Path(tempfile.mkdtemp()) / "subscriber.log"
     subscriber = Child("subscriber", [sys.executable, str(EXAMPLE), url("consumer", secured)], 0, log=log)
@@ -128,6 +140,17 @@ async def test_each_user_can_do_its_job_and_nothing_else(secured: str, servers) 
                 break
             await asyncio.sleep(0.1)
         assert known.ok, known.error
+        for _ in range(100):  # notifications learns it too, as the notifications user, and answers a command
+            added = await producer.command(
+                "notifications",
+                "add-recipient",
+                {"scope_unit_id": province, "events": ["vn.antq.*"], "channel": "email", "address": "a@antq.vn"},
+            )
+            if added.ok:
+                break
+            await asyncio.sleep(0.1)
+        assert added.ok, added.error
+        assert (await ops.ops("notifications", "consumers")).ok
         # the durable intake
         await producer.submit(
             "registry",
@@ -174,6 +197,7 @@ async def test_each_user_can_do_its_job_and_nothing_else(secured: str, servers) 
         subscriber.stop()
         await producer.close()
         await ops.close()
+        await notifications.stop()
         await reporting.stop()
         await awards.stop()
         await registry.stop()

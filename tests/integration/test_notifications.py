@@ -85,7 +85,8 @@ async def notifications(servers, registry, awards, mailbox) -> AsyncIterator[Ser
     await host.start()
     await settle(registry, host, timeout=60)
     yield host
-    await host.stop()
+    if not host.stopping.is_set():  # the reminders test stops it itself
+        await host.stop()
 
 
 class Tree:
@@ -118,12 +119,12 @@ class Tree:
         return self
 
 
-async def plan(admin: Client, unit: str, venue: str = "Nhà văn hóa") -> str:
+async def plan(admin: Client, unit: str, venue: str = "Nhà văn hóa", year: int = 2026) -> str:
     reply = await admin.send(
         r.PlanFestival(
             unit_id=unit,
-            year=2026,
-            date="2026-08-10",
+            year=year,
+            date=f"{year}-08-10",
             venue=venue,
             ceremony=r.PartPlan(),
             festival_part=r.PartPlan(),
@@ -447,3 +448,54 @@ async def test_a_digest_collects_a_days_events_and_is_sent_once(admin, registry,
         ("digest", "sent"),
         *[("digest_item", "digested")] * 3,
     ]
+
+
+# ------------------------------------------------------------------------------------ reminders (last: it stops the host)
+
+
+async def test_reminders_survive_a_restart_and_two_instances_send_each_once(admin, registry, notifications, receiver):
+    """The 2027 campaign's reminders are scheduled in MongoDB when it opens. The service stops before
+    any is due; two instances start on 17 Aug 2027 at 09:00 in Huế (their clock), when all three are
+    due: each reminder is sent once, to the recipient, with the units it must chase."""
+    t = await Tree().build(admin)
+    campaign = ok(await admin.send(r.OpenCampaign(year=2027, scope_unit_id=t.p)))["campaign_id"]
+    await plan(admin, t.g1, year=2027)
+    await settle(registry, notifications)
+    path = f"/ok/rem-{t.w}"
+    added = await add(
+        admin,
+        scope_unit_id=t.w,
+        events=["vn.antq.notifications.reminder.*"],
+        channel="webhook",
+        address=receiver.url(path),
+    )
+    await settle(registry, notifications)
+    jobs = {j["kind"]: j for j in await notifications.db.jobs.find({"campaign_id": campaign}).to_list()}
+    assert {k: j["status"] for k, j in jobs.items()} == dict.fromkeys(
+        ("window_opened", "window_closing", "report_due"), "pending"
+    )
+    assert jobs["window_opened"]["due_at"] == dt.datetime(2027, 7, 1, 1, 0, tzinfo=dt.UTC)  # 08:00 in Huế
+    assert jobs["window_closing"]["due_at"] == dt.datetime(2027, 8, 16, 1, 0, tzinfo=dt.UTC)  # 3 days before 19 Aug
+    await notifications.stop()
+
+    later = dt.datetime(2027, 8, 17, 2, 0, tzinfo=dt.UTC)
+    hosts = [create_notifications(notifications.settings, clock=lambda: later) for _ in range(2)]
+    for host in hosts:
+        await host.start()
+    try:
+        posts = await receiver.wait_for(path, 3)
+        await asyncio.sleep(1.5)  # nothing more comes
+        assert len(receiver.at(path)) == 3
+        assert all(p.verifies(added["secret"]) for p in posts)
+        data = {p.json["type"].split(".")[-2]: p.json["data"] for p in posts}
+        assert set(data) == {"window-opened", "window-closing", "report-due"}
+        assert "units" not in data["window-opened"]
+        # nothing planned: the ward itself and G2 (G1 planned); planned but not reported: G1
+        assert {u["unit_id"] for u in data["window-closing"]["units"]} == {t.w, t.g2}
+        assert [u["unit_id"] for u in data["report-due"]["units"]] == [t.g1]
+        assert data["report-due"]["count"] == 1
+        done = await hosts[0].db.jobs.find({"campaign_id": campaign}).to_list()
+        assert {j["status"] for j in done} == {"done"} and all(j["sent_to"] == 1 for j in done)
+    finally:
+        for host in hosts:
+            await host.stop()

@@ -1,0 +1,127 @@
+"""Notifications' pure rules: patterns, scope, digest hours, the retry schedule, Standard Webhooks
+signatures (checked against the `standardwebhooks` library), templates."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from pydantic import ValidationError
+from standardwebhooks.webhooks import Webhook
+
+from services.notifications import channels, rules
+from shared.contract import notifications as c
+
+UTC = dt.UTC
+
+
+def test_patterns_match_types_with_star_for_any_run():
+    assert rules.matches(["vn.antq.registry.festival.*"], "vn.antq.registry.festival.held.v1")
+    assert not rules.matches(["vn.antq.registry.festival.*"], "vn.antq.registry.unit.moved.v1")
+    assert rules.matches(["vn.antq.*.nomination.approved.v1"], "vn.antq.awards.nomination.approved.v1")
+    assert not rules.matches(["vn.antq.awards.nomination.approved.v1"], "vn.antq.awards.nomination.approved.v2")
+    assert not rules.matches([], "vn.antq.registry.festival.held.v1")
+
+
+@pytest.mark.parametrize("bad", ["*", "vn.antq..x", "registry.festival.*", "vn.antq.Festival", "vn.antq.a b"])
+def test_a_pattern_is_one_of_our_types(bad):
+    with pytest.raises(ValidationError):
+        c.AddRecipient(scope_unit_id="u", events=[bad], channel="email", address="a@b.vn")
+
+
+def test_addresses_are_checked_per_channel():
+    c.AddRecipient(scope_unit_id="u", events=["vn.antq.*"], channel="email", address="can.bo@congan.hue.gov.vn")
+    c.AddRecipient(scope_unit_id="u", events=["vn.antq.*"], channel="webhook", address="https://x.vn/hook?a=1")
+    for channel, address in (
+        ("email", "not-an-address"),
+        ("email", "a@b"),
+        ("webhook", "ftp://x.vn"),
+        ("webhook", "x.vn"),
+    ):
+        with pytest.raises(ValidationError):
+            c.AddRecipient(scope_unit_id="u", events=["vn.antq.*"], channel=channel, address=address)
+    with pytest.raises(ValidationError, match="only a webhook"):
+        c.AddRecipient(
+            scope_unit_id="u", events=["vn.antq.*"], channel="email", address="a@b.vn", secret=rules.new_secret()
+        )
+
+
+def test_units_of_an_event_include_the_nominating_unit():
+    assert rules.units_of({"unit_id": "g1", "festival_id": "f"}) == {"g1"}
+    assert rules.units_of({"unit_id": "g1", "from_parent_id": "w1", "to_parent_id": "w2"}) == {"g1", "w1", "w2"}
+    assert rules.units_of({"nominee": {"unit_id": "g1"}}, actor_unit="w") == {"g1", "w"}
+    assert rules.units_of({"nomination_id": "n"}, {"nominee_unit_id": "g1", "nominating_unit_id": "w"}) == {"g1", "w"}
+
+
+def test_scope_holds_an_event_when_it_is_in_an_ancestry():
+    assert rules.in_scope("w", [["g1", "w", "p"]])
+    assert rules.in_scope("g1", [["g1", "w", "p"]])
+    assert not rules.in_scope("v", [["g1", "w", "p"], ["w", "p"]])
+
+
+def test_digest_is_due_at_the_next_hour_in_hue():
+    tz = "Asia/Ho_Chi_Minh"
+    before = dt.datetime(2026, 8, 1, 23, 30, tzinfo=UTC)  # 06:30 on 2 Aug in Huế
+    assert rules.digest_due(before, 7, tz) == dt.datetime(2026, 8, 2, 0, 0, tzinfo=UTC)
+    after = dt.datetime(2026, 8, 2, 0, 0, tzinfo=UTC)  # 07:00 exactly: the next day's
+    assert rules.digest_due(after, 7, tz) == dt.datetime(2026, 8, 3, 0, 0, tzinfo=UTC)
+
+
+def test_backoff_doubles_up_to_the_cap_with_bounded_jitter():
+    for attempt, centre in ((1, 30), (2, 60), (3, 120), (10, 3600)):
+        for _ in range(50):
+            d = rules.backoff(attempt, 30, 3600)
+            assert centre * 0.75 <= d <= centre * 1.25
+    assert {round(rules.backoff(1, 30, 3600), 6) for _ in range(20)} != {30.0}  # jittered
+
+
+def test_signatures_verify_with_the_standardwebhooks_library():
+    secret = rules.new_secret()
+    body = b'{"specversion":"1.0","type":"vn.antq.registry.festival.held.v1","data":{"venue":"S\xc3\xa2n"}}'
+    ts = int(dt.datetime.now(UTC).timestamp())
+    header = rules.sign(secret, "msg_1", ts, body)
+    Webhook(secret).verify(body, {"webhook-id": "msg_1", "webhook-timestamp": str(ts), "webhook-signature": header})
+    # and the library's own signature is ours, byte for byte
+    assert Webhook(secret).sign("msg_1", dt.datetime.fromtimestamp(ts, UTC), body.decode()) == header
+
+
+def test_while_rotating_both_secrets_sign():
+    old, new = rules.new_secret(), rules.new_secret()
+    ts = int(dt.datetime.now(UTC).timestamp())
+    header = rules.signature_header([new, old], "msg_2", ts, b"{}")
+    assert len(header.split(" ")) == 2
+    for secret in (old, new):
+        Webhook(secret).verify(
+            b"{}", {"webhook-id": "msg_2", "webhook-timestamp": str(ts), "webhook-signature": header}
+        )
+
+
+def test_the_webhook_id_is_stable_per_notification():
+    assert rules.webhook_id("e|r|webhook") == rules.webhook_id("e|r|webhook")
+    assert rules.webhook_id("e|r|webhook") != rules.webhook_id("e|r2|webhook")
+
+
+def test_email_templates_escape_html_and_keep_diacritics():
+    delivery = {
+        "_id": "e|r|email",
+        "kind": "event",
+        "event_type": "vn.antq.registry.festival.planned.v1",
+        "items": [
+            {
+                "type": "vn.antq.registry.festival.planned.v1",
+                "time": "2026-07-20T01:00:00Z",
+                "data": {
+                    "unit_id": "g1",
+                    "venue": "<script>alert(1)</script>",
+                    "date": "2026-08-10",
+                    "cost_vnd": 5000000,
+                },
+            }
+        ],
+    }
+    subject, text, html = channels.render(delivery, "vi", "cán bộ")
+    assert subject == "Đăng ký kế hoạch tổ chức Ngày hội"
+    assert "&lt;script&gt;" in html and "<script>" not in html
+    assert "Ngày tổ chức: 10/08/2026" in text and "Kinh phí (đồng): 5.000.000" in text
+    subject_en, text_en, _ = channels.render(delivery, "en", "officer")
+    assert subject_en == "Festival planned" and "Cost (VND): 5,000,000" in text_en

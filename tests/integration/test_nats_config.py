@@ -22,10 +22,10 @@ from nats.errors import TimeoutError as NatsTimeout
 from deploy.embedded import Child, free_port, nats_binary
 from services.awards.app import AwardsSettings
 from services.awards.app import create as create_awards
-from services.registry.app import RegistrySettings
-from services.registry.app import create as create_registry
 from services.notifications.app import NotificationsSettings
 from services.notifications.app import create as create_notifications
+from services.registry.app import RegistrySettings
+from services.registry.app import create as create_registry
 from services.reporting.app import ReportingSettings
 from services.reporting.app import create as create_reporting
 from shared.client import Client

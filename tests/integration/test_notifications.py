@@ -450,7 +450,7 @@ async def test_a_digest_collects_a_days_events_and_is_sent_once(admin, registry,
     ]
 
 
-# ------------------------------------------------------------------------------------ reminders (last: it stops the host)
+# ------------------------------------------------------------ reminders (last: it stops the host)
 
 
 async def test_reminders_survive_a_restart_and_two_instances_send_each_once(admin, registry, notifications, receiver):

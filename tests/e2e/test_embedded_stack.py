@@ -17,7 +17,7 @@ import nats
 
 from deploy.embedded import free_port, port_in_use
 from shared.contract.services import SERVICES
-from tests.e2e.awards_flow import check_stream, run_flow
+from tests.e2e.awards_flow import Outside, check_stream, ok, run_flow
 
 SERVICE_NAMES = [s.name for s in SERVICES]
 
@@ -89,6 +89,29 @@ async def count_units(nats_port: int) -> int:
     return len(json.loads(msg.data)["result"]["units"])
 
 
+async def mail_lands_in_the_sink(nats_port: int, data: Path) -> None:
+    """notifications sends through `make up`'s SMTP sink, which writes the message under <data>/mail."""
+    nc = await nats.connect(f"nats://127.0.0.1:{nats_port}")
+    c = Outside(nc)
+    try:
+        recipient = {
+            "scope_unit_id": "hue",
+            "events": ["vn.antq.registry.campaign.opened.v1"],
+            "channel": "email",
+            "address": "so-cong-an@hue.gov.vn",
+        }
+        ok(await c.until_known("notifications", "add-recipient", recipient, "", "admin"))
+        ok(await c.send("registry", "open-campaign", {"year": 2027, "scope_unit_id": "hue"}))
+        deadline = time.monotonic() + 30
+        while not list((data / "mail").glob("*so-cong-an*.eml")):
+            assert time.monotonic() < deadline, "no email in the sink"
+            await asyncio.sleep(0.3)
+        text = next((data / "mail").glob("*so-cong-an*.eml")).read_text()
+        assert "Subject:" in text and "so-cong-an@hue.gov.vn" in text
+    finally:
+        await nc.close()
+
+
 async def test_make_up_supervises_restarts_and_keeps_data(tmp_path):
     ports = {"nats": free_port(), "monitor": free_port(), "mongodb": free_port(), "smtp": free_port()}
     ports.update({name: free_port() for name in SERVICE_NAMES})
@@ -100,6 +123,7 @@ async def test_make_up_supervises_restarts_and_keeps_data(tmp_path):
         # the awards issue's flow, as an outside nats-py client runs it against `make up`
         nats_url = f"nats://127.0.0.1:{ports['nats']}"
         await check_stream(nats_url, await run_flow(nats_url))
+        await mail_lands_in_the_sink(ports["nats"], tmp_path / "data")
         [registry_pid] = [pid for pid, cmd in children_of(proc.pid).items() if "services.registry" in cmd]
         os.kill(registry_pid, signal.SIGKILL)
         deadline = time.monotonic() + 60

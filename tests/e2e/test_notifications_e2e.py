@@ -12,6 +12,7 @@ import email
 import email.policy
 import json
 import signal
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,10 +21,12 @@ import nats
 import pytest
 
 from deploy import smtp_sink
-from deploy.embedded import free_port
+from deploy.embedded import Child, free_port
 from tests.e2e.awards_flow import Outside, ok
 from tests.e2e.conftest import ServiceProcess, service_process
 from tests.webhook_receiver import Receiver
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "webhook_receiver.py"
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +95,14 @@ async def test_an_outside_client_gets_verified_webhooks_and_email_once(servers, 
         }
         added = ok(await c.until_known("notifications", "add-recipient", hook, "", "admin"))
         secret = added["secret"]
+        # the README's receiver, as its own process, for a second recipient of the same scope
+        port = free_port()
+        example = {**hook, "address": f"http://127.0.0.1:{port}/antq", "events": ["vn.antq.registry.festival.*"]}
+        example_secret = ok(await c.send("notifications", "add-recipient", example))["secret"]
+        readme_receiver = Child(
+            "receiver", [sys.executable, str(EXAMPLE), str(port), example_secret], port, log=mailbox[0] / f"rx-{t}.log"
+        )
+        readme_receiver.start(wait=20)
         mail = {
             "scope_unit_id": u["p"],
             "events": ["vn.antq.registry.festival.held.v1"],
@@ -143,6 +154,16 @@ async def test_an_outside_client_gets_verified_webhooks_and_email_once(servers, 
             found = [p for p in folder.glob("*.eml") if f"cong-an-{t}" in p.name]
             return found if found else None
 
+        async def the_example():
+            lines = [json.loads(x) for x in readme_receiver.log.read_text().splitlines() if x.startswith("{")]
+            return lines if len(lines) == 2 else None
+
+        lines = await until(the_example, what="the README receiver's two verified events")
+        assert [x["type"] for x in lines] == [
+            "vn.antq.registry.festival.planned.v1",
+            "vn.antq.registry.festival.held.v1",
+        ]
+        readme_receiver.stop()
         [path] = await until(the_mail, what="the email")
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         assert message["Subject"] == "Báo cáo kết quả tổ chức Ngày hội"

@@ -41,3 +41,8 @@ def test_the_readme_shows_the_subscriber_the_e2e_test_runs():
     example = (ROOT / "examples" / "coverage_subscriber.py").read_text()
     assert example in (ROOT / "README.md").read_text()
     assert len([line for line in example.splitlines() if line.strip() and not line.startswith('"""')]) <= 16
+
+
+def test_the_readme_shows_the_webhook_receiver_the_e2e_test_runs():
+    example = (ROOT / "examples" / "webhook_receiver.py").read_text()
+    assert example in (ROOT / "README.md").read_text()

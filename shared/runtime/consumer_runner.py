@@ -114,6 +114,7 @@ class ConsumerRunner:
         self.failures: dict[int, int] = {}  # stream seq → failures (an outage does not count)
         self.progress = Progress()
         self.busy = asyncio.Lock()  # held while a delivery is being applied
+        self._acks: asyncio.Task[None] | None = None  # the last batch's acknowledgements, sent meanwhile
         self.paused = False
         self.stopping = asyncio.Event()
 
@@ -161,6 +162,7 @@ class ConsumerRunner:
         finally:
             reader.cancel()
             await asyncio.gather(reader, return_exceptions=True)
+            await self.acked()
             with logs.best_effort("unsubscribing", log):
                 await sub.unsubscribe()
 
@@ -206,10 +208,23 @@ class ConsumerRunner:
             await asyncio.wait_for(self.stopping.wait(), seconds)
 
     async def stop(self) -> None:
-        """Finish the delivery being applied, then stop taking more."""
+        """Finish the delivery being applied (and acknowledge it), then stop taking more."""
         self.stopping.set()
         async with self.busy:
-            pass
+            await self.acked()
+
+    async def acked(self) -> None:
+        """Wait until the acknowledgements of the last applied delivery are sent."""
+        if self._acks is not None:
+            await asyncio.gather(self._acks, return_exceptions=True)
+            self._acks = None
+
+    async def _ack_all(self, msgs: list[Msg]) -> None:
+        try:
+            for m in msgs:
+                await m.ack()
+        except Exception as exc:  # the connection went: the events come back and are skipped as applied
+            log.warning("acknowledgements not sent", extra={"consumer": self.label, "error": repr(exc)[:300]})
 
     # ------------------------------------------------------------------------------- one delivery
 
@@ -307,8 +322,11 @@ class ConsumerRunner:
             raise Outage(exc.message) from None
 
     async def settle(self, done: Plan[Delivery]) -> None:
+        # the applied events' acks go out while the next delivery is applied (the commit made them
+        # durable: an ack lost now only brings them back, to be skipped as applied)
+        await self.acked()
+        self._acks = asyncio.create_task(self._ack_all([d.msg for d in done.apply]))
         for d in done.apply:
-            await d.msg.ack()
             self.failures.pop(d.seq, None)
         for outcome, group in (("skipped_duplicate", done.duplicate), ("skipped_stale", done.stale)):
             for d in group:

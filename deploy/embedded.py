@@ -21,6 +21,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.client.tokens import Issuer
 from shared.contract.services import SERVICES as TABLE
 
 BIN = Path(sys.executable).parent
@@ -186,6 +187,16 @@ class Stack:
             self.children.append(Child("mongodb", argv, ports.mongodb, log=logs / "mongodb.log"))
             mongodb_url = mongo_url(ports.mongodb)
         self.env = {"ANTQ_NATS_URL": nats_url, "ANTQ_MONGODB_URL": mongodb_url}
+        # a development identity provider: its key signs `antq token` and the CLI's commands, and the
+        # services verify every token against its JWKS (unsigned commands are still accepted here)
+        issuer = Issuer.create(data / "issuer")
+        self.env.update(
+            {
+                "ANTQ_AUTH_ISSUER": issuer.issuer,
+                "ANTQ_AUTH_JWKS_FILE": str(data / "issuer" / "jwks.json"),
+                "ANTQ_ISSUER_DIR": str(data / "issuer"),
+            }
+        )
         extra: dict[str, dict[str, str]] = {}
         if "notifications" in services and not os.environ.get("ANTQ_SMTP_HOST"):
             # a local SMTP sink: every email notifications sends lands in <data>/mail as an .eml file
@@ -325,6 +336,9 @@ def print_banner(stack: Stack) -> None:
         lines.append(f"  {name:<9} http://127.0.0.1:{port}/readyz  /metrics  /asyncapi.json  /asyncapi.yaml")
     lines += [
         "  CLI       .venv/bin/antq --help   (e.g. .venv/bin/antq registry units --subtree)",
+        f"  tokens    .venv/bin/antq token --actor-id ID --unit UNIT --role officer   (issuer {stack.data / 'issuer'})",
+        "  DEVELOPMENT MODE: commands WITHOUT a token are accepted and their envelope's actor is taken at its word;",
+        "            a token, when sent, is verified. Production (ANTQ_ENV=production) accepts signed commands only.",
         f"  logs      {stack.data / 'logs'}",
         "Ctrl-C stops everything; data survives a restart.",
     ]

@@ -21,6 +21,7 @@ from rich.table import Table
 from shared.client import Client, Reply, read_stream
 from shared.client.importer import import_units, read_rows
 from shared.client.reform import ReformReport, apply_reform, read_csv
+from shared.client.tokens import Issuer
 from shared.contract.envelope import Actor
 from shared.contract.services import SERVICES
 from shared.contract.subjects import DLQ
@@ -37,6 +38,20 @@ class Opts:
     nats_url: str = os.environ.get("ANTQ_NATS_URL", "nats://127.0.0.1:4222")
     actor: Actor = Actor(id="cli", unit=None, role="admin")
     timeout: float = 10.0
+    token: str | None = None
+    issuer_dir: Path = Path(".antq-data/issuer")
+
+
+def token_source() -> str | Callable[[], str] | None:
+    """What the CLI signs with: ANTQ_TOKEN as given; else, where `make up` created its development
+    issuer, a fresh short token for the CLI's actor on each request; else nothing (unsigned)."""
+    if Opts.token:
+        return Opts.token
+    if (Opts.issuer_dir / "private.pem").exists():
+        issuer = Issuer.load(Opts.issuer_dir)
+        actor = Opts.actor
+        return lambda: issuer.token(actor.id, actor.unit, actor.role, ttl=300)
+    return None
 
 
 @app.callback()
@@ -46,10 +61,18 @@ def main_options(
     actor_unit: Annotated[str, typer.Option(envvar="ANTQ_ACTOR_UNIT", help="empty only for admin")] = "",
     actor_role: Annotated[str, typer.Option(envvar="ANTQ_ACTOR_ROLE")] = "admin",
     timeout: Annotated[float, typer.Option(help="seconds to wait for a reply")] = 10.0,
+    token: Annotated[
+        str | None, typer.Option(envvar="ANTQ_TOKEN", help="a JWT from the identity provider, sent on every request")
+    ] = None,
+    issuer_dir: Annotated[
+        Path, typer.Option(envvar="ANTQ_ISSUER_DIR", help="the development issuer of `make up` (signs if present)")
+    ] = Path(os.environ.get("ANTQ_DATA_DIR", ".antq-data")) / "issuer",
 ) -> None:
     Opts.nats_url = nats_url
     Opts.actor = Actor(id=actor_id, unit=actor_unit or None, role=actor_role)
     Opts.timeout = timeout
+    Opts.token = token
+    Opts.issuer_dir = issuer_dir
 
 
 def run(fn: Callable[[Client], Awaitable[T]]) -> T:
@@ -60,6 +83,7 @@ def run(fn: Callable[[Client], Awaitable[T]]) -> T:
                 Opts.actor,
                 source="antq/cli",
                 timeout=Opts.timeout,
+                token=token_source(),
                 max_reconnect_attempts=2,
                 connect_timeout=3,
             )
@@ -170,6 +194,27 @@ def service_app(service: str, summary: str) -> typer.Typer:
             raise typer.Exit(1)
 
     return sub
+
+
+@app.command("token")
+def token_command(
+    actor_id: Annotated[str, typer.Option("--actor-id", help="the token's sub")],
+    role: Annotated[str, typer.Option(help="officer, approver or admin")],
+    unit: Annotated[str | None, typer.Option(help="the actor's unit (none: a platform admin)")] = None,
+    ttl: Annotated[float, typer.Option(help="seconds until it expires")] = 3600.0,
+) -> None:
+    """Print a token signed by `make up`'s development issuer (.antq-data/issuer), for a client to send
+    as `Authorization: Bearer <token>`. Production tokens come from the province's identity provider."""
+    if role not in ("officer", "approver", "admin"):
+        err.print("[red]--role is officer, approver or admin[/red]")
+        raise typer.Exit(2)
+    if unit is None and role != "admin":
+        err.print("[red]--unit is required unless --role admin[/red]")
+        raise typer.Exit(2)
+    if not (Opts.issuer_dir / "private.pem").exists():
+        err.print(f"[red]no development issuer in {Opts.issuer_dir}: `make up` creates it[/red]")
+        raise typer.Exit(2)
+    print(Issuer.load(Opts.issuer_dir).token(actor_id, unit, role, ttl=ttl))
 
 
 SERVICE_APPS = {entry.name: service_app(entry.name, entry.summary) for entry in SERVICES}

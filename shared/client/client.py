@@ -5,6 +5,7 @@ Plain nats-py underneath: commands (request/reply or durable intake) and queries
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,18 +89,40 @@ class Reply:
 
 
 class Client:
-    def __init__(self, nc: NATS, actor: Actor, source: str = "antq/client", timeout: float = 10.0) -> None:
+    """A typed client of the bus. `token`: a JWT for `Authorization: Bearer …` on every command, query
+    and operation, or a function returning a fresh one each time."""
+
+    def __init__(
+        self,
+        nc: NATS,
+        actor: Actor,
+        source: str = "antq/client",
+        timeout: float = 10.0,
+        token: str | Callable[[], str] | None = None,
+    ) -> None:
         self.nc = nc
         self.actor = actor
         self.source = source
         self.timeout = timeout
+        self.token = token
 
     @classmethod
     async def connect(
-        cls, url: str, actor: Actor, source: str = "antq/client", timeout: float = 10.0, **options: Any
+        cls,
+        url: str,
+        actor: Actor,
+        source: str = "antq/client",
+        timeout: float = 10.0,
+        token: str | Callable[[], str] | None = None,
+        **options: Any,
     ) -> Client:
         nc = await nats.connect(url, name=source, **options)
-        return cls(nc, actor, source, timeout)
+        return cls(nc, actor, source, timeout, token)
+
+    def headers(self, **more: str) -> dict[str, str] | None:
+        token = self.token() if callable(self.token) else self.token
+        out = {**more, **({"Authorization": f"Bearer {token}"} if token else {})}
+        return out or None
 
     async def close(self) -> None:
         await self.nc.drain()
@@ -123,7 +146,9 @@ class Client:
         correlation_id: str | None = None,
     ) -> Reply:
         body = self.envelope(service, action, data, id, correlation_id)
-        msg = await self.nc.request(command_subject(service, action), body, timeout=self.timeout)
+        msg = await self.nc.request(
+            command_subject(service, action), body, timeout=self.timeout, headers=self.headers()
+        )
         return Reply.parse(msg.data)
 
     async def send(self, command: BaseModel, id: str | None = None) -> Reply:
@@ -137,13 +162,18 @@ class Client:
         command_id = json.loads(body)["id"]
         js = self.nc.jetstream()
         await js.publish(
-            intake_subject(service, action), body, headers={"Nats-Msg-Id": command_id}, timeout=self.timeout
+            intake_subject(service, action),
+            body,
+            headers=self.headers(**{"Nats-Msg-Id": command_id}),
+            timeout=self.timeout,
         )
         return str(command_id)
 
     async def query(self, service: str, name: str, params: dict[str, Any] | BaseModel | None = None) -> Reply:
         payload = params.model_dump(mode="json", exclude_none=True) if isinstance(params, BaseModel) else params or {}
-        msg = await self.nc.request(query_subject(service, name), json.dumps(payload).encode(), timeout=self.timeout)
+        msg = await self.nc.request(
+            query_subject(service, name), json.dumps(payload).encode(), timeout=self.timeout, headers=self.headers()
+        )
         return Reply.parse(msg.data)
 
     async def ops(self, service: str, action: str, data: dict[str, Any] | None = None) -> Reply:
@@ -151,5 +181,5 @@ class Client:
         body = new_event(
             source=self.source, type=f"vn.antq.{service}.ops.v1", data=data or {}, actor=self.actor
         ).to_bytes()
-        msg = await self.nc.request(ops_subject(service, action), body, timeout=self.timeout)
+        msg = await self.nc.request(ops_subject(service, action), body, timeout=self.timeout, headers=self.headers())
         return Reply.parse(msg.data)

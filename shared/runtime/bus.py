@@ -6,6 +6,7 @@ input gets an answer instead of an exception inside FastStream."""
 
 # No `from __future__ import annotations`: FastStream reads the handlers' annotations at runtime.
 
+import datetime as dt
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -35,6 +36,7 @@ from shared.contract.subjects import (
     ops_subject,
     query_subject,
 )
+from shared.runtime.auth import Presented
 from shared.runtime.dead_letters import DeadLetters
 from shared.runtime.metrics import Metrics
 from shared.runtime.pipeline import CommandPipeline, PoisonMessage
@@ -197,18 +199,22 @@ class Endpoints:
                 f"ANTQ_{self.service.upper()})",
             )
 
-    async def _command(self, action: str, raw: bytes) -> dict[str, Any]:
-        return await self.commands.handle(action, raw, "request")
+    async def _command(self, action: str, raw: bytes, presented: Presented | None = None) -> dict[str, Any]:
+        return await self.commands.handle(action, raw, "request", presented)
 
     def _request(
-        self, subject: str, model: type[BaseModel], doc: str, answer: Callable[[bytes], Awaitable[dict[str, Any]]]
+        self,
+        subject: str,
+        model: type[BaseModel],
+        doc: str,
+        answer: Callable[[bytes, Presented], Awaitable[dict[str, Any]]],
     ) -> None:
         gate = self.gate
 
         async def handle(body: Any, msg: NatsMessage) -> dict[str, Any]:
             try:
                 async with gate.slot():
-                    return await answer(msg.body)
+                    return await answer(msg.body, Presented(msg.headers))
             except Exception as exc:  # the processors answer every refusal themselves: this is a bug
                 log.exception("request failed", extra={"subject": subject})
                 return internal_error(msg.body, exc)
@@ -228,7 +234,10 @@ class Endpoints:
 
         async def run(msg: NatsMessage) -> None:
             action = msg.raw_message.subject.rsplit(".", 1)[-1]
-            await commands.handle(action, msg.body, "intake")
+            # a token is judged at the time the stream took the command, not when it is processed
+            received = msg.raw_message.metadata.timestamp
+            at = received.astimezone(dt.UTC) if received.tzinfo else received.replace(tzinfo=dt.UTC)
+            await commands.handle(action, msg.body, "intake", Presented(msg.headers, at))
 
         self.durable(
             DurableSpec(

@@ -39,6 +39,7 @@ from shared.contract.errors import (
 )
 from shared.replicas.authz import is_platform_admin
 from shared.runtime import logs, mongo
+from shared.runtime.auth import Presented, reconcile, verifier_of
 from shared.runtime.bus import Endpoints, Reply, ensure_streams, make_broker
 from shared.runtime.consumer_runner import ConsumerRunner
 from shared.runtime.consumers import Consumer
@@ -166,6 +167,7 @@ class ServiceHost:
         self.outbox = Outbox(db)
         self.inbox = Inbox(db, "commands")
         tz = ZoneInfo(s.timezone)
+        self.verifier = verifier_of(s)
         self.pipeline = CommandPipeline(
             self.name,
             self.mongo,
@@ -178,6 +180,7 @@ class ServiceHost:
             tz,
             s.max_payload_bytes,
             self.round_trips,
+            self.verifier,
         )
         self.queries = QueryProcessor(
             self.name,
@@ -188,6 +191,7 @@ class ServiceHost:
             tz,
             s.max_payload_bytes,
             s.max_reply_bytes,
+            self.verifier,
         )
         self.broker = make_broker(s, self.name, self.metrics)
         self.endpoints = Endpoints(self.broker, self.pipeline, self.queries, s, self.name, self.metrics, self.ops)
@@ -245,6 +249,12 @@ class ServiceHost:
     async def start(self) -> None:
         broker = self.broker or self.build()
         assert self.mongo is not None
+        if self.settings.unsigned_accepted:
+            log.warning(
+                "DEVELOPMENT MODE: commands without a token are accepted and their envelope's actor is taken at its "
+                "word; production (ANTQ_ENV=production) requires a signed JWT on every command and query",
+                extra={"issuer": self.settings.auth_issuer},
+            )
         docs = {
             "/asyncapi.json": ("application/json", lambda: json.dumps(self.asyncapi(), indent=2).encode()),
             "/asyncapi.yaml": (
@@ -328,11 +338,15 @@ class ServiceHost:
 
     # ------------------------------------------------------------------------------- operations
 
-    async def ops(self, action: str, raw: bytes) -> dict[str, Any]:
+    async def ops(self, action: str, raw: bytes, presented: Presented | None = None) -> dict[str, Any]:
         """antq.ops.<service>.<action>: consumer status and rebuilds, for a platform admin."""
         env = None
         try:
             env = parse_envelope(raw, self.settings.max_payload_bytes)
+            if self.verifier is not None:
+                claimed = self.verifier.actor(presented, f"operation {action}")
+                attrs = {"actorid": env.actorid, "actorunit": env.actorunit, "actorrole": env.actorrole}
+                env = env.model_copy(update=reconcile(claimed, attrs, f"operation {action}"))
             actor = env.actor()
             if not is_platform_admin(actor):
                 raise Forbidden("rule: operations need a platform admin (actorrole admin without actorunit)")

@@ -44,6 +44,7 @@ from shared.contract.ids import uuid7
 from shared.contract.subjects import command_type, event_type
 from shared.replicas.authz import Permission, require_role
 from shared.runtime import logs
+from shared.runtime.auth import Presented, Verifier, reconcile
 from shared.runtime.inbox import Inbox, Processed, digest
 from shared.runtime.metrics import Metrics
 from shared.runtime.mongo import Doc, RoundTrips, database_error, in_transaction, is_duplicate_key
@@ -119,8 +120,10 @@ class CommandPipeline(Generic[S]):
         tz: ZoneInfo = ZoneInfo("Asia/Ho_Chi_Minh"),
         max_payload_bytes: int = 256 * 1024,
         round_trips: RoundTrips | None = None,
+        verifier: Verifier | None = None,
     ) -> None:
         self.service = service
+        self.verifier = verifier
         self.mongo = mongo
         self.inbox = inbox
         self.outbox = outbox
@@ -133,7 +136,9 @@ class CommandPipeline(Generic[S]):
         self.round_trips = round_trips or RoundTrips()
         self.source = f"antq/{service}"
 
-    async def handle(self, action: str, raw: bytes, transport: Transport = "request") -> dict[str, Any]:
+    async def handle(
+        self, action: str, raw: bytes, transport: Transport = "request", presented: Presented | None = None
+    ) -> dict[str, Any]:
         """Answer one command. On the intake, raises what is worth a redelivery (RETRY_LATER, a bug)
         and PoisonMessage for what no redelivery can fix; by request/reply, always answers."""
         started = time.perf_counter()
@@ -141,7 +146,7 @@ class CommandPipeline(Generic[S]):
         outcome, code = "error", "internal"
         with self.round_trips.count() as trips, logs.ids(command_id):
             try:
-                reply, outcome = await self._steps(action, raw, transport)
+                reply, outcome = await self._steps(action, raw, transport, presented)
                 code = "ok" if reply["ok"] else reply["error"]["code"]
                 return reply
             except RETRY_LATER as exc:
@@ -167,9 +172,11 @@ class CommandPipeline(Generic[S]):
                 self.metrics.command_seconds.labels(self.service, action).observe(time.perf_counter() - started)
                 self.metrics.command_round_trips.labels(self.service, action).observe(trips[0])
 
-    async def _steps(self, action: str, raw: bytes, transport: Transport) -> tuple[dict[str, Any], str]:
+    async def _steps(
+        self, action: str, raw: bytes, transport: Transport, presented: Presented | None = None
+    ) -> tuple[dict[str, Any], str]:
         try:
-            request = self.parse(action, raw, transport)
+            request = self.parse(action, raw, transport, presented)
         except DomainError as exc:  # refused before its id could be trusted: nothing is recorded
             return await self.refuse_unreadable(action, raw, exc, transport), "rejected"
         with logs.ids(request.env.id, request.env.correlationid or request.env.id):
@@ -190,8 +197,12 @@ class CommandPipeline(Generic[S]):
 
     # ------------------------------------------------------------------------------- the steps
 
-    def parse(self, action: str, raw: bytes, transport: Transport) -> Request:
+    def parse(self, action: str, raw: bytes, transport: Transport, presented: Presented | None = None) -> Request:
         env = parse_envelope(raw, self.max_payload_bytes)
+        if self.verifier is not None:  # the actor is the token's; the envelope must agree with it
+            claimed = self.verifier.actor(presented, f"command {env.id}")
+            attrs = {"actorid": env.actorid, "actorunit": env.actorunit, "actorrole": env.actorrole}
+            env = env.model_copy(update=reconcile(claimed, attrs, f"command {env.id}"))
         spec = self.commands.get(action)
         if spec is None:
             raise UnknownCommand(f"{self.service} has no command {action!r}; known: {', '.join(sorted(self.commands))}")

@@ -18,6 +18,7 @@ from pymongo.errors import PyMongoError
 
 from shared.contract.envelope import pydantic_details, read_json, validate_strict
 from shared.contract.errors import DomainError, ReplyTooLarge, UnknownCommand, ValidationFailed
+from shared.runtime.auth import Presented, Verifier
 from shared.runtime.metrics import Metrics
 from shared.runtime.mongo import database_error
 
@@ -61,8 +62,10 @@ class QueryProcessor(Generic[S]):
         tz: ZoneInfo,
         max_payload_bytes: int,
         max_reply_bytes: int,
+        verifier: Verifier | None = None,
     ) -> None:
         self.service = service
+        self.verifier = verifier
         self.queries = {q.name: q for q in queries}
         self.store = store
         self.metrics = metrics
@@ -71,9 +74,11 @@ class QueryProcessor(Generic[S]):
         self.max_payload_bytes = max_payload_bytes
         self.max_reply_bytes = max_reply_bytes
 
-    async def answer(self, name: str, raw: bytes) -> dict[str, Any]:
+    async def answer(self, name: str, raw: bytes, presented: Presented | None = None) -> dict[str, Any]:
         outcome = "error"
         try:
+            if self.verifier is not None:  # queries reveal unit data: a token, where one is required
+                self.verifier.actor(presented, f"query {name}")
             spec = self.queries.get(name)
             if spec is None:
                 raise UnknownCommand(f"{self.service} has no query {name!r}; known: {', '.join(sorted(self.queries))}")

@@ -52,6 +52,18 @@ class ServiceSettings(BaseSettings):
         description="How long the broker waits for a consumer's ack before redelivering (after a crash, "
         "unacknowledged events come back after this long)",
     )
+    auth_issuer: str | None = Field(
+        default=None, description="The identity provider's `iss`: commands and queries carry its JWTs"
+    )
+    auth_audience: str = Field(default="antq", description="The `aud` tokens must name")
+    auth_jwks_file: str | None = Field(default=None, description="The issuer's public keys (JWKS JSON file)")
+    auth_jwks_url: str | None = Field(default=None, description="The issuer's public keys (JWKS URL, cached)")
+    auth_allow_unsigned: bool | None = Field(
+        default=None,
+        description="Accept commands without a token, taking the envelope's actor at its word (development "
+        "only; default: yes in development, never in production)",
+    )
+    auth_leeway_seconds: float = Field(default=30.0, ge=0, le=300, description="Clock skew allowed on exp")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     timezone: str = Field(default="Asia/Ho_Chi_Minh", description="The calendar that decides what 'today' is")
 
@@ -64,6 +76,10 @@ class ServiceSettings(BaseSettings):
             problems.append("ANTQ_MONGODB_URL must be set explicitly")
         if self.nats_creds_file is None and (self.nats_user is None or self.nats_password is None):
             problems.append("NATS credentials (ANTQ_NATS_CREDS_FILE or ANTQ_NATS_USER/ANTQ_NATS_PASSWORD) are required")
+        if self.auth_issuer is None or (self.auth_jwks_file is None and self.auth_jwks_url is None):
+            problems.append("an identity provider is required: ANTQ_AUTH_ISSUER and ANTQ_AUTH_JWKS_FILE or _URL")
+        if self.auth_allow_unsigned:
+            problems.append("ANTQ_AUTH_ALLOW_UNSIGNED is for development only")
         if self.nats_password is not None and self.nats_password.get_secret_value() in (
             "",
             "changeme",
@@ -73,6 +89,10 @@ class ServiceSettings(BaseSettings):
         if problems:
             raise ValueError("refusing to start in production: " + "; ".join(problems))
         return self
+
+    @property
+    def unsigned_accepted(self) -> bool:
+        return self.env != "production" and self.auth_allow_unsigned is not False
 
     def database_name(self, service: str) -> str:
         return self.mongodb_db or f"antq_{service}"

@@ -29,13 +29,33 @@ def test_production_refuses_the_development_database_and_missing_credentials():
             nats_user="registry",
             nats_password="changeme",
         )
+    with pytest.raises(ValueError, match="an identity provider is required"):
+        ServiceSettings(
+            env="production",
+            mongodb_url="mongodb://db:27017/?replicaSet=rs0",
+            nats_user="registry",
+            nats_password="s3cret-from-a-vault",
+        )
+    idp = {"auth_issuer": "https://id.hue.gov.vn", "auth_jwks_url": "https://id.hue.gov.vn/jwks"}
+    with pytest.raises(ValueError, match="development only"):
+        ServiceSettings(
+            env="production",
+            mongodb_url="mongodb://db:27017/?replicaSet=rs0",
+            nats_user="registry",
+            nats_password="s3cret-from-a-vault",
+            auth_allow_unsigned=True,
+            **idp,
+        )
     ok = ServiceSettings(
         env="production",
         mongodb_url="mongodb://db:27017/?replicaSet=rs0",
         nats_user="registry",
         nats_password="s3cret-from-a-vault",
+        **idp,
     )
     assert ok.database_name("registry") == "antq_registry"
+    assert not ok.unsigned_accepted
+    assert ServiceSettings().unsigned_accepted  # development: unsigned commands accepted (and said at start)
 
 
 def test_development_defaults_point_at_the_embedded_servers():

@@ -1,0 +1,152 @@
+"""Production mode end to end: the registry as its own process with ANTQ_ENV=production, against a
+nats-server started from deploy/nats/nats.conf (users and permissions), and an identity provider whose
+public keys it reads from a JWKS file. Commands and queries need a signed token, and the actor is the
+token's."""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import nats
+import pytest
+
+from deploy.embedded import Child, free_port, nats_binary
+from shared.client.tokens import Issuer
+from shared.contract.subjects import command_subject, query_subject
+from tests.e2e.conftest import ServiceProcess
+from tests.integration.test_nats_config import ENV, PASSWORDS, local_copy
+
+ISSUER = "https://id.hue.gov.vn/realms/antq"
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory) -> Iterator[str]:
+    work = tmp_path_factory.mktemp("nats-production")
+    port = free_port()
+    server = Child(
+        "nats", [nats_binary(), "-c", str(local_copy(work, port, free_port()))], port, env=ENV, log=work / "nats.log"
+    )
+    server.start(wait=30)
+    yield f"127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def idp(tmp_path_factory) -> tuple[Issuer, Path]:
+    folder = tmp_path_factory.mktemp("idp")
+    issuer = Issuer.create(folder, issuer=ISSUER)
+    return issuer, folder / "jwks.json"
+
+
+@pytest.fixture(scope="module")
+def registry_prod(servers, secured, idp, tmp_path_factory) -> Iterator[ServiceProcess]:
+    tmp = tmp_path_factory.mktemp("e2e-prod")
+    port = free_port()
+    env = {
+        "ANTQ_ENV": "production",
+        "ANTQ_NATS_URL": f"nats://{secured}",
+        "ANTQ_NATS_USER": "registry",
+        "ANTQ_NATS_PASSWORD": PASSWORDS["registry"],
+        "ANTQ_MONGODB_URL": servers.mongodb_url,
+        "ANTQ_MONGODB_DB": f"antq_registry_prod_{uuid.uuid4().hex[:8]}",
+        "ANTQ_HTTP_PORT": str(port),
+        "ANTQ_AUTH_ISSUER": ISSUER,
+        "ANTQ_AUTH_JWKS_FILE": str(idp[1]),
+    }
+    svc = ServiceProcess("registry", [sys.executable, "-m", "services.registry"], port, env=env, log=tmp / "reg.log")
+    svc.start()
+    svc.wait_ready()
+    yield svc
+    svc.stop()
+
+
+def test_production_refuses_to_start_without_an_issuer(servers, secured, tmp_path):
+    import subprocess
+
+    env = {
+        "ANTQ_ENV": "production",
+        "ANTQ_NATS_URL": f"nats://{secured}",
+        "ANTQ_NATS_USER": "registry",
+        "ANTQ_NATS_PASSWORD": PASSWORDS["registry"],
+        "ANTQ_MONGODB_URL": servers.mongodb_url,
+        "PATH": "/usr/bin:/bin",
+    }
+    r = subprocess.run(
+        [sys.executable, "-m", "services.registry"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert r.returncode != 0
+    assert "an identity provider is required" in r.stderr
+
+
+async def test_tokens_decide_who_acts(registry_prod, secured, idp):
+    issuer, _ = idp
+    nc = await nats.connect(f"nats://producer:{PASSWORDS['producer']}@{secured}")
+    t = uuid.uuid4().hex[:6]
+    a_unit, b_unit = f"w-a-{t}", f"w-b-{t}"
+
+    async def send(action: str, data: dict, token: str | None, **actor: str) -> dict:
+        """A command whose envelope names no actor (the token's is used), or the attributes given."""
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        doc = {
+            "specversion": "1.0",
+            "id": str(uuid.uuid4()),
+            "source": "outside-client",
+            "type": f"vn.antq.registry.{action}.v1",
+            "data": data,
+            **actor,
+        }
+        body = json.dumps(doc, ensure_ascii=False).encode()
+        msg = await nc.request(command_subject("registry", action), body, timeout=10, headers=headers)
+        return json.loads(msg.data)
+
+    def code(reply: dict) -> str:
+        return "ok" if reply["ok"] else reply["error"]["code"]
+
+    admin = issuer.token("so-cong-an-admin", None, "admin")
+    try:
+        # an admin with a token registers the tree
+        p = f"p-{t}"
+        for unit_id, kind, parent in ((p, "province", None), (a_unit, "ward", p), (b_unit, "ward", p)):
+            data = {"unit_id": unit_id, "name": f"Đơn vị {unit_id}", "kind": kind, "parent_id": parent}
+            reply = await send("register-unit", {**data, "valid_from": "2024-01-01"}, admin)
+            assert code(reply) == "ok", reply
+
+        hamlet = {"name": "Tổ dân phố 1", "kind": "residential_group", "valid_from": "2024-01-01"}
+        # 1. unsigned: refused, whatever the envelope claims
+        as_admin = {"actorid": "so-cong-an-admin", "actorunit": "", "actorrole": "admin"}
+        reply = await send("register-unit", {**hamlet, "parent_id": a_unit}, None, **as_admin)
+        assert code(reply) == "forbidden" and "no token" in reply["error"]["message"]
+        # 2. an expired token: refused
+        expired = issuer.token("so-cong-an-admin", None, "admin", ttl=-120)
+        reply = await send("register-unit", {**hamlet, "parent_id": a_unit}, expired)
+        assert code(reply) == "forbidden" and "expired" in reply["error"]["message"]
+        # 3. an officer of unit A may act on A, not on B
+        officer_a = issuer.token("can-bo-a", a_unit, "officer")
+        as_officer = {"actorid": "can-bo-a", "actorunit": a_unit, "actorrole": "officer"}
+        reply = await send("register-unit", {**hamlet, "parent_id": a_unit}, officer_a, **as_officer)
+        assert code(reply) == "ok", reply
+        reply = await send("register-unit", {**hamlet, "parent_id": b_unit}, officer_a, **as_officer)
+        assert code(reply) == "forbidden" and "may not" in reply["error"]["message"]
+        # 4. claims that disagree with the envelope: an officer's token in an admin's envelope
+        reply = await send("register-unit", {**hamlet, "parent_id": b_unit}, officer_a, **as_admin)
+        assert code(reply) == "forbidden" and "actorid" in reply["error"]["message"]
+        reply = await send("register-unit", {**hamlet, "parent_id": b_unit}, officer_a, actorrole="admin")
+        assert code(reply) == "forbidden" and "actorrole" in reply["error"]["message"]
+        # a token signed by anyone but the issuer
+        forged = Issuer.create(Path(f"/tmp/forged-{t}"), issuer=ISSUER).token("x", None, "admin")
+        reply = await send("register-unit", {**hamlet, "parent_id": b_unit}, forged)
+        assert code(reply) == "forbidden" and "not valid" in reply["error"]["message"]
+        # queries reveal unit data: a token is needed too
+        params = json.dumps({"unit_id": a_unit}).encode()
+        msg = await nc.request(query_subject("registry", "unit"), params, timeout=10)
+        assert json.loads(msg.data)["error"]["code"] == "forbidden"
+        msg = await nc.request(
+            query_subject("registry", "unit"), params, timeout=10, headers={"Authorization": f"Bearer {officer_a}"}
+        )
+        assert json.loads(msg.data)["ok"]
+    finally:
+        await nc.close()

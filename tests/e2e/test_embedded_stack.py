@@ -89,6 +89,38 @@ async def count_units(nats_port: int) -> int:
     return len(json.loads(msg.data)["result"]["units"])
 
 
+async def tokens_of_the_development_issuer(nats_port: int, data: Path) -> None:
+    """`antq token` signs with make up's issuer; the services verify what is sent (a forged token is
+    refused) and still accept unsigned commands, as the banner says."""
+    env = {**os.environ, "ANTQ_ISSUER_DIR": str(data / "issuer")}
+    antq = str(Path(sys.executable).parent / "antq")
+    proc = await asyncio.create_subprocess_exec(
+        antq,
+        "token",
+        "--actor-id",
+        "can-bo-1",
+        "--unit",
+        "hue-19753",
+        "--role",
+        "officer",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0
+    token = out.decode().strip()
+    nc = await nats.connect(f"nats://127.0.0.1:{nats_port}")
+    try:
+        params = json.dumps({"unit_id": "hue-19753"}).encode()
+        for bearer, expected in ((token, True), (token[:-4] + "AAAA", False)):
+            msg = await nc.request(
+                "antq.query.registry.unit", params, timeout=10, headers={"Authorization": f"Bearer {bearer}"}
+            )
+            assert json.loads(msg.data)["ok"] is expected, msg.data
+    finally:
+        await nc.close()
+
+
 async def mail_lands_in_the_sink(nats_port: int, data: Path) -> None:
     """notifications sends through `make up`'s SMTP sink, which writes the message under <data>/mail."""
     nc = await nats.connect(f"nats://127.0.0.1:{nats_port}")
@@ -124,6 +156,8 @@ async def test_make_up_supervises_restarts_and_keeps_data(tmp_path):
         nats_url = f"nats://127.0.0.1:{ports['nats']}"
         await check_stream(nats_url, await run_flow(nats_url))
         await mail_lands_in_the_sink(ports["nats"], tmp_path / "data")
+        await tokens_of_the_development_issuer(ports["nats"], tmp_path / "data")
+        assert any("DEVELOPMENT MODE" in line for line in lines)
         [registry_pid] = [pid for pid, cmd in children_of(proc.pid).items() if "services.registry" in cmd]
         os.kill(registry_pid, signal.SIGKILL)
         deadline = time.monotonic() + 60

@@ -150,3 +150,50 @@ async def test_tokens_decide_who_acts(registry_prod, secured, idp):
         assert json.loads(msg.data)["ok"]
     finally:
         await nc.close()
+
+
+async def test_the_intake_needs_a_token_too(registry_prod, secured, idp):
+    """A command on the durable intake is accepted with a valid token and rejected without one (the
+    outcome is an event, read here as the ops user)."""
+    issuer, _ = idp
+    producer = await nats.connect(f"nats://producer:{PASSWORDS['producer']}@{secured}")
+    ops = await nats.connect(f"nats://ops:{PASSWORDS['ops']}@{secured}")
+    t = uuid.uuid4().hex[:6]
+    ids = {"signed": f"cmd-signed-{t}", "unsigned": f"cmd-unsigned-{t}"}
+    try:
+        for kind, command_id in ids.items():
+            doc = {
+                "specversion": "1.0",
+                "id": command_id,
+                "source": "outside-client",
+                "type": "vn.antq.registry.register-unit.v1",
+                "data": {"name": f"Tỉnh {t}", "kind": "province", "parent_id": None, "valid_from": "2024-01-01"},
+                "actorid": "so-cong-an-admin",
+                "actorunit": "",
+                "actorrole": "admin",
+            }
+            headers = {"Nats-Msg-Id": command_id}
+            if kind == "signed":
+                headers["Authorization"] = f"Bearer {issuer.token('so-cong-an-admin', None, 'admin')}"
+            await producer.jetstream().publish(
+                "antq.intake.registry.register-unit", json.dumps(doc).encode(), headers=headers
+            )
+        js = ops.jetstream()
+        outcomes: dict[str, str] = {}
+        for _ in range(100):
+            sub = await js.pull_subscribe("antq.registry.command.>", stream="ANTQ_REGISTRY")
+            try:
+                msgs = await sub.fetch(1000, timeout=1)
+            except TimeoutError:
+                msgs = []
+            await sub.unsubscribe()
+            for m in msgs:
+                event = json.loads(m.data)
+                if event.get("causationid") in ids.values():
+                    outcomes[event["causationid"]] = event["type"].split(".")[-2]
+            if len(outcomes) == 2:
+                break
+        assert outcomes == {ids["signed"]: "accepted", ids["unsigned"]: "rejected"}
+    finally:
+        await producer.close()
+        await ops.close()

@@ -16,7 +16,7 @@ from typing import Any
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 from faststream.nats.prometheus import NatsPrometheusMiddleware
-from faststream.security import SASLPlaintext
+from faststream.security import BaseSecurity, SASLPlaintext
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
@@ -68,11 +68,14 @@ async def raw_body(msg: NatsMessage) -> bytes:
 
 def make_broker(settings: ServiceSettings, service: str, metrics: Metrics) -> NatsBroker:
     auth: dict[str, Any] = {}
+    tls = settings.nats_tls()
     if settings.nats_creds_file:
         auth["user_credentials"] = settings.nats_creds_file
-    elif settings.nats_user:  # FastStream takes user and password as a security object (not user=…)
+    if settings.nats_user and not settings.nats_creds_file:  # FastStream: a security object (not user=…)
         password = settings.nats_password.get_secret_value() if settings.nats_password else ""
-        auth["security"] = SASLPlaintext(username=settings.nats_user, password=password)
+        auth["security"] = SASLPlaintext(username=settings.nats_user, password=password, ssl_context=tls)
+    elif tls is not None:
+        auth["security"] = BaseSecurity(ssl_context=tls)
     return NatsBroker(
         settings.nats_url,
         name=f"antq-{service}",

@@ -4,6 +4,7 @@ Development defaults point at the embedded servers; production refuses them."""
 
 from __future__ import annotations
 
+import ssl
 from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
@@ -21,6 +22,11 @@ class ServiceSettings(BaseSettings):
     nats_user: str | None = None
     nats_password: SecretStr | None = None
     nats_creds_file: str | None = Field(default=None, description="NATS .creds file (mounted secret)")
+    nats_tls_ca_file: str | None = Field(
+        default=None, description="CA that signed the NATS server's certificate (turns TLS on)"
+    )
+    nats_tls_cert_file: str | None = Field(default=None, description="Client certificate, if NATS asks for one")
+    nats_tls_key_file: str | None = Field(default=None, description="Its key")
     mongodb_url: str = DEV_MONGODB_URL
     mongodb_db: str | None = Field(default=None, description="Database name; default antq_<service>")
     http_host: str = "127.0.0.1"
@@ -89,6 +95,16 @@ class ServiceSettings(BaseSettings):
         if problems:
             raise ValueError("refusing to start in production: " + "; ".join(problems))
         return self
+
+    def nats_tls(self) -> ssl.SSLContext | None:
+        """The TLS context for NATS (certificates mounted as files), or None for plain connections.
+        MongoDB's TLS is set in its URL (`tls=true&tlsCAFile=…`)."""
+        if self.nats_tls_ca_file is None and self.nats_tls_cert_file is None:
+            return None
+        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=self.nats_tls_ca_file)
+        if self.nats_tls_cert_file:
+            ctx.load_cert_chain(self.nats_tls_cert_file, self.nats_tls_key_file)
+        return ctx
 
     @property
     def unsigned_accepted(self) -> bool:

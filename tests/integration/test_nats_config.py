@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 
 from deploy.embedded import Child, free_port, nats_binary
+from deploy.provision import provision
 from services.awards.app import AwardsSettings
 from services.awards.app import create as create_awards
 from services.notifications.app import NotificationsSettings
@@ -32,6 +34,7 @@ from shared.client import Client
 from shared.contract import registry as r
 from shared.contract.envelope import Actor
 from shared.contract.subjects import command_subject
+from tests.certs import make_certs
 
 CONF = Path(__file__).resolve().parents[2] / "deploy" / "nats" / "nats.conf"
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "coverage_subscriber.py"
@@ -40,6 +43,7 @@ PASSWORDS = {
     "awards": "pw-awards-" + uuid.uuid4().hex[:6],
     "reporting": "pw-reporting-" + uuid.uuid4().hex[:6],
     "notifications": "pw-notifications-" + uuid.uuid4().hex[:6],
+    "provisioner": "pw-provisioner-" + uuid.uuid4().hex[:6],
     "producer": "pw-producer-" + uuid.uuid4().hex[:6],
     "consumer": "pw-consumer-" + uuid.uuid4().hex[:6],
     "ops": "pw-ops-" + uuid.uuid4().hex[:6],
@@ -80,8 +84,34 @@ def url(user: str, address: str) -> str:
     return f"nats://{user}:{PASSWORDS[user]}@{address}"
 
 
+async def denied(action) -> None:
+    """The server drops what a user may not do: a request gets no answer, a stream publish no ack."""
+    with pytest.raises((NatsTimeout, NoRespondersError, nats.errors.Error, TimeoutError)):
+        await action()
+
+
 async def test_each_user_can_do_its_job_and_nothing_else(secured: str, servers) -> None:
-    common = {"mongodb_url": servers.mongodb_url, "http_port": 0, "nats_url": f"nats://{secured}"}
+    # the provisioning job creates the streams, as its user; the services then run without the right to
+    provision = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "deploy.provision",
+        env={
+            **os.environ,
+            "ANTQ_NATS_URL": f"nats://{secured}",
+            "ANTQ_NATS_USER": "provisioner",
+            "ANTQ_NATS_PASSWORD": PASSWORDS["provisioner"],
+        },
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await provision.communicate()
+    assert provision.returncode == 0 and "ANTQ_NOTIFICATIONS" in out.decode(), out
+    common = {
+        "mongodb_url": servers.mongodb_url,
+        "http_port": 0,
+        "nats_url": f"nats://{secured}",
+        "declare_streams": False,
+    }
     registry = create_registry(
         RegistrySettings(
             **common,
@@ -135,7 +165,7 @@ async def test_each_user_can_do_its_job_and_nothing_else(secured: str, servers) 
         )
         assert reply.ok, reply.error
         for _ in range(100):  # awards learns the unit from registry's stream, as the awards user
-            known = await producer.query("awards", "nominations", {"unit_id": province})
+            known = await ops.query("awards", "nominations", {"unit_id": province})
             if known.ok:
                 break
             await asyncio.sleep(0.1)
@@ -190,6 +220,9 @@ async def test_each_user_can_do_its_job_and_nothing_else(secured: str, servers) 
                 break
             await asyncio.sleep(0.1)
         assert any(x["scope"] == province and x["units_total"] >= 1 for x in lines), log.read_text()[-2000:]
+        # the permission matrix: what each user may not do, the server refuses
+        matrix = await permission_matrix(secured)
+        assert all(matrix.values()), {k: v for k, v in matrix.items() if not v}
         # a wrong password is refused
         with pytest.raises(nats.errors.Error):  # an authorization violation, then no server left to try
             await nats.connect(f"nats://registry:wrong@{secured}", allow_reconnect=False, max_reconnect_attempts=0)
@@ -201,3 +234,120 @@ async def test_each_user_can_do_its_job_and_nothing_else(secured: str, servers) 
         await reporting.stop()
         await awards.stop()
         await registry.stop()
+
+
+async def permission_matrix(secured: str) -> dict[str, bool]:
+    """Each user is denied what is not its job (True: denied, as it must be)."""
+    out: dict[str, bool] = {}
+
+    async def check(user: str, what: str, action) -> None:
+        nc = await nats.connect(url(user, secured), allow_reconnect=False)
+        try:
+            await denied(lambda: action(nc))
+            out[f"{user}: {what}"] = True
+        except AssertionError:
+            out[f"{user}: {what}"] = False
+        except BaseException as exc:  # pytest.raises' Failed is a BaseException
+            out[f"{user}: {what}"] = type(exc).__name__ != "Failed"
+        finally:
+            await nc.close()
+
+    def js_publish(subject: str):
+        return lambda nc: nc.jetstream().publish(subject, b"{}", timeout=1)
+
+    def request(subject: str):
+        return lambda nc: nc.request(subject, b"{}", timeout=1)
+
+    def add_stream(name: str):
+        return lambda nc: nc.jetstream().add_stream(name=name, subjects=[f"x.{name.lower()}.>"], timeout=1)
+
+    def read(stream: str, subject: str):
+        async def go(nc):
+            sub = await nc.jetstream().pull_subscribe(subject, stream=stream, timeout=1)
+            await sub.fetch(1, timeout=1)
+
+        return go
+
+    for service, other in (
+        ("registry", "awards"),
+        ("awards", "reporting"),
+        ("reporting", "notifications"),
+        ("notifications", "registry"),
+    ):
+        await check(service, f"publish {other}'s events", js_publish(f"antq.{other}.unit.registered.v1"))
+        await check(service, "create a stream", add_stream(f"ROGUE_{service.upper()}"))
+        await check(service, "delete a stream", lambda nc: nc.jetstream().delete_stream("ANTQ_DLQ"))
+    await check("registry", "read awards' stream", read("ANTQ_AWARDS", "antq.awards.>"))
+    await check("awards", "read reporting's stream", read("ANTQ_REPORTING", "antq.reporting.>"))
+    await check("producer", "publish an event", js_publish("antq.registry.unit.registered.v1"))
+    await check("producer", "ask a query", request("antq.query.registry.units"))
+    await check("producer", "read a stream", read("ANTQ_REGISTRY", "antq.registry.>"))
+    await check("consumer", "send a command", request("antq.cmd.registry.register-unit"))
+    await check("consumer", "use the intake", js_publish("antq.intake.registry.register-unit"))
+    await check("consumer", "ask registry a query", request("antq.query.registry.units"))
+    await check("consumer", "read registry's stream", read("ANTQ_REGISTRY", "antq.registry.>"))
+    await check("provisioner", "send a command", request("antq.cmd.registry.register-unit"))
+    await check("provisioner", "publish an event", js_publish("antq.registry.unit.registered.v1"))
+
+    async def anonymous() -> None:
+        nc = await nats.connect(f"nats://{secured}", allow_reconnect=False, max_reconnect_attempts=0)
+        await nc.close()
+
+    try:
+        await anonymous()
+        out["anonymous: connect"] = False
+    except Exception:
+        out["anonymous: connect"] = True
+    return out
+
+
+async def test_the_tls_config_requires_tls_and_services_connect_with_it(tmp_path, servers) -> None:
+    """deploy/nats/nats-tls.conf (the production broker) loads in nats-server with mounted certificates;
+    a plain connection is refused, and a service connects with ANTQ_NATS_TLS_CA_FILE."""
+    certs = make_certs(tmp_path / "tls")
+    port = free_port()
+    local_copy(tmp_path, port, free_port())  # nats.conf beside it, as the include expects
+    tls_conf = (CONF.parent / "nats-tls.conf").read_text().replace("/etc/nats/tls/", f"{tmp_path / 'tls'}/")
+    (tmp_path / "nats-tls.conf").write_text(tls_conf)
+    server = Child(
+        "nats", [nats_binary(), "-c", str(tmp_path / "nats-tls.conf")], port, env=ENV, log=tmp_path / "nats.log"
+    )
+    server.start(wait=30)
+    try:
+        with pytest.raises(Exception):  # noqa: B017,PT011 (whatever the client raises: no plain connection)
+            await nats.connect(url("ops", f"127.0.0.1:{port}"), allow_reconnect=False, max_reconnect_attempts=0)
+        registry = create_registry(
+            RegistrySettings(
+                mongodb_url=servers.mongodb_url,
+                mongodb_db=f"antq_registry_{uuid.uuid4().hex[:8]}",
+                http_port=0,
+                nats_url=f"tls://127.0.0.1:{port}",
+                nats_user="registry",
+                nats_password=PASSWORDS["registry"],
+                nats_tls_ca_file=str(certs["ca"]),
+                declare_streams=False,
+            )
+        )
+        settings = RegistrySettings(
+            nats_url=f"tls://127.0.0.1:{port}",
+            nats_user="provisioner",
+            nats_password=PASSWORDS["provisioner"],
+            nats_tls_ca_file=str(certs["ca"]),
+        )
+        assert "ANTQ_REGISTRY" in await provision(settings)
+        await registry.start()
+        try:
+            ops = await Client.connect(
+                f"tls://ops:{PASSWORDS['ops']}@127.0.0.1:{port}",
+                Actor(id="ops", unit=None, role="admin"),
+                tls=settings.nats_tls(),
+            )
+            try:
+                reply = await ops.send(r.RegisterUnit(name="Tỉnh TLS", kind="province", valid_from="2025-01-01"))
+                assert reply.ok, reply.error
+            finally:
+                await ops.close()
+        finally:
+            await registry.stop()
+    finally:
+        server.stop()

@@ -1,5 +1,5 @@
 # One image for every service: `python -m services.<name>` picks which one runs.
-FROM python:3.11-slim AS build
+FROM python:3.11.13-slim-bookworm AS build
 ENV UV_PROJECT_ENVIRONMENT=/opt/venv UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy
 RUN pip install --no-cache-dir uv==0.13.9
 WORKDIR /app
@@ -7,11 +7,11 @@ COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --locked --no-dev --no-install-project
 COPY shared ./shared
 COPY services ./services
-COPY deploy/__init__.py deploy/embedded.py ./deploy/
+COPY deploy/__init__.py deploy/embedded.py deploy/provision.py ./deploy/
 COPY data ./data
 RUN uv sync --locked --no-dev
 
-FROM python:3.11-slim
+FROM python:3.11.13-slim-bookworm
 RUN useradd --system --uid 10001 antq
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /app /app

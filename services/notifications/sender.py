@@ -87,8 +87,8 @@ class Sender:
             host=self.s.smtp_host,
             port=self.s.smtp_port,
             security=self.s.smtp_security,
-            username=self.s.smtp_username,
-            password=self.s.smtp_password.get_secret_value() if self.s.smtp_password else None,
+            username=self.s.smtp_username or None,  # set empty (compose): no login
+            password=(self.s.smtp_password.get_secret_value() or None) if self.s.smtp_password else None,
             sender=self.s.mail_from,
             timeout=self.s.send_timeout_seconds,
         )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from prometheus_client import Gauge
 from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
@@ -42,6 +43,20 @@ class Seen:
 
 
 TREES: dict[str, Seen] = {}  # per database
+COVERAGE: dict[int, Gauge] = {}  # per metrics registry
+
+
+def coverage_gauge(host: Any) -> Gauge:
+    """`antq_reporting_coverage{year, scope}`: the coverage of each campaign's scope, as last published."""
+    key = id(host.metrics.registry)
+    if key not in COVERAGE:
+        COVERAGE[key] = Gauge(
+            "antq_reporting_coverage",
+            "Coverage (units held ÷ expected) of each campaign's scope, as last published",
+            ["year", "scope"],
+            registry=host.metrics.registry,
+        )
+    return COVERAGE[key]
 MAX_MARK_DOCS = 500  # consumer transactions' mark lists per round; the rest waits for the next one
 
 
@@ -126,6 +141,8 @@ async def publish_once(host: Any) -> int:
             scopes.update((m["year"], u.unit_id) for u in view.subtree(m["unit_id"], day))
     events: list[CloudEvent] = []
     published: list[tuple[str, dict[str, Any]]] = []
+    gauge = coverage_gauge(host)
+    campaign_scopes = {(c["year"], c["scope_unit_id"]) for c in await db.campaigns.find({}).to_list()}
     keys = [f"coverage|{year}|{scope}" for year, scope in sorted(scopes)]
     lasts: dict[str, Doc] = {}
     for i in range(0, len(keys), IN_CHUNK):  # what was sent last for these scopes, a read per chunk
@@ -145,6 +162,8 @@ async def publish_once(host: Any) -> int:
             year=year, scope_unit_id=scope, tree_date=dt.date.fromisoformat(out["tree_date"]), figures=figures
         )
         events.append(event("coverage", "updated", f"{year}:{scope}", data, version, now))
+        if (year, scope) in campaign_scopes:
+            gauge.labels(str(year), scope).set(figures.coverage)
         published.append((key, {"figures": figures.model_dump(), "version": version, "at": now}))
     for req in requests:
         key = f"snapshot|{req['_id']}"

@@ -141,13 +141,13 @@ def reconcile(claimed: Actor | None, envelope: dict[str, Any], what: str) -> dic
 
 def verifier_of(settings: Any) -> Verifier | None:
     """The service's verifier: None in development without an issuer (unsigned commands, as before)."""
-    if settings.auth_issuer is None and settings.unsigned_accepted:
+    if not settings.auth_issuer and settings.unsigned_accepted:
         return None
     return Verifier(
-        settings.auth_issuer,
+        settings.auth_issuer or None,
         settings.auth_audience,
-        settings.auth_jwks_file,
-        settings.auth_jwks_url,
+        settings.auth_jwks_file or None,
+        settings.auth_jwks_url or None,
         required=not settings.unsigned_accepted,
         leeway=settings.auth_leeway_seconds,
     )

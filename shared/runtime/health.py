@@ -75,6 +75,7 @@ class HealthServer:
             body = json.dumps({"ready": ok, "checks": checks}).encode()
             return ("200 OK" if ok else "503 Service Unavailable"), "application/json", body
         if path == "/metrics":
+            self.readiness()  # the readiness gauges are read now, as the scrape sees them
             return "200 OK", CONTENT_TYPE_LATEST, generate_latest(self.registry)
         if path in self.documents:
             ctype, render = self.documents[path]

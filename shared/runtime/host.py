@@ -231,6 +231,7 @@ class ServiceHost:
             checks[name] = check()
         self.metrics.ready.labels(self.name, "mongodb").set(int(checks["mongodb"]))
         self.metrics.ready.labels(self.name, "nats").set(int(checks["nats"]))
+        self.metrics.service_ready.labels(self.name).set(int(all(checks.values())))
         return checks
 
     async def _watch_mongo(self) -> None:

@@ -84,6 +84,9 @@ class Metrics:
             registry=r,
             buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
+        self.service_ready = Gauge(
+            "antq_ready", "1 while the service answers /readyz with 200 (read at each scrape)", ["service"], registry=r
+        )
         self.ready = Gauge(
             "antq_dependency_up", "1 when the dependency is reachable", ["service", "dependency"], registry=r
         )

@@ -80,9 +80,9 @@ class ServiceSettings(BaseSettings):
         problems = []
         if self.mongodb_url == DEV_MONGODB_URL:
             problems.append("ANTQ_MONGODB_URL must be set explicitly")
-        if self.nats_creds_file is None and (self.nats_user is None or self.nats_password is None):
+        if not self.nats_creds_file and (not self.nats_user or self.nats_password is None):
             problems.append("NATS credentials (ANTQ_NATS_CREDS_FILE or ANTQ_NATS_USER/ANTQ_NATS_PASSWORD) are required")
-        if self.auth_issuer is None or (self.auth_jwks_file is None and self.auth_jwks_url is None):
+        if not self.auth_issuer or not (self.auth_jwks_file or self.auth_jwks_url):
             problems.append("an identity provider is required: ANTQ_AUTH_ISSUER and ANTQ_AUTH_JWKS_FILE or _URL")
         if self.auth_allow_unsigned:
             problems.append("ANTQ_AUTH_ALLOW_UNSIGNED is for development only")
@@ -99,9 +99,9 @@ class ServiceSettings(BaseSettings):
     def nats_tls(self) -> ssl.SSLContext | None:
         """The TLS context for NATS (certificates mounted as files), or None for plain connections.
         MongoDB's TLS is set in its URL (`tls=true&tlsCAFile=…`)."""
-        if self.nats_tls_ca_file is None and self.nats_tls_cert_file is None:
+        if not self.nats_tls_ca_file and not self.nats_tls_cert_file:  # unset, or set empty (compose)
             return None
-        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=self.nats_tls_ca_file)
+        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=self.nats_tls_ca_file or None)
         if self.nats_tls_cert_file:
             ctx.load_cert_chain(self.nats_tls_cert_file, self.nats_tls_key_file)
         return ctx

@@ -20,6 +20,7 @@ import pytest
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 
+from deploy.certs import make_certs
 from deploy.embedded import Child, free_port, nats_binary
 from deploy.provision import provision
 from services.awards.app import AwardsSettings
@@ -34,7 +35,6 @@ from shared.client import Client
 from shared.contract import registry as r
 from shared.contract.envelope import Actor
 from shared.contract.subjects import command_subject
-from tests.certs import make_certs
 
 CONF = Path(__file__).resolve().parents[2] / "deploy" / "nats" / "nats.conf"
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "coverage_subscriber.py"

@@ -3,37 +3,150 @@ loaded by the real nats-server: tests/integration/test_nats_config.py)."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
 
 from shared.contract.services import SERVICES
+from shared.runtime.metrics import Metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_compose_runs_every_built_service_after_healthy_dependencies():
-    doc = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    services = doc["services"]
-    assert {"nats", "mongodb"} <= set(services)
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_compose_validates_against_the_compose_specification(tmp_path):
+    """check-jsonschema ships the Compose specification's JSON Schema (offline)."""
+    check = [str(Path(sys.executable).parent / "check-jsonschema"), "--builtin-schema", "vendor.compose-spec"]
+    r = subprocess.run([*check, str(ROOT / "docker-compose.yml")], capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    broken = compose()
+    broken["services"]["registry"]["stop_grace_period"] = {"seconds": 30}  # not a duration: must be refused
+    (tmp_path / "broken.yml").write_text(yaml.safe_dump(broken))
+    r = subprocess.run([*check, str(tmp_path / "broken.yml")], capture_output=True, text=True, check=False)
+    assert r.returncode != 0
+
+
+def test_compose_runs_every_service_after_healthy_dependencies_and_the_provisioning_job():
+    services = compose()["services"]
+    assert {"nats", "mongodb", "mongo-init", "provision", "prometheus", "grafana", "nats-exporter"} <= set(services)
     for entry in SERVICES:
         svc, port = services[entry.name], entry.http_port
         assert svc["depends_on"] == {
             "nats": {"condition": "service_healthy"},
             "mongodb": {"condition": "service_healthy"},
+            "mongo-init": {"condition": "service_completed_successfully"},
+            "provision": {"condition": "service_completed_successfully"},
         }
         assert "healthcheck" in svc
         assert str(port) in svc["healthcheck"]["test"][-1]
-        assert svc["environment"]["ANTQ_ENV"] == "production"
-        assert "replicaSet=" in svc["environment"]["ANTQ_MONGODB_URL"]
-        assert svc["stop_grace_period"] == "30s"
+        env = svc["environment"]
+        assert env["ANTQ_ENV"] == "production" and env["ANTQ_DECLARE_STREAMS"] == "false"
+        assert env["ANTQ_NATS_USER"] == entry.name and env["ANTQ_NATS_URL"].startswith("tls://")
+        # its own MongoDB user and database, over TLS
+        url = env["ANTQ_MONGODB_URL"]
+        assert url.startswith(f"mongodb://{entry.name}:${{MONGO_{entry.name.upper()}_PASSWORD")
+        assert f"/antq_{entry.name}?" in url and "tls=true" in url and "replicaSet=" in url
+        # the stop timeout is above the drain timeout
+        grace = float(env["ANTQ_SHUTDOWN_GRACE_SECONDS"])
+        assert float(svc["stop_grace_period"].removesuffix("s")) > grace
     assert all("healthcheck" in services[s] for s in ("nats", "mongodb"))
+    assert services["provision"]["command"] == ["python", "-m", "deploy.provision"]
+    assert services["provision"]["environment"]["ANTQ_NATS_USER"] == "provisioner"
+
+
+def test_every_setting_a_service_reads_is_set_in_compose():
+    services = compose()["services"]
+    for entry in SERVICES:
+        settings_class = type(entry.load_app()().settings)
+        wanted = {f"ANTQ_{name.upper()}" for name in settings_class.model_fields}
+        missing = wanted - set(services[entry.name]["environment"])
+        assert not missing, f"{entry.name}: {sorted(missing)}"
+
+
+def test_the_services_accept_their_compose_settings(monkeypatch):
+    """With its variables filled in, each service's compose environment is valid production settings."""
+    for entry in SERVICES:
+        settings_class = type(entry.load_app()().settings)
+        env = compose()["services"][entry.name]["environment"]
+        for key in [k for k in os.environ if k.startswith("ANTQ_")]:
+            monkeypatch.delenv(key)
+        for key, value in env.items():
+            # as compose fills them: a required variable with a value, an optional one with its default
+            filled = re.sub(r"\$\{([A-Z_]+):\?[^}]*\}", lambda m: f"{m.group(1).lower()}-value-1234", str(value))
+            filled = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", lambda m: m.group(1), filled)
+            monkeypatch.setenv(key, filled)
+        s = settings_class()
+        assert s.env == "production" and not s.unsigned_accepted and not s.declare_streams
+        assert s.nats_tls_ca_file == "/etc/antq/tls/ca.pem" and s.auth_issuer and s.auth_jwks_url
+        assert s.database_name(entry.name) == f"antq_{entry.name}"
+
+
+def test_compose_needs_its_secrets_and_pins_its_images():
+    text = (ROOT / "docker-compose.yml").read_text()
+    example = (ROOT / ".env.example").read_text()
+    required = set(re.findall(r"\$\{([A-Z_]+):\?", text))
+    assert {"NATS_OPS_PASSWORD", "MONGO_ROOT_PASSWORD", "AUTH_ISSUER", "GRAFANA_ADMIN_PASSWORD"} <= required
+    documented = set(re.findall(r"(?m)^#? ?([A-Z_]+)=", example))
+    assert required <= documented, sorted(required - documented)
+    for name, svc in compose()["services"].items():
+        image = svc.get("image", "")
+        assert ":" in image and not image.endswith(":latest"), f"{name}: {image!r} is not pinned"
+
+
+def test_prometheus_scrapes_every_service_and_nats():
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    targets = {t for job in config["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]}
+    assert {f"{s.name}:{s.http_port}" for s in SERVICES} | {"nats-exporter:7777"} == targets
+
+
+def test_grafana_provisioning_parses_and_the_dashboard_shows_what_ops_read():
+    grafana = ROOT / "deploy" / "grafana"
+    datasource = yaml.safe_load((grafana / "provisioning" / "datasources" / "prometheus.yml").read_text())
+    assert datasource["datasources"][0]["url"] == "http://prometheus:9090"
+    provider = yaml.safe_load((grafana / "provisioning" / "dashboards" / "antq.yml").read_text())
+    assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
+    dashboard = json.loads((grafana / "dashboards" / "antq.json").read_text())
+    exprs = " ".join(t["expr"] for p in dashboard["panels"] for t in p["targets"])
+    for metric in (
+        "antq_consumer_events_total",  # events in
+        "antq_events_published_total",  # events out
+        "antq_command_seconds_bucket",  # handler latency
+        "antq_consumer_lag",
+        "antq_dead_letters_total",
+        "antq_outbox_pending",
+        "antq_ready",  # readiness per service
+        "antq_reporting_coverage",  # campaign coverage
+    ):
+        assert metric in exprs, metric
+    # every antq_ metric the dashboard reads is one the services export
+    exported = {m.name for m in Metrics("x").registry.collect()} | {
+        "antq_notifications",
+        "antq_reporting_coverage",
+    }
+    for name in set(re.findall(r"antq_[a-z_]+", exprs)):
+        base = re.sub(r"_(total|bucket|count|sum)$", "", name)
+        assert base in exported, name
+
+
+def test_mongodb_has_a_user_per_service_database_with_no_other_rights():
+    script = (ROOT / "deploy" / "mongo" / "init-users.js").read_text()
+    assert 'const services = ["registry", "awards", "notifications", "reporting"];' in script
+    assert '{ role: "readWrite", db: `antq_${service}` }' in script
+    assert "roles: roles" in script and "readWriteAnyDatabase" not in script and "root" not in script
 
 
 def test_nats_config_fsyncs_and_has_a_user_per_role_without_secrets_in_the_repo():
     conf = (ROOT / "deploy" / "nats" / "nats.conf").read_text()
     assert "sync_interval: always" in conf
-    for user in (*(s.name for s in SERVICES), "producer", "consumer", "ops"):
+    for user in (*(s.name for s in SERVICES), "provisioner", "producer", "consumer", "ops"):
         assert f"user: {user}, password: $NATS_" in conf
 
 

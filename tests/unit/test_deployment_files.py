@@ -159,3 +159,49 @@ def test_the_readme_shows_the_subscriber_the_e2e_test_runs():
 def test_the_readme_shows_the_webhook_receiver_the_e2e_test_runs():
     example = (ROOT / "examples" / "webhook_receiver.py").read_text()
     assert example in (ROOT / "README.md").read_text()
+
+
+def k8s_validate(path: Path) -> subprocess.CompletedProcess[str]:
+    tool = str(Path(sys.executable).parent / "kubernetes-validate")
+    return subprocess.run([tool, "--strict", str(path)], capture_output=True, text=True, check=False)
+
+
+def test_k8s_manifests_validate_against_the_kubernetes_schemas(tmp_path):
+    services = ROOT / "deploy" / "k8s" / "services.yaml"
+    r = k8s_validate(services)
+    assert r.returncode == 0 and "ERROR" not in r.stdout + r.stderr, r.stdout + r.stderr
+    docs = list(yaml.safe_load_all(services.read_text()))
+    deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+    assert set(deployments) == {s.name for s in SERVICES}
+    pdbs = {d["metadata"]["name"] for d in docs if d["kind"] == "PodDisruptionBudget"}
+    assert pdbs == set(deployments)
+    for name, d in deployments.items():
+        spec = d["spec"]["template"]["spec"]
+        [container] = spec["containers"]
+        assert d["spec"]["replicas"] > 1, name  # replicas share the durable consumers
+        assert {"readinessProbe", "livenessProbe", "resources"} <= set(container), name
+        assert spec["terminationGracePeriodSeconds"] > 10  # above the drain timeout
+        names = {e["name"] for e in container["env"]}
+        assert {"ANTQ_NATS_PASSWORD", "ANTQ_MONGODB_URL", "ANTQ_AUTH_ISSUER"} <= names
+        assert all("value" not in e for e in container["env"] if "PASSWORD" in e["name"])  # from Secrets
+    [job] = [d for d in docs if d["kind"] == "Job"]
+    env = {e["name"]: e.get("value") for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["ANTQ_STREAM_REPLICAS"] == "3" and env["ANTQ_NATS_USER"] == "provisioner"
+    # the validator refuses a broken manifest
+    broken = [dict(d) for d in docs]
+    broken[2] = {**broken[2], "spec": {**broken[2]["spec"], "replicas": "two"}}
+    (tmp_path / "broken.yaml").write_text(yaml.safe_dump_all(broken))
+    assert k8s_validate(tmp_path / "broken.yaml").returncode != 0
+
+
+def test_k8s_nats_is_a_3_node_jetstream_cluster_and_mongodb_a_replica_set_with_a_user_per_database():
+    values = yaml.safe_load((ROOT / "deploy" / "k8s" / "nats-values.yaml").read_text())
+    assert values["config"]["cluster"] == {"enabled": True, "replicas": 3}
+    assert values["config"]["jetstream"]["enabled"] and values["config"]["jetstream"]["fileStore"]["pvc"]["enabled"]
+    users = {u["user"] for u in values["config"]["merge"]["authorization"]["users"]}
+    assert users == {*(s.name for s in SERVICES), "provisioner", "producer", "consumer", "ops"}
+    mongo = yaml.safe_load((ROOT / "deploy" / "k8s" / "mongodb.yaml").read_text())
+    assert mongo["kind"] == "MongoDBCommunity" and mongo["spec"]["members"] == 3
+    for user in mongo["spec"]["users"]:
+        assert user["roles"] == [{"name": "readWrite", "db": f"antq_{user['name']}"}]
+    assert {u["name"] for u in mongo["spec"]["users"]} == {s.name for s in SERVICES}

@@ -7,7 +7,7 @@ COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --locked --no-dev --no-install-project
 COPY shared ./shared
 COPY services ./services
-COPY deploy/__init__.py deploy/embedded.py deploy/provision.py ./deploy/
+COPY deploy/__init__.py deploy/embedded.py deploy/provision.py deploy/backup.py ./deploy/
 COPY data ./data
 RUN uv sync --locked --no-dev
 

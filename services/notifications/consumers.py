@@ -73,12 +73,17 @@ async def queue(tx: Tx[NotificationsStore], meta: EventMeta, units: set[str]) ->
     recipients = [x for x in recipients if x.created_at <= when]
     if not recipients:
         return
+    if not units:
+        return  # about no unit: in no recipient's scope
     day = rules.local_day(when, SETTINGS.timezone)
     chains = []
     for unit_id in sorted(units):
-        if await tx.store.units.get(unit_id) is None:
-            raise UnitNotKnownYet(f"unit {unit_id} of event {meta.id} is not in the units replica yet")
-        chains.append(await tx.store.units.ancestry(unit_id, day) or [unit_id])
+        # a unit the replica has not seen yet (a new unit whose own event is being handled by the units
+        # consumer meanwhile) stands for itself; its parent, named in the same event, brings the levels above
+        known = await tx.store.units.get(unit_id) is not None
+        chains.append((await tx.store.units.ancestry(unit_id, day) if known else None) or [unit_id])
+    if not any([await tx.store.units.get(u) is not None for u in units]):
+        raise UnitNotKnownYet(f"no unit of event {meta.id} ({', '.join(sorted(units))}) is in the units replica yet")
     cloud = meta.envelope.model_dump(mode="json", exclude_none=True)
     now = dt.datetime.now(dt.UTC)
     for x in recipients:

@@ -57,6 +57,8 @@ def coverage_gauge(host: Any) -> Gauge:
             registry=host.metrics.registry,
         )
     return COVERAGE[key]
+
+
 MAX_MARK_DOCS = 500  # consumer transactions' mark lists per round; the rest waits for the next one
 
 

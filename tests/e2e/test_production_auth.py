@@ -6,6 +6,8 @@ token's."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -45,6 +47,14 @@ def idp(tmp_path_factory) -> tuple[Issuer, Path]:
 @pytest.fixture(scope="module")
 def registry_prod(servers, secured, idp, tmp_path_factory) -> Iterator[ServiceProcess]:
     tmp = tmp_path_factory.mktemp("e2e-prod")
+    # the streams are provisioned by their job, as `provisioner`: the registry user may not create them
+    provision = {
+        **os.environ,
+        "ANTQ_NATS_URL": f"nats://{secured}",
+        "ANTQ_NATS_USER": "provisioner",
+        "ANTQ_NATS_PASSWORD": PASSWORDS["provisioner"],
+    }
+    subprocess.run([sys.executable, "-m", "deploy.provision"], env=provision, check=True, capture_output=True)
     port = free_port()
     env = {
         "ANTQ_ENV": "production",
@@ -56,6 +66,7 @@ def registry_prod(servers, secured, idp, tmp_path_factory) -> Iterator[ServicePr
         "ANTQ_HTTP_PORT": str(port),
         "ANTQ_AUTH_ISSUER": ISSUER,
         "ANTQ_AUTH_JWKS_FILE": str(idp[1]),
+        "ANTQ_DECLARE_STREAMS": "false",
     }
     svc = ServiceProcess("registry", [sys.executable, "-m", "services.registry"], port, env=env, log=tmp / "reg.log")
     svc.start()
@@ -65,8 +76,6 @@ def registry_prod(servers, secured, idp, tmp_path_factory) -> Iterator[ServicePr
 
 
 def test_production_refuses_to_start_without_an_issuer(servers, secured, tmp_path):
-    import subprocess
-
     env = {
         "ANTQ_ENV": "production",
         "ANTQ_NATS_URL": f"nats://{secured}",
@@ -140,14 +149,17 @@ async def test_tokens_decide_who_acts(registry_prod, secured, idp):
         forged = Issuer.create(Path(f"/tmp/forged-{t}"), issuer=ISSUER).token("x", None, "admin")
         reply = await send("register-unit", {**hamlet, "parent_id": b_unit}, forged)
         assert code(reply) == "forbidden" and "not valid" in reply["error"]["message"]
-        # queries reveal unit data: a token is needed too
-        params = json.dumps({"unit_id": a_unit}).encode()
-        msg = await nc.request(query_subject("registry", "unit"), params, timeout=10)
-        assert json.loads(msg.data)["error"]["code"] == "forbidden"
-        msg = await nc.request(
-            query_subject("registry", "unit"), params, timeout=10, headers={"Authorization": f"Bearer {officer_a}"}
-        )
-        assert json.loads(msg.data)["ok"]
+        # queries reveal unit data: a token is needed too (asked as `ops`: a producer may not ask queries)
+        ops = await nats.connect(f"nats://ops:{PASSWORDS['ops']}@{secured}")
+        try:
+            params = json.dumps({"unit_id": a_unit}).encode()
+            msg = await ops.request(query_subject("registry", "unit"), params, timeout=10)
+            assert json.loads(msg.data)["error"]["code"] == "forbidden"
+            bearer = {"Authorization": f"Bearer {officer_a}"}
+            msg = await ops.request(query_subject("registry", "unit"), params, timeout=10, headers=bearer)
+            assert json.loads(msg.data)["ok"]
+        finally:
+            await ops.close()
     finally:
         await nc.close()
 

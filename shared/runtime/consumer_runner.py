@@ -39,7 +39,7 @@ from shared.runtime.dead_letters import DeadLetters
 from shared.runtime.metrics import Metrics
 from shared.runtime.mongo import Doc, in_transaction, is_transient
 from shared.runtime.settings import ServiceSettings
-from shared.runtime.tracking import Tracking
+from shared.runtime.tracking import FenceMoved, Tracking
 
 log = logging.getLogger("antq.consumers")
 STUCK_AFTER = 1000  # deliveries after which a message is dead-lettered whatever the cause
@@ -283,9 +283,16 @@ class ConsumerRunner:
         """One transaction: find what is applied, order, run the handlers, write their bulk
         operations and the receipts; then acknowledge. Held events are the caller's."""
         started = time.perf_counter()
-        try:
-            done = await self._apply(deliveries, force_read=False)
-        except GapByCache:
+        force_read = False
+        for _ in range(3):
+            try:
+                done = await self._apply(deliveries, force_read)
+                break
+            except GapByCache:  # the cache says a version is missing: make sure, from the receipts
+                force_read = True
+            except FenceMoved:  # another replica wrote: its cache no longer holds, take the fence again
+                self.tracking.lost()
+        else:
             done = await self._apply(deliveries, force_read=True)
         self.tracking.remember(done.apply)
         self.metrics.consumer_batch_seconds.labels(self.service, self.label).observe(time.perf_counter() - started)

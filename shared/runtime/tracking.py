@@ -11,10 +11,12 @@ start (a new consumer, or a rebuild's copy), the cache is complete: an aggregate
 has no receipt, and no read is needed. Otherwise, or once the cache is full, it reads the
 receipts it needs, a few batched point lookups per delivery.
 
-A cache is only as good as the knowledge that nobody else wrote: every transaction also bumps a
-fence document, on the condition that this runner bumped it last. Replicas sharing a durable thus
-conflict on the fence (one transaction is retried), and a runner that finds the fence moved
-forgets its cache and reads the receipts it needs from then on."""
+A cache is only as good as the knowledge that nobody else wrote: every transaction that writes also
+bumps a fence document, on the condition that this runner bumped it last. Replicas sharing a durable
+thus conflict on the fence (one transaction is retried), and a runner that finds the fence moved
+forgets its cache and reads the receipts it needs from then on. Once a runner holds the fence, the
+bump goes with the receipts in one bulk write at the end of the transaction (one round trip); if it
+matched nothing, the transaction is abandoned (`FenceMoved`) and redone without the cache."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from pymongo import ReturnDocument
+from pymongo import InsertOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -51,6 +53,11 @@ def receipt(key: str, version: int) -> str:
 FENCE = "fence"
 
 
+class FenceMoved(Exception):
+    """Another writer bumped the fence since this runner's last transaction: its cache may be wrong.
+    Raised inside the transaction (which is then abandoned); the runner forgets and redoes it."""
+
+
 class Tracking:
     def __init__(self, db: AsyncDatabase[Doc], collection: str) -> None:
         self.coll = db[collection]
@@ -60,6 +67,8 @@ class Tracking:
         self.writer = uuid7()
         self.fence: int | None = None  # the fence's count after this runner's last committed transaction
         self._proposed: int | None = None
+        self._deferred = False  # the fence is checked and bumped with the receipts (record)
+        self._bumped = False  # this transaction moves the fence (to _proposed)
 
     async def start(self) -> None:
         """A tracking collection without receipts means nothing was applied: the cache is complete."""
@@ -70,14 +79,15 @@ class Tracking:
         return await self.coll.find_one({"r": {"$exists": True}}, {"_id": 1}, session=session) is None
 
     async def hold_fence(self, session: AsyncClientSession) -> None:
-        """Bump the fence in this transaction; if another writer moved it, forget the cache first."""
+        """Hold the fence for this transaction. Held already: it is checked and bumped with the receipts
+        (`record`). Not held (first transaction, or after a conflict): take it now and learn whether the
+        tracking collection is empty."""
+        self._bumped = False
         if self.fence is not None:
-            moved = await self.coll.update_one(
-                {"_id": FENCE, "writer": self.writer, "n": self.fence}, {"$inc": {"n": 1}}, session=session
-            )
-            if moved.matched_count == 1:
-                self._proposed = self.fence + 1
-                return
+            self._deferred = True
+            self._proposed = self.fence + 1
+            return
+        self._deferred = False
         doc = await self.coll.find_one_and_update(
             {"_id": FENCE},
             {"$set": {"writer": self.writer}, "$inc": {"n": 1}},
@@ -87,8 +97,14 @@ class Tracking:
         )
         assert doc is not None  # upserted
         self._proposed = int(doc["n"])
+        self._bumped = True
         self.forget()
         self.complete = await self._no_receipts(session)
+
+    def lost(self) -> None:
+        """The fence moved under this runner (FenceMoved): take it again, and read from now on."""
+        self.fence = None
+        self.forget()
 
     def forget(self) -> None:
         """After a conflict (another replica applied what the cache did not know): read from now on."""
@@ -156,11 +172,19 @@ class Tracking:
             receipt(e.key, e.version) if e.key is not None and e.version is not None else f"id:{e.id}" for e in applied
         ]
         doc = {"_id": uuid7(), "r": receipts, "ids": [e.id for e in applied], "seq": applied[-1].seq}
-        await self.coll.insert_one(doc, session=session)
+        if not self._deferred:
+            await self.coll.insert_one(doc, session=session)
+            return
+        fence = UpdateOne({"_id": FENCE, "writer": self.writer, "n": self.fence}, {"$inc": {"n": 1}})
+        result = await self.coll.bulk_write([fence, InsertOne(doc)], ordered=True, session=session)
+        if result.matched_count != 1:
+            raise FenceMoved(f"{self.coll.name}: another writer moved the fence")
+        self._bumped = True
 
     def remember(self, applied: Iterable[Tracked]) -> None:
         """After the commit: what was applied is known without a read from now on."""
-        self.fence = self._proposed
+        if self._bumped:
+            self.fence = self._proposed
         for e in applied:
             if e.key is not None and e.version is not None:
                 self.versions[e.key] = e.version

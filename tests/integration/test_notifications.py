@@ -450,6 +450,32 @@ async def test_a_digest_collects_a_days_events_and_is_sent_once(admin, registry,
     ]
 
 
+async def test_a_new_units_registration_reaches_the_levels_above(admin, registry, notifications, receiver):
+    """The registration of a unit is about a unit the replica may not have seen yet (its own event is
+    being applied by the units consumer meanwhile): its parent, named in the event, brings the scope."""
+    t = await Tree().build(admin)
+    await settle(registry, notifications)
+    path = f"/ok/reg-{t.w}"
+    await add(
+        admin,
+        scope_unit_id=t.w,
+        events=["vn.antq.registry.unit.registered.v1"],
+        channel="webhook",
+        address=receiver.url(path),
+    )
+    new = uid("g3")
+    reply = await admin.send(
+        r.RegisterUnit(
+            unit_id=new, name="Tổ dân phố mới", kind="residential_group", parent_id=t.w, valid_from="2024-01-01"
+        )
+    )
+    ok(reply)
+    [post] = await receiver.wait_for(path, 1)
+    assert post.json["data"]["unit_id"] == new
+    await settle(registry, notifications)
+    assert len(receiver.at(path)) == 1
+
+
 # ------------------------------------------------------------ reminders (last: it stops the host)
 
 

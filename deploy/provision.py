@@ -13,12 +13,16 @@ import sys
 import nats
 
 from shared.contract.subjects import STREAMS
-from shared.runtime.bus import ensure_streams
+from shared.runtime.bus import ensure_streams, inbox_of
 from shared.runtime.settings import ServiceSettings
 
 
 async def provision(settings: ServiceSettings, attempts: int = 30) -> list[str]:
-    options: dict[str, object] = {"name": "antq-provision", "max_reconnect_attempts": 2}
+    options: dict[str, object] = {
+        "name": "antq-provision",
+        "max_reconnect_attempts": 2,
+        "inbox_prefix": inbox_of(settings),
+    }
     if (tls := settings.nats_tls()) is not None:
         options["tls"] = tls
     if settings.nats_creds_file:

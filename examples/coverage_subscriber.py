@@ -8,7 +8,7 @@ import nats
 
 
 async def main(url: str) -> None:
-    nc = await nats.connect(url)
+    nc = await nats.connect(url, inbox_prefix="_INBOX_consumer")  # the `consumer` user's own inbox
 
     async def show(msg) -> None:  # one line per (year, scope) whose figures changed
         data = json.loads(msg.data)["data"]

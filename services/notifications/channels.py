@@ -10,6 +10,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiosmtplib
 import httpx
@@ -26,6 +27,7 @@ class Outcome:
     ok: bool
     error: str | None = None
     permanent: bool = False  # no retry can fix it (an address the relay refuses for good)
+    attempted: bool = True  # False: nothing was sent (the recipient is gone)
 
 
 @dataclass(frozen=True)
@@ -58,26 +60,64 @@ for _env in (ENV, TEXT_ENV):
     _env.filters["vn_date"] = _vn_date
 
 
-def _value(value: Any, language: str) -> str:
+UNIT_FIELDS = (
+    "unit_id",
+    "scope_unit_id",
+    "parent_id",
+    "from_parent_id",
+    "to_parent_id",
+    "origin_unit_id",
+    "target_unit_id",
+    "source_unit_id",
+)
+TZ = "Asia/Ho_Chi_Minh"
+
+
+def _value(key: str, value: Any, language: str, names: dict[str, str]) -> str:
+    """A field as people read it: yes/no, dd/mm/yyyy, 1.234.567 (not for a year), a unit by its name,
+    a plan's items listed."""
     if isinstance(value, bool):
         return ("có" if value else "không") if language == "vi" else ("yes" if value else "no")
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 1000:
+    if isinstance(value, int):
+        if key == "year" or key.endswith("_year") or abs(value) < 1000:
+            return str(value)
         return f"{value:,}".replace(",", "." if language == "vi" else ",")
-    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
-        return _vn_date(value)
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)[:300]
+    if isinstance(value, str):
+        if key in UNIT_FIELDS and value in names:
+            return f"{names[value]} ({value})"
+        if len(value) == 10 and value[4] == "-" and value[7] == "-":
+            return _vn_date(value)
+        if len(value) > 10 and value[4] == "-" and value[10] == "T":
+            try:
+                at = dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(ZoneInfo(TZ))
+                return at.strftime("%d/%m/%Y %H:%M")
+            except ValueError:
+                return value[:500]
+        return value[:500]
+    if isinstance(value, list):
+        return ", ".join(_value(key, v, language, names) for v in value)[:500]
+    if isinstance(value, dict):
+        parts = [
+            f"{titles.label(k, language)}: {_value(k, v, language, names)}"
+            for k, v in value.items()
+            if v not in (None, [], {}, "")
+        ]
+        return "; ".join(parts)[:500]
     return str(value)[:500]
 
 
-def item_view(cloud: dict[str, Any], language: str) -> dict[str, Any]:
+def item_view(cloud: dict[str, Any], language: str, names: dict[str, str] | None = None) -> dict[str, Any]:
     data = cloud.get("data") or {}
     rows = [
-        {"label": titles.label(k, language), "value": _value(v, language)}
+        {"label": titles.label(k, language), "value": _value(k, v, language, names or {})}
         for k, v in data.items()
         if v not in (None, [], {}, "")
     ][:MAX_ROWS]
-    return {"title": titles.title(str(cloud.get("type", "")), language), "time": cloud.get("time", ""), "rows": rows}
+    return {
+        "title": titles.title(str(cloud.get("type", "")), language),
+        "time": _value("time", str(cloud.get("time", "")), language, {}),
+        "rows": rows,
+    }
 
 
 def render(delivery: dict[str, Any], language: str, recipient_label: str) -> tuple[str, str, str]:
@@ -97,7 +137,7 @@ def render(delivery: dict[str, Any], language: str, recipient_label: str) -> tup
     context = {
         "subject": subject,
         "kind": kind,
-        "items": [item_view(i, language) for i in items] if kind != "reminder" else [],
+        "items": [item_view(i, language, delivery.get("names") or {}) for i in items] if kind != "reminder" else [],
         "reminder": reminder,
         "recipient_label": recipient_label,
         "notification_id": delivery["_id"],

@@ -85,6 +85,11 @@ async def queue(tx: Tx[NotificationsStore], meta: EventMeta, units: set[str]) ->
     if not any([await tx.store.units.get(u) is not None for u in units]):
         raise UnitNotKnownYet(f"no unit of event {meta.id} ({', '.join(sorted(units))}) is in the units replica yet")
     cloud = meta.envelope.model_dump(mode="json", exclude_none=True)
+    names = {}  # the units' names on the event's day, for the email
+    for unit_id in units:
+        record = await tx.store.units.get(unit_id)
+        if record is not None:
+            names[unit_id] = record.shown(day).name
     now = dt.datetime.now(dt.UTC)
     for x in recipients:
         if not rules.in_scope(x.scope_unit_id, chains):
@@ -96,14 +101,20 @@ async def queue(tx: Tx[NotificationsStore], meta: EventMeta, units: set[str]) ->
             tx.write(
                 "deliveries",
                 UpdateOne(
-                    {"_id": key}, {"$setOnInsert": {**doc, "items": [cloud], "event_ids": [meta.id]}}, upsert=True
+                    {"_id": key},
+                    {"$setOnInsert": {**doc, "items": [cloud], "event_ids": [meta.id], "names": names}},
+                    upsert=True,
                 ),
             )
             continue
         doc = _new(key, "event", x.recipient_id, x.channel, meta.type, now, now)
         tx.write(
             "deliveries",
-            UpdateOne({"_id": key}, {"$setOnInsert": {**doc, "items": [cloud], "event_ids": [meta.id]}}, upsert=True),
+            UpdateOne(
+                {"_id": key},
+                {"$setOnInsert": {**doc, "items": [cloud], "event_ids": [meta.id], "names": names}},
+                upsert=True,
+            ),
         )
 
 

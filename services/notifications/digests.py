@@ -53,6 +53,7 @@ async def gather(host: Any) -> int:
             "last_error": None,
             "items": [i["items"][0] for i in items],
             "event_ids": [i["event_ids"][0] for i in items],
+            "names": {k: v for i in items for k, v in (i.get("names") or {}).items()},
         }
         ids = [i["_id"] for i in items]
 

@@ -21,6 +21,9 @@ OVERLAP = {"seconds": 86_400.0}  # how long a rotated-out secret keeps signing (
 
 async def scope_chain(ctx: Context, unit_id: str) -> list[str]:
     if await ctx.store.units.get(unit_id) is None:
+        # refused as a unit outside the actor's authority (the same words): only a platform admin
+        # learns that it does not exist
+        require_scope(ctx.actor, [], "operate", f"add a recipient for unit {unit_id}")
         raise NotFound(
             f"unit {unit_id} is not known to notifications (yet): it learns units from registry's events",
             [{"field": "scope_unit_id", "value": unit_id}],

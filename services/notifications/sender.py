@@ -157,10 +157,15 @@ class Sender:
             recipient = await store.recipient(d["recipient_id"])
             if recipient is None or recipient.status != "active":
                 state = "removed" if recipient is None else recipient.status
-                await self.finish(d, recipient, channels.Outcome(False, f"recipient {state}", permanent=True))
+                outcome = channels.Outcome(False, f"recipient {state}", permanent=True, attempted=False)
+                await self.finish(d, recipient, outcome)
                 return
             started = time.perf_counter()
-            outcome = await self.send(d, recipient)
+            try:
+                outcome = await self.send(d, recipient)
+            except Exception as exc:  # a bug or a broken recipient: an attempt that failed, never a lost one
+                log.exception("send failed", extra={"notification": d["_id"]})
+                outcome = channels.Outcome(False, f"send failed: {exc!r}"[:500])
             self.metrics.seconds.labels(d["channel"]).observe(time.perf_counter() - started)
             await self.finish(d, recipient, outcome)
         except Exception as exc:  # the database failed after the send: the lease expires and it is taken again
@@ -185,7 +190,7 @@ class Sender:
 
     async def finish(self, d: Doc, recipient: Recipient | None, outcome: channels.Outcome) -> None:
         now = self.host.clock()
-        attempts = int(d.get("attempts", 0)) + 1
+        attempts = int(d.get("attempts", 0)) + (1 if outcome.attempted else 0)
         events: list[CloudEvent] = []
         ids = list(d.get("event_ids") or [])
         base = {"notification_id": d["_id"], "recipient_id": d["recipient_id"], "channel": d["channel"]}

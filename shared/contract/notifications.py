@@ -9,11 +9,14 @@ reminders computed from campaign dates. One notification per (event id, recipien
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import fnmatch
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo, field_validator
 
 from shared.contract.types import Fact, Id, Model
 
@@ -32,11 +35,37 @@ REMINDER_TYPES = {
 }
 
 
+def known_types() -> list[str]:
+    """Every type a recipient can ask for: the events of registry and awards, and the reminders."""
+    from shared.contract.services import SERVICES  # the table imports this module: read it when asked
+    from shared.contract.subjects import event_type
+
+    sources = [s for s in SERVICES if s.name in ("registry", "awards")]
+    return sorted({*(event_type(s.name, a, e) for s in sources for a, e in s.events), *REMINDER_TYPES.values()})
+
+
 def _pattern(value: str) -> str:
     """A CloudEvents type pattern: `vn.antq.` then segments of [a-z0-9_-], with `*` for any run of
-    characters (dots included): `vn.antq.registry.festival.*`, `vn.antq.*.nomination.approved.v1`."""
+    characters (dots included): `vn.antq.registry.festival.*`, `vn.antq.*.nomination.approved.v1`.
+    It must match at least one type notifications sends: a typo is refused, not silently unmatched."""
     if not re.fullmatch(r"vn\.antq\.[a-z0-9_.*-]+", value) or ".." in value:
         raise ValueError("a pattern is a CloudEvents type of ours, e.g. vn.antq.registry.festival.*")
+    if not any(fnmatch.fnmatchcase(t, value) for t in known_types()):
+        raise ValueError(
+            f"{value!r} matches no event type; e.g. vn.antq.registry.festival.*, vn.antq.awards.nomination.*, "
+            "vn.antq.notifications.reminder.* (the types are the events of registry and awards, and the reminders)"
+        )
+    return value
+
+
+def _secret(value: str) -> str:
+    """`whsec_` + standard base64 of 24 to 64 bytes (what Standard Webhooks libraries accept)."""
+    try:
+        key = base64.b64decode(value.removeprefix("whsec_"), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("a secret is whsec_ followed by base64 (of 24 to 64 random bytes)") from None
+    if not 24 <= len(key) <= 64 or not any(key):
+        raise ValueError(f"a secret's key is 24 to 64 random bytes; this one has {len(key)}")
     return value
 
 
@@ -44,10 +73,11 @@ Pattern = Annotated[str, StringConstraints(min_length=9, max_length=120), AfterV
 Secret = Annotated[
     str,
     StringConstraints(pattern=r"^whsec_[A-Za-z0-9+/=]{32,88}$"),
+    AfterValidator(_secret),
     Field(description="A Standard Webhooks secret: `whsec_` + base64 of 24 to 64 random bytes."),
 ]
 EMAIL = re.compile(r"^[^@\s<>,;\"']{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
-URL = re.compile(r"^https?://[^\s/?#]+(?::\d{1,5})?(?:/[^\s]*)?$")
+URL = re.compile(r"^https?://[^\s/?#@]+(?::\d{1,5})?(?:[/?#][^\s]*)?$")  # no user:password@ in it
 
 
 # ---------------------------------------------------------------- commands
@@ -67,16 +97,22 @@ class AddRecipient(Model):
     language: Language = "vi"
     secret: Secret | None = Field(default=None, description="Webhook only; generated (and returned once) if omitted.")
 
-    @model_validator(mode="after")
-    def _address(self) -> AddRecipient:
-        if self.channel == "email":
-            if not EMAIL.fullmatch(self.address):
-                raise ValueError("address: not an email address")
-            if self.secret is not None:
-                raise ValueError("secret: only a webhook recipient has one")
-        elif not URL.fullmatch(self.address):
-            raise ValueError("address: a webhook address is an http:// or https:// URL")
-        return self
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str, info: ValidationInfo) -> str:
+        channel = info.data.get("channel")
+        if channel == "email" and not EMAIL.fullmatch(value):
+            raise ValueError("not an email address")
+        if channel == "webhook" and not URL.fullmatch(value):
+            raise ValueError("a webhook address is an http:// or https:// URL, without user:password@")
+        return value
+
+    @field_validator("secret")
+    @classmethod
+    def _webhook_only(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("channel") == "email":
+            raise ValueError("only a webhook recipient has a secret")
+        return value
 
 
 class RemoveRecipient(Model):
@@ -177,8 +213,8 @@ class DeliveriesQuery(Model):
     event_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
     status: DeliveryStatus | None = None
     limit: Limit = 100
-    after: Annotated[str, StringConstraints(max_length=400)] | None = Field(
-        default=None, description="Cursor: the `cursor` of the previous page."
+    after: Annotated[str, StringConstraints(pattern=r"^[0-9a-f-]{32,36}$")] | None = Field(
+        default=None, description="Cursor: the `next` of the previous page."
     )
 
 

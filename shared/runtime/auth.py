@@ -28,6 +28,7 @@ from shared.contract.envelope import Actor
 from shared.contract.errors import Forbidden
 
 log = logging.getLogger("antq.auth")
+MAX_TOKEN_BYTES = 8192  # an identity provider's access token is a few hundred bytes to a few kilobytes
 ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256", "EdDSA"]  # never "none", never HMAC
 
 
@@ -56,8 +57,10 @@ class Verifier:
         jwks_url: str | None = None,
         required: bool = True,
         leeway: float = 30.0,
+        max_lifetime: float = 86_400.0,
     ) -> None:
         self.issuer = issuer
+        self.max_lifetime = max_lifetime
         self.audience = audience
         self.required = required
         self.leeway = leeway
@@ -96,6 +99,8 @@ class Verifier:
             return None
         if not self.configured:
             raise Forbidden(f"{what} carries a token but no issuer is configured to verify it", [{"rule": "token"}])
+        if len(token) > MAX_TOKEN_BYTES:
+            raise Forbidden(f"{what}: the token is larger than {MAX_TOKEN_BYTES} bytes", [{"rule": "token_invalid"}])
         at = presented.received_at if presented else None
         try:
             claims = jwt.decode(
@@ -114,6 +119,12 @@ class Verifier:
         if at is not None and float(claims["exp"]) + self.leeway < at.timestamp():
             raise Forbidden(
                 f"{what}: the token had expired when the stream received the command", [{"rule": "token_expired"}]
+            )
+        issued = float(claims.get("iat") or (at or dt.datetime.now(dt.UTC)).timestamp())
+        if float(claims["exp"]) - issued > self.max_lifetime + self.leeway:
+            raise Forbidden(
+                f"{what}: the token lives longer than {self.max_lifetime:g} s (ANTQ_AUTH_MAX_TOKEN_SECONDS)",
+                [{"rule": "token_invalid"}],
             )
         role = claims.get("antq_role")
         if role not in ("officer", "approver", "admin"):
@@ -150,4 +161,5 @@ def verifier_of(settings: Any) -> Verifier | None:
         settings.auth_jwks_url or None,
         required=not settings.unsigned_accepted,
         leeway=settings.auth_leeway_seconds,
+        max_lifetime=settings.auth_max_token_seconds,
     )

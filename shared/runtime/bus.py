@@ -66,6 +66,12 @@ async def raw_body(msg: NatsMessage) -> bytes:
     return body
 
 
+def inbox_of(settings: ServiceSettings) -> str:
+    """The reply-inbox prefix of the service's NATS user: its own, so no other user can read its replies
+    and pull deliveries (deploy/nats/render.py gives each user `_INBOX_<user>.>` only)."""
+    return f"_INBOX_{settings.nats_user}" if settings.nats_user else "_INBOX"
+
+
 def make_broker(settings: ServiceSettings, service: str, metrics: Metrics) -> NatsBroker:
     auth: dict[str, Any] = {}
     tls = settings.nats_tls()
@@ -79,6 +85,8 @@ def make_broker(settings: ServiceSettings, service: str, metrics: Metrics) -> Na
     return NatsBroker(
         settings.nats_url,
         name=f"antq-{service}",
+        # replies and pull deliveries on an inbox of this user's own: no other user may read them
+        inbox_prefix=inbox_of(settings),
         allow_reconnect=True,
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
@@ -308,6 +316,7 @@ class Endpoints:
             # small batches and a long ack_wait: during a database outage each message may wait
             # seconds for server selection, and the rest of the batch must not time out meanwhile
             pull_sub=PullSub(batch_size=8, timeout=1.0),
+            inbox_prefix=inbox_of(self.settings).encode() + b".",  # FastStream's default is the shared _INBOX.
             config=self.consumer_config(spec),
             ack_policy=AckPolicy.MANUAL,
             decoder=raw_body,
@@ -317,6 +326,7 @@ class Endpoints:
     def consumer_config(self, spec: DurableSpec) -> ConsumerConfig:
         return ConsumerConfig(
             durable_name=f"{self.service}-{spec.consumer}",
+            name=f"{self.service}-{spec.consumer}",  # created as $JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>
             filter_subject=spec.subject,
             ack_policy=JsAckPolicy.EXPLICIT,
             # unbounded on the server: our handler bounds failures (then dead-letters), while an

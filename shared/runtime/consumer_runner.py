@@ -124,6 +124,7 @@ class ConsumerRunner:
         batch = self.spec.batch.max_messages if self.spec.batch else 64
         return ConsumerConfig(
             durable_name=self.durable,
+            name=self.durable,  # created as $JS.API.CONSUMER.CREATE.<stream>.<name>: a permission per durable
             filter_subjects=self.spec.subjects,
             deliver_policy=DeliverPolicy.ALL if deliver_all else DeliverPolicy.NEW,  # catch up with history
             ack_policy=AckPolicy.EXPLICIT,

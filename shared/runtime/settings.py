@@ -70,6 +70,9 @@ class ServiceSettings(BaseSettings):
         "only; default: yes in development, never in production)",
     )
     auth_leeway_seconds: float = Field(default=30.0, ge=0, le=300, description="Clock skew allowed on exp")
+    auth_max_token_seconds: float = Field(
+        default=86_400.0, gt=0, description="Longest token lifetime accepted (exp − iat)"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     timezone: str = Field(default="Asia/Ho_Chi_Minh", description="The calendar that decides what 'today' is")
 

@@ -5,6 +5,7 @@ token's."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -93,7 +94,7 @@ def test_production_refuses_to_start_without_an_issuer(servers, secured, tmp_pat
 
 async def test_tokens_decide_who_acts(registry_prod, secured, idp):
     issuer, _ = idp
-    nc = await nats.connect(f"nats://producer:{PASSWORDS['producer']}@{secured}")
+    nc = await nats.connect(f"nats://producer:{PASSWORDS['producer']}@{secured}", inbox_prefix="_INBOX_producer")
     t = uuid.uuid4().hex[:6]
     a_unit, b_unit = f"w-a-{t}", f"w-b-{t}"
 
@@ -168,7 +169,7 @@ async def test_the_intake_needs_a_token_too(registry_prod, secured, idp):
     """A command on the durable intake is accepted with a valid token and rejected without one (the
     outcome is an event, read here as the ops user)."""
     issuer, _ = idp
-    producer = await nats.connect(f"nats://producer:{PASSWORDS['producer']}@{secured}")
+    producer = await nats.connect(f"nats://producer:{PASSWORDS['producer']}@{secured}", inbox_prefix="_INBOX_producer")
     ops = await nats.connect(f"nats://ops:{PASSWORDS['ops']}@{secured}")
     t = uuid.uuid4().hex[:6]
     ids = {"signed": f"cmd-signed-{t}", "unsigned": f"cmd-unsigned-{t}"}
@@ -192,7 +193,8 @@ async def test_the_intake_needs_a_token_too(registry_prod, secured, idp):
             )
         js = ops.jetstream()
         outcomes: dict[str, str] = {}
-        for _ in range(100):
+        deadline = asyncio.get_running_loop().time() + 30
+        while asyncio.get_running_loop().time() < deadline:
             sub = await js.pull_subscribe("antq.registry.command.>", stream="ANTQ_REGISTRY")
             try:
                 msgs = await sub.fetch(1000, timeout=1)
@@ -205,6 +207,7 @@ async def test_the_intake_needs_a_token_too(registry_prod, secured, idp):
                     outcomes[event["causationid"]] = event["type"].split(".")[-2]
             if len(outcomes) == 2:
                 break
+            await asyncio.sleep(0.3)
         assert outcomes == {ids["signed"]: "accepted", ids["unsigned"]: "rejected"}
     finally:
         await producer.close()

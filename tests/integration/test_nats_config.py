@@ -155,7 +155,9 @@ async def test_each_user_can_do_its_job_and_nothing_else(secured: str, servers) 
     subscriber = Child("subscriber", [sys.executable, str(EXAMPLE), url("consumer", secured)], 0, log=log)
     subscriber.start()
     admin = Actor(id="ops-admin", unit=None, role="admin")
-    producer = await Client.connect(url("producer", secured), admin, source="tests/producer")
+    producer = await Client.connect(
+        url("producer", secured), admin, source="tests/producer", inbox_prefix="_INBOX_producer"
+    )
     ops = await Client.connect(url("ops", secured), admin, source="tests/ops")
     try:
         # a producer sends commands to both services and reads their answers
@@ -236,12 +238,29 @@ async def test_each_user_can_do_its_job_and_nothing_else(secured: str, servers) 
         await registry.stop()
 
 
+async def subscription_refused(address: str, subject: str) -> bool:
+    """The server answers a subscription it does not permit with a permissions violation."""
+    errors: list[Exception] = []
+
+    async def on_error(exc: Exception) -> None:
+        errors.append(exc)
+
+    nc = await nats.connect(address, allow_reconnect=False, error_cb=on_error)
+    try:
+        await nc.subscribe(subject)
+        await nc.flush(timeout=2)
+        await asyncio.sleep(0.3)
+    finally:
+        await nc.close()
+    return any("permissions violation" in str(e).lower() for e in errors)
+
+
 async def permission_matrix(secured: str) -> dict[str, bool]:
     """Each user is denied what is not its job (True: denied, as it must be)."""
     out: dict[str, bool] = {}
 
     async def check(user: str, what: str, action) -> None:
-        nc = await nats.connect(url(user, secured), allow_reconnect=False)
+        nc = await nats.connect(url(user, secured), allow_reconnect=False, inbox_prefix=f"_INBOX_{user}")
         try:
             await denied(lambda: action(nc))
             out[f"{user}: {what}"] = True
@@ -261,6 +280,14 @@ async def permission_matrix(secured: str) -> dict[str, bool]:
     def add_stream(name: str):
         return lambda nc: nc.jetstream().add_stream(name=name, subjects=[f"x.{name.lower()}.>"], timeout=1)
 
+    def consumer(name: str, subject: str):
+        return lambda nc: nc.jetstream().add_consumer(
+            "ANTQ_INTAKE", durable_name=name, name=name, filter_subject=subject, timeout=1
+        )
+
+    def delete(stream: str, durable: str):
+        return lambda nc: nc.jetstream().delete_consumer(stream, durable)
+
     def read(stream: str, subject: str):
         async def go(nc):
             sub = await nc.jetstream().pull_subscribe(subject, stream=stream, timeout=1)
@@ -278,6 +305,17 @@ async def permission_matrix(secured: str) -> dict[str, bool]:
         await check(service, "create a stream", add_stream(f"ROGUE_{service.upper()}"))
         await check(service, "delete a stream", lambda nc: nc.jetstream().delete_stream("ANTQ_DLQ"))
     await check("registry", "read awards' stream", read("ANTQ_AWARDS", "antq.awards.>"))
+    # a service manages only its own durables: none of another's name, nor its own on another's commands
+    await check("registry", "create a durable on awards' intake", consumer("spy", "antq.intake.awards.>"))
+    await check(
+        "registry", "point its own durable at awards' intake", consumer("registry-intake", "antq.intake.awards.*")
+    )
+    await check("registry", "delete awards' durable", delete("ANTQ_INTAKE", "awards-intake"))
+    await check("awards", "delete reporting's durable", delete("ANTQ_REGISTRY", "reporting-registry"))
+    # nobody reads another's inbox (an intake command's delivery carries a bearer token)
+    for user, other in (("consumer", "registry"), ("producer", "awards"), ("reporting", "registry")):
+        out[f"{user}: read {other}'s inbox"] = await subscription_refused(url(user, secured), f"_INBOX_{other}.>")
+        out[f"{user}: read every inbox"] = await subscription_refused(url(user, secured), "_INBOX.>")
     await check("awards", "read reporting's stream", read("ANTQ_REPORTING", "antq.reporting.>"))
     await check("producer", "publish an event", js_publish("antq.registry.unit.registered.v1"))
     await check("producer", "ask a query", request("antq.query.registry.units"))

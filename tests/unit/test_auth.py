@@ -103,3 +103,9 @@ def test_the_envelope_must_agree_with_the_claims():
     admin = Actor(id="root", unit=None, role="admin")
     assert reconcile(admin, {"actorid": "root", "actorunit": "", "actorrole": "admin"}, "c")["actorunit"] == ""
     assert reconcile(None, {"actorid": "x"}, "c") == {"actorid": "x"}  # unsigned (development)
+
+
+def test_oversized_and_long_lived_tokens_are_refused(verifier, issuer):
+    refused(verifier, bearer(issuer.token("a", "u", "officer", ttl=30 * 365 * 86400)), "token_invalid")
+    refused(verifier, bearer(issuer.token("a", "u", "officer", padding="x" * 9000)), "token_invalid")
+    assert verifier.actor(bearer(issuer.token("a", "u", "officer", ttl=86000)), "c") is not None

@@ -205,3 +205,14 @@ def test_k8s_nats_is_a_3_node_jetstream_cluster_and_mongodb_a_replica_set_with_a
     for user in mongo["spec"]["users"]:
         assert user["roles"] == [{"name": "readWrite", "db": f"antq_{user['name']}"}]
     assert {u["name"] for u in mongo["spec"]["users"]} == {s.name for s in SERVICES}
+
+
+def test_the_nats_users_are_rendered_from_one_place():
+    """nats.conf and the Helm values' users are what deploy/nats/render.py renders (run it after a change)."""
+    from deploy.nats import render
+
+    assert (ROOT / "deploy" / "nats" / "nats.conf").read_text() == render.render_conf()
+    assert (ROOT / "deploy" / "k8s" / "nats-values.yaml").read_text() == render.render_values()
+    values = yaml.safe_load(render.render_values())
+    users = {u["user"]: u for u in values["config"]["merge"]["authorization"]["users"]}
+    assert "permissions" not in users["ops"] and all("permissions" in u for n, u in users.items() if n != "ops")

@@ -3,6 +3,7 @@ signatures (checked against the `standardwebhooks` library), templates."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 
 import pytest
@@ -125,3 +126,67 @@ def test_email_templates_escape_html_and_keep_diacritics():
     assert "Ngày tổ chức: 10/08/2026" in text and "Kinh phí (đồng): 5.000.000" in text
     subject_en, text_en, _ = channels.render(delivery, "en", "officer")
     assert subject_en == "Festival planned" and "Cost (VND): 5,000,000" in text_en
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "whsec_" + "A" * 33,  # not base64 (33 characters)
+        "whsec_" + "=" * 32,  # an empty key: anyone could sign
+        "whsec_AAAA====AAAA" + "A" * 20,  # padding inside
+        "whsec_" + base64.b64encode(b"\0" * 32).decode(),  # all zero bytes
+        "whsec_" + base64.b64encode(b"k" * 16).decode(),  # 16 bytes: too short
+        "whsec_" + base64.b64encode(b"k" * 66).decode(),  # 66 bytes: too long
+    ],
+)
+def test_a_secret_is_base64_of_24_to_64_bytes(secret):
+    with pytest.raises(ValidationError):
+        c.AddRecipient(
+            scope_unit_id="u", events=["vn.antq.*"], channel="webhook", address="https://x.vn", secret=secret
+        )
+    with pytest.raises(ValidationError):
+        c.RotateSecret(recipient_id="r", secret=secret)
+
+
+def test_a_generated_secret_is_accepted_back():
+    c.RotateSecret(recipient_id="r", secret=rules.new_secret())
+
+
+@pytest.mark.parametrize(
+    "pattern", ["vn.antq.nosuch.thing.*", "vn.antq.registry.festivl.*", "vn.antq.registry.festival.", "vn.antq.x"]
+)
+def test_a_pattern_that_matches_no_type_is_refused(pattern):
+    with pytest.raises(ValidationError, match="matches no event type"):
+        c.AddRecipient(scope_unit_id="u", events=[pattern], channel="email", address="a@b.vn")
+
+
+def test_refusals_name_the_field_at_fault():
+    with pytest.raises(ValidationError) as exc:
+        c.AddRecipient(scope_unit_id="u", events=["vn.antq.*"], channel="webhook", address="http://u:p@x.vn/h")
+    assert [e["loc"] for e in exc.value.errors()] == [("address",)]
+    with pytest.raises(ValidationError) as exc:
+        c.AddRecipient(
+            scope_unit_id="u", events=["vn.antq.*"], channel="email", address="a@b.vn", secret=rules.new_secret()
+        )
+    assert [e["loc"] for e in exc.value.errors()] == [("secret",)]
+
+
+def test_emails_show_units_by_name_years_plainly_and_plans_as_lists():
+    delivery = {
+        "_id": "e|r|email",
+        "kind": "event",
+        "event_type": "vn.antq.registry.festival.planned.v1",
+        "names": {"g1": "Tổ dân phố 1"},
+        "items": [
+            {
+                "type": "vn.antq.registry.festival.planned.v1",
+                "time": "2026-07-20T01:30:00Z",
+                "data": {"unit_id": "g1", "year": 2026, "ceremony": {"planned": True, "items": ["chào cờ", "báo cáo"]}},
+            }
+        ],
+    }
+    _, text, _ = channels.render(delivery, "vi", "cán bộ")
+    assert "Đơn vị: Tổ dân phố 1 (g1)" in text
+    assert "Năm: 2026" in text
+    assert "Phần lễ: Có kế hoạch: có; Nội dung: chào cờ, báo cáo" in text
+    assert "Thời điểm: 20/07/2026 08:30" in text  # in Huế's time

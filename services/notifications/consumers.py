@@ -21,10 +21,9 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notifications import rules
-from services.notifications.store import UNITS, NotificationsStore, replica_indexes
+from services.notifications.store import UNITS, NotificationsStore, new_delivery, replica_indexes
 from shared.contract import awards as a
 from shared.contract import registry as r
-from shared.contract.ids import uuid7
 from shared.replicas.units_store import units_consumer
 from shared.runtime.consumers import Batch, Consumer, EventMeta, Tx
 from shared.runtime.mongo import Doc
@@ -97,42 +96,12 @@ async def queue(tx: Tx[NotificationsStore], meta: EventMeta, units: set[str]) ->
         key = f"{meta.id}|{x.recipient_id}|{x.channel}"
         if x.mode == "digest":  # collected; the day's digest gathers it at the digest hour
             due = rules.digest_due(now, SETTINGS.digest_hour, SETTINGS.timezone)
-            doc = {**_new(key, "digest_item", x.recipient_id, x.channel, meta.type, due, now), "status": "collected"}
-            tx.write(
-                "deliveries",
-                UpdateOne(
-                    {"_id": key},
-                    {"$setOnInsert": {**doc, "items": [cloud], "event_ids": [meta.id], "names": names}},
-                    upsert=True,
-                ),
+            doc = new_delivery(
+                "digest_item", x.recipient_id, x.channel, meta.type, due, now, [cloud], names, status="collected"
             )
-            continue
-        doc = _new(key, "event", x.recipient_id, x.channel, meta.type, now, now)
-        tx.write(
-            "deliveries",
-            UpdateOne(
-                {"_id": key},
-                {"$setOnInsert": {**doc, "items": [cloud], "event_ids": [meta.id], "names": names}},
-                upsert=True,
-            ),
-        )
-
-
-def _new(
-    key: str, kind: str, recipient_id: str, channel: str, event_type: str, due: dt.datetime, now: dt.datetime
-) -> Doc:
-    return {
-        "kind": kind,
-        "recipient_id": recipient_id,
-        "channel": channel,
-        "event_type": event_type,
-        "status": "pending",
-        "attempts": 0,
-        "next_at": due,
-        "created_at": now,
-        "seq": uuid7(),
-        "last_error": None,
-    }
+        else:
+            doc = new_delivery("event", x.recipient_id, x.channel, meta.type, now, now, [cloud], names)
+        tx.write("deliveries", UpdateOne({"_id": key}, {"$setOnInsert": doc}, upsert=True))
 
 
 # ------------------------------------------------------------------------------------ registry

@@ -13,6 +13,7 @@ from typing import Any
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.notifications import rules
+from services.notifications.store import new_delivery
 from shared.contract.ids import uuid7
 from shared.runtime.mongo import Doc, in_transaction
 
@@ -38,22 +39,13 @@ async def gather(host: Any) -> int:
             continue
         period = rules.local_day(min(i["next_at"] for i in items), host.settings.timezone).isoformat()
         digest_id = f"digest|{recipient_id}|{period}|{uuid7()}"
+        names = {k: v for i in items for k, v in (i.get("names") or {}).items()}
         digest: Doc = {
             "_id": digest_id,
-            "kind": "digest",
             "period": period,
-            "recipient_id": recipient_id,
-            "channel": items[0]["channel"],
-            "event_type": "digest",
-            "status": "pending",
-            "attempts": 0,
-            "next_at": now,
-            "created_at": now,
-            "seq": uuid7(),
-            "last_error": None,
-            "items": [i["items"][0] for i in items],
-            "event_ids": [i["event_ids"][0] for i in items],
-            "names": {k: v for i in items for k, v in (i.get("names") or {}).items()},
+            **new_delivery(
+                "digest", recipient_id, items[0]["channel"], "digest", now, now, [i["items"][0] for i in items], names
+            ),
         }
         ids = [i["_id"] for i in items]
 

@@ -24,7 +24,7 @@ from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.notifications import digests, rules
-from services.notifications.store import NotificationsStore, Recipient
+from services.notifications.store import NotificationsStore, Recipient, new_delivery
 from shared.contract import notifications as c
 from shared.contract.envelope import new_event
 from shared.contract.ids import uuid7
@@ -113,20 +113,7 @@ async def run_job(host: Any, job: Doc, owner: str) -> int:
             data=data,
             time=now,
         ).model_dump(mode="json", exclude_none=True)
-        doc = {
-            "kind": "reminder",
-            "recipient_id": recipient.recipient_id,
-            "channel": recipient.channel,
-            "event_type": cloud["type"],
-            "status": "pending",
-            "attempts": 0,
-            "next_at": now,
-            "created_at": now,
-            "seq": uuid7(),
-            "last_error": None,
-            "items": [cloud],
-            "event_ids": [cloud["id"]],
-        }
+        doc = new_delivery("reminder", recipient.recipient_id, recipient.channel, cloud["type"], now, now, [cloud])
         writes.append(UpdateOne({"_id": key}, {"$setOnInsert": doc}, upsert=True))
 
     async def work(session: AsyncClientSession) -> bool:

@@ -20,6 +20,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.contract.ids import uuid7
 from shared.replicas.units_store import UnitsStore, units_indexes
 from shared.runtime.aggregates import AggregateStore
 from shared.runtime.mongo import Doc
@@ -114,6 +115,36 @@ class NotificationsStore(AggregateStore):
             for d in await cursor.to_list():
                 out.setdefault(d["unit_id"], set()).add(d["status"])
         return out
+
+
+def new_delivery(
+    kind: str,
+    recipient_id: str,
+    channel: str,
+    event_type: str,
+    due: dt.datetime,
+    now: dt.datetime,
+    items: list[Doc],
+    names: dict[str, str] | None = None,
+    status: str = "pending",
+) -> Doc:
+    """A notification as `deliveries` keeps it (its `_id`, the notification's key, is the caller's):
+    what it carries (`items`: CloudEvents), when it is due, and its sending state."""
+    return {
+        "kind": kind,  # event | digest_item | digest | reminder
+        "recipient_id": recipient_id,
+        "channel": channel,
+        "event_type": event_type,
+        "status": status,
+        "attempts": 0,
+        "next_at": due,
+        "created_at": now,
+        "seq": uuid7(),  # the delivery log's order and cursor
+        "last_error": None,
+        "items": items,
+        "event_ids": [i["id"] for i in items],
+        "names": names or {},
+    }
 
 
 def public(r: Recipient | Doc) -> dict[str, Any]:

@@ -71,9 +71,11 @@ def registry_prod(servers, secured, idp, tmp_path_factory) -> Iterator[ServicePr
     }
     svc = ServiceProcess("registry", [sys.executable, "-m", "services.registry"], port, env=env, log=tmp / "reg.log")
     svc.start()
-    svc.wait_ready()
-    yield svc
-    svc.stop()
+    try:
+        svc.wait_ready()
+        yield svc
+    finally:  # stopped even when it never became ready (a refused start left it running before)
+        svc.stop()
 
 
 def test_production_refuses_to_start_without_an_issuer(servers, secured, tmp_path):

@@ -86,7 +86,7 @@ def url(user: str, address: str) -> str:
 
 async def denied(action) -> None:
     """The server drops what a user may not do: a request gets no answer, a stream publish no ack."""
-    with pytest.raises((NatsTimeout, NoRespondersError, nats.errors.Error, TimeoutError)):
+    with pytest.raises((NatsTimeout, NoRespondersError, TimeoutError)):
         await action()
 
 
@@ -261,13 +261,11 @@ async def permission_matrix(secured: str) -> dict[str, bool]:
 
     async def check(user: str, what: str, action) -> None:
         nc = await nats.connect(url(user, secured), allow_reconnect=False, inbox_prefix=f"_INBOX_{user}")
-        try:
-            await denied(lambda: action(nc))
-            out[f"{user}: {what}"] = True
-        except AssertionError:
+        try:  # denied: the server drops it, so no answer comes; any other error is the test's own bug
+            await asyncio.wait_for(action(nc), 2)
             out[f"{user}: {what}"] = False
-        except BaseException as exc:  # pytest.raises' Failed is a BaseException
-            out[f"{user}: {what}"] = type(exc).__name__ != "Failed"
+        except (NatsTimeout, NoRespondersError, TimeoutError):
+            out[f"{user}: {what}"] = True
         finally:
             await nc.close()
 
@@ -278,11 +276,11 @@ async def permission_matrix(secured: str) -> dict[str, bool]:
         return lambda nc: nc.request(subject, b"{}", timeout=1)
 
     def add_stream(name: str):
-        return lambda nc: nc.jetstream().add_stream(name=name, subjects=[f"x.{name.lower()}.>"], timeout=1)
+        return lambda nc: nc.jetstream().add_stream(name=name, subjects=[f"x.{name.lower()}.>"])
 
     def consumer(name: str, subject: str):
         return lambda nc: nc.jetstream().add_consumer(
-            "ANTQ_INTAKE", durable_name=name, name=name, filter_subject=subject, timeout=1
+            "ANTQ_INTAKE", durable_name=name, name=name, filter_subject=subject
         )
 
     def delete(stream: str, durable: str):
@@ -290,7 +288,7 @@ async def permission_matrix(secured: str) -> dict[str, bool]:
 
     def read(stream: str, subject: str):
         async def go(nc):
-            sub = await nc.jetstream().pull_subscribe(subject, stream=stream, timeout=1)
+            sub = await nc.jetstream().pull_subscribe(subject, stream=stream)
             await sub.fetch(1, timeout=1)
 
         return go

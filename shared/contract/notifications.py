@@ -13,6 +13,7 @@ import base64
 import binascii
 import datetime as dt
 import fnmatch
+import functools
 import re
 from typing import Annotated, Literal
 
@@ -35,13 +36,14 @@ REMINDER_TYPES = {
 }
 
 
-def known_types() -> list[str]:
+@functools.cache
+def known_types() -> tuple[str, ...]:
     """Every type a recipient can ask for: the events of registry and awards, and the reminders."""
     from shared.contract.services import SERVICES  # the table imports this module: read it when asked
     from shared.contract.subjects import event_type
 
     sources = [s for s in SERVICES if s.name in ("registry", "awards")]
-    return sorted({*(event_type(s.name, a, e) for s in sources for a, e in s.events), *REMINDER_TYPES.values()})
+    return tuple(sorted({*(event_type(s.name, a, e) for s in sources for a, e in s.events), *REMINDER_TYPES.values()}))
 
 
 def _pattern(value: str) -> str:

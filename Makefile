@@ -34,7 +34,7 @@ test-reverse: install
 	ANTQ_TEST_ORDER=reverse $(BIN)/pytest -q -p no:cacheprovider
 
 docs: install
-	$(BIN)/python -m shared.client.docs
+	$(BIN)/python -m shared.runtime.docs
 
 bench: install
 	$(BIN)/python -m bench

@@ -12,7 +12,7 @@ import sys
 
 import nats
 
-from shared.contract.subjects import STREAMS
+from shared.contract.services import STREAMS
 from shared.runtime.bus import ensure_streams, inbox_of
 from shared.runtime.settings import ServiceSettings
 

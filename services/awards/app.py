@@ -1,45 +1,36 @@
-"""Awards' composition root: settings → rules (checked at start) → store → handler tables and
-consumers of registry's events → service host.
+"""Awards' composition root: settings → kit → rules (checked at start) → dependencies → handler tables
+and consumers of registry's events → service host.
 
 Nothing connects at import; `create()` builds (and loads the rules), `ServiceHost.run()` connects."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
-
-from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.asynchronous.database import AsyncDatabase
-
 from services.awards import handlers, queries, replica, rules, store
+from services.awards.deps import Awards, AwardsSettings
 from shared.contract import awards as contract
 from shared.runtime.host import ServiceDefinition, ServiceHost
-from shared.runtime.mongo import Doc
-from shared.runtime.settings import ServiceSettings
+from shared.runtime.kit import Clock, Kit
+
+__all__ = ["AwardsSettings", "create", "definition"]
 
 
-class AwardsSettings(ServiceSettings):
-    http_port: int = 8102
-
-
-def definition() -> ServiceDefinition:
-    rules.load()  # a rules file that fails its schema stops the service here, before it connects
-
-    def store_factory(db: AsyncDatabase[Doc], session: AsyncClientSession | None) -> store.AwardsStore:
-        return store.AwardsStore(db, session)
-
+def definition(deps: Awards) -> ServiceDefinition:
     return ServiceDefinition(
         name=contract.SERVICE,
         commands=handlers.COMMANDS,
         queries=queries.QUERIES,
         events=contract.EVENTS,
-        store_factory=store_factory,
+        store_factory=lambda db, session: store.AwardsStore(db, session),
         ensure_indexes=store.ensure_indexes,
         consumers=replica.consumers(),
+        deps=deps,
         description="Commendations (khen thưởng) of the All-People's Festival for Protecting National Security: "
         "award rules as dated data, nominations and decisions, awards conferred and revoked, gifts and visits.",
     )
 
 
-def create(settings: AwardsSettings | None = None, clock: Callable[[], dt.datetime] | None = None) -> ServiceHost:
-    return ServiceHost(definition(), settings or AwardsSettings(), clock)
+def create(settings: AwardsSettings | None = None, clock: Clock | None = None) -> ServiceHost:
+    s = settings or AwardsSettings()
+    kit = Kit.create(contract.SERVICE, s, clock)
+    deps = Awards(s, kit, rules.load())  # a rules file that fails its schema stops the service here
+    return ServiceHost(definition(deps), kit=kit)

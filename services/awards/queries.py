@@ -6,21 +6,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from services.awards.deps import Awards
 from services.awards.domain import nominee_key
-from services.awards.rules import load
 from services.awards.store import AwardsStore
 from shared.contract import awards as c
 from shared.contract.errors import NotFound
 from shared.runtime.queries import QueryContext, QuerySpec
 
-QCtx = QueryContext[AwardsStore]
+QCtx = QueryContext[AwardsStore, Awards]
 IN_CHUNK = 5000  # unit ids per $in
 HIDDEN = ("sort_key", "achievement_key")
 
 
 async def q_rules(q: c.RulesQuery, ctx: QCtx) -> dict[str, Any]:
     day = q.date or ctx.today
-    catalogue = load()
+    catalogue = ctx.deps.catalogue
     return {
         "date": day.isoformat(),
         "rules_version": catalogue.version,

@@ -13,7 +13,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.awards.domain import Award, Gift, KnownFestival, Link, Nomination
+from services.awards.domain import Ancestor, Award, Gift, KnownFestival, Nomination
 from shared.contract.errors import NotFound
 from shared.replicas.units_store import UnitsStore, units_indexes
 from shared.runtime.aggregates import AggregateStore
@@ -88,9 +88,9 @@ class AwardsStore(AggregateStore):
         day = doc.get("held_on") or doc["date"]
         return KnownFestival(festival_id, doc["unit_id"], dt.date.fromisoformat(day), doc["status"], doc["year"])
 
-    async def chain(self, unit_id: str, day: dt.date) -> list[Link] | None:
-        """The unit and its ancestors on `day` as links, nearest first; None when awards has never seen
-        the unit; empty when it does not exist on `day`."""
+    async def chain(self, unit_id: str, day: dt.date) -> list[Ancestor] | None:
+        """The unit and its ancestors on `day`, nearest first; None when awards has never seen the
+        unit; empty when it does not exist on `day`."""
         if await self.units.get(unit_id) is None:
             return None
         out = []
@@ -99,16 +99,17 @@ class AwardsStore(AggregateStore):
             period = record.at(day) if record else None
             if record is None or period is None:
                 break
-            out.append(Link(uid, period.kind or record.kind, period.name, tuple(period.flags)))
+            out.append(Ancestor(uid, period.kind or record.kind, period.name, tuple(period.flags)))
         return out
 
-    async def police(self, province_id: str, day: dt.date) -> Link | None:
-        """The agency flagged provincial_police directly under the province on `day`."""
-        for record in await self.units.children([province_id], day):
+    async def units_under(self, parent_id: str, day: dt.date) -> list[Ancestor]:
+        """The units directly under `parent_id` on `day` (the domain picks the province's police among them)."""
+        out = []
+        for record in await self.units.children([parent_id], day):
             period = record.at(day)
-            if period and "provincial_police" in period.flags:
-                return Link(record.unit_id, period.kind or record.kind, period.name, tuple(period.flags))
-        return None
+            if period is not None:
+                out.append(Ancestor(record.unit_id, period.kind or record.kind, period.name, tuple(period.flags)))
+        return out
 
     async def subtree_ids(self, unit_id: str, day: dt.date) -> list[str]:
         return [unit_id, *(r.unit_id for r in await self.units.subtree(unit_id, day))]

@@ -1,5 +1,5 @@
 """The two channels: email through SMTP (aiosmtplib) and webhooks (httpx, Standard Webhooks
-signatures). Each send has a timeout and ends in an `Outcome`; nothing here retries or writes."""
+signatures). Each send has a timeout and ends in an `Attempt`; nothing here retries or writes."""
 
 from __future__ import annotations
 
@@ -17,13 +17,15 @@ import httpx
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from services.notifications import rules, titles
+from shared.runtime.settings import ServiceSettings
 
 TEMPLATES = Path(__file__).parent / "templates"
+TZ: str = ServiceSettings.model_fields["timezone"].default  # the province's calendar, unless told otherwise
 MAX_ROWS = 20  # fields shown per event in an email
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Attempt:
     ok: bool
     error: str | None = None
     permanent: bool = False  # no retry can fix it (an address the relay refuses for good)
@@ -39,6 +41,7 @@ class SmtpConfig:
     password: str | None
     sender: str
     timeout: float
+    timezone: str = TZ  # the calendar dates and times are shown in
 
 
 def _vn_date(value: Any) -> str:
@@ -70,10 +73,9 @@ UNIT_FIELDS = (
     "target_unit_id",
     "source_unit_id",
 )
-TZ = "Asia/Ho_Chi_Minh"
 
 
-def _value(key: str, value: Any, language: str, names: dict[str, str]) -> str:
+def _value(key: str, value: Any, language: str, names: dict[str, str], tz: str = TZ) -> str:
     """A field as people read it: yes/no, dd/mm/yyyy, 1.234.567 (not for a year), a unit by its name,
     a plan's items listed."""
     if isinstance(value, bool):
@@ -89,16 +91,16 @@ def _value(key: str, value: Any, language: str, names: dict[str, str]) -> str:
             return _vn_date(value)
         if len(value) > 10 and value[4] == "-" and value[10] == "T":
             try:
-                at = dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(ZoneInfo(TZ))
+                at = dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(ZoneInfo(tz))
                 return at.strftime("%d/%m/%Y %H:%M")
             except ValueError:
                 return value[:500]
         return value[:500]
     if isinstance(value, list):
-        return ", ".join(_value(key, v, language, names) for v in value)[:500]
+        return ", ".join(_value(key, v, language, names, tz) for v in value)[:500]
     if isinstance(value, dict):
         parts = [
-            f"{titles.label(k, language)}: {_value(k, v, language, names)}"
+            f"{titles.label(k, language)}: {_value(k, v, language, names, tz)}"
             for k, v in value.items()
             if v not in (None, [], {}, "")
         ]
@@ -106,21 +108,23 @@ def _value(key: str, value: Any, language: str, names: dict[str, str]) -> str:
     return str(value)[:500]
 
 
-def item_view(cloud: dict[str, Any], language: str, names: dict[str, str] | None = None) -> dict[str, Any]:
+def item_view(
+    cloud: dict[str, Any], language: str, names: dict[str, str] | None = None, tz: str = TZ
+) -> dict[str, Any]:
     data = cloud.get("data") or {}
     rows = [
-        {"label": titles.label(k, language), "value": _value(k, v, language, names or {})}
+        {"label": titles.label(k, language), "value": _value(k, v, language, names or {}, tz)}
         for k, v in data.items()
         if v not in (None, [], {}, "")
     ][:MAX_ROWS]
     return {
         "title": titles.title(str(cloud.get("type", "")), language),
-        "time": _value("time", str(cloud.get("time", "")), language, {}),
+        "time": _value("time", str(cloud.get("time", "")), language, {}, tz),
         "rows": rows,
     }
 
 
-def render(delivery: dict[str, Any], language: str, recipient_label: str) -> tuple[str, str, str]:
+def render(delivery: dict[str, Any], language: str, recipient_label: str, tz: str = TZ) -> tuple[str, str, str]:
     """(subject, text, html) of a delivery in the recipient's language."""
     kind = delivery["kind"]
     items = delivery.get("items") or []
@@ -137,7 +141,7 @@ def render(delivery: dict[str, Any], language: str, recipient_label: str) -> tup
     context = {
         "subject": subject,
         "kind": kind,
-        "items": [item_view(i, language, delivery.get("names") or {}) for i in items] if kind != "reminder" else [],
+        "items": [item_view(i, language, delivery.get("names") or {}, tz) for i in items] if kind != "reminder" else [],
         "reminder": reminder,
         "recipient_label": recipient_label,
         "notification_id": delivery["_id"],
@@ -147,13 +151,13 @@ def render(delivery: dict[str, Any], language: str, recipient_label: str) -> tup
     return subject, text, html
 
 
-async def send_email(cfg: SmtpConfig, to: str, delivery: dict[str, Any], language: str) -> Outcome:
-    subject, text, html = render(delivery, language, to)
+async def send_email(cfg: SmtpConfig, to: str, delivery: dict[str, Any], language: str) -> Attempt:
+    subject, text, html = render(delivery, language, to, cfg.timezone)
     msg = EmailMessage()
     msg["Subject"] = subject
     msg["From"] = cfg.sender
     msg["To"] = to
-    msg["Date"] = format_datetime(dt.datetime.now(dt.UTC))
+    msg["Date"] = format_datetime(dt.datetime.now(dt.UTC))  # the relay's clock: when it is sent
     # the same notification keeps its Message-ID across retries: a mail client shows a resend once
     msg["Message-ID"] = make_msgid(idstring=rules.webhook_id(delivery["_id"]), domain="antq.local")
     msg["X-Antq-Notification"] = delivery["_id"]
@@ -172,12 +176,12 @@ async def send_email(cfg: SmtpConfig, to: str, delivery: dict[str, Any], languag
         )
     except aiosmtplib.SMTPRecipientsRefused as exc:
         codes = [r.code for r in exc.recipients]
-        return Outcome(False, f"SMTP refused the recipient: {exc}"[:500], permanent=all(500 <= c < 600 for c in codes))
+        return Attempt(False, f"SMTP refused the recipient: {exc}"[:500], permanent=all(500 <= c < 600 for c in codes))
     except aiosmtplib.SMTPResponseException as exc:
-        return Outcome(False, f"SMTP {exc.code}: {exc.message}"[:500], permanent=500 <= exc.code < 600)
+        return Attempt(False, f"SMTP {exc.code}: {exc.message}"[:500], permanent=500 <= exc.code < 600)
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-        return Outcome(False, f"SMTP: {exc!r}"[:500])
-    return Outcome(True)
+        return Attempt(False, f"SMTP: {exc!r}"[:500])
+    return Attempt(True)
 
 
 def webhook_body(delivery: dict[str, Any]) -> bytes:
@@ -189,10 +193,10 @@ def webhook_body(delivery: dict[str, Any]) -> bytes:
 
 async def send_webhook(
     client: httpx.AsyncClient, url: str, secrets: list[str], delivery: dict[str, Any], timeout: float
-) -> Outcome:
+) -> Attempt:
     body = webhook_body(delivery)
     msg_id = rules.webhook_id(delivery["_id"])
-    ts = int(dt.datetime.now(dt.UTC).timestamp())
+    ts = int(dt.datetime.now(dt.UTC).timestamp())  # the receiver checks it against its own clock
     headers = {
         "content-type": "application/cloudevents-batch+json"
         if delivery["kind"] == "digest"
@@ -205,9 +209,9 @@ async def send_webhook(
     try:
         response = await client.post(url, content=body, headers=headers, timeout=timeout)
     except httpx.TimeoutException:
-        return Outcome(False, f"timed out after {timeout:g} s")
+        return Attempt(False, f"timed out after {timeout:g} s")
     except httpx.HTTPError as exc:
-        return Outcome(False, f"{type(exc).__name__}: {exc}"[:500])
+        return Attempt(False, f"{type(exc).__name__}: {exc}"[:500])
     if 200 <= response.status_code < 300:
-        return Outcome(True)
-    return Outcome(False, f"HTTP {response.status_code}: {response.text[:200]}")
+        return Attempt(True)
+    return Attempt(False, f"HTTP {response.status_code}: {response.text[:200]}")

@@ -21,6 +21,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notifications import rules
+from services.notifications.deps import Notifications
 from services.notifications.store import UNITS, NotificationsStore, new_delivery, replica_indexes
 from shared.contract import awards as a
 from shared.contract import registry as r
@@ -30,19 +31,6 @@ from shared.runtime.mongo import Doc
 from shared.runtime.rebuild import RenamedDatabase
 
 BATCH = Batch(max_messages=200, max_wait_ms=100)
-
-
-class Settings:
-    """What the consumers read of the service's settings (set by the app at start)."""
-
-    timezone = "Asia/Ho_Chi_Minh"
-    digest_hour = 7
-    reminder_hour = 8
-    window_closing_days = 3
-    report_due_days = 3
-
-
-SETTINGS = Settings()
 
 
 class UnitNotKnownYet(Exception):
@@ -63,18 +51,20 @@ async def _prefetch(tx: Tx[NotificationsStore], events: list[tuple[BaseModel, Ev
     await tx.store.load_nominations({n for e, _ in events if (n := getattr(e, "nomination_id", None))})
 
 
-async def queue(tx: Tx[NotificationsStore], meta: EventMeta, units: set[str]) -> None:
+async def queue(deps: Notifications, tx: Tx[NotificationsStore], meta: EventMeta, units: set[str]) -> None:
     """Queue the event for every recipient it concerns (nothing during a rebuild)."""
     if isinstance(tx.db, RenamedDatabase) or meta.envelope is None:
         return
+    s = deps.settings
+    now = deps.now()
     recipients = [x for x in await tx.store.active_recipients() if rules.matches(x.events, meta.type)]
-    when = meta.time or dt.datetime.now(dt.UTC)
+    when = meta.time or now
     recipients = [x for x in recipients if x.created_at <= when]
     if not recipients:
         return
     if not units:
         return  # about no unit: in no recipient's scope
-    day = rules.local_day(when, SETTINGS.timezone)
+    day = rules.local_day(when, s.timezone)
     chains = []
     for unit_id in sorted(units):
         # a unit the replica has not seen yet (a new unit whose own event is being handled by the units
@@ -89,13 +79,12 @@ async def queue(tx: Tx[NotificationsStore], meta: EventMeta, units: set[str]) ->
         record = await tx.store.units.get(unit_id)
         if record is not None:
             names[unit_id] = record.shown(day).name
-    now = dt.datetime.now(dt.UTC)
     for x in recipients:
         if not rules.in_scope(x.scope_unit_id, chains):
             continue
         key = f"{meta.id}|{x.recipient_id}|{x.channel}"
         if x.mode == "digest":  # collected; the day's digest gathers it at the digest hour
-            due = rules.digest_due(now, SETTINGS.digest_hour, SETTINGS.timezone)
+            due = rules.digest_due(now, s.digest_hour, s.timezone)
             doc = new_delivery(
                 "digest_item", x.recipient_id, x.channel, meta.type, due, now, [cloud], names, status="collected"
             )
@@ -107,7 +96,7 @@ async def queue(tx: Tx[NotificationsStore], meta: EventMeta, units: set[str]) ->
 # ------------------------------------------------------------------------------------ registry
 
 
-def registry_consumer() -> Consumer[NotificationsStore]:
+def registry_consumer(deps: Notifications) -> Consumer[NotificationsStore]:
     consumer: Consumer[NotificationsStore] = Consumer(
         name="registry",
         store=_store,
@@ -123,7 +112,7 @@ def registry_consumer() -> Consumer[NotificationsStore]:
         data = e.model_dump(mode="json")
         if isinstance(e, r.CampaignOpened):
             tx.write("campaigns", UpdateOne({"_id": e.campaign_id}, {"$set": data}, upsert=True))
-            schedule(tx, e, meta)
+            schedule(deps, tx, e, meta)
         elif isinstance(e, r.CampaignClosed):
             tx.write("campaigns", UpdateOne({"_id": e.campaign_id}, {"$set": {"closed_on": data["closed_on"]}}))
             if not isinstance(tx.db, RenamedDatabase):
@@ -147,19 +136,20 @@ def registry_consumer() -> Consumer[NotificationsStore]:
                 }
             )
             tx.write("festivals", UpdateOne({"_id": e.festival_id}, update, upsert=True))
-        await queue(tx, meta, rules.units_of(data))
+        await queue(deps, tx, meta, rules.units_of(data))
 
     for model in r.EVENTS.values():
         consumer.on(model)(notify)
     return consumer
 
 
-def schedule(tx: Tx[NotificationsStore], e: r.CampaignOpened, meta: EventMeta) -> None:
+def schedule(deps: Notifications, tx: Tx[NotificationsStore], e: r.CampaignOpened, meta: EventMeta) -> None:
     """The campaign's three reminders, as durable jobs (skipped when their moment has passed)."""
     if isinstance(tx.db, RenamedDatabase):
         return
-    s = SETTINGS
-    opened_on = rules.local_day(meta.time or dt.datetime.now(dt.UTC), s.timezone)
+    s = deps.settings
+    now = deps.now()
+    opened_on = rules.local_day(meta.time or now, s.timezone)
     jobs = [
         ("window_opened", e.window_start, e.window_end),
         ("window_closing", e.window_end - dt.timedelta(days=s.window_closing_days), e.window_end),
@@ -180,7 +170,7 @@ def schedule(tx: Tx[NotificationsStore], e: r.CampaignOpened, meta: EventMeta) -
                         "kind": kind,
                         "due_at": due,
                         "status": "pending",
-                        "created_at": dt.datetime.now(dt.UTC),
+                        "created_at": now,
                     }
                 },
                 upsert=True,
@@ -191,7 +181,7 @@ def schedule(tx: Tx[NotificationsStore], e: r.CampaignOpened, meta: EventMeta) -
 # ------------------------------------------------------------------------------------ awards
 
 
-def awards_consumer() -> Consumer[NotificationsStore]:
+def awards_consumer(deps: Notifications) -> Consumer[NotificationsStore]:
     consumer: Consumer[NotificationsStore] = Consumer(
         name="awards",
         store=_store,
@@ -216,12 +206,12 @@ def awards_consumer() -> Consumer[NotificationsStore]:
         elif nomination_id := data.get("nomination_id"):
             nomination = await tx.store.nomination(nomination_id)
         actor_unit = meta.actor_unit if isinstance(e, a.NominationSubmitted) else None
-        await queue(tx, meta, rules.units_of(data, nomination, actor_unit))
+        await queue(deps, tx, meta, rules.units_of(data, nomination, actor_unit))
 
     for model in a.EVENTS.values():
         consumer.on(model)(notify)
     return consumer
 
 
-def consumers() -> list[Consumer[Any]]:
-    return [units_consumer("units", UNITS, batch=BATCH), registry_consumer(), awards_consumer()]
+def consumers(deps: Notifications) -> list[Consumer[Any]]:
+    return [units_consumer("units", UNITS, batch=BATCH), registry_consumer(deps), awards_consumer(deps)]

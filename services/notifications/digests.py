@@ -8,11 +8,11 @@ gathered) goes out with the next gathering: it is never lost and never sent twic
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.notifications import rules
+from services.notifications.deps import Notifications
 from services.notifications.store import new_delivery
 from shared.contract.ids import uuid7
 from shared.runtime.mongo import Doc, in_transaction
@@ -25,10 +25,10 @@ class Raced(Exception):
     """Another instance gathered some of these items first: its digest stands, this one is dropped."""
 
 
-async def gather(host: Any) -> int:
+async def gather(deps: Notifications) -> int:
     """Gather every recipient's due items into digests. Returns how many digests were made."""
-    now = host.clock()
-    db = host.db
+    now = deps.now()
+    db = deps.db
     due = {"kind": "digest_item", "status": "collected", "next_at": {"$lte": now}}
     made = 0
     for recipient_id in await db.deliveries.distinct("recipient_id", due):
@@ -37,7 +37,7 @@ async def gather(host: Any) -> int:
         )
         if not items:
             continue
-        period = rules.local_day(min(i["next_at"] for i in items), host.settings.timezone).isoformat()
+        period = rules.local_day(min(i["next_at"] for i in items), deps.settings.timezone).isoformat()
         digest_id = f"digest|{recipient_id}|{period}|{uuid7()}"
         names = {k: v for i in items for k, v in (i.get("names") or {}).items()}
         digest: Doc = {
@@ -60,7 +60,7 @@ async def gather(host: Any) -> int:
             await db.deliveries.insert_one(digest, session=session)
 
         try:
-            await in_transaction(host.mongo, work)
+            await in_transaction(deps.mongo, work)
         except Raced:
             continue
         made += 1

@@ -7,16 +7,16 @@ from __future__ import annotations
 import datetime as dt
 
 from services.notifications import rules
+from services.notifications.deps import Notifications
 from services.notifications.store import NotificationsStore, Recipient, SecretEntry
+from shared.authz import require_scope
 from shared.contract import notifications as c
 from shared.contract.errors import Conflict, NotFound, RuleViolation
 from shared.contract.events import DomainEvent
-from shared.replicas.authz import require_scope
-from shared.runtime.pipeline import CommandSpec, Outcome
+from shared.runtime.pipeline import CommandSpec, Handled
 from shared.runtime.pipeline import Context as BaseContext
 
-Context = BaseContext[NotificationsStore]
-OVERLAP = {"seconds": 86_400.0}  # how long a rotated-out secret keeps signing (set from the settings)
+Context = BaseContext[NotificationsStore, Notifications]
 
 
 async def scope_chain(ctx: Context, unit_id: str) -> list[str]:
@@ -47,7 +47,7 @@ async def recipient_in_scope(ctx: Context, recipient_id: str, what: str) -> Reci
     return r
 
 
-async def add_recipient(cmd: c.AddRecipient, ctx: Context) -> Outcome:
+async def add_recipient(cmd: c.AddRecipient, ctx: Context) -> Handled:
     chain = await scope_chain(ctx, cmd.scope_unit_id)
     require_scope(ctx.actor, chain, "operate", f"add a recipient for unit {cmd.scope_unit_id}")
     recipient_id = cmd.recipient_id or ctx.new_id()
@@ -78,27 +78,27 @@ async def add_recipient(cmd: c.AddRecipient, ctx: Context) -> Outcome:
     result: dict[str, object] = {"recipient_id": recipient_id}
     if generated:
         result["secret"] = secret  # once: no query shows it again
-    return Outcome(result, [DomainEvent("recipient", "added", recipient_id, event, r.version)])
+    return Handled(result, [DomainEvent("recipient", "added", recipient_id, event, r.version)])
 
 
-async def remove_recipient(cmd: c.RemoveRecipient, ctx: Context) -> Outcome:
+async def remove_recipient(cmd: c.RemoveRecipient, ctx: Context) -> Handled:
     r = await recipient_in_scope(ctx, cmd.recipient_id, f"remove recipient {cmd.recipient_id}")
     new = r.model_copy(update={"status": "removed", "version": r.version + 1, "secrets": []})
     await ctx.store.save_recipient(new, r.version)
     event = c.RecipientRemoved(recipient_id=r.recipient_id)
-    return Outcome(
+    return Handled(
         {"recipient_id": r.recipient_id}, [DomainEvent("recipient", "removed", r.recipient_id, event, new.version)]
     )
 
 
-async def rotate_secret(cmd: c.RotateSecret, ctx: Context) -> Outcome:
+async def rotate_secret(cmd: c.RotateSecret, ctx: Context) -> Handled:
     r = await recipient_in_scope(ctx, cmd.recipient_id, f"rotate the secret of recipient {cmd.recipient_id}")
     if r.channel != "webhook":
         raise RuleViolation(
             f"recipient {r.recipient_id} is an email recipient: only webhooks have a secret",
             [{"field": "recipient_id", "rule": "webhook_only"}],
         )
-    until = ctx.now + dt.timedelta(seconds=OVERLAP["seconds"])
+    until = ctx.now + dt.timedelta(seconds=ctx.deps.settings.secret_overlap_seconds)
     secret = cmd.secret or rules.new_secret()
     kept = [
         SecretEntry(secret=s.secret, valid_until=until if s.valid_until is None else min(s.valid_until, until))
@@ -111,7 +111,7 @@ async def rotate_secret(cmd: c.RotateSecret, ctx: Context) -> Outcome:
     result: dict[str, object] = {"recipient_id": r.recipient_id, "old_valid_until": until.isoformat()}
     if cmd.secret is None:
         result["secret"] = secret
-    return Outcome(result, [DomainEvent("recipient", "secret-rotated", r.recipient_id, event, new.version)])
+    return Handled(result, [DomainEvent("recipient", "secret-rotated", r.recipient_id, event, new.version)])
 
 
 COMMANDS: list[CommandSpec] = [

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.notifications.deps import Notifications
 from services.notifications.store import NotificationsStore, public
 from shared.contract import notifications as c
 from shared.runtime.mongo import Doc
 from shared.runtime.queries import QueryContext, QuerySpec
 
-QCtx = QueryContext[NotificationsStore]
+QCtx = QueryContext[NotificationsStore, Notifications]
 
 
 async def q_recipients(q: c.RecipientsQuery, ctx: QCtx) -> dict[str, Any]:

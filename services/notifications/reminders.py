@@ -18,25 +18,27 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from typing import Any
 
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.notifications import digests, rules
+from services.notifications.deps import Notifications
 from services.notifications.store import NotificationsStore, Recipient, new_delivery
 from shared.contract import notifications as c
 from shared.contract.envelope import new_event
 from shared.contract.ids import uuid7
+from shared.replicas.campaigns import expected_kinds
+from shared.replicas.day_index import DayIndex
 from shared.runtime.mongo import Doc, in_transaction
 
 log = logging.getLogger("antq.notifications.reminders")
 MAX_LISTED = 50  # units named in one reminder; the count says how many more
 
 
-async def claim(host: Any, owner: str) -> Doc | None:
-    now = host.clock()
-    job: Doc | None = await host.db.jobs.find_one_and_update(
+async def claim(deps: Notifications, owner: str) -> Doc | None:
+    now = deps.now()
+    job: Doc | None = await deps.db.jobs.find_one_and_update(
         {
             "$or": [
                 {"status": "pending", "due_at": {"$lte": now}},
@@ -55,7 +57,6 @@ async def targets(store: NotificationsStore, job: Doc, campaign: Doc, day: dt.da
     kind = job["kind"]
     type_ = c.REMINDER_TYPES[kind]
     scope = campaign["scope_unit_id"]
-    kinds = rules.expected_kinds(campaign)
     out: list[tuple[Recipient, Doc]] = []
     for r in await store.active_recipients():
         if not rules.matches(r.events, type_):
@@ -79,28 +80,28 @@ async def targets(store: NotificationsStore, job: Doc, campaign: Doc, day: dt.da
         }
         if kind != "window_opened":
             top = await store.units.get(root)
-            below = await store.units.subtree(root, day)
-            units = [  # the scope's subtree, the scope included (DESIGN §3)
-                u for u in ([top] if top else []) + below if u.at(day) and rules.is_expected(u.kind_at(day), kinds)
-            ]
-            statuses = await store.festival_status(campaign["year"], [u.unit_id for u in units])
+            index = DayIndex([*([top] if top else []), *await store.units.subtree(root, day)], day)
+            # the kinds of the campaign that governs the root: the nearest at or above it (DESIGN §2)
+            kinds = expected_kinds(await store.campaigns_of(campaign["year"]), await store.units.ancestry(root, day))
+            units = index.expected(root, kinds)
+            statuses = await store.festival_status(campaign["year"], units)
             if kind == "window_closing":  # nothing planned: no festival but cancelled ones
-                chase = [u for u in units if not (statuses.get(u.unit_id, set()) - {"cancelled"})]
+                chase = [u for u in units if not (statuses.get(u, set()) - {"cancelled"})]
             else:  # planned, not reported held
-                chase = [u for u in units if "planned" in statuses.get(u.unit_id, set())]
+                chase = [u for u in units if "planned" in statuses.get(u, set())]
             if not chase:
                 continue
             data["count"] = len(chase)
-            data["units"] = [{"unit_id": u.unit_id, "name": u.shown(day).name} for u in chase[:MAX_LISTED]]
+            data["units"] = [{"unit_id": u, "name": index.name[u]} for u in chase[:MAX_LISTED]]
         out.append((r, data))
     return out
 
 
-async def run_job(host: Any, job: Doc, owner: str) -> int:
-    store = NotificationsStore(host.db)
+async def run_job(deps: Notifications, job: Doc, owner: str) -> int:
+    store = NotificationsStore(deps.db)
     campaign = await store.campaign(job["campaign_id"])
-    now = host.clock()
-    day = rules.local_day(now, host.settings.timezone)
+    now = deps.now()
+    day = rules.local_day(now, deps.settings.timezone)
     found = [] if campaign is None or campaign.get("closed_on") else await targets(store, job, campaign, day)
     writes = []
     for recipient, data in found:
@@ -117,7 +118,7 @@ async def run_job(host: Any, job: Doc, owner: str) -> int:
         writes.append(UpdateOne({"_id": key}, {"$setOnInsert": doc}, upsert=True))
 
     async def work(session: AsyncClientSession) -> bool:
-        done = await host.db.jobs.update_one(
+        done = await deps.db.jobs.update_one(
             {"_id": job["_id"], "status": "running", "owner": owner},
             {"$set": {"status": "done", "done_at": now, "sent_to": len(writes)}, "$unset": {"lease_until": ""}},
             session=session,
@@ -125,27 +126,27 @@ async def run_job(host: Any, job: Doc, owner: str) -> int:
         if done.matched_count != 1:
             return False  # the lease ran out and another instance has it
         if writes:
-            await host.db.deliveries.bulk_write(writes, ordered=False, session=session)
+            await deps.db.deliveries.bulk_write(writes, ordered=False, session=session)
         return True
 
-    if await in_transaction(host.mongo, work):
+    if await in_transaction(deps.mongo, work):
         log.info("reminder queued", extra={"job": job["_id"], "recipients": len(writes)})
         return len(writes)
     return 0
 
 
-async def run(host: Any) -> None:
+async def run(deps: Notifications) -> None:
     """Every `reminder_poll_seconds`, run the due jobs and gather the due digests (errors are logged;
     the work is taken again next round)."""
     owner = uuid7()
-    while not host.stopping.is_set():
+    while not deps.stopping.is_set():
         try:
-            while (job := await claim(host, owner)) is not None and not host.stopping.is_set():
-                await run_job(host, job, owner)
-            await digests.gather(host)
+            while (job := await claim(deps, owner)) is not None and not deps.stopping.is_set():
+                await run_job(deps, job, owner)
+            await digests.gather(deps)
         except Exception as exc:
             log.warning("running reminders or digests failed; retrying", extra={"error": repr(exc)[:300]})
         try:
-            await asyncio.wait_for(host.stopping.wait(), host.settings.reminder_poll_seconds)
+            await asyncio.wait_for(deps.stopping.wait(), deps.settings.reminder_poll_seconds)
         except TimeoutError:
             pass

@@ -15,8 +15,6 @@ from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
-NOT_EXPECTED = frozenset({"province", "district"})  # DESIGN §3: by default every kind below district holds one
-
 
 def matches(patterns: Iterable[str], event_type: str) -> bool:
     """`*` stands for any run of characters, dots included: `vn.antq.registry.festival.*` matches
@@ -73,16 +71,6 @@ def backoff(attempt: int, base: float, cap: float, jitter: float = 0.25) -> floa
     """Seconds before attempt `attempt + 1`: base × 2^(attempt-1), capped, ± `jitter` of itself."""
     delay = float(min(cap, base * 2 ** max(0, attempt - 1)))
     return max(0.0, delay * (1 + random.uniform(-jitter, jitter)))
-
-
-def expected_kinds(campaign: dict[str, Any]) -> set[str] | None:
-    """The kinds a campaign expects to hold a festival; None: every kind below district."""
-    kinds = campaign.get("expected_kinds")
-    return set(kinds) if kinds else None
-
-
-def is_expected(kind: str, kinds: set[str] | None) -> bool:
-    return kind in kinds if kinds is not None else kind not in NOT_EXPECTED
 
 
 # ------------------------------------------------------------------------------------ webhooks

@@ -19,11 +19,11 @@ import time
 from typing import Any
 
 import httpx
-from prometheus_client import Counter, Histogram
 from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.notifications import channels, rules
+from services.notifications.deps import Notifications
 from services.notifications.store import NotificationsStore, Recipient
 from shared.contract import notifications as c
 from shared.contract.envelope import CloudEvent, new_event
@@ -32,33 +32,6 @@ from shared.contract.subjects import event_type
 from shared.runtime.mongo import Doc, in_transaction
 
 log = logging.getLogger("antq.notifications.sender")
-
-
-class SenderMetrics:
-    def __init__(self, registry: Any) -> None:
-        self.outcomes = Counter(
-            "antq_notifications_total",
-            "Notification attempts, by channel and outcome (sent, retry, failed)",
-            ["channel", "outcome"],
-            registry=registry,
-        )
-        self.seconds = Histogram(
-            "antq_notification_send_seconds",
-            "Time of one send attempt, by channel",
-            ["channel"],
-            registry=registry,
-            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-        )
-
-
-METRICS: dict[int, SenderMetrics] = {}
-
-
-def metrics_of(host: Any) -> SenderMetrics:
-    key = id(host.metrics.registry)
-    if key not in METRICS:
-        METRICS[key] = SenderMetrics(host.metrics.registry)
-    return METRICS[key]
 
 
 def notification_event(name: str, data: Any, subject: str, now: dt.datetime) -> CloudEvent:
@@ -73,12 +46,12 @@ def notification_event(name: str, data: Any, subject: str, now: dt.datetime) -> 
 
 
 class Sender:
-    def __init__(self, host: Any) -> None:
-        self.host = host
-        self.s = host.settings
-        self.db = host.db
+    def __init__(self, deps: Notifications) -> None:
+        self.deps = deps
+        self.s = deps.settings
+        self.db = deps.db
         self.owner = uuid7()
-        self.metrics = metrics_of(host)
+        self.metrics = deps.sender_metrics
         self.inflight: dict[str, int] = {}
         self.slots = asyncio.Semaphore(self.s.send_concurrency)
         self.tasks: set[asyncio.Task[None]] = set()
@@ -91,11 +64,12 @@ class Sender:
             password=(self.s.smtp_password.get_secret_value() or None) if self.s.smtp_password else None,
             sender=self.s.mail_from,
             timeout=self.s.send_timeout_seconds,
+            timezone=self.s.timezone,
         )
 
     async def run(self) -> None:
         try:
-            while not self.host.stopping.is_set():
+            while not self.deps.stopping.is_set():
                 try:
                     taken = await self.claim()
                 except Exception as exc:  # the database away: try again next round
@@ -103,7 +77,7 @@ class Sender:
                     taken = 0
                 if not taken:
                     try:
-                        await asyncio.wait_for(self.host.stopping.wait(), self.s.send_poll_seconds)
+                        await asyncio.wait_for(self.deps.stopping.wait(), self.s.send_poll_seconds)
                     except TimeoutError:
                         pass
         finally:
@@ -117,7 +91,7 @@ class Sender:
         if free <= 0:
             await asyncio.wait(self.tasks, return_when=asyncio.FIRST_COMPLETED)
             return 1
-        now = self.host.clock()
+        now = self.deps.now()
         due = {
             "$or": [
                 {"status": "pending", "next_at": {"$lte": now}},
@@ -157,7 +131,7 @@ class Sender:
             recipient = await store.recipient(d["recipient_id"])
             if recipient is None or recipient.status != "active":
                 state = "removed" if recipient is None else recipient.status
-                outcome = channels.Outcome(False, f"recipient {state}", permanent=True, attempted=False)
+                outcome = channels.Attempt(False, f"recipient {state}", permanent=True, attempted=False)
                 await self.finish(d, recipient, outcome)
                 return
             started = time.perf_counter()
@@ -165,7 +139,7 @@ class Sender:
                 outcome = await self.send(d, recipient)
             except Exception as exc:  # a bug or a broken recipient: an attempt that failed, never a lost one
                 log.exception("send failed", extra={"notification": d["_id"]})
-                outcome = channels.Outcome(False, f"send failed: {exc!r}"[:500])
+                outcome = channels.Attempt(False, f"send failed: {exc!r}"[:500])
             self.metrics.seconds.labels(d["channel"]).observe(time.perf_counter() - started)
             await self.finish(d, recipient, outcome)
         except Exception as exc:  # the database failed after the send: the lease expires and it is taken again
@@ -176,9 +150,9 @@ class Sender:
             if self.inflight[rid] <= 0:
                 self.inflight.pop(rid, None)
 
-    async def send(self, d: Doc, recipient: Recipient) -> channels.Outcome:
+    async def send(self, d: Doc, recipient: Recipient) -> channels.Attempt:
         if d["channel"] == "webhook":
-            secrets = recipient.signing_secrets(self.host.clock())
+            secrets = recipient.signing_secrets(self.deps.now())
             return await channels.send_webhook(self.client, recipient.address, secrets, d, self.s.send_timeout_seconds)
         try:
             return await asyncio.wait_for(
@@ -186,10 +160,10 @@ class Sender:
                 self.s.send_timeout_seconds * 2,
             )
         except TimeoutError:
-            return channels.Outcome(False, "SMTP timed out")
+            return channels.Attempt(False, "SMTP timed out")
 
-    async def finish(self, d: Doc, recipient: Recipient | None, outcome: channels.Outcome) -> None:
-        now = self.host.clock()
+    async def finish(self, d: Doc, recipient: Recipient | None, outcome: channels.Attempt) -> None:
+        now = self.deps.now()
         attempts = int(d.get("attempts", 0)) + (1 if outcome.attempted else 0)
         events: list[CloudEvent] = []
         ids = list(d.get("event_ids") or [])
@@ -238,10 +212,10 @@ class Sender:
                 return  # the lease ran out and another instance took it: its outcome stands
             if recipient is not None and recipient.status == "active":
                 events.extend(await self.failure_clock(recipient, outcome, now, session))
-            await self.host.outbox.add(events, session)
+            await self.deps.outbox.add(events, session)
 
-        await in_transaction(self.host.mongo, work)
-        self.host.outbox.notify()
+        await in_transaction(self.deps.mongo, work)
+        self.deps.outbox.notify()
         self.metrics.outcomes.labels(d["channel"], outcome_label).inc()
         if not outcome.ok:
             log.info(
@@ -250,7 +224,7 @@ class Sender:
             )
 
     async def failure_clock(
-        self, recipient: Recipient, outcome: channels.Outcome, now: dt.datetime, session: AsyncClientSession
+        self, recipient: Recipient, outcome: channels.Attempt, now: dt.datetime, session: AsyncClientSession
     ) -> list[CloudEvent]:
         """A success stops the recipient's failure clock; a failure starts it, and disables a recipient
         that has failed for longer than `disable_after_seconds`."""
@@ -303,5 +277,5 @@ def _lease(cand: Doc) -> Doc:
     return {"lease_until": cand["lease_until"]} if cand["status"] == "sending" else {}
 
 
-async def run(host: Any) -> None:
-    await Sender(host).run()
+async def run(deps: Notifications) -> None:
+    await Sender(deps).run()

@@ -26,7 +26,6 @@ from shared.runtime.aggregates import AggregateStore
 from shared.runtime.mongo import Doc
 
 UNITS = "units"
-REPLICAS = ("campaigns", "festivals", "nominations")
 
 
 class SecretEntry(BaseModel):
@@ -105,6 +104,9 @@ class NotificationsStore(AggregateStore):
 
     async def campaign(self, campaign_id: str) -> Doc | None:
         return await self.db.campaigns.find_one({"_id": campaign_id}, session=self.s)
+
+    async def campaigns_of(self, year: int) -> list[Doc]:
+        return await self.db.campaigns.find({"year": year}, session=self.s).to_list()
 
     async def festival_status(self, year: int, unit_ids: list[str]) -> dict[str, set[str]]:
         """unit → the statuses of its festivals that year."""

@@ -13,12 +13,13 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.registry.domain import END, Campaign, Festival, MovementModel, Replication, Unit
 from shared.contract.errors import Conflict
+from shared.replicas.units import unit_id_of
+from shared.replicas.walk import arun, down, up
 from shared.runtime import slots
 from shared.runtime.aggregates import AggregateStore
 from shared.runtime.mongo import Doc
 
 LOCK_STRIPES = 64  # above any service's worker slots, so one process's slots never share a stripe
-MAX_DEPTH = 8  # province → district → commune → hamlet, with room for agencies and old trees
 
 
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
@@ -37,8 +38,6 @@ class RegistryStore(AggregateStore):
         super().__init__(db, session)
         # Units read in this transaction: walking up the tree rereads the same few documents.
         self._units: dict[str, Unit | None] = {}
-
-    # ------------------------------------------------------------------------------- generic
 
     # ------------------------------------------------------------------------------- units
 
@@ -105,16 +104,9 @@ class RegistryStore(AggregateStore):
             await self.db.unit_locks.insert_many([{"_id": i, "n": 1} for i in missing], session=self.s)
 
     async def ancestry(self, unit_id: str, day: dt.date) -> list[str]:
-        """The unit and its ancestors as of `day` (nearest first)."""
-        chain = [unit_id]
-        current = await self.unit(unit_id)
-        while current is not None and len(chain) <= MAX_DEPTH:
-            v = current.at(day)
-            if v is None or v.parent_id is None:
-                break
-            chain.append(v.parent_id)
-            current = await self.unit(v.parent_id)
-        return chain
+        """The unit and its ancestors as of `day` (nearest first); just the unit when it does not exist
+        that day (the domain then refuses the date, for an actor of the unit itself)."""
+        return await arun(up(unit_id, day), self.unit) or [unit_id]
 
     async def children(
         self, parent_ids: list[str], day: dt.date, after: str | None = None, limit: int = 0
@@ -154,15 +146,7 @@ class RegistryStore(AggregateStore):
         return [d["_id"] for d in docs]
 
     async def subtree(self, root_id: str, day: dt.date) -> list[Unit]:
-        out: list[Unit] = []
-        frontier = [root_id]
-        for _ in range(MAX_DEPTH):
-            if not frontier:
-                break
-            level = await self.children(frontier, day)
-            out.extend(level)
-            frontier = [u.unit_id for u in level]
-        return out
+        return await arun(down(root_id, unit_id_of), lambda parents: self.children(parents, day))
 
     async def code_holders(self, codes: list[str], exclude: list[str]) -> dict[str, list[tuple[str, dt.date, dt.date]]]:
         if not codes:

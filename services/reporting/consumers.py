@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.reporting.deps import Reporting
 from services.reporting.projection import unit_summary
 from services.reporting.queries import snapshot_figures
 from services.reporting.store import (
@@ -55,7 +56,7 @@ def mark(tx: Tx[ReportingStore], year: int, unit_id: str, subtree: bool = False)
 # ------------------------------------------------------------------------------------ registry
 
 
-def registry_consumer() -> Consumer[ReportingStore]:
+def registry_consumer(deps: Reporting) -> Consumer[ReportingStore]:
     consumer: Consumer[ReportingStore] = Consumer(
         name="registry",
         store=_store,
@@ -83,7 +84,8 @@ def registry_consumer() -> Consumer[ReportingStore]:
         # batch wrote before this event is flushed first, so the transaction reads it); the publisher
         # sends the snapshot once per campaign
         await tx.flush()
-        figures = await snapshot_figures(tx.store, e.year, e.scope_unit_id, min(e.closed_on, dt.date(e.year, 12, 31)))
+        day = min(e.closed_on, dt.date(e.year, 12, 31))
+        figures = await snapshot_figures(tx.store, deps.trees(tx.store.db), e.year, e.scope_unit_id, day)
         if figures is not None:
             tx.replace(
                 "snapshot_requests",
@@ -293,5 +295,5 @@ async def _prefetch_awards(tx: Tx[ReportingStore], events: list[tuple[BaseModel,
     await tx.store.load("awards", {x for e, _ in events if (x := getattr(e, "award_id", None))})
 
 
-def consumers() -> list[Consumer[Any]]:
-    return [units_consumer("units", UNITS, batch=BATCH), registry_consumer(), awards_consumer()]
+def consumers(deps: Reporting) -> list[Consumer[Any]]:
+    return [units_consumer("units", UNITS, batch=BATCH), registry_consumer(deps), awards_consumer()]

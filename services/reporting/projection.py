@@ -1,21 +1,16 @@
-"""Reporting's rules, pure: a unit's festival summary for a year (from its festivals), the expected
-units of a scope on a tree date, and the coverage figures (DESIGN §3).
+"""Reporting's rules, pure: a unit's festival summary for a year (from its festivals), the tree date a
+year is read on, and the coverage figures of a scope over the tree of a day (DESIGN §3).
 
-No I/O: the store loads festivals, campaigns, the tree (a `UnitsView`) and the summaries."""
+No I/O: the store loads festivals, campaigns, the tree (a `DayIndex`) and the summaries."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from typing import Any, get_args
+from typing import Any
 
 from shared.contract import reporting as c
-from shared.contract.registry import UnitKind
-from shared.replicas.units import UnitsView
-
-ALL_KINDS: tuple[str, ...] = get_args(UnitKind)
-DEFAULT_EXPECTED = frozenset(k for k in ALL_KINDS if k not in ("province", "district"))
-EMPTY: dict[str, Any] = {}
+from shared.replicas.day_index import DayIndex
 
 
 def default_tree_date(year: int, today: dt.date) -> dt.date:
@@ -40,25 +35,6 @@ def unit_summary(festivals: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "held_on": min((f["held_on"] for f in held if f.get("held_on")), default=None),
         "planned_date": min((f["date"] for f in active if f.get("date")), default=None),
     }
-
-
-def expected_kinds(campaigns: Iterable[Mapping[str, Any]], ancestry: list[str]) -> frozenset[str]:
-    """The `expected_kinds` of the nearest campaign of the year at or above the scope (its ancestry
-    nearest first); every kind below district when none says otherwise."""
-    by_scope = {cmp["scope_unit_id"]: cmp for cmp in campaigns}
-    for unit_id in ancestry:
-        campaign = by_scope.get(unit_id)
-        if campaign is not None:
-            kinds = campaign.get("expected_kinds")
-            return frozenset(kinds) if kinds else DEFAULT_EXPECTED
-    return DEFAULT_EXPECTED
-
-
-def expected_units(view: UnitsView, scope: str, day: dt.date, kinds: frozenset[str]) -> list[str]:
-    """The scope's subtree on `day`, the scope included, active that day, of an expected kind."""
-    root = view.unit(scope)
-    units = ([root] if root is not None and root.at(day) is not None else []) + view.subtree(scope, day)
-    return [u.unit_id for u in units if (u.kind_at(day) or u.kind) in kinds]
 
 
 TALLY = (
@@ -113,82 +89,11 @@ def from_tally(t: Mapping[str, int]) -> c.Figures:
     )
 
 
-def figures(units: Iterable[str], summaries: Mapping[str, Mapping[str, Any]]) -> c.Figures:
-    return from_tally(tally(units, summaries))
-
-
-def coverage(
-    view: UnitsView,
-    scope: str,
-    day: dt.date,
-    kinds: frozenset[str],
-    summaries: Mapping[str, Mapping[str, Any]],
-) -> tuple[c.Figures, list[c.Breakdown]]:
-    """The scope's figures and one row per child of the scope on `day`."""
-    total = figures(expected_units(view, scope, day, kinds), summaries)
-    rows = []
-    for child in view.children(scope, day):
-        f = figures(expected_units(view, child.unit_id, day, kinds), summaries)
-        period = child.at(day)
-        rows.append(
-            c.Breakdown(
-                **f.model_dump(),
-                unit_id=child.unit_id,
-                name=period.name if period else child.current.name,
-                kind=child.kind_at(day) or child.kind,
-            )
-        )
-    return total, rows
-
-
-class DayIndex:
-    """The tree on one day, flattened for answering many coverage questions: each unit's children,
-    kind and name that day, and each scope's subtree, computed once and kept (a province of 100 000
-    units is then a sum over a list, not a walk through dated records)."""
-
-    def __init__(self, view: UnitsView, day: dt.date) -> None:
-        self.day = day
-        self.children: dict[str, list[str]] = {}
-        self.kind: dict[str, str] = {}
-        self.name: dict[str, str] = {}
-        for record in view.records.values():
-            period = record.at(day)
-            if period is None:
-                continue
-            self.kind[record.unit_id] = period.kind or record.kind
-            self.name[record.unit_id] = period.name
-            if period.parent_id is not None:
-                self.children.setdefault(period.parent_id, []).append(record.unit_id)
-        for ids in self.children.values():
-            ids.sort()
-        self._subtrees: dict[str, list[str]] = {}
-        self._expected: dict[tuple[str, frozenset[str]], list[str]] = {}
-
-    def subtree(self, scope: str) -> list[str]:
-        """The scope (if it exists that day) and every unit below it."""
-        if scope not in self._subtrees:
-            out = [scope] if scope in self.kind else []
-            frontier = [scope]
-            for _ in range(16):  # deeper than any tree: a cycle in bad data cannot loop forever
-                frontier = [c for parent in frontier for c in self.children.get(parent, ())]
-                if not frontier:
-                    break
-                out += frontier
-            self._subtrees[scope] = out
-        return self._subtrees[scope]
-
-    def expected(self, scope: str, kinds: frozenset[str]) -> list[str]:
-        memo = (scope, kinds)
-        if memo not in self._expected:
-            self._expected[memo] = [u for u in self.subtree(scope) if self.kind.get(u) in kinds]
-        return self._expected[memo]
-
-
 def coverage_of(
     index: DayIndex, scope: str, kinds: frozenset[str], summaries: Mapping[str, Mapping[str, Any]]
 ) -> tuple[c.Figures, list[c.Breakdown]]:
-    """`coverage`, on a day's index: the same figures, for many questions on one tree. The scope's
-    totals are its own count plus its children's (each unit is read once)."""
+    """The scope's figures on the index's day, and one row per child of the scope. The scope's totals
+    are its own count plus its children's (each unit is read once)."""
     rows = []
     whole = tally([scope] if index.kind.get(scope) in kinds else [], summaries)
     for child in index.children.get(scope, []):

@@ -8,26 +8,23 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from services.reporting.projection import coverage_of, default_tree_date, expected_kinds
+from services.reporting.deps import Reporting
+from services.reporting.projection import coverage_of, default_tree_date
 from services.reporting.store import ReportingStore, TreeCache, text_of
 from shared.contract import reporting as c
 from shared.contract.errors import NotFound, RuleViolation
+from shared.replicas.campaigns import expected_kinds
 from shared.replicas.units import UnitsView
 from shared.runtime.queries import QueryContext, QuerySpec
 
-QCtx = QueryContext[ReportingStore]
-CACHES: dict[str, TreeCache] = {}  # per database: one per service process and database
-
-
-def cache_of(store: ReportingStore) -> TreeCache:
-    return CACHES.setdefault(store.db.name, TreeCache())
+QCtx = QueryContext[ReportingStore, Reporting]
 
 
 async def scope_of(
-    store: ReportingStore, today: dt.date, year: int, scope: str, tree_date: dt.date | None
+    store: ReportingStore, cache: TreeCache, today: dt.date, year: int, scope: str, tree_date: dt.date | None
 ) -> tuple[UnitsView, dt.date, frozenset[str]]:
     day = tree_date or default_tree_date(year, today)
-    view = await cache_of(store).tree(store)
+    view = await cache.tree(store)
     if view.unit(scope) is None:
         raise NotFound(f"unit {scope} is not known to reporting (yet)", [{"field": "scope_unit_id", "value": scope}])
     if not view.ancestry(scope, day):
@@ -41,6 +38,7 @@ async def scope_of(
 
 async def figures_of(
     store: ReportingStore,
+    cache: TreeCache,
     today: dt.date,
     year: int,
     scope: str,
@@ -48,11 +46,11 @@ async def figures_of(
     level: Sequence[str] | None = None,
     breakdown: bool = True,
 ) -> dict[str, Any]:
-    view, day, kinds = await scope_of(store, today, year, scope, tree_date)
+    view, day, kinds = await scope_of(store, cache, today, year, scope, tree_date)
     if level:
         kinds = frozenset(level)
-    summaries = await cache_of(store).summaries(store, year)
-    total, rows = coverage_of(await cache_of(store).day(store, day), scope, kinds, summaries)
+    summaries = await cache.summaries(store, year)
+    total, rows = coverage_of(await cache.day(store, day), scope, kinds, summaries)
     record = view.unit(scope)
     period = record.at(day) if record else None
     out: dict[str, Any] = {
@@ -68,19 +66,23 @@ async def figures_of(
     return out
 
 
-async def snapshot_figures(store: ReportingStore, year: int, scope: str, day: dt.date) -> dict[str, Any] | None:
+async def snapshot_figures(
+    store: ReportingStore, cache: TreeCache, year: int, scope: str, day: dt.date
+) -> dict[str, Any] | None:
     """The figures with their breakdown, read through `store` (its session: inside a consumer's
     transaction, what the transaction wrote counts); None when the scope is unknown on that day."""
-    view = await cache_of(store).tree(store)
+    view = await cache.tree(store)
     if view.unit(scope) is None or not view.ancestry(scope, day):
         return None
     kinds = expected_kinds(await store.campaigns(year), view.ancestry(scope, day))
-    total, rows = coverage_of(await cache_of(store).day(store, day), scope, kinds, await store.summaries(year))
+    total, rows = coverage_of(await cache.day(store, day), scope, kinds, await store.summaries(year))
     return {"tree_date": day.isoformat(), "figures": total.model_dump(), "breakdown": [r.model_dump() for r in rows]}
 
 
 async def q_coverage(q: c.CoverageQuery, ctx: QCtx) -> dict[str, Any]:
-    return await figures_of(ctx.store, ctx.today, q.year, q.scope_unit_id, q.tree_date, q.level)
+    return await figures_of(
+        ctx.store, ctx.deps.trees(ctx.store.db), ctx.today, q.year, q.scope_unit_id, q.tree_date, q.level
+    )
 
 
 async def q_unit_status(q: c.UnitStatusQuery, ctx: QCtx) -> dict[str, Any]:
@@ -135,9 +137,10 @@ def _row(view: UnitsView, unit_id: str, day: dt.date, summary: dict[str, Any]) -
 async def _expected_rows(
     ctx: QCtx, year: int, scope: str, tree_date: dt.date | None
 ) -> tuple[dt.date, list[dict[str, Any]]]:
-    view, day, kinds = await scope_of(ctx.store, ctx.today, year, scope, tree_date)
-    summaries = await cache_of(ctx.store).summaries(ctx.store, year)
-    ids = sorted((await cache_of(ctx.store).day(ctx.store, day)).expected(scope, kinds))
+    cache = ctx.deps.trees(ctx.store.db)
+    view, day, kinds = await scope_of(ctx.store, cache, ctx.today, year, scope, tree_date)
+    summaries = await cache.summaries(ctx.store, year)
+    ids = sorted((await cache.day(ctx.store, day)).expected(scope, kinds))
     return day, [_row(view, u, day, summaries.get(u, {})) for u in ids]
 
 
@@ -204,7 +207,8 @@ def _awards_view(docs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def _subtree(ctx: QCtx, q: c.SummaryQuery) -> tuple[dt.date, list[str]]:
-    view, day, _ = await scope_of(ctx.store, ctx.today, q.year, q.scope_unit_id, q.tree_date)
+    cache = ctx.deps.trees(ctx.store.db)
+    view, day, _ = await scope_of(ctx.store, cache, ctx.today, q.year, q.scope_unit_id, q.tree_date)
     return day, [q.scope_unit_id, *(u.unit_id for u in view.subtree(q.scope_unit_id, day))]
 
 

@@ -21,8 +21,8 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.reporting.projection import DayIndex
 from shared.contract.ids import uuid7
+from shared.replicas.day_index import DayIndex
 from shared.replicas.units import UnitRecord, UnitsView
 from shared.replicas.units_store import UnitsStore, units_indexes
 from shared.runtime.mongo import Doc
@@ -188,7 +188,7 @@ class TreeCache:
         if day not in self.days:
             if len(self.days) >= 8:
                 self.days.pop(next(iter(self.days)))
-            self.days[day] = DayIndex(view, day)
+            self.days[day] = DayIndex(view.records.values(), day)
         return self.days[day]
 
     async def summaries(self, store: ReportingStore, year: int) -> dict[str, Doc]:

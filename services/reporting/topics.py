@@ -11,52 +11,24 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from prometheus_client import Gauge
 from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from services.reporting.deps import Reporting, Seen
 from services.reporting.projection import default_tree_date
-from services.reporting.queries import cache_of, figures_of
-from services.reporting.store import ReportingStore
+from services.reporting.queries import figures_of
+from services.reporting.store import ReportingStore, TreeCache
 from shared.contract import reporting as c
 from shared.contract.envelope import CloudEvent, new_event
 from shared.contract.errors import DomainError
 from shared.contract.ids import uuid7
 from shared.contract.subjects import event_type
-from shared.replicas.units import UnitsView
 from shared.runtime.mongo import Doc, in_transaction
 from shared.runtime.tracking import IN_CHUNK
 
 log = logging.getLogger("antq.reporting.topics")
-
-
-@dataclass
-class Seen:
-    """The tree the publisher last looked at, to find the units that changed since."""
-
-    view: UnitsView
-    versions: dict[str, int]
-
-
-TREES: dict[str, Seen] = {}  # per database
-COVERAGE: dict[int, Gauge] = {}  # per metrics registry
-
-
-def coverage_gauge(host: Any) -> Gauge:
-    """`antq_reporting_coverage{year, scope}`: the coverage of each campaign's scope, as last published."""
-    key = id(host.metrics.registry)
-    if key not in COVERAGE:
-        COVERAGE[key] = Gauge(
-            "antq_reporting_coverage",
-            "Coverage (units held ÷ expected) of each campaign's scope, as last published",
-            ["year", "scope"],
-            registry=host.metrics.registry,
-        )
-    return COVERAGE[key]
 
 
 MAX_MARK_DOCS = 500  # consumer transactions' mark lists per round; the rest waits for the next one
@@ -86,6 +58,7 @@ def event(
 
 async def snapshot(
     store: ReportingStore,
+    cache: TreeCache,
     today: dt.date,
     year: int,
     scope: str,
@@ -94,7 +67,7 @@ async def snapshot(
     campaign_id: str | None,
     now: dt.datetime,
 ) -> c.SnapshotPublished:
-    out = await figures_of(store, today, year, scope, tree_date)
+    out = await figures_of(store, cache, today, year, scope, tree_date)
     return c.SnapshotPublished(
         snapshot_id=uuid7(),
         year=year,
@@ -107,19 +80,20 @@ async def snapshot(
     )
 
 
-async def publish_once(host: Any) -> int:
+async def publish_once(deps: Reporting) -> int:
     """One round: the figures of every scope above a marked (year, unit), sent when they changed; the
     snapshots of closed campaigns not sent yet. Returns how many events went to the outbox."""
-    now = host.clock()
-    today = now.astimezone(ZoneInfo(host.settings.timezone)).date()
-    db = host.db
+    now = deps.kit.clock()
+    today = now.astimezone(deps.kit.tz).date()
+    db = deps.kit.db
     store = ReportingStore(db)
+    cache = deps.trees(db)
     # the consumers' transactions' lists of changed (year, unit)s, oldest first
     batches = await db.dirty.find({}).sort("_id", 1).limit(MAX_MARK_DOCS).to_list()
     marks = [m for b in batches for m in b.get("marks", [])]
     requests = await db.snapshot_requests.find({}).to_list()
-    before = TREES.get(db.name)
-    view = await cache_of(store).tree(store)
+    before = deps.seen
+    view = await cache.tree(store)
     scopes: set[tuple[int, str]] = set()
     if before is not None and view is not before.view:
         # the tree changed: the scopes above a changed unit, on the old tree and the new, for each
@@ -132,7 +106,7 @@ async def publish_once(host: Any) -> int:
                     chain = {*view.ancestry(record.unit_id, day), *before.view.ancestry(record.unit_id, day)}
                     if any((year, unit_id) in campaigns for unit_id in chain):  # a campaign covers it that year
                         scopes.update((year, unit_id) for unit_id in chain)
-    TREES[db.name] = Seen(view, {r.unit_id: r.version for r in view.records.values()})
+    deps.seen = Seen(view, {r.unit_id: r.version for r in view.records.values()})
     if not batches and not requests and not scopes:
         return 0
     for m in marks:
@@ -143,7 +117,6 @@ async def publish_once(host: Any) -> int:
             scopes.update((m["year"], u.unit_id) for u in view.subtree(m["unit_id"], day))
     events: list[CloudEvent] = []
     published: list[tuple[str, dict[str, Any]]] = []
-    gauge = coverage_gauge(host)
     campaign_scopes = {(c["year"], c["scope_unit_id"]) for c in await db.campaigns.find({}).to_list()}
     keys = [f"coverage|{year}|{scope}" for year, scope in sorted(scopes)]
     lasts: dict[str, Doc] = {}
@@ -151,7 +124,7 @@ async def publish_once(host: Any) -> int:
         lasts.update({d["_id"]: d for d in await db.published.find({"_id": {"$in": keys[i : i + IN_CHUNK]}}).to_list()})
     for year, scope in sorted(scopes):
         try:
-            out = await figures_of(store, today, year, scope, None, breakdown=False)
+            out = await figures_of(store, cache, today, year, scope, None, breakdown=False)
         except DomainError:
             continue  # a unit reporting does not know yet: its marks come back with its events
         figures = c.Figures.model_validate(out)
@@ -165,7 +138,7 @@ async def publish_once(host: Any) -> int:
         )
         events.append(event("coverage", "updated", f"{year}:{scope}", data, version, now))
         if (year, scope) in campaign_scopes:
-            gauge.labels(str(year), scope).set(figures.coverage)
+            deps.coverage.labels(str(year), scope).set(figures.coverage)
         published.append((key, {"figures": figures.model_dump(), "version": version, "at": now}))
     for req in requests:
         key = f"snapshot|{req['_id']}"
@@ -187,7 +160,7 @@ async def publish_once(host: Any) -> int:
         published.append((key, {"snapshot_id": snap.snapshot_id, "at": now}))
 
     async def work(session: AsyncClientSession) -> None:
-        await host.outbox.add(events, session)
+        await deps.kit.outbox.add(events, session)
         if published:
             writes = [UpdateOne({"_id": key}, {"$set": doc}, upsert=True) for key, doc in published]
             await db.published.bulk_write(writes, ordered=False, session=session)
@@ -197,22 +170,22 @@ async def publish_once(host: Any) -> int:
             ids = [r["_id"] for r in requests]
             await db.snapshot_requests.delete_many({"_id": {"$in": ids}}, session=session)
 
-    await in_transaction(host.mongo, work)
-    host.outbox.notify()
+    await in_transaction(deps.kit.mongo, work)
+    deps.kit.outbox.notify()
     return len(events)
 
 
-async def publisher(host: Any) -> None:
+async def publisher(deps: Reporting) -> None:
     """Every `coverage_interval_seconds`, one round (errors are logged and the next round retries)."""
-    interval = float(getattr(host.settings, "coverage_interval_seconds", 5.0))
-    while not host.stopping.is_set():
+    interval = deps.settings.coverage_interval_seconds
+    while not deps.kit.stopping.is_set():
         try:
-            await asyncio.wait_for(host.stopping.wait(), interval)
+            await asyncio.wait_for(deps.kit.stopping.wait(), interval)
             return
         except TimeoutError:
             pass
         try:
-            sent = await publish_once(host)
+            sent = await publish_once(deps)
             if sent:
                 log.info("topics published", extra={"events": sent})
         except Exception as exc:

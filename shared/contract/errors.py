@@ -11,7 +11,6 @@ class DomainError(Exception):
     """Base of every error that is answered to the sender instead of crashing."""
 
     code: ClassVar[str] = "error"
-    retryable: ClassVar[bool] = False
 
     def __init__(self, message: str, details: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
@@ -72,7 +71,6 @@ class Unavailable(DomainError):
     """A dependency (database, broker) is unreachable; the same command may be sent again."""
 
     code = "unavailable"
-    retryable = True
 
 
 class ConcurrentChange(DomainError):
@@ -81,8 +79,10 @@ class ConcurrentChange(DomainError):
     the durable intake counts it as a failure, so one that keeps recurring is dead-lettered."""
 
     code = "concurrent_change"
-    retryable = True
 
+
+# Refusals after which nothing was recorded: the same command (same id) may be sent again.
+SEND_AGAIN: tuple[type[DomainError], ...] = (Unavailable, ConcurrentChange)
 
 ERROR_CODES: tuple[str, ...] = (
     "validation_failed",

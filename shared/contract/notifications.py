@@ -19,6 +19,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo, field_validator
 
+from shared.contract import awards, registry
+from shared.contract.subjects import event_type
 from shared.contract.types import Fact, Id, Model
 
 SERVICE = "notifications"
@@ -39,11 +41,9 @@ REMINDER_TYPES = {
 @functools.cache
 def known_types() -> tuple[str, ...]:
     """Every type a recipient can ask for: the events of registry and awards, and the reminders."""
-    from shared.contract.services import SERVICES  # the table imports this module: read it when asked
-    from shared.contract.subjects import event_type
-
-    sources = [s for s in SERVICES if s.name in ("registry", "awards")]
-    return tuple(sorted({*(event_type(s.name, a, e) for s in sources for a, e in s.events), *REMINDER_TYPES.values()}))
+    sources = ((registry.SERVICE, registry.EVENTS), (awards.SERVICE, awards.EVENTS))
+    events = {event_type(service, a, e) for service, table in sources for a, e in table}
+    return tuple(sorted({*events, *REMINDER_TYPES.values()}))
 
 
 def _pattern(value: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from shared.contract import awards, notifications, registry, reporting
+from shared.contract.subjects import DLQ, INTAKE, StreamSpec, producer_stream
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,9 @@ SERVICES: tuple[ServiceEntry, ...] = (
 )
 
 BY_NAME: dict[str, ServiceEntry] = {s.name: s for s in SERVICES}
+
+# Every stream of the platform: one per service in the table, the intake, the dead letters.
+STREAMS: tuple[StreamSpec, ...] = (*(producer_stream(s.name) for s in SERVICES), INTAKE, DLQ)
 
 
 def service(name: str) -> ServiceEntry:

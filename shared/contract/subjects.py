@@ -1,12 +1,11 @@
-"""The subject and stream table of DESIGN §3: one place that names every subject.
+"""The subjects and streams of DESIGN §3: one place that names every subject.
 
-Services and clients build subjects only through these functions."""
+Services and clients build subjects only through these functions. A leaf of the contract: the
+service catalogue (`shared.contract.services`) builds on it, never the other way round."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from shared.contract.services import SERVICES
 
 ROOT = "antq"
 
@@ -67,6 +66,3 @@ def producer_stream(service: str) -> StreamSpec:
 
 INTAKE = StreamSpec("ANTQ_INTAKE", (f"{ROOT}.intake.>",), "Durable command intake from external producers")
 DLQ = StreamSpec("ANTQ_DLQ", (f"{ROOT}.dlq.>",), "Dead letters: messages a consumer could not process")
-
-# Every stream of the platform: one per service in the table, the intake, the dead letters.
-STREAMS: tuple[StreamSpec, ...] = (*(producer_stream(s.name) for s in SERVICES), INTAKE, DLQ)

@@ -1,6 +1,7 @@
-"""The units replica: registry's effective-dated tree, rebuilt from its `unit.*` events, and the
-period rules registry's own domain uses. Pure: no I/O; every service that needs the tree (awards,
-notifications, reporting) applies events with `apply` and asks `UnitsView` for a date.
+"""The units replica: registry's effective-dated tree as a pure fold of its `unit.*` events, and
+answers about it on a date (`UnitsView`). No I/O, and no rule: the replica records what registry
+published and never refuses a fact (registry's rules live in services/registry/domain/), so an
+owner that relaxes a rule never breaks its readers.
 
 Periods are half-open [valid_from, valid_to); nothing is deleted; each event changes only its
 subject unit, so applying each unit's events in version order gives registry's state."""
@@ -8,20 +9,16 @@ subject unit, so applying each unit's events in version order gives registry's s
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from shared.contract import registry as c
-from shared.contract.errors import RuleViolation
+from shared.replicas.walk import down, run, up
 
 END = dt.date(9999, 12, 31)  # open-ended validity; stored instead of null so ranges compare simply
-MAX_DEPTH = 8  # province → district → commune → hamlet, with room for agencies and old trees
 Status = Literal["active", "not_yet_valid", "closed"]
-
-
-COMMUNE_LEVEL = ("commune", "ward", "special_zone", "township")  # thị trấn (township): trees before 1 Jul 2025
 
 
 class Period(BaseModel):
@@ -37,7 +34,7 @@ class Period(BaseModel):
     kind: c.UnitKind | None = None  # filled from the unit when absent (records written before kinds changed)
 
 
-class Link(BaseModel):
+class LineageLink(BaseModel):
     """A lineage link: the unit it points to, how, and from when."""
 
     model_config = ConfigDict(extra="ignore")
@@ -53,8 +50,8 @@ class UnitRecord(BaseModel):
     unit_id: str
     kind: c.UnitKind
     versions: list[Period]
-    predecessors: list[Link] = []
-    successors: list[Link] = []
+    predecessors: list[LineageLink] = []
+    successors: list[LineageLink] = []
     closed_reason: str | None = None
     version: int = 0  # the aggregate version: registry's `aggregateversion` of the last event applied
 
@@ -98,45 +95,51 @@ class UnitRecord(BaseModel):
         """The period in force on `day`, else the nearest one (the first before, the last after)."""
         return self.at(day) or (self.versions[0] if day < self.valid_from else self.current)
 
-    def changed_from(self, day: dt.date, **changes: Any) -> Self:
-        """A copy with a new period from `day`; history before `day` is untouched (a change on the
-        first day of the current period replaces it)."""
-        last = self.current
-        if day < last.valid_from:
-            raise RuleViolation(
-                f"unit {self.unit_id} already has a change effective {last.valid_from}; "
-                f"a change must be effective on or after it"
-            )
-        if day >= last.valid_to:
-            raise RuleViolation(f"unit {self.unit_id} is closed from {last.valid_to}")
-        new = last.model_copy(update={**changes, "valid_from": day, "valid_to": last.valid_to})
-        head = self.versions[:-1]
-        if day > last.valid_from:
-            head = [*head, last.model_copy(update={"valid_to": day})]
-        return self.model_copy(update={"versions": [*head, new], "version": self.version + 1, "kind": new.kind})
+    # ------------------------------------------------------------------------------- transitions
 
-    def closed_on(self, day: dt.date, reason: str, successors: list[Link] | None = None) -> Self:
-        last = self.at(day)
-        if last is None:
-            raise RuleViolation(f"unit {self.unit_id} does not exist on {day}")
-        if last is not self.current:
-            raise RuleViolation(f"unit {self.unit_id} has a change effective {self.current.valid_from}")
-        if day <= last.valid_from:  # closing would erase a period that facts were published about
-            what = "begins" if len(self.versions) == 1 else "has a change effective"
-            raise RuleViolation(f"unit {self.unit_id} {what} on {last.valid_from}; it can close only after that")
+    def with_change(self, day: dt.date, **changes: Any) -> Self:
+        """From `day` on, each changed field takes its new value until the next period that had
+        changed it already; history before `day` is untouched. Never refuses (registry's domain
+        decides what may change when)."""
+        versions = list(self.versions)
+        for i, v in enumerate(versions):  # the period that holds `day` is cut there
+            if v.valid_from < day < v.valid_to:
+                versions[i : i + 1] = [v.model_copy(update={"valid_to": day}), v.model_copy(update={"valid_from": day})]
+                break
+        later = [i for i, v in enumerate(versions) if v.valid_from >= day]
+        for field, value in changes.items():
+            first = getattr(versions[later[0]], field) if later else None
+            for i in later:
+                if getattr(versions[i], field) != first:
+                    break  # a later change of this field stands
+                versions[i] = versions[i].model_copy(update={field: value})
+        return self.model_copy(update={"versions": versions, "version": self.version + 1, "kind": versions[-1].kind})
+
+    def closed_from(self, day: dt.date, reason: str, successors: Iterable[LineageLink] = ()) -> Self:
+        """The unit exists until `day` (periods from `day` on end there); successors are added once."""
+        kept = [v.model_copy(update={"valid_to": min(v.valid_to, day)}) for v in self.versions if v.valid_from < day]
+        if not kept:  # closed before it began: it never exists
+            first = self.versions[0]
+            kept = [first.model_copy(update={"valid_to": first.valid_from})]
         known = {(s.unit_id, s.relation) for s in self.successors}
-        added = [s for s in successors or [] if (s.unit_id, s.relation) not in known]
+        added = [s for s in successors if (s.unit_id, s.relation) not in known]
         return self.model_copy(
             update={
-                "versions": [*self.versions[:-1], last.model_copy(update={"valid_to": day})],
+                "versions": kept,
                 "closed_reason": reason,
                 "successors": [*self.successors, *added],
                 "version": self.version + 1,
+                "kind": kept[-1].kind,
             }
         )
 
 
-# ------------------------------------------------------------------------------------ events
+# ------------------------------------------------------------------------------------ the fold
+
+
+class NeverRegistered(Exception):
+    """A unit event whose unit was never registered: not a fact registry publishes (its first event of a
+    unit is always `registered`), so no retry makes sense of it."""
 
 
 def apply(record: UnitRecord | None, name: str, data: BaseModel, version: int | None = None) -> UnitRecord:
@@ -163,30 +166,36 @@ def _apply(record: UnitRecord | None, name: str, data: BaseModel) -> UnitRecord:
                     kind=data.kind,
                 )
             ],
-            predecessors=[Link(unit_id=p, relation=relation, date=data.valid_from) for p in data.predecessor_ids],
+            predecessors=[
+                LineageLink(unit_id=p, relation=relation, date=data.valid_from) for p in data.predecessor_ids
+            ],
             version=1,
         )
     if record is None:
-        raise RuleViolation(f"unit.{name} for a unit the replica has not seen registered")
+        raise NeverRegistered(f"unit.{name} for a unit that was never registered")
     if isinstance(data, c.UnitUpdated):
-        kind = data.kind or record.current.kind
-        return record.changed_from(data.effective_date, name=data.name, code=data.code, flags=data.flags, kind=kind)
+        changes = {"name": data.name, "code": data.code, "flags": data.flags}
+        return record.with_change(data.effective_date, **changes, **({"kind": data.kind} if data.kind else {}))
     if isinstance(data, c.UnitMoved):
-        return record.changed_from(data.effective_date, parent_id=data.to_parent_id)
+        return record.with_change(data.effective_date, parent_id=data.to_parent_id)
     if isinstance(data, c.UnitsMerged):
         if data.target_created:  # its predecessors came with its registration
             return record.model_copy(update={"version": record.version + 1})
-        links = [Link(unit_id=s, relation="merged", date=data.effective_date) for s in data.source_unit_ids]
+        links = [LineageLink(unit_id=s, relation="merged", date=data.effective_date) for s in data.source_unit_ids]
         return record.model_copy(update={"predecessors": [*record.predecessors, *links], "version": record.version + 1})
     if isinstance(data, c.UnitSplit):
-        links = [Link(unit_id=p, relation="split", date=data.effective_date) for p in data.part_unit_ids]
+        links = [LineageLink(unit_id=p, relation="split", date=data.effective_date) for p in data.part_unit_ids]
         return record.model_copy(update={"successors": [*record.successors, *links], "version": record.version + 1})
     if isinstance(data, c.UnitClosed):
-        links = [Link(unit_id=s, relation="merged", date=data.effective_date) for s in data.successor_ids]
         # a split source already lists its parts (relation "split"): the closing adds only new ones
-        links = [lk for lk in links if lk.unit_id not in {s.unit_id for s in record.successors}]
-        return record.closed_on(data.effective_date, data.reason, links)
-    raise RuleViolation(f"unit.{name} is not an event of the units replica")
+        listed = {s.unit_id for s in record.successors}
+        links = [
+            LineageLink(unit_id=s, relation="merged", date=data.effective_date)
+            for s in data.successor_ids
+            if s not in listed
+        ]
+        return record.closed_from(data.effective_date, data.reason, links)
+    raise NeverRegistered(f"unit.{name} is not an event of the units replica")
 
 
 # ------------------------------------------------------------------------------------ reading
@@ -208,21 +217,7 @@ class UnitsView:
 
     def ancestry(self, unit_id: str, day: dt.date) -> list[str]:
         """The unit and its ancestors on `day`, nearest first (empty if the unit is unknown)."""
-        return ancestry(self.unit, unit_id, day)
-
-    def kind_at(self, unit_id: str, day: dt.date) -> str | None:
-        record = self.unit(unit_id)
-        period = record.at(day) if record is not None else None
-        return period.kind if period is not None else None
-
-    def code_at(self, unit_id: str, day: dt.date) -> str | None:
-        record = self.unit(unit_id)
-        period = record.at(day) if record is not None else None
-        return period.code if period is not None else None
-
-    def status_at(self, unit_id: str, day: dt.date) -> Status | None:
-        record = self.unit(unit_id)
-        return record.status(day) if record is not None else None
+        return run(up(unit_id, day), self.records.get)
 
     def children(self, parent_id: str | None, day: dt.date) -> list[UnitRecord]:
         """Units whose period on `day` hangs under `parent_id` (None: the roots), by id."""
@@ -241,34 +236,8 @@ class UnitsView:
 
     def subtree(self, root_id: str, day: dt.date) -> list[UnitRecord]:
         """Every unit below `root_id` on `day` (the root excluded), level by level."""
-        return list(walk_down(lambda parent: self.children(parent, day), root_id))
+        return run(down(root_id, unit_id_of), lambda parents: [ch for p in parents for ch in self.children(p, day)])
 
 
-def ancestry(
-    get: Callable[[str], UnitRecord | None], unit_id: str, day: dt.date, max_depth: int = MAX_DEPTH
-) -> list[str]:
-    """The unit and its ancestors on `day`, nearest first; empty when the unit is unknown or does not
-    exist that day. An ancestor the caller does not know ends the chain (its id is kept)."""
-    record = get(unit_id)
-    if record is None or record.at(day) is None:
-        return []
-    chain = [unit_id]
-    while record is not None and len(chain) <= max_depth:
-        period = record.at(day)
-        if period is None or period.parent_id is None:
-            break
-        chain.append(period.parent_id)
-        record = get(period.parent_id)
-    return chain
-
-
-def walk_down(
-    children: Callable[[str], list[UnitRecord]], root_id: str, max_depth: int = MAX_DEPTH
-) -> Iterator[UnitRecord]:
-    frontier = [root_id]
-    for _ in range(max_depth):
-        level = [child for parent in frontier for child in children(parent)]
-        yield from level
-        frontier = [u.unit_id for u in level]
-        if not frontier:
-            return
+def unit_id_of(record: UnitRecord) -> str:
+    return record.unit_id

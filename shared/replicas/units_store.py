@@ -2,7 +2,7 @@
 consumer of the kit (`units_consumer`), and the tree at a date read back (`UnitsStore`).
 
 A service that needs the tree adds `units_consumer()` to its consumers and reads with `UnitsStore`;
-the rules are the pure module's (shared.replicas.units)."""
+the fold is the pure module's (shared.replicas.units)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.contract import registry as c
-from shared.replicas.units import UnitRecord, ancestry
+from shared.replicas.units import UnitRecord, unit_id_of
 from shared.replicas.units import apply as apply_event
+from shared.replicas.walk import arun, down, up
 from shared.runtime.consumers import Batch, Consumer, EventMeta, Tx
 from shared.runtime.mongo import Doc
 
@@ -56,15 +57,7 @@ class UnitsStore:
 
     async def ancestry(self, unit_id: str, day: dt.date) -> list[str]:
         """The unit and its ancestors on `day`, nearest first (empty if it does not exist that day)."""
-        chain = [unit_id]
-        record = await self.get(unit_id)
-        while record is not None:  # load the chain, then let the pure rule walk it
-            period = record.at(day)
-            if period is None or period.parent_id is None or len(chain) > 8:
-                break
-            chain.append(period.parent_id)
-            record = await self.get(period.parent_id)
-        return ancestry(lambda uid: self._cache.get(uid), unit_id, day)
+        return await arun(up(unit_id, day), self.get)
 
     async def children(self, parent_ids: list[str], day: dt.date) -> list[UnitRecord]:
         docs = await self.coll.find({"versions.parent_id": {"$in": parent_ids}}, session=self.s).to_list()
@@ -80,13 +73,7 @@ class UnitsStore:
 
     async def subtree(self, root_id: str, day: dt.date) -> list[UnitRecord]:
         """Every unit below `root_id` on `day`, level by level (one query per level)."""
-        out: list[UnitRecord] = []
-        frontier = [root_id]
-        while frontier and len(out) < 10_000_000:
-            level = await self.children(frontier, day)
-            out += level
-            frontier = [r.unit_id for r in level]
-        return out
+        return await arun(down(root_id, unit_id_of), lambda parents: self.children(parents, day))
 
 
 async def units_indexes(db: AsyncDatabase[Doc], collection: str = "units") -> None:

@@ -1,8 +1,9 @@
 """Event consumers, declared: a service's typed handlers of other services' events.
 
 A service lists its consumers in its definition; each has one handler per event type, written
-as `async def on_x(event: X, meta: EventMeta, tx: Tx[Store]) -> None`. The runner
-(`shared.runtime.consumer_runner`) does the rest: parsing against the contract, explicit acks,
+as `async def on_x(event: X, meta: EventMeta, tx: Tx[Store]) -> None`. The kit
+(`shared.runtime.event_consumer`, on the delivery loop of `shared.runtime.delivery`) does the rest:
+parsing against the contract, explicit acks,
 exactly-once effects (tracking and the handler's writes in one transaction), aggregate-version
 order, retries, outage waits, dead letters, batches, metrics and rebuilds."""
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 from pymongo import DeleteOne, InsertOne, ReplaceOne, UpdateMany, UpdateOne
@@ -196,16 +197,27 @@ class Consumer(Generic[S]):
 # ------------------------------------------------------------------------------------ ordering
 
 
+class Ordered(Protocol):
+    """What ordering needs of one event: its id, and (aggregate key, version) when it has one."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def key(self) -> str | None: ...
+    @property
+    def version(self) -> int | None: ...
+
+
 @dataclass(frozen=True)
 class Keyed:
-    """What ordering needs of one event: its id, and (aggregate key, version) when it has one."""
+    """An event as ordering sees it, and nothing more."""
 
     id: str
     key: str | None
     version: int | None
 
 
-K = TypeVar("K", bound=Keyed)
+K = TypeVar("K", bound=Ordered)
 
 
 @dataclass

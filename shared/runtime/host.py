@@ -1,66 +1,58 @@
 """The service host: start-up order, waiting for dependencies, readiness, graceful shutdown.
 
 Every service runs inside one: HTTP first (so /readyz can say red), then MongoDB and NATS with
-backoff, streams, subscribers and the outbox relay; SIGTERM drains within the grace period."""
+backoff, streams, subscribers, the durable consumers (the intake among them) and the outbox relay;
+SIGTERM drains within the grace period."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import json
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import yaml
 from faststream.exceptions import IncorrectState
 from faststream.nats import NatsBroker
-from faststream.specification import AsyncAPI
 from nats.aio.subscription import Subscription as NatsSubscription
+from nats.js import JetStreamContext
 from pydantic import BaseModel
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
-from shared.contract.envelope import OUTCOME_EVENTS, best_effort_id, parse_envelope
-from shared.contract.errors import (
-    DomainError,
-    Forbidden,
-    NotFound,
-    UnknownCommand,
-    ValidationFailed,
-    error_reply,
-    ok_reply,
-)
-from shared.replicas.authz import is_platform_admin
-from shared.runtime import logs, mongo
-from shared.runtime.auth import Presented, reconcile, verifier_of
-from shared.runtime.bus import Endpoints, Reply, ensure_streams, make_broker
-from shared.runtime.consumer_runner import ConsumerRunner
+from shared.contract.envelope import OUTCOME_EVENTS, best_effort_id
+from shared.contract.errors import UnknownCommand, error_reply
+from shared.runtime import asyncapi, logs, mongo
+from shared.runtime.auth import verifier_of
+from shared.runtime.bus import Endpoints, ensure_streams, make_broker
 from shared.runtime.consumers import Consumer
 from shared.runtime.dead_letters import DeadLetters
+from shared.runtime.delivery import PullConsumer
+from shared.runtime.event_consumer import EventConsumer
 from shared.runtime.health import HealthServer
-from shared.runtime.inbox import Inbox
-from shared.runtime.metrics import Metrics
-from shared.runtime.mongo import Doc, RoundTrips
+from shared.runtime.inbox import CommandLog
+from shared.runtime.intake import IntakeConsumer
+from shared.runtime.kit import Clock, Kit
+from shared.runtime.mongo import Doc
+from shared.runtime.ops import Operations
 from shared.runtime.outbox import Outbox, Relay
 from shared.runtime.pipeline import CommandPipeline, CommandSpec
 from shared.runtime.queries import QueryProcessor, QuerySpec
-from shared.runtime.rebuild import Rebuild, rebuild_status
 from shared.runtime.settings import ServiceSettings
 
 log = logging.getLogger("antq.runtime")
-CONTRACT_VERSION = "1.0.0"
 
 
 @dataclass
 class ServiceDefinition:
-    """What a service plugs into the host: its handler tables, its events and its store."""
+    """What a service plugs into the host: its handler tables, its events, its store and its
+    dependencies object (handed to every command and query handler as `ctx.deps`)."""
 
     name: str
     commands: list[CommandSpec]
@@ -71,116 +63,82 @@ class ServiceDefinition:
     description: str = ""
     extra_readiness: dict[str, Callable[[], bool]] = field(default_factory=dict)
     consumers: list[Consumer[Any]] = field(default_factory=list)
-    # long-running tasks of the service (e.g. a publisher of coalesced topics), each given the host,
-    # started once the consumers run and cancelled at shutdown
-    background: list[Callable[[Any], Coroutine[Any, Any, None]]] = field(default_factory=list)
-
-
-def with_replies(doc: dict[str, Any]) -> dict[str, Any]:
-    """FastStream does not document request/reply answers: add the reply to every command and
-    query operation (AsyncAPI 3 `operation.reply`, to the requester's NATS inbox)."""
-    components = doc.setdefault("components", {})
-    schema = Reply.model_json_schema(ref_template="#/components/schemas/{model}")
-    components.setdefault("schemas", {})["Reply"] = schema
-    components.setdefault("messages", {})["Reply"] = {
-        "name": "Reply",
-        "title": "Reply to a command or query",
-        "contentType": "application/json",
-        "payload": {"$ref": "#/components/schemas/Reply"},
-    }
-    doc["channels"]["reply"] = {
-        "address": None,
-        "description": "The requester's inbox: the NATS reply subject of the request.",
-        "messages": {"Reply": {"$ref": "#/components/messages/Reply"}},
-    }
-    for name, op in doc.get("operations", {}).items():
-        if name.startswith(("antq.cmd.", "antq.query.", "antq.ops.")):
-            op["reply"] = {
-                "channel": {"$ref": "#/channels/reply"},
-                "messages": [{"$ref": "#/channels/reply/messages/Reply"}],
-            }
-    return doc
-
-
-def with_consumers(doc: dict[str, Any], consumers: list[Consumer[Any]]) -> dict[str, Any]:
-    """Document what the service listens to: a `receive` operation per consumed event type (the
-    consumers run on their own pull loop, which FastStream's generator does not see)."""
-    components = doc.setdefault("components", {})
-    for consumer in consumers:
-        for t, handler in sorted(consumer.handlers.items()):
-            subject = "antq." + t.removeprefix("vn.antq.")
-            name = handler.model.__name__
-            components.setdefault("schemas", {})[name] = handler.model.model_json_schema(
-                ref_template="#/components/schemas/{model}"
-            )
-            components.setdefault("messages", {})[name] = {
-                "name": name,
-                "title": t,
-                "contentType": "application/cloudevents+json",
-                "payload": {"$ref": f"#/components/schemas/{name}"},
-            }
-            channel = f"{subject}:{consumer.name}"
-            doc["channels"][channel] = {
-                "address": subject,
-                "description": f"Consumed by {consumer.name} (durable, stream {consumer.stream}): CloudEvent `data`.",
-                "messages": {name: {"$ref": f"#/components/messages/{name}"}},
-            }
-            doc.setdefault("operations", {})[f"{channel}:receive"] = {
-                "action": "receive",
-                "channel": {"$ref": f"#/channels/{channel}"},
-                "summary": consumer.description or f"{consumer.name} applies {t}",
-            }
-    return doc
+    # long-running tasks of the service (a publisher of coalesced topics, a sender), written over its
+    # dependencies object: started once the consumers run, cancelled at shutdown
+    background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    deps: Any = None
 
 
 class ServiceHost:
     def __init__(
         self,
         definition: ServiceDefinition,
-        settings: ServiceSettings,
-        clock: Callable[[], dt.datetime] | None = None,
+        settings: ServiceSettings | None = None,
+        clock: Clock | None = None,
+        kit: Kit | None = None,
     ) -> None:
+        if kit is None:
+            if settings is None:
+                raise ValueError("a host needs its settings or its kit")
+            kit = Kit.create(definition.name, settings, clock)
+        self.kit = kit
         self.definition = definition
-        self.settings = settings
         self.name = definition.name
-        self.metrics = Metrics(self.name)
-        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
-        self.stopping = asyncio.Event()
-        self.mongo: AsyncMongoClient[Doc] | None = None
+        self.metrics = kit.metrics
+        self.clock = kit.clock
+        self.stopping = kit.stopping
+        self.round_trips = kit.round_trips
         self.broker: NatsBroker | None = None
         self.relay: Relay | None = None
-        self.runners: dict[str, ConsumerRunner] = {}
-        self.rebuilds: dict[str, asyncio.Task[None]] = {}
+        self.runners: dict[str, EventConsumer] = {}  # the event consumers, by name (rebuildable)
+        self.intake: IntakeConsumer | None = None
         self.http: HealthServer | None = None
         self._mongo_ok = False
         self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def settings(self) -> ServiceSettings:
+        return self.kit.settings
+
+    @settings.setter
+    def settings(self, value: ServiceSettings) -> None:
+        """Before the start (a test on its own servers, the docs on a fixed URL): the kit's clients are
+        made on first use, from these."""
+        self.kit.settings = value
+
+    @property
+    def mongo(self) -> AsyncMongoClient[Doc]:
+        return self.kit.mongo
+
+    @property
+    def db(self) -> AsyncDatabase[Doc]:
+        return self.kit.db
+
+    @property
+    def outbox(self) -> Outbox:
+        return self.kit.outbox
 
     # ------------------------------------------------------------------------------- wiring
 
     def build(self) -> NatsBroker:
         """Create the client objects and register subscribers; connects nothing."""
-        s = self.settings
-        self.round_trips = RoundTrips()
-        self.mongo = mongo.client(s.mongodb_url, f"antq-{self.name}", self.round_trips)
-        db = self.mongo[s.database_name(self.name)]
-        self.db = db
-        self.outbox = Outbox(db)
-        self.inbox = Inbox(db, "commands")
-        tz = ZoneInfo(s.timezone)
+        s, db = self.settings, self.db
+        self.commands_log = CommandLog(db)
         self.verifier = verifier_of(s)
         self.pipeline = CommandPipeline(
             self.name,
             self.mongo,
-            self.inbox,
+            self.commands_log,
             self.outbox,
             lambda session: self.definition.store_factory(db, session),
             self.definition.commands,
             self.metrics,
             self.clock,
-            tz,
+            self.kit.tz,
             s.max_payload_bytes,
             self.round_trips,
             self.verifier,
+            self.definition.deps,
         )
         self.queries = QueryProcessor(
             self.name,
@@ -188,27 +146,27 @@ class ServiceHost:
             lambda: self.definition.store_factory(db, None),
             self.metrics,
             self.clock,
-            tz,
+            self.kit.tz,
             s.max_payload_bytes,
             s.max_reply_bytes,
             self.verifier,
+            self.definition.deps,
         )
         self.broker = make_broker(s, self.name, self.metrics)
-        self.endpoints = Endpoints(self.broker, self.pipeline, self.queries, s, self.name, self.metrics, self.ops)
+        self.operations = Operations(self)
+        self.endpoints = Endpoints(
+            self.broker, self.pipeline, self.queries, s, self.name, self.metrics, self.operations.answer
+        )
         self.endpoints.register({**self.definition.events, **OUTCOME_EVENTS})
         return self.broker
 
     def asyncapi(self) -> dict[str, Any]:
         broker = self.broker or self.build()
-        spec = AsyncAPI(
-            broker,
-            title=f"ANTQ {self.name}",
-            version=CONTRACT_VERSION,
-            description=self.definition.description,
-            schema_version="3.0.0",
-        ).to_specification()
-        doc: dict[str, Any] = spec.to_jsonable()
-        return with_consumers(with_replies(doc), self.definition.consumers)
+        return asyncapi.document(broker, self.name, self.definition.description, self.definition.consumers)
+
+    def consumers(self) -> list[PullConsumer]:
+        """Every durable consumer of the service: the intake and the event consumers."""
+        return [*([self.intake] if self.intake else []), *self.runners.values()]
 
     # ------------------------------------------------------------------------------- readiness
 
@@ -235,7 +193,6 @@ class ServiceHost:
         return checks
 
     async def _watch_mongo(self) -> None:
-        assert self.mongo is not None
         while not self.stopping.is_set():
             try:
                 await asyncio.wait_for(self.mongo.admin.command("ping"), 2.5)
@@ -249,7 +206,6 @@ class ServiceHost:
 
     async def start(self) -> None:
         broker = self.broker or self.build()
-        assert self.mongo is not None
         if self.settings.unsigned_accepted:
             log.warning(
                 "DEVELOPMENT MODE: commands without a token are accepted and their envelope's actor is taken at its "
@@ -276,14 +232,12 @@ class ServiceHost:
         js = broker.connection.jetstream()
         if self.settings.declare_streams:
             await self._with_backoff("streams", lambda: ensure_streams(js, self.settings))
-        # the service's own durable consumers are its own to configure, even where ops own the streams
-        await self._with_backoff("consumers", lambda: self.endpoints.ensure_consumers(js))
-        self.dead_letters = self.endpoints.dead_letters = DeadLetters(js, self.name, self.metrics)
+        self.dead_letters = DeadLetters(js, self.name, self.metrics)
         await broker.start()
         await self._answer_unknown(broker.connection)
         await self._start_consumers(js)
         for task in self.definition.background:
-            self._tasks.append(asyncio.create_task(task(self), name=getattr(task, "__name__", "background")))
+            self._tasks.append(asyncio.create_task(task(), name=getattr(task, "__name__", "background")))
         self.relay = Relay(self.outbox, js, self.metrics, self.settings.relay_batch, self.settings.relay_poll_seconds)
         self._relay_stop = asyncio.Event()
         self._tasks.append(asyncio.create_task(self.relay.run(self._relay_stop), name="outbox-relay"))
@@ -310,26 +264,34 @@ class ServiceHost:
         for prefix in ("antq.cmd", "antq.query"):
             await nc.subscribe(f"{prefix}.{self.name}.*", queue=f"{self.name}-unknown", cb=answer)
 
-    def runner(self, consumer: Consumer[Any], db: AsyncDatabase[Doc], durable: str, label: str) -> ConsumerRunner:
-        assert self.mongo is not None
-        js = self.broker.connection.jetstream() if self.broker is not None else None
-        assert js is not None
-        return ConsumerRunner(
-            consumer, self.name, durable, js, self.mongo, db, self.dead_letters, self.metrics, self.settings, label
-        )
+    def jetstream(self) -> JetStreamContext:
+        assert self.broker is not None
+        js: JetStreamContext = self.broker.connection.jetstream()
+        return js
 
-    async def _start_consumers(self, js: Any) -> None:
+    def runner(self, consumer: Consumer[Any], db: AsyncDatabase[Doc], durable: str, label: str) -> EventConsumer:
+        return EventConsumer(
+            consumer, self.name, durable, self.jetstream(), self.mongo, db, self.dead_letters, self.metrics,
+            self.settings, label,
+        )  # fmt: skip
+
+    async def _start_consumers(self, js: JetStreamContext) -> None:
+        self.intake = IntakeConsumer(
+            self.name, self.pipeline, self.endpoints.gate, js, self.dead_letters, self.metrics, self.settings
+        )
+        runners: list[PullConsumer] = [self.intake]
         for consumer in self.definition.consumers:
-            runner = self.runner(consumer, self.db, f"{self.name}-{consumer.name}", consumer.name)
-            await self._with_backoff(f"consumer {consumer.name}", runner.ensure)
-            self.runners[consumer.name] = runner
-            self._tasks.append(asyncio.create_task(runner.run(), name=f"consumer-{consumer.name}"))
-        if self.runners:
-            self._tasks.append(asyncio.create_task(self._watch_consumers(), name="consumer-watch"))
+            live = self.runner(consumer, self.db, f"{self.name}-{consumer.name}", consumer.name)
+            self.runners[consumer.name] = live
+            runners.append(live)
+        for runner in runners:  # a consumer's durable is the service's own to configure, where ops own the streams
+            await self._with_backoff(f"consumer {runner.label}", runner.ensure)
+            self._tasks.append(asyncio.create_task(runner.run(), name=f"consumer-{runner.label}"))
+        self._tasks.append(asyncio.create_task(self._watch_consumers(), name="consumer-watch"))
 
     async def _watch_consumers(self) -> None:
         while not self.stopping.is_set():
-            for runner in self.runners.values():
+            for runner in self.consumers():
                 try:
                     await runner.refresh()
                 except Exception as exc:  # the broker is away: readiness says so through "nats"
@@ -337,61 +299,12 @@ class ServiceHost:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), self.settings.consumer_status_seconds)
 
-    # ------------------------------------------------------------------------------- operations
-
-    async def ops(self, action: str, raw: bytes, presented: Presented | None = None) -> dict[str, Any]:
-        """antq.ops.<service>.<action>: consumer status and rebuilds, for a platform admin."""
-        env = None
-        try:
-            env = parse_envelope(raw, self.settings.max_payload_bytes)
-            if self.verifier is not None:
-                claimed = self.verifier.actor(presented, f"operation {action}")
-                attrs = {"actorid": env.actorid, "actorunit": env.actorunit, "actorrole": env.actorrole}
-                env = env.model_copy(update=reconcile(claimed, attrs, f"operation {action}"))
-            actor = env.actor()
-            if not is_platform_admin(actor):
-                raise Forbidden("rule: operations need a platform admin (actorrole admin without actorunit)")
-            if action == "consumers":
-                threshold = self.settings.consumer_stall_seconds
-                return ok_reply(env.id, {"consumers": [r.status(threshold) for r in self.runners.values()]})
-            name = env.data.get("consumer")
-            if name not in self.runners:
-                raise NotFound(
-                    f"{self.name} has no consumer {name!r}; it has {', '.join(self.runners) or 'none'}",
-                    [{"field": "data.consumer"}],
-                )
-            if action == "rebuild":
-                return ok_reply(env.id, await self.start_rebuild(str(name)))
-            if action == "rebuild-status":
-                return ok_reply(env.id, {"consumer": name, **((await rebuild_status(self.db, str(name))) or {})})
-            raise ValidationFailed(f"unknown operation {action!r}")
-        except DomainError as exc:
-            return error_reply(env.id if env is not None else None, exc)
-
-    async def start_rebuild(self, name: str) -> dict[str, Any]:
-        running = self.rebuilds.get(name)
-        if running is not None and not running.done():
-            return {"consumer": name, "started": False, **((await rebuild_status(self.db, name)) or {})}
-        live = self.runners[name]
-        assert self.mongo is not None and self.broker is not None
-        rebuild = Rebuild(
-            live,
-            lambda db, durable, label: self.runner(live.spec, db, durable, label),
-            self.mongo,
-            self.db,
-            self.broker.connection.jetstream(),
-        )
-        await rebuild.note(state="starting", processed=0)
-        task = asyncio.create_task(rebuild.run(), name=f"rebuild-{name}")
-        self.rebuilds[name] = task
-        return {"consumer": name, "started": True, "rebuild_id": rebuild.rebuild_id, "state": "starting"}
-
     async def _ensure_indexes(self) -> None:
         await self.definition.ensure_indexes(self.db)
         for consumer in self.definition.consumers:
             if consumer.indexes is not None:
                 await consumer.indexes(self.db)
-        await self.inbox.ensure_indexes()
+        await self.commands_log.ensure_indexes()
         await self.outbox.ensure_indexes()
 
     async def _with_backoff(self, what: str, fn: Callable[[], Awaitable[None]]) -> None:
@@ -422,17 +335,16 @@ class ServiceHost:
             #    to the other replicas and what was already delivered is still handled
             for sub in self.broker.subscribers:
                 subscription = getattr(sub, "subscription", None)
-                if isinstance(subscription, NatsSubscription):  # core only: pull subscriptions are another type
+                if isinstance(subscription, NatsSubscription):
                     try:
                         await asyncio.wait_for(subscription.drain(), left(4))  # type: ignore[no-untyped-call]
                     except Exception as exc:
                         log.warning("subscription not drained", extra={"error": repr(exc)[:300]})
                     sub.subscription = None  # type: ignore[attr-defined]  # FastStream must not unsubscribe it again
             # 2. in-flight handlers and consumer deliveries finish while the connection is still up
-            for task in self.rebuilds.values():
-                task.cancel()
+            self.operations.cancel()
             try:
-                await asyncio.wait_for(asyncio.gather(*(r.stop() for r in self.runners.values())), left(3))
+                await asyncio.wait_for(asyncio.gather(*(r.stop() for r in self.consumers())), left(3))
             except Exception as exc:
                 log.warning("consumers did not stop in time", extra={"error": repr(exc)[:300]})
             try:
@@ -461,8 +373,7 @@ class ServiceHost:
                 await asyncio.wait_for(self.broker.stop(), left())
             except Exception as exc:
                 log.warning("broker did not close cleanly", extra={"error": repr(exc)[:300]})
-        if self.mongo is not None:
-            await self.mongo.close()
+        await self.mongo.close()
         if self.http is not None:
             await self.http.stop()
         log.info("service stopped")

@@ -1,7 +1,8 @@
-"""The inbox: which messages a consumer has processed, and the answer it gave each.
+"""The command log: the answer given to each command id (the consumers' counterpart for events is
+`shared.runtime.tracking`).
 
-The record is written in the same transaction as the effect, so a redelivery is answered from it
-and never applied twice (DESIGN §4)."""
+The record is written in the same transaction as the effect, so a command sent again is answered
+from it and never applied twice (DESIGN §4)."""
 
 from __future__ import annotations
 
@@ -30,12 +31,12 @@ class Processed:
     outcome_id: str | None = None  # the id of its command.accepted/rejected event, if one is published
 
 
-class Inbox:
-    COLLECTION = "inbox"
+class CommandLog:
+    COLLECTION = "inbox"  # its name since v1: renaming it would forget the answers of deployed services
+    consumer = "commands"
 
-    def __init__(self, db: AsyncDatabase[Doc], consumer: str) -> None:
+    def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self.coll = db[self.COLLECTION]
-        self.consumer = consumer
 
     def _key(self, message_id: str) -> str:
         return f"{self.consumer}:{message_id}"

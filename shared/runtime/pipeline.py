@@ -1,8 +1,9 @@
 """The command pipeline every service's commands go through, as named steps:
-parse → authorise → execute in one transaction (handler, outbox, record) → de-duplicate → reply.
+parse (the actor from the token) → validate → execute in one transaction (the handler, which checks
+the actor's role and scope in one step; the outbox; the record) → de-duplicate → reply.
 
-Same id → same answer and one effect: the inbox record is written in the command's transaction,
-and its unique key is what detects a repeat (the stored answer is read only then)."""
+Same id → same answer and one effect: the command log's record is written in the command's
+transaction, and its unique key is what detects a repeat (the stored answer is read only then)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import PyMongoError
 
+from shared.authz import Permission
 from shared.contract.envelope import (
     Actor,
     CloudEvent,
@@ -30,6 +32,7 @@ from shared.contract.envelope import (
     validate_strict,
 )
 from shared.contract.errors import (
+    SEND_AGAIN,
     ConcurrentChange,
     Conflict,
     DomainError,
@@ -42,10 +45,10 @@ from shared.contract.errors import (
 from shared.contract.events import DomainEvent
 from shared.contract.ids import uuid7
 from shared.contract.subjects import command_type, event_type
-from shared.replicas.authz import Permission, require_role
 from shared.runtime import logs
 from shared.runtime.auth import Presented, Verifier, reconcile
-from shared.runtime.inbox import Inbox, Processed, digest
+from shared.runtime.delivery import PoisonMessage
+from shared.runtime.inbox import CommandLog, Processed, digest
 from shared.runtime.metrics import Metrics
 from shared.runtime.mongo import Doc, RoundTrips, database_error, in_transaction, is_duplicate_key
 from shared.runtime.outbox import Outbox
@@ -54,13 +57,9 @@ from shared.runtime.queries import QueryContext
 log = logging.getLogger("antq.commands")
 
 S = TypeVar("S")  # the service's store, bound to a session
+D = TypeVar("D")  # the service's dependencies object
 T = TypeVar("T")
 Transport = Literal["request", "intake"]
-RETRY_LATER = (Unavailable, ConcurrentChange)  # nothing recorded: the same id may be sent again
-
-
-class PoisonMessage(Exception):
-    """A durable message no redelivery can fix (no id to answer to): it goes to the dead letters."""
 
 
 class KeyTaken(Exception):
@@ -69,21 +68,25 @@ class KeyTaken(Exception):
 
 
 @dataclass(kw_only=True)
-class Context(QueryContext[S]):
-    """What a command handler may use besides its payload: who, when, new ids, the store."""
+class Context(QueryContext[S, D]):
+    """What a command handler may use besides its payload: who, with which permission (its spec's: the
+    handler checks it together with the scope), when, new ids, the store, the service's dependencies."""
 
     command_id: str
     actor: Actor
+    permission: Permission
     new_id: Callable[[], str] = uuid7
 
 
 @dataclass
-class Outcome:
+class Handled:
+    """What a command handler returns: the reply's result and the events to publish."""
+
     result: dict[str, Any]
     events: list[DomainEvent] = field(default_factory=list)
 
 
-CommandHandler = Callable[[Any, Context[Any]], Awaitable[Outcome]]
+CommandHandler = Callable[[Any, Context[Any, Any]], Awaitable[Handled]]
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ class CommandSpec:
     model: type[BaseModel]
     handler: CommandHandler
     description: str = ""
-    permission: Permission = "operate"  # the least a role must grant to send it at all (DESIGN §2)
+    permission: Permission = "operate"  # what the actor's role must grant in the target's scope (DESIGN §2)
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,7 @@ class CommandPipeline(Generic[S]):
         self,
         service: str,
         mongo: AsyncMongoClient[Doc],
-        inbox: Inbox,
+        log: CommandLog,
         outbox: Outbox,
         store_factory: Callable[[AsyncClientSession | None], S],
         commands: list[CommandSpec],
@@ -121,11 +124,13 @@ class CommandPipeline(Generic[S]):
         max_payload_bytes: int = 256 * 1024,
         round_trips: RoundTrips | None = None,
         verifier: Verifier | None = None,
+        deps: Any = None,
     ) -> None:
         self.service = service
         self.verifier = verifier
+        self.deps = deps
         self.mongo = mongo
-        self.inbox = inbox
+        self.log = log
         self.outbox = outbox
         self.store_factory = store_factory
         self.commands = {c.action: c for c in commands}
@@ -139,7 +144,7 @@ class CommandPipeline(Generic[S]):
     async def handle(
         self, action: str, raw: bytes, transport: Transport = "request", presented: Presented | None = None
     ) -> dict[str, Any]:
-        """Answer one command. On the intake, raises what is worth a redelivery (RETRY_LATER, a bug)
+        """Answer one command. On the intake, raises what is worth a redelivery (SEND_AGAIN, a bug)
         and PoisonMessage for what no redelivery can fix; by request/reply, always answers."""
         started = time.perf_counter()
         command_id = best_effort_id(raw)
@@ -149,7 +154,7 @@ class CommandPipeline(Generic[S]):
                 reply, outcome = await self._steps(action, raw, transport, presented)
                 code = "ok" if reply["ok"] else reply["error"]["code"]
                 return reply
-            except RETRY_LATER as exc:
+            except SEND_AGAIN as exc:
                 code = exc.code
                 if transport == "intake":
                     raise  # redelivered later
@@ -182,10 +187,9 @@ class CommandPipeline(Generic[S]):
         with logs.ids(request.env.id, request.env.correlationid or request.env.id):
             try:
                 payload = self.validate(request)
-                self.authorise(request)
                 return await self.execute(request, payload)
             except DomainError as exc:
-                if isinstance(exc, RETRY_LATER):
+                if isinstance(exc, SEND_AGAIN):
                     if (answer := await self.previous_answer(request)) is not None:
                         return answer
                     raise
@@ -220,13 +224,8 @@ class CommandPipeline(Generic[S]):
         except ValidationError as exc:
             raise ValidationFailed(f"invalid {request.spec.action} data", pydantic_details(exc, "data.")) from None
 
-    def authorise(self, request: Request) -> None:
-        """The role must grant the command's permission at all; the unit scope is the handler's to
-        check (it needs the target's ancestry at the command's date)."""
-        require_role(request.actor, request.spec.permission, request.spec.action)
-
     async def execute(self, request: Request, payload: BaseModel) -> tuple[dict[str, Any], str]:
-        """The handler, its events (outbox) and the inbox record: one transaction, one effect."""
+        """The handler, its events (outbox) and the command's record: one transaction, one effect."""
         outcome_id = uuid7()
 
         async def work(session: AsyncClientSession) -> dict[str, Any]:
@@ -234,8 +233,10 @@ class CommandPipeline(Generic[S]):
                 store=self.store_factory(session),
                 now=self.clock(),
                 tz=self.tz,
+                deps=self.deps,
                 command_id=request.env.id,
                 actor=request.actor,
+                permission=request.spec.permission,
             )
             outcome = await request.spec.handler(payload, ctx)
             reply = ok_reply(request.env.id, outcome.result)
@@ -279,7 +280,7 @@ class CommandPipeline(Generic[S]):
         outcome_id: str,
         events: list[CloudEvent],
     ) -> None:
-        await self.inbox.record(request.env.id, request.fingerprint, reply, "command", session, outcome_id)
+        await self.log.record(request.env.id, request.fingerprint, reply, "command", session, outcome_id)
         await self.outbox.add(events, session)
 
     async def deduplicate(self, request: Request) -> tuple[dict[str, Any], str]:
@@ -298,7 +299,7 @@ class CommandPipeline(Generic[S]):
             return None
 
     async def stored_answer(self, request: Request) -> tuple[dict[str, Any], str] | None:
-        stored = await self.reading(self.inbox.get(request.env.id))
+        stored = await self.reading(self.log.get(request.env.id))
         if stored is None:
             return None
         reply = self._replay(request, stored)
@@ -374,7 +375,7 @@ class CommandPipeline(Generic[S]):
         event = self._outcome_event(cause, "rejected", {"error": error.to_error()}, uuid7())
 
         async def work(session: AsyncClientSession) -> None:
-            await self.inbox.record(command_id, "unparseable", reply, "command", session, event.id)
+            await self.log.record(command_id, "unparseable", reply, "command", session, event.id)
             await self.outbox.add([event], session)
 
         try:

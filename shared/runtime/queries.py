@@ -24,15 +24,17 @@ from shared.runtime.mongo import database_error
 
 log = logging.getLogger("antq.queries")
 S = TypeVar("S")  # the service's store
+D = TypeVar("D")  # the service's dependencies object
 
 
 @dataclass
-class QueryContext(Generic[S]):
-    """What a query handler may use: the store and the clock."""
+class QueryContext(Generic[S, D]):
+    """What a query handler may use: the store, the clock, the service's dependencies."""
 
     store: S
     now: dt.datetime
     tz: ZoneInfo
+    deps: D
 
     @property
     def today(self) -> dt.date:
@@ -63,9 +65,11 @@ class QueryProcessor(Generic[S]):
         max_payload_bytes: int,
         max_reply_bytes: int,
         verifier: Verifier | None = None,
+        deps: Any = None,
     ) -> None:
         self.service = service
         self.verifier = verifier
+        self.deps = deps
         self.queries = {q.name: q for q in queries}
         self.store = store
         self.metrics = metrics
@@ -89,7 +93,7 @@ class QueryProcessor(Generic[S]):
             except ValidationError as exc:
                 raise ValidationFailed(f"invalid {name} query", pydantic_details(exc)) from None
             try:
-                result = await spec.handler(q, QueryContext(self.store(), self.clock(), self.tz))
+                result = await spec.handler(q, QueryContext(self.store(), self.clock(), self.tz, self.deps))
             except PyMongoError as exc:
                 raise database_error(exc) from None
             if len(json.dumps(result, default=str)) > self.max_reply_bytes:

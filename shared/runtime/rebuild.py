@@ -25,7 +25,8 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.runtime import logs
-from shared.runtime.consumer_runner import ConsumerRunner, delete_durable, utc_in
+from shared.runtime.delivery import utc_in
+from shared.runtime.event_consumer import EventConsumer, delete_durable
 from shared.runtime.mongo import Doc
 
 log = logging.getLogger("antq.rebuild")
@@ -54,8 +55,8 @@ def copy_names(consumer: str, collections: tuple[str, ...]) -> dict[str, str]:
 class Rebuild:
     def __init__(
         self,
-        live: ConsumerRunner,
-        make_runner: Callable[[AsyncDatabase[Doc], str, str], ConsumerRunner],
+        live: EventConsumer,
+        make_runner: Callable[[AsyncDatabase[Doc], str, str], EventConsumer],
         mongo: AsyncMongoClient[Doc],
         db: AsyncDatabase[Doc],
         js: JetStreamContext,
@@ -126,7 +127,7 @@ class Rebuild:
         await self.note(state="done", processed=runner.progress.processed, seconds=round(time.monotonic() - started, 2))
         log.info("rebuild done", extra={"consumer": self.spec.name, "processed": runner.progress.processed})
 
-    async def caught_up(self, runner: ConsumerRunner, state: str) -> None:
+    async def caught_up(self, runner: EventConsumer, state: str) -> None:
         """Wait until the rebuild's durable has nothing pending or in flight."""
         while True:
             info = await self.js.consumer_info(self.spec.stream, self.durable)

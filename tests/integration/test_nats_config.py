@@ -191,7 +191,7 @@ async def test_each_user_can_do_its_job_and_nothing_else(secured: str, servers) 
         )
         # an operator reads both services' consumer status (antq.ops.<service>.>)
         status = await ops.ops("awards", "consumers")
-        assert status.ok and {c["consumer"] for c in status.result["consumers"]} == {"units", "festivals"}
+        assert status.ok and {c["consumer"] for c in status.result["consumers"]} == {"intake", "units", "festivals"}
         assert (await ops.ops("registry", "consumers")).ok
         # a reporting consumer may not send commands (the server refuses the publish: no answer)
         nc = await nats.connect(url("consumer", secured), allow_reconnect=False)

@@ -24,7 +24,7 @@ from shared.client import Client, read_stream
 from shared.contract import awards as a
 from shared.contract import registry as r
 from shared.contract.envelope import Actor
-from shared.runtime.consumer_runner import delete_durable
+from shared.runtime.event_consumer import delete_durable
 from shared.runtime.host import ServiceHost
 from tests.integration.conftest import in_process, settle, uid
 from tests.webhook_receiver import Receiver

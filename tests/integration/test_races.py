@@ -10,7 +10,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 
-from services.registry.app import create, definition
+from services.registry.app import create
 from services.registry.store import RegistryStore
 from shared.client import command_envelope
 from shared.contract import registry as c
@@ -49,7 +49,7 @@ async def test_closing_a_unit_and_hanging_a_child_under_it_never_both_succeed(se
             return chain
 
     host = create(registry_settings(servers))
-    host.definition = dataclasses.replace(definition(), store_factory=lambda db, session: Racing(db, session))
+    host.definition = dataclasses.replace(host.definition, store_factory=lambda db, session: Racing(db, session))
     host.build()
     try:
         for _ in range(5):

@@ -9,5 +9,6 @@ from shared.runtime.queries import QueryContext
 
 
 def test_today_is_the_calendar_day_in_vietnam():
-    ctx = QueryContext(store=None, now=dt.datetime(2025, 8, 2, 18, 0, tzinfo=dt.UTC), tz=ZoneInfo("Asia/Ho_Chi_Minh"))
+    now = dt.datetime(2025, 8, 2, 18, 0, tzinfo=dt.UTC)
+    ctx = QueryContext(store=None, now=now, tz=ZoneInfo("Asia/Ho_Chi_Minh"), deps=None)
     assert ctx.today == dt.date(2025, 8, 3)  # 01:00 on 3 August in Huế

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from shared.client import docs
 from shared.contract.compat import breaking_changes
+from shared.runtime import docs
 
 COMMITTED = docs.ROOT / "schemas"
 CURRENT = docs.schemas()

@@ -3,7 +3,7 @@
 Pure and deterministic: no I/O; the clock (`today`) and new ids are passed in."""
 
 from services.registry.domain.campaigns import Campaign, campaign_for, close_campaign, nearest, open_campaign
-from services.registry.domain.common import ALLOWED_PARENTS, State, authorize
+from services.registry.domain.common import ALLOWED_PARENTS, State
 from services.registry.domain.festivals import (
     Festival,
     cancel_festival,
@@ -15,7 +15,6 @@ from services.registry.domain.festivals import (
 )
 from services.registry.domain.movement_models import MovementModel, Replication, register_model, replicate_model
 from services.registry.domain.units import (
-    LineageLink,
     Unit,
     UnitVersion,
     check_codes,
@@ -29,7 +28,7 @@ from services.registry.domain.units import (
     split_unit,
     update_unit,
 )
-from shared.replicas.units import END
+from shared.replicas.units import END, LineageLink
 
 __all__ = [
     "ALLOWED_PARENTS",
@@ -42,7 +41,6 @@ __all__ = [
     "State",
     "Unit",
     "UnitVersion",
-    "authorize",
     "campaign_for",
     "cancel_festival",
     "check_codes",

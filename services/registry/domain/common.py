@@ -1,4 +1,4 @@
-"""Registry domain basics: validity sentinel, the tree's kind rules, state base, authorisation.
+"""Registry domain basics: the tree's kind rules, the state base, events.
 
 Pure: no I/O."""
 
@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.contract.envelope import Actor
 from shared.contract.events import DomainEvent
-from shared.replicas.authz import require_scope
-from shared.replicas.units import COMMUNE_LEVEL
+from shared.contract.registry import ATTACHED, COMMUNE_LEVEL, HAMLET_LEVEL
 
 TERRITORIAL = ("province", "district", *COMMUNE_LEVEL)
 
@@ -22,11 +20,8 @@ ALLOWED_PARENTS: dict[str, tuple[str, ...]] = {
     "ward": ("province", "district"),
     "special_zone": ("province", "district"),
     "township": ("province", "district"),  # thị trấn: commune-level, in trees before 1 Jul 2025
-    "hamlet": COMMUNE_LEVEL,
-    "residential_group": COMMUNE_LEVEL,
-    "agency": TERRITORIAL,
-    "enterprise": TERRITORIAL,
-    "school": TERRITORIAL,
+    **dict.fromkeys(HAMLET_LEVEL, COMMUNE_LEVEL),
+    **dict.fromkeys(ATTACHED, TERRITORIAL),
 }
 
 
@@ -36,12 +31,3 @@ class State(BaseModel):
 
 def fact(aggregate: str, name: str, subject: str, data: BaseModel, version: int) -> DomainEvent:
     return DomainEvent(aggregate=aggregate, name=name, subject=subject, data=data, aggregate_version=version)
-
-
-# ------------------------------------------------------------------------------------ authorisation
-
-
-def authorize(actor: Actor, ancestry: list[str], what: str) -> None:
-    """A unit's data may be changed by an actor of that unit or of an ancestor (DESIGN §2): the
-    shared rule of shared.replicas.authz. `ancestry` is the unit and its ancestors at the date."""
-    require_scope(actor, ancestry, "operate", what)

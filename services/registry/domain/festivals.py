@@ -12,12 +12,12 @@ from services.registry.domain.campaigns import Campaign
 from services.registry.domain.common import State, fact
 from services.registry.domain.movement_models import MovementModel
 from services.registry.domain.units import Unit
+from shared.authz import is_platform_admin
 from shared.contract import registry as c
 from shared.contract.envelope import Actor
 from shared.contract.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
 from shared.contract.events import DomainEvent
-from shared.replicas.authz import is_platform_admin
-from shared.replicas.units import COMMUNE_LEVEL
+from shared.contract.registry import COMMUNE_LEVEL
 
 
 class Festival(State):

@@ -12,12 +12,12 @@ from services.registry.domain.common import ALLOWED_PARENTS, fact
 from shared.contract import registry as c
 from shared.contract.errors import Conflict, RuleViolation, ValidationFailed
 from shared.contract.events import DomainEvent
-from shared.replicas.units import COMMUNE_LEVEL, END, Link, Period, UnitRecord
+from shared.contract.registry import COMMUNE_LEVEL
+from shared.replicas.units import END, LineageLink, Period, UnitRecord
 
-# The period rules are the shared units replica's: registry's tree and every service's copy of it
-# follow one implementation (shared.replicas.units).
+# A unit's data is the shape registry publishes (the replicas fold the same facts into the same
+# records); the rules on what may change, and when, are registry's alone and live here.
 UnitVersion = Period
-LineageLink = Link
 
 
 class Unit(UnitRecord):
@@ -27,9 +27,44 @@ class Unit(UnitRecord):
         v = self.at(day)
         if v is None:
             raise RuleViolation(
-                f"unit {self.unit_id} does not exist on {day} (valid {self.valid_from} to {show_date(self.valid_to)})"
+                f"unit {self.unit_id} does not exist on {day} (valid {self.valid_from} to {show_date(self.valid_to)})",
+                [{"rule": "unit_active", "unit_id": self.unit_id}],
             )
         return v
+
+    def changed_from(self, day: dt.date, **changes: Any) -> Unit:
+        """A new period from `day`: a change is effective on or after the last one, while the unit exists
+        (a change on the first day of the current period replaces it)."""
+        last = self.current
+        if day < last.valid_from:
+            raise RuleViolation(
+                f"unit {self.unit_id} already has a change effective {last.valid_from}; "
+                f"a change must be effective on or after it",
+                [{"rule": "change_after_last", "unit_id": self.unit_id}],
+            )
+        if day >= last.valid_to:
+            raise RuleViolation(
+                f"unit {self.unit_id} is closed from {last.valid_to}",
+                [{"rule": "unit_active", "unit_id": self.unit_id}],
+            )
+        return self.with_change(day, **changes)
+
+    def closed_on(self, day: dt.date, reason: str, successors: list[LineageLink] | None = None) -> Unit:
+        """Closed from `day`: only in its current period, and after that period began (closing on its
+        first day would erase a period that facts were published about)."""
+        last = self.require_active(day)
+        if last is not self.current:
+            raise RuleViolation(
+                f"unit {self.unit_id} has a change effective {self.current.valid_from}",
+                [{"rule": "close_current", "unit_id": self.unit_id}],
+            )
+        if day <= last.valid_from:
+            what = "begins" if len(self.versions) == 1 else "has a change effective"
+            raise RuleViolation(
+                f"unit {self.unit_id} {what} on {last.valid_from}; it can close only after that",
+                [{"rule": "close_after_start", "unit_id": self.unit_id}],
+            )
+        return self.closed_from(day, reason, successors or [])
 
 
 def show_date(day: dt.date) -> str:

@@ -7,40 +7,42 @@ from __future__ import annotations
 import datetime as dt
 
 from services.registry import domain as d
+from services.registry.deps import Registry
 from services.registry.store import RegistryStore
+from shared.authz import Permission, require_scope
 from shared.contract.errors import Conflict, NotFound
-from shared.replicas.authz import Permission, require_scope
 from shared.runtime.pipeline import Context as BaseContext
 from shared.runtime.queries import QueryContext
 
-Context = BaseContext[RegistryStore]
-QCtx = QueryContext[RegistryStore]
+Context = BaseContext[RegistryStore, Registry]
+QCtx = QueryContext[RegistryStore, Registry]
 
 
 async def target(
     ctx: Context,
     unit_id: str,
     day: dt.date,
-    permission: Permission,
     what: str,
     *,
     field: str = "unit_id",
     changes_unit: bool = False,
+    permission: Permission | None = None,
 ) -> tuple[d.Unit, list[str]]:
-    """The unit a command acts on, and its ancestry on `day`, once the actor's authority over it is
-    checked (DESIGN §2). A unit that does not exist is refused the same way as one out of the actor's
-    subtree; only a platform admin, who may act on any unit, learns that it does not exist."""
+    """The unit a command acts on, and its ancestry on `day`, once the actor's role and scope are checked
+    in one step (DESIGN §2), for the command's permission (or a wider one the change needs). A unit that
+    does not exist is refused the same way as one out of the actor's subtree; only a platform admin, who
+    may act on any unit, learns that it does not exist."""
     unit = await ctx.store.unit(unit_id)
     ancestry = await ctx.store.ancestry(unit_id, day) if unit is not None else []
-    require_scope(ctx.actor, ancestry, permission, what, changes_unit=changes_unit)
+    require_scope(ctx.actor, ancestry, permission or ctx.permission, what, changes_unit=changes_unit)
     if unit is None:
         raise NotFound(f"unit {unit_id} does not exist", [{"field": field, "value": unit_id}])
     return unit, ancestry
 
 
-def unknown(ctx: Context, what_kind: str, key: str, permission: Permission, what: str, field: str) -> NotFound:
+def unknown(ctx: Context, what_kind: str, key: str, what: str, field: str) -> NotFound:
     """An id that names nothing: refused as out of scope, except to a platform admin (not_found)."""
-    require_scope(ctx.actor, [], permission, what)
+    require_scope(ctx.actor, [], ctx.permission, what)
     return NotFound(f"{what_kind} {key} does not exist", [{"field": field, "value": key}])
 
 
@@ -48,8 +50,8 @@ async def festival_target(ctx: Context, festival_id: str, what: str) -> tuple[d.
     """A festival an officer of its unit (or above) acts on, with its unit and that unit's ancestry."""
     festival = await ctx.store.festival(festival_id)
     if festival is None:
-        raise unknown(ctx, "festival", festival_id, "operate", f"{what} festival {festival_id}", "festival_id")
-    unit, ancestry = await target(ctx, festival.unit_id, festival.date, "operate", f"{what} festival {festival_id}")
+        raise unknown(ctx, "festival", festival_id, f"{what} festival {festival_id}", "festival_id")
+    unit, ancestry = await target(ctx, festival.unit_id, festival.date, f"{what} festival {festival_id}")
     return festival, unit, ancestry
 
 

@@ -9,7 +9,7 @@ from services.registry import domain as d
 from services.registry.handlers.common import Context, campaign, campaign_of, festival_target, target
 from shared.contract import registry as c
 from shared.contract.errors import Conflict
-from shared.runtime.pipeline import Outcome
+from shared.runtime.pipeline import Handled
 
 
 async def _designator(ctx: Context, level: c.PointLevel, ancestry: list[str], day: dt.date) -> str | None:
@@ -17,8 +17,8 @@ async def _designator(ctx: Context, level: c.PointLevel, ancestry: list[str], da
     return d.designation(level, ctx.actor, actor_unit, ancestry, day)
 
 
-async def plan_festival(cmd: c.PlanFestival, ctx: Context) -> Outcome:
-    unit, ancestry = await target(ctx, cmd.unit_id, cmd.date, "operate", f"plan a festival for {cmd.unit_id}")
+async def plan_festival(cmd: c.PlanFestival, ctx: Context) -> Handled:
+    unit, ancestry = await target(ctx, cmd.unit_id, cmd.date, f"plan a festival for {cmd.unit_id}")
     unit.require_active(cmd.date)
     designated_by = await _designator(ctx, cmd.point_level, ancestry, cmd.date) if cmd.point_level else None
     festival_id = cmd.festival_id or ctx.new_id()
@@ -28,17 +28,17 @@ async def plan_festival(cmd: c.PlanFestival, ctx: Context) -> Outcome:
     active = await ctx.store.active_festivals(cmd.year, unit.unit_id)
     festival, event = d.plan_festival(cmd, festival_id, unit, covering, active, designated_by)
     await ctx.store.save_festival(festival)
-    return Outcome({"festival_id": festival_id, "campaign_id": covering.campaign_id}, [event])
+    return Handled({"festival_id": festival_id, "campaign_id": covering.campaign_id}, [event])
 
 
-async def reschedule_festival(cmd: c.RescheduleFestival, ctx: Context) -> Outcome:
+async def reschedule_festival(cmd: c.RescheduleFestival, ctx: Context) -> Handled:
     festival, unit, _ = await festival_target(ctx, cmd.festival_id, "reschedule")
     new, event = d.reschedule_festival(festival, cmd, unit, await campaign(ctx, festival.campaign_id))
     await ctx.store.save_festival(new)
-    return Outcome({"festival_id": festival.festival_id}, [event])
+    return Handled({"festival_id": festival.festival_id}, [event])
 
 
-async def report_festival(cmd: c.ReportFestival, ctx: Context) -> Outcome:
+async def report_festival(cmd: c.ReportFestival, ctx: Context) -> Handled:
     festival, unit, ancestry = await festival_target(ctx, cmd.festival_id, "report")
     designated_by = None
     if cmd.point_level and cmd.point_level != festival.point_level:
@@ -51,7 +51,7 @@ async def report_festival(cmd: c.ReportFestival, ctx: Context) -> Outcome:
     covering = await campaign(ctx, festival.campaign_id)
     new, event = d.report_festival(festival, cmd, unit, covering, ctx.today, designated_by)
     await ctx.store.save_festival(new)
-    return Outcome(
+    return Handled(
         {
             "festival_id": festival.festival_id,
             "on_time": new.on_time,
@@ -62,8 +62,8 @@ async def report_festival(cmd: c.ReportFestival, ctx: Context) -> Outcome:
     )
 
 
-async def cancel_festival(cmd: c.CancelFestival, ctx: Context) -> Outcome:
+async def cancel_festival(cmd: c.CancelFestival, ctx: Context) -> Handled:
     festival, _, _ = await festival_target(ctx, cmd.festival_id, "cancel")
     new, event = d.cancel_festival(festival, cmd)
     await ctx.store.save_festival(new)
-    return Outcome({"festival_id": festival.festival_id}, [event])
+    return Handled({"festival_id": festival.festival_id}, [event])

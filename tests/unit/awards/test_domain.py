@@ -19,12 +19,12 @@ from shared.contract.errors import Conflict, Forbidden, NotFound, RuleViolation
 TODAY = dt.date(2026, 11, 29)
 NOW = dt.datetime(2026, 11, 29, 3, 0, tzinfo=dt.UTC)
 CAT = load()
-P = d.Link("p", "province", "Thành phố Huế")
-POLICE = d.Link("pa", "agency", "Công an thành phố Huế", ("provincial_police",))
-DEPT = d.Link("s", "agency", "Sở Văn hóa")
-DISTRICT = d.Link("dist", "district", "Quận Thuận Hóa")
-WARD = d.Link("w", "ward", "Phường Thuận Hóa")
-HAMLET = d.Link("h", "residential_group", "Tổ dân phố 1")
+P = d.Ancestor("p", "province", "Thành phố Huế")
+POLICE = d.Ancestor("pa", "agency", "Công an thành phố Huế", ("provincial_police",))
+DEPT = d.Ancestor("s", "agency", "Sở Văn hóa")
+DISTRICT = d.Ancestor("dist", "district", "Quận Thuận Hóa")
+WARD = d.Ancestor("w", "ward", "Phường Thuận Hóa")
+HAMLET = d.Ancestor("h", "residential_group", "Tổ dân phố 1")
 CHAINS = {
     "hamlet under ward": [HAMLET, WARD, P],
     "ward": [WARD, P],

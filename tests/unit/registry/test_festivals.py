@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from services.registry import domain as d
+from shared.authz import require_scope
 from shared.contract import registry as c
 from shared.contract.envelope import Actor
 from shared.contract.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
@@ -174,4 +175,4 @@ def test_only_a_planned_festival_is_cancelled():
 
 
 def test_an_officer_may_plan_for_their_own_unit():
-    d.authorize(OFFICER, ["u1", "p"], "plan")
+    require_scope(OFFICER, ["u1", "p"], "operate", "plan")

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 
 from services.registry import domain as d
+from shared.authz import require_platform_admin, require_role, require_scope
 from shared.contract import registry as c
 from shared.contract.envelope import Actor
 from shared.contract.errors import Conflict, Forbidden, NotFound, RuleViolation
 from shared.contract.text import fold, nfc
-from shared.replicas.authz import require_platform_admin, require_role, require_scope
 from tests.unit.registry.helpers import D, unit
 
 

@@ -1,5 +1,6 @@
 """Reporting's rules, pure: a unit's year from its festivals, the expected units and kinds, the
-figures, and the tree date that decides where a moved unit counts."""
+figures (through the day's index, as production answers), and the tree date that decides where a
+moved unit counts."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.reporting import projection as p
+from shared.contract.registry import DEFAULT_EXPECTED_KINDS as DEFAULT
+from shared.replicas.campaigns import expected_kinds
+from shared.replicas.day_index import DayIndex
 from shared.replicas.units import Period, UnitRecord, UnitsView
 
 D = dt.date
@@ -21,7 +25,7 @@ def unit(uid: str, kind: str, parent: str | None, start: dt.date = D(2024, 1, 1)
 
 
 def tree() -> UnitsView:
-    moved = unit("g2", "residential_group", "w1").changed_from(D(2026, 9, 1), parent_id="w2")
+    moved = unit("g2", "residential_group", "w1").with_change(D(2026, 9, 1), parent_id="w2")
     return UnitsView(
         [
             unit("p", "province", None),
@@ -70,34 +74,40 @@ def test_the_nearest_campaign_says_which_kinds_are_expected():
         {"scope_unit_id": "p", "expected_kinds": ["ward", "commune"]},
         {"scope_unit_id": "w2", "expected_kinds": None},
     ]
-    assert p.expected_kinds(campaigns, ["w1", "p"]) == {"ward", "commune"}
-    assert p.expected_kinds(campaigns, ["w2", "p"]) == p.DEFAULT_EXPECTED  # none given: every kind below district
-    assert p.expected_kinds([], ["g1", "w1", "p"]) == p.DEFAULT_EXPECTED
-    assert "province" not in p.DEFAULT_EXPECTED and "district" not in p.DEFAULT_EXPECTED
+    assert expected_kinds(campaigns, ["w1", "p"]) == {"ward", "commune"}
+    assert expected_kinds(campaigns, ["w2", "p"]) == DEFAULT  # none given: every kind below district
+    assert expected_kinds([], ["g1", "w1", "p"]) == DEFAULT
+    assert "province" not in DEFAULT and "district" not in DEFAULT
+    assert {"commune", "ward", "special_zone", "township", "hamlet", "residential_group", "school"} <= DEFAULT
+
+
+def index(day: dt.date) -> DayIndex:
+    return DayIndex(tree().records.values(), day)
 
 
 def test_a_moved_unit_counts_under_the_tree_of_the_date_asked():
-    view = tree()
     summaries = {"g2": {"planned": True, "held": True, "held_on_time": True, "both_parts": True, "participants": 10}}
-    aug = {b.unit_id: b for b in p.coverage(view, "p", D(2026, 8, 15), p.DEFAULT_EXPECTED, summaries)[1]}
-    sep = {b.unit_id: b for b in p.coverage(view, "p", D(2026, 9, 15), p.DEFAULT_EXPECTED, summaries)[1]}
+    aug = {b.unit_id: b for b in p.coverage_of(index(D(2026, 8, 15)), "p", DEFAULT, summaries)[1]}
+    sep = {b.unit_id: b for b in p.coverage_of(index(D(2026, 9, 15)), "p", DEFAULT, summaries)[1]}
     assert (aug["w1"].units_total, aug["w1"].units_held, aug["w2"].units_held) == (3, 1, 0)
     assert (sep["w1"].units_total, sep["w1"].units_held, sep["w2"].units_held) == (2, 0, 1)
     # a unit that does not exist yet on the tree date is not expected
-    assert "late" not in p.expected_units(view, "p", D(2026, 9, 15), p.DEFAULT_EXPECTED)
-    assert "late" in p.expected_units(view, "p", D(2026, 10, 15), p.DEFAULT_EXPECTED)
-    assert "p" not in p.expected_units(view, "p", D(2026, 9, 15), p.DEFAULT_EXPECTED)  # a province is not expected
-    assert p.expected_units(view, "w1", D(2026, 8, 15), p.DEFAULT_EXPECTED)[0] == "w1"  # the scope itself counts
+    assert "late" not in index(D(2026, 9, 15)).expected("p", DEFAULT)
+    assert "late" in index(D(2026, 10, 15)).expected("p", DEFAULT)
+    assert "p" not in index(D(2026, 9, 15)).expected("p", DEFAULT)  # a province is not expected
+    assert index(D(2026, 8, 15)).expected("w1", DEFAULT)[0] == "w1"  # the scope itself counts
 
 
 def test_figures_and_their_ratios():
-    f = p.figures(
-        ["a", "b", "c", "d"],
-        {
-            "a": {"planned": True, "held": True, "both_parts": True, "participants": 5},
-            "b": {"planned": True, "held": True},
-            "c": {"planned": True},
-        },
+    f = p.from_tally(
+        p.tally(
+            ["a", "b", "c", "d"],
+            {
+                "a": {"planned": True, "held": True, "both_parts": True, "participants": 5},
+                "b": {"planned": True, "held": True},
+                "c": {"planned": True},
+            },
+        )
     )
     assert (f.units_total, f.units_planned, f.units_held, f.coverage, f.ceremony_compliance, f.participants) == (
         4,
@@ -107,7 +117,7 @@ def test_figures_and_their_ratios():
         0.5,
         5,
     )
-    empty = p.figures([], {})
+    empty = p.from_tally(p.tally([], {}))
     assert (empty.coverage, empty.ceremony_compliance) == (0.0, 0.0)
 
 
@@ -128,8 +138,7 @@ held = st.fixed_dictionaries(
 def test_a_scope_is_the_sum_of_its_children(summaries, day):
     """Property: on any tree date, the province's totals are the sums of its children's (the province
     itself is not expected)."""
-    view = tree()
-    total, rows = p.coverage(view, "p", day, p.DEFAULT_EXPECTED, summaries)
+    total, rows = p.coverage_of(index(day), "p", DEFAULT, summaries)
     for field in ("units_total", "units_planned", "units_held", "participants"):
         assert getattr(total, field) == sum(getattr(r, field) for r in rows)
 
@@ -140,8 +149,8 @@ def test_a_scope_is_the_sum_of_its_children(summaries, day):
     scope=st.sampled_from(["p", "w1", "w2"]),
 )
 def test_the_days_index_answers_as_the_dated_tree_does(summaries, day, scope):
-    """Property: the flattened index of a day gives the same figures and breakdown as walking the tree."""
+    """Property: the flattened index of a day expects the units a walk of the dated tree finds: the scope
+    and its subtree on that day, of an expected kind."""
     view = tree()
-    assert p.coverage_of(p.DayIndex(view, day), scope, p.DEFAULT_EXPECTED, summaries) == p.coverage(
-        view, scope, day, p.DEFAULT_EXPECTED, summaries
-    )
+    walked = [u for u in [view.unit(scope), *view.subtree(scope, day)] if u is not None and u.at(day)]
+    assert sorted(index(day).expected(scope, DEFAULT)) == sorted(u.unit_id for u in walked if u.kind_at(day) in DEFAULT)

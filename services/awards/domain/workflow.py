@@ -1,213 +1,31 @@
-"""Awards' rules, pure: who grants a form for a nominee, the nomination workflow, one achievement
-one award, once-only forms, awards conferred and revoked, gifts.
+"""The nomination workflow (DESIGN §2): submitted → (returned → resubmitted)* → approved (an award)
+or rejected; an award conferred (at a festival) and perhaps revoked, never deleted.
 
-Every function takes what it needs (the catalogue's form, the nominee's ancestry as records, the
-stored aggregates) and returns new state plus the events to publish; nothing here does I/O."""
+Pure: the handler passes what it read (the form, the nominee's ancestry, stored aggregates)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field
-
+from services.awards.domain.model import (
+    Award,
+    KnownFestival,
+    Nomination,
+    Revocation,
+    Step,
+    achievement_key,
+    nominee_key,
+    sort_key,
+)
 from services.awards.rules import Catalogue, Form
 from shared.contract import awards as c
 from shared.contract.envelope import Actor
-from shared.contract.errors import Conflict, Forbidden, NotFound, RuleViolation
+from shared.contract.errors import Conflict, NotFound, RuleViolation
 from shared.contract.events import DomainEvent
-from shared.contract.text import nfc
-from shared.replicas.authz import is_platform_admin, require_role
 
-COMMUNE_LEVEL = frozenset({"commune", "ward", "special_zone", "township"})
-POLICE_FLAG = "provincial_police"
 OPEN = ("submitted", "resubmitted")  # a decision may be taken
-
-
-# ------------------------------------------------------------------------------------ keys
-
-
-def achievement_key(text: str) -> str:
-    """The achievement as compared for "one achievement, one award": compatibility-normalised (NFKC:
-    fullwidth letters, ligatures), invisible format characters dropped (zero-width spaces, joiners,
-    BOM), case-folded, runs of any space made one."""
-    folded = unicodedata.normalize("NFKC", nfc(text)).casefold()
-    visible = "".join(ch for ch in folded if unicodedata.category(ch) != "Cf")
-    return unicodedata.normalize("NFC", re.sub(r"\s+", " ", visible).strip())
-
-
-def nominee_key(kind: str, unit_id: str | None, person_id: str | None) -> str:
-    """Collectives are their unit; individuals their person_id (the unit's stable id for them)."""
-    return f"person:{person_id}" if kind == "individual" else f"unit:{unit_id}"
-
-
-# ------------------------------------------------------------------------------------ aggregates
-
-
-def sort_key(day: dt.date, now: dt.datetime, key: str) -> str:
-    """Orders a list newest first by its date, then by arrival, then by id (ids a client chose are
-    not time-ordered)."""
-    return f"{day.isoformat()}|{now.astimezone(dt.UTC).strftime('%Y%m%dT%H%M%S.%f')}|{key}"
-
-
-class Step(BaseModel):
-    """One step of a nomination's history."""
-
-    event: str
-    on: dt.date
-    actor_id: str
-    reason: str | None = None
-    note: str | None = None
-
-
-class Nomination(BaseModel):
-    nomination_id: str
-    nominee: c.NomineeFact
-    nominee_key: str
-    award_form: str
-    year: int
-    achievement: str
-    achievement_key: str
-    festival_id: str | None = None
-    grantor: c.Authority
-    forwarded: bool
-    status: c.NominationStatus = "submitted"
-    submitted_on: dt.date
-    submitted_by: str
-    steps: list[Step] = []
-    decision_no: str | None = None
-    decision_date: dt.date | None = None
-    award_id: str | None = None
-    created_at: dt.datetime
-    sort_key: str = Field(description="Newest first: submitted_on, then arrival, then id.")
-    version: int = 1
-
-
-class Revocation(BaseModel):
-    reason: str
-    decision_no: str
-    decision_date: dt.date
-    actor_id: str
-
-
-class Award(BaseModel):
-    award_id: str
-    nomination_id: str
-    award_form: str
-    nominee: c.NomineeFact
-    nominee_key: str
-    unit_id: str
-    year: int
-    achievement: str
-    decision_no: str
-    decision_date: dt.date
-    decided_by: c.Authority
-    recorded_by: str
-    amount_vnd: int | None
-    amount_unconfirmed: bool
-    status: c.AwardStatus = "approved"
-    conferred_on: dt.date | None = None
-    festival_id: str | None = None
-    presented_by: str | None = None
-    revocation: Revocation | None = None
-    created_at: dt.datetime
-    sort_key: str = Field(description="Newest first: decision_date, then arrival, then id.")
-    version: int = 0  # the award aggregate's events: conferred, revoked
-
-
-class Gift(BaseModel):
-    gift_id: str
-    unit_id: str
-    beneficiary_kind: c.BeneficiaryKind
-    recipients: int
-    value_vnd: int
-    funding_source: str
-    festival_id: str | None = None
-    given_on: dt.date
-    year: int
-    note: str | None = None
-    recorded_by: str
-    created_at: dt.datetime
-    sort_key: str = Field(description="Newest first: given_on, then arrival, then id.")
-
-
-@dataclass(frozen=True)
-class Link:
-    """One unit of a nominee's ancestry on a date, nearest first."""
-
-    unit_id: str
-    kind: str
-    name: str
-    flags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class KnownFestival:
-    festival_id: str
-    unit_id: str
-    date: dt.date  # held_on when held, else the planned date
-    status: Literal["planned", "held", "cancelled"]
-    year: int
-
-
-# ------------------------------------------------------------------------------------ authority
-
-
-def grantor_of(form: Form, chain: Sequence[Link], police: Link | None) -> c.Authority:
-    """Who grants `form` to a nominee whose ancestry (nominee's unit first) is `chain`.
-
-    commune: the commune-level unit containing the nominee; district: the district; province: the
-    province; provincial_agency: the agency directly under the province that contains the nominee;
-    provincial_police: the province's police agency; outside: the authority named by the data."""
-    g = form.grantor
-    if g.outside:
-        return c.Authority(kind="outside", name=g.name)
-    found: Link | None = None
-    if g.level == "commune":
-        found = next((u for u in chain if u.kind in COMMUNE_LEVEL), None)
-    elif g.level in ("district", "province"):
-        found = next((u for u in chain if u.kind == g.level), None)
-    elif g.level == "provincial_agency":
-        found = next(
-            (
-                u
-                for i, u in enumerate(chain[:-1])
-                if u.kind == "agency" and chain[i + 1].kind == "province" and POLICE_FLAG not in u.flags
-            ),
-            None,
-        )
-    elif g.level == "provincial_police":
-        found = police
-    if found is None:
-        where = chain[0].unit_id if chain else "?"
-        raise RuleViolation(
-            f"{form.code} is granted by {g.name}, and unit {where} has no such authority above it on that date",
-            [{"rule": "grantor", "award_form": form.code, "level": g.level}],
-        )
-    return c.Authority(kind="unit", unit_id=found.unit_id, name=f"{g.name} ({found.name})")
-
-
-def require_decider(actor: Actor, grantor: c.Authority, province_id: str | None, what: str) -> None:
-    """Decisions (approve, reject, return, revoke) are the granting authority's: an approver or admin
-    of that unit; for a form granted outside the province, of the province, which records the outside
-    decision. A platform admin may do everything (DESIGN §2)."""
-    require_role(actor, "decide", what)
-    if is_platform_admin(actor):
-        return
-    authority = grantor.unit_id if grantor.kind == "unit" else province_id
-    if authority is None or actor.unit != authority:
-        raise Forbidden(
-            f"actor {actor.id} of unit {actor.unit} may not {what}: rule: only an approver or admin of the "
-            "granting authority decides (for a form granted outside the province: of the province)",
-            [{"rule": "granting_authority"}],
-        )
-
-
-# ------------------------------------------------------------------------------------ workflow
 
 
 def check_form(catalogue: Catalogue, code: str, kind: str, year: int, today: dt.date) -> tuple[Form, dt.date]:
@@ -563,31 +381,3 @@ def revoke(award: Award, cmd: c.RevokeAward, actor: Actor, today: dt.date) -> tu
         decision_date=cmd.decision_date,
     )
     return new, DomainEvent("award", "revoked", award.award_id, data, new.version)
-
-
-def record_gift(
-    cmd: c.RecordGift, gift_id: str, festival: KnownFestival | None, actor: Actor, today: dt.date, now: dt.datetime
-) -> tuple[Gift, DomainEvent]:
-    given_on = cmd.given_on or (festival.date if festival else today)
-    if given_on > today:
-        raise RuleViolation(
-            f"given_on {given_on.isoformat()} is in the future: a gift is recorded once given",
-            [{"field": "given_on", "rule": "not_in_future"}],
-        )
-    gift = Gift(
-        gift_id=gift_id,
-        unit_id=cmd.unit_id,
-        beneficiary_kind=cmd.beneficiary_kind,
-        recipients=cmd.recipients,
-        value_vnd=cmd.value_vnd,
-        funding_source=cmd.funding_source,
-        festival_id=cmd.festival_id,
-        given_on=given_on,
-        year=given_on.year,
-        note=cmd.note,
-        recorded_by=actor.id,
-        created_at=now,
-        sort_key=sort_key(given_on, now, gift_id),
-    )
-    data = c.GiftRecorded(**gift.model_dump(exclude={"recorded_by", "created_at", "sort_key"}))
-    return gift, DomainEvent("gift", "recorded", gift_id, data, 1)

@@ -1,0 +1,22 @@
+"""Awards' settings and its dependencies object: what its handlers and consumers are given (built in
+app.py), the award rules among them (loaded and checked once, at start)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.awards.rules import Catalogue
+from shared.contract.services import service
+from shared.runtime.kit import Kit
+from shared.runtime.settings import ServiceSettings
+
+
+class AwardsSettings(ServiceSettings):
+    http_port: int = service("awards").http_port
+
+
+@dataclass(frozen=True)
+class Awards:
+    settings: AwardsSettings
+    kit: Kit
+    catalogue: Catalogue  # the award forms as dated data (services/awards/data/award-forms.yaml)

@@ -1,0 +1,153 @@
+"""Awards' aggregates and the keys that compare them: nominations, awards, gifts; "one achievement,
+one award" and once-only forms as keys a nomination holds while it stands.
+
+Pure: no I/O."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from shared.contract import awards as c
+from shared.contract.text import nfc
+
+
+def achievement_key(text: str) -> str:
+    """The achievement as compared for "one achievement, one award": compatibility-normalised (NFKC:
+    fullwidth letters, ligatures), invisible format characters dropped (zero-width spaces, joiners,
+    BOM), case-folded, runs of any space made one."""
+    folded = unicodedata.normalize("NFKC", nfc(text)).casefold()
+    visible = "".join(ch for ch in folded if unicodedata.category(ch) != "Cf")
+    return unicodedata.normalize("NFC", re.sub(r"\s+", " ", visible).strip())
+
+
+def nominee_key(kind: str, unit_id: str | None, person_id: str | None) -> str:
+    """Collectives are their unit; individuals their person_id (the unit's stable id for them)."""
+    return f"person:{person_id}" if kind == "individual" else f"unit:{unit_id}"
+
+
+def sort_key(day: dt.date, now: dt.datetime, key: str) -> str:
+    """Orders a list newest first by its date, then by arrival, then by id (ids a client chose are
+    not time-ordered)."""
+    return f"{day.isoformat()}|{now.astimezone(dt.UTC).strftime('%Y%m%dT%H%M%S.%f')}|{key}"
+
+
+class Step(BaseModel):
+    """One step of a nomination's history."""
+
+    event: str
+    on: dt.date
+    actor_id: str
+    reason: str | None = None
+    note: str | None = None
+
+
+class Nomination(BaseModel):
+    nomination_id: str
+    nominee: c.NomineeFact
+    nominee_key: str
+    award_form: str
+    year: int
+    achievement: str
+    achievement_key: str
+    festival_id: str | None = None
+    grantor: c.Authority
+    forwarded: bool
+    status: c.NominationStatus = "submitted"
+    submitted_on: dt.date
+    submitted_by: str
+    steps: list[Step] = []
+    decision_no: str | None = None
+    decision_date: dt.date | None = None
+    award_id: str | None = None
+    created_at: dt.datetime
+    sort_key: str = Field(description="Newest first: submitted_on, then arrival, then id.")
+    version: int = 1
+
+
+class Revocation(BaseModel):
+    reason: str
+    decision_no: str
+    decision_date: dt.date
+    actor_id: str
+
+
+class Award(BaseModel):
+    award_id: str
+    nomination_id: str
+    award_form: str
+    nominee: c.NomineeFact
+    nominee_key: str
+    unit_id: str
+    year: int
+    achievement: str
+    decision_no: str
+    decision_date: dt.date
+    decided_by: c.Authority
+    recorded_by: str
+    amount_vnd: int | None
+    amount_unconfirmed: bool
+    status: c.AwardStatus = "approved"
+    conferred_on: dt.date | None = None
+    festival_id: str | None = None
+    presented_by: str | None = None
+    revocation: Revocation | None = None
+    created_at: dt.datetime
+    sort_key: str = Field(description="Newest first: decision_date, then arrival, then id.")
+    version: int = 0  # the award aggregate's events: conferred, revoked
+
+
+class Gift(BaseModel):
+    gift_id: str
+    unit_id: str
+    beneficiary_kind: c.BeneficiaryKind
+    recipients: int
+    value_vnd: int
+    funding_source: str
+    festival_id: str | None = None
+    given_on: dt.date
+    year: int
+    note: str | None = None
+    recorded_by: str
+    created_at: dt.datetime
+    sort_key: str = Field(description="Newest first: given_on, then arrival, then id.")
+
+
+@dataclass(frozen=True)
+class Ancestor:
+    """One unit of a nominee's ancestry on a date, nearest first."""
+
+    unit_id: str
+    kind: str
+    name: str
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class KnownFestival:
+    festival_id: str
+    unit_id: str
+    date: dt.date  # held_on when held, else the planned date
+    status: Literal["planned", "held", "cancelled"]
+    year: int
+
+
+def keys_for(
+    nominee: str, year: int, achievement: str, award_form: str, person_id: str | None, once_only: bool
+) -> list[str]:
+    """The keys a standing nomination holds: its achievement (one achievement earns one award: the
+    nominee's key, the year and the achievement's key) and, for a once-only form, the person's form."""
+    out = [f"achievement:{nominee}|{year}|{achievement}"]
+    if once_only and person_id is not None:
+        out.append(f"once:{award_form}|{person_id}")
+    return out
+
+
+def keys(n: Nomination, once_only: bool) -> list[str]:
+    person_id = n.nominee.person.person_id if n.nominee.person else None
+    return keys_for(n.nominee_key, n.year, n.achievement_key, n.award_form, person_id, once_only)

@@ -1,0 +1,286 @@
+"""Declared event consumers on the kit's delivery loop: parse, order, apply once, acknowledge.
+
+One delivery (up to a batch of messages) at a time per consumer, in stream order:
+- each event is parsed against the contract; one that cannot be read is dead-lettered at once;
+- events are ordered per aggregate (`plan`): stale and repeated ones are skipped, one whose
+  predecessor is missing is held back (a `Gap`: nacked with a delay, dead-lettered as `gap` if the
+  predecessor never comes — DESIGN §4: never applied out of order, never dropped silently);
+- the handlers' writes and the tracking record go in one transaction (per event, or per batch);
+- failures are settled by the kit's one decision (shared.runtime.delivery);
+- in batch mode a failing batch is retried one event per transaction, so one bad event does
+  not hold back the others."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+from pydantic import BaseModel, ValidationError
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
+
+from shared.contract.envelope import CloudEvent, parse_envelope, pydantic_details
+from shared.contract.errors import DomainError, Unavailable
+from shared.runtime import logs
+from shared.runtime.consumers import Consumer, EventMeta, HandlerSpec, Plan, Tx, plan
+from shared.runtime.dead_letters import DeadLetters
+from shared.runtime.delivery import Durable, Gap, Outage, PoisonMessage, Policy, PullConsumer, Received
+from shared.runtime.metrics import Metrics
+from shared.runtime.mongo import Doc, in_transaction, is_transient
+from shared.runtime.settings import ServiceSettings
+from shared.runtime.tracking import FenceMoved, Tracking
+
+log = logging.getLogger("antq.consumers")
+
+
+class GapByCache(Exception):
+    """The cache says an event's predecessor is missing: the receipts have the last word."""
+
+
+@dataclass(frozen=True)
+class Delivery(Received):
+    """A message with what ordering needs (id, aggregate key and version) and its parsed event."""
+
+    id: str = ""
+    key: str | None = None
+    version: int | None = None
+    env: CloudEvent | None = None
+    handler: HandlerSpec | None = None
+    payload: BaseModel | None = None
+    poison: str | None = None
+
+
+def policy_of(settings: ServiceSettings) -> Policy:
+    return Policy(settings.max_deliver, settings.nack_delay_seconds, settings.consumer_gap_deliveries)
+
+
+class EventConsumer(PullConsumer):
+    """Runs one declared consumer against one durable (the live one, or a rebuild's)."""
+
+    def __init__(
+        self,
+        spec: Consumer[Any],
+        service: str,
+        durable: str,
+        js: JetStreamContext,
+        mongo: AsyncMongoClient[Doc],
+        db: AsyncDatabase[Doc],
+        dead_letters: DeadLetters,
+        metrics: Metrics,
+        settings: ServiceSettings,
+        label: str | None = None,
+    ) -> None:
+        batch = spec.batch.max_messages if spec.batch else 64
+        super().__init__(
+            service,
+            label or spec.name,
+            Durable(
+                name=durable,
+                stream=spec.stream,
+                subjects=spec.subjects,
+                ack_wait=settings.consumer_ack_wait_seconds,
+                max_ack_pending=max(1000, batch * 4),
+                batch=batch,
+                linger_ms=spec.batch.max_wait_ms if spec.batch else None,
+            ),
+            js,
+            dead_letters,
+            metrics,
+            policy_of(settings),
+        )
+        self.spec: Consumer[Any] = spec
+        self.mongo = mongo
+        self.db = db
+        self.tracking = Tracking(db, spec.tracking)
+        self.max_payload_bytes = max(settings.max_payload_bytes, 1024 * 1024)
+        self._acks: asyncio.Task[None] | None = None  # the last batch's acknowledgements, sent meanwhile
+
+    async def started(self) -> None:
+        try:
+            await self.tracking.start()
+        except PyMongoError as exc:  # unknown: it reads receipts, which is always safe
+            log.warning("tracking not inspected", extra={"consumer": self.label, "error": repr(exc)[:200]})
+
+    async def finished(self) -> None:
+        await self.acked()
+
+    async def stop(self) -> None:
+        await super().stop()
+        await self.acked()
+
+    async def acked(self) -> None:
+        """Wait until the acknowledgements of the last applied delivery are sent."""
+        if self._acks is not None:
+            await asyncio.gather(self._acks, return_exceptions=True)
+            self._acks = None
+
+    async def _ack_all(self, msgs: list[Msg]) -> None:
+        try:
+            for m in msgs:
+                await m.ack()
+        except Exception as exc:  # the connection went: the events come back and are skipped as applied
+            log.warning("acknowledgements not sent", extra={"consumer": self.label, "error": repr(exc)[:300]})
+
+    # ------------------------------------------------------------------------------- one delivery
+
+    async def handle(self, msgs: list[Msg]) -> None:
+        readable = []
+        for d in map(self.decode, msgs):
+            if d.poison is not None:
+                await self.settle(d, PoisonMessage(d.poison))
+            else:
+                readable.append(d)
+        if not readable:
+            return
+        if self.spec.batch is not None:
+            try:
+                done = await self.apply(readable)
+                for d in done.held:
+                    await self.gap(d)
+                return
+            except Outage as exc:
+                await self.wait_out(readable, exc)
+                return
+            except Exception as exc:  # find the event at fault: the others must not wait for it
+                log.warning(
+                    "batch failed; applying its events one by one",
+                    extra={"consumer": self.label, "error": repr(exc)[:300]},
+                )
+        await self.one_by_one(readable)
+
+    async def one_by_one(self, deliveries: list[Delivery]) -> None:
+        """Each event in its own transaction, in stream order; an event held for a missing
+        version is retried as soon as that version is applied."""
+        queue = list(deliveries)
+        held: list[Delivery] = []
+        while queue:
+            d = queue.pop(0)
+            try:
+                done = await self.apply([d])
+            except Outage as exc:
+                await self.wait_out([d, *queue, *held], exc)
+                return
+            except Exception as exc:
+                await self.settle(d, exc)
+                continue
+            if done.apply and done.apply[0].key is not None:
+                key = done.apply[0].key
+                queue = [h for h in held if h.key == key] + queue  # its successor may be waiting
+                held = [h for h in held if h.key != key]
+            held += done.held
+        for d in held:
+            await self.gap(d)
+
+    async def apply(self, deliveries: list[Delivery]) -> Plan[Delivery]:
+        """One transaction: find what is applied, order, run the handlers, write their bulk
+        operations and the receipts; then acknowledge. Held events are the caller's."""
+        started = time.perf_counter()
+        force_read = False
+        for _ in range(3):
+            try:
+                done = await self._apply(deliveries, force_read)
+                break
+            except GapByCache:  # the cache says a version is missing: make sure, from the receipts
+                force_read = True
+            except FenceMoved:  # another replica wrote: its cache no longer holds, take the fence again
+                self.tracking.lost()
+        else:
+            done = await self._apply(deliveries, force_read=True)
+        self.tracking.remember(done.apply)
+        self.metrics.consumer_batch_seconds.labels(self.service, self.label).observe(time.perf_counter() - started)
+        await self.applied(done)
+        return done
+
+    async def _apply(self, deliveries: list[Delivery], force_read: bool) -> Plan[Delivery]:
+        async def work(session: AsyncClientSession) -> Plan[Delivery]:
+            await self.tracking.hold_fence(session)
+            versions, applied = await self.tracking.stored(deliveries, session, force_read)
+            done = plan(deliveries, versions, applied)
+            if done.held and not force_read:
+                raise GapByCache
+            tx: Tx[Any] = Tx(self.spec.store(self.db, session), self.db, session)
+            if self.spec.prefetch is not None:
+                todo = [(d.payload, EventMeta.of(d.env, d.seq)) for d in done.apply if d.env and d.payload]
+                if todo:
+                    await self.spec.prefetch(tx, todo)
+            for d in done.apply:
+                if d.handler is not None and d.env is not None:
+                    with logs.ids(d.id, d.env.correlationid):
+                        await d.handler.fn(d.payload, EventMeta.of(d.env, d.seq), tx)
+            await tx.flush()
+            await self.tracking.record(done.apply, session)
+            return done
+
+        try:
+            return await in_transaction(self.mongo, work)
+        except PyMongoError as exc:
+            if is_transient(exc) or exc.has_error_label("TransientTransactionError"):
+                raise Outage(str(exc)[:300], busy=not is_transient(exc)) from None
+            raise
+        except Unavailable as exc:
+            raise Outage(exc.message) from None
+
+    async def applied(self, done: Plan[Delivery]) -> None:
+        # the applied events' acks go out while the next delivery is applied (the commit made them
+        # durable: an ack lost now only brings them back, to be skipped as applied)
+        await self.acked()
+        self._acks = asyncio.create_task(self._ack_all([d.msg for d in done.apply]))
+        for d in done.apply:
+            self.failures.pop(d.seq, None)
+        for outcome, group in (("skipped_duplicate", done.duplicate), ("skipped_stale", done.stale)):
+            for d in group:
+                await self.settle(d, None)
+            self.count(outcome, len(group))
+        handled = [d for d in done.apply if d.handler is not None]
+        self.count("processed", len(handled))
+        self.count("ignored", len(done.apply) - len(handled))
+        self.progressed(len(done.apply) + len(done.duplicate) + len(done.stale))
+
+    async def gap(self, d: Delivery) -> None:
+        await self.settle(d, Gap(f"version {d.version} of {d.key} arrived, but an earlier version never did"))
+
+    async def wait_out(self, deliveries: list[Delivery], exc: Outage) -> None:
+        log.warning(
+            "database unavailable or busy; events wait", extra={"consumer": self.label, "error": str(exc)[:300]}
+        )
+        for d in deliveries:
+            await self.settle(d, exc)
+
+    # ------------------------------------------------------------------------------- parsing
+
+    def decode(self, msg: Msg) -> Delivery:
+        seq, delivered = msg.metadata.sequence.stream, msg.metadata.num_delivered
+        try:
+            env = parse_envelope(msg.data, self.max_payload_bytes)
+        except DomainError as exc:
+            return Delivery(msg, seq, delivered, id=f"seq:{seq}", poison=f"{exc.code}: {exc.message}")
+        handler = self.spec.handlers.get(env.type)
+        payload = None
+        if handler is not None:
+            try:
+                payload = handler.model.model_validate(env.data)
+            except ValidationError as exc:
+                poison = f"validation_failed: {env.type} data: {pydantic_details(exc)[:5]}"
+                return Delivery(msg, seq, delivered, id=env.id, env=env, poison=poison)
+        key = None
+        if env.aggregateversion is not None and env.subject:
+            aggregate = env.type.removeprefix("vn.antq.").rsplit(".", 2)[0]  # <service>.<aggregate>
+            key = f"{aggregate}:{env.subject}"
+        version = env.aggregateversion if key is not None else None
+        return Delivery(
+            msg, seq, delivered, id=env.id, key=key, version=version, env=env, handler=handler, payload=payload
+        )
+
+
+async def delete_durable(js: JetStreamContext, stream: str, durable: str) -> None:
+    with contextlib.suppress(NotFoundError):
+        await js.delete_consumer(stream, durable)

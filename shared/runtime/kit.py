@@ -1,0 +1,61 @@
+"""What the kit builds for a service before anything connects: its settings, clock, metrics, database
+client and outbox writer. A service's `app.py` builds one, puts it in the service's own typed
+dependencies object, and hands both to the host. The database client is made on first use (PyMongo
+connects later still), so building a service reads no certificate and opens no socket."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.runtime import mongo
+from shared.runtime.metrics import Metrics
+from shared.runtime.mongo import Doc, RoundTrips
+from shared.runtime.outbox import Outbox
+from shared.runtime.settings import ServiceSettings
+
+Clock = Callable[[], dt.datetime]
+
+
+def wall_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Kit:
+    def __init__(self, name: str, settings: ServiceSettings, clock: Clock | None = None) -> None:
+        self.name = name
+        self.settings = settings
+        self.clock: Clock = clock or wall_clock
+        self.metrics = Metrics(name)
+        self.round_trips = RoundTrips()
+        self.stopping = asyncio.Event()  # set when the service begins to stop
+
+    @classmethod
+    def create(cls, name: str, settings: ServiceSettings, clock: Clock | None = None) -> Kit:
+        return cls(name, settings, clock)
+
+    @cached_property
+    def mongo(self) -> AsyncMongoClient[Doc]:
+        return mongo.client(self.settings.mongodb_url, f"antq-{self.name}", self.round_trips)
+
+    @cached_property
+    def db(self) -> AsyncDatabase[Doc]:
+        return self.mongo[self.settings.database_name(self.name)]
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        return Outbox(self.db)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.settings.timezone)
+
+    def today(self) -> dt.date:
+        """Today in the province's calendar (Vietnam is UTC+7: UTC's date is yesterday until 07:00)."""
+        return self.clock().astimezone(self.tz).date()

@@ -1,0 +1,98 @@
+"""The units replica is a pure fold of what registry published: it ends in the state each event
+describes, including events today's registry would refuse (an owner that relaxes a rule and is
+deployed first must not break its readers)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from services.registry.domain import Unit
+from shared.contract import registry as c
+from shared.contract.errors import RuleViolation
+from shared.replicas.units import UnitRecord, UnitsView, apply
+
+D = dt.date
+
+
+def registered(uid: str, parent: str | None, kind: str = "hamlet", start: dt.date = D(2025, 1, 1)) -> UnitRecord:
+    event = c.UnitRegistered(unit_id=uid, code=None, name=uid, kind=kind, parent_id=parent, valid_from=start)
+    return apply(None, "registered", event, 1)
+
+
+def test_a_move_effective_before_the_last_change_is_recorded_as_described():
+    h = apply(
+        registered("h", "w1"),
+        "updated",
+        c.UnitUpdated(unit_id="h", effective_date=D(2025, 6, 1), name="Thôn Mới", code=None, flags=[]),
+        2,
+    )
+    # registry refuses a change dated before the unit's last one …
+    with pytest.raises(RuleViolation):
+        Unit.model_validate(h.model_dump()).changed_from(D(2025, 3, 1), parent_id="w2")
+    # … a registry with a relaxed rule publishes it, and the replica takes it as the fact it is
+    moved = apply(
+        h, "moved", c.UnitMoved(unit_id="h", from_parent_id="w1", to_parent_id="w2", effective_date=D(2025, 3, 1)), 3
+    )
+    assert [(v.valid_from, v.parent_id, v.name) for v in moved.versions] == [
+        (D(2025, 1, 1), "w1", "h"),
+        (D(2025, 3, 1), "w2", "h"),
+        (D(2025, 6, 1), "w2", "Thôn Mới"),
+    ]
+    assert moved.version == 3
+
+
+def test_a_later_change_of_the_same_field_stands():
+    h = apply(
+        registered("h", "w1"),
+        "moved",
+        c.UnitMoved(unit_id="h", from_parent_id="w1", to_parent_id="w3", effective_date=D(2025, 6, 1)),
+        2,
+    )
+    earlier = apply(
+        h, "moved", c.UnitMoved(unit_id="h", from_parent_id="w1", to_parent_id="w2", effective_date=D(2025, 3, 1)), 3
+    )
+    assert [(v.valid_from, v.parent_id) for v in earlier.versions] == [
+        (D(2025, 1, 1), "w1"),
+        (D(2025, 3, 1), "w2"),
+        (D(2025, 6, 1), "w3"),
+    ]
+
+
+def test_a_close_on_the_first_day_leaves_a_unit_that_never_exists():
+    h = registered("h", "w1")
+    with pytest.raises(RuleViolation):  # registry: a unit closes only after it began
+        Unit.model_validate(h.model_dump()).closed_on(D(2025, 1, 1), "giải thể")
+    closed = apply(h, "closed", c.UnitClosed(unit_id="h", effective_date=D(2025, 1, 1), reason="giải thể"), 2)
+    assert closed.at(D(2025, 1, 1)) is None and closed.status(D(2024, 12, 31)) == "not_yet_valid"
+    assert closed.closed_reason == "giải thể"
+
+
+def test_a_close_before_a_later_change_ends_the_unit_there():
+    h = apply(
+        registered("h", "w1"),
+        "updated",
+        c.UnitUpdated(unit_id="h", effective_date=D(2025, 6, 1), name="Thôn Mới", code=None, flags=[]),
+        2,
+    )
+    closed = apply(
+        h, "closed", c.UnitClosed(unit_id="h", effective_date=D(2025, 4, 1), reason="sáp nhập", successor_ids=["g"]), 3
+    )
+    assert closed.valid_to == D(2025, 4, 1) and [s.unit_id for s in closed.successors] == ["g"]
+    assert closed.at(D(2025, 3, 31)) is not None and closed.at(D(2025, 4, 1)) is None
+
+
+def test_the_replica_folds_what_registry_decides_into_the_same_state():
+    """Registry's own transition and the replica's fold of the event it publishes give one record."""
+    unit = Unit.model_validate(registered("h", "w1").model_dump())
+    decided = unit.changed_from(D(2025, 5, 1), parent_id="w2")
+    folded = apply(
+        registered("h", "w1"),
+        "moved",
+        c.UnitMoved(unit_id="h", from_parent_id="w1", to_parent_id="w2", effective_date=D(2025, 5, 1)),
+        2,
+    )
+    assert folded.versions == decided.versions
+    view = UnitsView([registered("p", None, "province"), registered("w2", "p", "ward"), folded])
+    assert view.ancestry("h", D(2025, 5, 1)) == ["h", "w2", "p"]

@@ -52,7 +52,22 @@ async def until(fn: Any, what: str, timeout: float = 30.0) -> Any:
         await asyncio.sleep(0.1)
 
 
-async def season(nats_url: str, tag: str) -> None:
+async def settled(producer: Any, consumer: Any, timeout: float = 60.0) -> None:
+    """Until the consumer has applied all the producer published (its replicas are up to date), so that
+    no command is counted twice for a replica that had not caught up yet."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await producer.outbox.pending() == 0:
+            busy = 0
+            for runner in consumer.runners.values():
+                info = await runner.js.consumer_info(runner.spec.stream, runner.durable)
+                busy += (info.num_pending or 0) + (info.num_ack_pending or 0)
+            if busy == 0:
+                return
+        await asyncio.sleep(0.05)
+
+
+async def season(nats_url: str, tag: str, settle: Any = None) -> None:
     """Every registry and awards command at least once."""
     p, c1, c2, h1, h2, h3 = (f"{tag}-{x}" for x in ("p", "c1", "c2", "h1", "h2", "h3"))
     admin = await Client.connect(nats_url, Actor(id="rt-admin", unit=None, role="admin"), source="bench")
@@ -206,7 +221,7 @@ async def measure(nats_url: str, mongodb_url: str) -> dict[str, dict[str, float]
     for host in hosts:
         await host.start()
     try:
-        await season(nats_url, tag)
+        await season(nats_url, tag, lambda: settled(hosts[0], hosts[1]))
         return {host.name: trips(host) for host in hosts}
     finally:
         for host in hosts:

@@ -11,10 +11,10 @@ from services.awards.domain import nominee_key
 from services.awards.store import AwardsStore
 from shared.contract import awards as c
 from shared.contract.errors import NotFound
+from shared.runtime.mongo import IN_CHUNK
 from shared.runtime.queries import QueryContext, QuerySpec
 
 QCtx = QueryContext[AwardsStore, Awards]
-IN_CHUNK = 5000  # unit ids per $in
 HIDDEN = ("sort_key", "achievement_key")
 
 

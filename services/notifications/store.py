@@ -23,7 +23,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.contract.ids import uuid7
 from shared.replicas.units_store import UnitsStore, units_indexes
 from shared.runtime.aggregates import AggregateStore
-from shared.runtime.mongo import Doc
+from shared.runtime.mongo import IN_CHUNK, Doc
 
 UNITS = "units"
 
@@ -90,8 +90,8 @@ class NotificationsStore(AggregateStore):
 
     async def load_nominations(self, ids: set[str]) -> None:
         wanted = sorted(i for i in ids if i not in self.nominations)
-        for k in range(0, len(wanted), 100):
-            chunk = wanted[k : k + 100]
+        for k in range(0, len(wanted), IN_CHUNK):
+            chunk = wanted[k : k + IN_CHUNK]
             found = {
                 d["_id"]: d for d in await self.db.nominations.find({"_id": {"$in": chunk}}, session=self.s).to_list()
             }
@@ -111,8 +111,8 @@ class NotificationsStore(AggregateStore):
     async def festival_status(self, year: int, unit_ids: list[str]) -> dict[str, set[str]]:
         """unit → the statuses of its festivals that year."""
         out: dict[str, set[str]] = {}
-        for i in range(0, len(unit_ids), 100):
-            chunk = unit_ids[i : i + 100]
+        for i in range(0, len(unit_ids), IN_CHUNK):
+            chunk = unit_ids[i : i + IN_CHUNK]
             cursor = self.db.festivals.find({"year": year, "unit_id": {"$in": chunk}}, session=self.s)
             for d in await cursor.to_list():
                 out.setdefault(d["unit_id"], set()).add(d["status"])

@@ -25,12 +25,11 @@ from shared.contract.ids import uuid7
 from shared.replicas.day_index import DayIndex
 from shared.replicas.units import UnitRecord, UnitsView
 from shared.replicas.units_store import UnitsStore, units_indexes
-from shared.runtime.mongo import Doc
+from shared.runtime.mongo import IN_CHUNK, Doc
 
 UNITS = "units"
 REGISTRY_COLLECTIONS = ("campaigns", "festivals", "unit_year")
 AWARDS_COLLECTIONS = ("nominations", "awards", "unit_awards")
-IN_CHUNK = 1000
 
 
 def key(year: int, unit_id: str) -> str:

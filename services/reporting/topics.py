@@ -25,8 +25,7 @@ from shared.contract.envelope import CloudEvent, new_event
 from shared.contract.errors import DomainError
 from shared.contract.ids import uuid7
 from shared.contract.subjects import event_type
-from shared.runtime.mongo import Doc, in_transaction
-from shared.runtime.tracking import IN_CHUNK
+from shared.runtime.mongo import IN_CHUNK, Doc, in_transaction
 
 log = logging.getLogger("antq.reporting.topics")
 

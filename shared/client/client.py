@@ -62,14 +62,6 @@ async def read_stream(js: JetStreamContext, stream: str, subject: str, limit: in
     return out
 
 
-class CommandFailed(Exception):
-    def __init__(self, error: dict[str, Any]) -> None:
-        super().__init__(f"{error.get('code')}: {error.get('message')}")
-        self.code: str = error.get("code", "internal")
-        self.message: str = error.get("message", "")
-        self.details: list[Any] = error.get("details", [])
-
-
 @dataclass(frozen=True)
 class Reply:
     ok: bool
@@ -81,11 +73,6 @@ class Reply:
     def parse(cls, raw: bytes) -> Reply:
         doc = json.loads(raw)
         return cls(bool(doc.get("ok")), doc.get("id"), doc.get("result") or {}, doc.get("error"))
-
-    def unwrap(self) -> dict[str, Any]:
-        if not self.ok:
-            raise CommandFailed(self.error or {})
-        return self.result
 
 
 class Client:

@@ -14,13 +14,12 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.contract import registry as c
-from shared.replicas.units import UnitRecord, unit_id_of
+from shared.replicas.units import NeverRegistered, UnitRecord, unit_id_of
 from shared.replicas.units import apply as apply_event
 from shared.replicas.walk import arun, down, up
 from shared.runtime.consumers import Batch, Consumer, EventMeta, Tx
-from shared.runtime.mongo import Doc
-
-IN_CHUNK = 100  # ids per $in read
+from shared.runtime.delivery import PoisonMessage
+from shared.runtime.mongo import IN_CHUNK, Doc
 
 
 class UnitsStore:
@@ -100,9 +99,13 @@ def units_consumer(name: str = "units", collection: str = "units", batch: Batch 
     )
 
     async def on_unit_event(event: BaseModel, meta: EventMeta, tx: Tx[UnitsStore]) -> None:
-        assert meta.subject is not None  # every unit event names its unit
+        if meta.subject is None:
+            raise PoisonMessage(f"{meta.type} {meta.id} names no unit (its `subject`)")
         name = meta.type.rsplit(".", 2)[-2]
-        record = apply_event(await tx.store.get(meta.subject), name, event, meta.aggregate_version)
+        try:
+            record = apply_event(await tx.store.get(meta.subject), name, event, meta.aggregate_version)
+        except NeverRegistered as exc:
+            raise PoisonMessage(str(exc)) from None
         tx.write(tx.store.collection, tx.store.put(record))
 
     for model in (c.UnitRegistered, c.UnitUpdated, c.UnitMoved, c.UnitsMerged, c.UnitSplit, c.UnitClosed):

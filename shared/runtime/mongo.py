@@ -20,6 +20,11 @@ from shared.contract.errors import ConcurrentChange, Unavailable
 log = logging.getLogger("antq.mongo")
 T = TypeVar("T")
 Doc = dict[str, Any]
+# Ids per `$in` read. SecantusDB's `$in` costs more per id as the list grows (measured on _id, 20 000
+# documents: 100 ids 13 ms, 300 ids 100 ms, 1 000 ids 0.9 s, 5 000 ids 27 s), so every batched read
+# of the platform asks for at most this many at a time.
+IN_CHUNK = 100
+
 
 # Errors after which the same operation may succeed later: the database is down or failing over.
 TRANSIENT = (ConnectionFailure, ServerSelectionTimeoutError)

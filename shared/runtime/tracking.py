@@ -29,9 +29,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.contract.ids import uuid7
-from shared.runtime.mongo import Doc
+from shared.runtime.mongo import IN_CHUNK, Doc
 
-IN_CHUNK = 100  # ids per $in read (SecantusDB's $in slows down sharply above ~100 ids)
 CACHE_LIMIT = 500_000  # aggregates (and ids) remembered; past it the cache stops being complete
 
 

@@ -2,7 +2,7 @@
 
 Pure and deterministic: no I/O; the clock (`today`) and new ids are passed in."""
 
-from services.registry.domain.campaigns import Campaign, campaign_for, close_campaign, nearest, open_campaign
+from services.registry.domain.campaigns import Campaign, close_campaign, covered, nearest, open_campaign
 from services.registry.domain.common import ALLOWED_PARENTS, State
 from services.registry.domain.festivals import (
     Festival,
@@ -41,13 +41,13 @@ __all__ = [
     "State",
     "Unit",
     "UnitVersion",
-    "campaign_for",
     "cancel_festival",
     "check_codes",
     "check_models_launched",
     "check_parent",
     "close_campaign",
     "close_unit",
+    "covered",
     "designation",
     "merge_units",
     "move_unit",

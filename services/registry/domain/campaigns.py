@@ -12,6 +12,7 @@ from services.registry.domain.units import Unit
 from shared.contract import registry as c
 from shared.contract.errors import Conflict, NotFound, RuleViolation, ValidationFailed
 from shared.contract.events import DomainEvent
+from shared.replicas.campaigns import nearest as governing
 
 Window = tuple[dt.date, dt.date]
 
@@ -199,16 +200,11 @@ def close_campaign(campaign: Campaign, cmd: c.CloseCampaign, today: dt.date) -> 
 
 def nearest(campaigns: list[Campaign], ancestry: list[str], year: int) -> Campaign | None:
     """The campaign of the nearest scope among `ancestry` (the unit first), if any."""
-    by_scope = {cp.scope_unit_id: cp for cp in campaigns if cp.year == year}
-    for uid in ancestry:
-        if uid in by_scope:
-            return by_scope[uid]
-    return None
+    return governing({cp.scope_unit_id: cp for cp in campaigns if cp.year == year}, ancestry)
 
 
-def campaign_for(campaigns: list[Campaign], ancestry: list[str], year: int, unit_id: str) -> Campaign:
-    """The campaign of the nearest scope among the unit and its ancestors."""
-    found = nearest(campaigns, ancestry, year)
-    if found is None:
+def covered(campaign: Campaign | None, year: int, unit_id: str) -> Campaign:
+    """The campaign that covers a unit (the nearest at or above it): one must."""
+    if campaign is None:
         raise NotFound(f"no campaign for {year} covers unit {unit_id}; open one for the unit or an ancestor first")
-    return found
+    return campaign

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from services.registry.domain.campaigns import Campaign
+from services.registry.domain.campaigns import Campaign, covered
 from services.registry.domain.common import State, fact
 from services.registry.domain.movement_models import MovementModel
 from services.registry.domain.units import Unit
@@ -69,7 +69,7 @@ def plan_festival(
     cmd: c.PlanFestival,
     festival_id: str,
     unit: Unit,
-    campaign: Campaign,
+    campaign: Campaign | None,
     active_festivals: list[str],
     designated_by: str | None = None,
 ) -> tuple[Festival, DomainEvent]:
@@ -86,6 +86,7 @@ def plan_festival(
     if cmd.date.year != cmd.year:
         raise ValidationFailed(f"date {cmd.date} is not in {cmd.year}", [{"field": "date"}])
     unit.require_active(cmd.date)
+    campaign = covered(campaign, cmd.year, unit.unit_id)
     campaign.require_open("planning a festival")
     kind = unit.kind_at(cmd.date)
     campaign.check_date(kind, cmd.date, "festival date")

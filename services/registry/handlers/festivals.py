@@ -1,59 +1,61 @@
-"""Registry's festival commands (an officer of the unit or above): plan (a point festival
-designated by an actor of its level), reschedule, report held with results, cancel."""
+"""Registry's festival commands (an officer of the unit or above): plan (a point festival designated by
+an actor of its level), reschedule, report held with results, cancel. Each reads, then decides, then
+saves."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from services.registry import domain as d
-from services.registry.handlers.common import Context, campaign, campaign_of, festival_target, target
+from services.registry.domain import decisions
+from services.registry.domain.decisions import Target
+from services.registry.handlers.common import Context, actor_unit, read_unit
 from shared.contract import registry as c
-from shared.contract.errors import Conflict
 from shared.runtime.pipeline import Handled
 
 
-async def _designator(ctx: Context, level: c.PointLevel, ancestry: list[str], day: dt.date) -> str | None:
-    actor_unit = await ctx.store.unit(ctx.actor.unit) if ctx.actor.unit else None
-    return d.designation(level, ctx.actor, actor_unit, ancestry, day)
-
-
 async def plan_festival(cmd: c.PlanFestival, ctx: Context) -> Handled:
-    unit, ancestry = await target(ctx, cmd.unit_id, cmd.date, f"plan a festival for {cmd.unit_id}")
-    unit.require_active(cmd.date)
-    designated_by = await _designator(ctx, cmd.point_level, ancestry, cmd.date) if cmd.point_level else None
+    target = await read_unit(ctx, cmd.unit_id, cmd.date)
+    designator = await actor_unit(ctx) if cmd.point_level else None
     festival_id = cmd.festival_id or ctx.new_id()
-    if cmd.festival_id is not None and await ctx.store.festival(festival_id) is not None:
-        raise Conflict(f"festival {festival_id} already exists", [{"field": "festival_id"}])
-    covering = await campaign_of(ctx, unit.unit_id, cmd.year, cmd.date)
-    active = await ctx.store.active_festivals(cmd.year, unit.unit_id)
-    festival, event = d.plan_festival(cmd, festival_id, unit, covering, active, designated_by)
+    taken = cmd.festival_id is not None and await ctx.store.festival(festival_id) is not None
+    campaigns = await ctx.store.campaigns_for(cmd.year, target.ancestry) if target.unit else []
+    active = await ctx.store.active_festivals(cmd.year, cmd.unit_id) if target.unit else []
+    festival, event = decisions.planning(
+        cmd, festival_id, taken, target, designator, campaigns, active, ctx.actor, ctx.permission
+    )
     await ctx.store.save_festival(festival)
-    return Handled({"festival_id": festival_id, "campaign_id": covering.campaign_id}, [event])
+    return Handled({"festival_id": festival_id, "campaign_id": festival.campaign_id}, [event])
+
+
+async def festival_of(ctx: Context, festival_id: str) -> tuple[d.Festival | None, Target | None]:
+    """A festival and its unit, read (the unit's ancestry on the festival's date)."""
+    festival = await ctx.store.festival(festival_id)
+    return festival, await read_unit(ctx, festival.unit_id, festival.date) if festival else None
 
 
 async def reschedule_festival(cmd: c.RescheduleFestival, ctx: Context) -> Handled:
-    festival, unit, _ = await festival_target(ctx, cmd.festival_id, "reschedule")
-    new, event = d.reschedule_festival(festival, cmd, unit, await campaign(ctx, festival.campaign_id))
+    festival, target = await festival_of(ctx, cmd.festival_id)
+    campaign = await ctx.store.campaign(festival.campaign_id) if festival else None
+    new, event = decisions.rescheduling(cmd, festival, target, campaign, ctx.actor, ctx.permission)
     await ctx.store.save_festival(new)
-    return Handled({"festival_id": festival.festival_id}, [event])
+    return Handled({"festival_id": new.festival_id}, [event])
 
 
 async def report_festival(cmd: c.ReportFestival, ctx: Context) -> Handled:
-    festival, unit, ancestry = await festival_target(ctx, cmd.festival_id, "report")
-    designated_by = None
-    if cmd.point_level and cmd.point_level != festival.point_level:
-        designated_by = await _designator(ctx, cmd.point_level, ancestry, cmd.held_on)
-    launched = {}
+    festival, target = await festival_of(ctx, cmd.festival_id)
+    designating = cmd.point_level and festival is not None and cmd.point_level != festival.point_level
+    designator = await actor_unit(ctx) if designating else None
+    models = {}
     for model_id in dict.fromkeys(cmd.models_launched):
         model = await ctx.store.model(model_id)
-        launched[model_id] = (model, await ctx.store.ancestry(model.unit_id, cmd.held_on) if model else [])
-    d.check_models_launched(festival.unit_id, cmd.held_on, launched)
-    covering = await campaign(ctx, festival.campaign_id)
-    new, event = d.report_festival(festival, cmd, unit, covering, ctx.today, designated_by)
+        models[model_id] = (model, await ctx.store.ancestry(model.unit_id, cmd.held_on) if model else [])
+    campaign = await ctx.store.campaign(festival.campaign_id) if festival else None
+    new, event = decisions.reporting(
+        cmd, festival, target, designator, models, campaign, ctx.actor, ctx.permission, ctx.today
+    )
     await ctx.store.save_festival(new)
     return Handled(
         {
-            "festival_id": festival.festival_id,
+            "festival_id": new.festival_id,
             "on_time": new.on_time,
             "reported_on": ctx.today.isoformat(),
             "reported_on_time": new.reported_on_time,
@@ -63,7 +65,7 @@ async def report_festival(cmd: c.ReportFestival, ctx: Context) -> Handled:
 
 
 async def cancel_festival(cmd: c.CancelFestival, ctx: Context) -> Handled:
-    festival, _, _ = await festival_target(ctx, cmd.festival_id, "cancel")
-    new, event = d.cancel_festival(festival, cmd)
+    festival, target = await festival_of(ctx, cmd.festival_id)
+    new, event = decisions.cancelling(cmd, festival, target, ctx.actor, ctx.permission)
     await ctx.store.save_festival(new)
-    return Handled({"festival_id": festival.festival_id}, [event])
+    return Handled({"festival_id": new.festival_id}, [event])

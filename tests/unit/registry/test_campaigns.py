@@ -145,8 +145,8 @@ def test_a_closed_campaign_refuses_by_name_what_it_no_longer_takes():
 
 def test_the_nearest_campaign_among_the_unit_and_its_ancestors_covers_it():
     top, ward = campaign(), campaign(campaign_id="w-cp", scope_unit_id="w")
-    assert d.campaign_for([top, ward], ["h", "w", "p"], 2025, "h") is ward
-    assert d.campaign_for([top], ["h", "w", "p"], 2025, "h") is top
+    assert d.nearest([top, ward], ["h", "w", "p"], 2025) is ward
+    assert d.nearest([top], ["h", "w", "p"], 2025) is top
     assert d.nearest([top], ["h", "w", "p"], 2026) is None
     with pytest.raises(NotFound, match="no campaign for 2026"):
-        d.campaign_for([top], ["h", "w", "p"], 2026, "h")
+        d.covered(d.nearest([top], ["h", "w", "p"], 2026), 2026, "h")

@@ -8,7 +8,6 @@ transaction, and its unique key is what detects a repeat (the stored answer is r
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -26,7 +25,6 @@ from shared.contract.envelope import (
     Actor,
     CloudEvent,
     best_effort_id,
-    new_event,
     parse_envelope,
     pydantic_details,
     validate_strict,
@@ -44,7 +42,7 @@ from shared.contract.errors import (
 )
 from shared.contract.events import DomainEvent
 from shared.contract.ids import uuid7
-from shared.contract.subjects import command_type, event_type
+from shared.contract.subjects import command_type
 from shared.runtime import logs
 from shared.runtime.auth import Presented, Verifier, reconcile
 from shared.runtime.delivery import PoisonMessage
@@ -52,6 +50,7 @@ from shared.runtime.inbox import CommandLog, Processed, digest
 from shared.runtime.metrics import Metrics
 from shared.runtime.mongo import Doc, RoundTrips, database_error, in_transaction, is_duplicate_key
 from shared.runtime.outbox import Outbox
+from shared.runtime.outcomes import domain_event, outcome_event, unreadable_cause
 from shared.runtime.queries import QueryContext
 
 log = logging.getLogger("antq.commands")
@@ -361,16 +360,7 @@ class CommandPipeline(Generic[S]):
             return error_reply(command_id, error)
         if command_id is None:
             raise PoisonMessage(f"{error.code}: {error.message}")
-        doc = _object_or_empty(raw)
-        cause = CloudEvent.model_construct(
-            id=command_id,
-            source="unparseable",
-            type=str(doc.get("type", ""))[:200],
-            correlationid=None,
-            actorid=_attr(doc.get("actorid")),
-            actorunit=_attr(doc.get("actorunit")),
-            actorrole=_attr(doc.get("actorrole")),
-        )
+        cause = unreadable_cause(raw, command_id)
         reply = error_reply(command_id, error)
         event = self._outcome_event(cause, "rejected", {"error": error.to_error()}, uuid7())
 
@@ -386,44 +376,7 @@ class CommandPipeline(Generic[S]):
         return reply
 
     def _envelope(self, e: DomainEvent, request: Request) -> CloudEvent:
-        cause = request.env
-        return new_event(
-            source=self.source,
-            type=event_type(self.service, e.aggregate, e.name, e.version),
-            subject=e.subject,
-            data=e.data.model_dump(mode="json"),
-            correlationid=cause.correlationid or cause.id,
-            causationid=cause.id,
-            actor=request.actor,
-            aggregateversion=e.aggregate_version,
-            time=self.clock(),
-        )
+        return domain_event(self.source, self.service, e, request.env, request.actor, self.clock())
 
     def _outcome_event(self, cause: CloudEvent, verdict: str, body: dict[str, Any], event_id: str) -> CloudEvent:
-        event = new_event(
-            id=event_id,
-            source=self.source,
-            type=event_type(self.service, "command", verdict),
-            subject=cause.id,
-            data={"command_id": cause.id, "command_type": cause.type, **body},
-            correlationid=cause.correlationid or cause.id,
-            causationid=cause.id,
-            time=self.clock(),
-        )
-        # the sender's actor attributes are echoed as given, even when they were the problem
-        return event.model_copy(
-            update={"actorid": cause.actorid, "actorunit": cause.actorunit, "actorrole": cause.actorrole}
-        )
-
-
-def _attr(value: Any) -> str | None:
-    """An actor attribute of an unreadable command, echoed as given when it is a string."""
-    return value[:128] if isinstance(value, str) and value else None
-
-
-def _object_or_empty(raw: bytes) -> dict[str, Any]:
-    try:
-        doc = json.loads(raw)
-    except (ValueError, RecursionError):
-        return {}
-    return doc if isinstance(doc, dict) else {}
+        return outcome_event(self.source, self.service, cause, verdict, body, event_id, self.clock())

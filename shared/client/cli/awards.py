@@ -1,0 +1,133 @@
+"""`antq awards …`: the rules in force, nominations, a nominee's history, gifts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from shared.client.cli.common import answer, console, err, run, table, vnd
+
+
+def commands(awards_app: typer.Typer) -> None:
+    @awards_app.command("rules")
+    def awards_rules(
+        date: Annotated[str | None, typer.Option(help="in force on YYYY-MM-DD (default today)")] = None,
+    ) -> None:
+        """The award forms in force on a date, with their grantor, amounts and UNCONFIRMED flags."""
+        result = answer(run(lambda c: c.query("awards", "rules", {"date": date} if date else {})))
+        rows = []
+        for f in result["forms"]:
+            amount = f["amount"]
+            rows.append(
+                (
+                    f["code"],
+                    f["name"],
+                    f["grantor"]["name"] + (" (forwarded)" if f["forwarded"] else ""),
+                    f"{f['in_force_from']} → {f['in_force_to'] or ''}",
+                    ", ".join(f["for"]),
+                    "yes" if f["once_only"] else "",
+                    " / ".join(f"{k}: {vnd(a['vnd']) if a else '—'}" for k, a in amount.items()),
+                    "UNCONFIRMED" if f["unconfirmed"] else "",
+                )
+            )
+        columns = ("code", "name", "grantor", "in force", "for", "once", "amount (VND)", "flags")
+        console.print(
+            table(f"award forms in force on {result['date']} (rules {result['rules_version']})", columns, rows)
+        )
+
+    @awards_app.command("nominations")
+    def awards_nominations(
+        unit: Annotated[str, typer.Option(help="unit id: its subtree's nominations")],
+        year: Annotated[int | None, typer.Option()] = None,
+        status: Annotated[str | None, typer.Option(help="submitted, returned, resubmitted, approved, rejected")] = None,
+        form: Annotated[str | None, typer.Option(help="award form code")] = None,
+        limit: int = 100,
+    ) -> None:
+        """Nominations of a unit's subtree, newest first."""
+        params: dict[str, Any] = {"unit_id": unit, "limit": limit}
+        for key, value in (("year", year), ("status", status), ("award_form", form)):
+            if value is not None:
+                params[key] = value
+        result = answer(run(lambda c: c.query("awards", "nominations", params)))
+        rows = [
+            (
+                n["nomination_id"],
+                n["nominee"]["person"]["name"] if n["nominee"].get("person") else n["nominee"]["unit_id"],
+                n["nominee"]["unit_id"],
+                n["award_form"],
+                str(n["year"]),
+                n["status"],
+                n["achievement"][:60],
+            )
+            for n in result["items"]
+        ]
+        columns = ("nomination", "nominee", "unit", "form", "year", "status", "achievement")
+        console.print(table(f"nominations under {unit}", columns, rows))
+        if result["next"]:
+            console.print(f"more after {result['next']}")
+
+    @awards_app.command("history")
+    def awards_history(
+        unit: Annotated[str | None, typer.Option(help="a collective: its unit id")] = None,
+        person: Annotated[str | None, typer.Option(help="an individual: the person_id")] = None,
+    ) -> None:
+        """A nominee's nominations and awards, newest first."""
+        if (unit is None) == (person is None):
+            err.print("give --unit (a collective) or --person (an individual)")
+            raise typer.Exit(2)
+        nominee = (
+            {"kind": "collective", "unit_id": unit} if unit else {"kind": "individual", "person": {"person_id": person}}
+        )
+        result = answer(run(lambda c: c.query("awards", "history", {"nominee": nominee})))
+        nominations = [
+            (n["nomination_id"], n["award_form"], str(n["year"]), n["status"], n["submitted_on"], n["achievement"][:60])
+            for n in result["nominations"]
+        ]
+        columns = ("nomination", "form", "year", "status", "submitted", "achievement")
+        console.print(table(f"nominations of {result['nominee_key']}", columns, nominations))
+        awards = [
+            (
+                a["award_id"],
+                a["award_form"],
+                f"{a['decision_no']} ({a['decision_date']})",
+                a["decided_by"]["name"],
+                a["status"],
+                a["conferred_on"] or "",
+                vnd(a["amount_vnd"]),
+            )
+            for a in result["awards"]
+        ]
+        award_columns = ("award", "form", "decision", "decided by", "status", "conferred", "amount (VND)")
+        console.print(table(f"awards of {result['nominee_key']}", award_columns, awards))
+
+    @awards_app.command("gifts")
+    def awards_gifts(
+        unit: Annotated[str | None, typer.Option(help="unit id: its subtree's gifts")] = None,
+        festival: Annotated[str | None, typer.Option(help="festival id")] = None,
+        year: Annotated[int | None, typer.Option()] = None,
+        limit: int = 100,
+    ) -> None:
+        """Gifts and visits of a unit's subtree or a festival, with totals."""
+        params: dict[str, Any] = {"limit": limit}
+        for key, value in (("unit_id", unit), ("festival_id", festival), ("year", year)):
+            if value is not None:
+                params[key] = value
+        result = answer(run(lambda c: c.query("awards", "gifts", params)))
+        rows = [
+            (
+                g["gift_id"],
+                g["unit_id"],
+                g["beneficiary_kind"],
+                str(g["recipients"]),
+                vnd(g["value_vnd"]),
+                g["funding_source"],
+                g["given_on"],
+                g["festival_id"] or "",
+            )
+            for g in result["items"]
+        ]
+        columns = ("gift", "unit", "beneficiaries", "recipients", "value (VND)", "funding", "given on", "festival")
+        console.print(table("gifts", columns, rows))
+        t = result["totals"]
+        console.print(f"{t['entries']} entries, {t['recipients']} recipients, {vnd(t['value_vnd'])} VND")

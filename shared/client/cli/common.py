@@ -1,0 +1,106 @@
+"""What every part of `antq` shares: the connection options, running a call, printing replies and tables."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shared.client import Client, Reply
+from shared.client.season_report import vnd
+from shared.client.tokens import Issuer
+from shared.contract.envelope import Actor
+
+T = TypeVar("T")
+__all__ = ["Opts", "answer", "console", "err", "parse_json", "run", "show", "table", "vnd"]
+console = Console()
+err = Console(stderr=True)
+
+
+class Opts:
+    nats_url: str = os.environ.get("ANTQ_NATS_URL", "nats://127.0.0.1:4222")
+    actor: Actor = Actor(id="cli", unit=None, role="admin")
+    timeout: float = 10.0
+    token: str | None = None
+    issuer_dir: Path = Path(".antq-data/issuer")
+
+
+def token_source() -> str | Callable[[], str] | None:
+    """What the CLI signs with: ANTQ_TOKEN as given; else, where `make up` created its development
+    issuer, a fresh short token for the CLI's actor on each request; else nothing (unsigned)."""
+    if Opts.token:
+        return Opts.token
+    if (Opts.issuer_dir / "private.pem").exists():
+        issuer = Issuer.load(Opts.issuer_dir)
+        actor = Opts.actor
+        return lambda: issuer.token(actor.id, actor.unit, actor.role, ttl=300)
+    return None
+
+
+def run(fn: Callable[[Client], Awaitable[T]]) -> T:
+    async def go() -> T:
+        try:
+            client = await Client.connect(
+                Opts.nats_url,
+                Opts.actor,
+                source="antq/cli",
+                timeout=Opts.timeout,
+                token=token_source(),
+                max_reconnect_attempts=2,
+                connect_timeout=3,
+            )
+        except Exception as exc:
+            err.print(f"[red]cannot reach NATS at {Opts.nats_url}: {exc}[/red]")
+            raise typer.Exit(2) from None
+        try:
+            return await fn(client)
+        except TimeoutError:
+            err.print("[red]no reply in time: is the service running?[/red]")
+            raise typer.Exit(2) from None
+        finally:
+            await client.close()
+
+    return asyncio.run(go())
+
+
+def show(reply: Reply) -> None:
+    if reply.ok:
+        console.print_json(json.dumps(reply.result, ensure_ascii=False))
+        return
+    e = reply.error or {}
+    err.print(f"[red]{e.get('code')}[/red]: {e.get('message')}")
+    for d in e.get("details", []):
+        err.print(f"  - {json.dumps(d, ensure_ascii=False)}")
+    raise typer.Exit(1)
+
+
+def parse_json(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise typer.BadParameter(f"not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise typer.BadParameter("must be a JSON object")
+    return value
+
+
+def table(title: str, columns: tuple[str, ...], rows: Sequence[Sequence[str]]) -> Table:
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def answer(reply: Reply) -> dict[str, Any]:
+    if not reply.ok:
+        show(reply)  # prints the error and exits non-zero
+    return reply.result

@@ -1,0 +1,52 @@
+"""`antq dlq …`: dead letters, listed and replayed."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from shared.client import Client, read_stream
+from shared.client.cli.common import console, run
+from shared.contract.subjects import DLQ
+
+dlq_app = typer.Typer(help="Dead letters: list and replay.", no_args_is_help=True)
+
+
+async def _dead_letters(client: Client, service: str | None, limit: int) -> list[tuple[int, dict[str, Any]]]:
+    subject = f"antq.dlq.{service}.>" if service else "antq.dlq.>"
+    msgs = await read_stream(client.nc.jetstream(), DLQ.name, subject, limit)
+    return [(m.metadata.sequence.stream, json.loads(m.data)) for m in msgs]
+
+
+@dlq_app.command("list")
+def dlq_list(service: Annotated[str | None, typer.Option()] = None, limit: int = 100) -> None:
+    """List dead letters: where they came from and why they failed."""
+    letters = run(lambda c: _dead_letters(c, service, limit))
+    table = Table(title="dead letters")
+    for col in ("seq", "consumer", "subject", "reason", "error", "failed_at"):
+        table.add_column(col)
+    for seq, d in letters:
+        table.add_row(
+            str(seq), f"{d['service']}/{d['consumer']}", d["subject"], d["reason"], d["error"][:80], d["failed_at"]
+        )
+    console.print(table)
+
+
+@dlq_app.command("replay")
+def dlq_replay(seq: int) -> None:
+    """Publish a dead letter's original message again to its original subject."""
+
+    async def go(client: Client) -> str:
+        js = client.nc.jetstream()
+        msg = await js.get_msg(DLQ.name, seq)
+        record = json.loads(msg.data or b"{}")
+        text = record.get("body")
+        body = text.encode() if text is not None else base64.b64decode(record["body_base64"])
+        ack = await js.publish(record["subject"], body, headers={"Nats-Msg-Id": f"replay:{DLQ.name}:{seq}"})
+        return f"replayed dead letter {seq} to {record['subject']} (stream {ack.stream}, seq {ack.seq})"
+
+    console.print(run(go))

@@ -1,0 +1,126 @@
+"""`antq registry …`: imports, reforms, units."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import Progress
+from rich.table import Table
+
+from shared.client import Client
+from shared.client.cli.common import console, err, run, show
+from shared.client.importer import import_units, read_rows
+from shared.client.reform import ReformReport, apply_reform, read_csv
+
+
+def commands(registry_app: typer.Typer) -> None:
+    @registry_app.command("import")
+    def import_file(
+        file: Annotated[
+            Path,
+            typer.Argument(
+                exists=True,
+                dir_okay=False,
+                help="CSV or XLSX with columns unit_id, code, name, kind, parent_id, valid_from, flags",
+            ),
+        ],
+        concurrency: int = 16,
+    ) -> None:
+        """Load a unit tree (idempotent: running it twice gives the same state)."""
+        rows = read_rows(file)
+
+        async def go(client: Client) -> Any:
+            with Progress(console=err) as progress:
+                task = progress.add_task(f"importing {file.name}", total=len(rows))
+                return await import_units(client, rows, concurrency, lambda n: progress.advance(task, n))
+
+        report = run(go)
+        console.print(
+            f"{report.rows} rows: [green]{report.created} created[/green], {report.unchanged} unchanged, "
+            f"[red]{len(report.failed)} refused[/red]"
+        )
+        for line, unit_id, reason in report.failed[:50]:
+            err.print(f"  line {line} ({unit_id}): {reason}")
+        if report.failed:
+            raise typer.Exit(1)
+
+    @registry_app.command("reform")
+    def reform(
+        lineage: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV: old_code, old_name, new_code")],
+        new_units: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV: code, name, kind")],
+        date: Annotated[str, typer.Option(help="effective date, YYYY-MM-DD")] = "2025-07-01",
+        parent: Annotated[str, typer.Option(help="the unit the new units hang under")] = "hue",
+        old_prefix: Annotated[str, typer.Option(help="id of an old unit = prefix + its old code")] = "hue-old-",
+        new_prefix: Annotated[str, typer.Option(help="id of a new unit = prefix + its code")] = "hue-",
+    ) -> None:
+        """Apply an official reorganisation from its lineage files: merges into the new units, and the
+        end of the district level (idempotent: a rerun changes nothing)."""
+        rows, units = read_csv(lineage), read_csv(new_units)
+
+        async def go(client: Client) -> ReformReport:
+            with Progress(console=err) as progress:
+                task = progress.add_task(f"reform of {date}", total=len(units))
+                return await apply_reform(
+                    client,
+                    rows,
+                    units,
+                    dt.date.fromisoformat(date),
+                    parent,
+                    old_prefix,
+                    new_prefix,
+                    progress=lambda n: progress.advance(task, n),
+                )
+
+        report = run(go)
+        console.print(
+            f"{len(units)} new units: [green]{report.merged} formed by merger, {report.moved} moved[/green], "
+            f"{report.closed} {'unit' if report.closed == 1 else 'units'} of the abolished level closed, "
+            f"[red]{len(report.failed)} refused[/red]"
+        )
+        for what, why in report.failed[:50]:
+            err.print(f"  {what}: {why}")
+        if report.failed:
+            raise typer.Exit(1)
+
+    @registry_app.command("unit")
+    def unit(unit_id: str, date: Annotated[str | None, typer.Option(help="as of YYYY-MM-DD")] = None) -> None:
+        """Show one unit with its history and lineage."""
+        show(
+            run(
+                lambda c: c.query(
+                    "registry", "unit", {"unit_id": unit_id, "date": date} if date else {"unit_id": unit_id}
+                )
+            )
+        )
+
+    @registry_app.command("units")
+    def units(
+        parent: Annotated[str | None, typer.Option(help="parent unit id; omit for the provinces")] = None,
+        date: Annotated[str | None, typer.Option(help="as of YYYY-MM-DD")] = None,
+        subtree: Annotated[bool, typer.Option(help="the whole subtree, not only children")] = False,
+        limit: int = 1000,
+    ) -> None:
+        """List units as of a date."""
+        params: dict[str, Any] = {"depth": "subtree" if subtree else "children", "limit": limit}
+        if parent:
+            params["parent_id"] = parent
+        if date:
+            params["date"] = date
+        reply = run(lambda c: c.query("registry", "units", params))
+        if not reply.ok:
+            show(reply)
+        table = Table(title=f"units as of {reply.result['as_of']}")
+        for col in ("unit_id", "code", "name", "kind", "parent_id", "flags"):
+            table.add_column(col)
+        for u in reply.result["units"]:
+            table.add_row(
+                u["unit_id"], u["code"] or "", u["name"], u["kind"], u["parent_id"] or "", ",".join(u["flags"])
+            )
+        console.print(table)
+        console.print(
+            f"{len(reply.result['units'])} units"
+            + (f"; more after {reply.result['next']}" if reply.result["next"] else "")
+        )

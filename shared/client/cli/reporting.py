@@ -1,0 +1,77 @@
+"""`antq reporting …`: coverage, and the season report as a file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from shared.client.cli.common import answer, console, err, run, show, table, vnd
+from shared.client.season_report import KIND_VI, QueryRefused, dmy, pct, season, write_csv, write_xlsx
+
+TREE_DATE_HELP = "the tree of YYYY-MM-DD (default: the year's last day, or today while it runs)"
+
+
+def commands(reporting_app: typer.Typer) -> None:
+    @reporting_app.command("coverage")
+    def reporting_coverage(
+        year: Annotated[int, typer.Option()],
+        scope: Annotated[str, typer.Option(help="scope unit id")],
+        tree_date: Annotated[str | None, typer.Option(help=TREE_DATE_HELP)] = None,
+    ) -> None:
+        """Coverage of a scope, with a row per child unit."""
+        params: dict[str, Any] = {"year": year, "scope_unit_id": scope}
+        if tree_date:
+            params["tree_date"] = tree_date
+        result = answer(run(lambda c: c.query("reporting", "coverage", params)))
+
+        def row(name: str, kind: str, f: dict[str, Any]) -> tuple[str, ...]:
+            counts = (f["units_total"], f["units_planned"], f["units_held"], f["units_held_on_time"])
+            return (
+                name,
+                kind,
+                *map(str, counts),
+                pct(f["coverage"]),
+                pct(f["ceremony_compliance"]),
+                vnd(f["participants"]),
+            )
+
+        rows = [row(b["name"], KIND_VI.get(b["kind"], b["kind"]), b) for b in result["breakdown"]]
+        rows.append(row("Tổng", "", result))
+        columns = (
+            "Đơn vị",
+            "Loại",
+            "Số đơn vị",
+            "Đã đăng ký",
+            "Đã tổ chức",
+            "Đúng hạn",
+            "Tỷ lệ",
+            "Đủ hai phần",
+            "Người tham gia",
+        )
+        title = f"Ngày hội {year} — {result['scope_name']}, cây đơn vị ngày {dmy(result['tree_date'])}"
+        console.print(table(title, columns, rows))
+
+    @reporting_app.command("export")
+    def reporting_export(
+        year: Annotated[int, typer.Option()],
+        scope: Annotated[str, typer.Option(help="scope unit id")],
+        out: Annotated[Path, typer.Option(help="FILE.xlsx or FILE.csv")],
+        tree_date: Annotated[str | None, typer.Option(help=TREE_DATE_HELP)] = None,
+    ) -> None:
+        """The season report (sơ kết / tổng kết): XLSX with a sheet per level, awards, gifts and a chart; or CSV."""
+        if out.suffix.lower() not in (".xlsx", ".csv"):
+            err.print("--out must end in .xlsx or .csv")
+            raise typer.Exit(2)
+        if not out.resolve().parent.is_dir():
+            err.print(f"--out: the folder {out.resolve().parent} does not exist")
+            raise typer.Exit(2)
+        try:
+            report = run(lambda c: season(c, year, scope, tree_date))
+        except QueryRefused as exc:
+            show(exc.reply)
+            return
+        (write_xlsx if out.suffix.lower() == ".xlsx" else write_csv)(report, out)
+        cov = report["coverage"]
+        console.print(f"{out}: {len(report['units'])} units, {cov['units_held']} held ({cov['coverage']:.0%})")

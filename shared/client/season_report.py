@@ -1,0 +1,238 @@
+"""The season report (báo cáo sơ kết / tổng kết) as the campaign office files it: its Vietnamese
+vocabulary and headings, read from reporting's queries and written as XLSX or CSV."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from shared.client import Client, Reply
+from shared.contract.registry import ATTACHED, COMMUNE_LEVEL, HAMLET_LEVEL
+
+LEVELS: dict[str, tuple[str, ...]] = {  # the report's sheets: one per level of the tree (Excel: 31 characters)
+    "Cấp huyện": ("district",),
+    "Cấp xã": COMMUNE_LEVEL,
+    "Thôn, tổ dân phố": HAMLET_LEVEL,
+    "Cơ quan, DN, trường học": ATTACHED,
+}
+KIND_VI = {
+    "province": "Tỉnh, thành phố",
+    "district": "Huyện, quận, thị xã",
+    "commune": "Xã",
+    "ward": "Phường",
+    "special_zone": "Đặc khu",
+    "township": "Thị trấn",
+    "hamlet": "Thôn, ấp",
+    "residential_group": "Tổ dân phố",
+    "agency": "Cơ quan",
+    "enterprise": "Doanh nghiệp",
+    "school": "Trường học",
+}
+STATUS_VI = {
+    "submitted": "Đã đề nghị",
+    "returned": "Trả lại bổ sung",
+    "resubmitted": "Đề nghị lại",
+    "approved": "Đã có quyết định",
+    "rejected": "Không khen thưởng",
+    "conferred": "Đã trao",
+    "revoked": "Đã thu hồi",
+}
+BENEFICIARY_VI = {
+    "policy_family": "Gia đình chính sách",
+    "martyr_family": "Gia đình liệt sĩ",
+    "force_member_family_in_hardship": "Gia đình cán bộ, chiến sĩ khó khăn",
+    "poor_household": "Hộ nghèo",
+    "other": "Khác",
+}
+UNIT_HEADINGS = (
+    "Mã",
+    "Đơn vị",
+    "Loại",
+    "Đơn vị cấp trên",
+    "Đã đăng ký",
+    "Ngày dự kiến",
+    "Đã tổ chức",
+    "Ngày tổ chức",
+    "Đúng hạn",
+    "Báo cáo đúng hạn",
+    "Đủ phần lễ và phần hội",
+    "Số người tham gia",
+    "Kinh phí (VND)",
+)
+FIGURE_HEADINGS = (
+    ("units_total", "Số đơn vị"),
+    ("units_planned", "Đã đăng ký"),
+    ("units_held", "Đã tổ chức"),
+    ("units_held_on_time", "Đúng hạn"),
+    ("units_reported_on_time", "Báo cáo đúng hạn"),
+    ("coverage", "Tỷ lệ tổ chức"),
+    ("ceremony_compliance", "Tỷ lệ đủ hai phần"),
+    ("participants", "Số người tham gia"),
+    ("cost_vnd", "Kinh phí (VND)"),
+)
+
+
+def dmy(iso: str | None) -> str:
+    return dt.date.fromisoformat(iso).strftime("%d/%m/%Y") if iso else ""
+
+
+def _day(iso: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(iso) if iso else None
+
+
+def _yes(flag: bool) -> str:
+    return "Có" if flag else "Không"
+
+
+def pct(x: float) -> str:
+    return f"{x:.0%}"
+
+
+async def season(client: Client, year: int, scope: str, tree_date: str | None) -> dict[str, Any]:
+    params: dict[str, Any] = {"year": year, "scope_unit_id": scope}
+    if tree_date:
+        params["tree_date"] = tree_date
+    out: dict[str, Any] = {}
+    for name in ("coverage", "awards-summary", "gifts-summary"):
+        out[name] = ok(await client.query("reporting", name, params))
+    try:  # the forms' names, from awards (the report still comes out, with codes, if awards does not answer)
+        rules = await client.query("awards", "rules", {"date": out["coverage"]["tree_date"]})
+        out["forms"] = {f["code"]: f["name"] for f in rules.result.get("forms", [])} if rules.ok else {}
+    except Exception:
+        out["forms"] = {}
+    units: list[dict[str, Any]] = []
+    after = None
+    while True:
+        page_params = {**params, "limit": 5000, **({"after": after} if after else {})}
+        page = ok(await client.query("reporting", "units-report", page_params))
+        units += page["units"]
+        after = page["next"]
+        if after is None:
+            return {**out, "units": units}
+
+
+def _unit_row(u: dict[str, Any], as_dates: bool) -> list[Any]:
+    day = _day if as_dates else dmy
+    return [
+        u["code"] or "",
+        u["name"],
+        KIND_VI.get(u["kind"], u["kind"]),
+        u.get("parent_name") or u["parent_id"] or "",
+        _yes(u["planned"]),
+        day(u["planned_date"]),
+        _yes(u["held"]),
+        day(u["held_on"]),
+        _yes(u["held_on_time"]),
+        _yes(u["reported_on_time"]),
+        _yes(u["both_parts"]),
+        u["participants"],
+        u["cost_vnd"],
+    ]
+
+
+def write_xlsx(season: dict[str, Any], path: Path) -> None:
+    from openpyxl import Workbook
+    from openpyxl.chart import BarChart, Reference
+    from openpyxl.styles import Font
+
+    cov = season["coverage"]
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Tổng hợp"
+    ws.append([f"Báo cáo sơ kết Ngày hội toàn dân bảo vệ an ninh Tổ quốc năm {cov['year']}"])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append([f"Đơn vị: {cov['scope_name']}", f"Cây đơn vị ngày {dmy(cov['tree_date'])}"])
+    ws.append([])
+    ws.append(["Đơn vị", *(h for _, h in FIGURE_HEADINGS)])
+    first = ws.max_row + 1
+    for b in cov["breakdown"]:
+        ws.append([b["name"], *(b[k] for k, _ in FIGURE_HEADINGS)])
+    last = ws.max_row
+    ws.append(["Tổng", *(cov[k] for k, _ in FIGURE_HEADINGS)])
+    for cells in ws.iter_rows(min_row=first, max_row=ws.max_row):
+        for cell, (k, _) in zip(cells[1:], FIGURE_HEADINGS, strict=True):
+            cell.number_format = "0%" if k in ("coverage", "ceremony_compliance") else "#,##0"
+    if cov["breakdown"]:
+        chart = BarChart()
+        chart.title = "Tỷ lệ đơn vị đã tổ chức Ngày hội"
+        chart.y_axis.title = "Tỷ lệ"
+        chart.y_axis.number_format = "0%"
+        column = 1 + [k for k, _ in FIGURE_HEADINGS].index("coverage") + 1
+        chart.add_data(Reference(ws, min_col=column, min_row=first - 1, max_row=last), titles_from_data=True)
+        chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
+        chart.width, chart.height = 24, 10
+        ws.add_chart(chart, f"A{ws.max_row + 3}")
+    for title, kinds in LEVELS.items():
+        rows = [u for u in season["units"] if u["kind"] in kinds]
+        if not rows:
+            continue
+        sheet = wb.create_sheet(title)
+        sheet.append(list(UNIT_HEADINGS))
+        for u in rows:
+            sheet.append(_unit_row(u, as_dates=True))
+        for cells in sheet.iter_rows(min_row=2):
+            cells[-1].number_format = cells[-2].number_format = "#,##0"
+            cells[5].number_format = cells[7].number_format = "DD/MM/YYYY"
+    awards, forms = season["awards-summary"], season.get("forms", {})
+    sheet = wb.create_sheet("Khen thưởng")
+    tables = (
+        (
+            "Đề nghị khen thưởng",
+            awards["nominations"],
+            ("submitted", "returned", "resubmitted", "approved", "rejected"),
+        ),
+        ("Khen thưởng", awards["awards"], ("approved", "conferred", "revoked")),
+    )
+    for title, counts, statuses in tables:
+        sheet.append([title])
+        sheet.cell(sheet.max_row, 1).font = Font(bold=True)
+        sheet.append(["Hình thức", *(STATUS_VI[x] for x in statuses), "Tổng"])
+        for form, by_status in sorted(counts.items()):
+            values = [by_status.get(x, 0) for x in statuses]
+            sheet.append([forms.get(form, form), *values, sum(values)])
+        sheet.append([])
+    sheet.append(["Tổng tiền thưởng (VND)", awards["awards_amount_vnd"]])
+    sheet.cell(sheet.max_row, 2).number_format = "#,##0"
+    gifts = season["gifts-summary"]
+    sheet = wb.create_sheet("Quà tặng")
+    sheet.append(["Nguồn kinh phí", "Giá trị (VND)"])
+    for source, value in sorted(gifts["by_funding_source"].items()):
+        sheet.append([source, value])
+    sheet.append([])
+    sheet.append(["Đối tượng", "Số lượt", "Số người nhận", "Giá trị (VND)"])
+    for kind, v in sorted(gifts["by_beneficiary_kind"].items()):
+        sheet.append([BENEFICIARY_VI.get(kind, kind), v["entries"], v["recipients"], v["value_vnd"]])
+    sheet.append(["Tổng", gifts["entries"], gifts["recipients"], gifts["value_vnd"]])
+    for cells in sheet.iter_rows(min_row=2):
+        for cell in cells[1:]:
+            cell.number_format = "#,##0"
+    wb.save(path)
+
+
+def write_csv(season: dict[str, Any], path: Path) -> None:
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8-sig") as f:  # the BOM lets spreadsheet programs read UTF-8
+        out = csv.writer(f)
+        out.writerow(UNIT_HEADINGS)
+        for u in season["units"]:
+            row = _unit_row(u, as_dates=False)
+            row[-2], row[-1] = vnd(row[-2]), vnd(row[-1])
+            out.writerow(row)
+
+
+class QueryRefused(Exception):
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(str(reply.error))
+        self.reply = reply
+
+
+def ok(reply: Reply) -> dict[str, Any]:
+    if not reply.ok:
+        raise QueryRefused(reply)
+    return reply.result
+
+
+def vnd(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}".replace(",", ".")

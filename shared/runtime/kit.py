@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from collections.abc import Callable
 from functools import cached_property
 from zoneinfo import ZoneInfo
@@ -27,11 +28,18 @@ def wall_clock() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def running_from(start: dt.datetime) -> Clock:
+    """A clock that reads `start` now and runs at the speed of time from there."""
+    origin = time.monotonic()
+    start = start if start.tzinfo else start.replace(tzinfo=dt.UTC)
+    return lambda: start + dt.timedelta(seconds=time.monotonic() - origin)
+
+
 class Kit:
     def __init__(self, name: str, settings: ServiceSettings, clock: Clock | None = None) -> None:
         self.name = name
         self.settings = settings
-        self.clock: Clock = clock or wall_clock
+        self.clock: Clock = clock or (running_from(settings.clock_start) if settings.clock_start else wall_clock)
         self.metrics = Metrics(name)
         self.round_trips = RoundTrips()
         self.stopping = asyncio.Event()  # set when the service begins to stop

@@ -4,6 +4,7 @@ Development defaults point at the embedded servers; production refuses them."""
 
 from __future__ import annotations
 
+import datetime as dt
 import ssl
 from typing import Literal, Self
 
@@ -73,6 +74,11 @@ class ServiceSettings(BaseSettings):
     auth_max_token_seconds: float = Field(
         default=86_400.0, gt=0, description="Longest token lifetime accepted (exp − iat)"
     )
+    clock_start: dt.datetime | None = Field(
+        default=None,
+        description="Development and tests only: the service's clock starts at this instant (UTC) and runs from "
+        "there, so a season can be replayed on its own calendar (refused in production)",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     timezone: str = Field(default="Asia/Ho_Chi_Minh", description="The calendar that decides what 'today' is")
 
@@ -89,6 +95,8 @@ class ServiceSettings(BaseSettings):
             problems.append("an identity provider is required: ANTQ_AUTH_ISSUER and ANTQ_AUTH_JWKS_FILE or _URL")
         if self.auth_allow_unsigned:
             problems.append("ANTQ_AUTH_ALLOW_UNSIGNED is for development only")
+        if self.clock_start is not None:
+            problems.append("ANTQ_CLOCK_START is for development and tests only")
         if self.nats_password is not None and self.nats_password.get_secret_value() in (
             "",
             "changeme",

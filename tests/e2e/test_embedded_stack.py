@@ -17,6 +17,7 @@ import nats
 
 from deploy.embedded import free_port, port_in_use
 from shared.contract.services import SERVICES
+from tests import clock
 from tests.e2e.awards_flow import Outside, check_stream, ok, run_flow
 
 SERVICE_NAMES = [s.name for s in SERVICES]
@@ -37,6 +38,7 @@ def children_of(pid: int) -> dict[int, str]:
 
 def start_stack(data: Path, ports: dict[str, int]) -> tuple[subprocess.Popen[str], list[str]]:
     env = {k: v for k, v in os.environ.items() if k not in ("ANTQ_NATS_URL", "ANTQ_MONGODB_URL")}
+    env["ANTQ_CLOCK_START"] = clock.now().isoformat()  # the services' clock: the tests', not the wall's
     proc = subprocess.Popen(
         [
             sys.executable,

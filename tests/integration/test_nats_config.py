@@ -35,6 +35,7 @@ from shared.client import Client
 from shared.contract import registry as r
 from shared.contract.envelope import Actor
 from shared.contract.subjects import command_subject
+from tests import clock
 
 CONF = Path(__file__).resolve().parents[2] / "deploy" / "nats" / "nats.conf"
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "coverage_subscriber.py"
@@ -111,6 +112,7 @@ async def test_each_user_can_do_its_job_and_nothing_else(secured: str, servers) 
         "http_port": 0,
         "nats_url": f"nats://{secured}",
         "declare_streams": False,
+        "clock_start": clock.now(),
     }
     registry = create_registry(
         RegistrySettings(

@@ -26,6 +26,7 @@ from shared.contract import registry as r
 from shared.contract.envelope import Actor
 from shared.runtime.event_consumer import delete_durable
 from shared.runtime.host import ServiceHost
+from tests import clock
 from tests.integration.conftest import in_process, settle, uid
 from tests.webhook_receiver import Receiver
 
@@ -428,11 +429,11 @@ async def test_a_digest_collects_a_days_events_and_is_sent_once(admin, registry,
     assert [d["kind"] for d in collected] == ["digest_item"] * 3
     assert {d["status"] for d in collected} == {"collected"}
     due = dt.datetime.fromisoformat(collected[0]["next_at"] or "")
-    assert due > dt.datetime.now(dt.UTC)  # the next digest hour, 07:00 in Huế
+    assert due > clock.now()  # the next digest hour, 07:00 in Huế
     assert due.astimezone(dt.timezone(dt.timedelta(hours=7))).hour == 7
     # the hour strikes (here: the items are told so)
     await notifications.db.deliveries.update_many(
-        {"recipient_id": added["recipient_id"]}, {"$set": {"next_at": dt.datetime.now(dt.UTC)}}
+        {"recipient_id": added["recipient_id"]}, {"$set": {"next_at": clock.now()}}
     )
     [post] = await receiver.wait_for(path, 1)
     assert post.verifies(added["secret"])

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from shared.client import Client
 from shared.contract import registry as c
 from shared.contract.envelope import Actor
+from tests import clock
 from tests.integration.conftest import uid, wait_events
 
 
@@ -111,7 +111,7 @@ async def test_on_time_is_held_inside_the_window_and_a_festival_held_after_it_is
     assert r1.ok and r2.ok, (r1.error, r2.error)
     assert r1.result["on_time"] is True  # held inside the window, even after the report deadline (10 Aug)
     assert r2.result["on_time"] is False  # held after the window: recorded all the same
-    today = dt.datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date().isoformat()
+    today = clock.today().isoformat()
     assert (r1.result["reported_on"], r1.result["reported_on_time"]) == (today, False)  # deadline 2025-08-10
     again = await admin.send(
         c.ReportFestival(
@@ -128,7 +128,7 @@ async def test_on_time_is_held_inside_the_window_and_a_festival_held_after_it_is
 
 async def test_a_report_by_the_deadline_is_reported_on_time(admin):
     """A campaign of the current year open all year: today's report arrives before its deadline."""
-    year = dt.datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).year
+    year = clock.today().year
     prov, ward = uid("province"), uid("ward")
     for cmd in (
         c.RegisterUnit(unit_id=prov, name="Tỉnh", kind="province", valid_from="2025-01-01"),

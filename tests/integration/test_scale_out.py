@@ -26,6 +26,7 @@ from shared.contract import awards as a
 from shared.contract import registry as r
 from shared.contract.envelope import Actor
 from shared.runtime.host import ServiceHost
+from tests import clock as tests_clock
 from tests.integration.conftest import settle
 from tests.webhook_receiver import Receiver
 
@@ -34,7 +35,7 @@ CLOCK: list[dt.datetime] = []
 
 
 def clock() -> dt.datetime:
-    return CLOCK[0] if CLOCK else dt.datetime.now(dt.UTC)
+    return CLOCK[0] if CLOCK else tests_clock.now()
 
 
 def ok(reply):
@@ -60,6 +61,7 @@ async def cluster(private_nats, servers):
         "http_port": 0,
         "nack_delay_seconds": 0.2,
         "consumer_status_seconds": 0.3,
+        "clock_start": tests_clock.now(),
     }
     tag = uuid.uuid4().hex[:6]
     registry = create_registry(RegistrySettings(**common, mongodb_db=f"antq_registry_scale_{tag}"))

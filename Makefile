@@ -39,7 +39,7 @@ docs: install
 bench: install
 	$(BIN)/python -m bench
 
-# Mutation testing of registry's rules and handlers (mutmut); prints the score of each package.
+# Mutation testing (mutmut) of the rules of every service: registry, awards, reporting, notifications; prints each score.
 mutate: install
 	$(BIN)/python -m tests.mutate
 

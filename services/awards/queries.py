@@ -44,13 +44,17 @@ async def q_award(q: c.AwardQuery, ctx: QCtx) -> dict[str, Any]:
 
 async def _known_unit(ctx: QCtx, unit_id: str, field: str = "unit_id") -> None:
     if await ctx.store.units.get(unit_id) is None:
-        raise NotFound(f"unit {unit_id} is not known to awards (yet)", [{"field": field, "value": unit_id}])
+        raise NotFound(
+            f"unit {unit_id} is not known to awards (yet)",
+            [{"rule": "not_known_yet", "field": field, "value": unit_id}],
+        )
 
 
 async def _known_festival(ctx: QCtx, festival_id: str) -> None:
     if await ctx.store.festival(festival_id) is None:
         raise NotFound(
-            f"festival {festival_id} is not known to awards (yet)", [{"field": "festival_id", "value": festival_id}]
+            f"festival {festival_id} is not known to awards (yet)",
+            [{"rule": "not_known_yet", "field": "festival_id", "value": festival_id}],
         )
 
 

@@ -12,7 +12,6 @@ A rebuild replays into fresh replicas and queues nothing."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from pydantic import BaseModel
@@ -57,9 +56,10 @@ async def queue(deps: Notifications, tx: Tx[NotificationsStore], meta: EventMeta
         return
     s = deps.settings
     now = deps.now()
-    recipients = [x for x in await tx.store.active_recipients() if rules.matches(x.events, meta.type)]
     when = meta.time or now
-    recipients = [x for x in recipients if x.created_at <= when]
+    recipients = [
+        x for x in await tx.store.active_recipients() if rules.addressed(x.events, x.created_at, meta.type, when)
+    ]
     if not recipients:
         return
     if not units:
@@ -150,16 +150,10 @@ def schedule(deps: Notifications, tx: Tx[NotificationsStore], e: r.CampaignOpene
     s = deps.settings
     now = deps.now()
     opened_on = rules.local_day(meta.time or now, s.timezone)
-    jobs = [
-        ("window_opened", e.window_start, e.window_end),
-        ("window_closing", e.window_end - dt.timedelta(days=s.window_closing_days), e.window_end),
-        ("report_due", e.report_deadline - dt.timedelta(days=s.report_due_days), e.report_deadline),
-    ]
-    for kind, day, until in jobs:
-        if until < opened_on:
-            continue  # the moment it is about is over
+    days = (s.window_closing_days, s.report_due_days)
+    for kind, day in rules.reminder_jobs(e.window_start, e.window_end, e.report_deadline, opened_on, *days):
         job_id = f"{e.campaign_id}|{kind}"
-        due = rules.at_hour(max(day, opened_on), s.reminder_hour, s.timezone)  # a day passed: at once
+        due = rules.at_hour(day, s.reminder_hour, s.timezone)
         tx.write(
             "jobs",
             UpdateOne(

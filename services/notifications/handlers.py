@@ -26,7 +26,7 @@ async def scope_chain(ctx: Context, unit_id: str) -> list[str]:
         require_scope(ctx.actor, [], "operate", f"add a recipient for unit {unit_id}")
         raise NotFound(
             f"unit {unit_id} is not known to notifications (yet): it learns units from registry's events",
-            [{"field": "scope_unit_id", "value": unit_id}],
+            [{"rule": "not_known_yet", "field": "scope_unit_id", "value": unit_id}],
         )
     chain = await ctx.store.units.ancestry(unit_id, ctx.today)
     if not chain:

@@ -85,10 +85,7 @@ async def targets(store: NotificationsStore, job: Doc, campaign: Doc, day: dt.da
             kinds = expected_kinds(await store.campaigns_of(campaign["year"]), await store.units.ancestry(root, day))
             units = index.expected(root, kinds)
             statuses = await store.festival_status(campaign["year"], units)
-            if kind == "window_closing":  # nothing planned: no festival but cancelled ones
-                chase = [u for u in units if not (statuses.get(u, set()) - {"cancelled"})]
-            else:  # planned, not reported held
-                chase = [u for u in units if "planned" in statuses.get(u, set())]
+            chase = rules.to_chase(kind, units, statuses)
             if not chase:
                 continue
             data["count"] = len(chase)

@@ -47,6 +47,12 @@ def units_of(data: dict[str, Any], nomination: dict[str, Any] | None = None, act
     return {u for u in found if isinstance(u, str) and u}
 
 
+def addressed(patterns: Iterable[str], created_at: dt.datetime, event_type: str, when: dt.datetime) -> bool:
+    """Whether a recipient gets an event: its type matches one of the recipient's patterns, and it happened
+    once the recipient was there (a new recipient gets what happens next, never the past)."""
+    return matches(patterns, event_type) and created_at <= when
+
+
 def in_scope(scope_unit_id: str, ancestries: Iterable[list[str]]) -> bool:
     """A recipient of scope S gets an event about a unit whose ancestry (on the event's day) holds S."""
     return any(scope_unit_id in chain for chain in ancestries)
@@ -65,6 +71,33 @@ def digest_due(now: dt.datetime, hour: int, tz: str) -> dt.datetime:
     """The next digest hour after `now`: today's if it has not struck yet, else tomorrow's."""
     today = at_hour(local_day(now, tz), hour, tz)
     return today if now < today else at_hour(local_day(now, tz) + dt.timedelta(days=1), hour, tz)
+
+
+def reminder_jobs(
+    window_start: dt.date,
+    window_end: dt.date,
+    report_deadline: dt.date,
+    opened_on: dt.date,
+    closing_days: int,
+    due_days: int,
+) -> list[tuple[str, dt.date]]:
+    """A campaign's reminders and the day each is due: when the window opens; `closing_days` before it
+    ends; `due_days` before the report deadline. One whose moment is over when the campaign opens is not
+    scheduled; one whose day has passed (but not its moment) is due the day it opens."""
+    jobs = [
+        ("window_opened", window_start, window_end),
+        ("window_closing", window_end - dt.timedelta(days=closing_days), window_end),
+        ("report_due", report_deadline - dt.timedelta(days=due_days), report_deadline),
+    ]
+    return [(kind, max(day, opened_on)) for kind, day, until in jobs if until >= opened_on]
+
+
+def to_chase(kind: str, units: Iterable[str], statuses: dict[str, set[str]]) -> list[str]:
+    """The units a reminder chases: for `window_closing`, those with nothing planned (no festival, or
+    only cancelled ones); for `report_due`, those with a festival planned and not reported held."""
+    if kind == "window_closing":
+        return [u for u in units if not (statuses.get(u, set()) - {"cancelled"})]
+    return [u for u in units if "planned" in statuses.get(u, set())]
 
 
 def backoff(attempt: int, base: float, cap: float, jitter: float = 0.25) -> float:

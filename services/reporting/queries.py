@@ -26,7 +26,10 @@ async def scope_of(
     day = tree_date or default_tree_date(year, today)
     view = await cache.tree(store)
     if view.unit(scope) is None:
-        raise NotFound(f"unit {scope} is not known to reporting (yet)", [{"field": "scope_unit_id", "value": scope}])
+        raise NotFound(
+            f"unit {scope} is not known to reporting (yet)",
+            [{"rule": "not_known_yet", "field": "scope_unit_id", "value": scope}],
+        )
     if not view.ancestry(scope, day):
         raise RuleViolation(
             f"unit {scope} does not exist on {day.isoformat()} (the tree date): ask for a date it exists on",
@@ -87,7 +90,10 @@ async def q_coverage(q: c.CoverageQuery, ctx: QCtx) -> dict[str, Any]:
 
 async def q_unit_status(q: c.UnitStatusQuery, ctx: QCtx) -> dict[str, Any]:
     if await ctx.store.units.get(q.unit_id) is None:
-        raise NotFound(f"unit {q.unit_id} is not known to reporting (yet)", [{"field": "unit_id", "value": q.unit_id}])
+        raise NotFound(
+            f"unit {q.unit_id} is not known to reporting (yet)",
+            [{"rule": "not_known_yet", "field": "unit_id", "value": q.unit_id}],
+        )
     year_doc = await ctx.store.unit_year(q.year, q.unit_id) or {}
     awards = await ctx.store.unit_awards(q.year, [q.unit_id])
     festivals = [

@@ -145,7 +145,8 @@ def reconcile(claimed: Actor | None, envelope: dict[str, Any], what: str) -> dic
         given = envelope.get(attr)
         if given is not None and (given or "") != value:
             raise Forbidden(
-                f"{what}: the envelope's {attr} {given!r} is not the token's ({value!r})", [{"rule": "actor_mismatch"}]
+                f"{what}: the envelope's {attr} {given!r} is not the token's ({value!r})",
+                [{"rule": "actor_mismatch", "attribute": attr}],
             )
     return {**envelope, **mine}
 

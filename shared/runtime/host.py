@@ -256,7 +256,10 @@ class ServiceHost:
             if action in known or not msg.reply:
                 return
             command_id = best_effort_id(msg.data) if kind == "cmd" else None
-            error = UnknownCommand(f"{self.name} has no {what} {action!r}; known: {', '.join(sorted(known))}")
+            listed = sorted(known)
+            error = UnknownCommand(
+                f"{self.name} has no {what} {action!r}; known: {', '.join(listed)}", [{"known": listed}]
+            )
             self.metrics.commands.labels(self.name, "unknown", "request", "rejected", error.code).inc()
             with contextlib.suppress(Exception):  # the requester may be gone
                 await msg.respond(json.dumps(error_reply(command_id, error)).encode())

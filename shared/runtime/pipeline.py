@@ -208,7 +208,10 @@ class CommandPipeline(Generic[S]):
             env = env.model_copy(update=reconcile(claimed, attrs, f"command {env.id}"))
         spec = self.commands.get(action)
         if spec is None:
-            raise UnknownCommand(f"{self.service} has no command {action!r}; known: {', '.join(sorted(self.commands))}")
+            known = sorted(self.commands)
+            raise UnknownCommand(
+                f"{self.service} has no command {action!r}; known: {', '.join(known)}", [{"known": known}]
+            )
         expected = command_type(self.service, action)
         if env.type != expected:
             raise ValidationFailed(

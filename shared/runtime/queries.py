@@ -85,7 +85,10 @@ class QueryProcessor(Generic[S]):
                 self.verifier.actor(presented, f"query {name}")
             spec = self.queries.get(name)
             if spec is None:
-                raise UnknownCommand(f"{self.service} has no query {name!r}; known: {', '.join(sorted(self.queries))}")
+                known = sorted(self.queries)
+                raise UnknownCommand(
+                    f"{self.service} has no query {name!r}; known: {', '.join(known)}", [{"known": known}]
+                )
             doc = read_json(raw, self.max_payload_bytes, allow_empty=True)
             params = doc.get("data", {}) if "specversion" in doc else doc
             try:

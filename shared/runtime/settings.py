@@ -78,6 +78,7 @@ class ServiceSettings(BaseSettings):
         default=None,
         description="Development and tests only: the service's clock starts at this instant (UTC) and runs from "
         "there, so a season can be replayed on its own calendar (refused in production)",
+        json_schema_extra={"development_only": True},
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     timezone: str = Field(default="Asia/Ho_Chi_Minh", description="The calendar that decides what 'today' is")

@@ -60,7 +60,8 @@ class Outside:
         deadline = time.monotonic() + timeout
         while True:
             reply = await self.send(service, action, data, unit, role)
-            if code(reply) != "not_found" or "(yet)" not in reply["error"]["message"] or time.monotonic() > deadline:
+            known = code(reply) != "not_found" or reply["error"]["details"][0].get("rule") != "not_known_yet"
+            if known or time.monotonic() > deadline:
                 return reply
             await asyncio.sleep(0.2)
 
@@ -180,7 +181,7 @@ async def run_flow(nats_url: str) -> FlowResult:
             w,
             "officer",
         )
-        assert code(dup) == "rule_violation" and nid in dup["error"]["message"], dup
+        assert code(dup) == "rule_violation" and dup["error"]["details"][0]["nomination_id"] == nid, dup
         approval = {"nomination_id": nid, "decision_no": "125/QĐ-UBND", "decision_date": DECISION_DAY}
         unauthorised = await c.send("awards", "approve-nomination", approval, p, "approver")
         assert code(unauthorised) == "forbidden", unauthorised
@@ -216,7 +217,7 @@ async def run_flow(nats_url: str) -> FlowResult:
             )
         )
         second = await c.send("awards", "submit-nomination", {**medal, "achievement": "Thành tích khác"}, w, "officer")
-        assert code(second) == "rule_violation" and "once per person" in second["error"]["message"], second
+        assert code(second) == "rule_violation" and second["error"]["details"][0]["rule"] == "once_only", second
 
         ok(
             await c.send(

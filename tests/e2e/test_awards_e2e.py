@@ -98,7 +98,7 @@ async def test_the_awards_flow_through_the_bus_then_without_registry(servers, re
             "",
             "admin",
         )
-        assert code(unknown) == "not_found" and "not known to awards (yet)" in unknown["error"]["message"]
+        assert code(unknown) == "not_found" and unknown["error"]["details"][0]["rule"] == "not_known_yet"
     finally:
         await nc.close()
     assert awards_process.status("/readyz") == 200

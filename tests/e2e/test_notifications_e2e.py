@@ -189,7 +189,21 @@ async def test_an_outside_client_gets_verified_webhooks_and_email_once(servers, 
             await js.publish(subject, data, headers={"Nats-Msg-Id": f"again-{uuid.uuid4().hex}"})
         notif.start()
         notif.wait_ready()
-        await asyncio.sleep(5)  # ack wait 2 s: anything unacknowledged at the kill has come back by now
+
+        async def drained():
+            """Every event applied and acknowledged (nothing can come back) and nothing left to send."""
+            for stream, durable in (
+                ("ANTQ_REGISTRY", "notifications-units"),
+                ("ANTQ_REGISTRY", "notifications-registry"),
+                ("ANTQ_AWARDS", "notifications-awards"),
+            ):
+                info = await js.consumer_info(stream, durable)
+                if info.num_pending or info.num_ack_pending:
+                    return None
+            log = ok(await c.query("notifications", "deliveries", {"recipient_id": added["recipient_id"]}))
+            return all(d["status"] not in ("pending", "sending") for d in log["deliveries"]) or None
+
+        await until(drained, what="notifications drained after the restart")
         assert len(receiver.at(f"/ok/{t}")) == 3
         assert len([p for p in folder.glob("*.eml") if f"cong-an-{t}" in p.name]) == 1
         log = ok(await c.query("notifications", "deliveries", {"recipient_id": added["recipient_id"]}))

@@ -94,6 +94,10 @@ def test_production_refuses_to_start_without_an_issuer(servers, secured, tmp_pat
     assert "an identity provider is required" in r.stderr
 
 
+def rule(reply: dict) -> str:
+    return reply["error"]["details"][0]["rule"]
+
+
 async def test_tokens_decide_who_acts(registry_prod, secured, idp):
     issuer, _ = idp
     nc = await nats.connect(f"nats://producer:{PASSWORDS['producer']}@{secured}", inbox_prefix="_INBOX_producer")
@@ -131,27 +135,27 @@ async def test_tokens_decide_who_acts(registry_prod, secured, idp):
         # 1. unsigned: refused, whatever the envelope claims
         as_admin = {"actorid": "so-cong-an-admin", "actorunit": "", "actorrole": "admin"}
         reply = await send("register-unit", {**hamlet, "parent_id": a_unit}, None, **as_admin)
-        assert code(reply) == "forbidden" and "no token" in reply["error"]["message"]
+        assert code(reply) == "forbidden" and rule(reply) == "token_required"
         # 2. an expired token: refused
         expired = issuer.token("so-cong-an-admin", None, "admin", ttl=-120)
         reply = await send("register-unit", {**hamlet, "parent_id": a_unit}, expired)
-        assert code(reply) == "forbidden" and "expired" in reply["error"]["message"]
+        assert code(reply) == "forbidden" and rule(reply) == "token_expired"
         # 3. an officer of unit A may act on A, not on B
         officer_a = issuer.token("can-bo-a", a_unit, "officer")
         as_officer = {"actorid": "can-bo-a", "actorunit": a_unit, "actorrole": "officer"}
         reply = await send("register-unit", {**hamlet, "parent_id": a_unit}, officer_a, **as_officer)
         assert code(reply) == "ok", reply
         reply = await send("register-unit", {**hamlet, "parent_id": b_unit}, officer_a, **as_officer)
-        assert code(reply) == "forbidden" and "may not" in reply["error"]["message"]
+        assert code(reply) == "forbidden" and rule(reply) == "scope"
         # 4. claims that disagree with the envelope: an officer's token in an admin's envelope
         reply = await send("register-unit", {**hamlet, "parent_id": b_unit}, officer_a, **as_admin)
-        assert code(reply) == "forbidden" and "actorid" in reply["error"]["message"]
+        assert code(reply) == "forbidden" and reply["error"]["details"][0]["attribute"] == "actorid"
         reply = await send("register-unit", {**hamlet, "parent_id": b_unit}, officer_a, actorrole="admin")
-        assert code(reply) == "forbidden" and "actorrole" in reply["error"]["message"]
+        assert code(reply) == "forbidden" and reply["error"]["details"][0]["attribute"] == "actorrole"
         # a token signed by anyone but the issuer
         forged = Issuer.create(Path(f"/tmp/forged-{t}"), issuer=ISSUER).token("x", None, "admin")
         reply = await send("register-unit", {**hamlet, "parent_id": b_unit}, forged)
-        assert code(reply) == "forbidden" and "not valid" in reply["error"]["message"]
+        assert code(reply) == "forbidden" and rule(reply) == "token_invalid"
         # queries reveal unit data: a token is needed too (asked as `ops`: a producer may not ask queries)
         ops = await nats.connect(f"nats://ops:{PASSWORDS['ops']}@{secured}")
         try:

@@ -123,7 +123,7 @@ async def test_acceptance_scenario_with_a_plain_nats_client(servers, registry_pr
         outside = await ask(nc, "plan-festival", {**plan, "date": "2025-09-02"}, **officer)
         assert outside["ok"] is False
         assert outside["error"]["code"] == "rule_violation"
-        assert "outside the campaign window" in outside["error"]["message"]
+        assert outside["error"]["details"][0]["rule"] == "window"
         cid = str(uuid.uuid4())
         planned = await ask(nc, "plan-festival", plan, cid=cid, **officer)
         assert planned["ok"], planned

@@ -69,7 +69,7 @@ async def test_an_outside_client_sees_each_rule_hold(servers, registry_process):
 
         # roles: structural changes and campaigns need an admin; an officer works below their unit
         refused = await send("close-unit", {"unit_id": h, "effective_date": "2025-07-01", "reason": "x"}, w, "officer")
-        assert code(refused) == "forbidden" and "rule:" in refused["error"]["message"]
+        assert code(refused) == "forbidden" and refused["error"]["details"][0]["rule"] == "role:restructure"
         assert code(await send("open-campaign", {"year": 2025, "scope_unit_id": p}, p, "approver")) == "forbidden"
         assert (
             code(
@@ -102,7 +102,7 @@ async def test_an_outside_client_sees_each_rule_hold(servers, registry_process):
             "open-campaign", {"year": 2025, "scope_unit_id": p, "report_deadline": "2025-08-25"}, p, "admin"
         )
         wider = await send("open-campaign", {"year": 2025, "scope_unit_id": w, "window_end": "2025-08-30"}, w, "admin")
-        assert code(wider) == "rule_violation" and top["result"]["campaign_id"] in wider["error"]["message"]
+        assert code(wider) == "rule_violation" and wider["error"]["details"][0]["outer"] == top["result"]["campaign_id"]
         assert (
             code(
                 await send("open-campaign", {"year": 2025, "scope_unit_id": w, "window_end": "2025-08-15"}, w, "admin")

@@ -281,4 +281,12 @@ async def test_a_scripted_season_through_the_bus(servers, stack, tmp_path):
         text=True,
         timeout=60,
     )
-    assert table.returncode == 0 and "Tổng" in table.stdout
+    assert table.returncode == 0, table.stderr
+    coverage = ok(await query(servers.nats_url, "coverage", {"year": 2026, "scope_unit_id": u["p"]}))
+    [total] = [line for line in table.stdout.splitlines() if "Tổng" in line]
+    cells = [cell.strip() for cell in total.split("│") if cell.strip()]
+    # the total row: units, planned, held, on time, coverage, both parts, participants, as the query says
+    assert cells[1:5] == [
+        str(coverage[k]) for k in ("units_total", "units_planned", "units_held", "units_held_on_time")
+    ]
+    assert cells[5] == f"{coverage['coverage']:.0%}" and cells[-1] == f"{coverage['participants']:,}".replace(",", ".")

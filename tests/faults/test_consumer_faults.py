@@ -96,15 +96,26 @@ class Counts:
         return n
 
 
+async def drained(js, durables: tuple[str, ...], stream: str = "ANTQ_REGISTRY", timeout: float = 60) -> None:
+    """Until the durables have nothing pending and nothing unacknowledged: nothing can come back."""
+    deadline = time.monotonic() + timeout
+    while True:
+        infos = [await js.consumer_info(stream, d) for d in durables]
+        if all(not i.num_pending and not i.num_ack_pending for i in infos):
+            return
+        assert time.monotonic() < deadline, [(i.name, i.num_pending, i.num_ack_pending) for i in infos]
+        await asyncio.sleep(0.1)
+
+
 async def settled_exactly_once(own: Servers, probe: ServiceProcess, counts: Counts) -> None:
     deadline = time.monotonic() + 95  # past the minute an orphaned transaction may hold locks
     while (await counts.counted() < N or await counts.replicated() < N) and time.monotonic() < deadline:
         await asyncio.sleep(0.2)
     assert await counts.counted() == N
     assert await counts.replicated() == N
-    await asyncio.sleep(1.0)  # a late double application would show now
-    assert await counts.counted() == N
     nc = await nats.connect(own.nats_url)
+    await drained(nc.jetstream(), ("probe-units", "probe-counts"))  # nothing in flight: nothing applied again
+    assert await counts.counted() == N
     dead = await read_stream(nc.jetstream(), "ANTQ_DLQ", "antq.dlq.probe.>")
     await nc.close()
     assert [m for m in dead if counts.tag.encode() in m.data] == []

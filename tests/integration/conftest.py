@@ -162,6 +162,33 @@ async def settle(producer: ServiceHost, consumer: ServiceHost, timeout: float = 
     raise AssertionError(f"{consumer.name} did not catch up with {producer.name} in {timeout}s")
 
 
+async def quiet(*hosts: ServiceHost, timeout: float = 30.0) -> None:
+    """Until nothing more can come from these services: each has published all it committed, each of
+    its durable consumers has nothing pending or unacknowledged (so nothing can be redelivered), and
+    it has no notification waiting or being sent. A positive signal instead of a fixed wait: a test
+    that checks "nothing more comes" waits for this, then looks."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = 0
+        for host in hosts:
+            busy += await host.outbox.pending()
+            for runner in host.consumers():
+                info = await runner.js.consumer_info(runner.source.stream, runner.durable)
+                busy += (info.num_pending or 0) + (info.num_ack_pending or 0)
+            if host.name == "notifications":
+                busy += await host.db.deliveries.count_documents({"status": {"$in": ["pending", "sending"]}})
+                busy += await host.db.jobs.count_documents({"status": "running"})
+                due = {"status": "collected", "next_at": {"$lte": host.clock()}}  # a digest due to be gathered
+                busy += await host.db.deliveries.count_documents(due)
+        if busy == 0:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{', '.join(h.name for h in hosts)} did not go quiet in {timeout}s")
+
+
 # ------------------------------------------------------------------------------------ reporting
 
 

@@ -26,7 +26,7 @@ from shared.contract.subjects import event_type, subject_of_type
 from shared.replicas.units import UnitsView, apply
 from shared.replicas.units_store import units_consumer
 from shared.runtime.consumers import Batch, Consumer, EventMeta, Tx
-from tests.integration.conftest import probe_host
+from tests.integration.conftest import probe_host, quiet
 
 D = dt.date.fromisoformat
 
@@ -369,11 +369,12 @@ async def test_rebuild_replays_into_fresh_collections_and_swaps_them_in(servers,
         want = expected(events)
         assert await settled(host, want) == want
         await host.db.units.update_one({"_id": f"{tag}-h1"}, {"$set": {"kind": "school"}})  # damage to repair
-        slow = asyncio.Event()
+        slow, replaying = asyncio.Event(), asyncio.Event()
         original = host.runners["units"].spec.prefetch
 
         async def slowly(tx, todo):  # the rebuild's copy fills slowly, so the old data is seen meanwhile
             if "rebuild" in tx.store.coll.name:
+                replaying.set()
                 await slow.wait()
             await original(tx, todo)
 
@@ -386,7 +387,7 @@ async def test_rebuild_replays_into_fresh_collections_and_swaps_them_in(servers,
             ).data
         )
         assert reply["ok"] and reply["result"]["started"]
-        await asyncio.sleep(0.5)
+        await asyncio.wait_for(replaying.wait(), 10)  # the rebuild is replaying into its copy
         assert (await host.db.units.find_one({"_id": f"{tag}-h1"}))["kind"] == "school"  # live data until the swap
         slow.set()
 
@@ -524,7 +525,7 @@ async def test_two_replicas_on_one_durable_apply_each_event_once(servers, privat
             return doc if doc and doc["n"] >= n else None
 
         doc = await eventually(done, timeout=30)
-        await asyncio.sleep(1.0)  # a late double application would show now
+        await quiet(first, second)  # nothing in flight: nothing can be applied again
         doc = await first.db.counts.find_one({"_id": "residential_group"})
         assert doc["n"] == n
         assert sorted(doc["ids"]) == sorted(e.subject for e in regs)

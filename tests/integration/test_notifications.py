@@ -27,7 +27,7 @@ from shared.contract.envelope import Actor
 from shared.runtime.event_consumer import delete_durable
 from shared.runtime.host import ServiceHost
 from tests import clock
-from tests.integration.conftest import in_process, settle, uid
+from tests.integration.conftest import in_process, quiet, settle, uid
 from tests.webhook_receiver import Receiver
 
 REFUSED = "khong-ton-tai@antq.test"
@@ -217,7 +217,7 @@ async def test_webhook_posts_verify_and_the_same_event_again_sends_nothing(
     ]
     await js.publish("antq.registry.festival.planned.v1", planned[0].data, headers={"Nats-Msg-Id": uid("again")})
     await settle(registry, notifications)
-    await asyncio.sleep(1.0)
+    await quiet(notifications)  # nothing in flight, nothing queued: nothing more can be sent
     assert len(receiver.at(path)) == 2
     assert len(await deliveries(admin, recipient_id=added["recipient_id"])) == 2
 
@@ -407,6 +407,43 @@ async def test_a_decision_goes_to_the_nominating_unit(admin, registry, awards, n
     assert receiver.at(other) == []
 
 
+async def test_a_decision_reaches_the_nominating_unit_after_the_nominee_has_moved(
+    admin, registry, awards, notifications, receiver, servers
+):
+    """W's officer nominated G1; G1 then moves to ward V. The decision still reaches W (where the
+    nomination was made), and now V too (the nominee's unit is V's)."""
+    t = await Tree().build(admin)
+    await settle(registry, awards)
+    await settle(registry, notifications)
+    path, other = f"/ok/moved-{t.w}", f"/ok/moved-{t.v}"
+    pattern = ["vn.antq.awards.nomination.*"]
+    await add(admin, scope_unit_id=t.w, events=pattern, channel="webhook", address=receiver.url(path))
+    await add(admin, scope_unit_id=t.v, events=pattern, channel="webhook", address=receiver.url(other))
+    officer = await Client.connect(servers.nats_url, Actor(id="can-bo-w", unit=t.w, role="officer"), source="tests")
+    try:
+        nid = ok(
+            await officer.send(
+                a.SubmitNomination(
+                    nominee=a.Nominee(kind="collective", unit_id=t.g1),
+                    award_form="giay_khen_chu_tich_ubnd_xa",
+                    year=2026,
+                    achievement="Tổ dân phố an toàn",
+                )
+            )
+        )["nomination_id"]
+    finally:
+        await officer.close()
+    await receiver.wait_for(path, 1)
+    ok(await admin.send(r.MoveUnit(unit_id=t.g1, new_parent_id=t.v, effective_date="2026-09-01")))
+    await settle(registry, awards)
+    await settle(registry, notifications)
+    ok(await admin.send(a.RejectNomination(nomination_id=nid, reason="Chưa đủ thành tích")))
+    posts = await receiver.wait_for(path, 2)
+    assert [p.json["type"] for p in posts][-1] == "vn.antq.awards.nomination.rejected.v1"
+    [moved] = await receiver.wait_for(other, 1)
+    assert moved.json["type"] == "vn.antq.awards.nomination.rejected.v1"
+
+
 # ------------------------------------------------------------------------------------ digests
 
 
@@ -439,7 +476,7 @@ async def test_a_digest_collects_a_days_events_and_is_sent_once(admin, registry,
     assert post.verifies(added["secret"])
     assert post.headers["content-type"] == "application/cloudevents-batch+json"
     assert [e["type"] for e in post.json] == ["vn.antq.registry.festival.planned.v1"] * 3
-    await asyncio.sleep(1.0)
+    await quiet(notifications)  # gathered and sent, nothing due: nothing more comes
     assert len(receiver.at(path)) == 1  # once
     await plan(admin, t.g2)  # collected for the next digest
     await settle(registry, notifications)
@@ -511,7 +548,7 @@ async def test_reminders_survive_a_restart_and_two_instances_send_each_once(admi
         await host.start()
     try:
         posts = await receiver.wait_for(path, 3)
-        await asyncio.sleep(1.5)  # nothing more comes
+        await quiet(*hosts)  # every job run, nothing queued: nothing more comes
         assert len(receiver.at(path)) == 3
         assert all(p.verifies(added["secret"]) for p in posts)
         data = {p.json["type"].split(".")[-2]: p.json["data"] for p in posts}

@@ -55,7 +55,8 @@ async def test_festival_outside_the_window_is_rejected_with_the_window_in_the_re
     _, commune, school, _ = await _tree(admin)
     r = await admin.send(_plan(commune, "2025-06-20"))
     assert r.error["code"] == "rule_violation"
-    assert "2025-07-01" in r.error["message"] and "2025-08-19" in r.error["message"]
+    [window] = r.error["details"]
+    assert (window["rule"], window["window_start"], window["window_end"]) == ("window", "2025-07-01", "2025-08-19")
     early_school = await admin.send(_plan(school, "2025-06-20"))
     assert early_school.ok, early_school.error
 
@@ -67,7 +68,7 @@ async def test_second_festival_for_a_unit_is_refused_unless_explicitly_allowed(a
     assert first.result["campaign_id"] == campaign_id
     second = await admin.send(_plan(commune, "2025-08-05"))
     assert second.error["code"] == "conflict"
-    assert first.result["festival_id"] in second.error["message"]
+    assert second.error["details"] == [{"rule": "one_festival_per_year", "festival_id": first.result["festival_id"]}]
     extra = await admin.send(_plan(commune, "2025-08-05", allow_additional=True))
     assert extra.ok
 
@@ -85,7 +86,7 @@ async def test_both_parts_must_be_planned(admin):
         )
     )
     assert r.error["code"] == "validation_failed"
-    assert "phần hội" in r.error["message"]
+    assert r.error["details"] == [{"field": "festival_part", "message": "must be planned"}]
 
 
 async def test_on_time_is_held_inside_the_window_and_a_festival_held_after_it_is_still_recorded(admin):
@@ -198,7 +199,7 @@ async def test_actor_of_another_branch_is_forbidden_but_an_ancestor_is_allowed(s
     try:
         refused = await outsider.send(_plan(school, "2025-07-20"))
         assert refused.error["code"] == "forbidden"
-        assert "can-bo-1" in refused.error["message"]
+        assert refused.error["details"] == [{"rule": "scope"}]
         assert (await ancestor.send(_plan(school, "2025-07-20"))).ok
         province = await ancestor.send(c.RegisterUnit(name="Tỉnh Mới", kind="province", valid_from="2025-01-01"))
         assert province.error["code"] == "forbidden"

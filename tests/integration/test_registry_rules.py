@@ -103,7 +103,7 @@ async def test_structural_changes_and_campaigns_need_an_admin(servers, tree, rol
         for cmd in commands:
             r = await actor.send(cmd)
             assert r.error["code"] == "forbidden", (type(cmd).__name__, r)
-            assert "rule:" in r.error["message"]
+            assert r.error["details"][0]["rule"].startswith("role:"), (type(cmd).__name__, r)
     h = ok(await tree.admin.query("registry", "unit", {"unit_id": tree.h, "date": "2025-08-01"}))
     assert (h["parent_id"], h["status"], h["version"]) == (tree.w, "active", 1)  # nothing happened
     async with acting(servers, tree.p, "admin") as admin_of_p:
@@ -121,11 +121,11 @@ async def test_an_officer_registers_and_updates_units_below_their_unit_but_not_t
         ok(await officer.send(c.UpdateUnit(unit_id=tree.h, effective_date="2025-07-01", name="Tổ dân phố 1")))
         own = await officer.send(c.UpdateUnit(unit_id=tree.w, effective_date="2025-07-01", name="Phường Mới"))
         assert own.error["code"] == "forbidden"
-        assert "nobody but an admin changes the unit they belong to" in own.error["message"]
+        assert own.error["details"] == [{"rule": "own_unit"}]
         ok(await admin_of_w.send(c.UpdateUnit(unit_id=tree.w, effective_date="2025-07-01", name="Phường Mới")))
         province = await admin_of_w.send(c.RegisterUnit(name="Tỉnh Mới", kind="province", valid_from="2025-01-01"))
         assert province.error["code"] == "forbidden"
-        assert "only a platform admin" in province.error["message"]
+        assert province.error["details"] == [{"rule": "platform_admin"}]
 
 
 # ------------------------------------------------------------------------------------ every handler's scope
@@ -195,7 +195,7 @@ async def test_every_command_is_refused_to_an_actor_of_another_branch_and_allowe
     async with acting(servers, tree.c, role) as outsider:  # the neighbouring commune
         refused = await outsider.send(cmd)
     assert refused.error["code"] == "forbidden", (name, refused)
-    assert "only an actor of the unit or of one of its ancestors" in refused.error["message"]
+    assert refused.error["details"] == [{"rule": "scope"}], (name, refused)
     async with acting(servers, tree.w if name != "move-unit" else tree.p, role) as insider:
         ok(await insider.send(cmd))
 
@@ -239,7 +239,8 @@ async def test_a_campaign_below_inherits_may_narrow_and_may_not_widen(servers, a
     )["campaign_id"]
     wider = await admin.send(c.OpenCampaign(year=2025, scope_unit_id=t.w, window_end="2025-08-25"))
     assert wider.error["code"] == "rule_violation"
-    assert top in wider.error["message"]
+    [why] = wider.error["details"]
+    assert (why["rule"], why["outer"]) == ("nested_campaign", top)
     below = ok(await admin.send(c.OpenCampaign(year=2025, scope_unit_id=t.w)))["campaign_id"]
     got = ok(await admin.query("registry", "campaign", {"campaign_id": below}))
     assert (got["window_start"], got["window_end"], got["report_deadline"], got["upper_campaign_id"]) == (
@@ -265,7 +266,8 @@ async def test_a_campaign_above_may_not_be_narrower_than_one_below(admin):
     below = ok(await admin.send(c.OpenCampaign(year=2025, scope_unit_id=t.w)))["campaign_id"]
     above = await admin.send(c.OpenCampaign(year=2025, scope_unit_id=t.p, window_start="2025-07-15"))
     assert above.error["code"] == "rule_violation"
-    assert below in above.error["message"]
+    [why] = above.error["details"]
+    assert (why["rule"], why["inner"]) == ("nested_campaign", below)
 
 
 async def test_a_closed_campaign_takes_no_plans_or_reschedules_and_counts_reports_as_late(servers, tree):
@@ -286,7 +288,8 @@ async def test_a_closed_campaign_takes_no_plans_or_reschedules_and_counts_report
     for cmd in (plan(tree.s), c.RescheduleFestival(festival_id=f, date="2025-08-05")):
         r = await tree.admin.send(cmd)
         assert r.error["code"] == "rule_violation"
-        assert "closed on 2025-09-01" in r.error["message"]
+        closed_on = {"rule": "campaign_open", "campaign_id": tree.campaign, "closed_on": "2025-09-01"}
+        assert r.error["details"] == [closed_on]
     report = ok(await tree.admin.send(held(f)))
     assert (report["on_time"], report["reported_on_time"]) == (True, False)
 
@@ -320,7 +323,7 @@ async def test_a_point_festival_is_designated_by_its_level_and_is_the_hosts_fest
     async with acting(servers, tree.w, "officer") as ward, acting(servers, tree.p, "officer") as province:
         r = await province.send(plan(tree.h, point_level="commune"))
         assert r.error["code"] == "forbidden"
-        assert "designated by an actor of its level" in r.error["message"]
+        assert r.error["details"] == [{"rule": "point_level", "point_level": "commune"}]
         f = ok(await ward.send(plan(tree.h, point_level="commune")))["festival_id"]
         got = ok(await tree.admin.query("registry", "festival", {"festival_id": f}))
         assert (got["point_level"], got["designated_by"], got["additional"]) == ("commune", tree.w, False)

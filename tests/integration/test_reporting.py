@@ -280,5 +280,89 @@ async def test_a_scope_that_does_not_exist_on_the_tree_date_is_refused(admin, se
     assert (
         not reply.ok
         and reply.error["code"] == "rule_violation"
-        and "does not exist on 2023-01-01" in reply.error["message"]
+        and reply.error["details"] == [{"field": "tree_date", "value": "2023-01-01", "rule": "unit_active"}]
     )
+
+
+# ------------------------------------------------------------------------------------ edges the audit named
+
+
+async def test_summaries_read_the_subtree_of_the_tree_date_and_a_revoked_award_no_longer_counts(
+    admin, season, registry, awards, reporting
+) -> None:
+    """G2 belongs to W1 until 1 Sep 2026, then to W2: its award and gift count where it was on the date
+    asked. A revoked award keeps its place in the counts, marked revoked, and its amount is taken off."""
+    nid = ok(
+        await admin.send(
+            a.SubmitNomination(
+                nominee=a.Nominee(kind="collective", unit_id=season.g2),
+                award_form="giay_khen_chu_tich_ubnd_xa",
+                year=2026,
+                achievement="Tổ dân phố an toàn",
+            )
+        )
+    )["nomination_id"]
+    award_id = ok(
+        await admin.send(a.ApproveNomination(nomination_id=nid, decision_no="9/QĐ", decision_date="2026-08-05"))
+    )["award_id"]
+    gift = a.RecordGift(
+        unit_id=season.g2,
+        beneficiary_kind="policy_family",
+        recipients=1,
+        value_vnd=700_000,
+        funding_source="Ngân sách",
+        given_on="2026-08-10",
+    )
+    ok(await admin.send(gift))
+    await settle(awards, reporting)
+
+    def ask(name: str, scope: str, day: str) -> dict:
+        return {"year": 2026, "scope_unit_id": scope, "tree_date": day}
+
+    for scope, day, counted in ((season.w1, "2026-08-15", True), (season.w1, "2026-09-15", False)):
+        got = ok(await admin.query("reporting", "awards-summary", ask("awards-summary", scope, day)))
+        assert (got["awards_amount_vnd"] == 1_410_000) is counted, (scope, day, got)
+        gifts = ok(await admin.query("reporting", "gifts-summary", ask("gifts-summary", scope, day)))
+        assert (gifts["value_vnd"] == 700_000) is counted, (scope, day, gifts)
+    got = ok(await admin.query("reporting", "awards-summary", ask("awards-summary", season.w2, "2026-09-15")))
+    assert got["awards_amount_vnd"] == 1_410_000
+
+    ok(
+        await admin.send(
+            a.RevokeAward(award_id=award_id, reason="Sai sót hồ sơ", decision_no="10/QĐ", decision_date="2026-09-20")
+        )
+    )
+    await settle(awards, reporting)
+    got = ok(await admin.query("reporting", "awards-summary", ask("awards-summary", season.w2, "2026-09-15")))
+    assert got["awards"] == {"giay_khen_chu_tich_ubnd_xa": {"revoked": 1}}
+    assert got["awards_amount_vnd"] == 0
+
+
+async def test_coverage_updated_is_not_sent_again_when_the_figures_do_not_change(
+    admin, season, registry, reporting
+) -> None:
+    def of_w1(e: dict) -> bool:
+        return e["type"] == "vn.antq.reporting.coverage.updated.v1" and e["data"]["scope_unit_id"] == season.w1
+
+    figures = ok(await admin.query("reporting", "coverage", {"year": 2026, "scope_unit_id": season.w1}))
+
+    def current(e: dict) -> bool:  # W1's topic has caught up with its figures
+        return of_w1(e) and e["data"]["figures"]["units_held"] == figures["units_held"]
+
+    assert await _topic(admin, current)
+    before = await _topic(admin, of_w1)
+    # a rescheduled festival moves no figure: W1's coverage is not published again
+    ok(await admin.send(r.RescheduleFestival(festival_id=season.f2, date="2026-08-12", reason="trùng lịch")))
+    await settle(registry, reporting)
+    # the publisher's round runs every 0.3 s here: three rounds have passed once a later change shows
+    ok(
+        await admin.send(
+            r.ReportFestival(
+                festival_id=season.f2, held_on="2026-08-12", participants=9, ceremony_held=True, festival_part_held=True
+            )
+        )
+    )
+    await settle(registry, reporting)
+    after = await _topic(admin, lambda e: of_w1(e) and e["aggregateversion"] > len(before))
+    assert len(after) == 1  # the report moved W1's figures once; the reschedule did not
+    assert after[0]["data"]["figures"]["units_held"] == before[-1]["data"]["figures"]["units_held"] + 1

@@ -63,7 +63,8 @@ async def test_no_unit_can_hang_under_a_unit_that_closes(admin):
     assert (await admin.send(c.CloseUnit(unit_id=commune, effective_date="2025-07-01", reason="gộp"))).ok
     late = await admin.send(c.RegisterUnit(name="Thôn", kind="hamlet", parent_id=commune, valid_from="2025-06-01"))
     assert late.error["code"] == "rule_violation"
-    assert "closes on 2025-07-01" in late.error["message"]
+    [why] = late.error["details"]
+    assert (why["rule"], why["parent_id"], why["valid_to"]) == ("parent_outlives_child", commune, "2025-07-01")
 
 
 async def test_a_merge_refuses_to_leave_future_children_behind(admin):
@@ -78,7 +79,8 @@ async def test_a_merge_refuses_to_leave_future_children_behind(admin):
         )
     )
     assert r.error["code"] == "rule_violation"
-    assert future in r.error["message"]
+    [why] = r.error["details"]
+    assert why["rule"] == "no_orphans" and why["unit_ids"] == [future]
     kept = await admin.send(
         c.MergeUnits(source_unit_ids=[a], target_unit_id=b, effective_date="2025-07-01", move_children=False)
     )
@@ -97,7 +99,7 @@ async def test_nested_sources_are_refused_clearly(admin):
         )
     )
     assert r.error["code"] == "rule_violation"
-    assert "nested" in r.error["message"]
+    assert r.error["details"] == [{"rule": "sources_not_nested", "unit_ids": [commune]}]
 
 
 async def test_a_code_freed_by_a_same_day_recode_can_be_taken(admin):
@@ -250,7 +252,7 @@ async def test_a_festival_cannot_be_reported_for_a_unit_gone_that_day(admin):
         )
     )
     assert r.error["code"] == "rule_violation"
-    assert "does not exist on 2025-08-10" in r.error["message"]
+    assert r.error["details"][0]["rule"] == "unit_active"
 
 
 async def test_replications_and_festivals_are_paged(admin):

@@ -27,7 +27,7 @@ from shared.contract import registry as r
 from shared.contract.envelope import Actor
 from shared.runtime.host import ServiceHost
 from tests import clock as tests_clock
-from tests.integration.conftest import settle
+from tests.integration.conftest import quiet, settle
 from tests.webhook_receiver import Receiver
 
 UNITS = 60  # residential groups: each plans and holds a festival
@@ -218,7 +218,7 @@ async def test_two_instances_share_the_work_and_apply_each_event_once(cluster, p
             while len(receiver.at(f"/ok/{t}")) < n:
                 assert asyncio.get_running_loop().time() < deadline, len(receiver.at(f"/ok/{t}"))
                 await asyncio.sleep(0.1)
-            await asyncio.sleep(1.0)  # nothing more comes
+            await quiet(*(h for group in hosts.values() for h in group))  # nothing more can come
             return receiver.at(f"/ok/{t}")
 
         posts = await posted(UNITS)

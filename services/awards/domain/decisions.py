@@ -40,7 +40,7 @@ def known_chain(chain: Chain, unit_id: str, day: dt.date, field: str = "nominee.
     if chain is None:
         raise NotFound(
             f"unit {unit_id} is not known to awards (yet): awards learns units from registry's events",
-            [{"field": field, "value": unit_id}],
+            [{"rule": "not_known_yet", "field": field, "value": unit_id}],
         )
     if not chain:
         raise RuleViolation(

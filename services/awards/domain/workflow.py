@@ -104,7 +104,7 @@ def check_festival(
     if festival is None:
         raise NotFound(
             f"festival {festival_id} is not known to awards (yet): registry's events may still be on their way",
-            [{"field": "festival_id", "value": festival_id}],
+            [{"rule": "not_known_yet", "field": "festival_id", "value": festival_id}],
         )
     if festival.status == "cancelled":
         raise RuleViolation(f"festival {festival_id} was cancelled", [{"field": "festival_id", "rule": "cancelled"}])
@@ -117,7 +117,7 @@ def check_festival(
     if festival.unit_id not in nominee_chain:
         raise RuleViolation(
             f"festival {festival_id} is of unit {festival.unit_id}, which is neither the unit nor one of its ancestors",
-            [{"field": "festival_id", "rule": "festival_of_unit_or_ancestor"}],
+            [{"field": "festival_id", "value": festival_id, "rule": "festival_of_unit_or_ancestor"}],
         )
     return festival
 

@@ -50,14 +50,14 @@ class Campaign(State):
             special = " (the window for this unit kind)" if (start, end) != (self.window_start, self.window_end) else ""
             raise RuleViolation(
                 f"{what} {day} is outside the campaign window {start} – {end}{special} of campaign {self.campaign_id}",
-                [{"field": "date", "window_start": start.isoformat(), "window_end": end.isoformat()}],
+                [{"field": "date", "rule": "window", "window_start": start.isoformat(), "window_end": end.isoformat()}],
             )
 
     def require_open(self, what: str) -> None:
         if self.closed_on is not None:
             raise RuleViolation(
                 f"campaign {self.campaign_id} was closed on {self.closed_on}: {what} is no longer accepted",
-                [{"campaign_id": self.campaign_id, "closed_on": self.closed_on.isoformat()}],
+                [{"rule": "campaign_open", "campaign_id": self.campaign_id, "closed_on": self.closed_on.isoformat()}],
             )
 
 
@@ -168,21 +168,26 @@ def _nested(inner: Campaign, outer: Campaign) -> None:
         raise RuleViolation(
             f"campaign {inner.campaign_id} (scope {inner.scope_unit_id}) may only narrow campaign "
             f"{outer.campaign_id} (scope {outer.scope_unit_id}) above it: " + "; ".join(problems),
-            [{"inner": inner.campaign_id, "outer": outer.campaign_id}],
+            [{"rule": "nested_campaign", "inner": inner.campaign_id, "outer": outer.campaign_id}],
         )
 
 
 def close_campaign(campaign: Campaign, cmd: c.CloseCampaign, today: dt.date) -> tuple[Campaign, DomainEvent]:
     """Kết thúc đợt: the season review begins; later plans and reschedules are refused."""
     if campaign.closed_on is not None:
-        raise Conflict(f"campaign {campaign.campaign_id} was already closed on {campaign.closed_on}")
+        raise Conflict(
+            f"campaign {campaign.campaign_id} was already closed on {campaign.closed_on}", [{"rule": "campaign_open"}]
+        )
     if cmd.closed_on < campaign.window_start:
         raise RuleViolation(
             f"closed_on {cmd.closed_on} is before the window opens ({campaign.window_start})",
-            [{"field": "closed_on"}],
+            [{"field": "closed_on", "rule": "close_after_window_opens"}],
         )
     if cmd.closed_on > today:
-        raise RuleViolation(f"closed_on {cmd.closed_on} is in the future (today is {today})", [{"field": "closed_on"}])
+        raise RuleViolation(
+            f"closed_on {cmd.closed_on} is in the future (today is {today})",
+            [{"field": "closed_on", "rule": "not_in_future"}],
+        )
     closed = campaign.model_copy(update={"closed_on": cmd.closed_on, "version": campaign.version + 1})
     return closed, fact(
         "campaign",
@@ -206,5 +211,8 @@ def nearest(campaigns: list[Campaign], ancestry: list[str], year: int) -> Campai
 def covered(campaign: Campaign | None, year: int, unit_id: str) -> Campaign:
     """The campaign that covers a unit (the nearest at or above it): one must."""
     if campaign is None:
-        raise NotFound(f"no campaign for {year} covers unit {unit_id}; open one for the unit or an ancestor first")
+        raise NotFound(
+            f"no campaign for {year} covers unit {unit_id}; open one for the unit or an ancestor first",
+            [{"rule": "campaign_covers", "year": year, "unit_id": unit_id}],
+        )
     return campaign

@@ -114,7 +114,7 @@ def orphans(closing: Sequence[str], day: dt.date, children_from: dict[str, list[
             raise RuleViolation(
                 f"unit {uid} closes on {day} but keeps children that do not move: {', '.join(left[:20])}; "
                 "move or close them first",
-                [{"rule": "no_orphans", "unit_id": uid}],
+                [{"rule": "no_orphans", "unit_id": uid, "unit_ids": left[:20]}],
             )
 
 
@@ -145,7 +145,10 @@ def merge(
         assert cmd.new_unit is not None and formed is not None
         spec = cmd.new_unit
         if spec.parent_id in cmd.source_unit_ids:
-            raise RuleViolation(f"the new unit cannot hang under {spec.parent_id}, which closes in this merge")
+            raise RuleViolation(
+                f"the new unit cannot hang under {spec.parent_id}, which closes in this merge",
+                [{"rule": "parent_outlives_child", "parent_id": spec.parent_id}],
+            )
         if formed.parent is None:
             require_platform_admin(actor, "create a province")
             parent = None
@@ -175,18 +178,21 @@ def split(
     for i, (spec, read) in enumerate(zip(cmd.parts, parts, strict=True)):
         parent_id = spec.parent_id or default_parent
         if cmd.close_source and parent_id == unit.unit_id:
-            raise RuleViolation(f"part {i} cannot hang under {unit.unit_id}, which closes in this split")
+            raise RuleViolation(
+                f"part {i} cannot hang under {unit.unit_id}, which closes in this split",
+                [{"rule": "parent_outlives_child", "field": f"parts.{i}.parent_id"}],
+            )
         parent = None
         if read.parent is not None:  # creating a unit under a parent needs authority over that parent
             what = f"create a unit under {read.parent.unit_id}"
             parent = authorized(actor, permission, read.parent, what, f"parts.{i}.parent_id")
         free(read.taken, "unit", read.unit_id, "unit_id")
         if read.unit_id in {p.unit_id for p in made}:
-            raise Conflict(f"part unit_id {read.unit_id} repeats")
+            raise Conflict(f"part unit_id {read.unit_id} repeats", [{"field": f"parts.{i}.unit_id"}])
         made.append(new_unit(spec.model_copy(update={"parent_id": parent_id}), read.unit_id, day, parent, []))
         for child in spec.children:
             if child in assignment:
-                raise Conflict(f"child {child} is assigned to two parts")
+                raise Conflict(f"child {child} is assigned to two parts", [{"field": f"parts.{i}.children"}])
             assignment[child] = read.unit_id
     if cmd.close_source:
         orphans([unit.unit_id], day, children_from, set(assignment))
@@ -219,10 +225,10 @@ def opening(
     if existing is not None:
         raise Conflict(
             f"unit {unit.unit_id} already has campaign {existing.campaign_id} for {cmd.year}",
-            [{"campaign_id": existing.campaign_id}],
+            [{"rule": "one_campaign_per_scope", "campaign_id": existing.campaign_id}],
         )
     if taken:
-        raise Conflict(f"campaign {campaign_id} already exists")
+        raise Conflict(f"campaign {campaign_id} already exists", [{"field": "campaign_id", "value": campaign_id}])
     upper = nearest(year_campaigns, scope.ancestry[1:], cmd.year)
     return open_campaign(cmd, campaign_id, unit, upper, below)
 

@@ -95,7 +95,7 @@ def plan_festival(
         raise Conflict(
             f"unit {unit.unit_id} already has festival {active_festivals[0]} in {cmd.year}; "
             "set allow_additional to plan another",
-            [{"festival_id": f} for f in active_festivals],
+            [{"rule": "one_festival_per_year", "festival_id": f} for f in active_festivals],
         )
     f = Festival(
         festival_id=festival_id,
@@ -134,7 +134,10 @@ def plan_festival(
 
 def _require_planned(f: Festival, action: str) -> None:
     if f.status != "planned":
-        raise Conflict(f"festival {f.festival_id} is {f.status}; cannot {action}")
+        raise Conflict(
+            f"festival {f.festival_id} is {f.status}; cannot {action}",
+            [{"rule": "festival_planned", "status": f.status}],
+        )
 
 
 def reschedule_festival(
@@ -188,12 +191,12 @@ def check_models_launched(
             raise RuleViolation(
                 f"model {model_id} belongs to unit {model.unit_id}, which is not unit {festival_unit} or below it "
                 f"on {held_on}",
-                [{"field": "models_launched", "value": model_id}],
+                [{"field": "models_launched", "value": model_id, "rule": "model_of_unit"}],
             )
         if model.launched_on > held_on:
             raise RuleViolation(
                 f"model {model_id} is launched on {model.launched_on}, after the festival ({held_on})",
-                [{"field": "models_launched", "value": model_id}],
+                [{"field": "models_launched", "value": model_id, "rule": "model_launched_before"}],
             )
 
 
@@ -213,7 +216,10 @@ def report_festival(
         raise ValidationFailed(f"held_on {cmd.held_on} is not in {f.year}", [{"field": "held_on"}])
     unit.require_active(cmd.held_on)  # it rolls up under the tree of that day
     if cmd.held_on > today:
-        raise RuleViolation(f"held_on {cmd.held_on} is in the future (today is {today})", [{"field": "held_on"}])
+        raise RuleViolation(
+            f"held_on {cmd.held_on} is in the future (today is {today})",
+            [{"field": "held_on", "rule": "not_in_future"}],
+        )
     on_time = campaign.inside(unit.kind_at(cmd.held_on), cmd.held_on)
     reported_on_time = campaign.closed_on is None and today <= campaign.report_deadline
     result = cmd.model_dump(mode="json", exclude={"festival_id"})

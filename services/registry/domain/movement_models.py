@@ -46,7 +46,7 @@ def check_festival(festival_id: str | None, festival_unit: str | None, ancestry:
     if festival_unit not in ancestry:
         raise RuleViolation(
             f"festival {festival_id} is of unit {festival_unit}, neither this unit nor one of its ancestors",
-            [{"field": "festival_id", "value": festival_id}],
+            [{"field": "festival_id", "value": festival_id, "rule": "festival_of_unit_or_ancestor"}],
         )
 
 
@@ -91,11 +91,20 @@ def replicate_model(
     unit.require_active(cmd.replicated_on)
     check_festival(cmd.festival_id, festival_unit, ancestry or [unit.unit_id])
     if cmd.unit_id == m.unit_id:
-        raise RuleViolation(f"model {m.model_id} was launched by unit {m.unit_id}; it cannot be replicated there")
+        raise RuleViolation(
+            f"model {m.model_id} was launched by unit {m.unit_id}; it cannot be replicated there",
+            [{"rule": "replicated_elsewhere"}],
+        )
     if existing is not None:
-        raise Conflict(f"model {m.model_id} is already replicated at unit {cmd.unit_id} (on {existing.replicated_on})")
+        raise Conflict(
+            f"model {m.model_id} is already replicated at unit {cmd.unit_id} (on {existing.replicated_on})",
+            [{"rule": "replicated_once"}],
+        )
     if cmd.replicated_on < m.launched_on:
-        raise RuleViolation(f"replicated_on {cmd.replicated_on} is before the model's launch {m.launched_on}")
+        raise RuleViolation(
+            f"replicated_on {cmd.replicated_on} is before the model's launch {m.launched_on}",
+            [{"field": "replicated_on", "rule": "replicated_after_launch"}],
+        )
     rep = Replication(
         model_id=m.model_id, unit_id=cmd.unit_id, replicated_on=cmd.replicated_on, festival_id=cmd.festival_id
     )

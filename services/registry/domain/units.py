@@ -84,12 +84,14 @@ def check_parent(kind: str, parent: Unit | None, day: dt.date, until: dt.date = 
     if parent.valid_to < until:
         raise RuleViolation(
             f"parent {parent.unit_id} closes on {parent.valid_to}; a unit cannot hang under it from {day} "
-            f"until {show_date(until)}"
+            f"until {show_date(until)}",
+            [{"rule": "parent_outlives_child", "parent_id": parent.unit_id, "valid_to": parent.valid_to.isoformat()}],
         )
     parent_kind = parent.kind_at(day)
     if parent_kind not in allowed:
         raise RuleViolation(
-            f"a unit of kind {kind} cannot be placed under a {parent_kind} (allowed parents: {', '.join(allowed)})"
+            f"a unit of kind {kind} cannot be placed under a {parent_kind} (allowed parents: {', '.join(allowed)})",
+            [{"rule": "allowed_parent", "kind": kind, "parent_kind": parent_kind}],
         )
 
 
@@ -147,7 +149,7 @@ def update_unit(unit: Unit, cmd: c.UpdateUnit) -> tuple[Unit, list[DomainEvent]]
             raise RuleViolation(
                 f"a kind changes only between commune-level kinds ({', '.join(COMMUNE_LEVEL)}); "
                 f"unit {unit.unit_id} is a {was}, not a {cmd.kind}",
-                [{"field": "kind"}],
+                [{"field": "kind", "rule": "commune_level_kind"}],
             )
         changes["kind"] = cmd.kind
     if cmd.name is not None:
@@ -179,9 +181,13 @@ def update_unit(unit: Unit, cmd: c.UpdateUnit) -> tuple[Unit, list[DomainEvent]]
 def move_unit(unit: Unit, new_parent: Unit, day: dt.date, new_parent_ancestry: list[str]) -> tuple[Unit, DomainEvent]:
     old = unit.require_active(day)
     if unit.unit_id in new_parent_ancestry:
-        raise RuleViolation(f"moving {unit.unit_id} under {new_parent.unit_id} would make a cycle")
+        raise RuleViolation(
+            f"moving {unit.unit_id} under {new_parent.unit_id} would make a cycle", [{"rule": "no_cycle"}]
+        )
     if old.parent_id == new_parent.unit_id:
-        raise RuleViolation(f"unit {unit.unit_id} is already under {new_parent.unit_id} on {day}")
+        raise RuleViolation(
+            f"unit {unit.unit_id} is already under {new_parent.unit_id} on {day}", [{"rule": "a_move_moves"}]
+        )
     check_parent(unit.kind_at(day), new_parent, day, unit.valid_to)
     moved = unit.changed_from(day, parent_id=new_parent.unit_id)
     return moved, fact(
@@ -208,10 +214,13 @@ def merge_units(
     """Sáp nhập: sources close on `day`, `target` succeeds them, their children move to it."""
     source_ids = {s.unit_id for s in sources}
     if target.unit_id in source_ids:
-        raise RuleViolation("the target of a merge cannot be one of its sources")
+        raise RuleViolation("the target of a merge cannot be one of its sources", [{"rule": "merge_target"}])
     nested = sorted(ch.unit_id for ch in children if ch.unit_id in source_ids)
     if nested:
-        raise RuleViolation(f"sources are nested (a source is the child of another): {', '.join(nested)}")
+        raise RuleViolation(
+            f"sources are nested (a source is the child of another): {', '.join(nested)}",
+            [{"rule": "sources_not_nested", "unit_ids": nested}],
+        )
     target.require_active(day)
     events: list[DomainEvent] = []
     changed: list[Unit] = []
@@ -275,12 +284,16 @@ def split_unit(
     active_children = {ch.unit_id: ch for ch in children}
     unknown = sorted(set(assignment) - set(active_children))
     if unknown:
-        raise RuleViolation(f"not active children of {source.unit_id} on {day}: {', '.join(unknown)}")
+        raise RuleViolation(
+            f"not active children of {source.unit_id} on {day}: {', '.join(unknown)}",
+            [{"rule": "split_children", "unit_ids": unknown}],
+        )
     if close_source:
         missing = sorted(set(active_children) - set(assignment))
         if missing:
             raise RuleViolation(
-                f"the source closes, so every active child must go to a part; unassigned: {', '.join(missing)}"
+                f"the source closes, so every active child must go to a part; unassigned: {', '.join(missing)}",
+                [{"rule": "no_orphans", "unit_ids": missing}],
             )
     events: list[DomainEvent] = []
     changed: list[Unit] = []
@@ -338,7 +351,8 @@ def close_unit(unit: Unit, cmd: c.CloseUnit, open_children: list[str]) -> tuple[
     if open_children:
         raise RuleViolation(
             f"unit {unit.unit_id} still has children on or after {cmd.effective_date}: "
-            f"{', '.join(open_children[:20])}; move, merge or close them first"
+            f"{', '.join(open_children[:20])}; move, merge or close them first",
+            [{"rule": "no_orphans", "unit_ids": open_children[:20]}],
         )
     closed = unit.closed_on(cmd.effective_date, cmd.reason)
     return closed, fact(
@@ -369,5 +383,6 @@ def check_codes(changed: list[Unit], holders: dict[str, list[tuple[str, dt.date,
             if a_id != b_id and b_from < a_to:
                 raise Conflict(
                     f"official code {code} is held by unit {a_id} until {show_date(a_to)}; "
-                    f"unit {b_id} cannot take it from {b_from}"
+                    f"unit {b_id} cannot take it from {b_from}",
+                    [{"rule": "code_held_once", "code": code, "holder": a_id}],
                 )

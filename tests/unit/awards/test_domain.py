@@ -444,3 +444,31 @@ def test_lists_sort_newest_first_by_date_then_arrival_whatever_the_ids() -> None
     later_same_day = d.sort_key(dt.date(2026, 8, 1), NOW + dt.timedelta(microseconds=1), "aaa")
     next_day = d.sort_key(dt.date(2026, 8, 2), NOW - dt.timedelta(days=30), "aaa")
     assert sorted([early, next_day, later_same_day], reverse=True) == [next_day, later_same_day, early]
+
+
+def test_a_township_is_a_commune_level_granting_authority() -> None:
+    """Thị trấn (township), in trees before 1 Jul 2025: its chairman grants the commune-level Giấy khen."""
+    township = d.Ancestor("tt", "township", "Thị trấn Thuận An")
+    hamlet = d.Ancestor("h", "residential_group", "Tổ dân phố 2")
+    got = d.grantor_of(form("giay_khen_chu_tich_ubnd_xa"), [hamlet, township, DISTRICT, P], POLICE)
+    assert (got.kind, got.unit_id) == ("unit", "tt")
+
+
+def test_an_award_is_conferred_on_its_decision_day_itself() -> None:
+    n, _ = _submitted()
+    _, award, _ = _approve(n)
+    conferred, _ = d.confer(award, c.ConferAward(award_id="a1", conferred_on=award.decision_date), None, None, TODAY)
+    assert conferred.conferred_on == award.decision_date
+
+
+def test_a_gift_counts_in_the_year_it_was_given_not_the_year_it_is_recorded() -> None:
+    cmd = c.RecordGift(
+        unit_id="h",
+        beneficiary_kind="poor_household",
+        recipients=1,
+        value_vnd=500_000,
+        funding_source="Quỹ",
+        given_on=dt.date(2025, 12, 30),
+    )
+    gift, e = d.record_gift(cmd, "g1", None, officer, TODAY, NOW)  # recorded in 2026
+    assert (gift.year, e.data.year) == (2025, 2025)

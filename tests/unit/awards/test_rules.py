@@ -135,3 +135,14 @@ def test_the_service_refuses_to_start_on_a_bad_file(tmp_path: Path) -> None:
     bad.write_text("version: '1'\nbase_salary: []\nforms: []\n")
     with pytest.raises(ValidationError):
         load(bad)
+
+
+def test_a_new_base_salary_applies_from_its_first_day() -> None:
+    """The decision of 1 Jul 2024 is paid on the salary of 1 Jul 2024 (2 340 000), not the one before."""
+    c = load()
+    form = c.form("bang_khen_chu_tich_ubnd_tinh")
+    assert form is not None
+    first_day = c.amount(form, "individual", dt.date(2024, 7, 1))
+    day_before = c.amount(form, "individual", dt.date(2024, 6, 30))
+    assert first_day is not None and day_before is not None
+    assert (first_day.base_salary_vnd, day_before.base_salary_vnd) == (2_340_000, 1_800_000)

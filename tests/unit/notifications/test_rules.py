@@ -190,3 +190,41 @@ def test_emails_show_units_by_name_years_plainly_and_plans_as_lists():
     assert "Năm: 2026" in text
     assert "Phần lễ: Có kế hoạch: có; Nội dung: chào cờ, báo cáo" in text
     assert "Thời điểm: 20/07/2026 08:30" in text  # in Huế's time
+
+
+def test_a_recipient_gets_what_happens_once_it_is_there_never_the_past():
+    added = dt.datetime(2026, 7, 1, 3, 0, tzinfo=UTC)
+    held = "vn.antq.registry.festival.held.v1"
+    assert rules.addressed(["vn.antq.registry.festival.*"], added, held, added)  # the same instant counts
+    assert rules.addressed(["vn.antq.registry.festival.*"], added, held, added + dt.timedelta(seconds=1))
+    assert not rules.addressed(["vn.antq.registry.festival.*"], added, held, added - dt.timedelta(seconds=1))
+    assert not rules.addressed(["vn.antq.awards.*"], added, held, added + dt.timedelta(days=1))
+
+
+def test_reminders_are_scheduled_unless_their_moment_is_over_and_a_passed_day_is_due_at_once():
+    start, end, deadline = dt.date(2026, 7, 1), dt.date(2026, 8, 19), dt.date(2026, 8, 25)
+    assert rules.reminder_jobs(start, end, deadline, dt.date(2026, 6, 1), 3, 3) == [
+        ("window_opened", start),
+        ("window_closing", dt.date(2026, 8, 16)),
+        ("report_due", dt.date(2026, 8, 22)),
+    ]
+    # opened on the window's last day: its closing reminder is due that very day, the opening one too
+    assert rules.reminder_jobs(start, end, deadline, end, 3, 3) == [
+        ("window_opened", end),
+        ("window_closing", end),
+        ("report_due", dt.date(2026, 8, 22)),
+    ]
+    # opened after the window: only the report reminder is left
+    assert rules.reminder_jobs(start, end, deadline, dt.date(2026, 8, 20), 3, 3) == [
+        ("report_due", dt.date(2026, 8, 22))
+    ]
+    assert rules.reminder_jobs(start, end, deadline, dt.date(2026, 8, 26), 3, 3) == []
+
+
+def test_reminders_chase_what_is_missing():
+    statuses = {"a": {"planned"}, "b": {"held"}, "c": {"cancelled"}, "d": {"cancelled", "planned"}}
+    units = ["a", "b", "c", "d", "e"]
+    # nothing planned: no festival, or only a cancelled one
+    assert rules.to_chase("window_closing", units, statuses) == ["c", "e"]
+    # planned and not reported held
+    assert rules.to_chase("report_due", units, statuses) == ["a", "d"]

@@ -33,7 +33,7 @@ def test_a_date_outside_the_window_names_the_window_and_whose_it_is():
     with pytest.raises(RuleViolation) as e:
         campaign().check_date("commune", D(2025, 8, 20), "festival date")
     assert said(e, "festival date 2025-08-20", "2025-07-01 – 2025-08-19", "of campaign cp") == [
-        {"field": "date", "window_start": "2025-07-01", "window_end": "2025-08-19"}
+        {"field": "date", "rule": "window", "window_start": "2025-07-01", "window_end": "2025-08-19"}
     ]
     assert "for this unit kind" not in e.value.message
     with pytest.raises(RuleViolation) as e:
@@ -45,7 +45,7 @@ def test_a_closed_campaign_says_when_and_which():
     with pytest.raises(RuleViolation) as e:
         campaign(closed_on=D(2025, 9, 1)).require_open("rescheduling a festival")
     assert said(e, "campaign cp was closed on 2025-09-01: rescheduling a festival") == [
-        {"campaign_id": "cp", "closed_on": "2025-09-01"}
+        {"rule": "campaign_open", "campaign_id": "cp", "closed_on": "2025-09-01"}
     ]
 
 
@@ -68,7 +68,7 @@ def test_a_campaign_below_that_is_wider_says_how_and_names_both():
         "; the school window 2025-05-01 – 2025-06-30 is not within 2025-05-15 – 2025-06-30",
         "; report deadline 2025-08-26 is after 2025-08-25",
     )
-    assert details == [{"inner": "w-cp", "outer": "cp"}]
+    assert details == [{"rule": "nested_campaign", "inner": "w-cp", "outer": "cp"}]
 
 
 def test_a_campaign_without_a_scope_kind_is_checked_against_the_main_window():
@@ -91,10 +91,14 @@ def test_closing_says_which_rule_and_which_field():
     cp = campaign()
     with pytest.raises(RuleViolation) as e:
         d.close_campaign(cp, c.CloseCampaign(campaign_id="cp", closed_on=D(2025, 6, 30)), today=D(2025, 9, 1))
-    assert said(e, "closed_on 2025-06-30 is before the window opens (2025-07-01)") == [{"field": "closed_on"}]
+    assert said(e, "closed_on 2025-06-30 is before the window opens (2025-07-01)") == [
+        {"field": "closed_on", "rule": "close_after_window_opens"}
+    ]
     with pytest.raises(RuleViolation) as e:
         d.close_campaign(cp, c.CloseCampaign(campaign_id="cp", closed_on=D(2025, 9, 2)), today=D(2025, 9, 1))
-    assert said(e, "closed_on 2025-09-02 is in the future (today is 2025-09-01)") == [{"field": "closed_on"}]
+    assert said(e, "closed_on 2025-09-02 is in the future (today is 2025-09-01)") == [
+        {"field": "closed_on", "rule": "not_in_future"}
+    ]
     closed, ev = d.close_campaign(cp, c.CloseCampaign(campaign_id="cp", closed_on=D(2025, 7, 1)), today=D(2025, 7, 1))
     assert closed.closed_on == D(2025, 7, 1)  # the day the window opens is a day it may close
     assert ev.data.model_dump(mode="json") == {  # type: ignore[union-attr]
@@ -136,7 +140,10 @@ def test_planning_says_which_part_and_which_field():
     assert said(e, "date 2026-08-01 is not in 2025") == [{"field": "date"}]
     with pytest.raises(Conflict) as e:
         d.plan_festival(plan(), "f2", unit(), campaign(), ["f1", "f0"])
-    assert said(e, "unit u1 already has festival f1 in 2025") == [{"festival_id": "f1"}, {"festival_id": "f0"}]
+    assert said(e, "unit u1 already has festival f1 in 2025") == [
+        {"rule": "one_festival_per_year", "festival_id": "f1"},
+        {"rule": "one_festival_per_year", "festival_id": "f0"},
+    ]
     with pytest.raises(RuleViolation, match="festival date 2025-08-20"):
         d.plan_festival(plan(D(2025, 8, 20)), "f", unit(), campaign(), [])
 
@@ -218,7 +225,9 @@ def test_a_report_says_what_it_refuses_and_carries_every_result():
     assert said(e, "held_on 2026-01-02 is not in 2025") == [{"field": "held_on"}]
     with pytest.raises(RuleViolation) as e:
         d.report_festival(f, report(D(2025, 8, 2)), unit(), campaign(), today=D(2025, 8, 1))
-    assert said(e, "held_on 2025-08-02 is in the future (today is 2025-08-01)") == [{"field": "held_on"}]
+    assert said(e, "held_on 2025-08-02 is in the future (today is 2025-08-01)") == [
+        {"field": "held_on", "rule": "not_in_future"}
+    ]
     with pytest.raises(RuleViolation, match="does not exist on 2025-08-01"):
         d.report_festival(f, report(), unit().closed_on(D(2025, 7, 31), "x"), campaign(), today=D(2025, 8, 2))
     cmd = report(
@@ -283,12 +292,12 @@ def test_models_launched_say_which_and_why():
     with pytest.raises(RuleViolation) as e:
         d.check_models_launched("u1", D(2025, 8, 1), {"m1": (model(unit_id="x"), ["x", "p"])})
     assert said(e, "model m1 belongs to unit x, which is not unit u1 or below it on 2025-08-01") == [
-        {"field": "models_launched", "value": "m1"}
+        {"field": "models_launched", "value": "m1", "rule": "model_of_unit"}
     ]
     with pytest.raises(RuleViolation) as e:
         d.check_models_launched("u1", D(2025, 8, 1), {"m1": (model(launched_on=D(2025, 8, 2)), ["h1", "u1"])})
     assert said(e, "model m1 is launched on 2025-08-02, after the festival (2025-08-01)") == [
-        {"field": "models_launched", "value": "m1"}
+        {"field": "models_launched", "value": "m1", "rule": "model_launched_before"}
     ]
     d.check_models_launched("u1", D(2025, 8, 1), {"m1": (model(launched_on=D(2025, 8, 1)), ["h1", "u1"])})  # that day
 
@@ -373,7 +382,7 @@ def test_a_models_festival_refusal_names_the_field():
             ["u1", "p"],
         )
     assert said(e, "festival f is of unit x, neither this unit nor one of its ancestors") == [
-        {"field": "festival_id", "value": "f"}
+        {"field": "festival_id", "value": "f", "rule": "festival_of_unit_or_ancestor"}
     ]
     d.register_model(
         c.RegisterModel(unit_id="u1", name="M", launched_on=D(2025, 7, 2), festival_id="f"), "m", unit(), "u1"

@@ -154,3 +154,15 @@ def test_the_days_index_answers_as_the_dated_tree_does(summaries, day, scope):
     view = tree()
     walked = [u for u in [view.unit(scope), *view.subtree(scope, day)] if u is not None and u.at(day)]
     assert sorted(index(day).expected(scope, DEFAULT)) == sorted(u.unit_id for u in walked if u.kind_at(day) in DEFAULT)
+
+
+def test_reported_on_time_and_held_on_time_are_two_counts():
+    summaries = {
+        "a": {"planned": True, "held": True, "held_on_time": True, "reported_on_time": False},
+        "b": {"planned": True, "held": True, "held_on_time": False, "reported_on_time": True},
+        "c": {"planned": True, "held": True, "held_on_time": True, "reported_on_time": True},
+    }
+    t = p.tally(["a", "b", "c"], summaries)
+    assert (t["units_held_on_time"], t["units_reported_on_time"]) == (2, 2)
+    assert p.tally(["a"], summaries)["units_reported_on_time"] == 0
+    assert p.tally(["b"], summaries)["units_held_on_time"] == 0

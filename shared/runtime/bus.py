@@ -5,7 +5,9 @@ kit's own delivery loop (shared.runtime.delivery), which states its acks explici
 
 # No `from __future__ import annotations`: FastStream reads the handlers' annotations at runtime.
 
+import contextlib
 import functools
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -19,6 +21,7 @@ from nats.js.errors import BadRequestError, NotFoundError
 from pydantic import BaseModel, SkipValidation
 
 from shared.contract.envelope import CloudEvent, best_effort_id
+from shared.contract.errors import UnknownCommand, error_reply
 from shared.contract.services import STREAMS
 from shared.contract.subjects import (
     StreamSpec,
@@ -30,8 +33,8 @@ from shared.contract.subjects import (
 from shared.runtime.auth import Presented
 from shared.runtime.metrics import Metrics
 from shared.runtime.ops import OPS
-from shared.runtime.pipeline import CommandPipeline
-from shared.runtime.queries import QueryProcessor
+from shared.runtime.pipeline import CommandPipeline, CommandSpec
+from shared.runtime.queries import QueryProcessor, QuerySpec
 from shared.runtime.settings import ServiceSettings
 from shared.runtime.slots import SlotPool
 
@@ -181,6 +184,30 @@ class Endpoints:
                 description=(model.__doc__ or f"{aggregate} {name}") + " (CloudEvent `data`; stream "
                 f"ANTQ_{self.service.upper()})",
             )
+
+    async def answer_unknown(self, nc: Any, commands: list[CommandSpec], queries: list[QuerySpec]) -> None:
+        """Each command and query has its own subscription, so a request for one that does not exist
+        would find no responder. A catch-all (its own queue group) answers those with `unknown_command`
+        and stays silent for the known ones."""
+        known_commands = {c.action for c in commands}
+        known_queries = {q.name for q in queries}
+
+        async def answer(msg: Any) -> None:
+            kind, _, action = msg.subject.split(".", 3)[1:4]
+            known, what = (known_commands, "command") if kind == "cmd" else (known_queries, "query")
+            if action in known or not msg.reply:
+                return
+            command_id = best_effort_id(msg.data) if kind == "cmd" else None
+            listed = sorted(known)
+            error = UnknownCommand(
+                f"{self.service} has no {what} {action!r}; known: {', '.join(listed)}", [{"known": listed}]
+            )
+            self.metrics.commands.labels(self.service, "unknown", "request", "rejected", error.code).inc()
+            with contextlib.suppress(Exception):  # the requester may be gone
+                await msg.respond(json.dumps(error_reply(command_id, error)).encode())
+
+        for prefix in ("antq.cmd", "antq.query"):
+            await nc.subscribe(f"{prefix}.{self.service}.*", queue=f"{self.service}-unknown", cb=answer)
 
     async def _command(self, action: str, raw: bytes, presented: Presented | None = None) -> dict[str, Any]:
         return await self.commands.handle(action, raw, "request", presented)

@@ -26,8 +26,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
-from shared.contract.envelope import OUTCOME_EVENTS, best_effort_id
-from shared.contract.errors import UnknownCommand, error_reply
+from shared.contract.envelope import OUTCOME_EVENTS
 from shared.runtime import asyncapi, logs, mongo
 from shared.runtime.auth import verifier_of
 from shared.runtime.bus import Endpoints, ensure_streams, make_broker
@@ -234,7 +233,7 @@ class ServiceHost:
             await self._with_backoff("streams", lambda: ensure_streams(js, self.settings))
         self.dead_letters = DeadLetters(js, self.name, self.metrics)
         await broker.start()
-        await self._answer_unknown(broker.connection)
+        await self.endpoints.answer_unknown(broker.connection, self.definition.commands, self.definition.queries)
         await self._start_consumers(js)
         for task in self.definition.background:
             self._tasks.append(asyncio.create_task(task(), name=getattr(task, "__name__", "background")))
@@ -242,30 +241,6 @@ class ServiceHost:
         self._relay_stop = asyncio.Event()
         self._tasks.append(asyncio.create_task(self.relay.run(self._relay_stop), name="outbox-relay"))
         log.info("service started", extra={"http_port": self.http.port})
-
-    async def _answer_unknown(self, nc: Any) -> None:
-        """Each command and query has its own subscription, so a request for one that does not exist
-        would find no responder. A catch-all (its own queue group) answers those with `unknown_command`
-        and stays silent for the known ones."""
-        commands = {c.action for c in self.definition.commands}
-        queries = {q.name for q in self.definition.queries}
-
-        async def answer(msg: Any) -> None:
-            kind, _, action = msg.subject.split(".", 3)[1:4]
-            known, what = (commands, "command") if kind == "cmd" else (queries, "query")
-            if action in known or not msg.reply:
-                return
-            command_id = best_effort_id(msg.data) if kind == "cmd" else None
-            listed = sorted(known)
-            error = UnknownCommand(
-                f"{self.name} has no {what} {action!r}; known: {', '.join(listed)}", [{"known": listed}]
-            )
-            self.metrics.commands.labels(self.name, "unknown", "request", "rejected", error.code).inc()
-            with contextlib.suppress(Exception):  # the requester may be gone
-                await msg.respond(json.dumps(error_reply(command_id, error)).encode())
-
-        for prefix in ("antq.cmd", "antq.query"):
-            await nc.subscribe(f"{prefix}.{self.name}.*", queue=f"{self.name}-unknown", cb=answer)
 
     def jetstream(self) -> JetStreamContext:
         assert self.broker is not None

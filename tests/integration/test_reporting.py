@@ -341,17 +341,18 @@ async def test_summaries_read_the_subtree_of_the_tree_date_and_a_revoked_award_n
 async def test_coverage_updated_is_not_sent_again_when_the_figures_do_not_change(
     admin, season, registry, reporting
 ) -> None:
-    def of_w1(e: dict) -> bool:
-        return e["type"] == "vn.antq.reporting.coverage.updated.v1" and e["data"]["scope_unit_id"] == season.w1
+    def of_w2(e: dict) -> bool:
+        return e["type"] == "vn.antq.reporting.coverage.updated.v1" and e["data"]["scope_unit_id"] == season.w2
 
-    figures = ok(await admin.query("reporting", "coverage", {"year": 2026, "scope_unit_id": season.w1}))
+    figures = ok(await admin.query("reporting", "coverage", {"year": 2026, "scope_unit_id": season.w2}))
 
-    def current(e: dict) -> bool:  # W1's topic has caught up with its figures
-        return of_w1(e) and e["data"]["figures"]["units_held"] == figures["units_held"]
+    def current(e: dict) -> bool:  # W2's topic has caught up with its figures
+        return of_w2(e) and e["data"]["figures"]["units_held"] == figures["units_held"]
 
     assert await _topic(admin, current)
-    before = await _topic(admin, of_w1)
-    # a rescheduled festival moves no figure: W1's coverage is not published again
+    before = await _topic(admin, of_w2)
+    # G2 (W2's since 1 Sep, and the year's tree is today's): a rescheduled festival moves no figure, so
+    # W2's coverage is not published again
     ok(await admin.send(r.RescheduleFestival(festival_id=season.f2, date="2026-08-12", reason="trùng lịch")))
     await settle(registry, reporting)
     # the publisher's round runs every 0.3 s here: three rounds have passed once a later change shows
@@ -363,6 +364,6 @@ async def test_coverage_updated_is_not_sent_again_when_the_figures_do_not_change
         )
     )
     await settle(registry, reporting)
-    after = await _topic(admin, lambda e: of_w1(e) and e["aggregateversion"] > len(before))
-    assert len(after) == 1  # the report moved W1's figures once; the reschedule did not
+    after = await _topic(admin, lambda e: of_w2(e) and e["aggregateversion"] > len(before))
+    assert len(after) == 1  # the report moved W2's figures once; the reschedule did not
     assert after[0]["data"]["figures"]["units_held"] == before[-1]["data"]["figures"]["units_held"] + 1

@@ -151,7 +151,10 @@ def decider(
     if n is None:
         raise refuse_unknown(actor, "decide", what, missing(nomination_id))
     if form is None:  # the data file lost a form that stored nominations use: an operator's error
-        raise RuleViolation(f"award form {n.award_form} is no longer in the rules file")
+        raise RuleViolation(
+            f"award form {n.award_form} is no longer in the rules file",
+            [{"rule": "form_exists", "field": "award_form", "value": n.award_form}],
+        )
     known = known_chain(chain, n.nominee.unit_id, day)
     authority = grantor_of(form, known, police)
     require_decider(actor, authority, province_of(known), what)

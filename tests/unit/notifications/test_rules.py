@@ -228,3 +228,39 @@ def test_reminders_chase_what_is_missing():
     assert rules.to_chase("window_closing", units, statuses) == ["c", "e"]
     # planned and not reported held
     assert rules.to_chase("report_due", units, statuses) == ["a", "d"]
+
+
+@pytest.mark.parametrize(
+    "key", ["unit_id", "scope_unit_id", "parent_id", "from_parent_id", "to_parent_id", "target_unit_id", "source_unit_id"]
+)
+def test_every_field_that_names_a_unit_puts_the_event_in_its_scope(key):
+    assert rules.units_of({key: "u1", "other": "u2"}) == {"u1"}
+    assert rules.units_of({key: ""}) == set()
+    assert rules.units_of({"nominee": {"unit_id": "h"}}, None, "w") == {"h", "w"}
+    nomination = {"nominee_unit_id": "h", "nominating_unit_id": "w"}
+    assert rules.units_of({key: "u1"}, nomination) == {"u1", "h", "w"}
+
+
+def test_the_webhook_id_of_a_notification_never_changes_across_releases():
+    # receivers deduplicate on it: a release that derived it differently would deliver old retries twice
+    assert rules.webhook_id("evt-1") == "msg_ac9bbaa841e35a57b3c48d0bfee3bd1b"
+
+
+def test_a_new_secret_is_whsec_and_32_random_bytes():
+    one, two = rules.new_secret(), rules.new_secret()
+    assert one.startswith("whsec_") and one != two
+    assert len(base64.b64decode(one.removeprefix("whsec_"))) == 32
+
+
+def test_backoff_without_jitter_is_base_doubling_from_the_first_retry_up_to_the_cap():
+    assert [rules.backoff(a, 2.0, 20.0, jitter=0) for a in (0, 1, 2, 3, 4, 5)] == [2.0, 2.0, 4.0, 8.0, 16.0, 20.0]
+    assert rules.backoff(1, 0.1, 20.0, jitter=0) == 0.1  # never rounded up to a floor
+    spread = [rules.backoff(1, 2.0, 20.0) for _ in range(200)]
+    assert all(1.5 <= d <= 2.5 for d in spread)
+    assert min(spread) < 2.0 < max(spread)  # jitter both ways: retries of many sends do not line up
+
+
+def test_the_local_day_and_hour_are_the_provinces_not_the_hosts():
+    late = dt.datetime(2026, 11, 29, 20, 0, tzinfo=dt.UTC)  # 03:00 on 30 Nov in Huế
+    assert rules.local_day(late, "Asia/Ho_Chi_Minh") == dt.date(2026, 11, 30)
+    assert rules.at_hour(dt.date(2026, 11, 30), 8, "Asia/Ho_Chi_Minh") == dt.datetime(2026, 11, 30, 1, tzinfo=dt.UTC)

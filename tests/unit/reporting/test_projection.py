@@ -166,3 +166,32 @@ def test_reported_on_time_and_held_on_time_are_two_counts():
     assert (t["units_held_on_time"], t["units_reported_on_time"]) == (2, 2)
     assert p.tally(["a"], summaries)["units_reported_on_time"] == 0
     assert p.tally(["b"], summaries)["units_held_on_time"] == 0
+
+
+def test_costs_and_participants_add_up_and_a_missing_figure_counts_as_nothing():
+    summaries = {
+        "a": {"planned": True, "held": True, "participants": 40, "cost_vnd": 3_000_000},
+        "b": {"planned": True, "held": True, "participants": None, "cost_vnd": None},
+        "c": {"planned": True, "held": True, "participants": 10, "cost_vnd": 2_000_000},
+    }
+    t = p.tally(["a", "b", "c"], summaries)
+    assert (t["participants"], t["cost_vnd"]) == (50, 5_000_000)
+    reported = {"status": "held", "reported_on_time": True, "participants": None, "cost_vnd": None}
+    s = p.unit_summary([reported, {"status": "held", "reported_on_time": False}])
+    assert (s["reported_on_time"], s["participants"], s["cost_vnd"]) == (True, 0, 0)
+
+
+def test_ratios_are_given_to_four_places_and_every_count_reaches_the_figures():
+    f = p.from_tally(p.tally(["a", "b", "c"], {"a": {"held": True, "both_parts": True}, "b": {"held": True}}))
+    assert (f.coverage, f.ceremony_compliance) == (0.6667, 0.5)
+    assert "both_parts" not in f.model_dump()
+    three = {u: {"held": True, "both_parts": u != "c"} for u in "abc"}
+    assert p.from_tally(p.tally(["a", "b", "c"], three)).ceremony_compliance == 0.6667
+
+
+def test_a_scope_of_an_expected_kind_counts_itself_and_a_leaf_has_no_rows():
+    summaries = {"g1": {"planned": True, "held": True}}
+    total, rows = p.coverage_of(index(D(2026, 8, 15)), "g1", DEFAULT, summaries)
+    assert (total.units_total, total.units_held, rows) == (1, 1, [])
+    total, _ = p.coverage_of(index(D(2026, 8, 15)), "w1", DEFAULT, {"w1": {"planned": True, "held": True}})
+    assert (total.units_total, total.units_held) == (3, 1)  # the ward itself, and its two groups

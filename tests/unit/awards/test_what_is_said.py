@@ -1,0 +1,532 @@
+"""What awards says and records, exactly: the details a client reads from each refusal (the rule, the
+field, the value), the key facts each refusal names, every field each event carries and the state a
+command leaves. A client relies on these as much as on the error codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from services.awards import domain as d
+from services.awards.rules import load
+from shared.contract import awards as c
+from shared.contract.envelope import Actor
+from shared.contract.errors import Conflict, DomainError, NotFound, RuleViolation
+
+TODAY = dt.date(2026, 11, 29)
+NOW = dt.datetime(2026, 11, 29, 3, 0, tzinfo=dt.UTC)
+CAT = load()
+OFFICER = Actor(id="o", unit="w", role="officer")
+P = d.Ancestor("p", "province", "Thành phố Huế")
+W = d.Ancestor("w", "ward", "Phường Thuận Hóa")
+H = d.Ancestor("h", "residential_group", "Tổ dân phố 1")
+AUTHORITY = c.Authority(kind="unit", unit_id="w", name="Chủ tịch UBND cấp xã (Phường Thuận Hóa)")
+FEST = d.KnownFestival("f1", "w", dt.date(2026, 8, 10), "held", 2026)
+
+
+def form(code: str = "giay_khen_chu_tich_ubnd_xa"):
+    f = CAT.form(code)
+    assert f is not None
+    return f
+
+
+def said(e: pytest.ExceptionInfo[DomainError], *phrases: str) -> list:
+    for phrase in phrases:
+        assert phrase in e.value.message, (phrase, e.value.message)
+    return e.value.details
+
+
+def nominated(**kw):
+    cmd = c.SubmitNomination.model_validate(
+        {
+            "nominee": {
+                "kind": "individual",
+                "unit_id": "h",
+                "person": {"person_id": "p1", "name": "Lê Thị Hoa", "position": "Tổ trưởng", "year_of_birth": 1970},
+            },
+            "award_form": "giay_khen_chu_tich_ubnd_xa",
+            "year": 2026,
+            "achievement": "Thành tích  xuất sắc",
+            "festival_id": "f1",
+            **kw,
+        }
+    )
+    return d.submit(cmd, "n1", form(cmd.award_form), AUTHORITY, OFFICER, TODAY, NOW)
+
+
+def approved():
+    n, _ = nominated()
+    cmd = c.ApproveNomination(nomination_id="n1", decision_no="12/QĐ-UBND", decision_date=dt.date(2026, 8, 5))
+    return d.approve(n, cmd, "a1", form(), CAT, AUTHORITY, OFFICER, TODAY, NOW)
+
+
+# ------------------------------------------------------------------------------------ refusals
+
+
+def test_what_check_form_says():
+    with pytest.raises(RuleViolation) as e:
+        d.check_form(CAT, "bang_vang", "individual", 2026, TODAY)
+    assert said(e, "award form bang_vang does not exist", "giay_khen_chu_tich_ubnd_xa") == [
+        {"field": "award_form", "value": "bang_vang", "rule": "form_exists"}
+    ]
+    with pytest.raises(RuleViolation) as e:
+        d.check_form(CAT, "giay_khen_chu_tich_ubnd_xa", "individual", 2027, TODAY)
+    assert said(e, "year 2027 is in the future", "today is 2026-11-29") == [
+        {"field": "year", "value": 2027, "rule": "year_not_in_future"}
+    ]
+    with pytest.raises(RuleViolation) as e:
+        d.check_form(CAT, "giay_khen_chu_tich_ubnd_huyen", "individual", 2026, TODAY)
+    assert said(e, "not in force today nor in 2026", "2024-01-01", "2025-06-30") == [
+        {"field": "award_form", "value": "giay_khen_chu_tich_ubnd_huyen", "rule": "form_in_force"}
+    ]
+    with pytest.raises(RuleViolation) as e:
+        d.check_form(CAT, "ky_niem_chuong_bao_ve_an_ninh_to_quoc", "collective", 2026, TODAY)
+    assert said(e, "is for individual nominees, not collective") == [
+        {"field": "nominee.kind", "value": "collective", "rule": "form_for"}
+    ]
+    f, day = d.check_form(CAT, "giay_khen_chu_tich_ubnd_huyen", "collective", 2025, TODAY)
+    assert (f.code, day) == ("giay_khen_chu_tich_ubnd_huyen", dt.date(2025, 6, 30))
+    assert d.check_form(CAT, "giay_khen_chu_tich_ubnd_xa", "individual", 2026, TODAY)[1] == TODAY
+
+
+def test_what_the_festival_checks_say():
+    with pytest.raises(NotFound) as e:
+        d.check_festival(None, "f9", ["h"])
+    assert said(e, "festival f9 is not known to awards (yet)") == [
+        {"rule": "not_known_yet", "field": "festival_id", "value": "f9"}
+    ]
+    with pytest.raises(RuleViolation) as e:
+        d.check_festival(d.KnownFestival("f2", "w", TODAY, "cancelled", 2026), "f2", ["w"])
+    assert said(e, "festival f2 was cancelled") == [{"field": "festival_id", "rule": "cancelled"}]
+    with pytest.raises(RuleViolation) as e:
+        d.check_festival(FEST, "f1", ["h", "w"], 2024)
+    assert said(e, "festival f1 is of 2026", "for 2024", "of 2024 or 2025") == [
+        {"field": "festival_id", "rule": "festival_year"}
+    ]
+    assert d.check_festival(FEST, "f1", ["h", "w"], 2025) is FEST  # the next year's festival
+    assert d.check_festival(FEST, "f1", ["h", "w"], 2026) is FEST
+    with pytest.raises(RuleViolation) as e:
+        d.check_festival(FEST, "f1", ["c", "p"], 2026)
+    assert said(e, "festival f1 is of unit w", "neither the unit nor one of its ancestors") == [
+        {"field": "festival_id", "value": "f1", "rule": "festival_of_unit_or_ancestor"}
+    ]
+
+
+def test_what_a_state_that_refuses_says():
+    n, _ = nominated()
+    returned, _ = d.return_(n, c.ReturnNomination(nomination_id="n1", reason="thiếu"), OFFICER, TODAY)
+    with pytest.raises(Conflict) as e:
+        d.return_(returned, c.ReturnNomination(nomination_id="n1", reason="x"), OFFICER, TODAY)
+    assert said(e, "nomination n1 is returned", "submitted or resubmitted", "can be returned") == [
+        {"field": "status", "value": "returned"}
+    ]
+    with pytest.raises(Conflict) as e:
+        d.resubmit(n, c.ResubmitNomination(nomination_id="n1"), OFFICER, TODAY)
+    assert said(e, "nomination n1 is submitted", "that is returned can be resubmitted") == [
+        {"field": "status", "value": "submitted"}
+    ]
+    _, award, _ = approved()
+    conferred, _ = d.confer(award, c.ConferAward(award_id="a1", conferred_on=FEST.date), None, "x", TODAY)
+    with pytest.raises(Conflict) as e:
+        d.confer(conferred, c.ConferAward(award_id="a1", conferred_on=FEST.date), None, "x", TODAY)
+    assert said(e, "award a1 is conferred", "only an approved award") == [{"field": "status", "value": "conferred"}]
+    cmd = c.RevokeAward(award_id="a1", reason="sai", decision_no="2", decision_date=dt.date(2026, 9, 1))
+    revoked, _ = d.revoke(award, cmd, OFFICER, TODAY)
+    with pytest.raises(Conflict) as e:
+        d.revoke(revoked, cmd, OFFICER, TODAY)
+    assert said(e, "award a1 is already revoked") == [{"field": "status", "value": "revoked"}]
+
+
+def test_what_a_resubmission_with_another_person_says():
+    collective, _ = nominated(nominee={"kind": "collective", "unit_id": "h"})
+    back, _ = d.return_(collective, c.ReturnNomination(nomination_id="n1", reason="x"), OFFICER, TODAY)
+    person = c.Person(person_id="p1", name="X")
+    with pytest.raises(RuleViolation) as e:
+        d.resubmit(back, c.ResubmitNomination(nomination_id="n1", person=person), OFFICER, TODAY)
+    assert said(e, "a collective nominee has no person") == [{"field": "person", "rule": "same_nominee"}]
+    n, _ = nominated()
+    back, _ = d.return_(n, c.ReturnNomination(nomination_id="n1", reason="x"), OFFICER, TODAY)
+    other = c.Person(person_id="p2", name="X")
+    with pytest.raises(RuleViolation) as e:
+        d.resubmit(back, c.ResubmitNomination(nomination_id="n1", person=other), OFFICER, TODAY)
+    assert said(e, "the person_id (who is nominated) cannot change") == [
+        {"field": "person.person_id", "rule": "same_nominee"}
+    ]
+
+
+def test_what_the_dates_of_a_decision_say():
+    n, _ = nominated()
+    cmd = c.ApproveNomination(nomination_id="n1", decision_no="1", decision_date=dt.date(2026, 11, 30))
+    with pytest.raises(RuleViolation) as e:
+        d.approve(n, cmd, "a1", form(), CAT, AUTHORITY, OFFICER, TODAY, NOW)
+    assert said(e, "decision_date 2026-11-30 is in the future (today is 2026-11-29)") == [
+        {"field": "decision_date", "rule": "not_in_future"}
+    ]
+    early = cmd.model_copy(update={"decision_date": dt.date(2025, 12, 31)})
+    with pytest.raises(RuleViolation) as e:
+        d.approve(n, early, "a1", form(), CAT, AUTHORITY, OFFICER, TODAY, NOW)
+    assert said(e, "decision_date 2025-12-31 is before the nomination's year 2026") == [
+        {"field": "decision_date", "rule": "decision_in_or_after_year"}
+    ]
+    old, _ = nominated(award_form="giay_khen_chu_tich_ubnd_huyen", year=2025)
+    late = cmd.model_copy(update={"decision_date": dt.date(2025, 7, 1)})
+    with pytest.raises(RuleViolation) as e:
+        d.approve(old, late, "a1", form("giay_khen_chu_tich_ubnd_huyen"), CAT, AUTHORITY, OFFICER, TODAY, NOW)
+    assert said(e, "not in force on the decision date 2025-07-01", "2024-01-01 to 2025-06-30") == [
+        {"field": "decision_date", "rule": "form_in_force"}
+    ]
+    with pytest.raises(RuleViolation) as e:
+        d.reject(
+            n, c.RejectNomination(nomination_id="n1", reason="x", decision_date=dt.date(2026, 12, 1)), OFFICER, TODAY
+        )
+    assert said(e, "decision_date 2026-12-01 is in the future") == [{"field": "decision_date", "rule": "not_in_future"}]
+
+
+def test_what_a_conferral_and_a_revocation_say():
+    _, award, _ = approved()
+    with pytest.raises(RuleViolation) as e:
+        d.confer(award, c.ConferAward(award_id="a1", conferred_on=dt.date(2026, 11, 30)), None, None, TODAY)
+    assert said(e, "conferred_on 2026-11-30 is in the future", "today is 2026-11-29") == [
+        {"field": "conferred_on", "rule": "not_in_future"}
+    ]
+    with pytest.raises(RuleViolation) as e:
+        d.confer(award, c.ConferAward(award_id="a1", conferred_on=dt.date(2026, 8, 4)), None, None, TODAY)
+    assert said(e, "conferred_on 2026-08-04 is before the decision (2026-08-05)") == [
+        {"field": "conferred_on", "rule": "after_decision"}
+    ]
+    at = c.ConferAward(award_id="a1", conferred_on=dt.date(2026, 8, 11), festival_id="f1")
+    with pytest.raises(RuleViolation) as e:
+        d.confer(award, at, FEST, None, TODAY)
+    assert said(e, "conferred at festival f1 is conferred on its date 2026-08-10, not 2026-08-11") == [
+        {"field": "conferred_on", "rule": "festival_date"}
+    ]
+    cmd = c.RevokeAward(award_id="a1", reason="sai", decision_no="2", decision_date=dt.date(2026, 8, 4))
+    with pytest.raises(RuleViolation) as e:
+        d.revoke(award, cmd, OFFICER, TODAY)
+    assert said(e, "decision_date 2026-08-04 is before the award's decision (2026-08-05)") == [
+        {"field": "decision_date", "rule": "after_decision"}
+    ]
+    with pytest.raises(RuleViolation) as e:
+        d.revoke(award, cmd.model_copy(update={"decision_date": dt.date(2026, 12, 1)}), OFFICER, TODAY)
+    assert said(e, "decision_date 2026-12-01 is in the future") == [{"field": "decision_date", "rule": "not_in_future"}]
+
+
+def test_what_a_gift_in_the_future_says():
+    cmd = c.RecordGift(
+        unit_id="h",
+        beneficiary_kind="other",
+        recipients=1,
+        value_vnd=1,
+        funding_source="Quỹ",
+        given_on=dt.date(2026, 11, 30),
+    )
+    with pytest.raises(RuleViolation) as e:
+        d.record_gift(cmd, "g1", None, OFFICER, TODAY, NOW)
+    assert said(e, "given_on 2026-11-30 is in the future") == [{"field": "given_on", "rule": "not_in_future"}]
+
+
+# ------------------------------------------------------------------------------------ what is recorded
+
+
+def test_what_a_submission_records():
+    n, e = nominated()
+    nominee = {
+        "kind": "individual",
+        "unit_id": "h",
+        "person": {"person_id": "p1", "name": "Lê Thị Hoa", "position": "Tổ trưởng", "year_of_birth": 1970},
+    }
+    assert n.model_dump(mode="json", exclude={"created_at", "sort_key"}) == {
+        "nomination_id": "n1",
+        "nominee": nominee,
+        "nominee_key": "person:p1",
+        "award_form": "giay_khen_chu_tich_ubnd_xa",
+        "year": 2026,
+        "achievement": "Thành tích  xuất sắc",
+        "achievement_key": "thành tích xuất sắc",
+        "festival_id": "f1",
+        "grantor": AUTHORITY.model_dump(mode="json"),
+        "forwarded": False,
+        "status": "submitted",
+        "submitted_on": "2026-11-29",
+        "submitted_by": "o",
+        "steps": [{"event": "submitted", "on": "2026-11-29", "actor_id": "o", "reason": None, "note": None}],
+        "decision_no": None,
+        "decision_date": None,
+        "award_id": None,
+        "version": 1,
+    }
+    assert n.sort_key == d.sort_key(TODAY, NOW, "n1")
+    assert (e.aggregate, e.name, e.subject, e.aggregate_version) == ("nomination", "submitted", "n1", 1)
+    assert e.data.model_dump(mode="json") == {
+        "nomination_id": "n1",
+        "nominee": nominee,
+        "award_form": "giay_khen_chu_tich_ubnd_xa",
+        "year": 2026,
+        "achievement": "Thành tích  xuất sắc",
+        "festival_id": "f1",
+        "grantor": AUTHORITY.model_dump(mode="json"),
+        "forwarded": False,
+        "submitted_on": "2026-11-29",
+    }
+    medal, _ = nominated(award_form="ky_niem_chuong_bao_ve_an_ninh_to_quoc")
+    assert medal.forwarded is True
+    collective, _ = nominated(nominee={"kind": "collective", "unit_id": "h"})
+    assert collective.nominee_key == "unit:h"
+
+
+def test_what_a_return_and_a_resubmission_record():
+    n, _ = nominated()
+    returned, e = d.return_(n, c.ReturnNomination(nomination_id="n1", reason="thiếu biên bản"), OFFICER, TODAY)
+    assert (returned.status, returned.version, e.aggregate_version, e.name) == ("returned", 2, 2, "returned")
+    assert returned.steps[-1].model_dump(mode="json") == {
+        "event": "returned",
+        "on": "2026-11-29",
+        "actor_id": "o",
+        "reason": "thiếu biên bản",
+        "note": None,
+    }
+    assert e.data.model_dump(mode="json") == {
+        "nomination_id": "n1",
+        "reason": "thiếu biên bản",
+        "returned_on": "2026-11-29",
+    }
+    person = c.Person(person_id="p1", name="Lê Thị Hoa", position="Tổ phó")
+    cmd = c.ResubmitNomination(
+        nomination_id="n1", note="đã bổ sung", achievement="Thành tích mới", person=person, festival_id="f2"
+    )
+    again, e = d.resubmit(returned, cmd, OFFICER, TODAY)
+    assert (again.status, again.version, e.aggregate_version, e.name) == ("resubmitted", 3, 3, "resubmitted")
+    assert (again.achievement, again.achievement_key, again.festival_id) == ("Thành tích mới", "thành tích mới", "f2")
+    assert again.nominee.person is not None and again.nominee.person.position == "Tổ phó"
+    assert again.steps[-1].model_dump(mode="json") == {
+        "event": "resubmitted",
+        "on": "2026-11-29",
+        "actor_id": "o",
+        "reason": None,
+        "note": "đã bổ sung",
+    }
+    assert e.data.model_dump(mode="json") == {
+        "nomination_id": "n1",
+        "note": "đã bổ sung",
+        "achievement": "Thành tích mới",
+        "person": {"person_id": "p1", "name": "Lê Thị Hoa", "position": "Tổ phó", "year_of_birth": None},
+        "festival_id": "f2",
+        "resubmitted_on": "2026-11-29",
+    }
+    back, _ = d.return_(again, c.ReturnNomination(nomination_id="n1", reason="x"), OFFICER, TODAY)
+    same, e = d.resubmit(back, c.ResubmitNomination(nomination_id="n1"), OFFICER, TODAY)
+    assert (same.achievement, same.festival_id, same.nominee) == (again.achievement, "f2", again.nominee)
+    assert (e.data.achievement, e.data.festival_id, e.data.note) == ("Thành tích mới", "f2", None)
+
+
+def test_what_an_approval_records():
+    n, award, e = approved()
+    assert (n.status, n.version, n.decision_no, n.decision_date, n.award_id, n.grantor) == (
+        "approved",
+        2,
+        "12/QĐ-UBND",
+        dt.date(2026, 8, 5),
+        "a1",
+        AUTHORITY,
+    )
+    assert n.steps[-1].model_dump(mode="json") == {
+        "event": "approved",
+        "on": "2026-11-29",
+        "actor_id": "o",
+        "reason": None,
+        "note": "12/QĐ-UBND",
+    }
+    assert award.model_dump(mode="json", exclude={"created_at", "sort_key", "nominee"}) == {
+        "award_id": "a1",
+        "nomination_id": "n1",
+        "award_form": "giay_khen_chu_tich_ubnd_xa",
+        "nominee_key": "person:p1",
+        "unit_id": "h",
+        "year": 2026,
+        "achievement": "Thành tích  xuất sắc",
+        "decision_no": "12/QĐ-UBND",
+        "decision_date": "2026-08-05",
+        "decided_by": AUTHORITY.model_dump(mode="json"),
+        "recorded_by": "o",
+        "amount_vnd": 710_000,
+        "amount_unconfirmed": False,
+        "status": "approved",
+        "conferred_on": None,
+        "festival_id": None,
+        "presented_by": None,
+        "revocation": None,
+        "version": 0,
+    }
+    assert award.sort_key == d.sort_key(dt.date(2026, 8, 5), NOW, "a1")
+    assert (e.name, e.subject, e.aggregate_version) == ("approved", "n1", 2)
+    assert e.data.model_dump(mode="json", exclude={"nominee"}) == {
+        "nomination_id": "n1",
+        "award_id": "a1",
+        "award_form": "giay_khen_chu_tich_ubnd_xa",
+        "year": 2026,
+        "decision_no": "12/QĐ-UBND",
+        "decision_date": "2026-08-05",
+        "decided_by": AUTHORITY.model_dump(mode="json"),
+        "recorded_by": "o",
+        "amount_vnd": 710_000,
+        "amount_unconfirmed": False,
+    }
+    medal, _ = nominated(award_form="ky_niem_chuong_bao_ve_an_ninh_to_quoc")
+    cmd = c.ApproveNomination(nomination_id="n1", decision_no="1", decision_date=dt.date(2024, 6, 1))
+    medal = medal.model_copy(update={"year": 2024})
+    _, no_amount, _ = d.approve(
+        medal, cmd, "a2", form("ky_niem_chuong_bao_ve_an_ninh_to_quoc"), CAT, AUTHORITY, OFFICER, TODAY, NOW
+    )
+    assert (no_amount.amount_vnd, no_amount.amount_unconfirmed) == (None, True)  # no amount in the data then
+
+
+def test_what_a_rejection_records():
+    n, _ = nominated()
+    cmd = c.RejectNomination(
+        nomination_id="n1", reason="chưa đủ", decision_no="3/QĐ", decision_date=dt.date(2026, 9, 1)
+    )
+    new, e = d.reject(n, cmd, OFFICER, TODAY)
+    assert (new.status, new.version, new.decision_no, new.decision_date) == ("rejected", 2, "3/QĐ", dt.date(2026, 9, 1))
+    assert new.steps[-1].model_dump(mode="json") == {
+        "event": "rejected",
+        "on": "2026-11-29",
+        "actor_id": "o",
+        "reason": "chưa đủ",
+        "note": None,
+    }
+    assert (e.name, e.aggregate_version) == ("rejected", 2)
+    assert e.data.model_dump(mode="json") == {
+        "nomination_id": "n1",
+        "reason": "chưa đủ",
+        "decision_no": "3/QĐ",
+        "decision_date": "2026-09-01",
+    }
+    undated, _ = d.reject(n, c.RejectNomination(nomination_id="n1", reason="x"), OFFICER, TODAY)
+    assert undated.decision_date is None
+
+
+def test_what_a_conferral_and_a_revocation_record():
+    _, award, _ = approved()
+    cmd = c.ConferAward(award_id="a1", conferred_on=FEST.date, festival_id="f1")
+    conferred, e = d.confer(award, cmd, FEST, "Chủ tịch UBND phường", TODAY)
+    assert (conferred.status, conferred.conferred_on, conferred.festival_id, conferred.presented_by) == (
+        "conferred",
+        FEST.date,
+        "f1",
+        "Chủ tịch UBND phường",
+    )
+    assert (conferred.version, e.aggregate, e.name, e.subject, e.aggregate_version) == (
+        1,
+        "award",
+        "conferred",
+        "a1",
+        1,
+    )
+    assert e.data.model_dump(mode="json", exclude={"nominee"}) == {
+        "award_id": "a1",
+        "nomination_id": "n1",
+        "award_form": "giay_khen_chu_tich_ubnd_xa",
+        "conferred_on": "2026-08-10",
+        "festival_id": "f1",
+        "presented_by": "Chủ tịch UBND phường",
+    }
+    cmd = c.RevokeAward(award_id="a1", reason="gian dối", decision_no="2/QĐ", decision_date=dt.date(2026, 9, 1))
+    revoked, e = d.revoke(conferred, cmd, OFFICER, TODAY)
+    assert revoked.status == "revoked" and revoked.version == 2
+    assert revoked.revocation is not None and revoked.revocation.model_dump(mode="json") == {
+        "reason": "gian dối",
+        "decision_no": "2/QĐ",
+        "decision_date": "2026-09-01",
+        "actor_id": "o",
+    }
+    assert (e.name, e.aggregate_version) == ("revoked", 2)
+    assert e.data.model_dump(mode="json") == {
+        "award_id": "a1",
+        "nomination_id": "n1",
+        "reason": "gian dối",
+        "decision_no": "2/QĐ",
+        "decision_date": "2026-09-01",
+    }
+    same_day, _ = d.revoke(award, cmd.model_copy(update={"decision_date": award.decision_date}), OFFICER, TODAY)
+    assert same_day.status == "revoked"  # on the award's decision day itself
+
+
+def test_what_a_gift_records():
+    cmd = c.RecordGift(
+        unit_id="h",
+        beneficiary_kind="martyr_family",
+        recipients=3,
+        value_vnd=1_500_000,
+        funding_source="Quỹ đền ơn đáp nghĩa",
+        festival_id="f1",
+        note="tặng quà",
+    )
+    gift, e = d.record_gift(cmd, "g1", FEST, OFFICER, TODAY, NOW)
+    assert gift.model_dump(mode="json", exclude={"created_at", "sort_key"}) == {
+        "gift_id": "g1",
+        "unit_id": "h",
+        "beneficiary_kind": "martyr_family",
+        "recipients": 3,
+        "value_vnd": 1_500_000,
+        "funding_source": "Quỹ đền ơn đáp nghĩa",
+        "festival_id": "f1",
+        "given_on": "2026-08-10",
+        "year": 2026,
+        "note": "tặng quà",
+        "recorded_by": "o",
+    }
+    assert gift.sort_key == d.sort_key(FEST.date, NOW, "g1")
+    assert (e.aggregate, e.name, e.subject, e.aggregate_version) == ("gift", "recorded", "g1", 1)
+    assert e.data.model_dump(mode="json") == {
+        k: v for k, v in gift.model_dump(mode="json").items() if k not in ("recorded_by", "created_at", "sort_key")
+    }
+    today_gift, _ = d.record_gift(cmd.model_copy(update={"festival_id": None}), "g2", None, OFFICER, TODAY, NOW)
+    assert today_gift.given_on == TODAY
+
+
+def test_keys_and_sort_keys():
+    n, _ = nominated(award_form="ky_niem_chuong_bao_ve_an_ninh_to_quoc")
+    assert d.keys(n, once_only=True) == [
+        "achievement:person:p1|2026|thành tích xuất sắc",
+        "once:ky_niem_chuong_bao_ve_an_ninh_to_quoc|p1",
+    ]
+    assert d.keys(n, once_only=False) == ["achievement:person:p1|2026|thành tích xuất sắc"]
+    collective, _ = nominated(nominee={"kind": "collective", "unit_id": "h"})
+    assert d.keys(collective, once_only=True) == ["achievement:unit:h|2026|thành tích xuất sắc"]
+    assert d.sort_key(dt.date(2026, 8, 5), dt.datetime(2026, 8, 5, 10, 0, 1, 5, tzinfo=dt.UTC), "x") == (
+        "2026-08-05|20260805T100001.000005|x"
+    )
+    assert d.province_of([H, W, P]) == "p" and d.province_of([H, W]) is None and d.province_of([]) is None
+    police = d.Ancestor("pa", "agency", "Công an", ("provincial_police",))
+    assert d.police_of([d.Ancestor("s", "agency", "Sở"), police]) is police
+    assert d.police_of([d.Ancestor("s", "agency", "Sở")]) is None
+
+
+def test_what_the_rules_query_shows_of_a_form():
+    view = form().view(dt.date(2025, 7, 1), CAT.base_salary)
+    assert view == {
+        "code": "giay_khen_chu_tich_ubnd_xa",
+        "name": form().name,
+        "aliases": form().aliases,
+        "grantor": {"level": "commune", "outside": False, "name": "Chủ tịch UBND cấp xã"},
+        "forwarded": False,
+        "in_force_from": "2024-01-01",
+        "in_force_to": None,
+        "for": ["collective", "individual"],
+        "once_only": False,
+        "amount": {
+            "collective": {"vnd": 1_410_000, "multiple": "0.6", "base_salary_vnd": 2_340_000, "unconfirmed": True},
+            "individual": {"vnd": 710_000, "multiple": "0.3", "base_salary_vnd": 2_340_000, "unconfirmed": False},
+        },
+        "basis": form().basis,
+        "unconfirmed": True,
+        "unconfirmed_fields": form().unconfirmed,
+    }
+    district = CAT.form("giay_khen_chu_tich_ubnd_huyen")
+    assert district is not None
+    assert district.view(dt.date(2025, 6, 1), CAT.base_salary)["in_force_to"] == "2025-06-30"
+    medal = CAT.form("ky_niem_chuong_bao_ve_an_ninh_to_quoc")
+    assert medal is not None
+    shown = medal.view(dt.date(2024, 6, 1), CAT.base_salary)
+    assert shown["amount"] == {"individual": None} and shown["unconfirmed"] is True and shown["forwarded"] is True

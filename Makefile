@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.9
 
 .PHONY: install up test test-reverse lint typecheck pytest docs bench fuzz mutate clean
+ASYNCAPI := tools/asyncapi/node_modules/.bin/asyncapi
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +18,13 @@ install: $(BIN)/uv
 up: install
 	$(BIN)/python -m deploy.embedded
 
-test: install lint typecheck pytest
+# The official AsyncAPI CLI (pinned in tools/asyncapi/package-lock.json): the tests validate every
+# committed AsyncAPI document with it.
+$(ASYNCAPI): tools/asyncapi/package-lock.json
+	npm ci --prefix tools/asyncapi --no-audit --no-fund --loglevel=error
+	touch $(ASYNCAPI)
+
+test: install $(ASYNCAPI) lint typecheck pytest
 
 lint:
 	$(BIN)/ruff check shared services deploy tests bench data examples
@@ -30,7 +37,7 @@ pytest:
 	$(BIN)/pytest -q -p no:cacheprovider
 
 # The same suite with its files in reverse order: no test may depend on another file running first.
-test-reverse: install
+test-reverse: install $(ASYNCAPI)
 	ANTQ_TEST_ORDER=reverse $(BIN)/pytest -q -p no:cacheprovider
 
 docs: install
@@ -48,4 +55,4 @@ fuzz: install
 	ANTQ_FUZZ_EXAMPLES=$${ANTQ_FUZZ_EXAMPLES:-300} $(BIN)/pytest -q -p no:cacheprovider tests/fuzz
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants tools/asyncapi/node_modules

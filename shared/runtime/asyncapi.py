@@ -28,6 +28,15 @@ def document(broker: NatsBroker, service: str, description: str, consumers: list
     return with_consumers(with_intake(with_replies(doc), service), consumers)
 
 
+def lift(components: dict[str, Any], name: str, schema: dict[str, Any]) -> None:
+    """Put a model's schema into `components.schemas`, with its nested models beside it: pydantic keeps
+    them under the schema's own `$defs` while its references point at `#/components/schemas/<model>`."""
+    schemas = components.setdefault("schemas", {})
+    for nested, definition in schema.pop("$defs", {}).items():
+        schemas.setdefault(nested, definition)
+    schemas[name] = schema
+
+
 def with_intake(doc: dict[str, Any], service: str) -> dict[str, Any]:
     """The durable intake: a `receive` of the same CloudEvent commands, on the intake stream."""
     subject = intake_subject(service, "*")
@@ -58,8 +67,7 @@ def with_replies(doc: dict[str, Any]) -> dict[str, Any]:
     """FastStream does not document request/reply answers: add the reply to every command and
     query operation (AsyncAPI 3 `operation.reply`, to the requester's NATS inbox)."""
     components = doc.setdefault("components", {})
-    schema = Reply.model_json_schema(ref_template="#/components/schemas/{model}")
-    components.setdefault("schemas", {})["Reply"] = schema
+    lift(components, "Reply", Reply.model_json_schema(ref_template="#/components/schemas/{model}"))
     components.setdefault("messages", {})["Reply"] = {
         "name": "Reply",
         "title": "Reply to a command or query",
@@ -88,9 +96,7 @@ def with_consumers(doc: dict[str, Any], consumers: list[Consumer[Any]]) -> dict[
         for t, handler in sorted(consumer.handlers.items()):
             subject = "antq." + t.removeprefix("vn.antq.")
             name = handler.model.__name__
-            components.setdefault("schemas", {})[name] = handler.model.model_json_schema(
-                ref_template="#/components/schemas/{model}"
-            )
+            lift(components, name, handler.model.model_json_schema(ref_template="#/components/schemas/{model}"))
             components.setdefault("messages", {})[name] = {
                 "name": name,
                 "title": t,

@@ -1,5 +1,5 @@
-"""Who may do what (DESIGN §2): the permissions of each role, and the scope rule "an actor of the
-unit or of an ancestor at the date". One place, applied by every service.
+"""Who may do and read what (DESIGN §2): the permissions of each role, the scope rule "an actor of the
+unit or of an ancestor at the date", and the same rule for reads. One place, applied by every service.
 
 Pure: the caller passes the target's ancestry at the relevant date."""
 
@@ -70,6 +70,38 @@ def require_scope(
             f"actor {actor.id} may not {what}: rule: nobody but an admin changes the unit they belong to",
             [{"rule": "own_unit"}],
         )
+
+
+ROLES: tuple[Role, ...] = ("officer", "approver", "admin")  # each grants what the one before it does
+
+
+def require_read(
+    actor: Actor,
+    ancestry: Sequence[str],
+    what: str,
+    *,
+    above: Sequence[str] | None = None,
+    role: Role = "officer",
+) -> None:
+    """Reads are authorised like writes (DESIGN §2): the target (whose ancestry on the tree date is
+    `ancestry`, empty when it does not exist) must be in the actor's subtree, or, for what governs the
+    actor (a campaign, an ancestor's record or festival), on the actor's own path up (`above`: the
+    actor's unit and its ancestors). `role`: the least role that reads it (recipients' addresses are
+    an admin's). An unknown target is refused exactly like one out of scope."""
+    if is_platform_admin(actor):
+        return
+    if ROLES.index(actor.role) < ROLES.index(role):
+        raise Forbidden(
+            f"actor {actor.id} ({actor.role}) may not read {what}: rule: it is read by the role {role} or above",
+            [{"rule": f"read:{role}", "role": actor.role}],
+        )
+    if ancestry and (actor.unit in ancestry or (above is not None and ancestry[0] in above)):
+        return
+    raise Forbidden(
+        f"actor {actor.id} of unit {actor.unit} may not read {what}: rule: only an actor of the unit or of one of "
+        "its ancestors reads it",
+        [{"rule": "scope"}],
+    )
 
 
 def require_platform_admin(actor: Actor, what: str) -> None:

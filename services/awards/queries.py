@@ -9,6 +9,7 @@ from typing import Any
 from services.awards.deps import Awards
 from services.awards.domain import nominee_key
 from services.awards.store import AwardsStore
+from shared.authz import is_platform_admin, require_read
 from shared.contract import awards as c
 from shared.contract.errors import NotFound
 from shared.runtime.mongo import IN_CHUNK
@@ -28,21 +29,12 @@ async def q_rules(q: c.RulesQuery, ctx: QCtx) -> dict[str, Any]:
     }
 
 
-async def q_nomination(q: c.NominationQuery, ctx: QCtx) -> dict[str, Any]:
-    n = await ctx.store.nomination(q.nomination_id)
-    if n is None:
-        raise NotFound(f"nomination {q.nomination_id} does not exist", [{"field": "nomination_id"}])
-    return n.model_dump(mode="json", exclude=set(HIDDEN))
-
-
-async def q_award(q: c.AwardQuery, ctx: QCtx) -> dict[str, Any]:
-    a = await ctx.store.award(q.award_id)
-    if a is None:
-        raise NotFound(f"award {q.award_id} does not exist", [{"field": "award_id"}])
-    return a.model_dump(mode="json", exclude=set(HIDDEN))
-
-
-async def _known_unit(ctx: QCtx, unit_id: str, field: str = "unit_id") -> None:
+async def _readable(ctx: QCtx, unit_id: str, day: dt.date, what: str, field: str = "unit_id") -> None:
+    """Nominees' data (names, years of birth, positions), awards and gifts are read by an actor of the
+    unit or of an ancestor, on the tree of `day`; a unit awards has not seen is refused like one out of
+    scope, except to a platform admin, who is told it is not known yet."""
+    ancestry = await ctx.store.units.ancestry(unit_id, day)
+    require_read(ctx.actor, ancestry, what)
     if await ctx.store.units.get(unit_id) is None:
         raise NotFound(
             f"unit {unit_id} is not known to awards (yet)",
@@ -50,24 +42,64 @@ async def _known_unit(ctx: QCtx, unit_id: str, field: str = "unit_id") -> None:
         )
 
 
-async def _known_festival(ctx: QCtx, festival_id: str) -> None:
-    if await ctx.store.festival(festival_id) is None:
+async def q_nomination(q: c.NominationQuery, ctx: QCtx) -> dict[str, Any]:
+    n = await ctx.store.nomination(q.nomination_id)
+    what = f"nomination {q.nomination_id}"
+    if n is None:
+        require_read(ctx.actor, [], what)
+        raise NotFound(f"{what} does not exist", [{"field": "nomination_id", "value": q.nomination_id}])
+    await _readable(ctx, n.nominee.unit_id, ctx.today, what)
+    return n.model_dump(mode="json", exclude=set(HIDDEN))
+
+
+async def q_award(q: c.AwardQuery, ctx: QCtx) -> dict[str, Any]:
+    a = await ctx.store.award(q.award_id)
+    what = f"award {q.award_id}"
+    if a is None:
+        require_read(ctx.actor, [], what)
+        raise NotFound(f"{what} does not exist", [{"field": "award_id", "value": q.award_id}])
+    await _readable(ctx, a.unit_id, ctx.today, what)
+    return a.model_dump(mode="json", exclude=set(HIDDEN))
+
+
+async def _festival_filter(ctx: QCtx, festival_id: str) -> dict[str, Any]:
+    """What a festival's lists are read by: an actor of its unit or above, on its day."""
+    festival = await ctx.store.festival(festival_id)
+    what = f"the records of festival {festival_id}"
+    if festival is None:
+        require_read(ctx.actor, [], what)
         raise NotFound(
             f"festival {festival_id} is not known to awards (yet)",
             [{"rule": "not_known_yet", "field": "festival_id", "value": festival_id}],
         )
+    await _readable(ctx, festival.unit_id, festival.date, what)
+    return {"festival_id": festival_id}
+
+
+def _scope(ctx: QCtx, unit_id: str | None, festival_id: str | None = None) -> str | None:
+    """The unit whose subtree a list covers: the one asked; with neither a unit nor a festival, the
+    actor's own (a list without a unit lists only the actor's subtree; a platform operator's, all)."""
+    if unit_id is not None or festival_id is not None or is_platform_admin(ctx.actor):
+        return unit_id
+    return ctx.actor.unit
 
 
 async def _unit_filters(ctx: QCtx, field: str, unit_id: str | None, tree_date: dt.date | None) -> list[dict[str, Any]]:
     """One filter per chunk of the subtree's unit ids (on the tree date), or one empty filter."""
     if unit_id is None:
         return [{}]
-    await _known_unit(ctx, unit_id)
-    ids = await ctx.store.subtree_ids(unit_id, tree_date or ctx.today)
+    day = tree_date or ctx.today
+    await _readable(ctx, unit_id, day, f"the records of unit {unit_id}")
+    ids = await ctx.store.subtree_ids(unit_id, day)
     return [
         {field: ids[i]} if len(ids) - i == 1 else {field: {"$in": ids[i : i + IN_CHUNK]}}
         for i in range(0, len(ids), IN_CHUNK)
     ]
+
+
+async def _in_subtree(ctx: QCtx, unit_ids: set[str]) -> set[str]:
+    """Those of `unit_ids` in the actor's subtree today."""
+    return {u for u in unit_ids if ctx.actor.unit in await ctx.store.units.ancestry(u, ctx.today)}
 
 
 def _page(found: list[dict[str, Any]], limit: int, key: str) -> tuple[list[dict[str, Any]], str | None]:
@@ -92,34 +124,38 @@ def _filters(**given: Any) -> dict[str, Any]:
 
 
 async def q_nominations(q: c.NominationsQuery, ctx: QCtx) -> dict[str, Any]:
-    chunks = await _unit_filters(ctx, "nominee.unit_id", q.unit_id, q.tree_date)
+    chunks = await _unit_filters(ctx, "nominee.unit_id", _scope(ctx, q.unit_id), q.tree_date)
     base = _filters(year=q.year, status=q.status, award_form=q.award_form)
     items, nxt = _page(await _list(ctx, "nominations", base, chunks, q.limit, q.after), q.limit, "nomination_id")
     return {"items": items, "next": nxt}
 
 
 async def q_awards(q: c.AwardsQuery, ctx: QCtx) -> dict[str, Any]:
-    if q.festival_id is not None:
-        await _known_festival(ctx, q.festival_id)
-    chunks = await _unit_filters(ctx, "unit_id", q.unit_id, q.tree_date)
-    base = _filters(festival_id=q.festival_id, year=q.year, status=q.status)
+    by_festival = await _festival_filter(ctx, q.festival_id) if q.festival_id is not None else {}
+    chunks = await _unit_filters(ctx, "unit_id", _scope(ctx, q.unit_id, q.festival_id), q.tree_date)
+    base = {**by_festival, **_filters(year=q.year, status=q.status)}
     items, nxt = _page(await _list(ctx, "awards", base, chunks, q.limit, q.after), q.limit, "award_id")
     return {"items": items, "next": nxt}
 
 
 async def q_history(q: c.HistoryQuery, ctx: QCtx) -> dict[str, Any]:
+    """A collective's history, to an actor of its unit or above; a person's, the records of units in the
+    actor's subtree (a person with none there reads as one who does not exist)."""
     person_id = q.nominee.person.person_id if q.nominee.person else None
+    what = "the history of this nominee"
     if q.nominee.kind == "collective" and q.nominee.unit_id is not None:
-        await _known_unit(ctx, q.nominee.unit_id, "nominee.unit_id")
+        await _readable(ctx, q.nominee.unit_id, ctx.today, what, "nominee.unit_id")
     key = nominee_key(q.nominee.kind, q.nominee.unit_id, person_id)
-    nominations, n_next = _page(
-        await ctx.store.find("nominations", {"nominee_key": key}, q.limit + 1, q.nominations_after),
-        q.limit,
-        "nomination_id",
-    )
-    awards, a_next = _page(
-        await ctx.store.find("awards", {"nominee_key": key}, q.limit + 1, q.awards_after), q.limit, "award_id"
-    )
+    found_n = await ctx.store.find("nominations", {"nominee_key": key}, q.limit + 1, q.nominations_after)
+    found_a = await ctx.store.find("awards", {"nominee_key": key}, q.limit + 1, q.awards_after)
+    if not is_platform_admin(ctx.actor):
+        mine = await _in_subtree(ctx, {n["nominee"]["unit_id"] for n in found_n} | {a["unit_id"] for a in found_a})
+        if not mine and q.nominations_after is None and q.awards_after is None:
+            require_read(ctx.actor, [], what)
+        found_n = [n for n in found_n if n["nominee"]["unit_id"] in mine]
+        found_a = [a for a in found_a if a["unit_id"] in mine]
+    nominations, n_next = _page(found_n, q.limit, "nomination_id")
+    awards, a_next = _page(found_a, q.limit, "award_id")
     return {
         "nominee_key": key,
         "nominations": nominations,
@@ -130,10 +166,9 @@ async def q_history(q: c.HistoryQuery, ctx: QCtx) -> dict[str, Any]:
 
 
 async def q_gifts(q: c.GiftsQuery, ctx: QCtx) -> dict[str, Any]:
-    if q.festival_id is not None:
-        await _known_festival(ctx, q.festival_id)
-    chunks = await _unit_filters(ctx, "unit_id", q.unit_id, q.tree_date)
-    base = _filters(festival_id=q.festival_id, year=q.year, beneficiary_kind=q.beneficiary_kind)
+    by_festival = await _festival_filter(ctx, q.festival_id) if q.festival_id is not None else {}
+    chunks = await _unit_filters(ctx, "unit_id", _scope(ctx, q.unit_id, q.festival_id), q.tree_date)
+    base = {**by_festival, **_filters(year=q.year, beneficiary_kind=q.beneficiary_kind)}
     totals = {"entries": 0, "recipients": 0, "value_vnd": 0}
     for chunk in chunks:
         for k, v in (await ctx.store.totals("gifts", {**base, **chunk})).items():

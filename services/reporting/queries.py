@@ -11,6 +11,7 @@ from typing import Any
 from services.reporting.deps import Reporting
 from services.reporting.projection import coverage_of, default_tree_date
 from services.reporting.store import ReportingStore, TreeCache, text_of
+from shared.authz import require_read
 from shared.contract import reporting as c
 from shared.contract.errors import NotFound, RuleViolation
 from shared.replicas.campaigns import expected_kinds
@@ -88,7 +89,16 @@ async def q_coverage(q: c.CoverageQuery, ctx: QCtx) -> dict[str, Any]:
     )
 
 
+async def readable(ctx: QCtx, unit_id: str, day: dt.date, what: str) -> None:
+    """Unit-level listings (a unit's status, the units missing, the per-unit report) are read by an actor
+    of the unit or of an ancestor on the tree date; the aggregate figures (coverage, summaries) by any
+    actor, for any scope: they name no person, and a commune compares itself with the province."""
+    view = await ctx.deps.trees(ctx.store.db).tree(ctx.store)
+    require_read(ctx.actor, view.ancestry(unit_id, day), what)
+
+
 async def q_unit_status(q: c.UnitStatusQuery, ctx: QCtx) -> dict[str, Any]:
+    await readable(ctx, q.unit_id, default_tree_date(q.year, ctx.today), f"the status of unit {q.unit_id}")
     if await ctx.store.units.get(q.unit_id) is None:
         raise NotFound(
             f"unit {q.unit_id} is not known to reporting (yet)",
@@ -144,6 +154,7 @@ async def _expected_rows(
     ctx: QCtx, year: int, scope: str, tree_date: dt.date | None
 ) -> tuple[dt.date, list[dict[str, Any]]]:
     cache = ctx.deps.trees(ctx.store.db)
+    await readable(ctx, scope, tree_date or default_tree_date(year, ctx.today), f"the units of {scope}")
     view, day, kinds = await scope_of(ctx.store, cache, ctx.today, year, scope, tree_date)
     summaries = await cache.summaries(ctx.store, year)
     ids = sorted((await cache.day(ctx.store, day)).expected(scope, kinds))

@@ -157,9 +157,11 @@ class Client:
         return str(command_id)
 
     async def query(self, service: str, name: str, params: dict[str, Any] | BaseModel | None = None) -> Reply:
+        """A query in a CloudEvent naming the client's actor (a token, when the client has one, proves it)."""
         payload = params.model_dump(mode="json", exclude_none=True) if isinstance(params, BaseModel) else params or {}
+        body = new_event(source=self.source, type=f"vn.antq.{service}.{name}.v1", data=payload, actor=self.actor)
         msg = await self.nc.request(
-            query_subject(service, name), json.dumps(payload).encode(), timeout=self.timeout, headers=self.headers()
+            query_subject(service, name), body.to_bytes(), timeout=self.timeout, headers=self.headers()
         )
         return Reply.parse(msg.data)
 

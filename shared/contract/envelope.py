@@ -16,7 +16,8 @@ from shared.contract.ids import uuid7
 from shared.contract.types import MAX_PAYLOAD_BYTES
 
 Role = Literal["officer", "approver", "admin"]
-Attr = Annotated[str, StringConstraints(max_length=128)]
+# an extension attribute: one line of printable text (a tab or a newline in an actor id is refused)
+Attr = Annotated[str, StringConstraints(max_length=128, pattern=r"^[^\x00-\x1f\x7f]*$")]
 EventType = Annotated[
     str,
     StringConstraints(max_length=200, pattern=r"^vn\.antq\.[a-z]+(\.[a-z][a-z0-9-]*)+\.v[0-9]+$"),

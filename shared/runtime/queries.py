@@ -1,5 +1,6 @@
-"""Queries: read the parameters (a plain object, or a CloudEvent whose `data` holds them), validate,
-answer from the service's store, and refuse answers too large for one message.
+"""Queries: read the parameters (a plain object, or a CloudEvent whose `data` holds them), know who
+asks (the actor), validate, answer from the service's store, and refuse answers too large for one
+message. Each handler authorises the read like a command (shared.authz.require_read).
 
 Queries change nothing, so they need no transaction, inbox or outbox."""
 
@@ -16,9 +17,9 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ValidationError
 from pymongo.errors import PyMongoError
 
-from shared.contract.envelope import pydantic_details, read_json, validate_strict
-from shared.contract.errors import DomainError, ReplyTooLarge, UnknownCommand, ValidationFailed
-from shared.runtime.auth import Presented, Verifier
+from shared.contract.envelope import Actor, CloudEvent, pydantic_details, read_json, validate_strict
+from shared.contract.errors import DomainError, MalformedMessage, ReplyTooLarge, UnknownCommand, ValidationFailed
+from shared.runtime.auth import Presented, Verifier, reconcile
 from shared.runtime.metrics import Metrics
 from shared.runtime.mongo import database_error
 
@@ -27,14 +28,20 @@ S = TypeVar("S")  # the service's store
 D = TypeVar("D")  # the service's dependencies object
 
 
+# Who asks a query in development when neither a token nor the envelope names an actor: the platform
+# operator (development takes every actor at its word; production requires a token on every query).
+DEVELOPMENT_READER = Actor(id="development", unit=None, role="admin")
+
+
 @dataclass
 class QueryContext(Generic[S, D]):
-    """What a query handler may use: the store, the clock, the service's dependencies."""
+    """What a query handler may use: the store, the clock, the service's dependencies, who asks."""
 
     store: S
     now: dt.datetime
     tz: ZoneInfo
     deps: D
+    actor: Actor = DEVELOPMENT_READER
 
     @property
     def today(self) -> dt.date:
@@ -81,22 +88,27 @@ class QueryProcessor(Generic[S]):
     async def answer(self, name: str, raw: bytes, presented: Presented | None = None) -> dict[str, Any]:
         outcome = "error"
         try:
-            if self.verifier is not None:  # queries reveal unit data: a token, where one is required
-                self.verifier.actor(presented, f"query {name}")
+            # queries reveal unit data: a token, where one is required (before anything else is read)
+            claimed = self.verifier.actor(presented, f"query {name}") if self.verifier is not None else None
             spec = self.queries.get(name)
             if spec is None:
                 known = sorted(self.queries)
                 raise UnknownCommand(
                     f"{self.service} has no query {name!r}; known: {', '.join(known)}", [{"known": known}]
                 )
-            doc = read_json(raw, self.max_payload_bytes, allow_empty=True)
-            params = doc.get("data", {}) if "specversion" in doc else doc
+            if not raw.strip():
+                raise MalformedMessage("the body is empty: send the parameters as a JSON object ({} for none)")
+            doc = read_json(raw, self.max_payload_bytes)
+            enveloped = "specversion" in doc
+            actor = self.actor_of(doc if enveloped else {}, claimed, name)
+            params = doc.get("data", {}) if enveloped else doc
             try:
                 q = validate_strict(spec.model, params)
             except ValidationError as exc:
                 raise ValidationFailed(f"invalid {name} query", pydantic_details(exc)) from None
             try:
-                result = await spec.handler(q, QueryContext(self.store(), self.clock(), self.tz, self.deps))
+                ctx = QueryContext(self.store(), self.clock(), self.tz, self.deps, actor)
+                result = await spec.handler(q, ctx)
             except PyMongoError as exc:
                 raise database_error(exc) from None
             if len(json.dumps(result, default=str)) > self.max_reply_bytes:
@@ -114,3 +126,18 @@ class QueryProcessor(Generic[S]):
             return {"ok": False, "error": {"code": "internal", "message": type(exc).__name__, "details": []}}
         finally:
             self.metrics.queries.labels(self.service, name, outcome).inc()
+
+    def actor_of(self, envelope: dict[str, Any], claimed: Actor | None, name: str) -> Actor:
+        """The token's actor (an envelope that names another is refused); without a token (development
+        only), the envelope's, as for commands; with neither, the development reader."""
+        attrs: dict[str, Any] = {k: envelope.get(k) for k in ("actorid", "actorunit", "actorrole") if k in envelope}
+        if claimed is not None:
+            reconcile(claimed, attrs, f"query {name}")
+            return claimed
+        if not attrs:
+            return DEVELOPMENT_READER
+        try:
+            env = CloudEvent.model_validate(envelope)
+        except ValidationError as exc:
+            raise ValidationFailed("the envelope is not a valid CloudEvent", pydantic_details(exc)) from None
+        return env.actor()

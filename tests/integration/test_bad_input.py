@@ -87,6 +87,8 @@ async def test_oversize_payload_is_refused_and_the_service_keeps_answering(admin
 
 async def test_bad_queries_get_error_replies(admin):
     assert (await ask(admin, b"{", "antq.query.registry.unit"))["error"]["code"] == "malformed"
+    for empty in (b"", b"  \n"):  # no body at all is not an object with missing fields
+        assert (await ask(admin, empty, "antq.query.registry.units"))["error"]["code"] == "malformed"
     assert (await ask(admin, {"unit_id": "nope"}, "antq.query.registry.unit"))["error"]["code"] == "not_found"
     assert (await ask(admin, {"limit": -1}, "antq.query.registry.units"))["error"]["code"] == "validation_failed"
     assert (await ask(admin, {"year": 2025}, "antq.query.registry.campaign"))["error"]["code"] == "validation_failed"

@@ -56,3 +56,15 @@ def test_a_huge_number_is_malformed_with_a_message_for_the_sender():
     with pytest.raises(MalformedMessage, match="more than 4300 digits") as e:
         read_json(b'{"a": ' + b"9" * 5000 + b"}", 10**6)
     assert "set_int_max_str_digits" not in e.value.message
+
+
+@pytest.mark.parametrize("attr", ["actorid", "actorunit", "correlationid", "causationid", "subject"])
+@pytest.mark.parametrize("control", ["\t", "\n", "\r", "\x00", "\x1b", "\x7f"])
+def test_an_attribute_with_a_control_character_is_refused(attr, control):
+    """A tab or a newline in an actor id would split log lines and audit rows: refused (a compatible
+    tightening: no valid id ever held one)."""
+    doc = {"specversion": "1.0", "id": "1", "source": "s", "type": "vn.antq.registry.register-unit.v1"}
+    with pytest.raises(ValidationFailed) as e:
+        parse_envelope(json.dumps({**doc, attr: f"officer{control}7"}).encode())
+    assert attr in json.dumps(e.value.details)
+    assert parse_envelope(json.dumps({**doc, attr: "Cán bộ Nguyễn Văn A"}).encode())

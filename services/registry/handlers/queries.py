@@ -1,5 +1,9 @@
 """Registry's queries: a unit with its history and lineage, units at a date (children, subtree,
-roots, filtered by kind or by a name typed with or without diacritics), festivals, campaigns, models."""
+roots, filtered by kind or by a name typed with or without diacritics), festivals, campaigns, models.
+
+Each is read like a command acts (DESIGN §2): a unit's record, festivals, campaigns and models by an
+actor of the unit or below it, or of a unit they govern (its ancestors' records, the campaigns above
+it); listings of children and subtrees only inside the actor's own subtree."""
 
 from __future__ import annotations
 
@@ -9,13 +13,21 @@ from typing import Any
 from services.registry import domain as d
 from services.registry.handlers.common import QCtx
 from services.registry.store import valid_to_out
+from shared.authz import is_platform_admin, require_read
 from shared.contract import registry as c
 from shared.contract.errors import NotFound
 from shared.contract.text import fold
 
 
-async def _unit(ctx: QCtx, unit_id: str, field: str = "unit_id") -> d.Unit:
+async def _unit(
+    ctx: QCtx, unit_id: str, day: dt.date, what: str, field: str = "unit_id", related: bool = True
+) -> d.Unit:
+    """A unit the actor may read about on `day` (`related`: also one above the actor's unit); an unknown
+    one is refused like one out of scope, except to a platform admin, who is told it does not exist."""
     unit = await ctx.store.unit(unit_id)
+    ancestry = await ctx.store.ancestry(unit_id, day) if unit is not None else []
+    above = await ctx.store.ancestry(ctx.actor.unit, day) if related and ctx.actor.unit else None
+    require_read(ctx.actor, ancestry, what, above=above)
     if unit is None:
         raise NotFound(f"unit {unit_id} does not exist", [{"field": field, "value": unit_id}])
     return unit
@@ -40,8 +52,8 @@ def unit_view(u: d.Unit, day: dt.date) -> dict[str, Any]:
 
 
 async def q_unit(q: c.UnitQuery, ctx: QCtx) -> dict[str, Any]:
-    unit = await _unit(ctx, q.unit_id)
     day = q.date or ctx.today
+    unit = await _unit(ctx, q.unit_id, day, f"unit {q.unit_id}")
     view = unit_view(unit, day)
     view["ancestors"] = (await ctx.store.ancestry(unit.unit_id, day))[1:]
     view["history"] = [
@@ -56,11 +68,15 @@ async def q_unit(q: c.UnitQuery, ctx: QCtx) -> dict[str, Any]:
 
 async def q_units(q: c.UnitsQuery, ctx: QCtx) -> dict[str, Any]:
     day = q.date or ctx.today
-    if q.parent_id is not None:
-        await _unit(ctx, q.parent_id, "parent_id")
+    parent_id = q.parent_id
+    if parent_id is None and not is_platform_admin(ctx.actor):
+        # a list without a unit lists the actor's subtree: the roots are a platform operator's to list
+        parent_id = ctx.actor.unit
+    if parent_id is not None:
+        await _unit(ctx, parent_id, day, f"the units under {parent_id}", "parent_id", related=False)
     if q.depth == "subtree":
-        if q.parent_id:
-            units = await ctx.store.subtree(q.parent_id, day)
+        if parent_id:
+            units = await ctx.store.subtree(parent_id, day)
         else:
             units = await ctx.store.roots(day, None, 0)
             for root in list(units):
@@ -68,10 +84,10 @@ async def q_units(q: c.UnitsQuery, ctx: QCtx) -> dict[str, Any]:
         units.sort(key=lambda u: u.unit_id)
         if q.after:
             units = [u for u in units if u.unit_id > q.after]
-    elif q.parent_id is None:
+    elif parent_id is None:
         units = await ctx.store.roots(day, q.after, q.limit + 1)
     else:
-        units = await ctx.store.children([q.parent_id], day, q.after, q.limit + 1 if not q.kinds else 0)
+        units = await ctx.store.children([parent_id], day, q.after, q.limit + 1 if not q.kinds else 0)
     if q.kinds:
         units = [u for u in units if u.kind_at(day) in q.kinds]
     if q.name_contains:
@@ -88,13 +104,19 @@ async def q_units(q: c.UnitsQuery, ctx: QCtx) -> dict[str, Any]:
 
 async def q_festival(q: c.FestivalQuery, ctx: QCtx) -> dict[str, Any]:
     festival = await ctx.store.festival(q.festival_id)
+    what = f"festival {q.festival_id}"
     if festival is None:
-        raise NotFound(f"festival {q.festival_id} does not exist")
+        require_read(ctx.actor, [], what)
+        raise NotFound(f"festival {q.festival_id} does not exist", [{"field": "festival_id", "value": q.festival_id}])
+    await _unit(ctx, festival.unit_id, festival.date, what)
     return festival.model_dump(mode="json")
 
 
 async def q_festivals(q: c.FestivalsQuery, ctx: QCtx) -> dict[str, Any]:
-    found = await ctx.store.festivals(q.unit_id, q.year, q.after, q.limit + 1)
+    unit_id = q.unit_id if q.unit_id or is_platform_admin(ctx.actor) else ctx.actor.unit
+    if unit_id is not None:
+        await _unit(ctx, unit_id, ctx.today, f"the festivals of {unit_id}")
+    found = await ctx.store.festivals(unit_id, q.year, q.after, q.limit + 1)
     page = found[: q.limit]
     return {
         "festivals": [f.model_dump(mode="json") for f in page],
@@ -109,14 +131,18 @@ async def q_campaign(q: c.CampaignQuery, ctx: QCtx) -> dict[str, Any]:
         assert q.year is not None and q.scope_unit_id is not None
         campaign = await ctx.store.campaign_by_scope(q.year, q.scope_unit_id)
     if campaign is None:
-        raise NotFound("no such campaign")
+        require_read(ctx.actor, [], "the campaign")
+        raise NotFound("no such campaign", [{"field": "campaign_id" if q.campaign_id else "scope_unit_id"}])
+    await _unit(ctx, campaign.scope_unit_id, campaign.window_start, f"campaign {campaign.campaign_id}")
     return campaign.model_dump(mode="json")
 
 
 async def q_model(q: c.ModelQuery, ctx: QCtx) -> dict[str, Any]:
     model = await ctx.store.model(q.model_id)
     if model is None:
-        raise NotFound(f"model {q.model_id} does not exist")
+        require_read(ctx.actor, [], f"model {q.model_id}")
+        raise NotFound(f"model {q.model_id} does not exist", [{"field": "model_id", "value": q.model_id}])
+    await _unit(ctx, model.unit_id, model.launched_on, f"model {q.model_id}")
     page = await ctx.store.replications(model.model_id, q.after, q.limit + 1)
     more = len(page) > q.limit
     page = page[: q.limit]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from services.notifications import consumers, handlers, queries, reminders, sender, store
 from services.notifications.deps import Notifications, NotificationsSettings, SenderMetrics
+from services.notifications.egress import Resolver, system_resolver
 from shared.contract import notifications as contract
 from shared.runtime.host import ServiceDefinition, ServiceHost
 from shared.runtime.kit import Clock, Kit
@@ -29,7 +30,11 @@ def definition(deps: Notifications) -> ServiceDefinition:
     )
 
 
-def create(settings: NotificationsSettings | None = None, clock: Clock | None = None) -> ServiceHost:
+def create(
+    settings: NotificationsSettings | None = None, clock: Clock | None = None, resolver: Resolver | None = None
+) -> ServiceHost:
+    """`resolver`: how a webhook host's name is resolved (the system's by default; tests give their own)."""
     s = settings or NotificationsSettings()
     kit = Kit.create(contract.SERVICE, s, clock)
-    return ServiceHost(definition(Notifications(s, kit, SenderMetrics(kit.metrics))), kit=kit)
+    deps = Notifications(s, kit, SenderMetrics(kit.metrics), resolver or system_resolver)
+    return ServiceHost(definition(deps), kit=kit)

@@ -16,7 +16,7 @@ import aiosmtplib
 import httpx
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from services.notifications import rules, titles
+from services.notifications import egress, rules, titles
 from shared.runtime.settings import ServiceSettings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -192,8 +192,15 @@ def webhook_body(delivery: dict[str, Any]) -> bytes:
 
 
 async def send_webhook(
-    client: httpx.AsyncClient, url: str, secrets: list[str], delivery: dict[str, Any], timeout: float
+    client: httpx.AsyncClient,
+    url: str,
+    secrets: list[str],
+    delivery: dict[str, Any],
+    timeout: float,
+    address: str | None = None,
 ) -> Attempt:
+    """`address`: the checked address to connect to (services/notifications/egress.py); the URL's host
+    is still what the receiver sees, in the Host header and as the TLS server name."""
     body = webhook_body(delivery)
     msg_id = rules.webhook_id(delivery["_id"])
     ts = int(dt.datetime.now(dt.UTC).timestamp())  # the receiver checks it against its own clock
@@ -206,8 +213,13 @@ async def send_webhook(
         "webhook-signature": rules.signature_header(secrets, msg_id, ts, body),
         "user-agent": "antq-notifications/1",
     }
+    extensions: dict[str, Any] = {}
+    if address is not None:
+        host = egress.target_of(url).host
+        url, headers["host"] = egress.pinned(url, address)
+        extensions["sni_hostname"] = host
     try:
-        response = await client.post(url, content=body, headers=headers, timeout=timeout)
+        response = await client.post(url, content=body, headers=headers, timeout=timeout, extensions=extensions)
     except httpx.TimeoutException:
         return Attempt(False, f"timed out after {timeout:g} s")
     except httpx.HTTPError as exc:

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import ipaddress
 from dataclasses import dataclass
 from typing import Literal
 
 from prometheus_client import Counter, Histogram
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.notifications.egress import Policy, Resolver, system_resolver
 from shared.contract.services import service
 from shared.runtime.kit import Kit
 from shared.runtime.metrics import Metrics
@@ -49,6 +51,18 @@ class NotificationsSettings(ServiceSettings):
     window_closing_days: int = Field(default=3, ge=0, le=60, description="Reminder N days before the window ends")
     report_due_days: int = Field(default=3, ge=0, le=60, description="Reminder N days before the report deadline")
     reminder_poll_seconds: float = Field(default=30.0, gt=0, description="How often due reminders are looked for")
+    webhook_allowed_networks: list[str] = Field(
+        default=[],
+        description="Networks a webhook may reach although they are not public (CIDRs, JSON list); loopback, "
+        "private, link-local, multicast and reserved addresses are refused otherwise (development allows loopback)",
+    )
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)  # ValueError: not a network
+        return value
 
 
 class SenderMetrics:
@@ -73,6 +87,12 @@ class Notifications:
     settings: NotificationsSettings
     kit: Kit
     sender_metrics: SenderMetrics
+    resolver: Resolver = system_resolver  # a name's addresses (tests give a resolver of their own)
+
+    @property
+    def egress(self) -> Policy:
+        """Where webhooks may go (services/notifications/egress.py)."""
+        return Policy.of(self.settings.webhook_allowed_networks, self.settings.env == "production")
 
     @property
     def db(self) -> AsyncDatabase[Doc]:

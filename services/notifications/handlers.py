@@ -1,16 +1,19 @@
 """Notifications' commands: recipients. An actor adds a recipient for a unit they have authority over
 (the unit or one of its ancestors, DESIGN §2), and removes or rotates the secret of one in that scope.
-A webhook secret is generated when none is given and returned once; it never appears in an event."""
+A webhook secret is generated when none is given and returned once; it never appears in an event. A
+webhook URL must lead to a public address (services/notifications/egress.py). Each handler reads,
+then decides, then saves."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from services.notifications import rules
+from services.notifications import egress, rules
 from services.notifications.deps import Notifications
 from services.notifications.store import NotificationsStore, Recipient, SecretEntry
-from shared.authz import require_scope
+from shared.authz import Permission, require_scope
 from shared.contract import notifications as c
+from shared.contract.envelope import Actor
 from shared.contract.errors import Conflict, NotFound, RuleViolation
 from shared.contract.events import DomainEvent
 from shared.runtime.pipeline import CommandSpec, Handled
@@ -19,40 +22,63 @@ from shared.runtime.pipeline import Context as BaseContext
 Context = BaseContext[NotificationsStore, Notifications]
 
 
-async def scope_chain(ctx: Context, unit_id: str) -> list[str]:
-    if await ctx.store.units.get(unit_id) is None:
-        # refused as a unit outside the actor's authority (the same words): only a platform admin
-        # learns that it does not exist
-        require_scope(ctx.actor, [], "operate", f"add a recipient for unit {unit_id}")
+# ------------------------------------------------------------------------------------ deciding (pure)
+
+
+def scope_of(actor: Actor, permission: Permission, unit_id: str, known: bool, chain: list[str], today: dt.date) -> None:
+    """The recipient's scope: a unit notifications knows (an unknown one is refused like one out of the
+    actor's authority, in the same words; only a platform admin learns it is not known yet), in the
+    actor's subtree, active today."""
+    what = f"add a recipient for unit {unit_id}"
+    require_scope(actor, chain if known else [], permission, what)
+    if not known:
         raise NotFound(
             f"unit {unit_id} is not known to notifications (yet): it learns units from registry's events",
             [{"rule": "not_known_yet", "field": "scope_unit_id", "value": unit_id}],
         )
-    chain = await ctx.store.units.ancestry(unit_id, ctx.today)
     if not chain:
         raise RuleViolation(
-            f"unit {unit_id} does not exist on {ctx.today.isoformat()} (closed, or not yet valid)",
+            f"unit {unit_id} does not exist on {today.isoformat()} (closed, or not yet valid)",
             [{"field": "scope_unit_id", "value": unit_id, "rule": "unit_active"}],
         )
-    return chain
 
 
-async def recipient_in_scope(ctx: Context, recipient_id: str, what: str) -> Recipient:
-    r = await ctx.store.recipient(recipient_id)
+def in_scope(
+    actor: Actor, permission: Permission, r: Recipient | None, recipient_id: str, chain: list[str], what: str
+) -> Recipient:
+    """A recipient the actor manages: of a scope in the actor's subtree (a removed or unknown one reads the
+    same as one out of scope, except to a platform admin)."""
     if r is None or r.status == "removed":
-        require_scope(ctx.actor, [], "operate", what)  # no hint to an actor without authority
+        require_scope(actor, [], permission, what)
         raise NotFound(f"recipient {recipient_id} does not exist", [{"field": "recipient_id", "value": recipient_id}])
-    chain = await ctx.store.units.ancestry(r.scope_unit_id, ctx.today) or [r.scope_unit_id]
-    require_scope(ctx.actor, chain, "operate", what)
+    require_scope(actor, chain, permission, what)
     return r
 
 
+async def recipient_of(ctx: Context, recipient_id: str) -> tuple[Recipient | None, list[str]]:
+    """A recipient and its scope's ancestry today, read."""
+    r = await ctx.store.recipient(recipient_id)
+    chain = (await ctx.store.units.ancestry(r.scope_unit_id, ctx.today) or [r.scope_unit_id]) if r else []
+    return r, chain
+
+
+# ------------------------------------------------------------------------------------ commands
+
+
 async def add_recipient(cmd: c.AddRecipient, ctx: Context) -> Handled:
-    chain = await scope_chain(ctx, cmd.scope_unit_id)
-    require_scope(ctx.actor, chain, "operate", f"add a recipient for unit {cmd.scope_unit_id}")
+    known = await ctx.store.units.get(cmd.scope_unit_id) is not None
+    chain = await ctx.store.units.ancestry(cmd.scope_unit_id, ctx.today) if known else []
+    addresses = None
+    if cmd.channel == "webhook":  # where the URL leads, checked below: no webhook into the province's network
+        target = egress.target_of(cmd.address)
+        addresses = await ctx.deps.resolver(target.host, target.port)
     recipient_id = cmd.recipient_id or ctx.new_id()
-    if cmd.recipient_id is not None and await ctx.store.recipient(recipient_id) is not None:
-        raise Conflict(f"recipient {recipient_id} already exists", [{"field": "recipient_id"}])
+    taken = cmd.recipient_id is not None and await ctx.store.recipient(recipient_id) is not None
+    scope_of(ctx.actor, ctx.permission, cmd.scope_unit_id, known, chain, ctx.today)
+    if addresses is not None:
+        egress.check(cmd.address, addresses, ctx.deps.egress)
+    if taken:
+        raise Conflict(f"recipient {recipient_id} already exists", [{"field": "recipient_id", "value": recipient_id}])
     generated = cmd.channel == "webhook" and cmd.secret is None
     secret = rules.new_secret() if generated else cmd.secret
     r = Recipient(
@@ -82,7 +108,8 @@ async def add_recipient(cmd: c.AddRecipient, ctx: Context) -> Handled:
 
 
 async def remove_recipient(cmd: c.RemoveRecipient, ctx: Context) -> Handled:
-    r = await recipient_in_scope(ctx, cmd.recipient_id, f"remove recipient {cmd.recipient_id}")
+    found, chain = await recipient_of(ctx, cmd.recipient_id)
+    r = in_scope(ctx.actor, ctx.permission, found, cmd.recipient_id, chain, f"remove recipient {cmd.recipient_id}")
     new = r.model_copy(update={"status": "removed", "version": r.version + 1, "secrets": []})
     await ctx.store.save_recipient(new, r.version)
     event = c.RecipientRemoved(recipient_id=r.recipient_id)
@@ -92,7 +119,9 @@ async def remove_recipient(cmd: c.RemoveRecipient, ctx: Context) -> Handled:
 
 
 async def rotate_secret(cmd: c.RotateSecret, ctx: Context) -> Handled:
-    r = await recipient_in_scope(ctx, cmd.recipient_id, f"rotate the secret of recipient {cmd.recipient_id}")
+    found, chain = await recipient_of(ctx, cmd.recipient_id)
+    what = f"rotate the secret of recipient {cmd.recipient_id}"
+    r = in_scope(ctx.actor, ctx.permission, found, cmd.recipient_id, chain, what)
     if r.channel != "webhook":
         raise RuleViolation(
             f"recipient {r.recipient_id} is an email recipient: only webhooks have a secret",

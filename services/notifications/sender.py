@@ -22,7 +22,7 @@ import httpx
 from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from services.notifications import channels, rules
+from services.notifications import channels, egress, rules
 from services.notifications.deps import Notifications
 from services.notifications.store import NotificationsStore, Recipient
 from shared.contract import notifications as c
@@ -152,8 +152,17 @@ class Sender:
 
     async def send(self, d: Doc, recipient: Recipient) -> channels.Attempt:
         if d["channel"] == "webhook":
+            target = egress.target_of(recipient.address)
+            addresses = await self.deps.resolver(target.host, target.port)
+            if not addresses:  # perhaps for a moment: retried
+                return channels.Attempt(False, f"the webhook host {target.host} does not resolve")
+            reason = egress.refusal(recipient.address, addresses, self.deps.egress)
+            if reason is not None:  # it resolves inside now: nothing is sent, and no retry helps
+                return channels.Attempt(False, f"not sent: {reason}", permanent=True, attempted=False)
             secrets = recipient.signing_secrets(self.deps.now())
-            return await channels.send_webhook(self.client, recipient.address, secrets, d, self.s.send_timeout_seconds)
+            return await channels.send_webhook(
+                self.client, recipient.address, secrets, d, self.s.send_timeout_seconds, address=addresses[0]
+            )
         try:
             return await asyncio.wait_for(
                 channels.send_email(self.smtp, recipient.address, d, recipient.language),

@@ -20,6 +20,7 @@ from deploy import smtp_sink
 from deploy.embedded import free_port
 from services.notifications.app import NotificationsSettings
 from services.notifications.app import create as create_notifications
+from services.notifications.egress import system_resolver
 from shared.client import Client, read_stream
 from shared.contract import awards as a
 from shared.contract import registry as r
@@ -80,9 +81,20 @@ def settings_for(servers, mailbox, **overrides) -> NotificationsSettings:
 
 
 @pytest.fixture(scope="module")
-async def notifications(servers, registry, awards, mailbox) -> AsyncIterator[ServiceHost]:
+def dns() -> dict[str, list[str]]:
+    """Names the tests resolve themselves (the rest go to the system's resolver): a test points a name
+    anywhere without sending anything there."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+async def notifications(servers, registry, awards, mailbox, dns) -> AsyncIterator[ServiceHost]:
     await fresh_durables(servers.nats_url)
-    host = create_notifications(settings_for(servers, mailbox))
+
+    async def resolver(host: str, port: int) -> list[str]:
+        return dns[host] if host in dns else await system_resolver(host, port)
+
+    host = create_notifications(settings_for(servers, mailbox), resolver=resolver)
     await host.start()
     await settle(registry, host, timeout=60)
     yield host
@@ -328,6 +340,46 @@ async def test_a_recipient_failing_too_long_is_disabled(admin, registry, notific
         assert len(await deliveries(admin, recipient_id=added["recipient_id"])) == 1
     finally:
         settings.disable_after_seconds, settings.max_attempts = before
+
+
+async def test_a_webhook_goes_only_where_its_name_resolved_when_checked(admin, registry, notifications, receiver, dns):
+    """A name checked when the recipient was added resolves inside the network later: the send is
+    refused before anything is sent (a permanent failure, with the address in the error). While it
+    resolves to an allowed address, the post goes to that address under the name (the Host header),
+    without a second lookup. add-recipient refuses a name that resolves inside already."""
+    t = await Tree().build(admin)
+    await settle(registry, notifications)
+    name = f"hooks-{t.w}.example.test"
+    dns[name] = ["127.0.0.1"]
+    path = f"/ok/dns-{t.w}"
+    url = f"http://{name}:{receiver.port}{path}"
+    added = await add(
+        admin, scope_unit_id=t.w, events=["vn.antq.registry.festival.planned.v1"], channel="webhook", address=url
+    )
+    await plan(admin, t.g1)
+    [post] = await receiver.wait_for(path, 1)
+    assert post.headers["host"] == f"{name}:{receiver.port}"
+
+    dns[name] = ["10.20.30.40"]  # the name now leads inside the network
+    await plan(admin, t.g2)
+    [failed] = await until(
+        lambda: _with_status_of(admin, added["recipient_id"], "failed"), what="the send refused before sending"
+    )
+    assert "10.20.30.40" in failed["last_error"] and "not a public address" in failed["last_error"]
+    assert failed["attempts"] == 0  # nothing was sent
+    assert len(receiver.at(path)) == 1
+
+    refused = await admin.command(
+        "notifications",
+        "add-recipient",
+        {"scope_unit_id": t.w, "events": ["vn.antq.registry.*"], "channel": "webhook", "address": url},
+    )
+    assert refused.error["code"] == "rule_violation"
+    assert refused.error["details"] == [{"field": "address", "rule": "webhook_target"}]
+
+
+async def _with_status_of(admin: Client, recipient_id: str, status: str) -> list[dict] | None:
+    return [d for d in await deliveries(admin, recipient_id=recipient_id) if d["status"] == status] or None
 
 
 async def _with_status(admin: Client, recipient_id: str, status: str) -> list[dict] | None:

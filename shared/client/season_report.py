@@ -131,6 +131,24 @@ def _unit_row(u: dict[str, Any], as_dates: bool) -> list[Any]:
     ]
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet program may run as a formula (OWASP)
+
+
+def inert(value: Any) -> Any:
+    """A CSV cell that no spreadsheet program runs: text that could start a formula gets a leading `'`."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
+def _text_as_text(workbook: Any) -> None:
+    """Every text cell is written as a string, never a formula (openpyxl makes one of any text starting
+    with `=`) nor an error value: the report computes no formula, and a unit's name is a name."""
+    for sheet in workbook.worksheets:
+        for cells in sheet.iter_rows():
+            for cell in cells:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"
+
+
 def write_xlsx(season: dict[str, Any], path: Path) -> None:
     from openpyxl import Workbook
     from openpyxl.chart import BarChart, Reference
@@ -207,6 +225,7 @@ def write_xlsx(season: dict[str, Any], path: Path) -> None:
     for cells in sheet.iter_rows(min_row=2):
         for cell in cells[1:]:
             cell.number_format = "#,##0"
+    _text_as_text(wb)
     wb.save(path)
 
 
@@ -219,7 +238,7 @@ def write_csv(season: dict[str, Any], path: Path) -> None:
         for u in season["units"]:
             row = _unit_row(u, as_dates=False)
             row[-2], row[-1] = vnd(row[-2]), vnd(row[-1])
-            out.writerow(row)
+            out.writerow([inert(v) for v in row])
 
 
 class QueryRefused(Exception):

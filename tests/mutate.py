@@ -90,7 +90,8 @@ def mutmut_config(area: Area) -> str:
 def workspace(name: str, area: Area) -> Path:
     """A copy of the tracked files, with the area's mutmut settings."""
     work = Path(tempfile.mkdtemp(prefix=f"antq-mutate-{name}-"))
-    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    listed = ["git", "ls-files", "--cached", "--others", "--exclude-standard"]  # the working tree, new files too
+    tracked = subprocess.run(listed, cwd=ROOT, capture_output=True, text=True, check=True).stdout
     for rel in tracked.splitlines():
         src = ROOT / rel
         if src.is_file():
@@ -120,7 +121,10 @@ def run(name: str, area: Area, env: dict[str, str]) -> dict[str, str]:
         subprocess.run([str(BIN / "mutmut"), "run", "--max-children", children], cwd=work, env=env, check=False)
         return results(work)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if os.environ.get("MUTATE_KEEP"):  # to read the survivors with `mutmut show` there
+            print(f"{name}: mutants kept in {work}", flush=True)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def score(name: str, prefix: str, found: dict[str, str]) -> tuple[str, list[str]]:

@@ -60,9 +60,7 @@ def nomination_cmd(**kw) -> c.SubmitNomination:
 def submitted(form=XA, chain=CHAIN, police=None, festival=None, taken=False, held=((None, False),), actor=OFFICER,
               day=TODAY, **kw):  # fmt: skip
     cmd = nomination_cmd(award_form=form.code, **kw)
-    return x.submission(
-        cmd, "n1", form, day, chain, police, festival, taken, list(held), actor, "operate", TODAY, NOW
-    )
+    return x.submission(cmd, "n1", form, day, chain, police, festival, taken, list(held), actor, "operate", TODAY, NOW)
 
 
 def returned(**kw):
@@ -353,17 +351,17 @@ def test_each_event_names_its_aggregate_and_subject_and_a_wrong_status_names_the
         assert said(e, f"can be {step}") == [{"field": "status", "value": "rejected"}]
 
 
+def in_force(form, start: dt.date, end: dt.date):
+    return form.model_copy(update={"in_force": form.in_force.model_copy(update={"from_": start, "to": end})})
+
+
 def test_a_form_in_force_from_the_first_day_of_a_year_counts_for_that_year():
     # a form that begins on 1 Jan 2026 and has ended: a 2026 nomination is read on its last day
-    form = XA.model_copy(update={"in_force": XA.in_force.model_copy(update={"from_": dt.date(2026, 1, 1),
-                                                                          "to": dt.date(2026, 1, 1)})})  # fmt: skip
+    form = in_force(XA, dt.date(2026, 1, 1), dt.date(2026, 1, 1))
     cat = CAT.model_copy(update={"forms": [form]})
     assert d.check_form(cat, XA.code, "individual", 2026, TODAY) == (form, dt.date(2026, 1, 1))
-    late = form.model_copy(update={"in_force": form.in_force.model_copy(update={"from_": dt.date(2026, 1, 2),
-                                                                               "to": dt.date(2026, 1, 2)})})  # fmt: skip
-    assert d.check_form(cat.model_copy(update={"forms": [late]}), XA.code, "individual", 2026, TODAY)[1] == dt.date(
-        2026, 1, 2
-    )
+    late = cat.model_copy(update={"forms": [in_force(XA, dt.date(2026, 1, 2), dt.date(2026, 1, 2))]})
+    assert d.check_form(late, XA.code, "individual", 2026, TODAY)[1] == dt.date(2026, 1, 2)
     with pytest.raises(RuleViolation) as e:
         d.check_form(cat, XA.code, "individual", 2025, TODAY)
     said(e, "2026-01-01")
@@ -384,7 +382,9 @@ def test_an_amount_needs_a_row_a_multiple_and_a_salary_in_force_on_the_day():
 def test_a_form_is_unconfirmed_when_its_data_or_any_amount_is():
     day = dt.date(2026, 8, 5)
     salaries = [BaseSalary.model_validate({"from": "2024-07-01", "vnd": 2_340_000, "source": "NĐ 73/2024"})]
-    row = AmountRow.model_validate({"from": "2024-01-01", "individual": "1", "collective": "2", "source": "NĐ 152/2025"})
+    row = AmountRow.model_validate(
+        {"from": "2024-01-01", "individual": "1", "collective": "2", "source": "NĐ 152/2025"}
+    )
     sure = XA.model_copy(update={"amounts": [row], "unconfirmed": []})
     assert sure.view(day, salaries)["unconfirmed"] is False
     assert sure.model_copy(update={"unconfirmed": ["amounts"]}).view(day, salaries)["unconfirmed"] is True

@@ -231,7 +231,8 @@ def test_reminders_chase_what_is_missing():
 
 
 @pytest.mark.parametrize(
-    "key", ["unit_id", "scope_unit_id", "parent_id", "from_parent_id", "to_parent_id", "target_unit_id", "source_unit_id"]
+    "key",
+    ["unit_id", "scope_unit_id", "parent_id", "from_parent_id", "to_parent_id", "target_unit_id", "source_unit_id"],
 )
 def test_every_field_that_names_a_unit_puts_the_event_in_its_scope(key):
     assert rules.units_of({key: "u1", "other": "u2"}) == {"u1"}

@@ -19,6 +19,7 @@ def definition(deps: Registry) -> ServiceDefinition:
         commands=handlers.COMMANDS,
         queries=handlers.QUERIES,
         events=contract.EVENTS,
+        newer_events=contract.NEWER_EVENTS,
         store_factory=lambda db, session: store.RegistryStore(db, session),
         ensure_indexes=store.ensure_indexes,
         deps=deps,

@@ -125,8 +125,8 @@ def registry_consumer(deps: Reporting) -> Consumer[ReportingStore]:
     async def rescheduled(e: r.FestivalRescheduled, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
         await festival(tx, e.festival_id, e.unit_id, e.year, date=e.date.isoformat())
 
-    @consumer.on(r.FestivalHeld)
-    async def held(e: r.FestivalHeld, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
+    @consumer.on(r.FestivalHeldV2)  # v1 from before v2 is read through its upcaster; v1 twins are skipped
+    async def held(e: r.FestivalHeldV2, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
         await festival(
             tx,
             e.festival_id,
@@ -141,7 +141,7 @@ def registry_consumer(deps: Reporting) -> Consumer[ReportingStore]:
             festival_part_held=e.festival_part_held,
             participants=e.participants,
             cost_vnd=e.cost_vnd,
-            funding_source=e.funding_source,
+            funding=[line.model_dump() for line in e.funding],
             models_launched=len(e.models_launched),
         )
 
@@ -173,7 +173,7 @@ def registry_consumer(deps: Reporting) -> Consumer[ReportingStore]:
 async def _prefetch_festivals(tx: Tx[ReportingStore], events: list[tuple[BaseModel, EventMeta]]) -> None:
     """One read per 100 (year, unit)s of the batch: every festival of them. A festival event names its
     unit and year (which never change), so its festival, if stored, is among those."""
-    festival_events = (r.FestivalPlanned, r.FestivalRescheduled, r.FestivalHeld, r.FestivalCancelled)
+    festival_events = (r.FestivalPlanned, r.FestivalRescheduled, r.FestivalHeldV2, r.FestivalCancelled)
     mine = [e for e, _ in events if isinstance(e, festival_events)]
     await tx.store.load_festivals_of({(e.year, e.unit_id) for e in mine})
     tx.store.known_absent("festivals", {e.festival_id for e in mine})

@@ -32,9 +32,20 @@ def unit_summary(festivals: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "both_parts": any(f.get("ceremony_held") and f.get("festival_part_held") for f in held),
         "participants": sum(int(f.get("participants") or 0) for f in held),
         "cost_vnd": sum(int(f.get("cost_vnd") or 0) for f in held),
+        "funding": funding_by_source(held),
         "held_on": min((f["held_on"] for f in held if f.get("held_on")), default=None),
         "planned_date": min((f["date"] for f in active if f.get("date")), default=None),
     }
+
+
+def funding_by_source(held: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The cost of the festivals held, by funding source, in the sources' order (festival.held v2's
+    lines; a line without an amount counts 0). A list, not a mapping: a source is free text."""
+    out: dict[str, int] = {}
+    for f in held:
+        for line in f.get("funding") or []:
+            out[line["source"]] = out.get(line["source"], 0) + int(line.get("amount_vnd") or 0)
+    return [{"source": source, "amount_vnd": amount} for source, amount in sorted(out.items())]
 
 
 TALLY = (

@@ -145,6 +145,7 @@ def _row(view: UnitsView, unit_id: str, day: dt.date, summary: dict[str, Any]) -
         "both_parts": bool(summary.get("both_parts")),
         "participants": int(summary.get("participants") or 0),
         "cost_vnd": int(summary.get("cost_vnd") or 0),
+        "funding": list(summary.get("funding") or []),
         "held_on": summary.get("held_on"),
         "planned_date": summary.get("planned_date"),
     }

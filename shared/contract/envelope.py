@@ -54,6 +54,11 @@ class CloudEvent(BaseModel):
     actorunit: Attr | None = None
     actorrole: Attr | None = None
     aggregateversion: int | None = Field(default=None, description="Version of the aggregate after this event.")
+    supersededby: EventType | None = Field(
+        default=None,
+        description="On an event also published in a newer major version: that version's type. A consumer of "
+        "the newer major skips this one (it reads the newer twin); a consumer of this major reads it as before.",
+    )
 
     @field_validator("time")
     @classmethod
@@ -116,6 +121,7 @@ def new_event(
     causationid: str | None = None,
     actor: Actor | None = None,
     aggregateversion: int | None = None,
+    supersededby: str | None = None,
 ) -> CloudEvent:
     return CloudEvent(
         id=id or uuid7(),
@@ -130,6 +136,7 @@ def new_event(
         actorunit=(actor.unit or "") if actor else None,
         actorrole=actor.role if actor else None,
         aggregateversion=aggregateversion,
+        supersededby=supersededby,
     )
 
 

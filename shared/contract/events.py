@@ -17,3 +17,4 @@ class DomainEvent:
     data: BaseModel
     aggregate_version: int | None = None
     version: int = 1  # major version of the payload schema
+    superseded_by: int | None = None  # also published as this newer major (its twin, same aggregate version)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
@@ -26,6 +26,13 @@ class ServiceEntry:
     queries: Mapping[str, type[BaseModel]]
     app: str  # "package.module:factory" returning the service's host, loaded only when asked for
     summary: str
+    # newer majors of events: (aggregate, event, major) → payload, and the upcasters from each major to the next
+    newer_events: Mapping[tuple[str, str, int], type[BaseModel]] = field(default_factory=dict)
+    upcasters: Mapping[tuple[str, str, int], Callable[[dict[str, Any]], dict[str, Any]]] = field(default_factory=dict)
+
+    def all_events(self) -> dict[tuple[str, str, int], type[BaseModel]]:
+        """Every major of every event: (aggregate, event, major) → payload."""
+        return {**{(a, e, 1): m for (a, e), m in self.events.items()}, **self.newer_events}
 
     def load_app(self) -> Callable[..., Any]:
         """The service's `create(settings=None, clock=None)` factory (imports the service package)."""
@@ -43,6 +50,8 @@ SERVICES: tuple[ServiceEntry, ...] = (
         queries=registry.QUERIES,
         app="services.registry.app:create",
         summary="Units, campaigns, festivals, movement models.",
+        newer_events=registry.NEWER_EVENTS,
+        upcasters=registry.UPCASTERS,
     ),
     ServiceEntry(
         name=awards.SERVICE,
@@ -96,9 +105,23 @@ def command_of(model: type[BaseModel]) -> tuple[str, str]:
 
 
 def event_of(model: type[BaseModel]) -> tuple[str, str, str]:
-    """(service, aggregate, event) of an event payload model."""
+    """(service, aggregate, event) of an event payload model (of any major)."""
+    service_name, aggregate, event, _ = event_version_of(model)
+    return service_name, aggregate, event
+
+
+def event_version_of(model: type[BaseModel]) -> tuple[str, str, str, int]:
+    """(service, aggregate, event, major) of an event payload model."""
     for s in SERVICES:
-        for (aggregate, event), m in s.events.items():
+        for (aggregate, event, major), m in s.all_events().items():
             if m is model:
-                return s.name, aggregate, event
+                return s.name, aggregate, event, major
     raise KeyError(f"{model.__name__} is not an event payload of any service")
+
+
+def upcast(service_name: str, aggregate: str, event: str, data: dict[str, Any], major: int, to: int) -> dict[str, Any]:
+    """`data` of `major` read as `to` (> major), one upcaster at a time; KeyError when one is missing."""
+    casters = service(service_name).upcasters
+    for m in range(major, to):
+        data = casters[(aggregate, event, m)](data)
+    return data

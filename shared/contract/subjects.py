@@ -18,6 +18,14 @@ def event_type(service: str, aggregate: str, event: str, version: int = 1) -> st
     return f"vn.antq.{service}.{aggregate}.{event}.v{version}"
 
 
+def parse_event_type(type_: str) -> tuple[str, str, str, int] | None:
+    """`vn.antq.registry.festival.held.v2` → ("registry", "festival", "held", 2); None for another shape."""
+    parts = type_.split(".")
+    if len(parts) != 6 or parts[:2] != ["vn", "antq"] or not parts[5].startswith("v") or not parts[5][1:].isdigit():
+        return None
+    return parts[2], parts[3], parts[4], int(parts[5][1:])
+
+
 def subject_of_type(type_: str) -> str:
     """`vn.antq.registry.unit.registered.v1` → `antq.registry.unit.registered.v1`."""
     return ROOT + "." + type_.removeprefix("vn.antq.")

@@ -152,7 +152,8 @@ class Endpoints:
         # plus a slot for the durable intake
         self.gate = SlotPool(settings.max_concurrency + 1)
 
-    def register(self, events: Mapping[tuple[str, str], type[BaseModel]]) -> None:
+    def register(self, events: Mapping[tuple[str, str, int], type[BaseModel]]) -> None:
+        """Every command, query and ops subject, and a publisher per event (aggregate, event, major)."""
         for spec in self.commands.commands.values():
             self._request(
                 command_subject(self.service, spec.action),
@@ -176,11 +177,11 @@ class Endpoints:
                 doc + " Operations: a platform admin only (actorrole admin, no actorunit).",
                 functools.partial(self.ops, action),
             )
-        for (aggregate, name), model in events.items():
+        for (aggregate, name, major), model in events.items():
             self.broker.publisher(
-                event_subject(self.service, aggregate, name),
+                event_subject(self.service, aggregate, name, major),
                 schema=model,
-                title=event_subject(self.service, aggregate, name),
+                title=event_subject(self.service, aggregate, name, major),
                 description=(model.__doc__ or f"{aggregate} {name}") + " (CloudEvent `data`; stream "
                 f"ANTQ_{self.service.upper()})",
             )

@@ -20,8 +20,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.contract.envelope import CloudEvent
-from shared.contract.services import event_of
-from shared.contract.subjects import ROOT, event_type, producer_stream
+from shared.contract.services import event_version_of
+from shared.contract.subjects import ROOT, event_type, parse_event_type, producer_stream
 from shared.runtime.mongo import Doc
 
 S = TypeVar("S")  # the store a consumer's handlers write through
@@ -155,15 +155,18 @@ class Consumer(Generic[S]):
     description: str = ""
     handlers: dict[str, HandlerSpec] = field(default_factory=dict)
     aggregates: set[tuple[str, str]] = field(default_factory=set)  # (service, aggregate)
+    majors: dict[tuple[str, str, str], int] = field(default_factory=dict)  # (service, aggregate, event) → major read
 
     def on(self, model: type[P]) -> Callable[[Callable[[P, EventMeta, Tx[S]], Awaitable[None]]], Handler]:
-        """Register the handler of one event type, named by its payload model."""
-        service, aggregate, event = event_of(model)
+        """Register the handler of one event type, named by its payload model (of the major it reads:
+        the other majors of that event are upcast to it, or skipped; see `major_read`)."""
+        service, aggregate, event, major = event_version_of(model)
 
         def register(fn: Callable[[P, EventMeta, Tx[S]], Awaitable[None]]) -> Handler:
-            t = event_type(service, aggregate, event)
-            if t in self.handlers:
-                raise ValueError(f"consumer {self.name} already handles {t}")
+            t = event_type(service, aggregate, event, major)
+            if t in self.handlers or (service, aggregate, event) in self.majors:
+                raise ValueError(f"consumer {self.name} already handles {t} (one major of an event per consumer)")
+            self.majors[(service, aggregate, event)] = major
             if self.aggregates and {s for s, _ in self.aggregates} != {service}:
                 raise ValueError(f"consumer {self.name} reads one stream; {t} is in another")
             self.handlers[t] = HandlerSpec(t, model, fn)
@@ -171,6 +174,18 @@ class Consumer(Generic[S]):
             return fn
 
         return register
+
+    def major_read(self, type_: str) -> tuple[HandlerSpec, int, int] | None:
+        """For an event of a major this consumer has no handler for, but of an event it handles in
+        another major: (that handler, the event's major, the major read); else None."""
+        parsed = parse_event_type(type_)
+        if parsed is None:
+            return None
+        service, aggregate, event, major = parsed
+        wanted = self.majors.get((service, aggregate, event))
+        if wanted is None or wanted == major:
+            return None
+        return self.handlers[event_type(service, aggregate, event, wanted)], major, wanted
 
     @property
     def stream(self) -> str:

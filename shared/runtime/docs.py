@@ -26,8 +26,10 @@ def schemas() -> dict[str, dict[str, Any]]:
     for entry in SERVICES:
         for action, model in entry.commands.items():
             out[f"{entry.name}/commands/{action}.json"] = model.model_json_schema(mode="validation")
-        for (aggregate, event), model in {**entry.events, **OUTCOME_EVENTS}.items():
-            out[f"{entry.name}/events/{aggregate}.{event}.v1.json"] = model.model_json_schema(mode="serialization")
+        outcomes = {(a, e, 1): m for (a, e), m in OUTCOME_EVENTS.items()}
+        for (aggregate, event, major), model in {**entry.all_events(), **outcomes}.items():
+            path = f"{entry.name}/events/{aggregate}.{event}.v{major}.json"
+            out[path] = model.model_json_schema(mode="serialization")
         for name, model in entry.queries.items():
             out[f"{entry.name}/queries/{name}.json"] = model.model_json_schema(mode="validation")
     return out

@@ -30,6 +30,8 @@ from pymongo.errors import PyMongoError
 
 from shared.contract.envelope import CloudEvent, parse_envelope, pydantic_details
 from shared.contract.errors import DomainError, Unavailable
+from shared.contract.services import upcast
+from shared.contract.subjects import parse_event_type
 from shared.runtime import logs
 from shared.runtime.consumers import Consumer, EventMeta, HandlerSpec, Plan, Tx, plan
 from shared.runtime.dead_letters import DeadLetters
@@ -57,6 +59,7 @@ class Delivery(Received):
     handler: HandlerSpec | None = None
     payload: BaseModel | None = None
     poison: str | None = None
+    twin: bool = False  # another major of an event this consumer reads in its own major: skipped
 
 
 def policy_of(settings: ServiceSettings) -> Policy:
@@ -137,6 +140,9 @@ class EventConsumer(PullConsumer):
         for d in map(self.decode, msgs):
             if d.poison is not None:
                 await self.settle(d, PoisonMessage(d.poison))
+            elif d.twin:  # its twin in the major this consumer reads carries the same fact
+                await self.settle(d, None)
+                self.count("skipped_other_major", 1)
             else:
                 readable.append(d)
         if not readable:
@@ -264,10 +270,23 @@ class EventConsumer(PullConsumer):
         except DomainError as exc:
             return Delivery(msg, seq, delivered, id=f"seq:{seq}", poison=f"{exc.code}: {exc.message}")
         handler = self.spec.handlers.get(env.type)
+        data = env.data
+        if handler is None and (other := self.spec.major_read(env.type)) is not None:
+            handler, major, wanted = other
+            if major > wanted or env.supersededby is not None:
+                # a newer major (its producer still publishes the one read here), or an older one whose
+                # newer twin was published too: the twin in the major read carries the fact
+                return Delivery(msg, seq, delivered, id=env.id, env=env, twin=True)
+            try:  # history from before the newer major: read through the upcasters
+                service, aggregate, event, _ = parse_event_type(env.type) or ("", "", "", 0)
+                data = upcast(service, aggregate, event, env.data, major, wanted)
+            except Exception as exc:
+                poison = f"validation_failed: {env.type} cannot be read as v{wanted}: {exc!r}"[:500]
+                return Delivery(msg, seq, delivered, id=env.id, env=env, poison=poison)
         payload = None
         if handler is not None:
             try:
-                payload = handler.model.model_validate(env.data)
+                payload = handler.model.model_validate(data)
             except ValidationError as exc:
                 poison = f"validation_failed: {env.type} data: {pydantic_details(exc)[:5]}"
                 return Delivery(msg, seq, delivered, id=env.id, env=env, poison=poison)

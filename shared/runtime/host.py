@@ -56,7 +56,7 @@ class ServiceDefinition:
     name: str
     commands: list[CommandSpec]
     queries: list[QuerySpec]
-    events: Mapping[tuple[str, str], type[BaseModel]]
+    events: Mapping[tuple[str, str], type[BaseModel]]  # (aggregate, event) → payload of major 1
     store_factory: Callable[[AsyncDatabase[Doc], AsyncClientSession | None], Any]
     ensure_indexes: Callable[[AsyncDatabase[Doc]], Awaitable[None]]
     description: str = ""
@@ -66,6 +66,7 @@ class ServiceDefinition:
     # dependencies object: started once the consumers run, cancelled at shutdown
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     deps: Any = None
+    newer_events: Mapping[tuple[str, str, int], type[BaseModel]] = field(default_factory=dict)  # + major
 
 
 class ServiceHost:
@@ -156,7 +157,8 @@ class ServiceHost:
         self.endpoints = Endpoints(
             self.broker, self.pipeline, self.queries, s, self.name, self.metrics, self.operations.answer
         )
-        self.endpoints.register({**self.definition.events, **OUTCOME_EVENTS})
+        events = {(a, e, 1): m for (a, e), m in {**self.definition.events, **OUTCOME_EVENTS}.items()}
+        self.endpoints.register({**events, **self.definition.newer_events})
         return self.broker
 
     def asyncapi(self) -> dict[str, Any]:

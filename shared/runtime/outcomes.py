@@ -26,6 +26,7 @@ def domain_event(
         actor=actor,
         aggregateversion=e.aggregate_version,
         time=at,
+        supersededby=event_type(service, e.aggregate, e.name, e.superseded_by) if e.superseded_by else None,
     )
 
 

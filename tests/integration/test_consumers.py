@@ -535,3 +535,98 @@ async def test_two_replicas_on_one_durable_apply_each_event_once(servers, privat
     finally:
         await second.stop()
         await first.stop()
+
+
+# ------------------------------------------------------------------------------------ majors of an event
+
+
+def held_reader(major: int) -> Consumer:
+    """Records each festival held as it reads it: a consumer written for festival.held v1, or for v2."""
+    consumer: Consumer = Consumer(name=f"held-v{major}", store=lambda db, s: None, collections=(f"held_v{major}",))
+    if major == 1:
+
+        @consumer.on(c.FestivalHeld)
+        async def v1(e: c.FestivalHeld, meta: EventMeta, tx: Tx) -> None:
+            tx.set("held_v1", e.festival_id, {"funding_source": e.funding_source, "cost_vnd": e.cost_vnd})
+
+    else:
+
+        @consumer.on(c.FestivalHeldV2)
+        async def v2(e: c.FestivalHeldV2, meta: EventMeta, tx: Tx) -> None:
+            lines = [[x.source, x.amount_vnd] for x in e.funding]
+            tx.set("held_v2", e.festival_id, {"funding": lines, "cost_vnd": e.cost_vnd})
+
+    return consumer
+
+
+def held_events(tag: str, v2_first: bool) -> list[CloudEvent]:
+    """A festival reported before v2 existed (v1 only), and one reported since (v1 twin and v2)."""
+    old, new = f"{tag}-old", f"{tag}-new"
+    facts = {
+        "campaign_id": "cp",
+        "unit_id": "u",
+        "year": 2025,
+        "held_on": "2025-08-01",
+        "on_time": True,
+        "participants": 10,
+        "ceremony_held": True,
+        "festival_part_held": True,
+    }
+
+    def planned(fid: str) -> CloudEvent:
+        data = {"festival_id": fid, "campaign_id": "cp", "unit_id": "u", "year": 2025, "date": "2025-08-01"}
+        data |= {"venue": "Nhà văn hóa", "ceremony": {}, "festival_part": {}}
+        return new_event(
+            source="antq/registry",
+            type=event_type("registry", "festival", "planned"),
+            subject=fid,
+            data=c.FestivalPlanned.model_validate(data).model_dump(mode="json"),
+            aggregateversion=1,
+        )
+
+    def held(fid: str, major: int, data: dict, supersededby: str | None = None) -> CloudEvent:
+        return new_event(
+            source="antq/registry",
+            type=event_type("registry", "festival", "held", major),
+            subject=fid,
+            data={"festival_id": fid, **facts, **data},
+            aggregateversion=2,
+            supersededby=supersededby,
+        )
+
+    v2_type = event_type("registry", "festival", "held", 2)
+    twin = held(new, 1, {"cost_vnd": 5, "funding_source": "A; B"}, supersededby=v2_type)
+    newer = held(
+        new, 2, {"cost_vnd": 5, "funding": [{"source": "A", "amount_vnd": 3}, {"source": "B", "amount_vnd": 2}]}
+    )
+    return [
+        planned(old),
+        held(old, 1, {"cost_vnd": 7, "funding_source": "Quỹ"}),  # history from before v2: upcast for v2 readers
+        planned(new),
+        *([newer, twin] if v2_first else [twin, newer]),
+    ]
+
+
+@pytest.mark.parametrize("v2_first", [False, True], ids=["v1-twin-first", "v2-first"])
+async def test_a_v1_consumer_and_a_v2_consumer_each_read_every_festival_once(servers, private_nats, js, v2_first):
+    tag = uuid.uuid4().hex[:6]
+    host = await start(probe_host(private_nats, servers.mongodb_url, [held_reader(1), held_reader(2)]))
+    try:
+        await publish(js, held_events(tag, v2_first))
+        v1_want = {
+            f"{tag}-old": {"funding_source": "Quỹ", "cost_vnd": 7},
+            f"{tag}-new": {"funding_source": "A; B", "cost_vnd": 5},
+        }
+        v2_want = {
+            f"{tag}-old": {"funding": [["Quỹ", 7]], "cost_vnd": 7},  # upcast from v1
+            f"{tag}-new": {"funding": [["A", 3], ["B", 2]], "cost_vnd": 5},
+        }
+        assert await settled(host, v1_want, "held_v1") == v1_want
+        assert await settled(host, v2_want, "held_v2") == v2_want
+        await quiet(host)  # everything acknowledged: then count
+        # each skipped the other major of the new festival's report; nothing was dead-lettered
+        assert counted(host, "skipped_other_major", "held-v1") == counted(host, "skipped_other_major", "held-v2") == 1
+        assert counted(host, "processed", "held-v1") == counted(host, "processed", "held-v2") == 2
+        assert counted(host, "dead_lettered", "held-v1") == counted(host, "dead_lettered", "held-v2") == 0
+    finally:
+        await host.stop()

@@ -70,10 +70,15 @@ class Season:
                 )
             )
         self.campaign = ok(await self.admin.send(r.OpenCampaign(year=2026, scope_unit_id=self.p)))["campaign_id"]
+        funding = [
+            r.FundingPart(source="Ngân sách phường", amount_vnd=3_000_000),
+            r.FundingPart(source="Xã hội hóa", amount_vnd=2_000_000),
+        ]
         self.f1 = await self.festival(
-            self.g1, {"participants": 120, "ceremony_held": True, "festival_part_held": True, "cost_vnd": 5_000_000}
+            self.g1, {"participants": 120, "ceremony_held": True, "festival_part_held": True, "funding": funding}
         )
-        await self.festival(self.w1, {"participants": 80, "ceremony_held": True, "festival_part_held": False})
+        held_w1 = {"participants": 80, "ceremony_held": True, "festival_part_held": False}
+        await self.festival(self.w1, {**held_w1, "funding_source": "Quỹ phường"})
         self.f2 = await self.festival(self.g2)
         await self.festival(self.s, cancel=True)
         ok(await self.admin.send(r.MoveUnit(unit_id=self.g2, new_parent_id=self.w2, effective_date="2026-09-01")))
@@ -124,6 +129,29 @@ async def test_units_missing_and_unit_status(admin, season) -> None:
     assert status["festival"]["held"] and status["festival"]["both_parts"] and status["festival"]["participants"] == 120
     report = ok(await admin.query("reporting", "units-report", {"year": 2026, "scope_unit_id": season.p}))
     assert report["units_total"] == 6 and {u["unit_id"] for u in report["units"]} >= {season.g1, season.s}
+
+
+async def test_festival_held_v2_carries_the_funding_lines_beside_its_v1_twin(admin, season) -> None:
+    """Registry publishes the report as festival.held v2 and as its v1 twin (marked superseded by v2, the
+    same aggregate version, cause and correlation); reporting reads v2 and lists the cost by source."""
+    js = admin.nc.jetstream()
+    v1 = [json.loads(m.data) for m in await read_stream(js, "ANTQ_REGISTRY", "antq.registry.festival.held.v1")]
+    v2 = [json.loads(m.data) for m in await read_stream(js, "ANTQ_REGISTRY", "antq.registry.festival.held.v2")]
+    [twin] = [e for e in v1 if e["subject"] == season.f1]
+    [newer] = [e for e in v2 if e["subject"] == season.f1]
+    assert twin["supersededby"] == newer["type"] == "vn.antq.registry.festival.held.v2" and "supersededby" not in newer
+    same = ("aggregateversion", "causationid", "correlationid", "actorid")
+    assert [twin[k] for k in same] == [newer[k] for k in same]
+    assert twin["data"]["funding_source"] == "Ngân sách phường; Xã hội hóa" and twin["data"]["cost_vnd"] == 5_000_000
+    assert newer["data"]["funding"] == [
+        {"source": "Ngân sách phường", "amount_vnd": 3_000_000},
+        {"source": "Xã hội hóa", "amount_vnd": 2_000_000},
+    ]
+    report = ok(await admin.query("reporting", "units-report", {"year": 2026, "scope_unit_id": season.p}))
+    by_unit = {u["unit_id"]: u for u in report["units"]}
+    assert by_unit[season.g1]["funding"] == newer["data"]["funding"] and by_unit[season.g1]["cost_vnd"] == 5_000_000
+    assert by_unit[season.w1]["funding"] == [{"source": "Quỹ phường", "amount_vnd": 0}]  # a source, no cost given
+    assert by_unit[season.g2]["funding"] == []
 
 
 async def test_awards_and_gifts_roll_up(admin, season, registry, awards, reporting) -> None:

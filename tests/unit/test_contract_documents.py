@@ -101,3 +101,17 @@ def test_every_committed_asyncapi_document_is_valid_under_the_official_cli():
         if proc.returncode != 0:
             refused[name] = out[-3000:]
     assert refused == {}
+
+
+def test_a_new_major_of_an_event_is_a_new_document_and_its_older_major_stays_as_it_was():
+    """festival.held v2 replaced v1's one funding_source with funding lines: on v1's subject that would
+    have broken v1's consumers (the checker says so), so it is a new major with a document of its own,
+    and v1's document still reads as it was committed."""
+    v1_path, v2_path = "registry/events/festival.held.v1.json", "registry/events/festival.held.v2.json"
+    committed_v1 = json.loads((COMMITTED / v1_path).read_text(encoding="utf-8"))
+    assert breaking_changes(committed_v1, CURRENT[v1_path], "outbound") == []
+    assert "funding_source: removed" in breaking_changes(committed_v1, CURRENT[v2_path], "outbound")
+    assert (COMMITTED / v2_path).exists()
+    broken = json.loads(json.dumps(CURRENT[v1_path]))
+    del broken["properties"]["funding_source"]
+    assert breaking_changes(committed_v1, broken, "outbound") == ["funding_source: removed"]

@@ -305,7 +305,7 @@ def reporting(
     actor: Actor,
     permission: Permission,
     today: dt.date,
-) -> tuple[Festival, DomainEvent]:
+) -> tuple[Festival, list[DomainEvent]]:
     """`models`: each model launched, with its unit's ancestry on the day held."""
     f, unit = festival_unit(festival, cmd.festival_id, target, actor, permission, "report")
     assert target is not None

@@ -200,6 +200,29 @@ def check_models_launched(
             )
 
 
+def funding_of(cmd: c.ReportFestival) -> tuple[int | None, list[dict[str, Any]], str | None]:
+    """The cost, its lines by funding source (v2) and the sources named in one string (v1): from
+    `funding` (whose amounts must add up to the cost, which defaults to their sum), or from the one
+    `funding_source` (one line carrying the whole cost)."""
+    if cmd.funding is None:
+        lines = [{"source": cmd.funding_source, "amount_vnd": cmd.cost_vnd}] if cmd.funding_source else []
+        return cmd.cost_vnd, lines, cmd.funding_source
+    if cmd.funding_source is not None:
+        raise RuleViolation(
+            "give the funding either as one funding_source or as funding lines, not both",
+            [{"field": "funding_source", "rule": "one_way_of_funding"}],
+        )
+    total = sum(part.amount_vnd for part in cmd.funding)
+    if cmd.cost_vnd is not None and total != cmd.cost_vnd:
+        raise RuleViolation(
+            f"the funding lines add up to {total:,} đồng, not the cost of {cmd.cost_vnd:,} đồng",
+            [{"field": "funding", "rule": "funding_adds_up", "value": total}],
+        )
+    lines = [{"source": part.source, "amount_vnd": part.amount_vnd} for part in cmd.funding]
+    sources = "; ".join(dict.fromkeys(part.source for part in cmd.funding)) or None
+    return (cmd.cost_vnd if cmd.cost_vnd is not None else total), lines, sources
+
+
 def report_festival(
     f: Festival,
     cmd: c.ReportFestival,
@@ -207,10 +230,11 @@ def report_festival(
     campaign: Campaign,
     today: dt.date,
     designated_by: str | None = None,
-) -> tuple[Festival, DomainEvent]:
+) -> tuple[Festival, list[DomainEvent]]:
     """Held, with results. Reality is recordable: a festival held outside the window is reported
     with `on_time` false; a report after the deadline, or once the campaign is closed, with
-    `reported_on_time` false."""
+    `reported_on_time` false. Published as festival.held v2 and, while consumers move, v1 (its twin,
+    marked superseded by v2)."""
     _require_planned(f, "report it held")
     if cmd.held_on.year != f.year:
         raise ValidationFailed(f"held_on {cmd.held_on} is not in {f.year}", [{"field": "held_on"}])
@@ -220,9 +244,10 @@ def report_festival(
             f"held_on {cmd.held_on} is in the future (today is {today})",
             [{"field": "held_on", "rule": "not_in_future"}],
         )
+    cost, funding, sources = funding_of(cmd)
     on_time = campaign.inside(unit.kind_at(cmd.held_on), cmd.held_on)
     reported_on_time = campaign.closed_on is None and today <= campaign.report_deadline
-    result = cmd.model_dump(mode="json", exclude={"festival_id"})
+    result = {**cmd.model_dump(mode="json", exclude={"festival_id"}), "cost_vnd": cost}
     point_level = cmd.point_level or f.point_level
     designator = designated_by if cmd.point_level else f.designated_by
     new = f.model_copy(
@@ -237,33 +262,32 @@ def report_festival(
             "designated_by": designator,
         }
     )
-    return new, fact(
-        "festival",
-        "held",
-        f.festival_id,
-        c.FestivalHeld(
-            festival_id=f.festival_id,
-            campaign_id=f.campaign_id,
-            unit_id=f.unit_id,
-            year=f.year,
-            held_on=cmd.held_on,
-            on_time=on_time,
-            reported_on=today,
-            reported_on_time=reported_on_time,
-            participants=cmd.participants,
-            ceremony_held=cmd.ceremony_held,
-            festival_part_held=cmd.festival_part_held,
-            cost_vnd=cmd.cost_vnd,
-            funding_source=cmd.funding_source,
-            activities=cmd.activities,
-            models_launched=cmd.models_launched,
-            gifts=cmd.gifts.model_dump() if cmd.gifts else None,
-            point_level=point_level,
-            delegates=cmd.delegates,
-            designated_by=designator,
-        ),
-        new.version,
-    )
+    facts: dict[str, Any] = {
+        "festival_id": f.festival_id,
+        "campaign_id": f.campaign_id,
+        "unit_id": f.unit_id,
+        "year": f.year,
+        "held_on": cmd.held_on,
+        "on_time": on_time,
+        "reported_on": today,
+        "reported_on_time": reported_on_time,
+        "participants": cmd.participants,
+        "ceremony_held": cmd.ceremony_held,
+        "festival_part_held": cmd.festival_part_held,
+        "cost_vnd": cost,
+        "activities": cmd.activities,
+        "models_launched": cmd.models_launched,
+        "gifts": cmd.gifts.model_dump() if cmd.gifts else None,
+        "point_level": point_level,
+        "delegates": cmd.delegates,
+        "designated_by": designator,
+    }
+    v1 = c.FestivalHeld(**facts, funding_source=sources)
+    v2 = c.FestivalHeldV2(**facts, funding=funding)
+    return new, [
+        DomainEvent("festival", "held", f.festival_id, v1, new.version, superseded_by=2),
+        DomainEvent("festival", "held", f.festival_id, v2, new.version, version=2),
+    ]
 
 
 def cancel_festival(f: Festival, cmd: c.CancelFestival) -> tuple[Festival, DomainEvent]:

@@ -49,7 +49,7 @@ async def report_festival(cmd: c.ReportFestival, ctx: Context) -> Handled:
         model = await ctx.store.model(model_id)
         models[model_id] = (model, await ctx.store.ancestry(model.unit_id, cmd.held_on) if model else [])
     campaign = await ctx.store.campaign(festival.campaign_id) if festival else None
-    new, event = decisions.reporting(
+    new, events = decisions.reporting(
         cmd, festival, target, designator, models, campaign, ctx.actor, ctx.permission, ctx.today
     )
     await ctx.store.save_festival(new)
@@ -60,7 +60,7 @@ async def report_festival(cmd: c.ReportFestival, ctx: Context) -> Handled:
             "reported_on": ctx.today.isoformat(),
             "reported_on_time": new.reported_on_time,
         },
-        [event],
+        events,
     )
 
 

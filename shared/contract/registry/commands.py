@@ -173,6 +173,11 @@ class Gifts(Model):
     value_vnd: Vnd = 0
 
 
+class FundingPart(Model):
+    source: Name
+    amount_vnd: Vnd
+
+
 class ReportFestival(Model):
     """The festival was held: results for the upward review (sơ kết, tổng kết)."""
 
@@ -182,7 +187,12 @@ class ReportFestival(Model):
     ceremony_held: bool
     festival_part_held: bool
     cost_vnd: Vnd | None = None
-    funding_source: Name | None = None
+    funding_source: Name | None = Field(default=None, description="One funding source (or give `funding`).")
+    funding: Annotated[list[FundingPart], Field(max_length=20)] | None = Field(
+        default=None,
+        description="The cost by funding source; the amounts must add up to cost_vnd (which, if left out, is "
+        "their sum). Published in festival.held v2; v1 names the sources in funding_source.",
+    )
     activities: Annotated[list[Text], Field(max_length=100)] = []
     models_launched: Annotated[list[Id], Field(max_length=100)] = Field(
         default=[], description="Movement models of the unit or its subtree launched at the festival (they must exist)."

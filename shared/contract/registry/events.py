@@ -1,8 +1,14 @@
-"""Registry's events: the `data` of `antq.registry.<aggregate>.<event>.v1` (stream ANTQ_REGISTRY)."""
+"""Registry's events: the `data` of `antq.registry.<aggregate>.<event>.v<N>` (stream ANTQ_REGISTRY).
+
+A new major version of an event gets a subject of its own (`NEWER_EVENTS`) and an upcaster from the
+one before (`UPCASTERS`): the producer publishes both while consumers move (the older one marked
+`supersededby`), a consumer written for the older one keeps reading it, and a consumer written for
+the newer one reads history from before it through the upcaster (README: events that evolve)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import Field
@@ -141,6 +147,48 @@ class FestivalHeld(Fact):
     designated_by: str | None = None
 
 
+class FundingLine(Fact):
+    source: str = Field(description="Who paid: the state budget, a business, the residents' contributions…")
+    amount_vnd: int | None = Field(
+        default=None, description="How much, in đồng (unknown for a v1 report without cost)."
+    )
+
+
+class FestivalHeldV2(Fact):
+    """festival.held, major 2: the cost broken down by funding source (`funding`), where v1 had one
+    `funding_source` string. Otherwise the same facts as v1."""
+
+    festival_id: str
+    campaign_id: str
+    unit_id: str
+    year: int
+    held_on: dt.date
+    on_time: bool = Field(description="Held inside the campaign's window (for the unit's kind).")
+    reported_on: dt.date | None = None
+    reported_on_time: bool | None = None
+    participants: int
+    ceremony_held: bool
+    festival_part_held: bool
+    cost_vnd: int | None = None
+    funding: list[FundingLine] = Field(
+        default=[], description="The cost by funding source; the amounts add up to cost_vnd when both are given."
+    )
+    activities: list[str] = []
+    models_launched: list[str] = []
+    gifts: dict[str, int] | None = None
+    point_level: PointLevel | None = None
+    delegates: list[str] = []
+    designated_by: str | None = None
+
+
+def held_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """A v1 festival.held read as v2: its one funding source becomes one line carrying the whole cost."""
+    out = {k: v for k, v in data.items() if k != "funding_source"}
+    source = data.get("funding_source")
+    out["funding"] = [{"source": source, "amount_vnd": data.get("cost_vnd")}] if source else []
+    return out
+
+
 class FestivalCancelled(Fact):
     festival_id: str
     unit_id: str
@@ -182,4 +230,14 @@ EVENTS: dict[tuple[str, str], type[Fact]] = {
     ("festival", "cancelled"): FestivalCancelled,
     ("model", "registered"): ModelRegistered,
     ("model", "replicated"): ModelReplicated,
+}
+
+# Newer major versions: (aggregate, event, major) → payload; subject antq.registry.<aggregate>.<event>.v<major>
+NEWER_EVENTS: dict[tuple[str, str, int], type[Fact]] = {
+    ("festival", "held", 2): FestivalHeldV2,
+}
+
+# (aggregate, event, major) → reads that major's data as the next major's
+UPCASTERS: dict[tuple[str, str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {
+    ("festival", "held", 1): held_v1_to_v2,
 }

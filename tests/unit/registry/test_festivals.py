@@ -97,7 +97,7 @@ def test_a_reschedule_stays_in_the_year_and_the_window_and_keeps_a_trace():
     [(D(2025, 6, 30), False), (D(2025, 7, 1), True), (D(2025, 8, 19), True), (D(2025, 8, 20), False)],
 )
 def test_on_time_means_held_inside_the_window_and_a_late_festival_is_still_recorded(held, on_time):
-    held_f, ev = d.report_festival(planned(), report(held), unit(), campaign(), today=D(2025, 8, 21))
+    held_f, [ev, _v2] = d.report_festival(planned(), report(held), unit(), campaign(), today=D(2025, 8, 21))
     assert held_f.status == "held"
     assert held_f.on_time is on_time
     assert ev.data.on_time is on_time  # type: ignore[attr-defined]
@@ -105,7 +105,9 @@ def test_on_time_means_held_inside_the_window_and_a_late_festival_is_still_recor
 
 @pytest.mark.parametrize(("today", "in_time"), [(D(2025, 8, 25), True), (D(2025, 8, 26), False)])
 def test_reported_on_time_means_the_report_arrived_by_the_deadline(today, in_time):
-    held_f, ev = d.report_festival(planned(), report(), unit(), campaign(report_deadline=D(2025, 8, 25)), today=today)
+    held_f, [ev, _v2] = d.report_festival(
+        planned(), report(), unit(), campaign(report_deadline=D(2025, 8, 25)), today=today
+    )
     assert (held_f.reported_on, held_f.reported_on_time) == (today, in_time)
     assert (ev.data.reported_on, ev.data.reported_on_time) == (today, in_time)  # type: ignore[attr-defined]
 
@@ -163,7 +165,7 @@ def test_a_point_festival_records_its_level_and_designator_and_is_the_hosts_fest
     assert (ev.data.point_level, ev.data.designated_by) == ("province", "p")  # type: ignore[attr-defined]
     with pytest.raises(Conflict, match="already has festival"):  # it is the unit's one festival of the year
         d.plan_festival(plan(point_level="province"), "f2", unit(), campaign(), ["f"], designated_by="p")
-    held_f, ev = d.report_festival(f, report(), unit(), campaign(), today=D(2025, 8, 2))
+    held_f, [ev, _v2] = d.report_festival(f, report(), unit(), campaign(), today=D(2025, 8, 2))
     assert (held_f.point_level, held_f.designated_by, ev.data.designated_by) == ("province", "p", "p")  # type: ignore[attr-defined]
 
 
@@ -176,3 +178,56 @@ def test_only_a_planned_festival_is_cancelled():
 
 def test_an_officer_may_plan_for_their_own_unit():
     require_scope(OFFICER, ["u1", "p"], "operate", "plan")
+
+
+# ------------------------------------------------------------------------------------ festival.held v2
+
+
+def funded(**kw):
+    return report().model_copy(update=kw)
+
+
+def test_a_report_is_published_as_v2_and_as_its_v1_twin_with_the_same_aggregate_version():
+    lines = [
+        c.FundingPart(source="Ngân sách xã", amount_vnd=3_000_000),
+        c.FundingPart(source="Xã hội hóa", amount_vnd=2_000_000),
+    ]
+    held_f, [v1, v2] = d.report_festival(planned(), funded(funding=lines), unit(), campaign(), today=D(2025, 8, 2))
+    assert (v1.name, v1.version, v1.superseded_by) == ("held", 1, 2)
+    assert (v2.name, v2.version, v2.superseded_by) == ("held", 2, None)
+    assert v1.aggregate_version == v2.aggregate_version == held_f.version
+    assert isinstance(v1.data, c.FestivalHeld) and isinstance(v2.data, c.FestivalHeldV2)
+    assert v2.data.cost_vnd == v1.data.cost_vnd == 5_000_000 == held_f.result["cost_vnd"]  # the lines' sum
+    assert [(x.source, x.amount_vnd) for x in v2.data.funding] == [
+        ("Ngân sách xã", 3_000_000),
+        ("Xã hội hóa", 2_000_000),
+    ]
+    assert v1.data.funding_source == "Ngân sách xã; Xã hội hóa"  # v1 names the sources it cannot break down
+
+
+def test_funding_lines_must_add_up_to_the_cost_and_come_one_way_only():
+    lines = [c.FundingPart(source="Ngân sách xã", amount_vnd=3_000_000)]
+    with pytest.raises(RuleViolation) as e:
+        d.report_festival(planned(), funded(funding=lines, cost_vnd=4_000_000), unit(), campaign(), today=D(2025, 8, 2))
+    assert e.value.details == [{"field": "funding", "rule": "funding_adds_up", "value": 3_000_000}]
+    with pytest.raises(RuleViolation) as e:
+        d.report_festival(
+            planned(), funded(funding=lines, funding_source="Quỹ"), unit(), campaign(), today=D(2025, 8, 2)
+        )
+    assert e.value.details == [{"field": "funding_source", "rule": "one_way_of_funding"}]
+    _, [_, v2] = d.report_festival(
+        planned(), funded(funding=lines, cost_vnd=3_000_000), unit(), campaign(), today=D(2025, 8, 2)
+    )
+    assert v2.data.cost_vnd == 3_000_000
+
+
+def test_one_funding_source_is_one_line_and_a_v1_event_upcasts_to_the_v2_twin():
+    _, [v1, v2] = d.report_festival(
+        planned(), funded(funding_source="Quỹ vì an ninh", cost_vnd=7_000_000), unit(), campaign(), today=D(2025, 8, 2)
+    )
+    assert [(x.source, x.amount_vnd) for x in v2.data.funding] == [("Quỹ vì an ninh", 7_000_000)]
+    upcast = c.FestivalHeldV2.model_validate(c.UPCASTERS[("festival", "held", 1)](v1.data.model_dump(mode="json")))
+    assert upcast == v2.data
+    _, [bare, bare2] = d.report_festival(planned(), funded(), unit(), campaign(), today=D(2025, 8, 2))
+    assert bare2.data.funding == [] and bare.data.funding_source is None
+    assert c.UPCASTERS[("festival", "held", 1)](bare.data.model_dump(mode="json"))["funding"] == []

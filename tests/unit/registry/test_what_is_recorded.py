@@ -103,11 +103,11 @@ def test_a_one_day_exception_window_is_valid():
 
 
 def test_the_held_event_carries_its_version_and_point_level():
-    _, ev = d.report_festival(
+    _, [ev, _v2] = d.report_festival(
         planned(), report(point_level="province"), unit(), campaign(), today=D(2025, 8, 2), designated_by="p"
     )
     assert ev.aggregate_version == 2 and ev.data.point_level == "province"
-    _, ev = d.report_festival(planned(point_level="commune"), report(), unit(), campaign(), today=D(2025, 8, 2))
+    _, [ev, _v2] = d.report_festival(planned(point_level="commune"), report(), unit(), campaign(), today=D(2025, 8, 2))
     assert ev.data.point_level == "commune"
 
 

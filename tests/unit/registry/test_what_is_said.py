@@ -238,7 +238,7 @@ def test_a_report_says_what_it_refuses_and_carries_every_result():
         gifts=c.Gifts(recipients=3, value_vnd=1_500_000),
         delegates=["Chủ tịch xã"],
     )
-    held_f, ev = d.report_festival(f, cmd, unit(), campaign(), today=D(2025, 8, 2))
+    held_f, [ev, _v2] = d.report_festival(f, cmd, unit(), campaign(), today=D(2025, 8, 2))
     assert held_f.result is not None and held_f.result["held_on"] == "2025-08-01"  # stored as JSON
     assert "festival_id" not in held_f.result
     assert (held_f.status, held_f.version, held_f.reported_on) == ("held", 2, D(2025, 8, 2))
@@ -272,7 +272,7 @@ def test_on_time_follows_the_window_of_the_units_kind_and_a_point_level_may_come
     f, _ = d.plan_festival(plan(D(2025, 6, 1)), "f", unit(kind="school"), schools, [])
     held_f, _ = d.report_festival(f, report(D(2025, 6, 1)), unit(kind="school"), schools, today=D(2025, 8, 2))
     assert held_f.on_time is True  # inside the schools' window, outside the main one
-    later, ev = d.report_festival(
+    later, [ev, _v2] = d.report_festival(
         planned(), report(point_level="province"), unit(), campaign(), today=D(2025, 8, 2), designated_by="p"
     )
     assert (later.point_level, later.designated_by, ev.data.designated_by) == ("province", "p", "p")  # type: ignore[union-attr]

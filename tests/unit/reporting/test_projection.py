@@ -195,3 +195,15 @@ def test_a_scope_of_an_expected_kind_counts_itself_and_a_leaf_has_no_rows():
     assert (total.units_total, total.units_held, rows) == (1, 1, [])
     total, _ = p.coverage_of(index(D(2026, 8, 15)), "w1", DEFAULT, {"w1": {"planned": True, "held": True}})
     assert (total.units_total, total.units_held) == (3, 1)  # the ward itself, and its two groups
+
+
+def test_the_cost_by_funding_source_adds_the_festivals_held_lines():
+    held = {"status": "held", "funding": [{"source": "B", "amount_vnd": 2}, {"source": "A", "amount_vnd": 3}]}
+    again = {"status": "held", "funding": [{"source": "A", "amount_vnd": 4}, {"source": "C", "amount_vnd": None}]}
+    cancelled = {"status": "cancelled", "funding": [{"source": "Z", "amount_vnd": 9}]}
+    assert p.unit_summary([held, again, cancelled])["funding"] == [
+        {"source": "A", "amount_vnd": 7},
+        {"source": "B", "amount_vnd": 2},
+        {"source": "C", "amount_vnd": 0},
+    ]
+    assert p.unit_summary([{"status": "planned"}])["funding"] == []

@@ -34,7 +34,17 @@ from shared.runtime.mongo import Doc, in_transaction
 log = logging.getLogger("antq.notifications.sender")
 
 
-def notification_event(name: str, data: Any, subject: str, now: dt.datetime) -> CloudEvent:
+def cause_of(d: Doc) -> tuple[str, str]:
+    """What a notification's outcome was caused by: the (last) event it carries, in that event's
+    correlation (a reminder, which no bus event caused, is its own)."""
+    items = d.get("items") or []
+    last = items[-1] if items else {}
+    cause = str(last.get("id") or d["_id"])
+    return cause, str(last.get("correlationid") or cause)
+
+
+def notification_event(name: str, data: Any, subject: str, now: dt.datetime, d: Doc) -> CloudEvent:
+    cause, correlation = cause_of(d)
     return new_event(
         source="antq/notifications",
         type=event_type(c.SERVICE, "notification", name),
@@ -42,6 +52,8 @@ def notification_event(name: str, data: Any, subject: str, now: dt.datetime) -> 
         data=data.model_dump(mode="json"),
         aggregateversion=1,
         time=now,
+        causationid=cause,
+        correlationid=correlation,
     )
 
 
@@ -185,6 +197,7 @@ class Sender:
                     c.NotificationSent(**base, event_ids=ids, event_type=d["event_type"], attempts=attempts),
                     d["_id"],
                     now,
+                    d,
                 )
             )
             outcome_label = "sent"
@@ -198,6 +211,7 @@ class Sender:
                     ),
                     d["_id"],
                     now,
+                    d,
                 )
             )
             outcome_label = "failed"
@@ -220,7 +234,7 @@ class Sender:
             if res.matched_count != 1:
                 return  # the lease ran out and another instance took it: its outcome stands
             if recipient is not None and recipient.status == "active":
-                events.extend(await self.failure_clock(recipient, outcome, now, session))
+                events.extend(await self.failure_clock(recipient, outcome, now, session, d))
             await self.deps.outbox.add(events, session)
 
         await in_transaction(self.deps.mongo, work)
@@ -233,10 +247,16 @@ class Sender:
             )
 
     async def failure_clock(
-        self, recipient: Recipient, outcome: channels.Attempt, now: dt.datetime, session: AsyncClientSession
+        self,
+        recipient: Recipient,
+        outcome: channels.Attempt,
+        now: dt.datetime,
+        session: AsyncClientSession,
+        d: Doc,
     ) -> list[CloudEvent]:
         """A success stops the recipient's failure clock; a failure starts it, and disables a recipient
-        that has failed for longer than `disable_after_seconds`."""
+        that has failed for longer than `disable_after_seconds` (`recipient.disabled`, caused by the
+        notification `d` that failed last)."""
         coll = self.db.recipients
         if outcome.ok:
             if recipient.failing_since is not None:
@@ -278,6 +298,8 @@ class Sender:
                 data=data.model_dump(mode="json"),
                 aggregateversion=version,
                 time=now,
+                causationid=d["_id"],
+                correlationid=cause_of(d)[1],
             )
         ]
 

@@ -46,9 +46,10 @@ def put(tx: Tx[ReportingStore], coll: str, doc: Doc) -> None:
     tx.replace(coll, doc)
 
 
-def mark(tx: Tx[ReportingStore], year: int, unit_id: str, subtree: bool = False) -> None:
-    """The publisher's work list: one document per transaction listing the (year, unit)s it changed."""
-    doc = tx.store.marks(year, unit_id, subtree)
+def mark(tx: Tx[ReportingStore], year: int, unit_id: str, meta: EventMeta, subtree: bool = False) -> None:
+    """The publisher's work list: one document per transaction listing the (year, unit)s it changed,
+    each with the event that changed it (the cause and correlation of the coverage.updated to come)."""
+    doc = tx.store.marks(year, unit_id, subtree, meta.id, meta.correlation_id or meta.id)
     if doc is not None:
         tx.replace("dirty", doc)
 
@@ -72,7 +73,7 @@ def registry_consumer(deps: Reporting) -> Consumer[ReportingStore]:
         doc = {"_id": e.campaign_id, **e.model_dump(mode="json"), "closed_on": None}
         put(tx, "campaigns", doc)
         # its expected kinds may change the figures of every scope in its subtree, and those above
-        mark(tx, e.year, e.scope_unit_id, subtree=True)
+        mark(tx, e.year, e.scope_unit_id, meta, subtree=True)
 
     @consumer.on(r.CampaignClosed)
     async def closed(e: r.CampaignClosed, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
@@ -100,18 +101,21 @@ def registry_consumer(deps: Reporting) -> Consumer[ReportingStore]:
                 },
             )
 
-    async def festival(tx: Tx[ReportingStore], festival_id: str, unit_id: str, year: int, **fields: Any) -> None:
+    async def festival(
+        tx: Tx[ReportingStore], meta: EventMeta, festival_id: str, unit_id: str, year: int, **fields: Any
+    ) -> None:
         old = await tx.store.get("festivals", festival_id)
         doc = {**(old or {"_id": festival_id}), "unit_id": unit_id, "year": year, **fields}
         put(tx, "festivals", doc)
         summary = unit_summary(await tx.store.festivals_of(year, unit_id))
         tx.set("unit_year", key(year, unit_id), {"year": year, "unit_id": unit_id, "festival": summary})
-        mark(tx, year, unit_id)
+        mark(tx, year, unit_id, meta)
 
     @consumer.on(r.FestivalPlanned)
     async def planned(e: r.FestivalPlanned, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
         await festival(
             tx,
+            meta,
             e.festival_id,
             e.unit_id,
             e.year,
@@ -123,12 +127,13 @@ def registry_consumer(deps: Reporting) -> Consumer[ReportingStore]:
 
     @consumer.on(r.FestivalRescheduled)
     async def rescheduled(e: r.FestivalRescheduled, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
-        await festival(tx, e.festival_id, e.unit_id, e.year, date=e.date.isoformat())
+        await festival(tx, meta, e.festival_id, e.unit_id, e.year, date=e.date.isoformat())
 
     @consumer.on(r.FestivalHeldV2)  # v1 from before v2 is read through its upcaster; v1 twins are skipped
     async def held(e: r.FestivalHeldV2, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
         await festival(
             tx,
+            meta,
             e.festival_id,
             e.unit_id,
             e.year,
@@ -147,7 +152,7 @@ def registry_consumer(deps: Reporting) -> Consumer[ReportingStore]:
 
     @consumer.on(r.FestivalCancelled)
     async def cancelled(e: r.FestivalCancelled, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
-        await festival(tx, e.festival_id, e.unit_id, e.year, status="cancelled")
+        await festival(tx, meta, e.festival_id, e.unit_id, e.year, status="cancelled")
 
     @consumer.on(r.ModelRegistered)
     async def model(e: r.ModelRegistered, meta: EventMeta, tx: Tx[ReportingStore]) -> None:

@@ -74,16 +74,25 @@ class ReportingStore:
         self._marks: Doc | None = None  # this transaction's document in `dirty`
         self._marked: set[tuple[int, str, bool]] = set()
 
-    def marks(self, year: int, unit_id: str, subtree: bool = False) -> Doc | None:
-        """Add (year, unit) to this transaction's marks for the publisher. Returns the marks document
-        to write (the same one each time: the Tx's coalesced replace sends its last state), or None
-        if it was marked already."""
-        if (year, unit_id, subtree) in self._marked:
-            return None
-        self._marked.add((year, unit_id, subtree))
+    def marks(
+        self, year: int, unit_id: str, subtree: bool = False, cause: str | None = None, correlation: str | None = None
+    ) -> Doc | None:
+        """Add (year, unit) to this transaction's marks for the publisher, with the event that changed
+        it (`cause`, in `correlation`: the newest, when several did). Returns the marks document to write
+        (the same one each time: the Tx's coalesced replace sends its last state)."""
         if self._marks is None:
             self._marks = {"_id": uuid7(), "at": dt.datetime.now(dt.UTC), "marks": []}
-        self._marks["marks"].append({"year": year, "unit_id": unit_id, "subtree": subtree})
+        entries: list[Doc] = self._marks["marks"]
+        if (year, unit_id, subtree) in self._marked:
+            entry = next(m for m in entries if (m["year"], m["unit_id"], m["subtree"]) == (year, unit_id, subtree))
+            if cause is None or entry.get("cause") == cause:
+                return None
+            entry.update(cause=cause, correlation=correlation)
+            return self._marks
+        self._marked.add((year, unit_id, subtree))
+        entries.append(
+            {"year": year, "unit_id": unit_id, "subtree": subtree, "cause": cause, "correlation": correlation}
+        )
         return self._marks
 
     async def load(self, coll: str, ids: set[str]) -> None:

@@ -93,7 +93,14 @@ async def publish_once(deps: Reporting) -> int:
     requests = await db.snapshot_requests.find({}).to_list()
     before = deps.seen
     view = await cache.tree(store)
-    scopes: set[tuple[int, str]] = set()
+    # (year, scope) → the events that changed it since the last round, oldest first: id → correlation
+    scopes: dict[tuple[int, str], dict[str, str]] = {}
+
+    def changed(year: int, unit_id: str, cause: str | None, correlation: str | None) -> None:
+        causes = scopes.setdefault((year, unit_id), {})
+        if cause is not None:
+            causes.setdefault(cause, correlation or cause)
+
     if before is not None and view is not before.view:
         # the tree changed: the scopes above a changed unit, on the old tree and the new, for each
         # year with a campaign (a unit added, moved or closed changes the figures without a festival)
@@ -104,16 +111,18 @@ async def publish_once(deps: Reporting) -> int:
                     day = default_tree_date(year, today)
                     chain = {*view.ancestry(record.unit_id, day), *before.view.ancestry(record.unit_id, day)}
                     if any((year, unit_id) in campaigns for unit_id in chain):  # a campaign covers it that year
-                        scopes.update((year, unit_id) for unit_id in chain)
+                        for unit_id in chain:
+                            changed(year, unit_id, record.last_event, record.last_correlation)
     deps.seen = Seen(view, {r.unit_id: r.version for r in view.records.values()})
     if not batches and not requests and not scopes:
         return 0
     for m in marks:
         day = default_tree_date(m["year"], today)
         for unit_id in view.ancestry(m["unit_id"], day):
-            scopes.add((m["year"], unit_id))
+            changed(m["year"], unit_id, m.get("cause"), m.get("correlation"))
         if m.get("subtree"):  # a campaign opened: every scope below its scope may count other kinds
-            scopes.update((m["year"], u.unit_id) for u in view.subtree(m["unit_id"], day))
+            for u in view.subtree(m["unit_id"], day):
+                changed(m["year"], u.unit_id, m.get("cause"), m.get("correlation"))
     events: list[CloudEvent] = []
     published: list[tuple[str, dict[str, Any]]] = []
     campaign_scopes = {(c["year"], c["scope_unit_id"]) for c in await db.campaigns.find({}).to_list()}
@@ -132,10 +141,16 @@ async def publish_once(deps: Reporting) -> int:
         if last is not None and last.get("figures") == figures.model_dump():
             continue
         version = (last or {}).get("version", 0) + 1
+        causes = list(scopes[(year, scope)].items())[-c.CAUSES_KEPT :]
         data = c.CoverageUpdated(
-            year=year, scope_unit_id=scope, tree_date=dt.date.fromisoformat(out["tree_date"]), figures=figures
+            year=year,
+            scope_unit_id=scope,
+            tree_date=dt.date.fromisoformat(out["tree_date"]),
+            figures=figures,
+            caused_by=[cause for cause, _ in causes],
         )
-        events.append(event("coverage", "updated", f"{year}:{scope}", data, version, now))
+        cause, correlation = causes[-1] if causes else (None, None)
+        events.append(event("coverage", "updated", f"{year}:{scope}", data, version, now, cause, correlation))
         if (year, scope) in campaign_scopes:
             deps.coverage.labels(str(year), scope).set(figures.coverage)
         published.append((key, {"figures": figures.model_dump(), "version": version, "at": now}))

@@ -55,6 +55,9 @@ class Breakdown(Figures):
     kind: str
 
 
+CAUSES_KEPT = 100
+
+
 class CoverageUpdated(Fact):
     """Coalesced: at most once per interval (default 5 s) for each (year, scope) whose figures changed."""
 
@@ -62,6 +65,11 @@ class CoverageUpdated(Fact):
     scope_unit_id: str
     tree_date: dt.date
     figures: Figures
+    caused_by: list[str] = Field(
+        default=[],
+        description="The ids of the events whose effects this update is the first to include (the newest "
+        f"{CAUSES_KEPT}); the envelope's causationid is the newest of them, its correlationid that event's.",
+    )
 
 
 class SnapshotPublished(Fact):

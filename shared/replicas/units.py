@@ -54,6 +54,8 @@ class UnitRecord(BaseModel):
     successors: list[LineageLink] = []
     closed_reason: str | None = None
     version: int = 0  # the aggregate version: registry's `aggregateversion` of the last event applied
+    last_event: str | None = None  # that event's id, and its correlation: what a change of the tree traces to
+    last_correlation: str | None = None
 
     @model_validator(mode="after")
     def _kinds(self) -> Self:

@@ -106,6 +106,10 @@ def units_consumer(name: str = "units", collection: str = "units", batch: Batch 
             record = apply_event(await tx.store.get(meta.subject), name, event, meta.aggregate_version)
         except NeverRegistered as exc:
             raise PoisonMessage(str(exc)) from None
+        if record.version == meta.aggregate_version:  # applied (not a stale repeat): remember what changed it
+            record = record.model_copy(
+                update={"last_event": meta.id, "last_correlation": meta.correlation_id or meta.id}
+            )
         tx.write(tx.store.collection, tx.store.put(record))
 
     for model in (c.UnitRegistered, c.UnitUpdated, c.UnitMoved, c.UnitsMerged, c.UnitSplit, c.UnitClosed):

@@ -114,7 +114,10 @@ def expected(events: list[CloudEvent]) -> dict[str, dict]:
     for e in events:
         name = e.type.rsplit(".", 2)[-2]
         model = dict(event_of_types())[e.type]
-        view.put(apply(view.unit(e.subject), name, model.model_validate(e.data), e.aggregateversion))
+        record = apply(view.unit(e.subject), name, model.model_validate(e.data), e.aggregateversion)
+        if record.version == e.aggregateversion:  # the replica remembers the event that changed it last
+            record = record.model_copy(update={"last_event": e.id, "last_correlation": e.correlationid or e.id})
+        view.put(record)
     return {uid: r.model_dump(mode="json") for uid, r in view.records.items()}
 
 

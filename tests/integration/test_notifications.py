@@ -238,7 +238,11 @@ async def test_webhook_posts_verify_and_the_same_event_again_sends_nothing(
         json.loads(m.data)
         for m in await read_stream(js, "ANTQ_NOTIFICATIONS", "antq.notifications.notification.sent.v1")
     ]
-    assert sum(1 for e in sent if e["data"]["recipient_id"] == added["recipient_id"]) == 2
+    mine = [e for e in sent if e["data"]["recipient_id"] == added["recipient_id"]]
+    assert len(mine) == 2
+    # each names the event it delivered as its cause, in that event's correlation
+    delivered = {p.json["id"]: p.json["correlationid"] for p in posts}
+    assert {e["causationid"]: e["correlationid"] for e in mine} == delivered
 
 
 async def _all_sent(admin: Client, recipient_id: str, n: int) -> list[dict] | None:
@@ -324,13 +328,16 @@ async def test_a_recipient_failing_too_long_is_disabled(admin, registry, notific
 
         async def disabled():
             got = [
-                json.loads(m.data)["data"]
+                json.loads(m.data)
                 for m in await read_stream(js, "ANTQ_NOTIFICATIONS", "antq.notifications.recipient.disabled.v1")
             ]
-            return [d for d in got if d["recipient_id"] == added["recipient_id"]]
+            return [d for d in got if d["data"]["recipient_id"] == added["recipient_id"]]
 
-        [event] = await until(disabled, what="recipient.disabled")
+        [envelope] = await until(disabled, what="recipient.disabled")
+        event = envelope["data"]
         assert "HTTP 500" in event["reason"]
+        [failing] = await deliveries(admin, recipient_id=added["recipient_id"])
+        assert envelope["causationid"] == failing["notification_id"] and envelope["correlationid"]
         listed = ok(await admin.query("notifications", "recipients", {"scope_unit_id": t.w}))["recipients"]
         assert listed[0]["status"] == "disabled"
         [d] = await until(lambda: _with_status(admin, added["recipient_id"], "failed"), what="its notification failed")

@@ -216,6 +216,45 @@ async def _topic(client: Client, predicate, timeout: float = 15.0) -> list[dict]
         await asyncio.sleep(0.2)
 
 
+async def test_every_event_names_its_cause_and_a_figure_traces_back_to_the_report_that_moved_it(
+    admin, season, registry, reporting
+) -> None:
+    """Every event of the season (registry's, and reporting's coverage.updated) carries correlationid and
+    causationid; the coverage.updated that first counts G1 as held names G1's festival.held v2 among
+    what it summarises, and that event names the command that reported it."""
+
+    def for_g1_held(e: dict) -> bool:
+        return (
+            e["type"] == "vn.antq.reporting.coverage.updated.v1"
+            and e["data"]["scope_unit_id"] == season.g1
+            and e["data"]["figures"]["units_held"] == 1
+        )
+
+    [first, *_] = await _topic(admin, for_g1_held)
+    js = admin.nc.jetstream()
+    [held] = [
+        json.loads(m.data)
+        for m in await read_stream(js, "ANTQ_REGISTRY", "antq.registry.festival.held.v2")
+        if json.loads(m.data)["subject"] == season.f1
+    ]
+    assert held["id"] in first["data"]["caused_by"]
+    assert first["causationid"] in first["data"]["caused_by"] and first["correlationid"]
+    assert held["causationid"] and held["correlationid"]  # the report-festival command, in its correlation
+    units = {season.p, season.w1, season.w2, season.g1, season.g2, season.g3, season.s}
+    ours = [
+        json.loads(m.data)
+        for stream, subjects in (("ANTQ_REGISTRY", "antq.registry.>"), ("ANTQ_REPORTING", "antq.reporting.>"))
+        for m in await read_stream(js, stream, subjects)
+    ]
+    ours = [
+        e
+        for e in ours
+        if e.get("subject") in units or e["data"].get("unit_id") in units or e["data"].get("scope_unit_id") in units
+    ]
+    assert len(ours) > 20
+    assert [e["type"] for e in ours if not (e.get("correlationid") and e.get("causationid"))] == []
+
+
 async def test_topics_coverage_updated_and_snapshots(admin, season, registry, reporting) -> None:
     def for_province(e: dict) -> bool:
         return (

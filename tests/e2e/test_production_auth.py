@@ -165,6 +165,24 @@ async def test_tokens_decide_who_acts(registry_prod, secured, idp):
             bearer = {"Authorization": f"Bearer {officer_a}"}
             msg = await ops.request(query_subject("registry", "unit"), params, timeout=10, headers=bearer)
             assert json.loads(msg.data)["ok"]
+
+            # reads are scoped like writes: the token's actor reads its own branch (and what governs it),
+            # not its sibling's; an unknown id reads like the sibling's; an envelope may not claim another
+            async def ask(name: str, data: dict, token: str, **actor: str) -> dict:
+                doc = {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "outside-client", "data": data}
+                doc |= {"type": f"vn.antq.registry.{name}.v1", **actor}
+                headers = {"Authorization": f"Bearer {token}"}
+                msg = await ops.request(query_subject("registry", name), json.dumps(doc).encode(), 10, headers=headers)
+                return json.loads(msg.data)
+
+            sibling = await ask("unit", {"unit_id": b_unit}, officer_a)
+            unknown = await ask("unit", {"unit_id": f"nope-{t}"}, officer_a)
+            assert code(sibling) == code(unknown) == "forbidden" and rule(sibling) == rule(unknown) == "scope"
+            assert code(await ask("unit", {"unit_id": p}, officer_a)) == "ok"  # the province governs A
+            assert rule(await ask("units", {"parent_id": p}, officer_a)) == "scope"  # but its list is not A's
+            claimed = await ask("unit", {"unit_id": b_unit}, officer_a, **as_admin)
+            assert code(claimed) == "forbidden" and claimed["error"]["details"][0]["attribute"] == "actorid"
+            assert code(await ask("units", {"parent_id": p}, admin)) == "ok"
         finally:
             await ops.close()
     finally:

@@ -148,16 +148,17 @@ async def test_acceptance_scenario_with_a_plain_nats_client(servers, registry_pr
         assert held["ok"] and held["result"]["on_time"] is True
 
         expected = {
-            (prov, "unit.registered"),
-            (ward, "unit.registered"),
-            (hamlet, "unit.registered"),
-            (camp["result"]["campaign_id"], "campaign.opened"),
-            (fid, "festival.planned"),
-            (fid, "festival.held"),
+            (prov, "unit.registered.v1"),
+            (ward, "unit.registered.v1"),
+            (hamlet, "unit.registered.v1"),
+            (camp["result"]["campaign_id"], "campaign.opened.v1"),
+            (fid, "festival.planned.v1"),
+            (fid, "festival.held.v1"),  # the v1 twin, while consumers move to v2
+            (fid, "festival.held.v2"),
         }
         for _ in range(50):
             mine = Counter(
-                (e["subject"], e["type"].split(".", 3)[3].rsplit(".", 1)[0])
+                (e["subject"], e["type"].split(".", 3)[3])
                 for e in await all_events(nc)
                 if e["subject"] in {s for s, _ in expected}
             )

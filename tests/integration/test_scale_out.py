@@ -45,7 +45,7 @@ def ok(reply):
 
 def applied(host: ServiceHost, consumer: str) -> int:
     value = 0.0
-    for outcome in ("processed", "ignored"):
+    for outcome in ("processed", "ignored", "skipped_other_major"):  # the last: the other major of an event read
         sample = host.metrics.registry.get_sample_value(
             "antq_consumer_events_total", {"service": host.name, "consumer": consumer, "outcome": outcome}
         )

@@ -329,3 +329,50 @@ async def test_every_notifications_and_reporting_command_refuses_the_wrong_branc
     admin_w1 = await world.actor(servers, world.w1, "admin")
     [still] = ok(await admin_w1.query("notifications", "recipients", {"scope_unit_id": world.w1}))["recipients"]
     assert (still["recipient_id"], still["status"], still["secret_rotating"]) == (world.recipient, "active", False)
+
+
+async def test_every_registry_command_refuses_the_wrong_branch(servers, world: World) -> None:
+    admin_w2 = await world.actor(servers, world.w2, "admin")
+    officer_g2 = await world.actor(servers, world.g2, "officer")
+    day = "2026-10-01"
+    for command in (
+        r.RegisterUnit(name="Tổ mới", kind="residential_group", parent_id=world.w1, valid_from=day),
+        r.UpdateUnit(unit_id=world.g1, effective_date=day, name="Tổ đổi tên"),
+        r.MoveUnit(unit_id=world.g1, new_parent_id=world.w2, effective_date=day),
+        r.MergeUnits(source_unit_ids=[world.g1, world.g2], target_unit_id=world.g1, effective_date=day),
+        r.SplitUnit(
+            unit_id=world.g1,
+            effective_date=day,
+            parts=[r.SplitPart(name="Tổ 1A", kind="residential_group", parent_id=world.w1)],
+        ),
+        r.CloseUnit(unit_id=world.g1, effective_date=day, reason="x"),
+        r.OpenCampaign(year=2027, scope_unit_id=world.w1),
+        r.CloseCampaign(campaign_id=world.campaign, closed_on=day),
+    ):
+        refused(await admin_w2.send(command))
+    for command in (
+        r.PlanFestival(
+            unit_id=world.g1,
+            year=2026,
+            date="2026-08-12",
+            venue="Sân",
+            ceremony=r.PartPlan(),
+            festival_part=r.PartPlan(),
+            allow_additional=True,
+        ),
+        r.RescheduleFestival(festival_id=world.festival, date="2026-08-12"),
+        r.ReportFestival(
+            festival_id=world.festival,
+            held_on="2026-08-10",
+            participants=1,
+            ceremony_held=True,
+            festival_part_held=True,
+        ),
+        r.CancelFestival(festival_id=world.festival, reason="x"),
+        r.RegisterModel(unit_id=world.g1, name="Mô hình", launched_on="2026-08-10"),
+        r.ReplicateModel(model_id=world.model, unit_id=world.g1, replicated_on="2026-08-10"),
+    ):
+        refused(await officer_g2.send(command))
+    own = await world.actor(servers, world.g1, "officer")
+    unit = ok(await own.query("registry", "unit", {"unit_id": world.g1}))
+    assert (unit["name"], unit["parent_id"], unit["status"]) == (world.g1, world.w1, "active")

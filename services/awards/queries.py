@@ -113,9 +113,11 @@ def _page(found: list[dict[str, Any]], limit: int, key: str) -> tuple[list[dict[
 async def _list(
     ctx: QCtx, coll: str, base: dict[str, Any], chunks: list[dict[str, Any]], limit: int, after: str | None
 ) -> list[dict[str, Any]]:
+    filters = [{**base, **chunk} for chunk in chunks]
+    after_key = await ctx.store.cursor_key(coll, after, filters) if after is not None else None
     found: list[dict[str, Any]] = []
-    for chunk in chunks:
-        found += await ctx.store.find(coll, {**base, **chunk}, limit + 1, after)
+    for flt in filters:
+        found += await ctx.store.find(coll, flt, limit + 1, after_key)
     return found
 
 
@@ -146,14 +148,19 @@ async def q_history(q: c.HistoryQuery, ctx: QCtx) -> dict[str, Any]:
     if q.nominee.kind == "collective" and q.nominee.unit_id is not None:
         await _readable(ctx, q.nominee.unit_id, ctx.today, what, "nominee.unit_id")
     key = nominee_key(q.nominee.kind, q.nominee.unit_id, person_id)
-    found_n = await ctx.store.find("nominations", {"nominee_key": key}, q.limit + 1, q.nominations_after)
-    found_a = await ctx.store.find("awards", {"nominee_key": key}, q.limit + 1, q.awards_after)
-    if not is_platform_admin(ctx.actor):
-        mine = await _in_subtree(ctx, {n["nominee"]["unit_id"] for n in found_n} | {a["unit_id"] for a in found_a})
-        if not mine and q.nominations_after is None and q.awards_after is None:
+    by_n: dict[str, Any] = {"nominee_key": key}
+    by_a: dict[str, Any] = {"nominee_key": key}
+    if not is_platform_admin(ctx.actor):  # only the records of units in the actor's subtree, whatever the page
+        units = set(await ctx.store.db.nominations.distinct("nominee.unit_id", by_n)) | set(
+            await ctx.store.db.awards.distinct("unit_id", by_a)
+        )
+        mine = sorted(await _in_subtree(ctx, units))
+        if not mine:
             require_read(ctx.actor, [], what)
-        found_n = [n for n in found_n if n["nominee"]["unit_id"] in mine]
-        found_a = [a for a in found_a if a["unit_id"] in mine]
+        by_n["nominee.unit_id"] = {"$in": mine}
+        by_a["unit_id"] = {"$in": mine}
+    found_n = await _list(ctx, "nominations", by_n, [{}], q.limit, q.nominations_after)
+    found_a = await _list(ctx, "awards", by_a, [{}], q.limit, q.awards_after)
     nominations, n_next = _page(found_n, q.limit, "nomination_id")
     awards, a_next = _page(found_a, q.limit, "award_id")
     return {

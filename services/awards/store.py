@@ -116,13 +116,21 @@ class AwardsStore(AggregateStore):
 
     # ------------------------------------------------------------------------------- reads for queries
 
-    async def find(self, coll: str, flt: dict[str, Any], limit: int, after: str | None = None) -> list[Doc]:
-        """Newest first (by `sort_key`), up to `limit`, after the document whose id is `after`."""
-        if after is not None:
-            cursor_doc = await self.db[coll].find_one({"_id": after}, {"sort_key": 1}, session=self.s)
-            if cursor_doc is None:
-                raise NotFound(f"the cursor {after} names nothing in {coll}", [{"field": "after", "value": after}])
-            flt = {**flt, "sort_key": {"$lt": cursor_doc["sort_key"]}}
+    async def cursor_key(self, coll: str, after: str, filters: list[dict[str, Any]]) -> str:
+        """The sort key of the page cursor `after`, which must be one of the list's own items (one of
+        `filters` matches it): a cursor naming anything else, whether it exists or not, reads the same."""
+        for flt in filters:
+            doc = await self.db[coll].find_one({**flt, "_id": after}, {"sort_key": 1}, session=self.s)
+            if doc is not None:
+                return str(doc["sort_key"])
+        raise NotFound(
+            f"the cursor {after} is not an item of this list", [{"field": "after", "value": after, "rule": "cursor"}]
+        )
+
+    async def find(self, coll: str, flt: dict[str, Any], limit: int, after_key: str | None = None) -> list[Doc]:
+        """Newest first (by `sort_key`), up to `limit`, after the item whose sort key is `after_key`."""
+        if after_key is not None:
+            flt = {**flt, "sort_key": {"$lt": after_key}}
         cursor = self.db[coll].find(flt, session=self.s).sort("sort_key", DESCENDING).limit(limit)
         return [{k: v for k, v in d.items() if k != "_id"} for d in await cursor.to_list()]
 

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from shared.contract.errors import RuleViolation
+from shared.contract.errors import RuleViolation, ValidationFailed
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -44,8 +44,17 @@ class Target:
 def target_of(url: str) -> Target:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
-    port = parts.port or (443 if scheme == "https" else 80)
+    try:
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError:  # a port that is not a number from 0 to 65535
+        raise ValidationFailed(
+            f"the webhook URL's port is not a port number: {url[:200]}", [{"field": "address", "rule": "url"}]
+        ) from None
     return Target(scheme, (parts.hostname or "").lower(), port)
+
+
+def _inside(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return not ip.is_global or ip.is_multicast or ip.is_reserved
 
 
 def refusal(url: str, addresses: Sequence[str], policy: Policy) -> str | None:
@@ -59,7 +68,9 @@ def refusal(url: str, addresses: Sequence[str], policy: Policy) -> str | None:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
         if any(ip in network for network in policy.allowed):
             continue
-        if not ip.is_global or ip.is_multicast or ip.is_reserved:
+        # an IPv6 address that carries an IPv4 one (6to4, Teredo's client) leads where that one does
+        embedded = [ip.sixtofour, ip.teredo[1] if ip.teredo else None] if isinstance(ip, ipaddress.IPv6Address) else []
+        if _inside(ip) or any(v4 is not None and _inside(v4) for v4 in embedded):
             return (
                 f"the webhook host {target.host} resolves to {ip}, which is not a public address (loopback, "
                 "private, link-local, shared, multicast or reserved); an operator may allow its network with "

@@ -132,6 +132,13 @@ class Verifier:
         unit = claims.get("antq_unit") or None
         if unit is None and role != "admin":
             raise Forbidden(f"{what}: the token has no antq_unit", [{"rule": "token"}])
+        for claim, value in (("sub", claims["sub"]), ("antq_unit", unit)):
+            if value is not None and not (isinstance(value, str) and 0 < len(value) <= 128 and value.isprintable()):
+                # the claims become the envelope's actor attributes: the same limits (no control characters)
+                raise Forbidden(
+                    f"{what}: the token's {claim} is not an id (1 to 128 printable characters)",
+                    [{"rule": "token_invalid", "claim": claim}],
+                )
         return Actor(id=str(claims["sub"]), unit=unit, role=role)
 
 

@@ -376,3 +376,29 @@ async def test_every_registry_command_refuses_the_wrong_branch(servers, world: W
     own = await world.actor(servers, world.g1, "officer")
     unit = ok(await own.query("registry", "unit", {"unit_id": world.g1}))
     assert (unit["name"], unit["parent_id"], unit["status"]) == (world.g1, world.w1, "active")
+
+
+async def test_a_page_cursor_tells_nothing_about_another_branch(servers, world: World) -> None:
+    """A cursor must be an item of the list it pages: another branch's id and a made-up one read the
+    same; a person's history with a cursor is still scoped."""
+    sibling = await world.actor(servers, world.g2, "officer")
+    for query, ids in (
+        ("nominations", (world.n1, "nope")),
+        ("awards", (world.award, "nope")),
+        ("gifts", (world.gift, "nope")),
+    ):
+        theirs, made_up = [
+            await sibling.query("awards", query, {"unit_id": world.g2, "after": cursor}) for cursor in ids
+        ]
+        assert not theirs.ok and not made_up.ok
+        assert theirs.error["code"] == made_up.error["code"] == "not_found"
+        assert (
+            [d["rule"] for d in theirs.error["details"]] == [d["rule"] for d in made_up.error["details"]] == ["cursor"]
+        )
+    person = {"kind": "individual", "person": {"person_id": "p-scope"}}
+    for cursor in ({"nominations_after": world.n1}, {"awards_after": world.award}, {"awards_after": "nope"}):
+        refused(await sibling.query("awards", "history", {"nominee": person, **cursor}))
+    own = await world.actor(servers, world.g1, "officer")
+    page = ok(await own.query("awards", "nominations", {"unit_id": world.g1, "limit": 1}))
+    rest = ok(await own.query("awards", "nominations", {"unit_id": world.g1, "after": page["next"]}))
+    assert {x["nomination_id"] for x in page["items"] + rest["items"]} == {world.n1, world.n2}

@@ -109,3 +109,13 @@ def test_oversized_and_long_lived_tokens_are_refused(verifier, issuer):
     refused(verifier, bearer(issuer.token("a", "u", "officer", ttl=30 * 365 * 86400)), "token_invalid")
     refused(verifier, bearer(issuer.token("a", "u", "officer", padding="x" * 9000)), "token_invalid")
     assert verifier.actor(bearer(issuer.token("a", "u", "officer", ttl=86000)), "c") is not None
+
+
+@pytest.mark.parametrize(
+    ("sub", "unit"),
+    [("officer\tg1", "g1"), ("officer\ng1", "g1"), ("x" * 129, "g1"), ("officer", "g\x001"), ("officer", "u" * 129)],
+)
+def test_a_token_whose_actor_is_not_an_id_is_refused_not_crashed_on(verifier, issuer, sub, unit):
+    """The claims become the envelope's actor attributes: a control character or an over-long id in a
+    validly signed token is refused as an invalid token, before anything reads it as an actor."""
+    refused(verifier, bearer(issuer.token(sub, unit, "officer")), "token_invalid")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from services.notifications import egress
-from shared.contract.errors import RuleViolation
+from shared.contract.errors import RuleViolation, ValidationFailed
 
 PROD = egress.Policy.of([], production=True)
 DEV = egress.Policy.of([], production=False)
@@ -30,6 +30,8 @@ GLOBAL = "1.1.1.1"
         "240.0.0.1",  # reserved
         "0.0.0.0",
         "::ffff:10.0.0.1",  # an IPv4-mapped private address
+        "2002:a00:5::",  # 6to4 of 10.0.0.5
+        "2001:0:4136:e378:8000:63bf:f5ff:fffa",  # Teredo whose client is 10.0.0.5 (stored inverted)
     ],
 )
 def test_production_refuses_every_address_that_is_not_public(address):
@@ -92,3 +94,9 @@ def test_a_send_is_pinned_to_the_checked_address_under_its_own_host_name(url, ad
 async def test_the_system_resolver_answers_an_address_literal_without_asking_anyone():
     assert await egress.system_resolver("127.0.0.1", 80) == ["127.0.0.1"]
     assert await egress.system_resolver("nowhere.invalid", 80) == []
+
+
+def test_a_port_out_of_range_is_a_validation_error_not_a_crash():
+    with pytest.raises(ValidationFailed) as e:
+        egress.target_of("http://10.0.0.5:99999/")
+    assert e.value.details == [{"field": "address", "rule": "url"}]

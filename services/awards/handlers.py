@@ -47,9 +47,32 @@ async def held(ctx: Context, keys: list[str], mine: str | None = None) -> list[t
         if n is None or n.nomination_id == mine:
             out.append((None, False))
             continue
-        chain = await ctx.store.chain(n.nominee.unit_id, ctx.today) or []
-        out.append((n, is_platform_admin(ctx.actor) or ctx.actor.unit in [u.unit_id for u in chain]))
+        readers = await ctx.store.readers(n.nominee.unit_id, ctx.today)
+        out.append((n, is_platform_admin(ctx.actor) or ctx.actor.unit in readers))
     return out
+
+
+async def held_through_lineage(
+    ctx: Context,
+    nominee: str,
+    unit_id: str,
+    year: int,
+    achievement: str,
+    form: Form,
+    person_id: str | None,
+    mine: str | None = None,
+) -> list[tuple[d.Nomination | None, bool]]:
+    """The holders of a nominee's keys; for a collective, a key its predecessors hold counts too (one
+    achievement, one award, and once-only forms, follow the lineage: a successor is not commended again
+    for what a unit it absorbed was)."""
+    keys = d.keys_for(nominee, year, achievement, form.code, person_id, form.once_only)
+    holders = await held(ctx, keys, mine)
+    if nominee.startswith("unit:"):
+        for earlier in await ctx.store.predecessors(unit_id):
+            theirs = d.keys_for(f"unit:{earlier}", year, achievement, form.code, None, form.once_only)
+            found = await held(ctx, theirs, mine)
+            holders = [h if h[0] is not None else f for h, f in zip(holders, found, strict=True)]
+    return holders
 
 
 async def take_keys(ctx: Context, n: d.Nomination, form: Form) -> None:
@@ -62,13 +85,16 @@ async def release_keys(ctx: Context, n: d.Nomination, form: Form) -> None:
         await ctx.store.release_key(key, n.nomination_id)
 
 
-async def decided(ctx: Context, n: d.Nomination | None, nomination_id: str, day: dt.date, what: str) -> c.Authority:
-    """Read the nominee's tree on the decision `day` (it may have changed since the submission), then
-    decide who decides: the actor must be that authority (DESIGN §2)."""
+async def decided(
+    ctx: Context, n: d.Nomination | None, nomination_id: str, day: dt.date, what: str
+) -> tuple[c.Authority, list[str]]:
+    """Read the nominee's tree on the decision `day` (it may have changed since the submission: a unit
+    closed by a merger is read through the lineage, on its successor's tree), then decide who decides:
+    the actor must be that authority (DESIGN §2). Also returns the successors read."""
     form = ctx.deps.catalogue.form(n.award_form) if n is not None else None
-    chain = await ctx.store.chain(n.nominee.unit_id, day) if n is not None else None
+    chain, successors = await ctx.store.lineage_chain(n.nominee.unit_id, day) if n is not None else (None, [])
     agency = await police(ctx, form, chain, day) if form is not None else None
-    return decisions.decider(ctx.actor, n, form, chain, agency, nomination_id, day, what)
+    return decisions.decider(ctx.actor, n, form, chain, agency, nomination_id, day, what), successors
 
 
 # ------------------------------------------------------------------------------------ nominations
@@ -78,6 +104,8 @@ async def submit_nomination(cmd: c.SubmitNomination, ctx: Context) -> Handled:
     # the command against the catalogue first (in memory): the form says on which day the tree is read
     form, day = d.check_form(ctx.deps.catalogue, cmd.award_form, cmd.nominee.kind, cmd.year, ctx.today)
     chain = await ctx.store.chain(cmd.nominee.unit_id, day)
+    if chain == [] and await ctx.store.existed_in(cmd.nominee.unit_id, cmd.year):  # a dossier entered late
+        chain, _ = await ctx.store.lineage_chain(cmd.nominee.unit_id, day)
     agency = await police(ctx, form, chain, day)
     festival = await ctx.store.festival(cmd.festival_id) if cmd.festival_id else None
     nomination_id = cmd.nomination_id or ctx.new_id()
@@ -85,8 +113,7 @@ async def submit_nomination(cmd: c.SubmitNomination, ctx: Context) -> Handled:
     person_id = cmd.nominee.person.person_id if cmd.nominee.person else None
     nominee = d.nominee_key(cmd.nominee.kind, cmd.nominee.unit_id, person_id)
     achievement = d.achievement_key(cmd.achievement)
-    keys = d.keys_for(nominee, cmd.year, achievement, form.code, person_id, form.once_only)
-    holders = await held(ctx, keys)
+    holders = await held_through_lineage(ctx, nominee, cmd.nominee.unit_id, cmd.year, achievement, form, person_id)
     n, event = decisions.submission(
         cmd, nomination_id, form, day, chain, agency, festival, taken, holders, ctx.actor, ctx.permission,
         ctx.today, ctx.now,
@@ -110,16 +137,17 @@ async def return_nomination(cmd: c.ReturnNomination, ctx: Context) -> Handled:
 async def resubmit_nomination(cmd: c.ResubmitNomination, ctx: Context) -> Handled:
     n = await ctx.store.nomination(cmd.nomination_id)
     form = ctx.deps.catalogue.form(n.award_form) if n is not None else None
-    chain = await ctx.store.chain(n.nominee.unit_id, ctx.today) if n is not None else None
+    chain, _ = await ctx.store.lineage_chain(n.nominee.unit_id, ctx.today) if n is not None else (None, [])
     festival = await ctx.store.festival(cmd.festival_id) if cmd.festival_id else None
     holders: list[tuple[d.Nomination | None, bool]] = []
     if n is not None and form is not None and cmd.achievement is not None:  # a corrected achievement: still new?
         person_id = n.nominee.person.person_id if n.nominee.person else None
-        keys = d.keys_for(
-            n.nominee_key, n.year, d.achievement_key(cmd.achievement), n.award_form, person_id, form.once_only
-        )
+        achievement = d.achievement_key(cmd.achievement)
+        keys = d.keys_for(n.nominee_key, n.year, achievement, n.award_form, person_id, form.once_only)
         if keys != d.keys(n, form.once_only):
-            holders = await held(ctx, keys, mine=n.nomination_id)
+            holders = await held_through_lineage(
+                ctx, n.nominee_key, n.nominee.unit_id, n.year, achievement, form, person_id, n.nomination_id
+            )
     new, event = decisions.resubmission(n, cmd, form, chain, festival, holders, ctx.actor, ctx.permission, ctx.today)
     assert n is not None and form is not None  # `resubmission` refuses a missing one
     if holders:
@@ -131,13 +159,15 @@ async def resubmit_nomination(cmd: c.ResubmitNomination, ctx: Context) -> Handle
 
 async def approve_nomination(cmd: c.ApproveNomination, ctx: Context) -> Handled:
     n = await ctx.store.nomination(cmd.nomination_id)
-    authority = await decided(ctx, n, cmd.nomination_id, cmd.decision_date, f"approve nomination {cmd.nomination_id}")
+    what = f"approve nomination {cmd.nomination_id}"
+    authority, successors = await decided(ctx, n, cmd.nomination_id, cmd.decision_date, what)
     assert n is not None
     award_id = cmd.award_id or ctx.new_id()
     taken = cmd.award_id is not None and await ctx.store.award(award_id) is not None
+    earned_by = await ctx.store.name_of(n.nominee.unit_id, dt.date(n.year, 12, 31))
     new, award, event = decisions.approval(
         n, cmd, award_id, taken, form_of(ctx, n.award_form), ctx.deps.catalogue, authority, ctx.actor, ctx.today,
-        ctx.now,
+        ctx.now, successors, earned_by,
     )  # fmt: skip
     await ctx.store.save_nomination(new, n.version)
     await ctx.store.save_award(award, None)
@@ -148,6 +178,7 @@ async def approve_nomination(cmd: c.ApproveNomination, ctx: Context) -> Handled:
             "amount_vnd": award.amount_vnd,
             "amount_unconfirmed": award.amount_unconfirmed,
             "decided_by": authority.model_dump(),
+            "successor_unit_ids": successors,
         },
         [event],
     )
@@ -168,7 +199,7 @@ async def reject_nomination(cmd: c.RejectNomination, ctx: Context) -> Handled:
 
 async def confer_award(cmd: c.ConferAward, ctx: Context) -> Handled:
     a = await ctx.store.award(cmd.award_id)
-    chain = await ctx.store.chain(a.unit_id, cmd.conferred_on) if a is not None else None
+    chain, _ = await ctx.store.lineage_chain(a.unit_id, cmd.conferred_on) if a is not None else (None, [])
     festival = await ctx.store.festival(cmd.festival_id) if cmd.festival_id else None
     form = ctx.deps.catalogue.form(a.award_form) if a is not None else None
     new, event = decisions.conferral(a, cmd, chain, festival, form, ctx.actor, ctx.permission, ctx.today)

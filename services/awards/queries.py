@@ -33,8 +33,7 @@ async def _readable(ctx: QCtx, unit_id: str, day: dt.date, what: str, field: str
     """Nominees' data (names, years of birth, positions), awards and gifts are read by an actor of the
     unit or of an ancestor, on the tree of `day`; a unit awards has not seen is refused like one out of
     scope, except to a platform admin, who is told it is not known yet."""
-    ancestry = await ctx.store.units.ancestry(unit_id, day)
-    require_read(ctx.actor, ancestry, what)
+    require_read(ctx.actor, await ctx.store.readers(unit_id, day), what)  # a closed unit: its successors
     if await ctx.store.units.get(unit_id) is None:
         raise NotFound(
             f"unit {unit_id} is not known to awards (yet)",
@@ -145,12 +144,16 @@ async def q_history(q: c.HistoryQuery, ctx: QCtx) -> dict[str, Any]:
     actor's subtree (a person with none there reads as one who does not exist)."""
     person_id = q.nominee.person.person_id if q.nominee.person else None
     what = "the history of this nominee"
-    if q.nominee.kind == "collective" and q.nominee.unit_id is not None:
-        await _readable(ctx, q.nominee.unit_id, ctx.today, what, "nominee.unit_id")
     key = nominee_key(q.nominee.kind, q.nominee.unit_id, person_id)
     by_n: dict[str, Any] = {"nominee_key": key}
     by_a: dict[str, Any] = {"nominee_key": key}
-    if not is_platform_admin(ctx.actor):  # only the records of units in the actor's subtree, whatever the page
+    if q.nominee.kind == "collective" and q.nominee.unit_id is not None:
+        await _readable(ctx, q.nominee.unit_id, ctx.today, what, "nominee.unit_id")
+        # a collective's history includes the units it was formed from or absorbed (marked as such)
+        earlier = [f"unit:{u}" for u in await ctx.store.predecessors(q.nominee.unit_id)]
+        if earlier:
+            by_n = by_a = {"nominee_key": {"$in": [key, *earlier]}}
+    elif not is_platform_admin(ctx.actor):  # only the records of units in the actor's subtree, whatever the page
         units = set(await ctx.store.db.nominations.distinct("nominee.unit_id", by_n)) | set(
             await ctx.store.db.awards.distinct("unit_id", by_a)
         )
@@ -163,6 +166,8 @@ async def q_history(q: c.HistoryQuery, ctx: QCtx) -> dict[str, Any]:
     found_a = await _list(ctx, "awards", by_a, [{}], q.limit, q.awards_after)
     nominations, n_next = _page(found_n, q.limit, "nomination_id")
     awards, a_next = _page(found_a, q.limit, "award_id")
+    for item in (*nominations, *awards):
+        item["predecessor"] = item["nominee_key"] != key  # earned by a unit this one was formed from
     return {
         "nominee_key": key,
         "nominations": nominations,

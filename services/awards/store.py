@@ -15,7 +15,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.awards.domain import Ancestor, Award, Gift, KnownFestival, Nomination
 from shared.contract.errors import NotFound
+from shared.replicas.units import carriers, predecessors
 from shared.replicas.units_store import UnitsStore, units_indexes
+from shared.replicas.walk import arun
 from shared.runtime.aggregates import AggregateStore
 from shared.runtime.mongo import Doc
 
@@ -101,6 +103,51 @@ class AwardsStore(AggregateStore):
                 break
             out.append(Ancestor(uid, period.kind or record.kind, period.name, tuple(period.flags)))
         return out
+
+    async def lineage_chain(self, unit_id: str, day: dt.date) -> tuple[list[Ancestor] | None, list[str]]:
+        """The chain a dossier of `unit_id` is read on `day`, through the lineage (DESIGN §2): the unit's
+        own while it exists; once it is closed, its successor's (for several parts, the ancestors they
+        share), with the successors named. (None, []) for a unit awards has never seen; ([], []) when
+        nothing carries it that day."""
+        own = await self.chain(unit_id, day)
+        if own is None or own:
+            return own, []
+        carrying = await arun(carriers(unit_id, day), self.units.get)
+        if not carrying:
+            return [], []
+        chains = [await self.chain(u, day) or [] for u in carrying]
+        shared = chains[0]
+        for other in chains[1:]:  # the longest common tail: the ancestors every part shares
+            n = 0
+            while n < min(len(shared), len(other)) and shared[-1 - n] == other[-1 - n]:
+                n += 1
+            shared = shared[len(shared) - n :]
+        return shared, carrying
+
+    async def readers(self, unit_id: str, day: dt.date) -> list[str]:
+        """The units whose actors read `unit_id`'s records on `day`: its ancestry, or, once it is
+        closed, the ancestries of the units that carry it through the lineage."""
+        own = await self.units.ancestry(unit_id, day)
+        if own:
+            return own
+        out: list[str] = []
+        for u in await arun(carriers(unit_id, day), self.units.get):
+            out += [a for a in await self.units.ancestry(u, day) if a not in out]
+        return out
+
+    async def existed_in(self, unit_id: str, year: int) -> bool:
+        """Whether the unit existed on some day of `year`."""
+        record = await self.units.get(unit_id)
+        first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+        return record is not None and record.valid_from <= last and record.valid_to > first
+
+    async def predecessors(self, unit_id: str) -> list[str]:
+        return await arun(predecessors(unit_id), self.units.get)
+
+    async def name_of(self, unit_id: str, day: dt.date) -> str | None:
+        """The unit's name on `day`, else as it was last (a closed collective as it was)."""
+        record = await self.units.get(unit_id)
+        return record.shown(day).name if record else None
 
     async def units_under(self, parent_id: str, day: dt.date) -> list[Ancestor]:
         """The units directly under `parent_id` on `day` (the domain picks the province's police among them)."""

@@ -207,6 +207,12 @@ class NominationApproved(Fact):
     recorded_by: str = Field(description="The actor who recorded the decision.")
     amount_vnd: int | None = Field(description="Base salary on the decision date × multiple, rounded up to 10,000.")
     amount_unconfirmed: bool = False
+    nominee_unit_name: str | None = Field(default=None, description="The nominee's unit's name as it earned it.")
+    successor_unit_ids: list[str] = Field(
+        default=[],
+        description="When the nominee's unit was closed (a merger) before the decision date: the units that carry "
+        "it through the lineage, whose authority decided. The nominee stays as it was.",
+    )
 
 
 class NominationRejected(Fact):

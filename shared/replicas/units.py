@@ -9,13 +9,13 @@ subject unit, so applying each unit's events in version order gives registry's s
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from shared.contract import registry as c
-from shared.replicas.walk import down, run, up
+from shared.replicas.walk import MAX_DEPTH, down, run, up
 
 END = dt.date(9999, 12, 31)  # open-ended validity; stored instead of null so ranges compare simply
 Status = Literal["active", "not_yet_valid", "closed"]
@@ -198,6 +198,57 @@ def _apply(record: UnitRecord | None, name: str, data: BaseModel) -> UnitRecord:
         ]
         return record.closed_from(data.effective_date, data.reason, links)
     raise NeverRegistered(f"unit.{name} is not an event of the units replica")
+
+
+# ------------------------------------------------------------------------------------ lineage
+
+
+def carriers(unit_id: str, day: dt.date) -> Generator[str, UnitRecord | None, list[str]]:
+    """The units that carry `unit_id` on `day` through the lineage (DESIGN §2): the unit itself while
+    it exists; once it is closed, its successors (merged into, or the parts it was split into) that
+    exist that day, followed as far as the lineage goes. Empty when the unit is unknown, not yet valid,
+    or closed without a successor. A walk like `up`: yields ids, is sent their records."""
+    out: list[str] = []
+    seen: set[str] = set()
+    frontier = [unit_id]
+    for _ in range(MAX_DEPTH):
+        following: list[str] = []
+        for uid in frontier:
+            if uid in seen:
+                continue
+            seen.add(uid)
+            record = yield uid
+            if record is None:
+                continue
+            if record.at(day) is not None:
+                out.append(uid)
+            elif day >= record.valid_to:
+                following += [s.unit_id for s in record.successors if s.date <= day]
+        if not following:
+            break
+        frontier = following
+    return out
+
+
+def predecessors(unit_id: str) -> Generator[str, UnitRecord | None, list[str]]:
+    """Every unit the lineage says `unit_id` was formed from or absorbed, back as far as it goes,
+    nearest first (the unit itself excluded)."""
+    out: list[str] = []
+    seen = {unit_id}
+    frontier = [unit_id]
+    for _ in range(MAX_DEPTH):
+        earlier: list[str] = []
+        for uid in frontier:
+            record = yield uid
+            for link in record.predecessors if record else []:
+                if link.unit_id not in seen:
+                    seen.add(link.unit_id)
+                    earlier.append(link.unit_id)
+        if not earlier:
+            break
+        out += earlier
+        frontier = earlier
+    return out
 
 
 # ------------------------------------------------------------------------------------ reading

@@ -756,3 +756,88 @@ async def test_the_lists_read_the_subtree_of_the_tree_date(servers, admin, regis
     assert [n["nomination_id"] for n in before["items"]] == [nid]  # H was W's on 1 Aug
     assert after["items"] == []
     assert [n["nomination_id"] for n in under_c["items"]] == [nid]
+
+
+# ------------------------------------------------------------------------------------ across the 2025 merger
+
+
+async def test_a_dossier_of_a_commune_merged_on_1_july_2025_is_decided_and_conferred_by_its_successor(
+    servers, admin, registry, awards
+) -> None:
+    """A 2025 nomination of commune C, which merged with C2 into N on 1 Jul 2025: approved in August 2025
+    by N's approver (the grantor resolved through the lineage), conferred at N's festival; the award keeps
+    C as it was and names N; N's history lists C's award, and N cannot be commended again for it."""
+    p, c1, c2, n = uid("p"), uid("c"), uid("c2"), uid("n")
+    for unit_id, kind, parent in ((p, "province", None), (c1, "commune", p), (c2, "commune", p)):
+        ok(
+            await admin.send(
+                r.RegisterUnit(
+                    unit_id=unit_id, name=f"Xã {unit_id}", kind=kind, parent_id=parent, valid_from="2024-01-01"
+                )
+            )
+        )
+    await settle(registry, awards)
+    achievement = "Xã dẫn đầu phong trào toàn dân bảo vệ an ninh Tổ quốc 6 tháng đầu năm 2025"
+    async with acting(servers, c1, "officer") as officer:
+        submitted = ok(
+            await officer.send(
+                a.SubmitNomination(
+                    nominee=a.Nominee(kind="collective", unit_id=c1),
+                    award_form="giay_khen_chu_tich_ubnd_xa",
+                    year=2025,
+                    achievement=achievement,
+                )
+            )
+        )
+    assert submitted["grantor"]["unit_id"] == c1  # before the merger: the commune's own chairman
+    ok(
+        await admin.send(
+            r.MergeUnits(
+                source_unit_ids=[c1, c2],
+                effective_date="2025-07-01",
+                new_unit=r.NewUnit(unit_id=n, name=f"Xã {n}", kind="commune", parent_id=p),
+            )
+        )
+    )
+    ok(await admin.send(r.OpenCampaign(year=2025, scope_unit_id=p)))
+    festival = ok(
+        await admin.send(
+            r.PlanFestival(
+                unit_id=n, year=2025, date="2025-08-15", venue="Nhà văn hóa", ceremony=r.PartPlan(),
+                festival_part=r.PartPlan(),
+            )
+        )
+    )["festival_id"]  # fmt: skip
+    ok(
+        await admin.send(
+            r.ReportFestival(
+                festival_id=festival, held_on="2025-08-15", participants=200, ceremony_held=True,
+                festival_part_held=True,
+            )
+        )
+    )  # fmt: skip
+    await settle(registry, awards)
+    decision = a.ApproveNomination(
+        nomination_id=submitted["nomination_id"], decision_no="12/QĐ-UBND", decision_date="2025-08-05"
+    )
+    async with acting(servers, c1, "approver") as old_approver:  # C no longer decides anything
+        refused(await old_approver.send(decision), "forbidden", "granting_authority")
+    async with acting(servers, n, "approver") as approver:
+        approved = ok(await approver.send(decision))
+    assert approved["decided_by"]["unit_id"] == n
+    assert approved["successor_unit_ids"] == [n]
+    async with acting(servers, n, "officer") as officer:
+        conferred = a.ConferAward(award_id=approved["award_id"], conferred_on="2025-08-15", festival_id=festival)
+        ok(await officer.send(conferred))
+        award = ok(await officer.query("awards", "award", {"award_id": approved["award_id"]}))
+        assert (award["unit_id"], award["unit_name"], award["successor_unit_ids"]) == (c1, f"Xã {c1}", [n])
+        assert award["status"] == "conferred" and award["nominee"]["unit_id"] == c1
+        history = ok(await officer.query("awards", "history", {"nominee": {"kind": "collective", "unit_id": n}}))
+        assert [(x["award_id"], x["predecessor"]) for x in history["awards"]] == [(approved["award_id"], True)]
+        again = a.SubmitNomination(
+            nominee=a.Nominee(kind="collective", unit_id=n),
+            award_form="giay_khen_chu_tich_ubnd_xa",
+            year=2025,
+            achievement=achievement,
+        )
+        refused(await officer.send(again), "rule_violation", "one_achievement_one_award")

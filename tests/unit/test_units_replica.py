@@ -11,7 +11,8 @@ import pytest
 from services.registry.domain import Unit
 from shared.contract import registry as c
 from shared.contract.errors import RuleViolation
-from shared.replicas.units import UnitRecord, UnitsView, apply
+from shared.replicas.units import LineageLink, UnitRecord, UnitsView, apply, carriers, predecessors
+from shared.replicas.walk import run
 
 D = dt.date
 
@@ -96,3 +97,24 @@ def test_the_replica_folds_what_registry_decides_into_the_same_state():
     assert folded.versions == decided.versions
     view = UnitsView([registered("p", None, "province"), registered("w2", "p", "ward"), folded])
     assert view.ancestry("h", D(2025, 5, 1)) == ["h", "w2", "p"]
+
+
+def test_a_closed_unit_is_carried_by_its_successors_through_the_lineage():
+    """A commune merged into N on 1 Jul 2025, N split later into N1 and N2: each day names who carries it."""
+    c1 = registered("c1", "p", "commune", D(2024, 1, 1)).closed_from(
+        D(2025, 7, 1), "merged", [LineageLink(unit_id="n", relation="merged", date=D(2025, 7, 1))]
+    )
+    n = registered("n", "p", "commune", D(2025, 7, 1))
+    n = n.model_copy(update={"predecessors": [LineageLink(unit_id="c1", relation="merged", date=D(2025, 7, 1))]})
+    parts = [LineageLink(unit_id=u, relation="split", date=D(2026, 1, 1)) for u in ("n1", "n2")]
+    n = n.closed_from(D(2026, 1, 1), "split", parts)
+    n1, n2 = (registered(u, "p", "commune", D(2026, 1, 1)) for u in ("n1", "n2"))
+    n1 = n1.model_copy(update={"predecessors": [LineageLink(unit_id="n", relation="split", date=D(2026, 1, 1))]})
+    view = UnitsView([c1, n, n1, n2])
+    assert run(carriers("c1", D(2025, 6, 30)), view.unit) == ["c1"]
+    assert run(carriers("c1", D(2025, 8, 5)), view.unit) == ["n"]
+    assert run(carriers("c1", D(2026, 3, 1)), view.unit) == ["n1", "n2"]
+    assert run(carriers("c1", D(2023, 3, 1)), view.unit) == []  # not yet valid: nothing carries it
+    assert run(carriers("zz", D(2025, 8, 5)), view.unit) == []
+    assert run(predecessors("n1"), view.unit) == ["n", "c1"]
+    assert run(predecessors("c1"), view.unit) == []

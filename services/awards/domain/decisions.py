@@ -172,10 +172,14 @@ def approval(
     actor: Actor,
     today: dt.date,
     now: dt.datetime,
+    successors: Sequence[str] = (),
+    earned_by: str | None = None,
 ) -> tuple[Nomination, Award, DomainEvent]:
+    """`successors`: the units that carry a nominee's unit closed before the decision date (the award
+    names them beside the nominee, who stays as it was); `earned_by`: the unit's name as it was."""
     if taken:
         raise Conflict(f"award {award_id} already exists", [{"field": "award_id"}])
-    return approve(n, cmd, award_id, form, catalogue, authority, actor, today, now)
+    return approve(n, cmd, award_id, form, catalogue, authority, actor, today, now, list(successors), earned_by)
 
 
 # ------------------------------------------------------------------------------------ awards

@@ -83,7 +83,11 @@ class Award(BaseModel):
     award_form: str
     nominee: c.NomineeFact
     nominee_key: str
-    unit_id: str
+    unit_id: str = Field(description="The nominee's unit, as it earned the award (kept after a merger).")
+    unit_name: str | None = Field(default=None, description="Its name then (a closed collective as it was).")
+    successor_unit_ids: list[str] = Field(
+        default=[], description="The units carrying the nominee's unit on the decision date, when it was closed."
+    )
     year: int
     achievement: str
     decision_no: str

@@ -99,8 +99,8 @@ def check_festival(
     festival: KnownFestival | None, festival_id: str, nominee_chain: Sequence[str], year: int | None = None
 ) -> KnownFestival:
     """A festival named by a nomination, an award or a gift: known to awards, not cancelled, and of the
-    unit or of one of its ancestors; a nomination's festival is of its year or the next (commendations
-    are often presented at the next year's festival)."""
+    unit or of one of its ancestors; a nomination's festival is of its year or the next (a decision may
+    come after its year's festival; no source says how often that happens)."""
     if festival is None:
         raise NotFound(
             f"festival {festival_id} is not known to awards (yet): registry's events may still be on their way",
@@ -239,6 +239,8 @@ def approve(
     actor: Actor,
     today: dt.date,
     now: dt.datetime,
+    successors: list[str] | None = None,
+    earned_by: str | None = None,
 ) -> tuple[Nomination, Award, DomainEvent]:
     _require_status(n, OPEN, "approved")
     check_decision_date(cmd.decision_date, today)  # may precede submission: decisions are often entered later
@@ -271,6 +273,8 @@ def approve(
         nominee=n.nominee,
         nominee_key=n.nominee_key,
         unit_id=n.nominee.unit_id,
+        unit_name=earned_by,
+        successor_unit_ids=successors or [],
         year=n.year,
         achievement=n.achievement,
         decision_no=cmd.decision_no,
@@ -294,6 +298,8 @@ def approve(
         recorded_by=actor.id,
         amount_vnd=award.amount_vnd,
         amount_unconfirmed=award.amount_unconfirmed,
+        nominee_unit_name=earned_by,
+        successor_unit_ids=successors or [],
     )
     return new, award, DomainEvent("nomination", "approved", n.nomination_id, data, new.version)
 

@@ -6,7 +6,7 @@ No I/O: the store loads festivals, campaigns, the tree (a `DayIndex`) and the su
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from typing import Any
 
 from shared.contract import reporting as c
@@ -14,8 +14,64 @@ from shared.replicas.day_index import DayIndex
 
 
 def default_tree_date(year: int, today: dt.date) -> dt.date:
-    """The tree a year is read on unless asked otherwise: its last day, or today while it runs."""
+    """A year's tree without a campaign: its last day, or today while it runs."""
     return min(dt.date(year, 12, 31), today)
+
+
+def season_tree_date(
+    year: int, today: dt.date, campaigns: Iterable[Mapping[str, Any]], ancestry_on: Callable[[dt.date], list[str]]
+) -> dt.date:
+    """The tree a season is reported on unless asked otherwise (DESIGN §3): the day its campaign closed,
+    else the campaign's report deadline: the campaign that governs the scope (the nearest at or above
+    it on that day). Without a campaign, the year's last day. Never after today (while a season runs,
+    today's tree). So a hamlet that held its festival in July and merged in October counts in its own
+    season; asked on a later tree, its festival counts under its successor (`onto`)."""
+    best: tuple[int, dt.date] | None = None
+    for campaign in campaigns:
+        day = dt.date.fromisoformat(str(campaign.get("closed_on") or campaign["report_deadline"]))
+        chain = ancestry_on(day)
+        if campaign["scope_unit_id"] in chain:
+            rank = chain.index(campaign["scope_unit_id"])
+            if best is None or rank < best[0]:
+                best = (rank, day)
+    return min(best[1] if best else dt.date(year, 12, 31), today)
+
+
+def merged_summary(a: Mapping[str, Any] | None, b: Mapping[str, Any]) -> dict[str, Any]:
+    """Two units' summaries of a year as one (a festival of a closed unit counted under its successor)."""
+    if not a:
+        alone = {k: v for k, v in b.items() if k != "carried_self"}
+        alone["carried"] = sorted({*(b.get("carried") or []), *(b.get("carried_self") or [])})
+        return alone
+    flags = ("planned", "held", "held_on_time", "reported_on_time", "both_parts", "accepted")
+    sums = ("festivals", "participants", "cost_vnd")
+    out: dict[str, Any] = {**a, **{k: bool(a.get(k)) or bool(b.get(k)) for k in flags}}
+    out.update({k: int(a.get(k) or 0) + int(b.get(k) or 0) for k in sums})
+    lines = [*(a.get("funding") or []), *(b.get("funding") or [])]
+    out["funding"] = funding_by_source([{"funding": lines}])
+    for k in ("held_on", "planned_date"):
+        out[k] = min((d for d in (a.get(k), b.get(k)) if d), default=None)
+    out["carried"] = sorted({*(a.get("carried") or []), *(b.get("carried") or []), *(b.get("carried_self") or [])})
+    return out
+
+
+def onto(
+    summaries: Mapping[str, Mapping[str, Any]], exists: Container[str], carriers_of: Callable[[str], list[str]]
+) -> Mapping[str, Mapping[str, Any]]:
+    """A year's summaries projected onto the tree of a day through the lineage (DESIGN §3): a unit that
+    does not exist that day counts under the first of the units carrying it (its successor); one that
+    nothing carries (not yet valid, or closed without a successor) counts nowhere, as before. Units
+    that exist keep their own. `carried` lists the units folded into a summary."""
+    moved = [u for u in summaries if u not in exists]
+    if not moved:
+        return summaries
+    out: dict[str, Mapping[str, Any]] = dict(summaries)
+    for unit_id in moved:
+        summary = out.pop(unit_id)
+        to = carriers_of(unit_id)
+        if to:
+            out[to[0]] = merged_summary(out.get(to[0]), {**summary, "carried_self": [unit_id]})
+    return out
 
 
 def unit_summary(festivals: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
@@ -95,6 +151,7 @@ def from_tally(t: Mapping[str, int]) -> c.Figures:
     total, held = t["units_total"], t["units_held"]
     return c.Figures(
         **{k: t[k] for k in TALLY if k != "both_parts"},
+        units_held_both_parts=t["both_parts"],
         coverage=round(held / total, 4) if total else 0.0,
         ceremony_compliance=round(t["both_parts"] / held, 4) if held else 0.0,
     )

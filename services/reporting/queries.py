@@ -5,12 +5,12 @@ report, and summaries of awards and gifts."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from services.reporting.deps import Reporting
-from services.reporting.projection import coverage_of, default_tree_date
-from services.reporting.store import ReportingStore, TreeCache, text_of
+from services.reporting.projection import coverage_of, season_tree_date
+from services.reporting.store import ReportingStore, TreeCache, project, text_of
 from shared.authz import require_read
 from shared.contract import reporting as c
 from shared.contract.errors import NotFound, RuleViolation
@@ -24,20 +24,27 @@ QCtx = QueryContext[ReportingStore, Reporting]
 async def scope_of(
     store: ReportingStore, cache: TreeCache, today: dt.date, year: int, scope: str, tree_date: dt.date | None
 ) -> tuple[UnitsView, dt.date, frozenset[str]]:
-    day = tree_date or default_tree_date(year, today)
     view = await cache.tree(store)
     if view.unit(scope) is None:
         raise NotFound(
             f"unit {scope} is not known to reporting (yet)",
             [{"rule": "not_known_yet", "field": "scope_unit_id", "value": scope}],
         )
+    campaigns = await store.campaigns(year)
+    day = tree_date or season_tree_date(year, today, campaigns, lambda d: view.ancestry(scope, d))
     if not view.ancestry(scope, day):
         raise RuleViolation(
             f"unit {scope} does not exist on {day.isoformat()} (the tree date): ask for a date it exists on",
             [{"field": "tree_date", "value": day.isoformat(), "rule": "unit_active"}],
         )
-    kinds = expected_kinds(await store.campaigns(year), view.ancestry(scope, day))
+    kinds = expected_kinds(campaigns, view.ancestry(scope, day))
     return view, day, kinds
+
+
+async def season_day(store: ReportingStore, cache: TreeCache, today: dt.date, year: int, unit_id: str) -> dt.date:
+    """The tree `unit_id`'s season is read on by default (`projection.season_tree_date`)."""
+    view = await cache.tree(store)
+    return season_tree_date(year, today, await store.campaigns(year), lambda d: view.ancestry(unit_id, d))
 
 
 async def figures_of(
@@ -49,12 +56,13 @@ async def figures_of(
     tree_date: dt.date | None,
     level: Sequence[str] | None = None,
     breakdown: bool = True,
+    year_on_year: bool = False,
 ) -> dict[str, Any]:
     view, day, kinds = await scope_of(store, cache, today, year, scope, tree_date)
     if level:
         kinds = frozenset(level)
-    summaries = await cache.summaries(store, year)
-    total, rows = coverage_of(await cache.day(store, day), scope, kinds, summaries)
+    index = await cache.day(store, day)
+    total, rows = coverage_of(index, scope, kinds, await cache.summaries_on(store, year, day))
     record = view.unit(scope)
     period = record.at(day) if record else None
     out: dict[str, Any] = {
@@ -67,6 +75,13 @@ async def figures_of(
     }
     if breakdown:
         out["breakdown"] = [r.model_dump() for r in rows]
+    if year_on_year:  # the year before on this year's tree, through the lineage: the same units compared
+        before, before_rows = coverage_of(index, scope, kinds, await cache.summaries_on(store, year - 1, day))
+        out["previous_year"] = {
+            "year": year - 1,
+            **before.model_dump(),
+            **({"breakdown": [r.model_dump() for r in before_rows]} if breakdown else {}),
+        }
     return out
 
 
@@ -79,14 +94,16 @@ async def snapshot_figures(
     if view.unit(scope) is None or not view.ancestry(scope, day):
         return None
     kinds = expected_kinds(await store.campaigns(year), view.ancestry(scope, day))
-    total, rows = coverage_of(await cache.day(store, day), scope, kinds, await store.summaries(year))
+    index = await cache.day(store, day)
+    total, rows = coverage_of(index, scope, kinds, project(view, index, await store.summaries(year)))
     return {"tree_date": day.isoformat(), "figures": total.model_dump(), "breakdown": [r.model_dump() for r in rows]}
 
 
 async def q_coverage(q: c.CoverageQuery, ctx: QCtx) -> dict[str, Any]:
     return await figures_of(
-        ctx.store, ctx.deps.trees(ctx.store.db), ctx.today, q.year, q.scope_unit_id, q.tree_date, q.level
-    )
+        ctx.store, ctx.deps.trees(ctx.store.db), ctx.today, q.year, q.scope_unit_id, q.tree_date, q.level,
+        year_on_year=q.year_on_year,
+    )  # fmt: skip
 
 
 async def readable(ctx: QCtx, unit_id: str, day: dt.date, what: str) -> None:
@@ -98,7 +115,9 @@ async def readable(ctx: QCtx, unit_id: str, day: dt.date, what: str) -> None:
 
 
 async def q_unit_status(q: c.UnitStatusQuery, ctx: QCtx) -> dict[str, Any]:
-    await readable(ctx, q.unit_id, default_tree_date(q.year, ctx.today), f"the status of unit {q.unit_id}")
+    cache = ctx.deps.trees(ctx.store.db)
+    day = await season_day(ctx.store, cache, ctx.today, q.year, q.unit_id)
+    await readable(ctx, q.unit_id, day, f"the status of unit {q.unit_id}")
     if await ctx.store.units.get(q.unit_id) is None:
         raise NotFound(
             f"unit {q.unit_id} is not known to reporting (yet)",
@@ -127,7 +146,7 @@ def _name(view: UnitsView, unit_id: str, day: dt.date) -> str:
     return period.name if period else unit_id
 
 
-def _row(view: UnitsView, unit_id: str, day: dt.date, summary: dict[str, Any]) -> dict[str, Any]:
+def _row(view: UnitsView, unit_id: str, day: dt.date, summary: Mapping[str, Any]) -> dict[str, Any]:
     record = view.unit(unit_id)
     period = record.at(day) if record else None
     return {
@@ -146,6 +165,7 @@ def _row(view: UnitsView, unit_id: str, day: dt.date, summary: dict[str, Any]) -
         "participants": int(summary.get("participants") or 0),
         "cost_vnd": int(summary.get("cost_vnd") or 0),
         "funding": list(summary.get("funding") or []),
+        "carried": list(summary.get("carried") or []),
         "held_on": summary.get("held_on"),
         "planned_date": summary.get("planned_date"),
     }
@@ -155,9 +175,10 @@ async def _expected_rows(
     ctx: QCtx, year: int, scope: str, tree_date: dt.date | None
 ) -> tuple[dt.date, list[dict[str, Any]]]:
     cache = ctx.deps.trees(ctx.store.db)
-    await readable(ctx, scope, tree_date or default_tree_date(year, ctx.today), f"the units of {scope}")
+    day = tree_date or await season_day(ctx.store, cache, ctx.today, year, scope)
+    await readable(ctx, scope, day, f"the units of {scope}")
     view, day, kinds = await scope_of(ctx.store, cache, ctx.today, year, scope, tree_date)
-    summaries = await cache.summaries(ctx.store, year)
+    summaries = await cache.summaries_on(ctx.store, year, day)
     ids = sorted((await cache.day(ctx.store, day)).expected(scope, kinds))
     return day, [_row(view, u, day, summaries.get(u, {})) for u in ids]
 
@@ -169,14 +190,28 @@ def _page(rows: list[dict[str, Any]], limit: int, after: str | None) -> dict[str
     return {"units": page, "next": page[-1]["unit_id"] if len(rows) > limit else None}
 
 
+MISSING_REASONS = ("nothing_planned", "one_part_only")
+
+
+def missing_reason(row: Mapping[str, Any]) -> str | None:
+    """Why an expected unit is on the list a commune officer chases: nothing planned or held; or held
+    with only one of its two parts (the seed plan: "phải đảm bảo phần lễ và phần hội")."""
+    if not row["planned"] and not row["held"]:
+        return "nothing_planned"
+    if row["held"] and not row["both_parts"]:
+        return "one_part_only"
+    return None
+
+
 async def q_units_missing(q: c.UnitsMissingQuery, ctx: QCtx) -> dict[str, Any]:
     day, rows = await _expected_rows(ctx, q.year, q.scope_unit_id, q.tree_date)
-    missing = [r for r in rows if not r["planned"] and not r["held"]]
+    missing = [{**r, "reason": why} for r in rows if (why := missing_reason(r)) is not None]
     return {
         "year": q.year,
         "scope_unit_id": q.scope_unit_id,
         "tree_date": day.isoformat(),
         "missing_total": len(missing),
+        "by_reason": {why: sum(r["reason"] == why for r in missing) for why in MISSING_REASONS},
         **_page(missing, q.limit, q.after),
     }
 
@@ -254,7 +289,12 @@ QUERIES: list[QuerySpec] = [
         "coverage", c.CoverageQuery, q_coverage, "Coverage of a scope on a tree date, with a breakdown per child."
     ),
     QuerySpec("unit-status", c.UnitStatusQuery, q_unit_status, "One unit's festival, awards and gifts for a year."),
-    QuerySpec("units-missing", c.UnitsMissingQuery, q_units_missing, "Expected units with nothing planned or held."),
+    QuerySpec(
+        "units-missing",
+        c.UnitsMissingQuery,
+        q_units_missing,
+        "Expected units with nothing planned, or only one part held.",
+    ),
     QuerySpec(
         "units-report", c.UnitsReportQuery, q_units_report, "Every expected unit with its figures (season report)."
     ),

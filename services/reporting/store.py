@@ -15,16 +15,19 @@ Collections (each owned by one consumer, so a rebuild replays it alone):
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.reporting.projection import onto
 from shared.contract.ids import uuid7
 from shared.replicas.day_index import DayIndex
-from shared.replicas.units import UnitRecord, UnitsView
+from shared.replicas.units import UnitRecord, UnitsView, carriers
 from shared.replicas.units_store import UnitsStore, units_indexes
+from shared.replicas.walk import run
 from shared.runtime.mongo import IN_CHUNK, Doc
 
 UNITS = "units"
@@ -182,6 +185,7 @@ class TreeCache:
         self.view = UnitsView([])
         self.years: dict[int, tuple[tuple[Any, Any], dict[str, Doc]]] = {}
         self.days: dict[dt.date, DayIndex] = {}  # of the current tree; a few, the most recent
+        self.projected: dict[tuple[int, dt.date], tuple[object, object, Mapping[str, Mapping[str, Any]]]] = {}
 
     async def tree(self, store: ReportingStore) -> UnitsView:
         version = await store.fence("units")
@@ -205,3 +209,24 @@ class TreeCache:
         if cached is None or cached[0] != version or version == (None, None):
             self.years[year] = (version, await store.summaries(year))
         return self.years[year][1]
+
+    async def summaries_on(self, store: ReportingStore, year: int, day: dt.date) -> Mapping[str, Mapping[str, Any]]:
+        """A year's summaries on the tree of `day`, through the lineage (`projection.onto`); kept while
+        neither the tree nor the year's summaries change."""
+        summaries = await self.summaries(store, year)
+        index = await self.day(store, day)
+        memo = self.projected.get((year, day))
+        if memo is not None and memo[0] is summaries and memo[1] is index:
+            return memo[2]
+        out = project(self.view, index, summaries)
+        if len(self.projected) >= 16:
+            self.projected.pop(next(iter(self.projected)))
+        self.projected[(year, day)] = (summaries, index, out)
+        return out
+
+
+def project(
+    view: UnitsView, index: DayIndex, summaries: Mapping[str, Mapping[str, Any]]
+) -> Mapping[str, Mapping[str, Any]]:
+    """`summaries` onto the tree of the index's day: a closed unit's under the unit carrying it."""
+    return onto(summaries, index.kind, lambda unit_id: run(carriers(unit_id, index.day), view.unit))

@@ -17,7 +17,7 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.reporting.deps import Reporting, Seen
-from services.reporting.projection import default_tree_date
+from services.reporting.projection import season_tree_date
 from services.reporting.queries import figures_of
 from services.reporting.store import ReportingStore, TreeCache
 from shared.contract import reporting as c
@@ -101,14 +101,21 @@ async def publish_once(deps: Reporting) -> int:
         if cause is not None:
             causes.setdefault(cause, correlation or cause)
 
+    by_year: dict[int, list[Doc]] = {}
+    for campaign in await db.campaigns.find({}).to_list():
+        by_year.setdefault(campaign["year"], []).append(campaign)
+
+    def season(year: int, unit_id: str) -> dt.date:
+        return season_tree_date(year, today, by_year.get(year, []), lambda d: view.ancestry(unit_id, d))
+
     if before is not None and view is not before.view:
         # the tree changed: the scopes above a changed unit, on the old tree and the new, for each
         # year with a campaign (a unit added, moved or closed changes the figures without a festival)
-        campaigns = {(c["year"], c["scope_unit_id"]) for c in await db.campaigns.find({}).to_list()}
+        campaigns = {(c["year"], c["scope_unit_id"]) for cs in by_year.values() for c in cs}
         for record in view.records.values():
             if before.versions.get(record.unit_id) != record.version:
                 for year in sorted({y for y, _ in campaigns}):
-                    day = default_tree_date(year, today)
+                    day = season(year, record.unit_id)
                     chain = {*view.ancestry(record.unit_id, day), *before.view.ancestry(record.unit_id, day)}
                     if any((year, unit_id) in campaigns for unit_id in chain):  # a campaign covers it that year
                         for unit_id in chain:
@@ -117,7 +124,7 @@ async def publish_once(deps: Reporting) -> int:
     if not batches and not requests and not scopes:
         return 0
     for m in marks:
-        day = default_tree_date(m["year"], today)
+        day = season(m["year"], m["unit_id"])
         for unit_id in view.ancestry(m["unit_id"], day):
             changed(m["year"], unit_id, m.get("cause"), m.get("correlation"))
         if m.get("subtree"):  # a campaign opened: every scope below its scope may count other kinds
@@ -125,7 +132,7 @@ async def publish_once(deps: Reporting) -> int:
                 changed(m["year"], u.unit_id, m.get("cause"), m.get("correlation"))
     events: list[CloudEvent] = []
     published: list[tuple[str, dict[str, Any]]] = []
-    campaign_scopes = {(c["year"], c["scope_unit_id"]) for c in await db.campaigns.find({}).to_list()}
+    campaign_scopes = {(c["year"], c["scope_unit_id"]) for cs in by_year.values() for c in cs}
     keys = [f"coverage|{year}|{scope}" for year, scope in sorted(scopes)]
     lasts: dict[str, Doc] = {}
     for i in range(0, len(keys), IN_CHUNK):  # what was sent last for these scopes, a read per chunk

@@ -67,6 +67,7 @@ FIGURE_HEADINGS = (
     ("units_held_on_time", "Đúng hạn"),
     ("units_reported_on_time", "Báo cáo đúng hạn"),
     ("coverage", "Tỷ lệ tổ chức"),
+    ("units_held_both_parts", "Đủ phần lễ và phần hội"),
     ("ceremony_compliance", "Tỷ lệ đủ hai phần"),
     ("participants", "Số người tham gia"),
     ("cost_vnd", "Kinh phí (VND)"),

@@ -15,6 +15,10 @@ from shared.contract.registry import UnitKind
 from shared.contract.types import Day, Fact, Id, Model, Year
 
 SERVICE = "reporting"
+SEASON_TREE = (
+    "Default: the season's tree (DESIGN §3): the day the governing campaign closed, else its report deadline "
+    "(without a campaign, the year's last day); never after today."
+)
 
 
 # ---------------------------------------------------------------- commands
@@ -25,7 +29,7 @@ class PublishSnapshot(Model):
 
     year: Year
     scope_unit_id: Id
-    tree_date: Day | None = Field(default=None, description="Default: the year's last day, or today if earlier.")
+    tree_date: Day | None = Field(default=None, description=SEASON_TREE)
 
 
 COMMANDS: dict[str, type[Model]] = {"publish-snapshot": PublishSnapshot}
@@ -44,7 +48,12 @@ class Figures(Fact):
     units_held_on_time: int
     units_reported_on_time: int
     coverage: float = Field(description="units_held ÷ units_total (0 when there are none).")
-    ceremony_compliance: float = Field(description="Units that held both parts ÷ units_held (0 when none held).")
+    units_held_both_parts: int = Field(
+        default=0,
+        description="Units that held both parts, the ceremony (phần lễ) and the festival (phần hội), as the seed "
+        "plan requires: the compliance count.",
+    )
+    ceremony_compliance: float = Field(description="units_held_both_parts ÷ units_held (0 when none held).")
     participants: int
     cost_vnd: int
 
@@ -95,9 +104,13 @@ EVENTS: dict[tuple[str, str], type[Fact]] = {
 class CoverageQuery(Model):
     year: Year
     scope_unit_id: Id
-    tree_date: Day | None = Field(default=None, description="Default: the year's last day, or today if earlier.")
+    tree_date: Day | None = Field(default=None, description=SEASON_TREE)
     level: Annotated[list[UnitKind], Field(max_length=12)] | None = Field(
         default=None, description="Count only these kinds (default: the campaign's expected kinds)."
+    )
+    year_on_year: bool = Field(
+        default=False,
+        description="Also give `previous_year`: the year before's figures on this year's tree, through the lineage.",
     )
 
 
@@ -107,7 +120,8 @@ class UnitStatusQuery(Model):
 
 
 class UnitsMissingQuery(Model):
-    """Expected units of the scope with nothing planned or held: the list a commune officer chases."""
+    """Expected units of the scope the commune officer chases, each with its `reason`: `nothing_planned`
+    (nothing planned or held) or `one_part_only` (held without both the ceremony and the festival part)."""
 
     year: Year
     scope_unit_id: Id

@@ -124,7 +124,10 @@ async def test_units_missing_and_unit_status(admin, season) -> None:
             "reporting", "units-missing", {"year": 2026, "scope_unit_id": season.p, "tree_date": "2026-08-15"}
         )
     )
-    assert sorted(u["unit_id"] for u in missing["units"]) == sorted([season.w2, season.g3, season.s])
+    reasons = {u["unit_id"]: u["reason"] for u in missing["units"]}
+    nothing = {season.w2: "nothing_planned", season.g3: "nothing_planned", season.s: "nothing_planned"}
+    assert reasons == {**nothing, season.w1: "one_part_only"}  # W1 held its ceremony only
+    assert missing["by_reason"] == {"nothing_planned": 3, "one_part_only": 1} and missing["missing_total"] == 4
     status = ok(await admin.query("reporting", "unit-status", {"year": 2026, "unit_id": season.g1}))
     assert status["festival"]["held"] and status["festival"]["both_parts"] and status["festival"]["participants"] == 120
     report = ok(await admin.query("reporting", "units-report", {"year": 2026, "scope_unit_id": season.p}))
@@ -408,18 +411,18 @@ async def test_summaries_read_the_subtree_of_the_tree_date_and_a_revoked_award_n
 async def test_coverage_updated_is_not_sent_again_when_the_figures_do_not_change(
     admin, season, registry, reporting
 ) -> None:
-    def of_w2(e: dict) -> bool:
-        return e["type"] == "vn.antq.reporting.coverage.updated.v1" and e["data"]["scope_unit_id"] == season.w2
+    def of_w1(e: dict) -> bool:
+        return e["type"] == "vn.antq.reporting.coverage.updated.v1" and e["data"]["scope_unit_id"] == season.w1
 
-    figures = ok(await admin.query("reporting", "coverage", {"year": 2026, "scope_unit_id": season.w2}))
+    figures = ok(await admin.query("reporting", "coverage", {"year": 2026, "scope_unit_id": season.w1}))
 
-    def current(e: dict) -> bool:  # W2's topic has caught up with its figures
-        return of_w2(e) and e["data"]["figures"]["units_held"] == figures["units_held"]
+    def current(e: dict) -> bool:  # W1's topic has caught up with its figures
+        return of_w1(e) and e["data"]["figures"]["units_held"] == figures["units_held"]
 
     assert await _topic(admin, current)
-    before = await _topic(admin, of_w2)
-    # G2 (W2's since 1 Sep, and the year's tree is today's): a rescheduled festival moves no figure, so
-    # W2's coverage is not published again
+    before = await _topic(admin, of_w1)
+    # G2 (W1's on the season's tree, the report deadline of 19 Aug; W2's since 1 Sep): a rescheduled
+    # festival moves no figure, so W1's coverage is not published again
     ok(await admin.send(r.RescheduleFestival(festival_id=season.f2, date="2026-08-12", reason="trùng lịch")))
     await settle(registry, reporting)
     # the publisher's round runs every 0.3 s here: three rounds have passed once a later change shows
@@ -431,6 +434,85 @@ async def test_coverage_updated_is_not_sent_again_when_the_figures_do_not_change
         )
     )
     await settle(registry, reporting)
-    after = await _topic(admin, lambda e: of_w2(e) and e["aggregateversion"] > len(before))
-    assert len(after) == 1  # the report moved W2's figures once; the reschedule did not
+    after = await _topic(admin, lambda e: of_w1(e) and e["aggregateversion"] > len(before))
+    assert len(after) == 1  # the report moved W1's figures once; the reschedule did not
     assert after[0]["data"]["figures"]["units_held"] == before[-1]["data"]["figures"]["units_held"] + 1
+
+
+# ------------------------------------------------------------------------------------ across the reform
+
+
+async def test_a_season_counts_a_hamlet_merged_after_it_and_a_later_tree_counts_it_under_its_successor(
+    admin, registry, reporting
+) -> None:
+    """2025: hamlet H of ward W holds its festival in July and merges into hamlet K on 15 Oct; the
+    campaign closed on 30 Sep. The season's default tree is the close date, so H counts in its own
+    season; on the tree of 31 Dec its festival counts under K, not nowhere. 2024: commune C held its
+    festival, and merged into N on 1 Jul 2025: 2025's year-on-year figure counts it under N."""
+    p, w, h, k, c, c2, n = (uid(x) for x in ("p", "w", "h", "k", "c", "c2", "n"))
+    for unit_id, kind, parent in (
+        (p, "province", None),
+        (w, "ward", p),
+        (h, "hamlet", w),
+        (k, "hamlet", w),
+        (c, "commune", p),
+        (c2, "commune", p),
+    ):
+        ok(
+            await admin.send(
+                r.RegisterUnit(
+                    unit_id=unit_id, name=f"Đơn vị {unit_id}", kind=kind, parent_id=parent, valid_from="2024-01-01"
+                )
+            )
+        )
+    for year in (2024, 2025):
+        ok(await admin.send(r.OpenCampaign(year=year, scope_unit_id=p, campaign_id=f"{p}-{year}")))
+
+    async def held(unit: str, day: str) -> None:
+        year = int(day[:4])
+        fid = ok(
+            await admin.send(
+                r.PlanFestival(
+                    unit_id=unit, year=year, date=day, venue="Sân", ceremony=r.PartPlan(), festival_part=r.PartPlan()
+                )
+            )
+        )["festival_id"]
+        report = r.ReportFestival(
+            festival_id=fid, held_on=day, participants=50, ceremony_held=True, festival_part_held=True
+        )
+        ok(await admin.send(report))
+
+    await held(c, "2024-08-10")
+    await held(h, "2025-07-20")
+    ok(await admin.send(r.CloseCampaign(campaign_id=f"{p}-2025", closed_on="2025-09-30")))
+    ok(
+        await admin.send(
+            r.MergeUnits(
+                source_unit_ids=[c, c2],
+                effective_date="2025-07-01",
+                new_unit=r.NewUnit(unit_id=n, name="Xã N", kind="commune", parent_id=p),
+            )
+        )
+    )
+    ok(await admin.send(r.MergeUnits(source_unit_ids=[h], effective_date="2025-10-15", target_unit_id=k)))
+    await settle(registry, reporting)
+
+    season = ok(await admin.query("reporting", "coverage", {"year": 2025, "scope_unit_id": w}))
+    assert season["tree_date"] == "2025-09-30"  # the campaign's close date
+    assert (season["units_total"], season["units_held"], season["units_held_both_parts"]) == (3, 1, 1)  # W, H, K
+    later = ok(
+        await admin.query("reporting", "coverage", {"year": 2025, "scope_unit_id": w, "tree_date": "2025-12-31"})
+    )
+    assert (later["units_total"], later["units_held"], later["participants"]) == (2, 1, 50)  # W, K (carrying H)
+    report = ok(
+        await admin.query("reporting", "units-report", {"year": 2025, "scope_unit_id": w, "tree_date": "2025-12-31"})
+    )
+    carrier = next(u for u in report["units"] if u["unit_id"] == k)
+    assert carrier["held"] and carrier["carried"] == [h]
+
+    compared = ok(await admin.query("reporting", "coverage", {"year": 2025, "scope_unit_id": p, "year_on_year": True}))
+    before = compared["previous_year"]
+    assert before["year"] == 2024 and compared["tree_date"] == before.get("tree_date", compared["tree_date"])
+    assert before["units_held"] == 1 and before["participants"] == 50  # C's 2024 festival, under N
+    assert next(b for b in before["breakdown"] if b["unit_id"] == n)["units_held"] == 1
+    assert compared["units_total"] == before["units_total"]  # the same units compared

@@ -58,7 +58,7 @@ def nominated(**kw):
 def approved():
     n, _ = nominated()
     cmd = c.ApproveNomination(nomination_id="n1", decision_no="12/QĐ-UBND", decision_date=dt.date(2026, 8, 5))
-    return d.approve(n, cmd, "a1", form(), CAT, AUTHORITY, OFFICER, TODAY, NOW)
+    return d.approve(n, cmd, "a1", form(), CAT, AUTHORITY, OFFICER, TODAY, NOW, ["k"], "Tổ dân phố H")
 
 
 # ------------------------------------------------------------------------------------ refusals
@@ -343,6 +343,8 @@ def test_what_an_approval_records():
         "award_form": "giay_khen_chu_tich_ubnd_xa",
         "nominee_key": "person:p1",
         "unit_id": "h",
+        "unit_name": "Tổ dân phố H",
+        "successor_unit_ids": ["k"],
         "year": 2026,
         "achievement": "Thành tích  xuất sắc",
         "decision_no": "12/QĐ-UBND",
@@ -371,6 +373,8 @@ def test_what_an_approval_records():
         "recorded_by": "o",
         "amount_vnd": 710_000,
         "amount_unconfirmed": False,
+        "nominee_unit_name": "Tổ dân phố H",
+        "successor_unit_ids": ["k"],
     }
     medal, _ = nominated(award_form="ky_niem_chuong_bao_ve_an_ninh_to_quoc")
     cmd = c.ApproveNomination(nomination_id="n1", decision_no="1", decision_date=dt.date(2024, 6, 1))

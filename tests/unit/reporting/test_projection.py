@@ -126,6 +126,37 @@ def test_the_default_tree_date_is_the_years_last_day_or_today():
     assert p.default_tree_date(2026, D(2026, 11, 29)) == D(2026, 11, 29)
 
 
+def test_a_season_is_read_on_its_campaigns_close_date_else_its_report_deadline():
+    view = tree()
+    on = lambda d: view.ancestry("g1", d)  # noqa: E731
+    opened = {"scope_unit_id": "p", "report_deadline": "2025-08-31", "closed_on": None}
+    closed = {**opened, "closed_on": "2025-09-30"}
+    ward = {"scope_unit_id": "w1", "report_deadline": "2025-08-25", "closed_on": None}
+    assert p.season_tree_date(2025, D(2026, 11, 29), [opened], on) == D(2025, 8, 31)
+    assert p.season_tree_date(2025, D(2026, 11, 29), [closed], on) == D(2025, 9, 30)
+    assert p.season_tree_date(2025, D(2026, 11, 29), [closed, ward], on) == D(2025, 8, 25)  # the nearest governs
+    assert p.season_tree_date(2025, D(2026, 11, 29), [], on) == D(2025, 12, 31)
+    assert p.season_tree_date(2026, D(2026, 8, 1), [{**opened, "report_deadline": "2026-08-31"}], on) == D(2026, 8, 1)
+    elsewhere = {"scope_unit_id": "other", "report_deadline": "2025-08-31", "closed_on": None}
+    assert p.season_tree_date(2025, D(2026, 11, 29), [elsewhere], on) == D(2025, 12, 31)
+
+
+def test_a_closed_units_year_counts_under_the_unit_carrying_it():
+    a = {"planned": True, "held": True, "both_parts": True, "participants": 40, "cost_vnd": 5, "held_on": "2025-07-20"}
+    b = {"planned": True, "held": False, "participants": 0, "planned_date": "2025-08-01"}
+    carriers = {"h": ["k"], "gone": []}
+    out = p.onto({"h": a, "k": b, "gone": a, "w": b}, {"k", "w"}, lambda u: carriers[u])
+    assert set(out) == {"k", "w"}  # nothing carries "gone": it counts nowhere, as before
+    k = out["k"]
+    assert k["held"] and k["both_parts"] and k["participants"] == 40 and k["cost_vnd"] == 5
+    assert (k["held_on"], k["planned_date"], k["carried"]) == ("2025-07-20", "2025-08-01", ["h"])
+    assert out["w"] is b
+    alone = p.onto({"h": a}, {"k"}, lambda u: ["k"])
+    assert alone["k"]["carried"] == ["h"] and "carried_self" not in alone["k"]
+    same = {"k": a}
+    assert p.onto(same, {"k"}, lambda u: []) is same
+
+
 held = st.fixed_dictionaries(
     {"planned": st.booleans(), "held": st.booleans(), "both_parts": st.booleans(), "participants": st.integers(0, 1000)}
 )

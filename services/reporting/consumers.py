@@ -148,6 +148,9 @@ def registry_consumer(deps: Reporting) -> Consumer[ReportingStore]:
             cost_vnd=e.cost_vnd,
             funding=[line.model_dump() for line in e.funding],
             models_launched=len(e.models_launched),
+            gifts=e.gifts or None,
+            point_level=e.point_level,
+            delegates=len(e.delegates),
         )
 
     @consumer.on(r.FestivalCancelled)
@@ -288,6 +291,8 @@ def awards_consumer() -> Consumer[ReportingStore]:
                     f"gifts.by_kind.{e.beneficiary_kind}.entries": 1,
                     f"gifts.by_kind.{e.beneficiary_kind}.recipients": e.recipients,
                     f"gifts.by_kind.{e.beneficiary_kind}.value_vnd": e.value_vnd,
+                    # the festivals whose gifts the ledger details (their reports' totals then do not count)
+                    **({f"gifts.festivals.{e.festival_id}": 1} if e.festival_id else {}),
                 },
             },
         )

@@ -89,9 +89,38 @@ def unit_summary(festivals: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "participants": sum(int(f.get("participants") or 0) for f in held),
         "cost_vnd": sum(int(f.get("cost_vnd") or 0) for f in held),
         "funding": funding_by_source(held),
+        "report_gifts": {
+            f["_id"]: {"recipients": int(g.get("recipients") or 0), "value_vnd": int(g.get("value_vnd") or 0)}
+            for f in held
+            if (g := f.get("gifts")) and "_id" in f
+        },
         "held_on": min((f["held_on"] for f in held if f.get("held_on")), default=None),
         "planned_date": min((f["date"] for f in active if f.get("date")), default=None),
     }
+
+
+def gifts_counted(ledger: Mapping[str, Any], reports: Iterable[tuple[str, Mapping[str, int]]]) -> dict[str, Any]:
+    """Gifts counted once (README: one gift, two entry points): the ledger's entries (awards'
+    `record-gift`), plus the gifts a festival report totals, for each festival the ledger has no entry
+    for. A ledger entry naming a festival details that festival's gifts, so its report's total is the
+    same gifts and does not count again. Report totals count as one entry each, of beneficiary kind
+    and funding source `unspecified` (a festival report names neither)."""
+    detailed = set(ledger.get("festivals") or ())
+    out = {k: int(ledger.get(k) or 0) for k in ("entries", "recipients", "value_vnd")}
+    by_funding = dict(ledger.get("by_funding") or {})
+    by_kind = {k: dict(v) for k, v in (ledger.get("by_kind") or {}).items()}
+    for festival_id, g in reports:
+        if festival_id in detailed or not (g.get("recipients") or g.get("value_vnd")):
+            continue
+        out["entries"] += 1
+        out["recipients"] += int(g.get("recipients") or 0)
+        out["value_vnd"] += int(g.get("value_vnd") or 0)
+        by_funding["unspecified"] = by_funding.get("unspecified", 0) + int(g.get("value_vnd") or 0)
+        slot = by_kind.setdefault("unspecified", {"entries": 0, "recipients": 0, "value_vnd": 0})
+        slot["entries"] += 1
+        slot["recipients"] += int(g.get("recipients") or 0)
+        slot["value_vnd"] += int(g.get("value_vnd") or 0)
+    return {**out, "by_funding": by_funding, "by_kind": by_kind}
 
 
 def funding_by_source(held: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -5,11 +5,11 @@ report, and summaries of awards and gifts."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from services.reporting.deps import Reporting
-from services.reporting.projection import coverage_of, season_tree_date
+from services.reporting.projection import coverage_of, gifts_counted, season_tree_date
 from services.reporting.store import ReportingStore, TreeCache, project, text_of
 from shared.authz import require_read
 from shared.contract import reporting as c
@@ -125,6 +125,7 @@ async def q_unit_status(q: c.UnitStatusQuery, ctx: QCtx) -> dict[str, Any]:
         )
     year_doc = await ctx.store.unit_year(q.year, q.unit_id) or {}
     awards = await ctx.store.unit_awards(q.year, [q.unit_id])
+    reports = _reports({q.unit_id: year_doc.get("festival") or {}}, [q.unit_id])
     festivals = [
         {k: v for k, v in f.items() if k != "_id"} | {"festival_id": f["_id"]}
         for f in await ctx.store.festivals(q.year, q.unit_id)
@@ -136,7 +137,7 @@ async def q_unit_status(q: c.UnitStatusQuery, ctx: QCtx) -> dict[str, Any]:
         "festivals": festivals,
         "models_launched": year_doc.get("models_launched", 0),
         "models_replicated": year_doc.get("models_replicated", 0),
-        **_awards_view(awards),
+        **_awards_view(awards, reports),
     }
 
 
@@ -227,10 +228,12 @@ async def q_units_report(q: c.UnitsReportQuery, ctx: QCtx) -> dict[str, Any]:
     }
 
 
-def _awards_view(docs: list[dict[str, Any]]) -> dict[str, Any]:
+def _awards_view(docs: list[dict[str, Any]], reports: Iterable[tuple[str, Mapping[str, int]]] = ()) -> dict[str, Any]:
+    """Nominations and awards by form and status, the amount standing, and the gifts counted once
+    (`projection.gifts_counted`: the ledger, plus festival reports' totals it does not detail)."""
     nominations: dict[str, dict[str, int]] = {}
     awards: dict[str, dict[str, int]] = {}
-    gifts = {"entries": 0, "recipients": 0, "value_vnd": 0}
+    ledger: dict[str, Any] = {"entries": 0, "recipients": 0, "value_vnd": 0, "festivals": set()}
     by_funding: dict[str, int] = {}
     by_kind: dict[str, dict[str, int]] = {}
     amount = 0
@@ -243,20 +246,31 @@ def _awards_view(docs: list[dict[str, Any]]) -> dict[str, Any]:
                         target[form][status] += n
         amount += int(d.get("amount_vnd", 0))
         g = d.get("gifts", {})
-        for k in gifts:
-            gifts[k] += int(g.get(k, 0))
+        for k in ("entries", "recipients", "value_vnd"):
+            ledger[k] += int(g.get(k, 0))
+        ledger["festivals"] |= set(g.get("festivals") or ())
         for src, v in g.get("by_funding", {}).items():
             by_funding[text_of(src)] = by_funding.get(text_of(src), 0) + int(v)
         for kind, v in g.get("by_kind", {}).items():
             slot = by_kind.setdefault(kind, {"entries": 0, "recipients": 0, "value_vnd": 0})
             for k in slot:
                 slot[k] += int(v.get(k, 0))
+    gifts = gifts_counted({**ledger, "by_funding": by_funding, "by_kind": by_kind}, reports)
     return {
         "nominations": nominations,
         "awards": awards,
         "awards_amount_vnd": amount,
-        "gifts": {**gifts, "by_funding_source": by_funding, "by_beneficiary_kind": by_kind},
+        "gifts": {
+            **{k: gifts[k] for k in ("entries", "recipients", "value_vnd")},
+            "by_funding_source": gifts["by_funding"],
+            "by_beneficiary_kind": gifts["by_kind"],
+        },
     }
+
+
+def _reports(summaries: Mapping[str, Mapping[str, Any]], unit_ids: Iterable[str]) -> list[tuple[str, Any]]:
+    """The gifts the festival reports of these units total, per festival."""
+    return [(f, g) for u in unit_ids for f, g in (summaries.get(u, {}).get("report_gifts") or {}).items()]
 
 
 async def _subtree(ctx: QCtx, q: c.SummaryQuery) -> tuple[dt.date, list[str]]:
@@ -280,7 +294,8 @@ async def q_awards_summary(q: c.SummaryQuery, ctx: QCtx) -> dict[str, Any]:
 
 async def q_gifts_summary(q: c.SummaryQuery, ctx: QCtx) -> dict[str, Any]:
     day, ids = await _subtree(ctx, q)
-    view = _awards_view(await ctx.store.unit_awards(q.year, ids))
+    summaries = await ctx.deps.trees(ctx.store.db).summaries(ctx.store, q.year)
+    view = _awards_view(await ctx.store.unit_awards(q.year, ids), _reports(summaries, ids))
     return {"year": q.year, "scope_unit_id": q.scope_unit_id, "tree_date": day.isoformat(), **view["gifts"]}
 
 

@@ -43,7 +43,10 @@ BENEFICIARY_VI = {
     "martyr_family": "Gia đình liệt sĩ",
     "force_member_family_in_hardship": "Gia đình cán bộ, chiến sĩ khó khăn",
     "poor_household": "Hộ nghèo",
+    "outstanding_collective": "Tập thể có thành tích xuất sắc",
+    "outstanding_individual": "Cá nhân có thành tích xuất sắc",
     "other": "Khác",
+    "unspecified": "Chưa phân loại (báo cáo Ngày hội)",
 }
 UNIT_HEADINGS = (
     "Mã",

@@ -19,8 +19,14 @@ NomineeKind = Literal["collective", "individual"]
 NominationStatus = Literal["submitted", "returned", "resubmitted", "approved", "rejected"]
 AwardStatus = Literal["approved", "conferred", "revoked"]
 BeneficiaryKind = Literal[
-    "policy_family", "martyr_family", "force_member_family_in_hardship", "poor_household", "other"
-]
+    "policy_family",
+    "martyr_family",
+    "force_member_family_in_hardship",
+    "poor_household",
+    "outstanding_collective",
+    "outstanding_individual",
+    "other",
+]  # the seed plan: đối tượng chính sách, tập thể / cá nhân có thành tích xuất sắc, gia đình cán bộ, chiến sĩ khó khăn
 FormCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,79}$", description="An award form code (`rules` query).")]
 DecisionNo = Annotated[
     str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$", description="e.g. 1234/QĐ-UBND")

@@ -516,3 +516,62 @@ async def test_a_season_counts_a_hamlet_merged_after_it_and_a_later_tree_counts_
     assert before["units_held"] == 1 and before["participants"] == 50  # C's 2024 festival, under N
     assert next(b for b in before["breakdown"] if b["unit_id"] == n)["units_held"] == 1
     assert compared["units_total"] == before["units_total"]  # the same units compared
+
+
+async def test_a_gift_entered_once_appears_once_whichever_entry_point_took_it(
+    admin, registry, awards, reporting
+) -> None:
+    """Festival F1's report totals its gifts (3 recipients, 600 000 VND) and nothing else records them:
+    they count once, as `unspecified`. Festival F2's report totals 2 gifts, and the ledger details them
+    (record-gift naming F2): they count once, as the ledger says. A gift to an outstanding collective is
+    a kind of its own."""
+    p, w, h1, h2 = (uid(x) for x in ("p", "w", "h1", "h2"))
+    for unit_id, kind, parent in ((p, "province", None), (w, "ward", p), (h1, "hamlet", w), (h2, "hamlet", w)):
+        ok(
+            await admin.send(
+                r.RegisterUnit(
+                    unit_id=unit_id, name=f"Đơn vị {unit_id}", kind=kind, parent_id=parent, valid_from="2024-01-01"
+                )
+            )
+        )
+    ok(await admin.send(r.OpenCampaign(year=2026, scope_unit_id=p)))
+    festivals = {}
+    for unit, gifts in ((h1, {"recipients": 3, "value_vnd": 600_000}), (h2, {"recipients": 2, "value_vnd": 1_000_000})):
+        fid = ok(
+            await admin.send(
+                r.PlanFestival(
+                    unit_id=unit, year=2026, date="2026-08-10", venue="Sân", ceremony=r.PartPlan(),
+                    festival_part=r.PartPlan(),
+                )
+            )
+        )["festival_id"]  # fmt: skip
+        report = r.ReportFestival(
+            festival_id=fid, held_on="2026-08-10", participants=40, ceremony_held=True, festival_part_held=True,
+            gifts=r.Gifts(**gifts),
+        )  # fmt: skip
+        ok(await admin.send(report))
+        festivals[unit] = fid
+    await settle(registry, awards)
+    ok(
+        await admin.send(
+            a.RecordGift(
+                unit_id=h2,
+                festival_id=festivals[h2],
+                beneficiary_kind="outstanding_collective",
+                recipients=2,
+                value_vnd=1_000_000,
+                funding_source="Quỹ phường",
+            )
+        )
+    )
+    await settle(registry, reporting)
+    await settle(awards, reporting)
+    gifts = ok(await admin.query("reporting", "gifts-summary", {"year": 2026, "scope_unit_id": w}))
+    assert (gifts["entries"], gifts["recipients"], gifts["value_vnd"]) == (2, 5, 1_600_000)
+    assert gifts["by_beneficiary_kind"] == {
+        "unspecified": {"entries": 1, "recipients": 3, "value_vnd": 600_000},
+        "outstanding_collective": {"entries": 1, "recipients": 2, "value_vnd": 1_000_000},
+    }
+    assert gifts["by_funding_source"] == {"unspecified": 600_000, "Quỹ phường": 1_000_000}
+    status = ok(await admin.query("reporting", "unit-status", {"year": 2026, "unit_id": h1}))
+    assert (status["gifts"]["entries"], status["gifts"]["value_vnd"]) == (1, 600_000)

@@ -238,3 +238,22 @@ def test_the_cost_by_funding_source_adds_the_festivals_held_lines():
         {"source": "C", "amount_vnd": 0},
     ]
     assert p.unit_summary([{"status": "planned"}])["funding"] == []
+
+
+def test_a_festival_reports_gifts_count_unless_the_ledger_details_that_festival():
+    ledger = {
+        "entries": 1,
+        "recipients": 2,
+        "value_vnd": 10,
+        "festivals": {"f2": 1},
+        "by_funding": {"Q": 10},
+        "by_kind": {"other": {"entries": 1, "recipients": 2, "value_vnd": 10}},
+    }
+    out = p.gifts_counted(
+        ledger, [("f1", {"recipients": 3, "value_vnd": 6}), ("f2", {"recipients": 2, "value_vnd": 10})]
+    )
+    assert (out["entries"], out["recipients"], out["value_vnd"]) == (2, 5, 16)
+    assert out["by_kind"]["unspecified"] == {"entries": 1, "recipients": 3, "value_vnd": 6}
+    assert out["by_funding"] == {"Q": 10, "unspecified": 6}
+    empty = p.gifts_counted({}, [("f3", {"recipients": 0, "value_vnd": 0})])
+    assert (empty["entries"], empty["by_kind"]) == (0, {})

@@ -209,6 +209,26 @@ def awards_consumer() -> Consumer[ReportingStore]:
             {"$set": {"year": doc["year"], "unit_id": doc["unit_id"]}, "$inc": {field: by}},
         )
 
+    def standing(tx: Tx[ReportingStore], award: Doc, by: int) -> None:
+        """The awards standing, split as the season report counts them: by nominee kind (collectives,
+        individuals), by granting level, by form and kind, each with its amount."""
+        kind, level = award.get("nominee_kind", "unknown"), award.get("level", "unknown")
+        form, amount = award["form"], award["amount_vnd"] * by
+        tx.upsert(
+            "unit_awards",
+            key(award["year"], award["unit_id"]),
+            {
+                "$inc": {
+                    f"split.kind.{kind}.awards": by,
+                    f"split.kind.{kind}.amount_vnd": amount,
+                    f"split.level.{level}.awards": by,
+                    f"split.level.{level}.amount_vnd": amount,
+                    f"split.form.{form}.{kind}.awards": by,
+                    f"split.form.{form}.{kind}.amount_vnd": amount,
+                }
+            },
+        )
+
     async def move(tx: Tx[ReportingStore], coll: str, what: str, doc_id: str, status: str, **extra: Any) -> Doc | None:
         old = await tx.store.get(coll, doc_id)
         if old is None or "form" not in old:
@@ -252,6 +272,7 @@ def awards_consumer() -> Consumer[ReportingStore]:
         early = await tx.store.get("awards", e.award_id) or {}  # a conferral or revocation that came first
         status = early.get("pending_status", "approved")
         amount = 0 if status == "revoked" else e.amount_vnd or 0
+        level = e.decided_by.level or ("outside" if e.decided_by.kind == "outside" else "unknown")
         award = {
             "_id": e.award_id,
             "unit_id": e.nominee.unit_id,
@@ -260,10 +281,14 @@ def awards_consumer() -> Consumer[ReportingStore]:
             "status": status,
             "amount_vnd": e.amount_vnd or 0,
             "festival_id": early.get("festival_id"),
+            "nominee_kind": e.nominee.kind,
+            "level": level,
         }
         put(tx, "awards", award)
         count(tx, "awards", award, status, +1)
         tx.upsert("unit_awards", key(e.year, e.nominee.unit_id), {"$inc": {"amount_vnd": amount}})
+        if status != "revoked":
+            standing(tx, award, +1)
 
     @consumer.on(a.AwardConferred)
     async def conferred(e: a.AwardConferred, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
@@ -271,9 +296,12 @@ def awards_consumer() -> Consumer[ReportingStore]:
 
     @consumer.on(a.AwardRevoked)
     async def revoked(e: a.AwardRevoked, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
+        old = await tx.store.get("awards", e.award_id)
         new = await move(tx, "awards", "awards", e.award_id, "revoked")
         if new is not None:  # a revoked award's amount no longer counts
             tx.upsert("unit_awards", key(new["year"], new["unit_id"]), {"$inc": {"amount_vnd": -new["amount_vnd"]}})
+            if old is not None and old.get("status") != "revoked":
+                standing(tx, new, -1)
 
     @consumer.on(a.GiftRecorded)
     async def gift(e: a.GiftRecorded, meta: EventMeta, tx: Tx[ReportingStore]) -> None:

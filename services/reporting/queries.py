@@ -256,16 +256,37 @@ def _awards_view(docs: list[dict[str, Any]], reports: Iterable[tuple[str, Mappin
             for k in slot:
                 slot[k] += int(v.get(k, 0))
     gifts = gifts_counted({**ledger, "by_funding": by_funding, "by_kind": by_kind}, reports)
+    split: dict[str, Any] = {}
+    for d in docs:
+        _add(split, d.get("split") or {})
     return {
         "nominations": nominations,
         "awards": awards,
         "awards_amount_vnd": amount,
+        "standing": {
+            "by_nominee_kind": split.get("kind", {}),
+            "by_granting_level": split.get("level", {}),
+            "by_form": split.get("form", {}),
+        },
         "gifts": {
             **{k: gifts[k] for k in ("entries", "recipients", "value_vnd")},
             "by_funding_source": gifts["by_funding"],
             "by_beneficiary_kind": gifts["by_kind"],
         },
     }
+
+
+def _add(into: dict[str, Any], more: Mapping[str, Any]) -> None:
+    """Sum nested counts into `into` (entries that sum to nothing are left out)."""
+    for k, v in more.items():
+        if isinstance(v, Mapping):
+            _add(into.setdefault(k, {}), v)
+            if not into[k]:
+                del into[k]
+        elif int(v):
+            into[k] = into.get(k, 0) + int(v)
+            if not into[k]:
+                del into[k]
 
 
 def _reports(summaries: Mapping[str, Mapping[str, Any]], unit_ids: Iterable[str]) -> list[tuple[str, Any]]:
@@ -289,6 +310,7 @@ async def q_awards_summary(q: c.SummaryQuery, ctx: QCtx) -> dict[str, Any]:
         "nominations": view["nominations"],
         "awards": view["awards"],
         "awards_amount_vnd": view["awards_amount_vnd"],
+        "standing": view["standing"],
     }
 
 

@@ -16,6 +16,7 @@ from shared.contract.types import Day, Fact, Id, Model, Name, Text, Vnd, Year
 SERVICE = "awards"
 
 NomineeKind = Literal["collective", "individual"]
+GrantingLevel = Literal["commune", "district", "province", "provincial_agency", "provincial_police", "outside"]
 NominationStatus = Literal["submitted", "returned", "resubmitted", "approved", "rejected"]
 AwardStatus = Literal["approved", "conferred", "revoked"]
 BeneficiaryKind = Literal[
@@ -171,6 +172,9 @@ class Authority(Fact):
 
     kind: Literal["unit", "outside"]
     unit_id: str | None = Field(default=None, description="The granting unit (kind unit).")
+    level: GrantingLevel | None = Field(
+        default=None, description="The level that grants (the form's grantor): a level of the tree, or outside."
+    )
     name: str = Field(description="e.g. 'Chủ tịch UBND cấp xã', 'Bộ trưởng Bộ Công an'.")
 
 

@@ -248,6 +248,7 @@ async def test_the_medal_is_recorded_by_the_province_and_given_once_per_person(s
             "kind": "outside",
             "unit_id": None,
             "name": "Bộ trưởng Bộ Công an",
+            "level": "outside",
         }
         refused(await ward_approver.send(approve(first["nomination_id"])), "forbidden", "granting_authority")
         approved = ok(

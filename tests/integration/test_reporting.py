@@ -180,6 +180,24 @@ async def test_awards_and_gifts_roll_up(admin, season, registry, awards, reporti
         )
     )["nomination_id"]
     ok(await admin.send(a.ReturnNomination(nomination_id=other, reason="Bổ sung")))
+    person = {"person_id": uid("person"), "name": "Trần Văn Bình", "year_of_birth": 1960}
+    for form, revoke in (("giay_khen_chu_tich_ubnd_xa", False), ("bang_khen_chu_tich_ubnd_tinh", True)):
+        one = ok(
+            await admin.send(
+                a.SubmitNomination(
+                    nominee=a.Nominee(kind="individual", unit_id=season.g1, person=person),
+                    award_form=form,
+                    year=2026,
+                    achievement=f"Tổ trưởng tiêu biểu ({form})",
+                )
+            )
+        )["nomination_id"]
+        award = ok(
+            await admin.send(a.ApproveNomination(nomination_id=one, decision_no="2/QĐ", decision_date="2026-08-05"))
+        )["award_id"]
+        if revoke:
+            cancel = a.RevokeAward(award_id=award, reason="Sai sót", decision_no="3/QĐ", decision_date="2026-08-20")
+            ok(await admin.send(cancel))
     for kind, value in (("policy_family", 1_000_000), ("poor_household", 500_000)):
         ok(
             await admin.send(
@@ -196,11 +214,20 @@ async def test_awards_and_gifts_roll_up(admin, season, registry, awards, reporti
     await settle(awards, reporting)
     summary = ok(await admin.query("reporting", "awards-summary", {"year": 2026, "scope_unit_id": season.p}))
     assert summary["nominations"] == {
-        "giay_khen_chu_tich_ubnd_xa": {"approved": 1},
-        "bang_khen_chu_tich_ubnd_tinh": {"returned": 1},
+        "giay_khen_chu_tich_ubnd_xa": {"approved": 2},
+        "bang_khen_chu_tich_ubnd_tinh": {"returned": 1, "approved": 1},
     }
-    assert summary["awards"] == {"giay_khen_chu_tich_ubnd_xa": {"approved": 1}}
-    assert summary["awards_amount_vnd"] == 1_410_000
+    assert summary["awards"] == {
+        "giay_khen_chu_tich_ubnd_xa": {"approved": 2},
+        "bang_khen_chu_tich_ubnd_tinh": {"revoked": 1},
+    }
+    assert summary["awards_amount_vnd"] == 1_410_000 + 710_000  # the revoked one no longer counts
+    collective, individual = {"awards": 1, "amount_vnd": 1_410_000}, {"awards": 1, "amount_vnd": 710_000}
+    assert summary["standing"] == {
+        "by_nominee_kind": {"collective": collective, "individual": individual},
+        "by_granting_level": {"commune": {"awards": 2, "amount_vnd": 2_120_000}},
+        "by_form": {"giay_khen_chu_tich_ubnd_xa": {"collective": collective, "individual": individual}},
+    }
     gifts = ok(await admin.query("reporting", "gifts-summary", {"year": 2026, "scope_unit_id": season.w1}))
     assert (gifts["entries"], gifts["recipients"], gifts["value_vnd"]) == (2, 4, 1_500_000)
     assert gifts["by_funding_source"] == {"Quỹ vì người nghèo": 1_500_000}

@@ -36,7 +36,7 @@ def grantor_of(form: Form, chain: Sequence[Ancestor], police: Ancestor | None) -
     provincial_police: the province's police agency; outside: the authority named by the data."""
     g = form.grantor
     if g.outside:
-        return c.Authority(kind="outside", name=g.name)
+        return c.Authority(kind="outside", name=g.name, level="outside")
     found: Ancestor | None = None
     if g.level == "commune":
         found = next((u for u in chain if u.kind in COMMUNE_LEVEL), None)
@@ -59,7 +59,7 @@ def grantor_of(form: Form, chain: Sequence[Ancestor], police: Ancestor | None) -
             f"{form.code} is granted by {g.name}, and unit {where} has no such authority above it on that date",
             [{"rule": "grantor", "award_form": form.code, "level": g.level}],
         )
-    return c.Authority(kind="unit", unit_id=found.unit_id, name=f"{g.name} ({found.name})")
+    return c.Authority(kind="unit", unit_id=found.unit_id, name=f"{g.name} ({found.name})", level=g.level)
 
 
 def require_decider(actor: Actor, grantor: c.Authority, province_id: str | None, what: str) -> None:

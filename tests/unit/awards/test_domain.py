@@ -85,7 +85,7 @@ def test_the_police_form_needs_the_provinces_police_agency() -> None:
 def test_forms_granted_outside_are_forwarded_to_the_named_authority() -> None:
     for code in ("bang_khen_bo_truong_bo_cong_an", "ky_niem_chuong_bao_ve_an_ninh_to_quoc"):
         got = d.grantor_of(form(code), CHAINS["hamlet under ward"], None)
-        assert got == c.Authority(kind="outside", unit_id=None, name="Bộ trưởng Bộ Công an")
+        assert got == c.Authority(kind="outside", unit_id=None, name="Bộ trưởng Bộ Công an", level="outside")
 
 
 roles = st.sampled_from(["officer", "approver", "admin"])

@@ -123,6 +123,7 @@ def registry_consumer(deps: Reporting) -> Consumer[ReportingStore]:
             date=e.date.isoformat(),
             campaign_id=e.campaign_id,
             point_level=e.point_level,
+            designated_by=e.designated_by,
         )
 
     @consumer.on(r.FestivalRescheduled)
@@ -149,8 +150,8 @@ def registry_consumer(deps: Reporting) -> Consumer[ReportingStore]:
             funding=[line.model_dump() for line in e.funding],
             models_launched=len(e.models_launched),
             gifts=e.gifts or None,
-            point_level=e.point_level,
-            delegates=len(e.delegates),
+            delegates=list(e.delegates),
+            **({"point_level": e.point_level, "designated_by": e.designated_by} if e.point_level else {}),
         )
 
     @consumer.on(r.FestivalCancelled)

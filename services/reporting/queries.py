@@ -15,7 +15,8 @@ from shared.authz import require_read
 from shared.contract import reporting as c
 from shared.contract.errors import NotFound, RuleViolation
 from shared.replicas.campaigns import expected_kinds
-from shared.replicas.units import UnitsView
+from shared.replicas.units import UnitsView, carriers
+from shared.replicas.walk import run
 from shared.runtime.queries import QueryContext, QuerySpec
 
 QCtx = QueryContext[ReportingStore, Reporting]
@@ -145,6 +146,12 @@ def _name(view: UnitsView, unit_id: str, day: dt.date) -> str:
     record = view.unit(unit_id)
     period = record.at(day) if record else None
     return period.name if period else unit_id
+
+
+def _shown_name(view: UnitsView, unit_id: str, day: dt.date) -> str:
+    """The unit's name on `day`, else as it was last (a closed unit as it was)."""
+    record = view.unit(unit_id)
+    return record.shown(day).name if record else unit_id
 
 
 def _row(view: UnitsView, unit_id: str, day: dt.date, summary: Mapping[str, Any]) -> dict[str, Any]:
@@ -321,6 +328,51 @@ async def q_gifts_summary(q: c.SummaryQuery, ctx: QCtx) -> dict[str, Any]:
     return {"year": q.year, "scope_unit_id": q.scope_unit_id, "tree_date": day.isoformat(), **view["gifts"]}
 
 
+POINT_LEVELS = ("ministry", "province", "district", "commune")
+
+
+async def q_point_festivals(q: c.PointFestivalsQuery, ctx: QCtx) -> dict[str, Any]:
+    """Aggregate figures, read by any actor (as coverage): a point festival is a public event."""
+    cache = ctx.deps.trees(ctx.store.db)
+    view, day, _ = await scope_of(ctx.store, cache, ctx.today, q.year, q.scope_unit_id, q.tree_date)
+    index = await cache.day(ctx.store, day)
+    inside = set(index.subtree(q.scope_unit_id))
+    levels: dict[str, dict[str, Any]] = {
+        level: {"festivals": 0, "held": 0, "delegates": 0, "items": []} for level in POINT_LEVELS
+    }
+    for f in await ctx.store.point_festivals(q.year):
+        unit_id = f["unit_id"]
+        counted = unit_id if unit_id in index.kind else next(iter(run(carriers(unit_id, day), view.unit)), None)
+        if counted not in inside:
+            continue
+        slot = levels[f["point_level"]]
+        held = f.get("status") == "held"
+        slot["festivals"] += 1
+        slot["held"] += held
+        slot["delegates"] += len(f.get("delegates") or [])
+        slot["items"].append(
+            {
+                "festival_id": f["_id"],
+                "unit_id": unit_id,
+                "unit_name": _shown_name(view, unit_id, day),
+                "counted_under": counted,
+                "designated_by": f.get("designated_by"),
+                "status": f.get("status"),
+                "date": f.get("held_on") or f.get("date"),
+                "participants": int(f.get("participants") or 0) if held else 0,
+                "delegates": list(f.get("delegates") or []),
+            }
+        )
+    return {
+        "year": q.year,
+        "scope_unit_id": q.scope_unit_id,
+        "tree_date": day.isoformat(),
+        "festivals": sum(v["festivals"] for v in levels.values()),
+        "delegates": sum(v["delegates"] for v in levels.values()),
+        "by_level": levels,
+    }
+
+
 QUERIES: list[QuerySpec] = [
     QuerySpec(
         "coverage", c.CoverageQuery, q_coverage, "Coverage of a scope on a tree date, with a breakdown per child."
@@ -337,4 +389,7 @@ QUERIES: list[QuerySpec] = [
     ),
     QuerySpec("awards-summary", c.SummaryQuery, q_awards_summary, "Nominations and awards by form and status."),
     QuerySpec("gifts-summary", c.SummaryQuery, q_gifts_summary, "Gifts by funding source and beneficiary kind."),
+    QuerySpec(
+        "point-festivals", c.PointFestivalsQuery, q_point_festivals, "Point festivals by level, with their delegates."
+    ),
 ]

@@ -172,6 +172,11 @@ class ReportingStore:
             out += await self.db.unit_awards.find(flt, session=self.s).to_list()
         return out
 
+    async def point_festivals(self, year: int) -> list[Doc]:
+        """The year's point festivals (a few per province), not cancelled."""
+        flt = {"year": year, "point_level": {"$ne": None}, "status": {"$ne": "cancelled"}}
+        return await self.db.festivals.find(flt, session=self.s).sort("_id", 1).to_list()
+
     async def festivals(self, year: int, unit_id: str) -> list[Doc]:
         return await self.db.festivals.find({"unit_id": unit_id, "year": year}, session=self.s).to_list()
 

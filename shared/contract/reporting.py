@@ -146,6 +146,15 @@ class SummaryQuery(Model):
     tree_date: Day | None = None
 
 
+class PointFestivalsQuery(Model):
+    """Point (điểm) festivals of the scope's subtree on the tree date, rolled up by the level that chose
+    them (ministry, province, district before 1 Jul 2025, commune), with their delegates."""
+
+    year: Year
+    scope_unit_id: Id
+    tree_date: Day | None = Field(default=None, description=SEASON_TREE)
+
+
 QUERIES: dict[str, type[Model]] = {
     "coverage": CoverageQuery,
     "unit-status": UnitStatusQuery,
@@ -153,4 +162,5 @@ QUERIES: dict[str, type[Model]] = {
     "units-report": UnitsReportQuery,
     "awards-summary": SummaryQuery,
     "gifts-summary": SummaryQuery,
+    "point-festivals": PointFestivalsQuery,
 }

@@ -602,3 +602,55 @@ async def test_a_gift_entered_once_appears_once_whichever_entry_point_took_it(
     assert gifts["by_funding_source"] == {"unspecified": 600_000, "Quỹ phường": 1_000_000}
     status = ok(await admin.query("reporting", "unit-status", {"year": 2026, "unit_id": h1}))
     assert (status["gifts"]["entries"], status["gifts"]["value_vnd"]) == (1, 600_000)
+
+
+async def test_point_festivals_roll_up_by_the_level_that_chose_them_with_their_delegates(
+    admin, registry, reporting
+) -> None:
+    """2024 (the tree still has districts): district D chose a point festival in commune C. 2025: the
+    province's point festival at P, and two commune-level ones (one held, one planned)."""
+    p, d, c, c2 = (uid(x) for x in ("p", "d", "c", "c2"))
+    for unit_id, kind, parent in ((p, "province", None), (d, "district", p), (c, "commune", d), (c2, "commune", d)):
+        ok(
+            await admin.send(
+                r.RegisterUnit(
+                    unit_id=unit_id, name=f"Đơn vị {unit_id}", kind=kind, parent_id=parent, valid_from="2024-01-01"
+                )
+            )
+        )
+    for commune in (c, c2):
+        ok(await admin.send(r.MoveUnit(unit_id=commune, new_parent_id=p, effective_date="2025-07-01")))
+    ok(await admin.send(r.CloseUnit(unit_id=d, effective_date="2025-07-01", reason="Kết thúc cấp huyện")))
+    for year in (2024, 2025):
+        ok(await admin.send(r.OpenCampaign(year=year, scope_unit_id=p)))
+
+    async def point(unit: str, year: int, level: str, delegates: list[str] | None) -> None:
+        day = f"{year}-08-10"
+        fid = ok(
+            await admin.send(
+                r.PlanFestival(
+                    unit_id=unit, year=year, date=day, venue="Sân", ceremony=r.PartPlan(), festival_part=r.PartPlan(),
+                    point_level=level,
+                )
+            )
+        )["festival_id"]  # fmt: skip
+        if delegates is not None:
+            report = r.ReportFestival(
+                festival_id=fid, held_on=day, participants=100, ceremony_held=True, festival_part_held=True,
+                delegates=delegates,
+            )  # fmt: skip
+            ok(await admin.send(report))
+
+    await point(c, 2024, "district", ["Chủ tịch UBND huyện"])
+    await point(p, 2025, "province", ["Thứ trưởng Bộ Công an", "Chủ tịch UBND tỉnh"])
+    await point(c, 2025, "commune", ["Bí thư Đảng ủy xã"])
+    await point(c2, 2025, "commune", None)
+    await settle(registry, reporting)
+    got = ok(await admin.query("reporting", "point-festivals", {"year": 2025, "scope_unit_id": p}))
+    levels = {k: (v["festivals"], v["held"], v["delegates"]) for k, v in got["by_level"].items()}
+    assert levels == {"ministry": (0, 0, 0), "province": (1, 1, 2), "district": (0, 0, 0), "commune": (2, 1, 1)}
+    assert (got["festivals"], got["delegates"]) == (3, 3)
+    province = got["by_level"]["province"]["items"][0]
+    assert province["delegates"] == ["Thứ trưởng Bộ Công an", "Chủ tịch UBND tỉnh"] and province["unit_id"] == p
+    old = ok(await admin.query("reporting", "point-festivals", {"year": 2024, "scope_unit_id": p}))
+    assert (old["by_level"]["district"]["festivals"], old["by_level"]["district"]["delegates"]) == (1, 1)

@@ -55,7 +55,7 @@ def designation(
     if is_platform_admin(actor):
         return None  # a platform operator records it (for the ministry, or on a level's behalf)
     kind = actor_unit.kind_at(day) if actor_unit is not None else None
-    wanted = {"province": ("province",), "commune": COMMUNE_LEVEL, "ministry": ()}[level]
+    wanted = {"province": ("province",), "district": ("district",), "commune": COMMUNE_LEVEL, "ministry": ()}[level]
     if actor_unit is None or kind not in wanted or actor_unit.unit_id not in host_ancestry:
         raise Forbidden(
             f"actor {actor.id} of unit {actor.unit} may not designate a {level}-level point festival: rule: a point "

@@ -96,6 +96,16 @@ async def queue(deps: Notifications, tx: Tx[NotificationsStore], meta: EventMeta
 # ------------------------------------------------------------------------------------ registry
 
 
+FESTIVAL_EVENTS = (
+    r.FestivalPlanned,
+    r.FestivalRescheduled,
+    r.FestivalHeld,
+    r.FestivalCancelled,
+    r.FestivalReportReturned,
+    r.FestivalReportAccepted,
+)
+
+
 def registry_consumer(deps: Notifications) -> Consumer[NotificationsStore]:
     consumer: Consumer[NotificationsStore] = Consumer(
         name="registry",
@@ -120,11 +130,13 @@ def registry_consumer(deps: Notifications) -> Consumer[NotificationsStore]:
                     "jobs",
                     UpdateMany({"campaign_id": e.campaign_id, "status": "pending"}, {"$set": {"status": "cancelled"}}),
                 )
-        elif isinstance(e, r.FestivalPlanned | r.FestivalRescheduled | r.FestivalHeld | r.FestivalCancelled):
+        elif isinstance(e, FESTIVAL_EVENTS):
             status = {
                 r.FestivalPlanned: "planned",
                 r.FestivalHeld: "held",
                 r.FestivalCancelled: "cancelled",
+                r.FestivalReportReturned: "returned",  # chased by report_due until it is reported again
+                r.FestivalReportAccepted: "accepted",
             }.get(type(e))
             fields: dict[str, Any] = {"unit_id": e.unit_id, "year": e.year}
             update: Doc = (

@@ -94,10 +94,11 @@ def reminder_jobs(
 
 def to_chase(kind: str, units: Iterable[str], statuses: dict[str, set[str]]) -> list[str]:
     """The units a reminder chases: for `window_closing`, those with nothing planned (no festival, or
-    only cancelled ones); for `report_due`, those with a festival planned and not reported held."""
+    only cancelled ones); for `report_due`, those with a festival planned and not reported held, or
+    whose report the level above returned (until it is reported again)."""
     if kind == "window_closing":
         return [u for u in units if not (statuses.get(u, set()) - {"cancelled"})]
-    return [u for u in units if "planned" in statuses.get(u, set())]
+    return [u for u in units if statuses.get(u, set()) & {"planned", "returned"}]
 
 
 def backoff(attempt: int, base: float, cap: float, jitter: float = 0.25) -> float:

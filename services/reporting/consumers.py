@@ -151,8 +151,18 @@ def registry_consumer(deps: Reporting) -> Consumer[ReportingStore]:
             models_launched=len(e.models_launched),
             gifts=e.gifts or None,
             delegates=list(e.delegates),
+            review="pending",  # reported (again): the level above reviews it
+            review_reason=None,
             **({"point_level": e.point_level, "designated_by": e.designated_by} if e.point_level else {}),
         )
+
+    @consumer.on(r.FestivalReportAccepted)
+    async def accepted(e: r.FestivalReportAccepted, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
+        await festival(tx, meta, e.festival_id, e.unit_id, e.year, review="accepted", review_reason=None)
+
+    @consumer.on(r.FestivalReportReturned)
+    async def returned(e: r.FestivalReportReturned, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
+        await festival(tx, meta, e.festival_id, e.unit_id, e.year, review="returned", review_reason=e.reason)
 
     @consumer.on(r.FestivalCancelled)
     async def cancelled(e: r.FestivalCancelled, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
@@ -182,7 +192,14 @@ def registry_consumer(deps: Reporting) -> Consumer[ReportingStore]:
 async def _prefetch_festivals(tx: Tx[ReportingStore], events: list[tuple[BaseModel, EventMeta]]) -> None:
     """One read per 100 (year, unit)s of the batch: every festival of them. A festival event names its
     unit and year (which never change), so its festival, if stored, is among those."""
-    festival_events = (r.FestivalPlanned, r.FestivalRescheduled, r.FestivalHeldV2, r.FestivalCancelled)
+    festival_events = (
+        r.FestivalPlanned,
+        r.FestivalRescheduled,
+        r.FestivalHeldV2,
+        r.FestivalCancelled,
+        r.FestivalReportAccepted,
+        r.FestivalReportReturned,
+    )
     mine = [e for e, _ in events if isinstance(e, festival_events)]
     await tx.store.load_festivals_of({(e.year, e.unit_id) for e in mine})
     tx.store.known_absent("festivals", {e.festival_id for e in mine})

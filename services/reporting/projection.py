@@ -43,7 +43,7 @@ def merged_summary(a: Mapping[str, Any] | None, b: Mapping[str, Any]) -> dict[st
         alone = {k: v for k, v in b.items() if k != "carried_self"}
         alone["carried"] = sorted({*(b.get("carried") or []), *(b.get("carried_self") or [])})
         return alone
-    flags = ("planned", "held", "held_on_time", "reported_on_time", "both_parts", "accepted")
+    flags = ("planned", "held", "held_on_time", "reported_on_time", "both_parts", "accepted", "returned")
     sums = ("festivals", "participants", "cost_vnd")
     out: dict[str, Any] = {**a, **{k: bool(a.get(k)) or bool(b.get(k)) for k in flags}}
     out.update({k: int(a.get(k) or 0) + int(b.get(k) or 0) for k in sums})
@@ -86,6 +86,8 @@ def unit_summary(festivals: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "held_on_time": any(f.get("on_time") for f in held),
         "reported_on_time": any(f.get("reported_on_time") for f in held),
         "both_parts": any(f.get("ceremony_held") and f.get("festival_part_held") for f in held),
+        "accepted": any(f.get("review") == "accepted" for f in held),
+        "returned": any(f.get("review") == "returned" for f in held),
         "participants": sum(int(f.get("participants") or 0) for f in held),
         "cost_vnd": sum(int(f.get("cost_vnd") or 0) for f in held),
         "funding": funding_by_source(held),
@@ -140,6 +142,7 @@ TALLY = (
     "units_held_on_time",
     "units_reported_on_time",
     "both_parts",
+    "units_accepted",
     "participants",
     "cost_vnd",
 )
@@ -148,7 +151,7 @@ TALLY = (
 def tally(units: Iterable[str], summaries: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
     """The counts behind the figures (both parts included, which the figures give only as a ratio).
     Written for speed: a province-wide question runs this over every unit."""
-    total = planned = held = on_time = reported = both = participants = cost = 0
+    total = planned = held = on_time = reported = both = accepted = participants = cost = 0
     get = summaries.get
     for unit_id in units:
         total += 1
@@ -162,6 +165,7 @@ def tally(units: Iterable[str], summaries: Mapping[str, Mapping[str, Any]]) -> d
             on_time += bool(s.get("held_on_time"))
             reported += bool(s.get("reported_on_time"))
             both += bool(s.get("both_parts"))
+            accepted += bool(s.get("accepted"))
             participants += int(s.get("participants") or 0)
             cost += int(s.get("cost_vnd") or 0)
     return {
@@ -171,6 +175,7 @@ def tally(units: Iterable[str], summaries: Mapping[str, Mapping[str, Any]]) -> d
         "units_held_on_time": on_time,
         "units_reported_on_time": reported,
         "both_parts": both,
+        "units_accepted": accepted,
         "participants": participants,
         "cost_vnd": cost,
     }

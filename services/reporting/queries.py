@@ -170,6 +170,8 @@ def _row(view: UnitsView, unit_id: str, day: dt.date, summary: Mapping[str, Any]
         "held_on_time": bool(summary.get("held_on_time")),
         "reported_on_time": bool(summary.get("reported_on_time")),
         "both_parts": bool(summary.get("both_parts")),
+        "accepted": bool(summary.get("accepted")),
+        "returned": bool(summary.get("returned")),
         "participants": int(summary.get("participants") or 0),
         "cost_vnd": int(summary.get("cost_vnd") or 0),
         "funding": list(summary.get("funding") or []),

@@ -54,6 +54,9 @@ class Figures(Fact):
         "plan requires: the compliance count.",
     )
     ceremony_compliance: float = Field(description="units_held_both_parts ÷ units_held (0 when none held).")
+    units_accepted: int = Field(
+        default=0, description="Units whose festival report the level above accepted (domain facts §3.2)."
+    )
     participants: int
     cost_vnd: int
 

@@ -654,3 +654,68 @@ async def test_point_festivals_roll_up_by_the_level_that_chose_them_with_their_d
     assert province["delegates"] == ["Thứ trưởng Bộ Công an", "Chủ tịch UBND tỉnh"] and province["unit_id"] == p
     old = ok(await admin.query("reporting", "point-festivals", {"year": 2024, "scope_unit_id": p}))
     assert (old["by_level"]["district"]["festivals"], old["by_level"]["district"]["delegates"]) == (1, 1)
+
+
+async def test_the_level_above_accepts_or_returns_a_festival_report_and_coverage_counts_the_accepted(
+    servers, admin, registry, reporting
+) -> None:
+    """Domain facts §3.2: held → reported → accepted, or returned with a reason (then reported again),
+    set by an officer of an ancestor; the unit's own officer may not review its report."""
+    from shared.contract.envelope import Actor
+
+    p, w, h = (uid(x) for x in ("p", "w", "h"))
+    for unit_id, kind, parent in ((p, "province", None), (w, "ward", p), (h, "residential_group", w)):
+        ok(
+            await admin.send(
+                r.RegisterUnit(
+                    unit_id=unit_id, name=f"Đơn vị {unit_id}", kind=kind, parent_id=parent, valid_from="2024-01-01"
+                )
+            )
+        )
+    ok(await admin.send(r.OpenCampaign(year=2026, scope_unit_id=p)))
+    fid = ok(
+        await admin.send(
+            r.PlanFestival(
+                unit_id=h, year=2026, date="2026-08-10", venue="Sân", ceremony=r.PartPlan(), festival_part=r.PartPlan()
+            )
+        )
+    )["festival_id"]
+    report = r.ReportFestival(
+        festival_id=fid, held_on="2026-08-10", participants=60, ceremony_held=True, festival_part_held=True
+    )
+    clients = {}
+    for unit in (h, w):
+        clients[unit] = await Client.connect(
+            servers.nats_url, Actor(id=f"officer-of-{unit}", unit=unit, role="officer")
+        )
+    try:
+        own, above = clients[h], clients[w]
+        early = await above.send(r.AcceptFestivalReport(festival_id=fid))
+        assert not early.ok and early.error["details"][0]["rule"] == "festival_held"  # nothing reported yet
+        ok(await own.send(report))
+        mine = await own.send(r.AcceptFestivalReport(festival_id=fid))
+        assert not mine.ok and mine.error["code"] == "forbidden"  # a unit does not accept its own report
+        assert (
+            ok(await above.send(r.ReturnFestivalReport(festival_id=fid, reason="Thiếu số liệu kinh phí")))["review"]
+            == "returned"
+        )
+        blocked = await above.send(r.AcceptFestivalReport(festival_id=fid))
+        assert not blocked.ok and blocked.error["details"][0]["rule"] == "report_pending"
+        await settle(registry, reporting)
+        status = ok(await admin.query("reporting", "units-report", {"year": 2026, "scope_unit_id": w}))
+        row_h = next(u for u in status["units"] if u["unit_id"] == h)
+        assert row_h["returned"] and not row_h["accepted"]
+        ok(await own.send(report.model_copy(update={"cost_vnd": 4_000_000})))  # reported again
+        ok(await above.send(r.AcceptFestivalReport(festival_id=fid, note="Đạt yêu cầu")))
+        again = await above.send(r.AcceptFestivalReport(festival_id=fid))
+        assert not again.ok and again.error["code"] == "conflict"
+    finally:
+        for client in clients.values():
+            await client.close()
+    await settle(registry, reporting)
+    cov = ok(await admin.query("reporting", "coverage", {"year": 2026, "scope_unit_id": w}))
+    assert (cov["units_held"], cov["units_accepted"], cov["cost_vnd"]) == (1, 1, 4_000_000)
+    stream = await read_stream(admin.nc.jetstream(), "ANTQ_REGISTRY", "antq.registry.festival.>")
+    events = [json.loads(m.data)["type"] for m in stream]
+    assert "vn.antq.registry.festival.report-returned.v1" in events
+    assert "vn.antq.registry.festival.report-accepted.v1" in events

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from services.registry.domain.campaigns import Campaign, close_campaign, nearest, open_campaign
 from services.registry.domain.festivals import (
@@ -20,6 +21,7 @@ from services.registry.domain.festivals import (
     plan_festival,
     report_festival,
     reschedule_festival,
+    review_report,
 )
 from services.registry.domain.movement_models import MovementModel, Replication, register_model, replicate_model
 from services.registry.domain.units import (
@@ -314,6 +316,26 @@ def reporting(
         designated_by = designation(cmd.point_level, actor, actor_unit, target.ancestry, cmd.held_on)
     check_models_launched(f.unit_id, cmd.held_on, models)
     return report_festival(f, cmd, unit, covering(campaign, f), today, designated_by)
+
+
+def reviewing(
+    festival: Festival | None,
+    festival_id: str,
+    target: Target | None,
+    verdict: Literal["accepted", "returned"],
+    text: str | None,
+    reviewer: str | None,
+    actor: Actor,
+    permission: Permission,
+    today: dt.date,
+) -> tuple[Festival, DomainEvent]:
+    """An officer of an ancestor of the festival's unit (not of the unit itself: a report is reviewed
+    by the level above) accepts or returns its report."""
+    what = f"{'accept' if verdict == 'accepted' else 'return'} the report of festival {festival_id}"
+    if festival is None or target is None or target.unit is None:
+        raise unknown(actor, permission, "festival", festival_id, what, "festival_id")
+    require_scope(actor, target.ancestry[1:], permission, what)
+    return review_report(festival, verdict, text, reviewer, today)
 
 
 def cancelling(

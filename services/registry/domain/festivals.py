@@ -37,6 +37,10 @@ class Festival(State):
     designated_by: str | None = None
     additional: bool = False
     status: Literal["planned", "held", "cancelled"] = "planned"
+    review: Literal["pending", "accepted", "returned"] | None = None  # of the report, by an ancestor's officer
+    review_reason: str | None = None
+    reviewed_on: dt.date | None = None
+    reviewed_by: str | None = None
     reschedules: list[dict[str, Any]] = []
     result: dict[str, Any] | None = None
     on_time: bool | None = None  # held inside the window
@@ -235,7 +239,8 @@ def report_festival(
     with `on_time` false; a report after the deadline, or once the campaign is closed, with
     `reported_on_time` false. Published as festival.held v2 and, while consumers move, v1 (its twin,
     marked superseded by v2)."""
-    _require_planned(f, "report it held")
+    if not (f.status == "held" and f.review == "returned"):  # a returned report is reported again
+        _require_planned(f, "report it held")
     if cmd.held_on.year != f.year:
         raise ValidationFailed(f"held_on {cmd.held_on} is not in {f.year}", [{"field": "held_on"}])
     unit.require_active(cmd.held_on)  # it rolls up under the tree of that day
@@ -260,6 +265,8 @@ def report_festival(
             "version": f.version + 1,
             "point_level": point_level,
             "designated_by": designator,
+            "review": "pending",
+            "review_reason": None,
         }
     )
     facts: dict[str, Any] = {
@@ -288,6 +295,41 @@ def report_festival(
         DomainEvent("festival", "held", f.festival_id, v1, new.version, superseded_by=2),
         DomainEvent("festival", "held", f.festival_id, v2, new.version, version=2),
     ]
+
+
+def review_report(
+    f: Festival, verdict: Literal["accepted", "returned"], text: str | None, reviewer: str | None, today: dt.date
+) -> tuple[Festival, DomainEvent]:
+    """The upper level's review of a held festival's report (domain facts §3.2): accepted, or returned
+    with a reason, after which the unit reports again. An accepted report is final; a returned one is
+    not accepted until it is reported again."""
+    if f.status != "held":
+        raise Conflict(
+            f"festival {f.festival_id} is {f.status}; only a held festival's report is reviewed",
+            [{"rule": "festival_held", "status": f.status}],
+        )
+    if f.review in ("accepted", "returned"):
+        raise Conflict(
+            f"the report of festival {f.festival_id} is already {f.review}"
+            + ("; the unit reports it again first" if f.review == "returned" else ""),
+            [{"rule": "report_pending", "review": f.review}],
+        )
+    new = f.model_copy(
+        update={
+            "review": verdict,
+            "review_reason": text if verdict == "returned" else None,
+            "reviewed_on": today,
+            "reviewed_by": reviewer,
+            "version": f.version + 1,
+        }
+    )
+    common = {"festival_id": f.festival_id, "unit_id": f.unit_id, "year": f.year}
+    data: c.FestivalReportAccepted | c.FestivalReportReturned = (
+        c.FestivalReportAccepted(**common, accepted_on=today, accepted_by=reviewer, note=text)
+        if verdict == "accepted"
+        else c.FestivalReportReturned(**common, returned_on=today, returned_by=reviewer, reason=text or "")
+    )
+    return new, fact("festival", f"report-{verdict}", f.festival_id, data, new.version)
 
 
 def cancel_festival(f: Festival, cmd: c.CancelFestival) -> tuple[Festival, DomainEvent]:

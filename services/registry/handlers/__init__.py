@@ -4,7 +4,14 @@ save (+ events). The tables below are the one place the service's messages are r
 from __future__ import annotations
 
 from services.registry.handlers.campaigns import close_campaign, open_campaign
-from services.registry.handlers.festivals import cancel_festival, plan_festival, report_festival, reschedule_festival
+from services.registry.handlers.festivals import (
+    accept_festival_report,
+    cancel_festival,
+    plan_festival,
+    report_festival,
+    reschedule_festival,
+    return_festival_report,
+)
 from services.registry.handlers.movement_models import register_model, replicate_model
 from services.registry.handlers.queries import q_campaign, q_festival, q_festivals, q_model, q_unit, q_units
 from services.registry.handlers.units import close_unit, merge_units, move_unit, register_unit, split_unit, update_unit
@@ -35,6 +42,15 @@ COMMANDS: list[CommandSpec] = [
     CommandSpec("reschedule-festival", c.RescheduleFestival, reschedule_festival, "Move a planned festival."),
     CommandSpec("report-festival", c.ReportFestival, report_festival, "Report a festival held, with results."),
     CommandSpec("cancel-festival", c.CancelFestival, cancel_festival, "Cancel a planned festival."),
+    CommandSpec(
+        "accept-festival-report", c.AcceptFestivalReport, accept_festival_report, "Accept a festival's report (above)."
+    ),
+    CommandSpec(
+        "return-festival-report",
+        c.ReturnFestivalReport,
+        return_festival_report,
+        "Return a festival's report with a reason (above).",
+    ),
     CommandSpec("register-model", c.RegisterModel, register_model, "Register a movement model."),
     CommandSpec("replicate-model", c.ReplicateModel, replicate_model, "Record a model replicated at a unit."),
 ]

@@ -4,10 +4,13 @@ saves."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from services.registry import domain as d
 from services.registry.domain import decisions
 from services.registry.domain.decisions import Target
 from services.registry.handlers.common import Context, actor_unit, read_unit
+from shared.authz import is_platform_admin
 from shared.contract import registry as c
 from shared.runtime.pipeline import Handled
 
@@ -69,3 +72,23 @@ async def cancel_festival(cmd: c.CancelFestival, ctx: Context) -> Handled:
     new, event = decisions.cancelling(cmd, festival, target, ctx.actor, ctx.permission)
     await ctx.store.save_festival(new)
     return Handled({"festival_id": new.festival_id}, [event])
+
+
+async def review_festival_report(
+    ctx: Context, festival_id: str, verdict: Literal["accepted", "returned"], text: str | None
+) -> Handled:
+    festival, target = await festival_of(ctx, festival_id)
+    reviewer = None if is_platform_admin(ctx.actor) else ctx.actor.unit
+    new, event = decisions.reviewing(
+        festival, festival_id, target, verdict, text, reviewer, ctx.actor, ctx.permission, ctx.today
+    )
+    await ctx.store.save_festival(new)
+    return Handled({"festival_id": new.festival_id, "review": new.review}, [event])
+
+
+async def accept_festival_report(cmd: c.AcceptFestivalReport, ctx: Context) -> Handled:
+    return await review_festival_report(ctx, cmd.festival_id, "accepted", cmd.note)
+
+
+async def return_festival_report(cmd: c.ReturnFestivalReport, ctx: Context) -> Handled:
+    return await review_festival_report(ctx, cmd.festival_id, "returned", cmd.reason)

@@ -209,6 +209,22 @@ class CancelFestival(Model):
     reason: Text
 
 
+class AcceptFestivalReport(Model):
+    """An officer of an ancestor of the festival's unit accepts its report (domain facts §3.2: held →
+    reported → accepted)."""
+
+    festival_id: Id
+    note: Text | None = None
+
+
+class ReturnFestivalReport(Model):
+    """An officer of an ancestor returns the report with a reason; the unit reports again
+    (report-festival), and reminders chase it until it does."""
+
+    festival_id: Id
+    reason: Text
+
+
 class RegisterModel(Model):
     """A movement model (mô hình) or advanced example (điển hình tiên tiến)."""
 
@@ -241,6 +257,8 @@ COMMANDS: dict[str, type[Model]] = {
     "reschedule-festival": RescheduleFestival,
     "report-festival": ReportFestival,
     "cancel-festival": CancelFestival,
+    "accept-festival-report": AcceptFestivalReport,
+    "return-festival-report": ReturnFestivalReport,
     "register-model": RegisterModel,
     "replicate-model": ReplicateModel,
 }

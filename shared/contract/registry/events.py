@@ -196,6 +196,24 @@ class FestivalCancelled(Fact):
     reason: str
 
 
+class FestivalReportAccepted(Fact):
+    festival_id: str
+    unit_id: str
+    year: int
+    accepted_on: dt.date
+    accepted_by: str | None = Field(description="The unit whose officer accepted it (none: a platform operator).")
+    note: str | None = None
+
+
+class FestivalReportReturned(Fact):
+    festival_id: str
+    unit_id: str
+    year: int
+    returned_on: dt.date
+    returned_by: str | None = Field(description="The unit whose officer returned it (none: a platform operator).")
+    reason: str
+
+
 class ModelRegistered(Fact):
     model_id: str
     unit_id: str
@@ -228,6 +246,8 @@ EVENTS: dict[tuple[str, str], type[Fact]] = {
     ("festival", "rescheduled"): FestivalRescheduled,
     ("festival", "held"): FestivalHeld,
     ("festival", "cancelled"): FestivalCancelled,
+    ("festival", "report-accepted"): FestivalReportAccepted,
+    ("festival", "report-returned"): FestivalReportReturned,
     ("model", "registered"): ModelRegistered,
     ("model", "replicated"): ModelReplicated,
 }

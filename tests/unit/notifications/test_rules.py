@@ -222,12 +222,19 @@ def test_reminders_are_scheduled_unless_their_moment_is_over_and_a_passed_day_is
 
 
 def test_reminders_chase_what_is_missing():
-    statuses = {"a": {"planned"}, "b": {"held"}, "c": {"cancelled"}, "d": {"cancelled", "planned"}}
-    units = ["a", "b", "c", "d", "e"]
+    statuses = {
+        "a": {"planned"},
+        "b": {"held"},
+        "c": {"cancelled"},
+        "d": {"cancelled", "planned"},
+        "f": {"returned"},
+        "g": {"accepted"},
+    }
+    units = ["a", "b", "c", "d", "e", "f", "g"]
     # nothing planned: no festival, or only a cancelled one
     assert rules.to_chase("window_closing", units, statuses) == ["c", "e"]
-    # planned and not reported held
-    assert rules.to_chase("report_due", units, statuses) == ["a", "d"]
+    # planned and not reported held, or reported and returned by the level above
+    assert rules.to_chase("report_due", units, statuses) == ["a", "d", "f"]
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,14 @@ TITLES: dict[str, tuple[str, str]] = {  # event type (without vn.antq. and .vN) 
     "registry.festival.rescheduled": ("Thay đổi ngày tổ chức Ngày hội", "Festival rescheduled"),
     "registry.festival.held": ("Báo cáo kết quả tổ chức Ngày hội", "Festival held"),
     "registry.festival.cancelled": ("Hủy tổ chức Ngày hội", "Festival cancelled"),
+    "registry.festival.report-accepted": (
+        "Báo cáo kết quả Ngày hội được cấp trên chấp nhận",
+        "Festival report accepted",
+    ),
+    "registry.festival.report-returned": (
+        "Báo cáo kết quả Ngày hội bị cấp trên trả lại",
+        "Festival report returned",
+    ),
     "registry.model.registered": ("Mô hình, điển hình tiên tiến mới", "Model registered"),
     "registry.model.replicated": ("Nhân rộng mô hình", "Model replicated"),
     "awards.nomination.submitted": ("Đề nghị khen thưởng được gửi", "Nomination submitted"),
@@ -107,6 +115,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "person": ("Cá nhân", "Person"),
     "target_unit_id": ("Đơn vị sau sáp nhập", "Merged into"),
     "source_unit_id": ("Đơn vị được chia tách", "Split unit"),
+    "accepted_on": ("Ngày chấp nhận", "Accepted on"),
+    "accepted_by": ("Đơn vị chấp nhận", "Accepted by"),
+    "returned_by": ("Đơn vị trả lại", "Returned by"),
+    "delegates": ("Đại biểu", "Delegates"),
+    "designated_by": ("Đơn vị chỉ đạo điểm", "Designated by"),
+    "nominee_unit_name": ("Tập thể được khen", "Collective commended"),
+    "successor_unit_ids": ("Đơn vị kế thừa", "Successor units"),
 }
 
 

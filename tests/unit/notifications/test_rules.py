@@ -272,3 +272,18 @@ def test_the_local_day_and_hour_are_the_provinces_not_the_hosts():
     late = dt.datetime(2026, 11, 29, 20, 0, tzinfo=dt.UTC)  # 03:00 on 30 Nov in Huế
     assert rules.local_day(late, "Asia/Ho_Chi_Minh") == dt.date(2026, 11, 30)
     assert rules.at_hour(dt.date(2026, 11, 30), 8, "Asia/Ho_Chi_Minh") == dt.datetime(2026, 11, 30, 1, tzinfo=dt.UTC)
+
+
+def test_every_event_a_recipient_may_get_has_a_title_in_both_languages():
+    from services.notifications.titles import TITLES
+    from shared.contract import awards as a
+    from shared.contract import notifications as n
+    from shared.contract import registry as r
+
+    types = [
+        f"{svc}.{agg}.{name}" for svc, events in (("registry", r.EVENTS), ("awards", a.EVENTS)) for agg, name in events
+    ]
+    types += [t.removeprefix("vn.antq.").rsplit(".v", 1)[0] for t in n.REMINDER_TYPES.values()]
+    missing = [t for t in types if t not in TITLES]
+    assert missing == []
+    assert all(vi and en and vi != en for vi, en in TITLES.values())

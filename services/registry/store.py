@@ -28,6 +28,7 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await db.campaigns.create_index([("year", ASCENDING), ("scope_unit_id", ASCENDING)], unique=True)
     await db.festivals.create_index([("unit_id", ASCENDING), ("year", ASCENDING)])
     await db.festivals.create_index([("campaign_id", ASCENDING), ("unit_id", ASCENDING)])
+    await db.festivals.create_index([("date", ASCENDING), ("_id", ASCENDING)])
     await db.models.create_index([("unit_id", ASCENDING)])
     await db.unit_codes.create_index([("unit_id", ASCENDING)])
     await db.replications.create_index([("model_id", ASCENDING), ("_id", ASCENDING)])
@@ -197,6 +198,19 @@ class RegistryStore(AggregateStore):
             query["year"] = year
         docs = await self.db.festivals.find(query, session=self.s).sort("_id", ASCENDING).limit(limit).to_list()
         return [Festival.model_validate(d) for d in docs]
+
+    async def calendar(self, from_date: dt.date | None, to_date: dt.date | None, year: int | None) -> list[Festival]:
+        """Festivals dated between the two days (either open), of `year` if given, by date then id."""
+        query: Doc = {}
+        if from_date or to_date:
+            query["date"] = {
+                **({"$gte": from_date.isoformat()} if from_date else {}),
+                **({"$lte": to_date.isoformat()} if to_date else {}),
+            }
+        if year:
+            query["year"] = year
+        docs = self.db.festivals.find(query, session=self.s).sort([("date", ASCENDING), ("_id", ASCENDING)])
+        return [Festival.model_validate(d) for d in await docs.to_list()]
 
     async def active_festivals(self, year: int, unit_id: str) -> list[str]:
         """One festival per unit and year, whichever campaign (of the unit or an ancestor) covers it."""

@@ -235,3 +235,42 @@ def test_health_endpoints_and_asyncapi(registry_process):
     assert registry_process.status("/metrics") == 200
     assert registry_process.status("/asyncapi.json") == 200
     assert registry_process.status("/nope") == 404
+
+
+def test_cli_prints_a_scopes_calendar_and_writes_its_ical_feed(servers, registry_process, tmp_path):
+    env = {**os.environ, "ANTQ_NATS_URL": servers.nats_url, "COLUMNS": "250"}
+    antq = str(Path(sys.executable).parent / "antq")
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        r = subprocess.run([antq, *args], env=env, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        return r
+
+    p, w = f"p-{uuid.uuid4().hex[:8]}", f"w-{uuid.uuid4().hex[:8]}"
+    for unit, kind, parent in ((p, "province", None), (w, "ward", p)):
+        unit_cmd = {"unit_id": unit, "name": f"Đơn vị {unit}", "kind": kind, "valid_from": "2025-01-01"}
+        cli(
+            "command",
+            "registry",
+            "register-unit",
+            json.dumps({**unit_cmd, **({"parent_id": parent} if parent else {})}),
+        )
+    cli("command", "registry", "open-campaign", json.dumps({"year": 2025, "scope_unit_id": p}))
+    for unit, day in ((w, "2025-08-02"), (p, "2025-07-15")):
+        plan = {
+            "unit_id": unit,
+            "year": 2025,
+            "date": day,
+            "venue": "Sân vận động",
+            "ceremony": {},
+            "festival_part": {},
+        }
+        cli("command", "registry", "plan-festival", json.dumps(plan))
+    feed = tmp_path / "lich.ics"
+    shown = cli("registry", "calendar", "--scope", p, "--from", "2025-07-01", "--to", "2025-08-19", "--ics", str(feed))
+    text = " ".join(shown.stdout.split())
+    assert text.index("2025-07-15") < text.index("2025-08-02") and "2 festivals" in text
+    ical = feed.read_text(encoding="utf-8")
+    assert ical.count("BEGIN:VEVENT") == 2 and "DTSTART;VALUE=DATE:20250715" in ical
+    listed = json.loads(cli("registry", "calendar", "--scope", w, "--from", "2025-07-01", "--json").stdout)
+    assert [f["unit_id"] for f in listed] == [w]

@@ -206,3 +206,47 @@ async def test_actor_of_another_branch_is_forbidden_but_an_ancestor_is_allowed(s
     finally:
         await outsider.close()
         await ancestor.close()
+
+
+async def test_the_calendar_lists_a_scopes_festivals_by_date_in_one_call(servers, admin):
+    """The province's festivals between two dates, sorted by date (not id), with unit names; a sibling's
+    festivals stay out of a ward's calendar; a cancelled one is listed as cancelled."""
+    prov, ward, school, _ = await _tree(admin)
+    other = uid("ward")
+    assert (
+        await admin.send(
+            c.RegisterUnit(unit_id=other, name="Phường An Cựu", kind="ward", parent_id=prov, valid_from="2025-01-01")
+        )
+    ).ok
+    planned = {}
+    for unit, day in ((school, "2025-08-12"), (ward, "2025-07-20"), (other, "2025-08-01")):
+        r = await admin.send(_plan(unit, day, festival_id=f"{unit}-z" if unit == ward else None))
+        assert r.ok, r.error
+        planned[unit] = r.result["festival_id"]
+    assert (await admin.send(c.CancelFestival(festival_id=planned[other], reason="Mưa bão"))).ok
+    q = {"scope_unit_id": prov, "from_date": "2025-07-01", "to_date": "2025-08-19"}
+    got = await admin.query("registry", "festivals", q)
+    assert got.ok, got.error
+    days = [(f["date"], f["unit_id"], f["status"]) for f in got.result["festivals"]]
+    assert days == [
+        ("2025-07-20", ward, "planned"),
+        ("2025-08-01", other, "cancelled"),
+        ("2025-08-12", school, "planned"),
+    ]
+    assert got.result["festivals"][0]["unit_name"] == "Phường Phú Xuân"
+    narrow = await admin.query("registry", "festivals", {**q, "from_date": "2025-07-21", "to_date": "2025-08-11"})
+    assert [f["unit_id"] for f in narrow.result["festivals"]] == [other]
+    page = await admin.query("registry", "festivals", {**q, "limit": 2})
+    assert page.result["next"] == planned[other]
+    rest = await admin.query("registry", "festivals", {**q, "limit": 2, "after": page.result["next"]})
+    assert [f["unit_id"] for f in rest.result["festivals"]] == [school] and rest.result["next"] is None
+    officer = await Client.connect(servers.nats_url, Actor(id="o", unit=ward, role="officer"))
+    try:
+        mine = await officer.query("registry", "festivals", {"from_date": "2025-07-01", "to_date": "2025-08-19"})
+        assert [f["unit_id"] for f in mine.result["festivals"]] == [ward, school]  # the officer's own subtree
+        sibling = await officer.query("registry", "festivals", {**q, "scope_unit_id": other})
+        assert not sibling.ok and sibling.error["code"] == "forbidden"
+    finally:
+        await officer.close()
+    bad = await admin.query("registry", "festivals", {**q, "from_date": "2025-09-01"})
+    assert not bad.ok and bad.error["code"] == "validation_failed"

@@ -112,7 +112,36 @@ async def q_festival(q: c.FestivalQuery, ctx: QCtx) -> dict[str, Any]:
     return festival.model_dump(mode="json")
 
 
+async def q_calendar(q: c.FestivalsQuery, ctx: QCtx) -> dict[str, Any]:
+    """The festivals of the scope's subtree (on the range's first and last days, so a reform inside the
+    range loses none) in the date range, sorted by date; each with its unit's name on its date."""
+    scope = q.scope_unit_id or (None if is_platform_admin(ctx.actor) else ctx.actor.unit)
+    units: dict[str, d.Unit] = {}
+    if scope is not None:
+        days = sorted({day for day in (q.from_date, q.to_date) if day} or {ctx.today})
+        units[scope] = await _unit(ctx, scope, days[-1], f"the festivals of {scope}", "scope_unit_id", related=False)
+        for day in days:
+            units.update({u.unit_id: u for u in await ctx.store.subtree(scope, day)})
+    found = [f for f in await ctx.store.calendar(q.from_date, q.to_date, q.year) if scope is None or f.unit_id in units]
+    if q.after is not None:
+        last = next((i for i, f in enumerate(found) if f.festival_id == q.after), None)
+        if last is None:
+            raise NotFound(
+                f"the cursor {q.after} is not an item of this list",
+                [{"field": "after", "value": q.after, "rule": "cursor"}],
+            )
+        found = found[last + 1 :]
+    page = found[: q.limit]
+    items = []
+    for f in page:
+        unit = units.get(f.unit_id) or await ctx.store.unit(f.unit_id)
+        items.append({**f.model_dump(mode="json"), "unit_name": unit.shown(f.date).name if unit else f.unit_id})
+    return {"festivals": items, "next": page[-1].festival_id if len(found) > q.limit else None}
+
+
 async def q_festivals(q: c.FestivalsQuery, ctx: QCtx) -> dict[str, Any]:
+    if q.calendar:
+        return await q_calendar(q, ctx)
     unit_id = q.unit_id if q.unit_id or is_platform_admin(ctx.actor) else ctx.actor.unit
     if unit_id is not None:
         await _unit(ctx, unit_id, ctx.today, f"the festivals of {unit_id}")

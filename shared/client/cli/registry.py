@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,7 +12,8 @@ from rich.progress import Progress
 from rich.table import Table
 
 from shared.client import Client
-from shared.client.cli.common import console, err, run, show
+from shared.client.calendar import ics
+from shared.client.cli.common import answer, console, err, run, show
 from shared.client.importer import import_units, read_rows
 from shared.client.reform import ReformReport, apply_reform, read_csv
 
@@ -124,3 +126,52 @@ def commands(registry_app: typer.Typer) -> None:
             f"{len(reply.result['units'])} units"
             + (f"; more after {reply.result['next']}" if reply.result["next"] else "")
         )
+
+    @registry_app.command("calendar")
+    def calendar(
+        scope: Annotated[str | None, typer.Option(help="the unit whose subtree's festivals are listed")] = None,
+        from_date: Annotated[str | None, typer.Option("--from", help="first day, YYYY-MM-DD")] = None,
+        to_date: Annotated[str | None, typer.Option("--to", help="last day, YYYY-MM-DD")] = None,
+        year: Annotated[int | None, typer.Option(help="only this year's festivals")] = None,
+        ics_file: Annotated[Path | None, typer.Option("--ics", help="also write an iCalendar feed here")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="print the festivals as JSON")] = False,
+    ) -> None:
+        """The festivals of a scope between two dates, by date; `--ics` writes a feed an office subscribes to."""
+        params: dict[str, Any] = {"limit": 10_000}
+        for key, value in (("scope_unit_id", scope), ("from_date", from_date), ("to_date", to_date), ("year", year)):
+            if value is not None:
+                params[key] = value
+        if not (scope or from_date or to_date):
+            params["from_date"] = f"{year or dt.date.today().year}-01-01"  # calendar mode: a range or a scope
+        festivals: list[dict[str, Any]] = []
+
+        async def go(client: Client) -> None:
+            after = None
+            while True:
+                page = answer(
+                    await client.query("registry", "festivals", {**params, **({"after": after} if after else {})})
+                )
+                festivals.extend(page["festivals"])
+                after = page["next"]
+                if after is None:
+                    return
+
+        run(go)
+        if ics_file is not None:
+            name = f"Ngày hội toàn dân bảo vệ an ninh Tổ quốc – {scope or 'toàn bộ'}"
+            ics_file.write_text(ics(festivals, name, dt.datetime.now(dt.UTC)), encoding="utf-8", newline="")
+            err.print(f"{len(festivals)} festivals written to {ics_file}")
+        if as_json:
+            console.print_json(json.dumps(festivals, ensure_ascii=False))
+            return
+        table = Table(title=f"festivals{f' of {scope}' if scope else ''}")
+        for col in ("date", "festival_id", "unit_id", "unit", "status", "point", "venue"):
+            table.add_column(col, no_wrap=col in ("date", "festival_id", "unit_id"))
+        for f in festivals:
+            held_on = (f.get("result") or {}).get("held_on")
+            table.add_row(
+                held_on or f["date"], f["festival_id"], f["unit_id"], f.get("unit_name") or "", f["status"],
+                f.get("point_level") or "", f.get("venue") or "",
+            )  # fmt: skip
+        console.print(table)
+        console.print(f"{len(festivals)} festivals")

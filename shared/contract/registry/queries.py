@@ -37,10 +37,29 @@ class FestivalQuery(Model):
 
 
 class FestivalsQuery(Model):
+    """Festivals of a unit and/or year (by id); or, with `scope_unit_id` and/or a date range, the
+    calendar: the festivals of the scope's subtree between `from_date` and `to_date`, sorted by date,
+    a province's season in one call."""
+
     unit_id: Id | None = None
     year: Year | None = None
+    scope_unit_id: Id | None = Field(default=None, description="Every unit of this unit's subtree (calendar).")
+    from_date: Day | None = Field(default=None, description="Calendar: festivals on or after this date.")
+    to_date: Day | None = Field(default=None, description="Calendar: festivals on or before this date.")
     limit: int = Field(default=100, ge=1, le=10_000)
     after: Id | None = Field(default=None, description="Cursor: the last festival_id of the previous page.")
+
+    @model_validator(mode="after")
+    def _calendar(self) -> Self:
+        if self.from_date and self.to_date and self.from_date > self.to_date:
+            raise ValueError("from_date is after to_date")
+        if self.scope_unit_id and self.unit_id:
+            raise ValueError("give unit_id or scope_unit_id, not both")
+        return self
+
+    @property
+    def calendar(self) -> bool:
+        return bool(self.scope_unit_id or self.from_date or self.to_date)
 
 
 class CampaignQuery(Model):

@@ -17,7 +17,7 @@ from shared.replicas.units import unit_id_of
 from shared.replicas.walk import arun, down, up
 from shared.runtime import slots
 from shared.runtime.aggregates import AggregateStore
-from shared.runtime.mongo import Doc
+from shared.runtime.mongo import IN_CHUNK, Doc
 
 LOCK_STRIPES = 64  # above any service's worker slots, so one process's slots never share a stripe
 
@@ -241,6 +241,17 @@ class RegistryStore(AggregateStore):
 
     async def save_model(self, model: MovementModel) -> None:
         await self._save("models", "model_id", model, model.version - 1 or None)
+
+    async def models_of(self, unit_ids: list[str] | None) -> list[MovementModel]:
+        """The models of these units (None: every model), by id."""
+        if unit_ids is None:
+            docs = await self.db.models.find({}, session=self.s).to_list()
+        else:
+            docs = []
+            for i in range(0, len(unit_ids), IN_CHUNK):
+                chunk = unit_ids[i : i + IN_CHUNK]
+                docs += await self.db.models.find({"unit_id": {"$in": chunk}}, session=self.s).to_list()
+        return sorted((MovementModel.model_validate(d) for d in docs), key=lambda m: m.model_id)
 
     async def replication(self, model_id: str, unit_id: str) -> Replication | None:
         doc = await self.db.replications.find_one({"_id": f"{model_id}|{unit_id}"}, session=self.s)

@@ -132,6 +132,8 @@ def registry_consumer(deps: Reporting) -> Consumer[ReportingStore]:
 
     @consumer.on(r.FestivalHeldV2)  # v1 from before v2 is read through its upcaster; v1 twins are skipped
     async def held(e: r.FestivalHeldV2, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
+        for model_id in dict.fromkeys(e.models_launched):  # launched at a festival
+            tx.upsert("models", model_id, {"$set": {"at_festival": True}})
         await festival(
             tx,
             meta,
@@ -149,6 +151,7 @@ def registry_consumer(deps: Reporting) -> Consumer[ReportingStore]:
             cost_vnd=e.cost_vnd,
             funding=[line.model_dump() for line in e.funding],
             models_launched=len(e.models_launched),
+            models_launched_ids=list(e.models_launched),
             gifts=e.gifts or None,
             delegates=list(e.delegates),
             review="pending",  # reported (again): the level above reviews it
@@ -168,8 +171,24 @@ def registry_consumer(deps: Reporting) -> Consumer[ReportingStore]:
     async def cancelled(e: r.FestivalCancelled, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
         await festival(tx, meta, e.festival_id, e.unit_id, e.year, status="cancelled")
 
+    @consumer.on(r.ModelRecognised)
+    async def recognised(e: r.ModelRecognised, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
+        fields = {"recognised_on": e.recognised_on.isoformat(), "level": e.level}
+        tx.upsert("models", e.model_id, {"$set": fields})
+        mark(tx, e.recognised_on.year, e.unit_id, meta)
+
+    @consumer.on(r.ModelRetired)
+    async def retired(e: r.ModelRetired, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
+        tx.upsert("models", e.model_id, {"$set": {"retired_on": e.retired_on.isoformat()}})
+        mark(tx, e.retired_on.year, e.unit_id, meta)
+
     @consumer.on(r.ModelRegistered)
     async def model(e: r.ModelRegistered, meta: EventMeta, tx: Tx[ReportingStore]) -> None:
+        fields: dict[str, Any] = {"unit_id": e.unit_id, "launched_on": e.launched_on.isoformat()}
+        if e.festival_id:
+            fields["at_festival"] = True
+        tx.upsert("models", e.model_id, {"$set": fields})
+        mark(tx, e.launched_on.year, e.unit_id, meta)
         year = e.launched_on.year
         tx.upsert(
             "unit_year",

@@ -51,6 +51,11 @@ def merged_summary(a: Mapping[str, Any] | None, b: Mapping[str, Any]) -> dict[st
     out["funding"] = funding_by_source([{"funding": lines}])
     for k in ("held_on", "planned_date"):
         out[k] = min((d for d in (a.get(k), b.get(k)) if d), default=None)
+    models = dict(a.get("models") or {})
+    for k, v in (b.get("models") or {}).items():
+        models[k] = models.get(k, 0) + int(v)
+    if models:
+        out["models"] = models
     out["carried"] = sorted({*(a.get("carried") or []), *(b.get("carried") or []), *(b.get("carried_self") or [])})
     return out
 
@@ -191,18 +196,53 @@ def from_tally(t: Mapping[str, int]) -> c.Figures:
     )
 
 
+MODELS = ("registered", "recognised", "replicated", "at_festival")
+
+
+def models_of(
+    index: DayIndex, scope: str, summaries: Mapping[str, Mapping[str, Any]]
+) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    """The models roll-up (DESIGN: mô hình, điển hình tiên tiến): each count of the year for the scope's
+    whole subtree (every kind, not only the expected ones), and per child of the scope. Walks up from
+    the few units that have models, not down the tree."""
+    whole = dict.fromkeys(MODELS, 0)
+    per_child: dict[str, dict[str, int]] = {}
+    for unit_id, summary in summaries.items():
+        counts = summary.get("models")
+        if not counts or unit_id not in index.kind:
+            continue
+        path = [unit_id]
+        while path[-1] != scope and path[-1] in index.parent and len(path) < 16:
+            path.append(index.parent[path[-1]])
+        if path[-1] != scope:
+            continue  # not in the scope's subtree that day
+        child = path[-2] if len(path) > 1 else None
+        for k in MODELS:
+            whole[k] += int(counts.get(k) or 0)
+            if child is not None:
+                slot = per_child.setdefault(child, dict.fromkeys(MODELS, 0))
+                slot[k] += int(counts.get(k) or 0)
+    return whole, per_child
+
+
+def with_models(figures: c.Figures, counts: Mapping[str, int]) -> dict[str, Any]:
+    return {**figures.model_dump(), **{f"models_{k}": int(counts.get(k) or 0) for k in MODELS}}
+
+
 def coverage_of(
     index: DayIndex, scope: str, kinds: frozenset[str], summaries: Mapping[str, Mapping[str, Any]]
 ) -> tuple[c.Figures, list[c.Breakdown]]:
     """The scope's figures on the index's day, and one row per child of the scope. The scope's totals
-    are its own count plus its children's (each unit is read once)."""
+    are its own count plus its children's (each unit is read once); the models roll up over every
+    unit of the subtree."""
     rows = []
     whole = tally([scope] if index.kind.get(scope) in kinds else [], summaries)
+    models, per_child = models_of(index, scope, summaries)
+    empty = dict.fromkeys(MODELS, 0)
     for child in index.children.get(scope, []):
         t = tally(index.expected(child, kinds), summaries)
         for k in TALLY:
             whole[k] += t[k]
-        rows.append(
-            c.Breakdown(**from_tally(t).model_dump(), unit_id=child, name=index.name[child], kind=index.kind[child])
-        )
-    return from_tally(whole), rows
+        figures = with_models(from_tally(t), per_child.get(child, empty))
+        rows.append(c.Breakdown(**figures, unit_id=child, name=index.name[child], kind=index.kind[child]))
+    return c.Figures(**with_models(from_tally(whole), models)), rows

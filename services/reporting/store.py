@@ -31,7 +31,8 @@ from shared.replicas.walk import run
 from shared.runtime.mongo import IN_CHUNK, Doc
 
 UNITS = "units"
-REGISTRY_COLLECTIONS = ("campaigns", "festivals", "unit_year")
+REGISTRY_COLLECTIONS = ("campaigns", "festivals", "unit_year", "models")
+MODEL_DATES = (("registered", "launched_on"), ("recognised", "recognised_on"), ("retired", "retired_on"))
 AWARDS_COLLECTIONS = ("nominations", "awards", "unit_awards")
 
 
@@ -52,6 +53,8 @@ async def registry_indexes(db: AsyncDatabase[Doc]) -> None:
     await db.festivals.create_index([("unit_id", ASCENDING), ("year", ASCENDING)])
     await db.campaigns.create_index([("year", ASCENDING)])
     await db.unit_year.create_index([("year", ASCENDING)])
+    for field in ("launched_on", "recognised_on", "retired_on"):
+        await db.models.create_index([(field, ASCENDING)])
 
 
 async def awards_indexes(db: AsyncDatabase[Doc]) -> None:
@@ -159,8 +162,34 @@ class ReportingStore:
         return [UnitRecord.model_validate(d) for d in await self.db[UNITS].find({}, session=self.s).to_list()]
 
     async def summaries(self, year: int) -> dict[str, Doc]:
-        docs = await self.db.unit_year.find({"year": year}, {"unit_id": 1, "festival": 1}, session=self.s).to_list()
-        return {d["unit_id"]: d.get("festival") or {} for d in docs}
+        """Each unit's year: its festival summary, and `models` (registered, recognised, retired and
+        launched at a festival that year, from `models`; replicated there, from `unit_year`)."""
+        fields = {"unit_id": 1, "festival": 1, "models_replicated": 1}
+        docs = await self.db.unit_year.find({"year": year}, fields, session=self.s).to_list()
+        out: dict[str, Doc] = {d["unit_id"]: dict(d.get("festival") or {}) for d in docs}
+        counts: dict[str, dict[str, int]] = {}
+        for d in docs:
+            if d.get("models_replicated"):
+                counts.setdefault(d["unit_id"], {})["replicated"] = int(d["models_replicated"])
+        first, last = f"{year}-01-01", f"{year}-12-31"
+        within = {"$gte": first, "$lte": last}
+        flt = {"$or": [{"launched_on": within}, {"recognised_on": within}, {"retired_on": within}]}
+        for m in await self.db.models.find(flt, session=self.s).to_list():
+            if not m.get("unit_id"):
+                continue  # a festival's report named it before its registration arrived
+            mine = counts.setdefault(m["unit_id"], {})
+            for what, field in (
+                ("registered", "launched_on"),
+                ("recognised", "recognised_on"),
+                ("retired", "retired_on"),
+            ):
+                if first <= str(m.get(field) or "") <= last:
+                    mine[what] = mine.get(what, 0) + 1
+            if m.get("at_festival") and first <= str(m["launched_on"]) <= last:
+                mine["at_festival"] = mine.get("at_festival", 0) + 1
+        for unit_id, models in counts.items():
+            out.setdefault(unit_id, {})["models"] = models
+        return out
 
     async def unit_year(self, year: int, unit_id: str) -> Doc | None:
         return await self.db.unit_year.find_one({"_id": key(year, unit_id)}, session=self.s)

@@ -59,6 +59,10 @@ class Figures(Fact):
     )
     participants: int
     cost_vnd: int
+    models_registered: int = Field(default=0, description="Models (mô hình) launched in the year, in the subtree.")
+    models_recognised: int = Field(default=0, description="Models recognised (công nhận) in the year.")
+    models_replicated: int = Field(default=0, description="Replications (nhân rộng) made in the year.")
+    models_at_festival: int = Field(default=0, description="Models of the year launched at a festival.")
 
 
 class Breakdown(Figures):

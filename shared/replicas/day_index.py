@@ -18,6 +18,7 @@ class DayIndex:
         self.children: dict[str, list[str]] = {}
         self.kind: dict[str, str] = {}
         self.name: dict[str, str] = {}
+        self.parent: dict[str, str] = {}
         for record in records:
             period = record.at(day)
             if period is None:
@@ -26,6 +27,7 @@ class DayIndex:
             self.name[record.unit_id] = period.name
             if period.parent_id is not None:
                 self.children.setdefault(period.parent_id, []).append(record.unit_id)
+                self.parent[record.unit_id] = period.parent_id
         for ids in self.children.values():
             ids.sort()
         self._subtrees: dict[str, list[str]] = {}

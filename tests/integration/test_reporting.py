@@ -719,3 +719,76 @@ async def test_the_level_above_accepts_or_returns_a_festival_report_and_coverage
     events = [json.loads(m.data)["type"] for m in stream]
     assert "vn.antq.registry.festival.report-returned.v1" in events
     assert "vn.antq.registry.festival.report-accepted.v1" in events
+
+
+async def test_models_live_as_dated_data_and_roll_up_by_scope(servers, admin, registry, reporting) -> None:
+    """A model proposed (registered) at hamlet H in 2025, launched at W's festival, recognised by the
+    province, replicated at K, retired in 2026; another registered at the province itself. Registry's
+    `models` answers by scope, year and state on a date; coverage rolls the counts up."""
+    from shared.contract.envelope import Actor
+
+    p, w, h, k = (uid(x) for x in ("p", "w", "h", "k"))
+    for unit_id, kind, parent in (
+        (p, "province", None),
+        (w, "ward", p),
+        (h, "residential_group", w),
+        (k, "residential_group", w),
+    ):
+        ok(
+            await admin.send(
+                r.RegisterUnit(
+                    unit_id=unit_id, name=f"Đơn vị {unit_id}", kind=kind, parent_id=parent, valid_from="2024-01-01"
+                )
+            )
+        )
+    ok(await admin.send(r.OpenCampaign(year=2025, scope_unit_id=p)))
+    fid = ok(
+        await admin.send(
+            r.PlanFestival(
+                unit_id=w, year=2025, date="2025-08-10", venue="Sân", ceremony=r.PartPlan(), festival_part=r.PartPlan()
+            )
+        )
+    )["festival_id"]
+    model = ok(
+        await admin.send(r.RegisterModel(unit_id=h, name="Camera an ninh tổ dân phố", launched_on="2025-07-15"))
+    )["model_id"]
+    ok(await admin.send(r.RegisterModel(unit_id=p, name="Tiếng kẻng an ninh", launched_on="2025-03-01")))
+    ok(
+        await admin.send(
+            r.ReportFestival(
+                festival_id=fid, held_on="2025-08-10", participants=90, ceremony_held=True, festival_part_held=True,
+                models_launched=[model],
+            )
+        )
+    )  # fmt: skip
+    officer = await Client.connect(servers.nats_url, Actor(id="o", unit=w, role="officer"))
+    approver = await Client.connect(servers.nats_url, Actor(id="a", unit=w, role="approver"))
+    try:
+        recognise = r.RecogniseModel(
+            model_id=model, level="province", decision_no="88/QĐ-UBND", recognised_on="2025-09-01"
+        )
+        refused = await officer.send(recognise)
+        assert not refused.ok and refused.error["code"] == "forbidden"  # a decision: an approver's
+        assert ok(await approver.send(recognise))["state"] == "recognised"
+        again = await approver.send(recognise)
+        assert not again.ok and again.error["details"][0]["rule"] == "model_proposed"
+        ok(await officer.send(r.ReplicateModel(model_id=model, unit_id=k, replicated_on="2025-10-01")))
+        early = await officer.send(r.RetireModel(model_id=model, retired_on="2025-08-01", reason="x"))
+        assert not early.ok and early.error["details"][0]["rule"] == "after_recognition"
+        ok(await officer.send(r.RetireModel(model_id=model, retired_on="2026-03-01", reason="Không còn duy trì")))
+        listed = ok(await officer.query("registry", "models", {"year": 2025}))
+        assert listed["scope_unit_id"] == w and [m["model_id"] for m in listed["models"]] == [model]
+        assert listed["models"][0]["state"] == "recognised" and listed["counts"]["recognised"] == 1
+        now = ok(await officer.query("registry", "models", {"scope_unit_id": w, "state": "retired"}))
+        assert [m["model_id"] for m in now["models"]] == [model]
+        province = ok(await admin.query("registry", "models", {"scope_unit_id": p, "year": 2025, "date": "2025-08-01"}))
+        assert province["counts"] == {"proposed": 2, "recognised": 0, "retired": 0}
+    finally:
+        await officer.close()
+        await approver.close()
+    await settle(registry, reporting)
+    cov = ok(await admin.query("reporting", "coverage", {"year": 2025, "scope_unit_id": p, "tree_date": "2025-12-31"}))
+    got = {k: cov[f"models_{k}"] for k in ("registered", "recognised", "replicated", "at_festival")}
+    assert got == {"registered": 2, "recognised": 1, "replicated": 1, "at_festival": 1}
+    ward = next(b for b in cov["breakdown"] if b["unit_id"] == w)
+    assert (ward["models_registered"], ward["models_replicated"]) == (1, 1)  # the province's own is not W's

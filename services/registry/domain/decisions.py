@@ -23,7 +23,14 @@ from services.registry.domain.festivals import (
     reschedule_festival,
     review_report,
 )
-from services.registry.domain.movement_models import MovementModel, Replication, register_model, replicate_model
+from services.registry.domain.movement_models import (
+    MovementModel,
+    Replication,
+    recognise_model,
+    register_model,
+    replicate_model,
+    retire_model,
+)
 from services.registry.domain.units import (
     Unit,
     close_unit,
@@ -365,3 +372,31 @@ def replication(
     if model is None:
         raise NotFound(f"model {cmd.model_id} does not exist", [{"field": "model_id", "value": cmd.model_id}])
     return replicate_model(model, cmd, unit, existing, festival_unit, target.ancestry)
+
+
+def model_action(
+    model: MovementModel | None, model_id: str, target: Target | None, actor: Actor, permission: Permission, what: str
+) -> MovementModel:
+    """A model an actor of its unit or above acts on (an unknown id is refused like one out of scope)."""
+    what = f"{what} model {model_id}"
+    if model is None or target is None:
+        raise unknown(actor, permission, "model", model_id, what, "model_id")
+    require_scope(actor, target.ancestry, permission, what)
+    return model
+
+
+def recognition(
+    cmd: c.RecogniseModel, model: MovementModel | None, target: Target | None, recognised_by: str | None,
+    actor: Actor, permission: Permission, today: dt.date,
+) -> tuple[MovementModel, DomainEvent]:  # fmt: skip
+    """An approver of the model's unit or above records its recognition (a decision, like an award's)."""
+    m = model_action(model, cmd.model_id, target, actor, permission, "recognise")
+    return recognise_model(m, cmd, recognised_by, today)
+
+
+def retirement(
+    cmd: c.RetireModel, model: MovementModel | None, target: Target | None, actor: Actor, permission: Permission,
+    today: dt.date,
+) -> tuple[MovementModel, DomainEvent]:  # fmt: skip
+    m = model_action(model, cmd.model_id, target, actor, permission, "retire")
+    return retire_model(m, cmd, today)

@@ -33,7 +33,23 @@ class MovementModel(State):
     launched_on: dt.date
     festival_id: str | None = None
     replications: int = 0  # how many units took it up; the records themselves are kept apart
+    recognised_on: dt.date | None = None  # proposed from launched_on; recognised (công nhận) from here
+    level: c.ModelLevel | None = None
+    decision_no: str | None = None
+    recognised_by: str | None = None
+    retired_on: dt.date | None = None
+    retire_reason: str | None = None
     version: int = 1
+
+    def state_on(self, day: dt.date) -> c.ModelState | None:
+        """Its state on `day` as dated data (None before it was launched)."""
+        if day < self.launched_on:
+            return None
+        if self.retired_on is not None and day >= self.retired_on:
+            return "retired"
+        if self.recognised_on is not None and day >= self.recognised_on:
+            return "recognised"
+        return "proposed"
 
 
 def check_festival(festival_id: str | None, festival_unit: str | None, ancestry: list[str]) -> None:
@@ -126,3 +142,58 @@ def replicate_model(
             new.version,
         ),
     )
+
+
+def _check_day(day: dt.date, field: str, m: MovementModel, today: dt.date) -> None:
+    if day > today:
+        raise RuleViolation(
+            f"{field} {day} is in the future (today is {today})", [{"field": field, "rule": "not_in_future"}]
+        )
+    if day < m.launched_on:
+        raise RuleViolation(
+            f"{field} {day} is before the model's launch {m.launched_on}",
+            [{"field": field, "rule": "after_launch"}],
+        )
+
+
+def recognise_model(
+    m: MovementModel, cmd: c.RecogniseModel, recognised_by: str | None, today: dt.date
+) -> tuple[MovementModel, DomainEvent]:
+    """proposed → recognised (công nhận), with the level and decision: once; not a retired model."""
+    if m.recognised_on is not None or m.retired_on is not None:
+        state = "retired" if m.retired_on is not None else "recognised"
+        raise Conflict(f"model {m.model_id} is already {state}", [{"rule": "model_proposed", "state": state}])
+    _check_day(cmd.recognised_on, "recognised_on", m, today)
+    new = m.model_copy(
+        update={
+            "recognised_on": cmd.recognised_on,
+            "level": cmd.level,
+            "decision_no": cmd.decision_no,
+            "recognised_by": recognised_by,
+            "version": m.version + 1,
+        }
+    )
+    data = c.ModelRecognised(
+        model_id=m.model_id,
+        unit_id=m.unit_id,
+        level=cmd.level,
+        decision_no=cmd.decision_no,
+        recognised_on=cmd.recognised_on,
+        recognised_by=recognised_by,
+    )
+    return new, fact("model", "recognised", m.model_id, data, new.version)
+
+
+def retire_model(m: MovementModel, cmd: c.RetireModel, today: dt.date) -> tuple[MovementModel, DomainEvent]:
+    """A model no longer run is retired, once, on or after its launch and its recognition; kept."""
+    if m.retired_on is not None:
+        raise Conflict(f"model {m.model_id} is already retired", [{"rule": "model_retired_once"}])
+    _check_day(cmd.retired_on, "retired_on", m, today)
+    if m.recognised_on is not None and cmd.retired_on < m.recognised_on:
+        raise RuleViolation(
+            f"retired_on {cmd.retired_on} is before its recognition on {m.recognised_on}",
+            [{"field": "retired_on", "rule": "after_recognition"}],
+        )
+    new = m.model_copy(update={"retired_on": cmd.retired_on, "retire_reason": cmd.reason, "version": m.version + 1})
+    data = c.ModelRetired(model_id=m.model_id, unit_id=m.unit_id, retired_on=cmd.retired_on, reason=cmd.reason)
+    return new, fact("model", "retired", m.model_id, data, new.version)

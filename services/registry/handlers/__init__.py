@@ -12,8 +12,21 @@ from services.registry.handlers.festivals import (
     reschedule_festival,
     return_festival_report,
 )
-from services.registry.handlers.movement_models import register_model, replicate_model
-from services.registry.handlers.queries import q_campaign, q_festival, q_festivals, q_model, q_unit, q_units
+from services.registry.handlers.movement_models import (
+    recognise_model,
+    register_model,
+    replicate_model,
+    retire_model,
+)
+from services.registry.handlers.queries import (
+    q_campaign,
+    q_festival,
+    q_festivals,
+    q_model,
+    q_models,
+    q_unit,
+    q_units,
+)
 from services.registry.handlers.units import close_unit, merge_units, move_unit, register_unit, split_unit, update_unit
 from shared.contract import registry as c
 from shared.runtime.pipeline import CommandSpec
@@ -53,6 +66,14 @@ COMMANDS: list[CommandSpec] = [
     ),
     CommandSpec("register-model", c.RegisterModel, register_model, "Register a movement model."),
     CommandSpec("replicate-model", c.ReplicateModel, replicate_model, "Record a model replicated at a unit."),
+    CommandSpec(
+        "recognise-model",
+        c.RecogniseModel,
+        recognise_model,
+        "Record a model's recognition (công nhận): level and decision.",
+        "decide",
+    ),
+    CommandSpec("retire-model", c.RetireModel, retire_model, "Retire a model no longer run (it is kept)."),
 ]
 
 QUERIES: list[QuerySpec] = [
@@ -62,4 +83,5 @@ QUERIES: list[QuerySpec] = [
     QuerySpec("festivals", c.FestivalsQuery, q_festivals, "Festivals of a unit and/or year."),
     QuerySpec("campaign", c.CampaignQuery, q_campaign, "A campaign by id, or by year and scope unit."),
     QuerySpec("model", c.ModelQuery, q_model, "A movement model with its replications."),
+    QuerySpec("models", c.ModelsQuery, q_models, "Movement models of a scope with their state on a date."),
 ]

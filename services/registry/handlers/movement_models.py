@@ -5,7 +5,10 @@ reads, then decides, then saves."""
 from __future__ import annotations
 
 from services.registry.domain import decisions
+from services.registry.domain.decisions import Target
+from services.registry.domain.movement_models import MovementModel
 from services.registry.handlers.common import Context, read_unit
+from shared.authz import is_platform_admin
 from shared.contract import registry as c
 from shared.runtime.pipeline import Handled
 
@@ -34,3 +37,24 @@ async def replicate_model(cmd: c.ReplicateModel, ctx: Context) -> Handled:
     await ctx.store.save_model(new)
     await ctx.store.add_replication(rep)
     return Handled({"model_id": new.model_id, "unit_id": cmd.unit_id}, [event])
+
+
+async def model_of(ctx: Context, model_id: str) -> tuple[MovementModel | None, Target | None]:
+    """A model and its unit, read (the unit's ancestry today)."""
+    model = await ctx.store.model(model_id)
+    return model, await read_unit(ctx, model.unit_id, ctx.today) if model else None
+
+
+async def recognise_model(cmd: c.RecogniseModel, ctx: Context) -> Handled:
+    model, target = await model_of(ctx, cmd.model_id)
+    by = None if is_platform_admin(ctx.actor) else ctx.actor.unit
+    new, event = decisions.recognition(cmd, model, target, by, ctx.actor, ctx.permission, ctx.today)
+    await ctx.store.save_model(new)
+    return Handled({"model_id": new.model_id, "state": new.state_on(ctx.today)}, [event])
+
+
+async def retire_model(cmd: c.RetireModel, ctx: Context) -> Handled:
+    model, target = await model_of(ctx, cmd.model_id)
+    new, event = decisions.retirement(cmd, model, target, ctx.actor, ctx.permission, ctx.today)
+    await ctx.store.save_model(new)
+    return Handled({"model_id": new.model_id, "state": new.state_on(ctx.today)}, [event])

@@ -180,3 +180,32 @@ async def q_model(q: c.ModelQuery, ctx: QCtx) -> dict[str, Any]:
         "replicated_at": [r.model_dump(mode="json", exclude={"model_id"}) for r in page],
         "next": page[-1].unit_id if more and page else None,
     }
+
+
+async def q_models(q: c.ModelsQuery, ctx: QCtx) -> dict[str, Any]:
+    """The models of the scope's subtree on the day, each with its state that day; counts by state."""
+    day = q.date or (min(dt.date(q.year, 12, 31), ctx.today) if q.year else ctx.today)
+    scope = q.scope_unit_id or (None if is_platform_admin(ctx.actor) else ctx.actor.unit)
+    ids: list[str] | None = None
+    if scope is not None:
+        await _unit(ctx, scope, day, f"the models of {scope}", "scope_unit_id", related=False)
+        ids = [scope, *(u.unit_id for u in await ctx.store.subtree(scope, day))]
+    rows = []
+    for m in await ctx.store.models_of(ids):
+        state = m.state_on(day)
+        retired_before = q.year is not None and m.retired_on is not None and m.retired_on.year < q.year
+        if state is None or retired_before:
+            continue  # not launched yet that day, or retired before the year began
+        if q.state is None or state == q.state:
+            rows.append({**m.model_dump(mode="json"), "state": state})
+    counts = {s: sum(r["state"] == s for r in rows) for s in ("proposed", "recognised", "retired")}
+    if q.after is not None:
+        rows = [r for r in rows if r["model_id"] > q.after]
+    page = rows[: q.limit]
+    return {
+        "as_of": day.isoformat(),
+        "scope_unit_id": scope,
+        "counts": counts,
+        "models": page,
+        "next": page[-1]["model_id"] if len(rows) > q.limit else None,
+    }

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import Field, model_validator
 
-from shared.contract.registry.kinds import Flags, PointLevel, UnitKind
+from shared.contract.registry.kinds import Flags, ModelLevel, PointLevel, UnitKind
 from shared.contract.types import Code, Count, Day, Id, Model, Name, Text, Vnd, Year
 
 # ---------------------------------------------------------------- commands
@@ -244,6 +244,24 @@ class ReplicateModel(Model):
     festival_id: Id | None = None
 
 
+class RecogniseModel(Model):
+    """A model proposed (registered) is recognised (công nhận) by a decision of a level: an approver of
+    the model's unit or above records it."""
+
+    model_id: Id
+    level: ModelLevel
+    decision_no: Name = Field(examples=["125/QĐ-UBND"])
+    recognised_on: Day
+
+
+class RetireModel(Model):
+    """A model no longer run (it is kept, with its history)."""
+
+    model_id: Id
+    retired_on: Day
+    reason: Text
+
+
 COMMANDS: dict[str, type[Model]] = {
     "register-unit": RegisterUnit,
     "update-unit": UpdateUnit,
@@ -261,4 +279,6 @@ COMMANDS: dict[str, type[Model]] = {
     "return-festival-report": ReturnFestivalReport,
     "register-model": RegisterModel,
     "replicate-model": ReplicateModel,
+    "recognise-model": RecogniseModel,
+    "retire-model": RetireModel,
 }

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from shared.contract.registry.kinds import PointLevel, UnitKind
+from shared.contract.registry.kinds import ModelLevel, PointLevel, UnitKind
 from shared.contract.types import Fact
 
 # ---------------------------------------------------------------- events
@@ -223,6 +223,22 @@ class ModelRegistered(Fact):
     festival_id: str | None = None
 
 
+class ModelRecognised(Fact):
+    model_id: str
+    unit_id: str
+    level: ModelLevel
+    decision_no: str
+    recognised_on: dt.date
+    recognised_by: str | None = Field(description="The unit whose approver recorded it (none: a platform operator).")
+
+
+class ModelRetired(Fact):
+    model_id: str
+    unit_id: str
+    retired_on: dt.date
+    reason: str
+
+
 class ModelReplicated(Fact):
     model_id: str
     unit_id: str
@@ -250,6 +266,8 @@ EVENTS: dict[tuple[str, str], type[Fact]] = {
     ("festival", "report-returned"): FestivalReportReturned,
     ("model", "registered"): ModelRegistered,
     ("model", "replicated"): ModelReplicated,
+    ("model", "recognised"): ModelRecognised,
+    ("model", "retired"): ModelRetired,
 }
 
 # Newer major versions: (aggregate, event, major) → payload; subject antq.registry.<aggregate>.<event>.v<major>

@@ -27,5 +27,7 @@ HAMLET_LEVEL: tuple[UnitKind, ...] = ("hamlet", "residential_group")
 ATTACHED: tuple[UnitKind, ...] = ("agency", "enterprise", "school")  # attached to a territorial unit
 # Who holds a festival when a campaign's `expected_kinds` says nothing: every kind below district.
 DEFAULT_EXPECTED_KINDS: frozenset[str] = frozenset(get_args(UnitKind)) - {"province", "district"}
+ModelLevel = Literal["commune", "district", "province", "ministry"]  # who recognises a model (công nhận)
+ModelState = Literal["proposed", "recognised", "retired"]
 PointLevel = Literal["ministry", "province", "district", "commune"]  # district: trees before 1 Jul 2025
 Flags = Annotated[list[Flag], Field(max_length=20, description="e.g. key_area (địa bàn trọng điểm), illustrative")]

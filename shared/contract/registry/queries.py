@@ -6,7 +6,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
-from shared.contract.registry.kinds import UnitKind
+from shared.contract.registry.kinds import ModelState, UnitKind
 from shared.contract.types import Day, Id, Model, Year
 
 # ---------------------------------------------------------------- queries
@@ -82,6 +82,24 @@ class ModelQuery(Model):
     after: Id | None = Field(default=None, description="Cursor: the last unit_id of the previous page.")
 
 
+class ModelsQuery(Model):
+    """The movement models of a scope's subtree (on the day asked), with their state on that day:
+    proposed (registered), recognised (công nhận, with level and decision), retired."""
+
+    scope_unit_id: Id | None = Field(default=None, description="Default: the actor's unit (a platform operator: all).")
+    year: Year | None = Field(
+        default=None, description="Models that existed in the year (launched by its end, not retired before it)."
+    )
+    state: ModelState | None = None
+    date: Day | None = Field(
+        default=None,
+        description="The day states and the tree are read on; default the "
+        "year's last day (or today, if earlier), else today.",
+    )
+    limit: int = Field(default=1000, ge=1, le=10_000)
+    after: Id | None = Field(default=None, description="Cursor: the last model_id of the previous page.")
+
+
 QUERIES: dict[str, type[Model]] = {
     "unit": UnitQuery,
     "units": UnitsQuery,
@@ -89,4 +107,5 @@ QUERIES: dict[str, type[Model]] = {
     "festivals": FestivalsQuery,
     "campaign": CampaignQuery,
     "model": ModelQuery,
+    "models": ModelsQuery,
 }

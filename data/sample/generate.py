@@ -3,8 +3,11 @@ illustrative units below the 40 commune-level units formed on 1 Jul 2025.
 
 - `hue-2025-06-30.csv`: the province, its 9 district-level units and 133 commune-level units, with
   the official codes and names of the lineage file (cut-off before QĐ 19/2025). Their start date is
-  not official: flag `illustrative_date` (1 Jan 2024, so that a 2024 campaign has a tree; the tree's
-  shape is that of the first half of 2025). Phường Dương Nỗ starts on 1 Jan 2025 (NQ 1314), official.
+  not official: flag `illustrative_date` (1 Jan 2024, so that a 2024 campaign has a tree). The tree
+  before 1 Jul 2025 is **illustrative**: it has the shape of the first half of 2025 all the way back
+  (for example "Thành phố Huế" already in 2024, while the reference dates the city status to
+  1 Jan 2025), and it is not the 141-unit tree of 2023, which is not invented here. Phường Dương Nỗ
+  starts on 1 Jan 2025 (NQ 1314), official.
 - The reform of 1 Jul 2025 is not a file here: `antq registry reform` applies it from
   `data/reference/hue-units-2025-lineage.csv` and `hue-units-2025.csv` (merges into the 40 units,
   whose ids are `hue-<code>`, and the end of the district level).
@@ -29,7 +32,7 @@ FIELDS = ["unit_id", "code", "name", "kind", "parent_id", "valid_from", "flags"]
 OLD_START = "2024-01-01"
 PROVINCE = {
     "unit_id": "hue",
-    "code": "46",
+    "code": "",  # the reference gives no province code: none is invented
     "name": "Thành phố Huế",
     "kind": "province",
     "parent_id": "",

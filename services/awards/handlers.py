@@ -177,6 +177,7 @@ async def approve_nomination(cmd: c.ApproveNomination, ctx: Context) -> Handled:
             "award_id": award_id,
             "amount_vnd": award.amount_vnd,
             "amount_unconfirmed": award.amount_unconfirmed,
+            "amount_at_most": award.amount_at_most,
             "decided_by": authority.model_dump(),
             "successor_unit_ids": successors,
         },

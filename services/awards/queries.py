@@ -25,7 +25,7 @@ async def q_rules(q: c.RulesQuery, ctx: QCtx) -> dict[str, Any]:
     return {
         "date": day.isoformat(),
         "rules_version": catalogue.version,
-        "forms": [f.view(day, catalogue.base_salary) for f in catalogue.in_force(day)],
+        "forms": [f.view(day, catalogue.base_salary, catalogue.rounding) for f in catalogue.in_force(day)],
     }
 
 

@@ -44,6 +44,9 @@ class Grantor(Strict):
 class InForce(Strict):
     from_: dt.date = Field(alias="from")
     to: dt.date | None = None
+    confirmed_from: dt.date | None = Field(
+        default=None, description="Before this day the form is in the data but the reference does not confirm it."
+    )
 
     def covers(self, day: dt.date) -> bool:
         return self.from_ <= day and (self.to is None or day <= self.to)
@@ -54,6 +57,7 @@ class AmountRow(Strict):
     to: dt.date | None = None
     individual: Multiple | None = None
     collective: Multiple | None = None
+    at_most: bool = Field(default=False, description="The multiple is a cap (≤): the amount is at most this.")
     source: str
     unconfirmed: list[NomineeKind] = []
 
@@ -68,16 +72,28 @@ class BaseSalary(Strict):
     unconfirmed: bool = False
 
 
+class Rounding(Strict):
+    from_: dt.date = Field(alias="from")
+    to: dt.date | None = None
+    to_vnd: int = Field(gt=0, description="Amounts are rounded up to a multiple of this.")
+    source: str
+    unconfirmed: bool = False
+
+    def covers(self, day: dt.date) -> bool:
+        return self.from_ <= day and (self.to is None or day <= self.to)
+
+
 class Amount(BaseModel):
     vnd: int
     multiple: str
     base_salary_vnd: int
     unconfirmed: bool
+    at_most: bool = False  # the data gives a cap: the amount is at most `vnd`
 
 
-def round_up(vnd: Fraction) -> int:
-    """Up to the next 10,000 VND (an exact multiple stays)."""
-    return math.ceil(vnd / ROUND_TO) * ROUND_TO
+def round_up(vnd: Fraction, to: int = ROUND_TO) -> int:
+    """Up to the next multiple of `to` (10,000 VND; an exact multiple stays)."""
+    return math.ceil(vnd / to) * to
 
 
 class Form(Strict):
@@ -95,22 +111,38 @@ class Form(Strict):
     def in_force_on(self, day: dt.date) -> bool:
         return self.in_force.covers(day)
 
-    def amount(self, kind: NomineeKind, day: dt.date, salaries: list[BaseSalary]) -> Amount | None:
-        """The amount of a decision on `day`, or None where the data has no multiple for it."""
+    def unconfirmed_on(self, day: dt.date) -> list[str]:
+        """What the reference does not confirm of this form on `day`: its flagged fields, and that it
+        is in force at all before `confirmed_from`."""
+        early = self.in_force.confirmed_from is not None and day < self.in_force.confirmed_from
+        return [*self.unconfirmed, *(["in_force"] if early else [])]
+
+    def amount(
+        self, kind: NomineeKind, day: dt.date, salaries: list[BaseSalary], rounding: list[Rounding] | None = None
+    ) -> Amount | None:
+        """The amount of a decision on `day`, or None where the data has no multiple for it. Unconfirmed
+        when the multiple, the base salary, the rounding or the form itself that day is."""
         row = next((a for a in self.amounts if a.covers(day)), None)
         salary = next((s for s in reversed(salaries) if s.from_ <= day), None)
+        rule = next((r for r in rounding or [] if r.covers(day)), None)
         multiple = getattr(row, kind) if row else None
         if row is None or multiple is None or salary is None:
             return None
         return Amount(
-            vnd=round_up(Fraction(multiple) * salary.vnd),
+            vnd=round_up(Fraction(multiple) * salary.vnd, rule.to_vnd if rule else ROUND_TO),
             multiple=multiple,
             base_salary_vnd=salary.vnd,
-            unconfirmed=kind in row.unconfirmed or salary.unconfirmed,
+            unconfirmed=kind in row.unconfirmed
+            or salary.unconfirmed
+            or (rule is not None and rule.unconfirmed)
+            or "in_force" in self.unconfirmed_on(day),
+            at_most=row.at_most,
         )
 
-    def view(self, day: dt.date, salaries: list[BaseSalary]) -> dict[str, object]:
-        amounts = {k: self.amount(k, day, salaries) for k in self.for_}
+    def view(
+        self, day: dt.date, salaries: list[BaseSalary], rounding: list[Rounding] | None = None
+    ) -> dict[str, object]:
+        amounts = {k: self.amount(k, day, salaries, rounding) for k in self.for_}
         return {
             "code": self.code,
             "name": self.name,
@@ -123,8 +155,8 @@ class Form(Strict):
             "once_only": self.once_only,
             "amount": {k: (a.model_dump() if a else None) for k, a in amounts.items()},
             "basis": self.basis,
-            "unconfirmed": bool(self.unconfirmed) or any(a is None or a.unconfirmed for a in amounts.values()),
-            "unconfirmed_fields": self.unconfirmed,
+            "unconfirmed": bool(self.unconfirmed_on(day)) or any(a is None or a.unconfirmed for a in amounts.values()),
+            "unconfirmed_fields": self.unconfirmed_on(day),
         }
 
 
@@ -133,6 +165,7 @@ class Catalogue(Strict):
 
     version: str
     base_salary: list[BaseSalary] = Field(min_length=1)
+    rounding: list[Rounding] = []
     forms: list[Form] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -163,7 +196,7 @@ class Catalogue(Strict):
         return [f for f in self.forms if f.in_force_on(day)]
 
     def amount(self, form: Form, kind: NomineeKind, day: dt.date) -> Amount | None:
-        return form.amount(kind, day, self.base_salary)
+        return form.amount(kind, day, self.base_salary, self.rounding)
 
 
 def parse(text: str) -> Catalogue:

@@ -217,6 +217,9 @@ class NominationApproved(Fact):
     recorded_by: str = Field(description="The actor who recorded the decision.")
     amount_vnd: int | None = Field(description="Base salary on the decision date × multiple, rounded up to 10,000.")
     amount_unconfirmed: bool = False
+    amount_at_most: bool = Field(
+        default=False, description="The form's amount is a cap (at most the multiple): amount_vnd is that cap."
+    )
     nominee_unit_name: str | None = Field(default=None, description="The nominee's unit's name as it earned it.")
     successor_unit_ids: list[str] = Field(
         default=[],

@@ -842,3 +842,39 @@ async def test_a_dossier_of_a_commune_merged_on_1_july_2025_is_decided_and_confe
             achievement=achievement,
         )
         refused(await officer.send(again), "rule_violation", "one_achievement_one_award")
+
+
+async def test_a_2023_nomination_of_the_seed_plans_year_is_recorded_with_what_is_not_sure_flagged(
+    servers, admin, registry, awards
+) -> None:
+    """The seed plan is of 2023, before Law 06/2022: its forms are in the data from 1 Jan 2023, flagged
+    (in force then, and the amounts, unconfirmed by the reference)."""
+    p, dist, com = uid("p"), uid("d"), uid("c")
+    for unit_id, kind, parent in ((p, "province", None), (dist, "district", p), (com, "commune", dist)):
+        ok(
+            await admin.send(
+                r.RegisterUnit(
+                    unit_id=unit_id, name=f"Đơn vị {unit_id}", kind=kind, parent_id=parent, valid_from="2023-01-01"
+                )
+            )
+        )
+    await settle(registry, awards)
+    got = ok(
+        await admin.send(
+            a.SubmitNomination(
+                nominee=a.Nominee(kind="collective", unit_id=com),
+                award_form="giay_khen_chu_tich_ubnd_huyen",
+                year=2023,
+                achievement="Xã tiêu biểu trong Ngày hội năm 2023",
+            )
+        )
+    )
+    async with acting(servers, dist, "approver") as approver:
+        decision = a.ApproveNomination(
+            nomination_id=got["nomination_id"], decision_no="9/QĐ-UBND", decision_date="2023-08-19"
+        )
+        approved = ok(await approver.send(decision))
+    assert (approved["amount_vnd"], approved["amount_unconfirmed"]) == (1_080_000, True)  # 0.6 × 1,800,000
+    rules = ok(await admin.query("awards", "rules", {"date": "2023-08-19"}))
+    district = next(f for f in rules["forms"] if f["code"] == "giay_khen_chu_tich_ubnd_huyen")
+    assert district["unconfirmed"] is True and "in_force" in district["unconfirmed_fields"]

@@ -96,6 +96,7 @@ class Award(BaseModel):
     recorded_by: str
     amount_vnd: int | None
     amount_unconfirmed: bool
+    amount_at_most: bool = False  # the data gives a cap for the form (≤ the multiple), not the amount
     status: c.AwardStatus = "approved"
     conferred_on: dt.date | None = None
     festival_id: str | None = None

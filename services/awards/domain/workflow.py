@@ -283,6 +283,7 @@ def approve(
         recorded_by=actor.id,
         amount_vnd=amount.vnd if amount else None,
         amount_unconfirmed=amount.unconfirmed if amount else True,
+        amount_at_most=amount.at_most if amount else False,
         created_at=now,
         sort_key=sort_key(cmd.decision_date, now, award_id),
     )
@@ -298,6 +299,7 @@ def approve(
         recorded_by=actor.id,
         amount_vnd=award.amount_vnd,
         amount_unconfirmed=award.amount_unconfirmed,
+        amount_at_most=award.amount_at_most,
         nominee_unit_name=earned_by,
         successor_unit_ids=successors or [],
     )

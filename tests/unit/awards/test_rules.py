@@ -57,9 +57,15 @@ def test_what_the_reference_says_of_each_form() -> None:
     ("code", "day", "kind", "vnd", "unconfirmed"),
     [
         ("giay_khen_chu_tich_ubnd_xa", "2025-06-30", "individual", 360_000, False),  # 0.15 × 2,340,000 = 351,000
-        ("giay_khen_chu_tich_ubnd_xa", "2025-07-01", "individual", 710_000, False),  # 0.3 × 2,340,000 = 702,000
+        # 0.3 × 2,340,000 = 702,000: from 1 Jul 2025 the rounding (Decree 152 keeping Decree 98's) is UNCONFIRMED
+        ("giay_khen_chu_tich_ubnd_xa", "2025-07-01", "individual", 710_000, True),
         ("giay_khen_chu_tich_ubnd_xa", "2025-07-01", "collective", 1_410_000, True),  # 2× (unconfirmed)
-        ("bang_khen_chu_tich_ubnd_tinh", "2025-07-01", "individual", 3_510_000, False),  # exact: no rounding
+        ("bang_khen_chu_tich_ubnd_tinh", "2025-07-01", "individual", 3_510_000, True),  # exact: no rounding
+        ("bang_khen_chu_tich_ubnd_tinh", "2025-03-01", "individual", 2_340_000, True),  # 1.0× before Decree 152
+        ("giay_khen_chu_tich_ubnd_xa", "2025-01-01", "individual", 360_000, False),  # the 2025 salary is confirmed
+        ("giay_khen_chu_tich_ubnd_xa", "2024-12-31", "individual", 360_000, True),  # its date from 1 Jul 2024 is not
+        ("giay_khen_chu_tich_ubnd_huyen", "2023-08-19", "individual", 540_000, True),  # 2023: Decree 91/2017, flagged
+        ("giay_khen_chu_tich_ubnd_huyen", "2023-03-01", "individual", 450_000, True),  # 0.3 × 1,490,000 = 447,000
         ("bang_khen_chu_tich_ubnd_tinh", "2025-06-30", "individual", 2_340_000, True),
         ("giay_khen_chu_tich_ubnd_xa", "2024-06-30", "individual", 270_000, True),  # 0.15 × 1,800,000 (2023 salary)
         ("ky_niem_chuong_bao_ve_an_ninh_to_quoc", "2025-08-01", "individual", 1_410_000, True),
@@ -74,7 +80,18 @@ def test_amounts_on_the_edges(code: str, day: str, kind: str, vnd: int, unconfir
 def test_no_amount_where_the_data_has_none() -> None:
     c = load()
     assert c.amount(c.form("ky_niem_chuong_bao_ve_an_ninh_to_quoc"), "individual", dt.date(2025, 6, 30)) is None
-    assert c.amount(c.form("giay_khen_chu_tich_ubnd_xa"), "individual", dt.date(2023, 12, 31)) is None
+    assert c.amount(c.form("giay_khen_chu_tich_ubnd_xa"), "individual", dt.date(2022, 12, 31)) is None
+
+
+def test_the_medals_multiple_is_a_cap_and_2023_is_covered_but_flagged() -> None:
+    c = load()
+    medal = c.amount(c.form("ky_niem_chuong_bao_ve_an_ninh_to_quoc"), "individual", dt.date(2025, 8, 1))
+    assert medal is not None and medal.at_most and medal.unconfirmed  # ≤ 0.6×, not exactly 0.6×
+    district = c.form("giay_khen_chu_tich_ubnd_huyen")
+    assert district.in_force_on(dt.date(2023, 6, 1)) and "in_force" in district.unconfirmed_on(dt.date(2023, 6, 1))
+    assert "in_force" not in district.unconfirmed_on(dt.date(2024, 1, 1))
+    view = district.view(dt.date(2023, 6, 1), c.base_salary, c.rounding)
+    assert view["unconfirmed"] is True and "in_force" in view["unconfirmed_fields"]
 
 
 @given(vnd=st.fractions(min_value=0, max_value=10**9))
@@ -96,7 +113,9 @@ def test_amount_is_the_multiple_of_the_base_salary_of_the_decision_date(day: dt.
     salary = [s for s in c.base_salary if s.from_ <= day][-1]
     assert amount is not None and amount.base_salary_vnd == salary.vnd
     assert amount.vnd == math.ceil(Fraction(getattr(row, kind)) * salary.vnd / 10_000) * 10_000
-    assert amount.unconfirmed == (kind in row.unconfirmed or salary.unconfirmed)
+    rounding = next(r for r in c.rounding if r.covers(day))
+    early = form.in_force.confirmed_from is not None and day < form.in_force.confirmed_from
+    assert amount.unconfirmed == (kind in row.unconfirmed or salary.unconfirmed or rounding.unconfirmed or early)
 
 
 @given(day=days)

@@ -77,7 +77,7 @@ def test_what_check_form_says():
     ]
     with pytest.raises(RuleViolation) as e:
         d.check_form(CAT, "giay_khen_chu_tich_ubnd_huyen", "individual", 2026, TODAY)
-    assert said(e, "not in force today nor in 2026", "2024-01-01", "2025-06-30") == [
+    assert said(e, "not in force today nor in 2026", "2023-01-01", "2025-06-30") == [
         {"field": "award_form", "value": "giay_khen_chu_tich_ubnd_huyen", "rule": "form_in_force"}
     ]
     with pytest.raises(RuleViolation) as e:
@@ -173,7 +173,7 @@ def test_what_the_dates_of_a_decision_say():
     late = cmd.model_copy(update={"decision_date": dt.date(2025, 7, 1)})
     with pytest.raises(RuleViolation) as e:
         d.approve(old, late, "a1", form("giay_khen_chu_tich_ubnd_huyen"), CAT, AUTHORITY, OFFICER, TODAY, NOW)
-    assert said(e, "not in force on the decision date 2025-07-01", "2024-01-01 to 2025-06-30") == [
+    assert said(e, "not in force on the decision date 2025-07-01", "2023-01-01 to 2025-06-30") == [
         {"field": "decision_date", "rule": "form_in_force"}
     ]
     with pytest.raises(RuleViolation) as e:
@@ -352,7 +352,8 @@ def test_what_an_approval_records():
         "decided_by": AUTHORITY.model_dump(mode="json"),
         "recorded_by": "o",
         "amount_vnd": 710_000,
-        "amount_unconfirmed": False,
+        "amount_unconfirmed": True,  # a 2026 decision: the rounding under Decree 152 is UNCONFIRMED
+        "amount_at_most": False,
         "status": "approved",
         "conferred_on": None,
         "festival_id": None,
@@ -372,7 +373,8 @@ def test_what_an_approval_records():
         "decided_by": AUTHORITY.model_dump(mode="json"),
         "recorded_by": "o",
         "amount_vnd": 710_000,
-        "amount_unconfirmed": False,
+        "amount_unconfirmed": True,
+        "amount_at_most": False,
         "nominee_unit_name": "Tổ dân phố H",
         "successor_unit_ids": ["k"],
     }
@@ -508,20 +510,32 @@ def test_keys_and_sort_keys():
 
 
 def test_what_the_rules_query_shows_of_a_form():
-    view = form().view(dt.date(2025, 7, 1), CAT.base_salary)
+    view = form().view(dt.date(2025, 7, 1), CAT.base_salary, CAT.rounding)
     assert view == {
         "code": "giay_khen_chu_tich_ubnd_xa",
         "name": form().name,
         "aliases": form().aliases,
         "grantor": {"level": "commune", "outside": False, "name": "Chủ tịch UBND cấp xã"},
         "forwarded": False,
-        "in_force_from": "2024-01-01",
+        "in_force_from": "2023-01-01",
         "in_force_to": None,
         "for": ["collective", "individual"],
         "once_only": False,
         "amount": {
-            "collective": {"vnd": 1_410_000, "multiple": "0.6", "base_salary_vnd": 2_340_000, "unconfirmed": True},
-            "individual": {"vnd": 710_000, "multiple": "0.3", "base_salary_vnd": 2_340_000, "unconfirmed": False},
+            "collective": {
+                "vnd": 1_410_000,
+                "multiple": "0.6",
+                "base_salary_vnd": 2_340_000,
+                "unconfirmed": True,
+                "at_most": False,
+            },
+            "individual": {  # the rounding from 1 Jul 2025 is UNCONFIRMED
+                "vnd": 710_000,
+                "multiple": "0.3",
+                "base_salary_vnd": 2_340_000,
+                "unconfirmed": True,
+                "at_most": False,
+            },
         },
         "basis": form().basis,
         "unconfirmed": True,

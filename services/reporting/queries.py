@@ -161,6 +161,7 @@ def _row(view: UnitsView, unit_id: str, day: dt.date, summary: Mapping[str, Any]
         "unit_id": unit_id,
         "code": period.code if period else None,
         "name": period.name if period else unit_id,
+        "flags": list(period.flags) if period else [],
         "kind": record.kind_at(day) if record else None,
         "parent_id": period.parent_id if period else None,
         "parent_name": _name(view, period.parent_id, day) if period and period.parent_id else None,

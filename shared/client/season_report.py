@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.client import Client, Reply
+from shared.client.season_sheets import add_review_sheets, awards_split
 from shared.contract.registry import ATTACHED, COMMUNE_LEVEL, HAMLET_LEVEL
 
 LEVELS: dict[str, tuple[str, ...]] = {  # the report's sheets: one per level of the tree (Excel: 31 characters)
@@ -93,27 +94,44 @@ def pct(x: float) -> str:
     return f"{x:.0%}"
 
 
+async def _pages(client: Client, service: str, name: str, params: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    after = None
+    while True:
+        page = ok(await client.query(service, name, {**params, **({"after": after} if after else {})}))
+        items += page[key]
+        after = page["next"]
+        if after is None:
+            return items
+
+
 async def season(client: Client, year: int, scope: str, tree_date: str | None) -> dict[str, Any]:
+    """Everything the season report shows, from the services' queries: reporting's figures (with the
+    year before on this year's tree), summaries, point festivals, the units and those still missing;
+    awards' form names and registry's models (the report still comes out without those two)."""
     params: dict[str, Any] = {"year": year, "scope_unit_id": scope}
     if tree_date:
         params["tree_date"] = tree_date
-    out: dict[str, Any] = {}
-    for name in ("coverage", "awards-summary", "gifts-summary"):
+    out: dict[str, Any] = {
+        "coverage": ok(await client.query("reporting", "coverage", {**params, "year_on_year": True}))
+    }
+    for name in ("awards-summary", "gifts-summary", "point-festivals"):
         out[name] = ok(await client.query("reporting", name, params))
+    day = out["coverage"]["tree_date"]
     try:  # the forms' names, from awards (the report still comes out, with codes, if awards does not answer)
-        rules = await client.query("awards", "rules", {"date": out["coverage"]["tree_date"]})
+        rules = await client.query("awards", "rules", {"date": day})
         out["forms"] = {f["code"]: f["name"] for f in rules.result.get("forms", [])} if rules.ok else {}
     except Exception:
         out["forms"] = {}
-    units: list[dict[str, Any]] = []
-    after = None
-    while True:
-        page_params = {**params, "limit": 5000, **({"after": after} if after else {})}
-        page = ok(await client.query("reporting", "units-report", page_params))
-        units += page["units"]
-        after = page["next"]
-        if after is None:
-            return {**out, "units": units}
+    try:  # the scope's models with their state on the tree date, from registry
+        query = {"scope_unit_id": scope, "year": year, "date": day, "limit": 10_000}
+        out["models"] = await _pages(client, "registry", "models", query, "models")
+    except Exception:
+        out["models"] = []
+    out["missing"] = await _pages(client, "reporting", "units-missing", {**params, "limit": 5000}, "units")
+    out["units"] = await _pages(client, "reporting", "units-report", {**params, "limit": 5000}, "units")
+    out["illustrative"] = any({"illustrative", "illustrative_date"} & set(u.get("flags") or []) for u in out["units"])
+    return out
 
 
 def _unit_row(u: dict[str, Any], as_dates: bool) -> list[Any]:
@@ -165,6 +183,8 @@ def write_xlsx(season: dict[str, Any], path: Path) -> None:
     ws.append([f"Báo cáo sơ kết Ngày hội toàn dân bảo vệ an ninh Tổ quốc năm {cov['year']}"])
     ws["A1"].font = Font(bold=True, size=14)
     ws.append([f"Đơn vị: {cov['scope_name']}", f"Cây đơn vị ngày {dmy(cov['tree_date'])}"])
+    if season.get("illustrative"):
+        ws.append(["Ghi chú: một phần cây đơn vị là minh họa (illustrative), không phải số liệu chính thức."])
     ws.append([])
     ws.append(["Đơn vị", *(h for _, h in FIGURE_HEADINGS)])
     first = ws.max_row + 1
@@ -216,6 +236,7 @@ def write_xlsx(season: dict[str, Any], path: Path) -> None:
         sheet.append([])
     sheet.append(["Tổng tiền thưởng (VND)", awards["awards_amount_vnd"]])
     sheet.cell(sheet.max_row, 2).number_format = "#,##0"
+    awards_split(sheet, season, forms)
     gifts = season["gifts-summary"]
     sheet = wb.create_sheet("Quà tặng")
     sheet.append(["Nguồn kinh phí", "Giá trị (VND)"])
@@ -229,6 +250,7 @@ def write_xlsx(season: dict[str, Any], path: Path) -> None:
     for cells in sheet.iter_rows(min_row=2):
         for cell in cells[1:]:
             cell.number_format = "#,##0"
+    add_review_sheets(wb, season)
     _text_as_text(wb)
     wb.save(path)
 

@@ -236,7 +236,17 @@ async def test_a_scripted_season_through_the_bus(servers, stack, tmp_path):
     )
     assert r.returncode == 0, r.stderr + r.stdout
     wb = load_workbook(out)
-    assert wb.sheetnames == ["Tổng hợp", "Cấp xã", "Thôn, tổ dân phố", "Khen thưởng", "Quà tặng"]
+    assert wb.sheetnames == [
+        "Tổng hợp",
+        "Cấp xã",
+        "Thôn, tổ dân phố",
+        "Khen thưởng",
+        "Quà tặng",
+        "Tuân thủ hai phần",
+        "So sánh cùng kỳ",
+        "Mô hình",
+        "Ngày hội điểm",
+    ]
     summary = wb["Tổng hợp"]
     assert len(summary._charts) == 1  # coverage by child unit
     heads = [c.value for c in wb["Thôn, tổ dân phố"][1]]
@@ -261,6 +271,29 @@ async def test_a_scripted_season_through_the_bus(servers, stack, tmp_path):
     assert any(
         row[0] == "Ngân sách phường" and row[1] == 1_500_000 for row in wb["Quà tặng"].iter_rows(values_only=True)
     )
+    docx_out = tmp_path / "bao-cao-so-ket-2026.docx"
+    r = await asyncio.to_thread(
+        subprocess.run,
+        [antq, "reporting", "export", "--year", "2026", "--scope", u["p"], "--format", "docx", "--out", str(docx_out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr + r.stdout
+    from docx import Document
+
+    heading = Document(str(docx_out)).paragraphs[0].text
+    assert heading == "Báo cáo sơ kết Ngày hội toàn dân bảo vệ an ninh Tổ quốc năm 2026"
+    wrong = await asyncio.to_thread(
+        subprocess.run,
+        [antq, "reporting", "export", "--year", "2026", "--scope", u["p"], "--format", "docx", "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert wrong.returncode == 2 and "does not end in .docx" in wrong.stderr
     csv_out = tmp_path / "so-ket-2026.csv"
     r = await asyncio.to_thread(
         subprocess.run,

@@ -792,3 +792,95 @@ async def test_models_live_as_dated_data_and_roll_up_by_scope(servers, admin, re
     assert got == {"registered": 2, "recognised": 1, "replicated": 1, "at_festival": 1}
     ward = next(b for b in cov["breakdown"] if b["unit_id"] == w)
     assert (ward["models_registered"], ward["models_replicated"]) == (1, 1)  # the province's own is not W's
+
+
+async def test_the_season_report_in_docx_and_xlsx_carries_the_figures_the_queries_give(
+    admin, registry, awards, reporting, tmp_path
+) -> None:
+    """A small 2025 season with a 2024 before it: the narrative DOCX (read back) and the XLSX carry the
+    compliance, year-on-year, models and point-festival figures, each equal to the query's."""
+    from docx import Document
+    from openpyxl import load_workbook
+
+    from shared.client.season_docx import PLACEHOLDER, key_figures, write_docx
+    from shared.client.season_report import season, write_xlsx
+
+    p, w, h1, h2 = (uid(x) for x in ("p", "w", "h1", "h2"))
+    for unit_id, kind, parent in ((p, "province", None), (w, "ward", p), (h1, "hamlet", w), (h2, "hamlet", w)):
+        ok(
+            await admin.send(
+                r.RegisterUnit(
+                    unit_id=unit_id, name=f"Đơn vị {unit_id}", kind=kind, parent_id=parent, valid_from="2024-01-01"
+                )
+            )
+        )
+    for year in (2024, 2025):
+        ok(await admin.send(r.OpenCampaign(year=year, scope_unit_id=p)))
+
+    async def held(unit: str, day: str, both: bool = True, **kw) -> str:
+        fid = ok(
+            await admin.send(
+                r.PlanFestival(unit_id=unit, year=int(day[:4]), date=day, venue="Sân", ceremony=r.PartPlan(),
+                               festival_part=r.PartPlan(), point_level=kw.pop("point_level", None))
+            )
+        )["festival_id"]  # fmt: skip
+        report = r.ReportFestival(
+            festival_id=fid, held_on=day, participants=100, ceremony_held=True, festival_part_held=both, **kw
+        )
+        ok(await admin.send(report))
+        return fid
+
+    await held(h1, "2024-08-10")
+    model = ok(await admin.send(r.RegisterModel(unit_id=h1, name="Tổ tự quản an ninh", launched_on="2025-07-20")))
+    await held(
+        h1, "2025-08-10", point_level="commune", delegates=["Chủ tịch UBND phường"], models_launched=[model["model_id"]]
+    )
+    await held(h2, "2025-08-12", both=False)
+    await settle(registry, awards)
+    nid = ok(
+        await admin.send(
+            a.SubmitNomination(
+                nominee=a.Nominee(kind="collective", unit_id=h1),
+                award_form="giay_khen_chu_tich_ubnd_xa",
+                year=2025,
+                achievement="Thôn tiêu biểu",
+            )
+        )
+    )["nomination_id"]  # fmt: skip
+    ok(await admin.send(a.ApproveNomination(nomination_id=nid, decision_no="5/QĐ", decision_date="2025-08-15")))
+    await settle(registry, reporting)
+    await settle(awards, reporting)
+
+    gathered = await season(admin, 2025, p, None)
+    cov = ok(await admin.query("reporting", "coverage", {"year": 2025, "scope_unit_id": p, "year_on_year": True}))
+    assert gathered["coverage"] == cov
+    docx_path, xlsx_path = tmp_path / "so-ket.docx", tmp_path / "so-ket.xlsx"
+    write_docx(gathered, docx_path)
+    write_xlsx(gathered, xlsx_path)
+
+    doc = Document(str(docx_path))
+    text = "\n".join(para.text for para in doc.paragraphs)
+    assert "Báo cáo sơ kết Ngày hội toàn dân bảo vệ an ninh Tổ quốc năm 2025" in text and text.count(PLACEHOLDER) == 3
+    tables = {t.rows[0].cells[0].text: [[c.text for c in row.cells] for row in t.rows[1:]] for t in doc.tables}
+    figures = dict(tables["Chỉ tiêu"])
+    assert figures == dict(key_figures(gathered))
+    assert figures["Số đơn vị đã tổ chức"] == str(cov["units_held"]) == "2"
+    assert figures["Tổ chức đủ phần lễ và phần hội"] == str(cov["units_held_both_parts"]) == "1"
+    assert figures["Mô hình mới"] == str(cov["models_registered"]) == "1"
+    assert figures["Tập thể được khen thưởng"] == "1" and figures["Ngày hội điểm"] == "1"
+    missing = {row[0]: row[2] for row in tables["Đơn vị"] if len(row) == 3}
+    assert missing[f"Đơn vị {h2}"] == "Chỉ tổ chức một phần" and missing[f"Đơn vị {w}"] == "Chưa đăng ký, chưa tổ chức"
+    assert "so với năm 2024" in text.lower() or "So với năm 2024" in text
+
+    book = load_workbook(xlsx_path)
+    total = lambda sheet: next(row for row in book[sheet].iter_rows(values_only=True) if row[0] == "Tổng")  # noqa: E731
+    assert total("Tuân thủ hai phần")[1:3] == (cov["units_held"], cov["units_held_both_parts"])
+    before = cov["previous_year"]
+    assert total("So sánh cùng kỳ")[1:3] == (before["units_held"], cov["units_held"]) == (1, 2)
+    assert total("Mô hình")[1:5] == tuple(
+        cov[k] for k in ("models_registered", "models_recognised", "models_replicated", "models_at_festival")
+    )
+    points = ok(await admin.query("reporting", "point-festivals", {"year": 2025, "scope_unit_id": p}))
+    assert total("Ngày hội điểm")[1] == points["festivals"] == 1 and total("Ngày hội điểm")[3] == points["delegates"]
+    awards_rows = list(book["Khen thưởng"].iter_rows(values_only=True))
+    assert ("Tập thể", 1, 1_410_000) in [row[:3] for row in awards_rows]

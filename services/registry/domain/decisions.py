@@ -326,16 +326,9 @@ def reporting(
 
 
 def reviewing(
-    festival: Festival | None,
-    festival_id: str,
-    target: Target | None,
-    verdict: Literal["accepted", "returned"],
-    text: str | None,
-    reviewer: str | None,
-    actor: Actor,
-    permission: Permission,
-    today: dt.date,
-) -> tuple[Festival, DomainEvent]:
+    festival: Festival | None, festival_id: str, target: Target | None, verdict: Literal["accepted", "returned"],
+    text: str | None, reviewer: str | None, actor: Actor, permission: Permission, today: dt.date,
+) -> tuple[Festival, DomainEvent]:  # fmt: skip
     """An officer of an ancestor of the festival's unit (not of the unit itself: a report is reviewed
     by the level above) accepts or returns its report."""
     what = f"{'accept' if verdict == 'accepted' else 'return'} the report of festival {festival_id}"

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from shared.client.cli.common import answer, console, err, run, show, table, vnd
+from shared.client.season_docx import write_docx
 from shared.client.season_report import KIND_VI, QueryRefused, dmy, pct, season, write_csv, write_xlsx
 
-TREE_DATE_HELP = "the tree of YYYY-MM-DD (default: the year's last day, or today while it runs)"
+TREE_DATE_HELP = "the tree of YYYY-MM-DD (default: the season's: its campaign's close date, else its report deadline)"
+WRITERS: dict[str, Callable[[dict[str, Any], Path], None]] = {"docx": write_docx, "xlsx": write_xlsx, "csv": write_csv}
 
 
 def commands(reporting_app: typer.Typer) -> None:
@@ -57,12 +60,20 @@ def commands(reporting_app: typer.Typer) -> None:
     def reporting_export(
         year: Annotated[int, typer.Option()],
         scope: Annotated[str, typer.Option(help="scope unit id")],
-        out: Annotated[Path, typer.Option(help="FILE.xlsx or FILE.csv")],
+        out: Annotated[Path, typer.Option(help="FILE.docx, FILE.xlsx or FILE.csv")],
         tree_date: Annotated[str | None, typer.Option(help=TREE_DATE_HELP)] = None,
+        format_: Annotated[
+            str | None, typer.Option("--format", help="docx | xlsx | csv (default: from the file's suffix)")
+        ] = None,
     ) -> None:
-        """The season report (sơ kết / tổng kết): XLSX with a sheet per level, awards, gifts and a chart; or CSV."""
-        if out.suffix.lower() not in (".xlsx", ".csv"):
-            err.print("--out must end in .xlsx or .csv")
+        """The season report (sơ kết / tổng kết): the narrative as DOCX; XLSX with a sheet per level, compliance,
+        year on year, models, point festivals, awards and gifts; or the unit rows as CSV."""
+        kind = (format_ or out.suffix.lstrip(".")).lower()
+        if kind not in WRITERS:
+            err.print("--format (or the suffix of --out) must be docx, xlsx or csv")
+            raise typer.Exit(2)
+        if out.suffix.lower() != f".{kind}":
+            err.print(f"--out {out.name} does not end in .{kind}")
             raise typer.Exit(2)
         if not out.resolve().parent.is_dir():
             err.print(f"--out: the folder {out.resolve().parent} does not exist")
@@ -72,6 +83,6 @@ def commands(reporting_app: typer.Typer) -> None:
         except QueryRefused as exc:
             show(exc.reply)
             return
-        (write_xlsx if out.suffix.lower() == ".xlsx" else write_csv)(report, out)
+        WRITERS[kind](report, out)
         cov = report["coverage"]
         console.print(f"{out}: {len(report['units'])} units, {cov['units_held']} held ({cov['coverage']:.0%})")

@@ -823,7 +823,11 @@ async def test_a_dossier_of_a_commune_merged_on_1_july_2025_is_decided_and_confe
     )
     async with acting(servers, c1, "approver") as old_approver:  # C no longer decides anything
         refused(await old_approver.send(decision), "forbidden", "granting_authority")
-    async with acting(servers, n, "approver") as approver:
+    async with acting(servers, n, "approver") as approver:  # returned, then resubmitted by the successor's officer
+        ok(await approver.send(a.ReturnNomination(nomination_id=submitted["nomination_id"], reason="Bổ sung hồ sơ")))
+        async with acting(servers, n, "officer") as successor_officer:
+            again = a.ResubmitNomination(nomination_id=submitted["nomination_id"], note="Đã bổ sung")
+            ok(await successor_officer.send(again))
         approved = ok(await approver.send(decision))
     assert approved["decided_by"]["unit_id"] == n
     assert approved["successor_unit_ids"] == [n]

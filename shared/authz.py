@@ -21,7 +21,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
 }
 DESCRIBED: dict[Permission, str] = {
     "operate": "operational data (units below their own, festivals, models, nominations, gifts)",
-    "decide": "decisions on awards (approve, reject, return, revoke)",
+    "decide": "decisions (on awards: approve, reject, return, revoke; a model's recognition)",
     "restructure": "structural changes (move, merge, split, close units)",
     "campaign": "campaigns (open, close)",
 }

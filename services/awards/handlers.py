@@ -104,8 +104,10 @@ async def submit_nomination(cmd: c.SubmitNomination, ctx: Context) -> Handled:
     # the command against the catalogue first (in memory): the form says on which day the tree is read
     form, day = d.check_form(ctx.deps.catalogue, cmd.award_form, cmd.nominee.kind, cmd.year, ctx.today)
     chain = await ctx.store.chain(cmd.nominee.unit_id, day)
-    if chain == [] and await ctx.store.existed_in(cmd.nominee.unit_id, cmd.year):  # a dossier entered late
-        chain, _ = await ctx.store.lineage_chain(cmd.nominee.unit_id, day)
+    existed = chain is None or await ctx.store.existed_in(cmd.nominee.unit_id, cmd.year)
+    carried_by: list[str] = []
+    if chain == [] and existed:  # a dossier entered late, of a unit closed since: read through the lineage
+        chain, carried_by = await ctx.store.lineage_chain(cmd.nominee.unit_id, day)
     agency = await police(ctx, form, chain, day)
     festival = await ctx.store.festival(cmd.festival_id) if cmd.festival_id else None
     nomination_id = cmd.nomination_id or ctx.new_id()
@@ -116,7 +118,7 @@ async def submit_nomination(cmd: c.SubmitNomination, ctx: Context) -> Handled:
     holders = await held_through_lineage(ctx, nominee, cmd.nominee.unit_id, cmd.year, achievement, form, person_id)
     n, event = decisions.submission(
         cmd, nomination_id, form, day, chain, agency, festival, taken, holders, ctx.actor, ctx.permission,
-        ctx.today, ctx.now,
+        ctx.today, ctx.now, existed, carried_by,
     )  # fmt: skip
     await take_keys(ctx, n, form)
     await ctx.store.save_nomination(n, None)
@@ -225,9 +227,12 @@ async def revoke_award(cmd: c.RevokeAward, ctx: Context) -> Handled:
 async def record_gift(cmd: c.RecordGift, ctx: Context) -> Handled:
     festival = await ctx.store.festival(cmd.festival_id) if cmd.festival_id else None
     chain = await ctx.store.chain(cmd.unit_id, decisions.gift_day(cmd, festival, ctx.today))
+    carrying = await ctx.store.readers(cmd.unit_id, ctx.today)  # a unit closed since: the units carrying it
     gift_id = cmd.gift_id or ctx.new_id()
     taken = cmd.gift_id is not None and await ctx.store.gift(gift_id) is not None
-    gift, event = decisions.gift(cmd, gift_id, taken, chain, festival, ctx.actor, ctx.permission, ctx.today, ctx.now)
+    gift, event = decisions.gift(
+        cmd, gift_id, taken, chain, festival, ctx.actor, ctx.permission, ctx.today, ctx.now, carrying
+    )
     await ctx.store.add_gift(gift)
     return Handled({"gift_id": gift_id, "given_on": gift.given_on.isoformat()}, [event])
 

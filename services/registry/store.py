@@ -253,6 +253,15 @@ class RegistryStore(AggregateStore):
                 docs += await self.db.models.find({"unit_id": {"$in": chunk}}, session=self.s).to_list()
         return sorted((MovementModel.model_validate(d) for d in docs), key=lambda m: m.model_id)
 
+    async def replication_counts(self, model_ids: list[str], day: dt.date) -> dict[str, int]:
+        """How many units had taken up each model by `day`."""
+        out: dict[str, int] = {}
+        for i in range(0, len(model_ids), IN_CHUNK):
+            flt = {"model_id": {"$in": model_ids[i : i + IN_CHUNK]}, "replicated_on": {"$lte": day.isoformat()}}
+            for doc in await self.db.replications.find(flt, {"model_id": 1}, session=self.s).to_list():
+                out[doc["model_id"]] = out.get(doc["model_id"], 0) + 1
+        return out
+
     async def replication(self, model_id: str, unit_id: str) -> Replication | None:
         doc = await self.db.replications.find_one({"_id": f"{model_id}|{unit_id}"}, session=self.s)
         return Replication.model_validate(doc) if doc else None

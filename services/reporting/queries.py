@@ -5,12 +5,13 @@ report, and summaries of awards and gifts."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from services.reporting.deps import Reporting
-from services.reporting.projection import coverage_of, gifts_counted, season_tree_date
-from services.reporting.store import ReportingStore, TreeCache, project, text_of
+from services.reporting.projection import coverage_of, season_tree_date
+from services.reporting.store import ReportingStore, TreeCache, project
+from services.reporting.summaries import awards_view, reports_of
 from shared.authz import require_read
 from shared.contract import reporting as c
 from shared.contract.errors import NotFound, RuleViolation
@@ -126,7 +127,7 @@ async def q_unit_status(q: c.UnitStatusQuery, ctx: QCtx) -> dict[str, Any]:
         )
     year_doc = await ctx.store.unit_year(q.year, q.unit_id) or {}
     awards = await ctx.store.unit_awards(q.year, [q.unit_id])
-    reports = _reports({q.unit_id: year_doc.get("festival") or {}}, [q.unit_id])
+    reports = reports_of({q.unit_id: year_doc.get("festival") or {}}, [q.unit_id])
     festivals = [
         {k: v for k, v in f.items() if k != "_id"} | {"festival_id": f["_id"]}
         for f in await ctx.store.festivals(q.year, q.unit_id)
@@ -138,7 +139,7 @@ async def q_unit_status(q: c.UnitStatusQuery, ctx: QCtx) -> dict[str, Any]:
         "festivals": festivals,
         "models_launched": year_doc.get("models_launched", 0),
         "models_replicated": year_doc.get("models_replicated", 0),
-        **_awards_view(awards, reports),
+        **awards_view(awards, reports),
     }
 
 
@@ -196,21 +197,29 @@ async def _expected_rows(
 
 def _page(rows: list[dict[str, Any]], limit: int, after: str | None) -> dict[str, Any]:
     if after is not None:
+        if not any(r["unit_id"] == after for r in rows):
+            raise NotFound(
+                f"the cursor {after} is not an item of this list",
+                [{"field": "after", "value": after, "rule": "cursor"}],
+            )
         rows = [r for r in rows if r["unit_id"] > after]
     page = rows[:limit]
     return {"units": page, "next": page[-1]["unit_id"] if len(rows) > limit else None}
 
 
-MISSING_REASONS = ("nothing_planned", "one_part_only")
+MISSING_REASONS = ("nothing_planned", "one_part_only", "report_returned")
 
 
 def missing_reason(row: Mapping[str, Any]) -> str | None:
-    """Why an expected unit is on the list a commune officer chases: nothing planned or held; or held
-    with only one of its two parts (the seed plan: "phải đảm bảo phần lễ và phần hội")."""
+    """Why an expected unit is on the list a commune officer chases: nothing planned or held; held with
+    only one of its two parts (the seed plan: "phải đảm bảo phần lễ và phần hội"); or its report was
+    returned by the level above and not reported again."""
     if not row["planned"] and not row["held"]:
         return "nothing_planned"
     if row["held"] and not row["both_parts"]:
         return "one_part_only"
+    if row["held"] and row.get("returned"):
+        return "report_returned"
     return None
 
 
@@ -238,81 +247,24 @@ async def q_units_report(q: c.UnitsReportQuery, ctx: QCtx) -> dict[str, Any]:
     }
 
 
-def _awards_view(docs: list[dict[str, Any]], reports: Iterable[tuple[str, Mapping[str, int]]] = ()) -> dict[str, Any]:
-    """Nominations and awards by form and status, the amount standing, and the gifts counted once
-    (`projection.gifts_counted`: the ledger, plus festival reports' totals it does not detail)."""
-    nominations: dict[str, dict[str, int]] = {}
-    awards: dict[str, dict[str, int]] = {}
-    ledger: dict[str, Any] = {"entries": 0, "recipients": 0, "value_vnd": 0, "festivals": set()}
-    by_funding: dict[str, int] = {}
-    by_kind: dict[str, dict[str, int]] = {}
-    amount = 0
-    for d in docs:
-        for target, source in ((nominations, d.get("nominations", {})), (awards, d.get("awards", {}))):
-            for form, statuses in source.items():
-                for status, n in statuses.items():
-                    if n:
-                        target.setdefault(form, {}).setdefault(status, 0)
-                        target[form][status] += n
-        amount += int(d.get("amount_vnd", 0))
-        g = d.get("gifts", {})
-        for k in ("entries", "recipients", "value_vnd"):
-            ledger[k] += int(g.get(k, 0))
-        ledger["festivals"] |= set(g.get("festivals") or ())
-        for src, v in g.get("by_funding", {}).items():
-            by_funding[text_of(src)] = by_funding.get(text_of(src), 0) + int(v)
-        for kind, v in g.get("by_kind", {}).items():
-            slot = by_kind.setdefault(kind, {"entries": 0, "recipients": 0, "value_vnd": 0})
-            for k in slot:
-                slot[k] += int(v.get(k, 0))
-    gifts = gifts_counted({**ledger, "by_funding": by_funding, "by_kind": by_kind}, reports)
-    split: dict[str, Any] = {}
-    for d in docs:
-        _add(split, d.get("split") or {})
-    return {
-        "nominations": nominations,
-        "awards": awards,
-        "awards_amount_vnd": amount,
-        "standing": {
-            "by_nominee_kind": split.get("kind", {}),
-            "by_granting_level": split.get("level", {}),
-            "by_form": split.get("form", {}),
-        },
-        "gifts": {
-            **{k: gifts[k] for k in ("entries", "recipients", "value_vnd")},
-            "by_funding_source": gifts["by_funding"],
-            "by_beneficiary_kind": gifts["by_kind"],
-        },
-    }
-
-
-def _add(into: dict[str, Any], more: Mapping[str, Any]) -> None:
-    """Sum nested counts into `into` (entries that sum to nothing are left out)."""
-    for k, v in more.items():
-        if isinstance(v, Mapping):
-            _add(into.setdefault(k, {}), v)
-            if not into[k]:
-                del into[k]
-        elif int(v):
-            into[k] = into.get(k, 0) + int(v)
-            if not into[k]:
-                del into[k]
-
-
-def _reports(summaries: Mapping[str, Mapping[str, Any]], unit_ids: Iterable[str]) -> list[tuple[str, Any]]:
-    """The gifts the festival reports of these units total, per festival."""
-    return [(f, g) for u in unit_ids for f, g in (summaries.get(u, {}).get("report_gifts") or {}).items()]
-
-
 async def _subtree(ctx: QCtx, q: c.SummaryQuery) -> tuple[dt.date, list[str]]:
+    """The scope's subtree on the tree date, and the units closed by then that it carries through the
+    lineage (a commune merged on 1 Jul 2025: its awards and gifts count under its successor)."""
     cache = ctx.deps.trees(ctx.store.db)
     view, day, _ = await scope_of(ctx.store, cache, ctx.today, q.year, q.scope_unit_id, q.tree_date)
-    return day, [q.scope_unit_id, *(u.unit_id for u in view.subtree(q.scope_unit_id, day))]
+    ids = [q.scope_unit_id, *(u.unit_id for u in view.subtree(q.scope_unit_id, day))]
+    inside = set(ids)
+    for record in view.records.values():
+        if record.valid_to <= day and record.unit_id not in inside:
+            carrying = run(carriers(record.unit_id, day), view.unit)
+            if carrying and carrying[0] in inside:
+                ids.append(record.unit_id)
+    return day, ids
 
 
 async def q_awards_summary(q: c.SummaryQuery, ctx: QCtx) -> dict[str, Any]:
     day, ids = await _subtree(ctx, q)
-    view = _awards_view(await ctx.store.unit_awards(q.year, ids))
+    view = awards_view(await ctx.store.unit_awards(q.year, ids))
     return {
         "year": q.year,
         "scope_unit_id": q.scope_unit_id,
@@ -327,7 +279,7 @@ async def q_awards_summary(q: c.SummaryQuery, ctx: QCtx) -> dict[str, Any]:
 async def q_gifts_summary(q: c.SummaryQuery, ctx: QCtx) -> dict[str, Any]:
     day, ids = await _subtree(ctx, q)
     summaries = await ctx.deps.trees(ctx.store.db).summaries(ctx.store, q.year)
-    view = _awards_view(await ctx.store.unit_awards(q.year, ids), _reports(summaries, ids))
+    view = awards_view(await ctx.store.unit_awards(q.year, ids), reports_of(summaries, ids))
     return {"year": q.year, "scope_unit_id": q.scope_unit_id, "tree_date": day.isoformat(), **view["gifts"]}
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+POINT_VI = {"ministry": "của Bộ", "province": "cấp tỉnh", "district": "cấp huyện", "commune": "cấp xã"}
 PRODID = "-//ANTQ festival platform//Lịch Ngày hội toàn dân bảo vệ an ninh Tổ quốc//VI"
 
 
@@ -35,7 +36,7 @@ def event(f: Mapping[str, Any], stamp: dt.datetime) -> list[str]:
     day = dt.date.fromisoformat(str((f.get("result") or {}).get("held_on") or f["date"]))
     status = {"cancelled": "CANCELLED", "held": "CONFIRMED"}.get(f.get("status", ""), "TENTATIVE")
     title = f.get("title") or "Ngày hội toàn dân bảo vệ an ninh Tổ quốc"
-    point = f" (điểm cấp {f['point_level']})" if f.get("point_level") else ""
+    point = f" (điểm {POINT_VI.get(f['point_level'], f['point_level'])})" if f.get("point_level") else ""
     summary = f"{title} – {f.get('unit_name') or f['unit_id']}{point}"
     return [
         "BEGIN:VEVENT",

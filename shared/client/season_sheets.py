@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 LEVEL_VI = {
@@ -18,13 +19,27 @@ LEVEL_VI = {
 }
 NOMINEE_VI = {"collective": "Tập thể", "individual": "Cá nhân"}
 STATE_VI = {"proposed": "Đề xuất", "recognised": "Được công nhận", "retired": "Dừng hoạt động"}
-REASON_VI = {"nothing_planned": "Chưa đăng ký, chưa tổ chức", "one_part_only": "Chỉ tổ chức một phần"}
+REASON_VI = {
+    "nothing_planned": "Chưa đăng ký, chưa tổ chức",
+    "one_part_only": "Chỉ tổ chức một phần",
+    "report_returned": "Báo cáo bị cấp trên trả lại",
+}
 MODEL_COUNTS = (
     ("models_registered", "Mô hình mới"),
     ("models_recognised", "Được công nhận"),
     ("models_replicated", "Lượt nhân rộng"),
     ("models_at_festival", "Ra mắt tại Ngày hội"),
 )
+
+
+def _day(iso: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(iso[:10]) if iso else None
+
+
+def _dates(sheet: Any, column: int, first_row: int) -> None:
+    for cells in sheet.iter_rows(min_row=first_row):
+        if isinstance(cells[column - 1].value, dt.date):
+            cells[column - 1].number_format = "DD/MM/YYYY"
 
 
 def _bold(sheet: Any) -> None:
@@ -94,12 +109,15 @@ def models(wb: Any, season: dict[str, Any]) -> None:
             ["Mô hình", "Đơn vị", "Ngày ra mắt", "Trạng thái", "Cấp công nhận", "Quyết định", "Lượt nhân rộng"]
         )
         _bold(sheet)
+        first = sheet.max_row + 1
         for m in listed:
             sheet.append([
-                m["name"], m.get("unit_name") or m["unit_id"], m["launched_on"], STATE_VI.get(m["state"], m["state"]),
+                m["name"], m.get("unit_name") or m["unit_id"], _day(m["launched_on"]),
+                STATE_VI.get(m["state"], m["state"]),
                 LEVEL_VI.get(m.get("level") or "", m.get("level") or ""), m.get("decision_no") or "",
                 m.get("replications", 0),
             ])  # fmt: skip
+        _dates(sheet, 3, first)
 
 
 def point_festivals(wb: Any, season: dict[str, Any]) -> None:
@@ -116,12 +134,14 @@ def point_festivals(wb: Any, season: dict[str, Any]) -> None:
     sheet.append([])
     sheet.append(["Đơn vị", "Cấp", "Ngày", "Người tham gia", "Đại biểu"])
     _bold(sheet)
+    first = sheet.max_row + 1
     for level, v in points["by_level"].items():
         for item in v["items"]:
             sheet.append([
-                item["unit_name"], LEVEL_VI.get(level, level), item.get("date") or "", item.get("participants", 0),
+                item["unit_name"], LEVEL_VI.get(level, level), _day(item.get("date")), item.get("participants", 0),
                 "; ".join(item.get("delegates") or []),
             ])  # fmt: skip
+    _dates(sheet, 3, first)
 
 
 def awards_split(sheet: Any, season: dict[str, Any], forms: dict[str, str]) -> None:

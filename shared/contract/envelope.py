@@ -77,7 +77,7 @@ class CloudEvent(BaseModel):
         if not self.actorunit and self.actorrole != "admin":
             problems.append({"field": "actorunit", "message": "required unless actorrole is admin"})
         if problems:
-            raise ValidationFailed("the command carries no valid actor", problems)
+            raise ValidationFailed("the message carries no valid actor", problems)
         return Actor(id=str(self.actorid), unit=self.actorunit or None, role=self.actorrole)
 
     def to_bytes(self) -> bytes:

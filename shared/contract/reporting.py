@@ -128,7 +128,8 @@ class UnitStatusQuery(Model):
 
 class UnitsMissingQuery(Model):
     """Expected units of the scope the commune officer chases, each with its `reason`: `nothing_planned`
-    (nothing planned or held) or `one_part_only` (held without both the ceremony and the festival part)."""
+    (nothing planned or held), `one_part_only` (held without both the ceremony and the festival part) or
+    `report_returned` (the level above returned its report, not reported again)."""
 
     year: Year
     scope_unit_id: Id

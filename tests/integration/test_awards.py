@@ -846,6 +846,24 @@ async def test_a_dossier_of_a_commune_merged_on_1_july_2025_is_decided_and_confe
             achievement=achievement,
         )
         refused(await officer.send(again), "rule_violation", "one_achievement_one_award")
+        late_gift = a.RecordGift(
+            unit_id=c1, beneficiary_kind="policy_family", recipients=1, value_vnd=500_000, funding_source="Quỹ",
+            given_on="2025-06-20",
+        )  # fmt: skip
+        ok(await officer.send(late_gift))  # the successor's officer records what its predecessor gave
+    async with acting(servers, c1, "officer") as old_officer:
+        closed = refused(
+            await old_officer.send(
+                a.SubmitNomination(
+                    nominee=a.Nominee(kind="collective", unit_id=c1),
+                    award_form="giay_khen_chu_tich_ubnd_xa",
+                    year=2025,
+                    achievement="Một thành tích khác",
+                )
+            ),
+            "forbidden",
+        )
+        assert f"closed: its dossiers are handled by {n}" in closed["message"]
 
 
 async def test_a_2023_nomination_of_the_seed_plans_year_is_recorded_with_what_is_not_sure_flagged(
@@ -879,6 +897,13 @@ async def test_a_2023_nomination_of_the_seed_plans_year_is_recorded_with_what_is
         )
         approved = ok(await approver.send(decision))
     assert (approved["amount_vnd"], approved["amount_unconfirmed"]) == (1_080_000, True)  # 0.6 × 1,800,000
+    earlier = a.SubmitNomination(
+        nominee=a.Nominee(kind="collective", unit_id=com),
+        award_form="giay_khen_chu_tich_ubnd_xa",
+        year=2022,
+        achievement="Xã tiêu biểu năm 2022",
+    )
+    refused(await admin.send(earlier), "rule_violation", "unit_in_year")  # the commune exists from 2023 only
     rules = ok(await admin.query("awards", "rules", {"date": "2023-08-19"}))
     district = next(f for f in rules["forms"] if f["code"] == "giay_khen_chu_tich_ubnd_huyen")
     assert district["unconfirmed"] is True and "in_force" in district["unconfirmed_fields"]

@@ -250,3 +250,30 @@ async def test_the_calendar_lists_a_scopes_festivals_by_date_in_one_call(servers
         await officer.close()
     bad = await admin.query("registry", "festivals", {**q, "from_date": "2025-09-01"})
     assert not bad.ok and bad.error["code"] == "validation_failed"
+    # a unit under the scope on neither end of a range (registered after it starts, merged before it ends)
+    brief = uid("brief")
+    assert (await admin.send(c.RegisterUnit(unit_id=brief, name="Tổ tạm", kind="residential_group", parent_id=ward,
+                                            valid_from="2025-02-01"))).ok  # fmt: skip
+    held_there = await admin.send(_plan(brief, "2025-07-25"))
+    assert held_there.ok, held_there.error
+    merged = c.MergeUnits(source_unit_ids=[brief], target_unit_id=school, effective_date="2025-10-01")
+    assert (await admin.send(merged)).ok
+    whole = await admin.query("registry", "festivals", {"scope_unit_id": prov, "from_date": "2025-01-01",
+                                                           "to_date": "2025-12-31"})  # fmt: skip
+    assert brief in [f["unit_id"] for f in whole.result["festivals"]]
+    not_yet = await admin.query("registry", "festivals", {"scope_unit_id": prov, "from_date": "2025-01-05",
+                                                             "to_date": "2025-12-31"})  # fmt: skip
+    assert brief in [f["unit_id"] for f in not_yet.result["festivals"]]
+
+
+async def test_a_festival_that_held_neither_part_is_not_reported_held(admin):
+    _, ward, _, _ = await _tree(admin)
+    r = await admin.send(_plan(ward, "2025-07-20"))
+    assert r.ok, r.error
+    report = c.ReportFestival(
+        festival_id=r.result["festival_id"], held_on="2025-07-20", participants=10, ceremony_held=False,
+        festival_part_held=False,
+    )  # fmt: skip
+    refused = await admin.send(report)
+    assert not refused.ok and refused.error["details"][0]["rule"] == "a_part_held"
+    assert (await admin.send(report.model_copy(update={"ceremony_held": True}))).ok

@@ -186,6 +186,19 @@ async def _scenario(name: str, tree: Tree):
         return "officer", c.RegisterModel(unit_id=t.h, name="Mô hình", launched_on="2025-07-01")
     if name == "replicate-model":
         return "officer", c.ReplicateModel(model_id=await _model(t, t.h2), unit_id=t.h, replicated_on="2025-08-01")
+    if name in ("accept-festival-report", "return-festival-report"):  # the level above H: W
+        festival = await _festival(t, t.h)
+        ok(await t.admin.send(held(festival)))
+        if name == "accept-festival-report":
+            return "officer", c.AcceptFestivalReport(festival_id=festival)
+        return "officer", c.ReturnFestivalReport(festival_id=festival, reason="Thiếu số liệu")
+    if name == "recognise-model":  # W is a ward: it recognises at the commune level
+        model = await _model(t, t.h)
+        return "approver", c.RecogniseModel(
+            model_id=model, level="commune", decision_no="1/QĐ", recognised_on="2025-08-01"
+        )
+    if name == "retire-model":
+        return "officer", c.RetireModel(model_id=await _model(t, t.h), retired_on="2025-09-01", reason="Dừng")
     raise AssertionError(name)
 
 

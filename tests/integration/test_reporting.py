@@ -6,6 +6,7 @@ one on a September tree date."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import time
 
@@ -127,7 +128,8 @@ async def test_units_missing_and_unit_status(admin, season) -> None:
     reasons = {u["unit_id"]: u["reason"] for u in missing["units"]}
     nothing = {season.w2: "nothing_planned", season.g3: "nothing_planned", season.s: "nothing_planned"}
     assert reasons == {**nothing, season.w1: "one_part_only"}  # W1 held its ceremony only
-    assert missing["by_reason"] == {"nothing_planned": 3, "one_part_only": 1} and missing["missing_total"] == 4
+    assert missing["by_reason"] == {"nothing_planned": 3, "one_part_only": 1, "report_returned": 0}
+    assert missing["missing_total"] == 4
     status = ok(await admin.query("reporting", "unit-status", {"year": 2026, "unit_id": season.g1}))
     assert status["festival"]["held"] and status["festival"]["both_parts"] and status["festival"]["participants"] == 120
     report = ok(await admin.query("reporting", "units-report", {"year": 2026, "scope_unit_id": season.p}))
@@ -695,6 +697,7 @@ async def test_the_level_above_accepts_or_returns_a_festival_report_and_coverage
         ok(await own.send(report))
         mine = await own.send(r.AcceptFestivalReport(festival_id=fid))
         assert not mine.ok and mine.error["code"] == "forbidden"  # a unit does not accept its own report
+        assert mine.error["details"] == [{"rule": "level_above"}] and "level above" in mine.error["message"]
         assert (
             ok(await above.send(r.ReturnFestivalReport(festival_id=fid, reason="Thiếu số liệu kinh phí")))["review"]
             == "returned"
@@ -705,6 +708,12 @@ async def test_the_level_above_accepts_or_returns_a_festival_report_and_coverage
         status = ok(await admin.query("reporting", "units-report", {"year": 2026, "scope_unit_id": w}))
         row_h = next(u for u in status["units"] if u["unit_id"] == h)
         assert row_h["returned"] and not row_h["accepted"]
+        chased = ok(await admin.query("reporting", "units-missing", {"year": 2026, "scope_unit_id": w}))
+        assert {u["unit_id"]: u["reason"] for u in chased["units"]}[h] == "report_returned"
+        bad_cursor = await admin.query(
+            "reporting", "units-missing", {"year": 2026, "scope_unit_id": w, "after": "nope"}
+        )
+        assert not bad_cursor.ok and bad_cursor.error["details"][0]["rule"] == "cursor"
         ok(await own.send(report.model_copy(update={"cost_vnd": 4_000_000})))  # reported again
         ok(await above.send(r.AcceptFestivalReport(festival_id=fid, note="Đạt yêu cầu")))
         again = await above.send(r.AcceptFestivalReport(festival_id=fid))
@@ -765,13 +774,20 @@ async def test_models_live_as_dated_data_and_roll_up_by_scope(servers, admin, re
     approver = await Client.connect(servers.nats_url, Actor(id="a", unit=w, role="approver"))
     try:
         recognise = r.RecogniseModel(
-            model_id=model, level="province", decision_no="88/QĐ-UBND", recognised_on="2025-09-01"
+            model_id=model, level="commune", decision_no="88/QĐ-UBND", recognised_on="2025-09-01"
         )
         refused = await officer.send(recognise)
         assert not refused.ok and refused.error["code"] == "forbidden"  # a decision: an approver's
+        assert "a model's recognition" in refused.error["message"]
+        too_high = await approver.send(recognise.model_copy(update={"level": "province"}))
+        assert not too_high.ok and too_high.error["details"][0]["rule"] == "model_level"  # a ward is not a province
         assert ok(await approver.send(recognise))["state"] == "recognised"
         again = await approver.send(recognise)
         assert not again.ok and again.error["details"][0]["rule"] == "model_proposed"
+        future = await officer.send(r.ReplicateModel(model_id=model, unit_id=k, replicated_on="2030-01-01"))
+        assert not future.ok and future.error["details"][0]["rule"] == "not_in_future"
+        later = await officer.send(r.RegisterModel(unit_id=h, name="Mô hình tương lai", launched_on="2030-01-01"))
+        assert not later.ok and later.error["details"][0]["rule"] == "not_in_future"
         ok(await officer.send(r.ReplicateModel(model_id=model, unit_id=k, replicated_on="2025-10-01")))
         early = await officer.send(r.RetireModel(model_id=model, retired_on="2025-08-01", reason="x"))
         assert not early.ok and early.error["details"][0]["rule"] == "after_recognition"
@@ -783,6 +799,11 @@ async def test_models_live_as_dated_data_and_roll_up_by_scope(servers, admin, re
         assert [m["model_id"] for m in now["models"]] == [model]
         province = ok(await admin.query("registry", "models", {"scope_unit_id": p, "year": 2025, "date": "2025-08-01"}))
         assert province["counts"] == {"proposed": 2, "recognised": 0, "retired": 0}
+        then = next(m for m in province["models"] if m["model_id"] == model)  # as it stood that day
+        assert (then["level"], then["decision_no"], then["retired_on"], then["replications"]) == (None, None, None, 0)
+        assert then["unit_name"] == f"Đơn vị {h}"
+        bad = await admin.query("registry", "models", {"scope_unit_id": p, "after": "nope"})
+        assert not bad.ok and bad.error["details"][0]["rule"] == "cursor"
     finally:
         await officer.close()
         await approver.close()
@@ -884,3 +905,55 @@ async def test_the_season_report_in_docx_and_xlsx_carries_the_figures_the_querie
     assert total("Ngày hội điểm")[1] == points["festivals"] == 1 and total("Ngày hội điểm")[3] == points["delegates"]
     awards_rows = list(book["Khen thưởng"].iter_rows(values_only=True))
     assert ("Tập thể", 1, 1_410_000) in [row[:3] for row in awards_rows]
+    listed = next(row for row in book["Mô hình"].iter_rows() if row[0].value == "Tổ tự quản an ninh")
+    assert listed[1].value == f"Đơn vị {h1}" and listed[2].value.date() == dt.date(2025, 7, 20)  # a name, a date
+    assert listed[2].number_format == "DD/MM/YYYY"
+    point = next(row for row in book["Ngày hội điểm"].iter_rows() if row[0].value == f"Đơn vị {h1}")
+    assert point[2].value.date() == dt.date(2025, 8, 10) and point[1].value == "Cấp xã"
+
+
+async def test_a_merged_communes_awards_and_gifts_count_in_its_season_under_its_successor(
+    admin, registry, awards, reporting
+) -> None:
+    """Commune C merged into N on 1 Jul 2025: its award (decided in August) and its June gift count in
+    the 2025 summaries of the province on the season's tree (a day C no longer exists)."""
+    p, c, c2, n = (uid(x) for x in ("p", "c", "c2", "n"))
+    for unit_id, kind, parent in ((p, "province", None), (c, "commune", p), (c2, "commune", p)):
+        ok(
+            await admin.send(
+                r.RegisterUnit(
+                    unit_id=unit_id, name=f"Xã {unit_id}", kind=kind, parent_id=parent, valid_from="2024-01-01"
+                )
+            )
+        )
+    ok(await admin.send(r.OpenCampaign(year=2025, scope_unit_id=p)))
+    await settle(registry, awards)
+    nid = ok(
+        await admin.send(
+            a.SubmitNomination(
+                nominee=a.Nominee(kind="collective", unit_id=c),
+                award_form="giay_khen_chu_tich_ubnd_xa",
+                year=2025,
+                achievement="Xã tiêu biểu 6 tháng đầu năm",
+            )
+        )
+    )["nomination_id"]
+    gift = a.RecordGift(
+        unit_id=c, beneficiary_kind="policy_family", recipients=3, value_vnd=900_000, funding_source="Quỹ xã",
+        given_on="2025-06-15",
+    )  # fmt: skip
+    ok(await admin.send(gift))
+    new_unit = r.NewUnit(unit_id=n, name="Xã N", kind="commune", parent_id=p)
+    ok(await admin.send(r.MergeUnits(source_unit_ids=[c, c2], effective_date="2025-07-01", new_unit=new_unit)))
+    await settle(registry, awards)
+    ok(await admin.send(a.ApproveNomination(nomination_id=nid, decision_no="3/QĐ", decision_date="2025-08-05")))
+    await settle(registry, reporting)
+    await settle(awards, reporting)
+    summary = ok(await admin.query("reporting", "awards-summary", {"year": 2025, "scope_unit_id": p}))
+    assert summary["tree_date"] == "2025-08-19"  # the campaign's report deadline: C no longer exists
+    assert summary["awards"] == {"giay_khen_chu_tich_ubnd_xa": {"approved": 1}}
+    assert summary["standing"]["by_nominee_kind"]["collective"]["awards"] == 1
+    under_n = ok(await admin.query("reporting", "awards-summary", {"year": 2025, "scope_unit_id": n}))
+    assert under_n["awards_amount_vnd"] == summary["awards_amount_vnd"] > 0  # its successor carries it
+    gifts = ok(await admin.query("reporting", "gifts-summary", {"year": 2025, "scope_unit_id": p}))
+    assert (gifts["entries"], gifts["recipients"], gifts["value_vnd"]) == (1, 3, 900_000)

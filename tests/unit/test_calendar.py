@@ -47,4 +47,4 @@ def test_a_feed_of_festivals_folds_escapes_and_dates_each_as_an_all_day_event():
     assert "DTSTART;VALUE=DATE:20250802" in lines and "DTEND;VALUE=DATE:20250803" in lines  # held on, not planned
     assert "STATUS:CONFIRMED" in lines and "STATUS:CANCELLED" in lines and "STATUS:TENTATIVE" in lines
     assert "SEQUENCE:2" in lines and "UID:f3@antq" in lines and "DTSTAMP:20261129T030000Z" in lines
-    assert any(line.endswith("(điểm cấp province)") for line in lines)
+    assert any(line.endswith("(điểm cấp tỉnh)") for line in lines)

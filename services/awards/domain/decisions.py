@@ -95,10 +95,21 @@ def submission(
     permission: Permission,
     today: dt.date,
     now: dt.datetime,
+    existed: bool = True,
+    carried_by: Sequence[str] = (),
 ) -> tuple[Nomination, DomainEvent]:
-    """`day`: the day the tree is read on (today, or the form's last day in force)."""
+    """`day`: the day the tree is read on (today, or the form's last day in force); `existed`: whether
+    the nominee's unit existed in the nomination's year; `carried_by`: the units that carry it through
+    the lineage when it has been closed since (the chain is then theirs)."""
     known = known_chain(chain, cmd.nominee.unit_id, day)
-    require_scope(actor, ids(known), permission, f"nominate for unit {cmd.nominee.unit_id}")
+    closed = f" (closed: its dossiers are handled by {', '.join(carried_by)})" if carried_by else ""
+    require_scope(actor, ids(known), permission, f"nominate for unit {cmd.nominee.unit_id}{closed}")
+    if not existed:
+        raise RuleViolation(
+            f"unit {cmd.nominee.unit_id} did not exist in {cmd.year}: an achievement of {cmd.year} is a unit's of "
+            "that year",
+            [{"field": "year", "value": cmd.year, "rule": "unit_in_year"}],
+        )
     authority = grantor_of(form, known, police)
     festival_of(festival, cmd.festival_id, known, cmd.year)
     if taken:
@@ -241,9 +252,12 @@ def gift(
     permission: Permission,
     today: dt.date,
     now: dt.datetime,
+    carrying: Sequence[str] = (),
 ) -> tuple[Gift, DomainEvent]:
+    """`carrying`: the readers of the unit today (its ancestry, or, once it is closed, the ancestries of
+    the units carrying it through the lineage): their officers record a gift it gave before it closed."""
     known = known_chain(chain, cmd.unit_id, gift_day(cmd, festival, today), "unit_id")
-    require_scope(actor, ids(known), permission, f"record a gift for unit {cmd.unit_id}")
+    require_scope(actor, [*ids(known), *carrying], permission, f"record a gift for unit {cmd.unit_id}")
     found = festival_of(festival, cmd.festival_id, known)
     if taken:
         raise Conflict(f"gift {gift_id} already exists", [{"field": "gift_id"}])

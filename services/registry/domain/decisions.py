@@ -23,14 +23,7 @@ from services.registry.domain.festivals import (
     reschedule_festival,
     review_report,
 )
-from services.registry.domain.movement_models import (
-    MovementModel,
-    Replication,
-    recognise_model,
-    register_model,
-    replicate_model,
-    retire_model,
-)
+from services.registry.domain.movement_models import MovementModel
 from services.registry.domain.units import (
     Unit,
     close_unit,
@@ -44,7 +37,7 @@ from services.registry.domain.units import (
 from shared.authz import Permission, require_platform_admin, require_scope
 from shared.contract import registry as c
 from shared.contract.envelope import Actor
-from shared.contract.errors import Conflict, NotFound, RuleViolation
+from shared.contract.errors import Conflict, Forbidden, NotFound, RuleViolation
 from shared.contract.events import DomainEvent
 
 
@@ -334,6 +327,12 @@ def reviewing(
     what = f"{'accept' if verdict == 'accepted' else 'return'} the report of festival {festival_id}"
     if festival is None or target is None or target.unit is None:
         raise unknown(actor, permission, "festival", festival_id, what, "festival_id")
+    if actor.unit is not None and actor.unit == festival.unit_id:
+        raise Forbidden(
+            f"actor {actor.id} of unit {actor.unit} may not {what}: rule: a festival's report is reviewed by the "
+            "level above (an officer of an ancestor of its unit), not by the unit itself",
+            [{"rule": "level_above"}],
+        )
     require_scope(actor, target.ancestry[1:], permission, what)
     return review_report(festival, verdict, text, reviewer, today)
 
@@ -343,53 +342,3 @@ def cancelling(
 ) -> tuple[Festival, DomainEvent]:
     f, _ = festival_unit(festival, cmd.festival_id, target, actor, permission, "cancel")
     return cancel_festival(f, cmd)
-
-
-# ------------------------------------------------------------------------------------ models
-
-
-def model_registration(
-    cmd: c.RegisterModel, model_id: str, taken: bool, target: Target, festival_unit: str | None,
-    actor: Actor, permission: Permission,
-) -> tuple[MovementModel, DomainEvent]:  # fmt: skip
-    unit = authorized(actor, permission, target, f"register a model for {cmd.unit_id}")
-    free(taken, "model", model_id, "model_id")
-    return register_model(cmd, model_id, unit, festival_unit, target.ancestry)
-
-
-def replication(
-    cmd: c.ReplicateModel, target: Target, model: MovementModel | None, existing: Replication | None,
-    festival_unit: str | None, actor: Actor, permission: Permission,
-) -> tuple[MovementModel, Replication, DomainEvent]:  # fmt: skip
-    unit = authorized(actor, permission, target, f"replicate a model at {cmd.unit_id}")
-    if model is None:
-        raise NotFound(f"model {cmd.model_id} does not exist", [{"field": "model_id", "value": cmd.model_id}])
-    return replicate_model(model, cmd, unit, existing, festival_unit, target.ancestry)
-
-
-def model_action(
-    model: MovementModel | None, model_id: str, target: Target | None, actor: Actor, permission: Permission, what: str
-) -> MovementModel:
-    """A model an actor of its unit or above acts on (an unknown id is refused like one out of scope)."""
-    what = f"{what} model {model_id}"
-    if model is None or target is None:
-        raise unknown(actor, permission, "model", model_id, what, "model_id")
-    require_scope(actor, target.ancestry, permission, what)
-    return model
-
-
-def recognition(
-    cmd: c.RecogniseModel, model: MovementModel | None, target: Target | None, recognised_by: str | None,
-    actor: Actor, permission: Permission, today: dt.date,
-) -> tuple[MovementModel, DomainEvent]:  # fmt: skip
-    """An approver of the model's unit or above records its recognition (a decision, like an award's)."""
-    m = model_action(model, cmd.model_id, target, actor, permission, "recognise")
-    return recognise_model(m, cmd, recognised_by, today)
-
-
-def retirement(
-    cmd: c.RetireModel, model: MovementModel | None, target: Target | None, actor: Actor, permission: Permission,
-    today: dt.date,
-) -> tuple[MovementModel, DomainEvent]:  # fmt: skip
-    m = model_action(model, cmd.model_id, target, actor, permission, "retire")
-    return retire_model(m, cmd, today)

@@ -243,6 +243,12 @@ def report_festival(
         _require_planned(f, "report it held")
     if cmd.held_on.year != f.year:
         raise ValidationFailed(f"held_on {cmd.held_on} is not in {f.year}", [{"field": "held_on"}])
+    if not cmd.ceremony_held and not cmd.festival_part_held:
+        raise RuleViolation(
+            "a festival held holds at least one of its two parts (the ceremony or the festival part); one that "
+            "held neither was not held: cancel it instead",
+            [{"field": "ceremony_held", "rule": "a_part_held"}],
+        )
     unit.require_active(cmd.held_on)  # it rolls up under the tree of that day
     if cmd.held_on > today:
         raise RuleViolation(

@@ -9,7 +9,7 @@ import datetime as dt
 from services.registry.domain.common import State, fact
 from services.registry.domain.units import Unit
 from shared.contract import registry as c
-from shared.contract.errors import Conflict, NotFound, RuleViolation
+from shared.contract.errors import Conflict, Forbidden, NotFound, RuleViolation
 from shared.contract.events import DomainEvent
 
 
@@ -66,9 +66,22 @@ def check_festival(festival_id: str | None, festival_unit: str | None, ancestry:
         )
 
 
+def not_in_future(day: dt.date, field: str, today: dt.date | None) -> None:
+    if today is not None and day > today:
+        raise RuleViolation(
+            f"{field} {day} is in the future (today is {today})", [{"field": field, "rule": "not_in_future"}]
+        )
+
+
 def register_model(
-    cmd: c.RegisterModel, model_id: str, unit: Unit, festival_unit: str | None = None, ancestry: list[str] | None = None
+    cmd: c.RegisterModel,
+    model_id: str,
+    unit: Unit,
+    festival_unit: str | None = None,
+    ancestry: list[str] | None = None,
+    today: dt.date | None = None,
 ) -> tuple[MovementModel, DomainEvent]:
+    not_in_future(cmd.launched_on, "launched_on", today)
     unit.require_active(cmd.launched_on)
     check_festival(cmd.festival_id, festival_unit, ancestry or [unit.unit_id])
     m = MovementModel(
@@ -103,7 +116,9 @@ def replicate_model(
     existing: Replication | None,
     festival_unit: str | None = None,
     ancestry: list[str] | None = None,
+    today: dt.date | None = None,
 ) -> tuple[MovementModel, Replication, DomainEvent]:
+    not_in_future(cmd.replicated_on, "replicated_on", today)
     unit.require_active(cmd.replicated_on)
     check_festival(cmd.festival_id, festival_unit, ancestry or [unit.unit_id])
     if cmd.unit_id == m.unit_id:
@@ -145,14 +160,33 @@ def replicate_model(
 
 
 def _check_day(day: dt.date, field: str, m: MovementModel, today: dt.date) -> None:
-    if day > today:
-        raise RuleViolation(
-            f"{field} {day} is in the future (today is {today})", [{"field": field, "rule": "not_in_future"}]
-        )
+    not_in_future(day, field, today)
     if day < m.launched_on:
         raise RuleViolation(
             f"{field} {day} is before the model's launch {m.launched_on}",
             [{"field": field, "rule": "after_launch"}],
+        )
+
+
+LEVEL_KINDS: dict[str, tuple[str, ...]] = {
+    "commune": c.COMMUNE_LEVEL,
+    "district": ("district",),
+    "province": ("province",),
+    "ministry": (),  # outside the province's tree: a platform operator records it
+}
+
+
+def check_level(level: c.ModelLevel, recorder_kind: str | None, platform: bool, day: dt.date) -> None:
+    """A recognition of `level` is recorded by an approver of a unit of that level (on the day): a ward
+    recognises at the commune level, a province at the province level; the ministry's, and any level's
+    on its behalf, by a platform operator. (There are no districts after 30 Jun 2025.)"""
+    if platform:
+        return
+    if recorder_kind not in LEVEL_KINDS[level]:
+        raise Forbidden(
+            f"a {level}-level recognition is recorded by an approver of a {level}-level unit, not of a "
+            f"{recorder_kind or 'unknown'} unit (on {day})",
+            [{"field": "level", "value": level, "rule": "model_level"}],
         )
 
 

@@ -4,11 +4,10 @@ reads, then decides, then saves."""
 
 from __future__ import annotations
 
-from services.registry.domain import decisions
+from services.registry.domain import model_decisions as decisions
 from services.registry.domain.decisions import Target
 from services.registry.domain.movement_models import MovementModel
 from services.registry.handlers.common import Context, read_unit
-from shared.authz import is_platform_admin
 from shared.contract import registry as c
 from shared.runtime.pipeline import Handled
 
@@ -23,7 +22,9 @@ async def register_model(cmd: c.RegisterModel, ctx: Context) -> Handled:
     model_id = cmd.model_id or ctx.new_id()
     taken = cmd.model_id is not None and await ctx.store.model(model_id) is not None
     festival = await festival_unit(ctx, cmd.festival_id)
-    model, event = decisions.model_registration(cmd, model_id, taken, target, festival, ctx.actor, ctx.permission)
+    model, event = decisions.model_registration(
+        cmd, model_id, taken, target, festival, ctx.actor, ctx.permission, ctx.today
+    )
     await ctx.store.save_model(model)
     return Handled({"model_id": model_id}, [event])
 
@@ -33,7 +34,9 @@ async def replicate_model(cmd: c.ReplicateModel, ctx: Context) -> Handled:
     model = await ctx.store.model(cmd.model_id)
     existing = await ctx.store.replication(model.model_id, cmd.unit_id) if model else None
     festival = await festival_unit(ctx, cmd.festival_id)
-    new, rep, event = decisions.replication(cmd, target, model, existing, festival, ctx.actor, ctx.permission)
+    new, rep, event = decisions.replication(
+        cmd, target, model, existing, festival, ctx.actor, ctx.permission, ctx.today
+    )
     await ctx.store.save_model(new)
     await ctx.store.add_replication(rep)
     return Handled({"model_id": new.model_id, "unit_id": cmd.unit_id}, [event])
@@ -47,8 +50,9 @@ async def model_of(ctx: Context, model_id: str) -> tuple[MovementModel | None, T
 
 async def recognise_model(cmd: c.RecogniseModel, ctx: Context) -> Handled:
     model, target = await model_of(ctx, cmd.model_id)
-    by = None if is_platform_admin(ctx.actor) else ctx.actor.unit
-    new, event = decisions.recognition(cmd, model, target, by, ctx.actor, ctx.permission, ctx.today)
+    recorder = await ctx.store.unit(ctx.actor.unit) if ctx.actor.unit else None
+    kind = recorder.kind_at(cmd.recognised_on) if recorder and recorder.at(cmd.recognised_on) else None
+    new, event = decisions.recognition(cmd, model, target, kind, ctx.actor, ctx.permission, ctx.today)
     await ctx.store.save_model(new)
     return Handled({"model_id": new.model_id, "state": new.state_on(ctx.today)}, [event])
 

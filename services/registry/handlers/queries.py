@@ -122,7 +122,11 @@ async def q_calendar(q: c.FestivalsQuery, ctx: QCtx) -> dict[str, Any]:
         units[scope] = await _unit(ctx, scope, days[-1], f"the festivals of {scope}", "scope_unit_id", related=False)
         for day in days:
             units.update({u.unit_id: u for u in await ctx.store.subtree(scope, day)})
-    found = [f for f in await ctx.store.calendar(q.from_date, q.to_date, q.year) if scope is None or f.unit_id in units]
+    found = []
+    for f in await ctx.store.calendar(q.from_date, q.to_date, q.year):
+        # a unit under the scope on neither end of the range (merged in between) counts by its own date
+        if scope is None or f.unit_id in units or scope in await ctx.store.ancestry(f.unit_id, f.date):
+            found.append(f)
     if q.after is not None:
         last = next((i for i, f in enumerate(found) if f.festival_id == q.after), None)
         if last is None:
@@ -182,6 +186,18 @@ async def q_model(q: c.ModelQuery, ctx: QCtx) -> dict[str, Any]:
     }
 
 
+def model_on(m: d.MovementModel, day: dt.date, state: str, replications: int, unit: d.Unit | None) -> dict[str, Any]:
+    """A model as it stood on `day`: what came later (its recognition, its retirement, later replications)
+    is not shown."""
+    out = {**m.model_dump(mode="json"), "state": state, "replications": replications}
+    if m.recognised_on is None or m.recognised_on > day:
+        out.update(recognised_on=None, level=None, decision_no=None, recognised_by=None)
+    if m.retired_on is None or m.retired_on > day:
+        out.update(retired_on=None, retire_reason=None)
+    out["unit_name"] = unit.shown(day).name if unit else m.unit_id
+    return out
+
+
 async def q_models(q: c.ModelsQuery, ctx: QCtx) -> dict[str, Any]:
     """The models of the scope's subtree on the day, each with its state that day; counts by state."""
     day = q.date or (min(dt.date(q.year, 12, 31), ctx.today) if q.year else ctx.today)
@@ -191,15 +207,22 @@ async def q_models(q: c.ModelsQuery, ctx: QCtx) -> dict[str, Any]:
         await _unit(ctx, scope, day, f"the models of {scope}", "scope_unit_id", related=False)
         ids = [scope, *(u.unit_id for u in await ctx.store.subtree(scope, day))]
     rows = []
-    for m in await ctx.store.models_of(ids):
+    found = await ctx.store.models_of(ids)
+    replications = await ctx.store.replication_counts([m.model_id for m in found], day)
+    for m in found:
         state = m.state_on(day)
         retired_before = q.year is not None and m.retired_on is not None and m.retired_on.year < q.year
         if state is None or retired_before:
             continue  # not launched yet that day, or retired before the year began
         if q.state is None or state == q.state:
-            rows.append({**m.model_dump(mode="json"), "state": state})
+            rows.append(model_on(m, day, state, replications.get(m.model_id, 0), await ctx.store.unit(m.unit_id)))
     counts = {s: sum(r["state"] == s for r in rows) for s in ("proposed", "recognised", "retired")}
     if q.after is not None:
+        if not any(r["model_id"] == q.after for r in rows):
+            raise NotFound(
+                f"the cursor {q.after} is not an item of this list",
+                [{"field": "after", "value": q.after, "rule": "cursor"}],
+            )
         rows = [r for r in rows if r["model_id"] > q.after]
     page = rows[: q.limit]
     return {

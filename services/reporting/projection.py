@@ -6,7 +6,7 @@ No I/O: the store loads festivals, campaigns, the tree (a `DayIndex`) and the su
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Container, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from typing import Any
 
 from shared.contract import reporting as c
@@ -153,37 +153,43 @@ TALLY = (
 )
 
 
-def tally(units: Iterable[str], summaries: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
-    """The counts behind the figures (both parts included, which the figures give only as a ratio).
-    Written for speed: a province-wide question runs this over every unit."""
-    total = planned = held = on_time = reported = both = accepted = participants = cost = 0
-    get = summaries.get
-    for unit_id in units:
-        total += 1
-        s = get(unit_id)
+Packed = Mapping[str, tuple[int, ...]]
+
+
+def pack(summaries: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[int, ...]]:
+    """Each unit's summary as the row of counts it adds to a tally (TALLY's order after units_total):
+    computed once per (year, tree), so a province-wide question sums rows instead of reading dicts."""
+    out: dict[str, tuple[int, ...]] = {}
+    for unit_id, s in summaries.items():
         if not s:
             continue
-        if s.get("planned"):
-            planned += 1
         if s.get("held"):
-            held += 1
-            on_time += bool(s.get("held_on_time"))
-            reported += bool(s.get("reported_on_time"))
-            both += bool(s.get("both_parts"))
-            accepted += bool(s.get("accepted"))
-            participants += int(s.get("participants") or 0)
-            cost += int(s.get("cost_vnd") or 0)
-    return {
-        "units_total": total,
-        "units_planned": planned,
-        "units_held": held,
-        "units_held_on_time": on_time,
-        "units_reported_on_time": reported,
-        "both_parts": both,
-        "units_accepted": accepted,
-        "participants": participants,
-        "cost_vnd": cost,
-    }
+            out[unit_id] = (
+                1 if s.get("planned") else 0,
+                1,
+                1 if s.get("held_on_time") else 0,
+                1 if s.get("reported_on_time") else 0,
+                1 if s.get("both_parts") else 0,
+                1 if s.get("accepted") else 0,
+                int(s.get("participants") or 0),
+                int(s.get("cost_vnd") or 0),
+            )
+        elif s.get("planned"):
+            out[unit_id] = (1, 0, 0, 0, 0, 0, 0, 0)
+    return out
+
+
+def tally(
+    units: Sequence[str], summaries: Mapping[str, Mapping[str, Any]], packed: Packed | None = None
+) -> dict[str, int]:
+    """The counts behind the figures (both parts included, which the figures give only as a ratio).
+    Written for speed: a province-wide question runs this over every unit, summing the packed rows
+    column by column (`pack`, which the caller may keep between questions)."""
+    rows = packed if packed is not None else pack(summaries)
+    get = rows.get
+    found = [row for u in units if (row := get(u)) is not None]
+    sums = [sum(column) for column in zip(*found, strict=True)] if found else [0] * (len(TALLY) - 1)
+    return {"units_total": len(units), **dict(zip(TALLY[1:], sums, strict=True))}
 
 
 def from_tally(t: Mapping[str, int]) -> c.Figures:
@@ -230,17 +236,22 @@ def with_models(figures: c.Figures, counts: Mapping[str, int]) -> dict[str, Any]
 
 
 def coverage_of(
-    index: DayIndex, scope: str, kinds: frozenset[str], summaries: Mapping[str, Mapping[str, Any]]
+    index: DayIndex,
+    scope: str,
+    kinds: frozenset[str],
+    summaries: Mapping[str, Mapping[str, Any]],
+    packed: Packed | None = None,
 ) -> tuple[c.Figures, list[c.Breakdown]]:
     """The scope's figures on the index's day, and one row per child of the scope. The scope's totals
     are its own count plus its children's (each unit is read once); the models roll up over every
     unit of the subtree."""
     rows = []
-    whole = tally([scope] if index.kind.get(scope) in kinds else [], summaries)
+    packed = packed if packed is not None else pack(summaries)
+    whole = tally([scope] if index.kind.get(scope) in kinds else [], summaries, packed)
     models, per_child = models_of(index, scope, summaries)
     empty = dict.fromkeys(MODELS, 0)
     for child in index.children.get(scope, []):
-        t = tally(index.expected(child, kinds), summaries)
+        t = tally(index.expected(child, kinds), summaries, packed)
         for k in TALLY:
             whole[k] += t[k]
         figures = with_models(from_tally(t), per_child.get(child, empty))

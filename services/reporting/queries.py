@@ -64,7 +64,8 @@ async def figures_of(
     if level:
         kinds = frozenset(level)
     index = await cache.day(store, day)
-    total, rows = coverage_of(index, scope, kinds, await cache.summaries_on(store, year, day))
+    summaries, packed = await cache.packed_on(store, year, day)
+    total, rows = coverage_of(index, scope, kinds, summaries, packed)
     record = view.unit(scope)
     period = record.at(day) if record else None
     out: dict[str, Any] = {
@@ -78,7 +79,8 @@ async def figures_of(
     if breakdown:
         out["breakdown"] = [r.model_dump() for r in rows]
     if year_on_year:  # the year before on this year's tree, through the lineage: the same units compared
-        before, before_rows = coverage_of(index, scope, kinds, await cache.summaries_on(store, year - 1, day))
+        earlier, earlier_packed = await cache.packed_on(store, year - 1, day)
+        before, before_rows = coverage_of(index, scope, kinds, earlier, earlier_packed)
         out["previous_year"] = {
             "year": year - 1,
             **before.model_dump(),

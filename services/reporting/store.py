@@ -22,7 +22,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.reporting.projection import onto
+from services.reporting.projection import Packed, onto, pack
 from shared.contract.ids import uuid7
 from shared.replicas.day_index import DayIndex
 from shared.replicas.units import UnitRecord, UnitsView, carriers
@@ -32,6 +32,7 @@ from shared.runtime.mongo import IN_CHUNK, Doc
 
 UNITS = "units"
 REGISTRY_COLLECTIONS = ("campaigns", "festivals", "unit_year", "models")
+Summaries = Mapping[str, Mapping[str, Any]]
 MODEL_DATES = (("registered", "launched_on"), ("recognised", "recognised_on"), ("retired", "retired_on"))
 AWARDS_COLLECTIONS = ("nominations", "awards", "unit_awards")
 
@@ -219,7 +220,7 @@ class TreeCache:
         self.view = UnitsView([])
         self.years: dict[int, tuple[tuple[Any, Any], dict[str, Doc]]] = {}
         self.days: dict[dt.date, DayIndex] = {}  # of the current tree; a few, the most recent
-        self.projected: dict[tuple[int, dt.date], tuple[object, object, Mapping[str, Mapping[str, Any]]]] = {}
+        self.projected: dict[tuple[int, dt.date], tuple[object, object, Summaries, Packed]] = {}
 
     async def tree(self, store: ReportingStore) -> UnitsView:
         version = await store.fence("units")
@@ -244,19 +245,24 @@ class TreeCache:
             self.years[year] = (version, await store.summaries(year))
         return self.years[year][1]
 
-    async def summaries_on(self, store: ReportingStore, year: int, day: dt.date) -> Mapping[str, Mapping[str, Any]]:
+    async def summaries_on(self, store: ReportingStore, year: int, day: dt.date) -> Summaries:
         """A year's summaries on the tree of `day`, through the lineage (`projection.onto`); kept while
         neither the tree nor the year's summaries change."""
+        return (await self.packed_on(store, year, day))[0]
+
+    async def packed_on(self, store: ReportingStore, year: int, day: dt.date) -> tuple[Summaries, Packed]:
+        """The projected summaries and their packed rows (`projection.pack`), kept together."""
         summaries = await self.summaries(store, year)
         index = await self.day(store, day)
         memo = self.projected.get((year, day))
         if memo is not None and memo[0] is summaries and memo[1] is index:
-            return memo[2]
+            return memo[2], memo[3]
         out = project(self.view, index, summaries)
+        packed = pack(out)
         if len(self.projected) >= 16:
             self.projected.pop(next(iter(self.projected)))
-        self.projected[(year, day)] = (summaries, index, out)
-        return out
+        self.projected[(year, day)] = (summaries, index, out, packed)
+        return out, packed
 
 
 def project(

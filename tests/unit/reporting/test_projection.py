@@ -257,3 +257,35 @@ def test_a_festival_reports_gifts_count_unless_the_ledger_details_that_festival(
     assert out["by_funding"] == {"Q": 10, "unspecified": 6}
     empty = p.gifts_counted({}, [("f3", {"recipients": 0, "value_vnd": 0})])
     assert (empty["entries"], empty["by_kind"]) == (0, {})
+
+
+def _naive(units, summaries):
+    out = dict.fromkeys(p.TALLY, 0)
+    for u in units:
+        out["units_total"] += 1
+        s = summaries.get(u) or {}
+        out["units_planned"] += bool(s.get("planned"))
+        if s.get("held"):
+            out["units_held"] += 1
+            out["units_held_on_time"] += bool(s.get("held_on_time"))
+            out["units_reported_on_time"] += bool(s.get("reported_on_time"))
+            out["both_parts"] += bool(s.get("both_parts"))
+            out["units_accepted"] += bool(s.get("accepted"))
+            out["participants"] += int(s.get("participants") or 0)
+            out["cost_vnd"] += int(s.get("cost_vnd") or 0)
+    return out
+
+
+summary = st.fixed_dictionaries(
+    {},
+    optional={
+        k: st.booleans() for k in ("planned", "held", "held_on_time", "reported_on_time", "both_parts", "accepted")
+    }
+    | {"participants": st.integers(0, 10_000), "cost_vnd": st.none() | st.integers(0, 10**9)},
+)
+
+
+@given(summaries=st.dictionaries(st.sampled_from("abcdefgh"), summary), units=st.lists(st.sampled_from("abcdefghij")))
+def test_the_packed_tally_counts_what_the_summaries_say(summaries, units):
+    """The packed rows (kept between questions) give the counts a plain reading of the summaries gives."""
+    assert p.tally(units, summaries, p.pack(summaries)) == p.tally(units, summaries) == _naive(units, summaries)

@@ -4,20 +4,21 @@ service (`antq <service> …`), the dead letters, raw commands and queries, deve
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from shared.client.cli import awards, notifications, registry, reporting
-from shared.client.cli.common import Opts, err, parse_json, run, show
+from shared.client.cli.common import UNEXPECTED, USAGE, Opts, err, fail, parse_json, run, show
 from shared.client.cli.dlq import dlq_app
+from shared.client.cli.identity import IdentityError, actor_of
 from shared.client.cli.services import service_app
 from shared.client.tokens import Issuer
-from shared.contract.envelope import Actor
 from shared.contract.services import SERVICES
 
-app = typer.Typer(help="ANTQ festival platform command line.", no_args_is_help=True)
+app = typer.Typer(help="ANTQ festival platform command line.", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(dlq_app, name="dlq")
 
 
@@ -36,7 +37,10 @@ def main_options(
     ] = Path(os.environ.get("ANTQ_DATA_DIR", ".antq-data")) / "issuer",
 ) -> None:
     Opts.nats_url = nats_url
-    Opts.actor = Actor(id=actor_id, unit=actor_unit or None, role=actor_role)
+    try:
+        Opts.actor = actor_of(actor_id, actor_unit, actor_role, token)
+    except IdentityError as exc:
+        fail(str(exc), USAGE)
     Opts.timeout = timeout
     Opts.token = token
     Opts.issuer_dir = issuer_dir
@@ -91,4 +95,13 @@ reporting.commands(SERVICE_APPS["reporting"])
 
 
 def main() -> None:
-    app()
+    """Every failure is a line or two and an exit code (common.py): an error the CLI did not foresee is
+    a defect, said in one line (ANTQ_DEBUG=1 shows its traceback)."""
+    try:
+        app()
+    except Exception as exc:
+        if os.environ.get("ANTQ_DEBUG"):
+            raise
+        err.print(f"[red]unexpected error: {type(exc).__name__}: {str(exc)[:300]}[/red]")
+        err.print("a defect of the CLI: ANTQ_DEBUG=1 shows the traceback to report")
+        sys.exit(UNEXPECTED)

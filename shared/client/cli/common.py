@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import typer
+from nats.errors import NoRespondersError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from shared.client import Client, Reply
 from shared.client.season_report import vnd
 from shared.client.tokens import Issuer
 from shared.contract.envelope import Actor
+from shared.contract.services import SERVICES
+
+SERVICE_NAMES = frozenset(entry.name for entry in SERVICES)
 
 T = TypeVar("T")
-__all__ = ["Opts", "answer", "console", "err", "parse_json", "run", "show", "table", "vnd"]
+__all__ = ["Opts", "answer", "console", "err", "fail", "parse_json", "run", "show", "table", "vnd"]
 console = Console()
 err = Console(stderr=True)
 
@@ -44,6 +50,23 @@ def token_source() -> str | Callable[[], str] | None:
     return None
 
 
+# Exit codes (README "The command line"): what went wrong, told apart by a script.
+REFUSED = 1  # the platform answered with a refusal (or the thing asked for does not exist)
+USAGE = 2  # a bad option, argument or payload: nothing was sent
+UNREACHABLE = 3  # NATS cannot be reached, no service answers the subject, or no reply came in time
+UNEXPECTED = 4  # a defect of the CLI: one line here, the traceback with ANTQ_DEBUG=1
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """One or two lines on stderr, then the exit code: never a traceback."""
+    err.print(f"[red]{escape(message)}[/red]")
+    raise typer.Exit(code)
+
+
+async def _quiet(*_: Any) -> None:
+    """nats-py logs every connection error with a traceback; the CLI says it once, in a line."""
+
+
 def run(fn: Callable[[Client], Awaitable[T]]) -> T:
     async def go() -> T:
         try:
@@ -55,17 +78,26 @@ def run(fn: Callable[[Client], Awaitable[T]]) -> T:
                 token=token_source(),
                 max_reconnect_attempts=2,
                 connect_timeout=3,
+                error_cb=_quiet,
+                disconnected_cb=_quiet,
+                closed_cb=_quiet,
             )
         except Exception as exc:
-            err.print(f"[red]cannot reach NATS at {Opts.nats_url}: {exc}[/red]")
-            raise typer.Exit(2) from None
+            fail(
+                f"cannot reach NATS at {Opts.nats_url} ({type(exc).__name__}): is the platform up (`make up`)? "
+                "Set --nats-url or ANTQ_NATS_URL to another server.",
+                UNREACHABLE,
+            )
         try:
             return await fn(client)
         except TimeoutError:
-            err.print("[red]no reply in time: is the service running?[/red]")
-            raise typer.Exit(2) from None
+            fail(f"no reply in {Opts.timeout:g} s: is the service running? (--timeout waits longer)", UNREACHABLE)
+        except NoRespondersError:
+            services = ", ".join(sorted(SERVICE_NAMES))
+            fail(f"no service answers: check the service's name ({services}) and that it runs", UNREACHABLE)
         finally:
-            await client.close()
+            with contextlib.suppress(Exception):
+                await client.close()
 
     return asyncio.run(go())
 

@@ -7,10 +7,11 @@ import json
 from typing import Annotated, Any
 
 import typer
+from nats.js.errors import NotFoundError
 from rich.table import Table
 
 from shared.client import Client, read_stream
-from shared.client.cli.common import console, run
+from shared.client.cli.common import REFUSED, console, fail, run
 from shared.contract.subjects import DLQ
 
 dlq_app = typer.Typer(help="Dead letters: list and replay.", no_args_is_help=True)
@@ -42,7 +43,10 @@ def dlq_replay(seq: int) -> None:
 
     async def go(client: Client) -> str:
         js = client.nc.jetstream()
-        msg = await js.get_msg(DLQ.name, seq)
+        try:
+            msg = await js.get_msg(DLQ.name, seq)
+        except NotFoundError:
+            fail(f"no dead letter {seq} in {DLQ.name}: `antq dlq list` shows them", REFUSED)
         record = json.loads(msg.data or b"{}")
         text = record.get("body")
         body = text.encode() if text is not None else base64.b64decode(record["body_base64"])

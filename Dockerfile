@@ -9,6 +9,7 @@ COPY shared ./shared
 COPY services ./services
 COPY deploy/__init__.py deploy/embedded.py deploy/provision.py deploy/backup.py ./deploy/
 COPY data ./data
+COPY docs/schemas ./docs/schemas
 RUN uv sync --locked --no-dev
 
 FROM python:3.11.13-slim-bookworm

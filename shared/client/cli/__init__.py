@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from shared.client.cli import awards, notifications, registry, reporting
+from shared.client.cli import awards, describe, notifications, registry, reporting
 from shared.client.cli.common import UNEXPECTED, USAGE, Opts, err, fail, parse_json, run, show
 from shared.client.cli.dlq import dlq_app
 from shared.client.cli.identity import IdentityError, actor_of
@@ -53,7 +53,7 @@ def command(
     data: Annotated[str, typer.Argument(help="JSON object")],
     id: Annotated[str | None, typer.Option(help="idempotency key")] = None,
 ) -> None:
-    """Send any command and print the reply."""
+    """Send any command and print the reply (`antq describe SERVICE ACTION` shows its payload)."""
     show(run(lambda c: c.command(service, action, parse_json(data), id)))
 
 
@@ -83,6 +83,8 @@ def token_command(
         raise typer.Exit(2)
     print(Issuer.load(Opts.issuer_dir).token(actor_id, unit, role, ttl=ttl))
 
+
+describe.commands(app)
 
 SERVICE_APPS = {entry.name: service_app(entry.name, entry.summary) for entry in SERVICES}
 for _name, _sub in SERVICE_APPS.items():

@@ -323,3 +323,45 @@ async def test_a_scripted_season_through_the_bus(servers, stack, tmp_path):
         str(coverage[k]) for k in ("units_total", "units_planned", "units_held", "units_held_on_time")
     ]
     assert cells[5] == f"{coverage['coverage']:.0%}" and cells[-1] == f"{coverage['participants']:,}".replace(",", ".")
+    # the verbs people ask with: the units to chase (ids whole at 80 columns), one unit's year, the festivals
+    missing = ok(await query(servers.nats_url, "units-missing", {"year": 2026, "scope_unit_id": u["p"]}))
+    narrow = await asyncio.to_thread(
+        subprocess.run,
+        [antq, "reporting", "missing", "--year", "2026", "--scope", u["p"]],
+        env={**env, "COLUMNS": "80"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert narrow.returncode == 0, narrow.stderr
+    for unit in missing["units"]:
+        assert unit["unit_id"] in narrow.stdout  # never cut
+    listed = await asyncio.to_thread(
+        subprocess.run,
+        [antq, "reporting", "missing", "--year", "2026", "--scope", u["p"], "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert [x["unit_id"] for x in json.loads(listed.stdout)] == [x["unit_id"] for x in missing["units"]]
+    status = await asyncio.to_thread(
+        subprocess.run,
+        [antq, "reporting", "unit-status", "--year", "2026", "--unit", u["g1"]],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert status.returncode == 0 and json.loads(status.stdout)["unit_id"] == u["g1"], status.stderr
+    festivals = await asyncio.to_thread(
+        subprocess.run,
+        [antq, "registry", "festivals", "--scope", u["p"], "--from", "2026-07-01", "--to", "2026-08-19", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert festivals.returncode == 0, festivals.stderr
+    days = [f["date"] for f in json.loads(festivals.stdout)]
+    assert days == sorted(days) and days

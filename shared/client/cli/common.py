@@ -123,10 +123,11 @@ def parse_json(text: str) -> dict[str, Any]:
     return value
 
 
-def table(title: str, columns: tuple[str, ...], rows: Sequence[Sequence[str]]) -> Table:
+def table(title: str, columns: tuple[str, ...], rows: Sequence[Sequence[str]], ids: int = 0) -> Table:
+    """A table whose first `ids` columns (ids, codes) never wrap nor truncate; the others fold."""
     table = Table(title=title)
-    for col in columns:
-        table.add_column(col)
+    for i, col in enumerate(columns):
+        table.add_column(col, no_wrap=i < ids, overflow="fold", min_width=None)
     for row in rows:
         table.add_row(*row)
     return table

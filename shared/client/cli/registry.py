@@ -127,6 +127,7 @@ def commands(registry_app: typer.Typer) -> None:
             + (f"; more after {reply.result['next']}" if reply.result["next"] else "")
         )
 
+    @registry_app.command("festivals")
     @registry_app.command("calendar")
     def calendar(
         scope: Annotated[str | None, typer.Option(help="the unit whose subtree's festivals are listed")] = None,

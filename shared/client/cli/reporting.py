@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,6 +12,7 @@ import typer
 from shared.client.cli.common import answer, console, err, run, show, table, vnd
 from shared.client.season_docx import write_docx
 from shared.client.season_report import KIND_VI, QueryRefused, dmy, pct, season, write_csv, write_xlsx
+from shared.client.season_sheets import REASON_VI
 
 TREE_DATE_HELP = "the tree of YYYY-MM-DD (default: the season's: its campaign's close date, else its report deadline)"
 WRITERS: dict[str, Callable[[dict[str, Any], Path], None]] = {"docx": write_docx, "xlsx": write_xlsx, "csv": write_csv}
@@ -55,6 +57,48 @@ def commands(reporting_app: typer.Typer) -> None:
         )
         title = f"Ngày hội {year} — {result['scope_name']}, cây đơn vị ngày {dmy(result['tree_date'])}"
         console.print(table(title, columns, rows))
+
+    @reporting_app.command("missing")
+    def reporting_missing(
+        year: Annotated[int, typer.Option()],
+        scope: Annotated[str, typer.Option(help="scope unit id")],
+        tree_date: Annotated[str | None, typer.Option(help=TREE_DATE_HELP)] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="print the units as JSON")] = False,
+    ) -> None:
+        """The units still to chase (units-missing): nothing planned, one part only, or the report returned."""
+        params: dict[str, Any] = {"year": year, "scope_unit_id": scope, "limit": 5000}
+        if tree_date:
+            params["tree_date"] = tree_date
+        units: list[dict[str, Any]] = []
+
+        async def go(client: Any) -> dict[str, Any]:
+            after = None
+            while True:
+                page = answer(
+                    await client.query("reporting", "units-missing", {**params, **({"after": after} if after else {})})
+                )
+                units.extend(page["units"])
+                after = page["next"]
+                if after is None:
+                    return page
+
+        last = run(go)
+        if as_json:
+            console.print_json(json.dumps(units, ensure_ascii=False))
+            return
+        rows = [(u["unit_id"], u["name"], KIND_VI.get(u["kind"], u["kind"] or ""), u.get("parent_name") or "",
+                 REASON_VI.get(u["reason"], u["reason"])) for u in units]  # fmt: skip
+        title = f"Đơn vị chưa hoàn thành, năm {year}, cây đơn vị ngày {dmy(last['tree_date'])}"
+        console.print(table(title, ("Mã định danh", "Đơn vị", "Loại", "Trực thuộc", "Lý do"), rows, ids=1))
+        console.print(f"{len(units)} units: " + ", ".join(f"{n} {k}" for k, n in last["by_reason"].items()))
+
+    @reporting_app.command("unit-status")
+    def reporting_unit_status(
+        year: Annotated[int, typer.Option()],
+        unit: Annotated[str, typer.Option(help="unit id")],
+    ) -> None:
+        """One unit's year: its festivals, models, nominations, awards and gifts (JSON)."""
+        show(run(lambda c: c.query("reporting", "unit-status", {"year": year, "unit_id": unit})))
 
     @reporting_app.command("export")
     def reporting_export(

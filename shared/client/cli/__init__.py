@@ -29,6 +29,7 @@ def main_options(
     actor_unit: Annotated[str, typer.Option(envvar="ANTQ_ACTOR_UNIT", help="empty only for admin")] = "",
     actor_role: Annotated[str, typer.Option(envvar="ANTQ_ACTOR_ROLE")] = "admin",
     timeout: Annotated[float, typer.Option(help="seconds to wait for a reply")] = 10.0,
+    as_json: Annotated[bool, typer.Option("--json", help="listings print their answer as JSON")] = False,
     token: Annotated[
         str | None, typer.Option(envvar="ANTQ_TOKEN", help="a JWT from the identity provider, sent on every request")
     ] = None,
@@ -42,6 +43,7 @@ def main_options(
     except IdentityError as exc:
         fail(str(exc), USAGE)
     Opts.timeout = timeout
+    Opts.json = as_json
     Opts.token = token
     Opts.issuer_dir = issuer_dir
 

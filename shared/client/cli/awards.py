@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from shared.client.cli.common import answer, console, err, run, table, vnd
+from shared.client.cli.common import console, err, listing, run, table, vnd
 
 
 def commands(awards_app: typer.Typer) -> None:
@@ -15,7 +15,7 @@ def commands(awards_app: typer.Typer) -> None:
         date: Annotated[str | None, typer.Option(help="in force on YYYY-MM-DD (default today)")] = None,
     ) -> None:
         """The award forms in force on a date, with their grantor, amounts and UNCONFIRMED flags."""
-        result = answer(run(lambda c: c.query("awards", "rules", {"date": date} if date else {})))
+        result = listing(run(lambda c: c.query("awards", "rules", {"date": date} if date else {})))
         rows = []
         for f in result["forms"]:
             amount = f["amount"]
@@ -49,7 +49,7 @@ def commands(awards_app: typer.Typer) -> None:
         for key, value in (("year", year), ("status", status), ("award_form", form)):
             if value is not None:
                 params[key] = value
-        result = answer(run(lambda c: c.query("awards", "nominations", params)))
+        result = listing(run(lambda c: c.query("awards", "nominations", params)))
         rows = [
             (
                 n["nomination_id"],
@@ -58,7 +58,7 @@ def commands(awards_app: typer.Typer) -> None:
                 n["award_form"],
                 str(n["year"]),
                 n["status"],
-                n["achievement"][:60],
+                n["achievement"],
             )
             for n in result["items"]
         ]
@@ -79,9 +79,9 @@ def commands(awards_app: typer.Typer) -> None:
         nominee = (
             {"kind": "collective", "unit_id": unit} if unit else {"kind": "individual", "person": {"person_id": person}}
         )
-        result = answer(run(lambda c: c.query("awards", "history", {"nominee": nominee})))
+        result = listing(run(lambda c: c.query("awards", "history", {"nominee": nominee})))
         nominations = [
-            (n["nomination_id"], n["award_form"], str(n["year"]), n["status"], n["submitted_on"], n["achievement"][:60])
+            (n["nomination_id"], n["award_form"], str(n["year"]), n["status"], n["submitted_on"], n["achievement"])
             for n in result["nominations"]
         ]
         columns = ("nomination", "form", "year", "status", "submitted", "achievement")
@@ -113,7 +113,7 @@ def commands(awards_app: typer.Typer) -> None:
         for key, value in (("unit_id", unit), ("festival_id", festival), ("year", year)):
             if value is not None:
                 params[key] = value
-        result = answer(run(lambda c: c.query("awards", "gifts", params)))
+        result = listing(run(lambda c: c.query("awards", "gifts", params)))
         rows = [
             (
                 g["gift_id"],

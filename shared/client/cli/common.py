@@ -12,9 +12,10 @@ from typing import Any, NoReturn, TypeVar
 
 import typer
 from nats.errors import NoRespondersError
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from shared.client import Client, Reply
 from shared.client.season_report import vnd
@@ -25,7 +26,7 @@ from shared.contract.services import SERVICES
 SERVICE_NAMES = frozenset(entry.name for entry in SERVICES)
 
 T = TypeVar("T")
-__all__ = ["Opts", "answer", "console", "err", "fail", "parse_json", "run", "show", "table", "vnd"]
+__all__ = ["Opts", "answer", "console", "err", "fail", "listing", "parse_json", "run", "show", "table", "vnd"]
 console = Console()
 err = Console(stderr=True)
 
@@ -36,6 +37,7 @@ class Opts:
     timeout: float = 10.0
     token: str | None = None
     issuer_dir: Path = Path(".antq-data/issuer")
+    json: bool = False  # `antq --json …`: listings print the query's answer as JSON
 
 
 def token_source() -> str | Callable[[], str] | None:
@@ -123,14 +125,41 @@ def parse_json(text: str) -> dict[str, Any]:
     return value
 
 
-def table(title: str, columns: tuple[str, ...], rows: Sequence[Sequence[str]], ids: int = 0) -> Table:
-    """A table whose first `ids` columns (ids, codes) never wrap nor truncate; the others fold."""
-    table = Table(title=title)
+def _whole(values: Sequence[str]) -> bool:
+    """A column of ids, codes, amounts or dates: values without spaces, which must never be cut."""
+    return all(" " not in v for v in values)
+
+
+def table(title: str, columns: tuple[str, ...], rows: Sequence[Sequence[str]], ids: int = 0) -> RenderableType:
+    """Rows as a table whose ids, codes, amounts and dates (the first `ids` columns, and every column
+    without spaces) are never cut: the other columns fold. When the whole columns alone do not fit the
+    terminal, each row is shown as a block of `column: value` lines instead (the detail view)."""
+    texts = [[str(v) for v in row] for row in rows]
+    whole = [i for i in range(len(columns)) if i < ids or (texts and _whole([r[i] for r in texts]))]
+    need = sum(max(len(columns[i]), *(len(r[i]) for r in texts)) for i in whole) if texts else 0
+    need += 8 * (len(columns) - len(whole)) + 3 * len(columns) + 1
+    if texts and need > console.width:
+        label = max(len(c) for c in columns)
+        blocks: list[RenderableType] = [Text(title, style="bold")]
+        for row in texts:
+            lines = [f"{col.ljust(label)}  {value}" for col, value in zip(columns, row, strict=True) if value]
+            blocks.append(Text("\n".join(lines) + "\n"))
+        return Group(*blocks)
+    out = Table(title=title)
     for i, col in enumerate(columns):
-        table.add_column(col, no_wrap=i < ids, overflow="fold", min_width=None)
-    for row in rows:
-        table.add_row(*row)
-    return table
+        out.add_column(col, no_wrap=i in whole, overflow="fold")
+    for row in texts:
+        out.add_row(*row)
+    return out
+
+
+def listing(reply: Reply) -> dict[str, Any]:
+    """A listing's answer; with `antq --json`, printed whole as JSON instead of a table (and done)."""
+    result = answer(reply)
+    if Opts.json:
+        console.print_json(json.dumps(result, ensure_ascii=False))
+        raise typer.Exit(0)
+    return result
 
 
 def answer(reply: Reply) -> dict[str, Any]:

@@ -8,10 +8,9 @@ from typing import Annotated, Any
 
 import typer
 from nats.js.errors import NotFoundError
-from rich.table import Table
 
 from shared.client import Client, read_stream
-from shared.client.cli.common import REFUSED, console, fail, run
+from shared.client.cli.common import REFUSED, Opts, console, fail, run, table
 from shared.contract.subjects import DLQ
 
 dlq_app = typer.Typer(help="Dead letters: list and replay.", no_args_is_help=True)
@@ -27,14 +26,14 @@ async def _dead_letters(client: Client, service: str | None, limit: int) -> list
 def dlq_list(service: Annotated[str | None, typer.Option()] = None, limit: int = 100) -> None:
     """List dead letters: where they came from and why they failed."""
     letters = run(lambda c: _dead_letters(c, service, limit))
-    table = Table(title="dead letters")
-    for col in ("seq", "consumer", "subject", "reason", "error", "failed_at"):
-        table.add_column(col)
-    for seq, d in letters:
-        table.add_row(
-            str(seq), f"{d['service']}/{d['consumer']}", d["subject"], d["reason"], d["error"][:80], d["failed_at"]
-        )
-    console.print(table)
+    if Opts.json:
+        console.print_json(json.dumps([{"seq": seq, **d} for seq, d in letters], ensure_ascii=False))
+        return
+    rows = [
+        (str(seq), f"{d['service']}/{d['consumer']}", d["subject"], d["reason"], d["error"], d["failed_at"])
+        for seq, d in letters
+    ]
+    console.print(table("dead letters", ("seq", "consumer", "subject", "reason", "error", "failed_at"), rows, ids=1))
 
 
 @dlq_app.command("replay")

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from shared.client.cli.common import answer, console, run, table
+from shared.client.cli.common import console, listing, run, table
 
 
 def commands(notifications_app: typer.Typer) -> None:
@@ -25,7 +25,7 @@ def commands(notifications_app: typer.Typer) -> None:
         for key, value in (("recipient_id", recipient), ("event_id", event), ("status", status), ("after", after)):
             if value is not None:
                 params[key] = value
-        result = answer(run(lambda c: c.query("notifications", "deliveries", params)))
+        result = listing(run(lambda c: c.query("notifications", "deliveries", params)))
         rows = [
             (
                 d["created_at"][:19] if d["created_at"] else "",
@@ -66,7 +66,7 @@ def commands(notifications_app: typer.Typer) -> None:
         for key, value in (("scope_unit_id", scope), ("channel", channel)):
             if value is not None:
                 params[key] = value
-        result = answer(run(lambda c: c.query("notifications", "recipients", params)))
+        result = listing(run(lambda c: c.query("notifications", "recipients", params)))
         rows = [
             (
                 x["recipient_id"],
@@ -75,7 +75,7 @@ def commands(notifications_app: typer.Typer) -> None:
                 x["address"],
                 x["mode"],
                 x["language"],
-                ", ".join(x["events"])[:60],
+                ", ".join(x["events"]),
                 x["status"] + (" (rotating)" if x["secret_rotating"] else ""),
             )
             for x in result["recipients"]

@@ -9,11 +9,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.progress import Progress
-from rich.table import Table
 
 from shared.client import Client
 from shared.client.calendar import ics
-from shared.client.cli.common import answer, console, err, run, show
+from shared.client.cli.common import Opts, answer, console, err, listing, run, show, table
 from shared.client.importer import import_units, read_rows
 from shared.client.reform import ReformReport, apply_reform, read_csv
 
@@ -111,21 +110,14 @@ def commands(registry_app: typer.Typer) -> None:
             params["parent_id"] = parent
         if date:
             params["date"] = date
-        reply = run(lambda c: c.query("registry", "units", params))
-        if not reply.ok:
-            show(reply)
-        table = Table(title=f"units as of {reply.result['as_of']}")
-        for col in ("unit_id", "code", "name", "kind", "parent_id", "flags"):
-            table.add_column(col)
-        for u in reply.result["units"]:
-            table.add_row(
-                u["unit_id"], u["code"] or "", u["name"], u["kind"], u["parent_id"] or "", ",".join(u["flags"])
-            )
-        console.print(table)
-        console.print(
-            f"{len(reply.result['units'])} units"
-            + (f"; more after {reply.result['next']}" if reply.result["next"] else "")
-        )
+        result = listing(run(lambda c: c.query("registry", "units", params)))
+        rows = [
+            (u["unit_id"], u["code"] or "", u["name"], u["kind"], u["parent_id"] or "", ",".join(u["flags"]))
+            for u in result["units"]
+        ]
+        columns = ("unit_id", "code", "name", "kind", "parent_id", "flags")
+        console.print(table(f"units as of {result['as_of']}", columns, rows, ids=1))
+        console.print(f"{len(result['units'])} units" + (f"; more after {result['next']}" if result["next"] else ""))
 
     @registry_app.command("festivals")
     @registry_app.command("calendar")
@@ -162,17 +154,21 @@ def commands(registry_app: typer.Typer) -> None:
             name = f"Ngày hội toàn dân bảo vệ an ninh Tổ quốc – {scope or 'toàn bộ'}"
             ics_file.write_text(ics(festivals, name, dt.datetime.now(dt.UTC)), encoding="utf-8", newline="")
             err.print(f"{len(festivals)} festivals written to {ics_file}")
-        if as_json:
+        if as_json or Opts.json:
             console.print_json(json.dumps(festivals, ensure_ascii=False))
             return
-        table = Table(title=f"festivals{f' of {scope}' if scope else ''}")
-        for col in ("date", "festival_id", "unit_id", "unit", "status", "point", "venue"):
-            table.add_column(col, no_wrap=col in ("date", "festival_id", "unit_id"))
-        for f in festivals:
-            held_on = (f.get("result") or {}).get("held_on")
-            table.add_row(
-                held_on or f["date"], f["festival_id"], f["unit_id"], f.get("unit_name") or "", f["status"],
-                f.get("point_level") or "", f.get("venue") or "",
-            )  # fmt: skip
-        console.print(table)
+        rows = [
+            (
+                (f.get("result") or {}).get("held_on") or f["date"],
+                f["festival_id"],
+                f["unit_id"],
+                f.get("unit_name") or "",
+                f["status"],
+                f.get("point_level") or "",
+                f.get("venue") or "",
+            )
+            for f in festivals
+        ]
+        columns = ("date", "festival_id", "unit_id", "unit", "status", "point", "venue")
+        console.print(table(f"festivals{f' of {scope}' if scope else ''}", columns, rows, ids=3))
         console.print(f"{len(festivals)} festivals")

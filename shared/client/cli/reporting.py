@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from shared.client.cli.common import answer, console, err, run, show, table, vnd
+from shared.client.cli.common import Opts, answer, console, err, listing, run, show, table, vnd
 from shared.client.season_docx import write_docx
 from shared.client.season_report import KIND_VI, QueryRefused, dmy, pct, season, write_csv, write_xlsx
 from shared.client.season_sheets import REASON_VI
@@ -29,7 +29,7 @@ def commands(reporting_app: typer.Typer) -> None:
         params: dict[str, Any] = {"year": year, "scope_unit_id": scope}
         if tree_date:
             params["tree_date"] = tree_date
-        result = answer(run(lambda c: c.query("reporting", "coverage", params)))
+        result = listing(run(lambda c: c.query("reporting", "coverage", params)))
 
         def row(name: str, kind: str, f: dict[str, Any]) -> tuple[str, ...]:
             counts = (f["units_total"], f["units_planned"], f["units_held"], f["units_held_on_time"])
@@ -83,7 +83,7 @@ def commands(reporting_app: typer.Typer) -> None:
                     return page
 
         last = run(go)
-        if as_json:
+        if as_json or Opts.json:
             console.print_json(json.dumps(units, ensure_ascii=False))
             return
         rows = [(u["unit_id"], u["name"], KIND_VI.get(u["kind"], u["kind"] or ""), u.get("parent_name") or "",

@@ -7,10 +7,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.progress import Progress
-from rich.table import Table
 
 from shared.client import Client, Reply
-from shared.client.cli.common import console, err, run, show
+from shared.client.cli.common import console, err, listing, run, show, table
 
 
 def service_app(service: str, summary: str) -> typer.Typer:
@@ -20,24 +19,21 @@ def service_app(service: str, summary: str) -> typer.Typer:
     @sub.command("consumers")
     def consumers() -> None:
         """The service's event consumers: pending, lag, progress."""
-        reply = run(lambda c: c.ops(service, "consumers"))
-        if not reply.ok:
-            show(reply)
-        table = Table(title=f"{service} consumers")
-        for col in ("consumer", "stream", "pending", "lag", "processed", "since progress (s)", "state"):
-            table.add_column(col)
-        for r in reply.result["consumers"]:
-            state = "stalled" if r["stalled"] else "paused" if r["paused"] else "ok"
-            table.add_row(
+        result = listing(run(lambda c: c.ops(service, "consumers")))
+        rows = [
+            (
                 r["consumer"],
                 r["stream"],
                 str(r["pending"]),
                 str(r["lag"]),
                 str(r["processed"]),
                 str(r["seconds_since_progress"]),
-                state,
+                "stalled" if r["stalled"] else "paused" if r["paused"] else "ok",
             )
-        console.print(table)
+            for r in result["consumers"]
+        ]
+        columns = ("consumer", "stream", "pending", "lag", "processed", "since progress (s)", "state")
+        console.print(table(f"{service} consumers", columns, rows))
 
     @sub.command("rebuild")
     def rebuild(

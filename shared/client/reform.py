@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from shared.client.client import Client
 from shared.contract import registry as c
@@ -25,7 +26,14 @@ class ReformReport:
     merged: int = 0
     moved: int = 0
     closed: int = 0
+    unchanged: int = 0  # already as the reform leaves them (a rerun changes nothing)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (what, reason)
+
+
+async def _unit_on(client: Client, unit_id: str, day: dt.date) -> dict[str, Any] | None:
+    """The unit as registry answers for `day`, or None when it does not exist."""
+    reply = await client.query("registry", "unit", {"unit_id": unit_id, "date": day.isoformat()})
+    return reply.result if reply.ok else None
 
 
 def reason(error: dict[str, object] | None) -> str:
@@ -76,6 +84,11 @@ async def apply_reform(
                     parent_id=parent_id,
                 ),
             )
+        now = await _unit_on(client, new_prefix + new["code"], date)
+        if now is not None and now["status"] == "active" and (not continuing or now["parent_id"] == parent_id):
+            report.unchanged += 1  # formed (or moved) already
+            progress(1)
+            continue
         reply = await client.send(cmd, id=key)
         if reply.ok:
             report.moved += continuing
@@ -86,6 +99,10 @@ async def apply_reform(
     before = (date - dt.timedelta(days=1)).isoformat()
     level = await client.query("registry", "units", {"parent_id": parent_id, "date": before, "kinds": [close_kind]})
     for unit in level.result.get("units", []) if level.ok else []:
+        now = await _unit_on(client, unit["unit_id"], date)
+        if now is not None and now["status"] == "closed":
+            report.unchanged += 1
+            continue
         reply = await client.send(
             c.CloseUnit(unit_id=unit["unit_id"], effective_date=date, reason=f"{close_kind} level abolished"),
             id=stable_id("reform-close", date.isoformat(), unit["unit_id"]),

@@ -190,11 +190,13 @@ def test_cli_loads_the_history_of_hue_and_the_tree_answers_for_each_date(servers
         r = cli("registry", "import", old_tree)
         assert r.returncode == 0, r.stderr
         assert f"143 rows: {expected}, 0 refused" in r.stdout
-    for _ in range(2):
-        r = cli("registry", "reform", lineage, new_units, "--date", "2025-07-01")
-        assert r.returncode == 0, r.stdout + r.stderr
-        assert "39 formed by merger, 1 moved" in r.stdout
-        assert "9 units of the abolished level closed" in r.stdout
+    r = cli("registry", "reform", lineage, new_units, "--date", "2025-07-01")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "39 formed by merger, 1 moved" in r.stdout
+    assert "9 units of the abolished level closed" in r.stdout
+    again = cli("registry", "reform", lineage, new_units, "--date", "2025-07-01")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "nothing changed: the reform of 2025-07-01 is already applied (49 units as it left them)" in again.stdout
     for expected in ("290 created, 0 unchanged", "0 created, 290 unchanged"):
         r = cli("registry", "import", below)
         assert r.returncode == 0, r.stderr

@@ -163,7 +163,10 @@ async def until(fn, timeout: float = 30.0):
 async def test_a_scripted_season_through_the_bus(servers, stack, tmp_path):
     log = tmp_path / "subscriber.log"
     subscriber = Child(
-        "subscriber", [sys.executable, str(ROOT / "examples" / "coverage_subscriber.py"), servers.nats_url], 0, log=log
+        "subscriber",
+        [sys.executable, str(ROOT / "examples" / "coverage_subscriber.py"), "--replay", servers.nats_url],
+        0,
+        log=log,
     )
     subscriber.start()
     try:

@@ -42,6 +42,7 @@ async def test_the_sample_of_hue_tells_its_history_and_loads_twice_to_the_same_s
     again = await _load(admin)
     assert (again[0].created, again[0].unchanged, again[2].created, again[2].unchanged) == (0, 143, 0, 290)
     assert again[1].failed == []
+    assert (again[1].merged, again[1].moved, again[1].closed, again[1].unchanged) == (0, 0, 0, 49)  # said so
     assert (await _subtree(admin, "hue", "2025-06-30"), await _subtree(admin, "hue")) == (before, after)
     assert len(before) == 9 + 133
     assert sum(u["kind"] == "township" for u in before) == 7  # thị trấn, before the reform

@@ -154,7 +154,7 @@ async def test_each_user_can_do_its_job_and_nothing_else(secured: str, servers) 
     await notifications.start()
     # a reporting consumer runs the README's subscriber as the `consumer` user
     log = Path(tempfile.mkdtemp()) / "subscriber.log"
-    subscriber = Child("subscriber", [sys.executable, str(EXAMPLE), url("consumer", secured)], 0, log=log)
+    subscriber = Child("subscriber", [sys.executable, str(EXAMPLE), "--replay", url("consumer", secured)], 0, log=log)
     subscriber.start()
     admin = Actor(id="ops-admin", unit=None, role="admin")
     producer = await Client.connect(

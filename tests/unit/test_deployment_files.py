@@ -157,7 +157,12 @@ def test_nats_config_fsyncs_and_has_a_user_per_role_without_secrets_in_the_repo(
 def test_the_readme_shows_the_subscriber_the_e2e_test_runs():
     example = (ROOT / "examples" / "coverage_subscriber.py").read_text()
     assert example in (ROOT / "README.md").read_text()
-    assert len([line for line in example.splitlines() if line.strip() and not line.startswith('"""')]) <= 16
+    assert len([line for line in example.splitlines() if line.strip() and not line.startswith('"""')]) <= 20
+
+
+def test_the_readme_shows_the_plain_client_the_e2e_test_runs():
+    example = (ROOT / "examples" / "plain_client.py").read_text()
+    assert example in (ROOT / "README.md").read_text()
 
 
 def test_the_readme_shows_the_webhook_receiver_the_e2e_test_runs():

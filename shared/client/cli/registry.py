@@ -76,11 +76,16 @@ def commands(registry_app: typer.Typer) -> None:
                 )
 
         report = run(go)
-        console.print(
-            f"{len(units)} new units: [green]{report.merged} formed by merger, {report.moved} moved[/green], "
-            f"{report.closed} {'unit' if report.closed == 1 else 'units'} of the abolished level closed, "
-            f"[red]{len(report.failed)} refused[/red]"
-        )
+        if report.unchanged and not (report.merged or report.moved or report.closed or report.failed):
+            console.print(
+                f"nothing changed: the reform of {date} is already applied ({report.unchanged} units as it left them)"
+            )
+        else:
+            console.print(
+                f"{len(units)} new units: [green]{report.merged} formed by merger, {report.moved} moved[/green], "
+                f"{report.closed} {'unit' if report.closed == 1 else 'units'} of the abolished level closed, "
+                f"{report.unchanged} already as the reform leaves them, [red]{len(report.failed)} refused[/red]"
+            )
         for what, why in report.failed[:50]:
             err.print(f"  {what}: {why}")
         if report.failed:

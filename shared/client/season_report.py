@@ -63,7 +63,9 @@ UNIT_HEADINGS = (
     "Đủ phần lễ và phần hội",
     "Số người tham gia",
     "Kinh phí (VND)",
+    "Mã định danh",  # the unit's id: what a hamlet without an official code is known by
 )
+PARTICIPANTS, COST = UNIT_HEADINGS.index("Số người tham gia"), UNIT_HEADINGS.index("Kinh phí (VND)")
 FIGURE_HEADINGS = (
     ("units_total", "Số đơn vị"),
     ("units_planned", "Đã đăng ký"),
@@ -150,6 +152,7 @@ def _unit_row(u: dict[str, Any], as_dates: bool) -> list[Any]:
         _yes(u["both_parts"]),
         u["participants"],
         u["cost_vnd"],
+        u["unit_id"],
     ]
 
 
@@ -169,6 +172,24 @@ def _text_as_text(workbook: Any) -> None:
             for cell in cells:
                 if isinstance(cell.value, str):
                     cell.data_type = "s"
+
+
+def _fit_columns(workbook: Any) -> None:
+    """Column widths from their content (between 8 and 60 characters), so names are not cut in Excel;
+    a title row that spans the sheet does not widen its first column."""
+    from openpyxl.utils import get_column_letter
+
+    for sheet in workbook.worksheets:
+        widths: dict[int, int] = {}
+        for cells in sheet.iter_rows():
+            filled = [c for c in cells if c.value is not None]
+            if len(filled) <= 1 and cells[0].row <= 3:
+                continue  # a title
+            for cell in filled:
+                text = cell.value.strftime("%d/%m/%Y") if isinstance(cell.value, dt.date) else str(cell.value)
+                widths[cell.column] = max(widths.get(cell.column, 8), min(len(text) + 2, 60))
+        for column, width in widths.items():
+            sheet.column_dimensions[get_column_letter(column)].width = width
 
 
 def write_xlsx(season: dict[str, Any], path: Path) -> None:
@@ -214,7 +235,7 @@ def write_xlsx(season: dict[str, Any], path: Path) -> None:
         for u in rows:
             sheet.append(_unit_row(u, as_dates=True))
         for cells in sheet.iter_rows(min_row=2):
-            cells[-1].number_format = cells[-2].number_format = "#,##0"
+            cells[PARTICIPANTS].number_format = cells[COST].number_format = "#,##0"
             cells[5].number_format = cells[7].number_format = "DD/MM/YYYY"
     awards, forms = season["awards-summary"], season.get("forms", {})
     sheet = wb.create_sheet("Khen thưởng")
@@ -252,6 +273,7 @@ def write_xlsx(season: dict[str, Any], path: Path) -> None:
             cell.number_format = "#,##0"
     add_review_sheets(wb, season)
     _text_as_text(wb)
+    _fit_columns(wb)
     wb.save(path)
 
 
@@ -263,7 +285,7 @@ def write_csv(season: dict[str, Any], path: Path) -> None:
         out.writerow(UNIT_HEADINGS)
         for u in season["units"]:
             row = _unit_row(u, as_dates=False)
-            row[-2], row[-1] = vnd(row[-2]), vnd(row[-1])
+            row[PARTICIPANTS], row[COST] = vnd(row[PARTICIPANTS]), vnd(row[COST])
             out.writerow([inert(v) for v in row])
 
 

@@ -129,3 +129,24 @@ def test_no_cell_of_the_csv_starts_a_formula(tmp_path):
     assert "'" + EVIL in cells and "'@cmd" in cells and "'\t=1+1" in cells and "'\r=2" in cells
     assert "'+SUM(1,2)" in cells and "'-1+1" in cells
     assert rows[0] == list(UNIT_HEADINGS)
+
+
+def test_every_row_names_its_unit_and_columns_fit_their_content(tmp_path):
+    from openpyxl import load_workbook
+
+    path = tmp_path / "r.xlsx"
+    write_xlsx(evil_season(), path)
+    book = load_workbook(path)
+    hamlets = book["Thôn, tổ dân phố"]
+    assert (
+        hamlets.cell(1, len(UNIT_HEADINGS)).value == "Mã định danh"
+        and hamlets.cell(2, len(UNIT_HEADINGS)).value == "h1"
+    )
+    width = hamlets.column_dimensions["B"].width  # the unit's name
+    assert width == min(len(EVIL) + 2, 60)
+    assert book["Tổng hợp"].column_dimensions["A"].width >= len(EVIL)
+    csv_path = tmp_path / "r.csv"
+    write_csv(evil_season(), csv_path)
+    with csv_path.open(newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f))
+    assert rows[0][-1] == "Mã định danh" and [r[-1] for r in rows[1:]] == ["h1", "w1", "w2"]

@@ -287,3 +287,13 @@ def test_every_event_a_recipient_may_get_has_a_title_in_both_languages():
     missing = [t for t in types if t not in TITLES]
     assert missing == []
     assert all(vi and en and vi != en for vi, en in TITLES.values())
+
+
+def test_every_field_an_email_may_show_has_a_label_in_both_languages():
+    from services.notifications.titles import LABELS
+    from shared.contract import awards as a
+    from shared.contract import registry as r
+
+    events = [*r.EVENTS.values(), *r.NEWER_EVENTS.values(), *a.EVENTS.values()]
+    missing = sorted({f for e in events for f in e.model_fields if f not in LABELS})
+    assert missing == []

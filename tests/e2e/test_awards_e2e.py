@@ -24,6 +24,7 @@ def awards_process(servers, tmp_path_factory, registry_process) -> Iterator[Serv
 def test_the_awards_cli_prints_rules_nominations_history_and_gifts(servers, registry_process, awards_process):
     """(Runs first: the next test stops registry.)"""
     import asyncio
+    import json
     import os
     import subprocess
     import sys
@@ -47,6 +48,35 @@ def test_the_awards_cli_prints_rules_nominations_history_and_gifts(servers, regi
     assert "1 entries, 5 recipients, 2.500.000 VND" in cli("gifts", "--unit", flow.ward)
     r = subprocess.run([antq, "awards", "history"], env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
+    # a decision from the command line: return (its reason asked for), resubmit, approve
+    nominee = {"kind": "collective", "unit_id": flow.group}
+    submit = {"nominee": nominee, "award_form": "giay_khen_chu_tich_ubnd_xa", "year": 2026, "achievement": "Tổ tự quản"}
+    sent = subprocess.run(
+        [antq, "command", "awards", "submit-nomination", json.dumps(submit)],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert sent.returncode == 0, sent.stderr
+    nomination = json.loads(sent.stdout)["nomination_id"]
+    back = subprocess.run(
+        [antq, "awards", "decide", nomination, "return"], input="Bổ sung biên bản\n",
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert back.returncode == 0 and f"nomination {nomination} returned" in back.stdout, back.stderr + back.stdout
+    early = subprocess.run(
+        [antq, "awards", "decide", nomination, "approve", "--decision-no", "5/QĐ", "--decision-date", "2026-08-05"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert early.returncode == 1 and "conflict" in early.stderr  # returned: resubmitted first
+    again = {"nomination_id": nomination}
+    subprocess.run([antq, "command", "awards", "resubmit-nomination", json.dumps(again)], env=env, check=True,
+                   capture_output=True, timeout=60)  # fmt: skip
+    approved = subprocess.run(
+        [antq, "awards", "decide", nomination, "approve", "--decision-no", "5/QĐ", "--decision-date", "2026-08-05"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert approved.returncode == 0 and "approved: award" in approved.stdout, approved.stderr
+    wrong = subprocess.run([antq, "awards", "decide", nomination, "maybe"], env=env, capture_output=True, text=True)
+    assert wrong.returncode == 2 and "is not a decision" in wrong.stderr
 
 
 async def test_the_awards_flow_through_the_bus_then_without_registry(servers, registry_process, awards_process):

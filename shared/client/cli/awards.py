@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
-from shared.client.cli.common import console, err, listing, run, table, vnd
+from shared.client.cli.common import USAGE, answer, console, err, fail, listing, run, table, vnd
+from shared.contract import awards as c
 
 
 def commands(awards_app: typer.Typer) -> None:
@@ -131,3 +133,32 @@ def commands(awards_app: typer.Typer) -> None:
         console.print(table("gifts", columns, rows))
         t = result["totals"]
         console.print(f"{t['entries']} entries, {t['recipients']} recipients, {vnd(t['value_vnd'])} VND")
+
+    @awards_app.command("decide")
+    def awards_decide(
+        nomination: Annotated[str, typer.Argument(help="the nomination's id")],
+        verdict: Annotated[str, typer.Argument(help="approve, return or reject")],
+        decision_no: Annotated[str | None, typer.Option(help="the decision's number, e.g. 12/QĐ-UBND")] = None,
+        decision_date: Annotated[str | None, typer.Option(help="the decision's date, YYYY-MM-DD")] = None,
+        reason: Annotated[str | None, typer.Option(help="why it is returned or rejected")] = None,
+    ) -> None:
+        """Decide a nomination as its granting authority: approve (decision number and date), return (a
+        reason) or reject (a reason). What is missing is asked for."""
+        if verdict not in ("approve", "return", "reject"):
+            fail(f"{verdict!r} is not a decision: use approve, return or reject", USAGE)
+        try:
+            if verdict == "approve":
+                number = decision_no or typer.prompt("Số quyết định (decision number, e.g. 12/QĐ-UBND)")
+                day = decision_date or typer.prompt("Ngày quyết định (decision date, YYYY-MM-DD)")
+                cmd: Any = c.ApproveNomination(nomination_id=nomination, decision_no=number, decision_date=day)
+            else:
+                why = reason or typer.prompt("Lý do (reason)")
+                kind = c.ReturnNomination if verdict == "return" else c.RejectNomination
+                cmd = kind(nomination_id=nomination, reason=why)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            fail(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}", USAGE)
+        result = answer(run(lambda client: client.send(cmd)))
+        done = {"approve": "approved", "return": "returned", "reject": "rejected"}[verdict]
+        extra = f": award {result['award_id']}, {vnd(result.get('amount_vnd'))} VND" if verdict == "approve" else ""
+        console.print(f"nomination {nomination} {done}{extra}")

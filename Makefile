@@ -24,7 +24,16 @@ $(ASYNCAPI): tools/asyncapi/package-lock.json
 	npm ci --prefix tools/asyncapi --no-audit --no-fund --loglevel=error
 	touch $(ASYNCAPI)
 
-test: install $(ASYNCAPI) lint typecheck pytest
+# A real browser for the season board's test: Debian's Chromium and its driver (as root, from apt).
+BROWSER := /usr/bin/chromedriver
+$(BROWSER):
+	@if [ "$$(id -u)" = 0 ]; then \
+	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null 2>&1 || \
+	   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	     chromium chromium-driver >/dev/null)); \
+	else echo "chromium-driver is missing: run 'sudo apt-get install chromium chromium-driver' (the board's browser test needs it)"; exit 1; fi
+
+test: install $(ASYNCAPI) $(BROWSER) lint typecheck pytest
 
 lint:
 	$(BIN)/ruff check shared services deploy tests bench data examples
@@ -37,7 +46,7 @@ pytest:
 	$(BIN)/pytest -q -p no:cacheprovider
 
 # The same suite with its files in reverse order: no test may depend on another file running first.
-test-reverse: install $(ASYNCAPI)
+test-reverse: install $(ASYNCAPI) $(BROWSER)
 	ANTQ_TEST_ORDER=reverse $(BIN)/pytest -q -p no:cacheprovider
 
 docs: install

@@ -334,6 +334,9 @@ def print_banner(stack: Stack) -> None:
         lines.append(f"  SMTP sink 127.0.0.1:{stack.ports.smtp}: each email sent is a file in {stack.data / 'mail'}")
     for name, port in stack.services.items():
         lines.append(f"  {name:<9} http://127.0.0.1:{port}/readyz  /metrics  /asyncapi.json  /asyncapi.yaml")
+    if "reporting" in stack.services:
+        board = f"http://127.0.0.1:{stack.services['reporting']}/board"
+        lines.append(f"  board     {board}   (the season board, live; ?lang=en for English)")
     lines += [
         "  CLI       .venv/bin/antq --help   (e.g. .venv/bin/antq registry units --subtree)",
         f"  tokens    .venv/bin/antq token --actor-id ID --unit UNIT --role officer   (issuer {stack.data / 'issuer'})",

@@ -30,19 +30,22 @@ def inbox(user: str) -> str:
     return f"_INBOX_{user}"
 
 
-def service_consumers() -> dict[str, dict[str, str]]:
-    """service → {consumer: stream} of its durable consumers (the intake included)."""
+def service_consumers() -> dict[str, tuple[dict[str, str], tuple[str, ...], tuple[str, ...]]]:
+    """service → ({consumer: stream} of its durable consumers (the intake included), the other
+    services' subjects it requests, the topics it listens to)."""
     from shared.contract.services import SERVICES
     from shared.contract.subjects import INTAKE
 
-    out: dict[str, dict[str, str]] = {}
+    out: dict[str, tuple[dict[str, str], tuple[str, ...], tuple[str, ...]]] = {}
     for entry in SERVICES:
-        host = entry.load_app()()
-        out[entry.name] = {"intake": INTAKE.name, **{c.name: c.stream for c in host.definition.consumers}}
+        d = entry.load_app()().definition
+        out[entry.name] = ({"intake": INTAKE.name, **{c.name: c.stream for c in d.consumers}}, d.asks, d.listens)
     return out
 
 
-def service_permissions(service: str, consumers: dict[str, str]) -> dict[str, Any]:
+def service_permissions(
+    service: str, consumers: dict[str, str], asks: tuple[str, ...] = (), listens: tuple[str, ...] = ()
+) -> dict[str, Any]:
     own = f"ANTQ_{service.upper()}"
     streams = sorted({own, "ANTQ_INTAKE", "ANTQ_DLQ", *consumers.values()})
     publish = ["$JS.API.INFO", *(f"$JS.API.STREAM.INFO.{s}" for s in streams)]
@@ -63,8 +66,9 @@ def service_permissions(service: str, consumers: dict[str, str]) -> dict[str, An
                 f"$JS.API.CONSUMER.PAUSE.{stream}.{durable}",
                 f"$JS.ACK.{stream}.{durable}.>",
             ]
-    publish += [f"antq.{service}.>", f"antq.dlq.{service}.>"]
+    publish += [f"antq.{service}.>", f"antq.dlq.{service}.>", *asks]
     subscribe = [
+        *listens,
         f"antq.cmd.{service}.>",
         f"antq.query.{service}.>",
         f"antq.intake.{service}.>",
@@ -83,8 +87,8 @@ def service_permissions(service: str, consumers: dict[str, str]) -> dict[str, An
 def users() -> list[tuple[str, str, dict[str, Any] | None]]:
     """(user, comment, permissions) in order; None: everything (ops)."""
     out: list[tuple[str, str, dict[str, Any] | None]] = []
-    for service, consumers in service_consumers().items():
-        out.append((service, f"the {service} service", service_permissions(service, consumers)))
+    for service, (consumers, asks, listens) in service_consumers().items():
+        out.append((service, f"the {service} service", service_permissions(service, consumers, asks, listens)))
     out.append(
         (
             "provisioner",

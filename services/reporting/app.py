@@ -3,9 +3,10 @@ events, queries, the snapshot command and the topics publisher → service host.
 
 from __future__ import annotations
 
-from services.reporting import consumers, handlers, queries, store, topics
+from services.reporting import board, consumers, handlers, queries, store, topics
 from services.reporting.deps import Reporting, ReportingSettings
 from shared.contract import reporting as contract
+from shared.contract.subjects import event_subject
 from shared.runtime.host import ServiceDefinition, ServiceHost
 from shared.runtime.kit import Clock, Kit
 
@@ -23,6 +24,10 @@ def definition(deps: Reporting) -> ServiceDefinition:
         consumers=consumers.consumers(deps),
         background=[lambda: topics.publisher(deps)],
         deps=deps,
+        web=board.app,
+        # the board reads registry's calendar with the viewer's token and listens to its own topic
+        asks=("antq.query.registry.festivals",),
+        listens=(event_subject(contract.SERVICE, "coverage", "updated", 1),),
         description="Coverage and results of the All-People's Festival for Protecting National Security, rolled up "
         "the dated unit tree from registry's and awards' events; coalesced topics and the season report.",
     )

@@ -104,10 +104,16 @@ async def snapshot_figures(
 
 
 async def q_coverage(q: c.CoverageQuery, ctx: QCtx) -> dict[str, Any]:
-    return await figures_of(
-        ctx.store, ctx.deps.trees(ctx.store.db), ctx.today, q.year, q.scope_unit_id, q.tree_date, q.level,
-        year_on_year=q.year_on_year,
+    cache = ctx.deps.trees(ctx.store.db)
+    out = await figures_of(
+        ctx.store, cache, ctx.today, q.year, q.scope_unit_id, q.tree_date, q.level, year_on_year=q.year_on_year,
     )  # fmt: skip
+    view, day = await cache.tree(ctx.store), dt.date.fromisoformat(out["tree_date"])
+    # the way up, root first (a board's breadcrumbs; a client's "up one level")
+    out["ancestry"] = [
+        {"unit_id": u, "name": _name(view, u, day)} for u in reversed(view.ancestry(q.scope_unit_id, day)[1:])
+    ]
+    return out
 
 
 async def readable(ctx: QCtx, unit_id: str, day: dt.date, what: str) -> None:
@@ -330,7 +336,35 @@ async def q_point_festivals(q: c.PointFestivalsQuery, ctx: QCtx) -> dict[str, An
     }
 
 
+async def q_seasons(q: c.SeasonsQuery, ctx: QCtx) -> dict[str, Any]:
+    """Read by any actor: a campaign is announced to the whole province (as the aggregate figures); with
+    the tree's top-level units today, where a board without a season starts."""
+    view = await ctx.deps.trees(ctx.store.db).tree(ctx.store)
+    seasons = []
+    for doc in sorted(await ctx.store.campaigns(q.year), key=lambda d: (d["window_start"], d["_id"])):
+        day = dt.date.fromisoformat(doc["window_start"])
+        seasons.append(
+            {
+                "campaign_id": doc["_id"],
+                "scope_unit_id": doc["scope_unit_id"],
+                "scope_name": _shown_name(view, doc["scope_unit_id"], day),
+                "name": doc.get("name"),
+                "window_start": doc["window_start"],
+                "window_end": doc["window_end"],
+                "report_deadline": doc["report_deadline"],
+                "closed_on": doc.get("closed_on"),
+                "upper_campaign_id": doc.get("upper_campaign_id"),
+            }
+        )
+    roots = [
+        {"unit_id": r.unit_id, "name": r.shown(ctx.today).name, "kind": r.kind_at(ctx.today)}
+        for r in view.children(None, ctx.today)
+    ]
+    return {"year": q.year, "seasons": seasons, "roots": roots}
+
+
 QUERIES: list[QuerySpec] = [
+    QuerySpec("seasons", c.SeasonsQuery, q_seasons, "The year's campaigns: scope, window, deadline, closed or not."),
     QuerySpec(
         "coverage", c.CoverageQuery, q_coverage, "Coverage of a scope on a tree date, with a breakdown per child."
     ),

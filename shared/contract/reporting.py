@@ -163,7 +163,16 @@ class PointFestivalsQuery(Model):
     tree_date: Day | None = Field(default=None, description=SEASON_TREE)
 
 
+class SeasonsQuery(Model):
+    """The year's campaigns (seasons) as reporting knows them: scope, name, window, report deadline, and
+    whether it is closed; and the tree's top-level units today (`roots`). Where a board or a dashboard
+    starts."""
+
+    year: Year
+
+
 QUERIES: dict[str, type[Model]] = {
+    "seasons": SeasonsQuery,
     "coverage": CoverageQuery,
     "unit-status": UnitStatusQuery,
     "units-missing": UnitsMissingQuery,

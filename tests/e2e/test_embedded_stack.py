@@ -13,6 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import httpx
 import nats
 
 from deploy.embedded import free_port, port_in_use
@@ -160,6 +161,12 @@ async def test_make_up_supervises_restarts_and_keeps_data(tmp_path):
         await mail_lands_in_the_sink(ports["nats"], tmp_path / "data")
         await tokens_of_the_development_issuer(ports["nats"], tmp_path / "data")
         assert any("DEVELOPMENT MODE" in line for line in lines)
+        # the banner names the season board, and it opens on the sample tree (development: no sign-in)
+        board = f"http://127.0.0.1:{ports['reporting']}/board"
+        assert any(board in line for line in lines)
+        async with httpx.AsyncClient(timeout=20) as http:
+            page = (await http.get(f"{board}/u/hue?year=2026")).text
+        assert "Thành phố Huế" in page and 'data-unit="hue" data-field="units_total"' in page
         [registry_pid] = [pid for pid, cmd in children_of(proc.pid).items() if "services.registry" in cmd]
         os.kill(registry_pid, signal.SIGKILL)
         deadline = time.monotonic() + 60

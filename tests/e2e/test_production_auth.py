@@ -6,6 +6,7 @@ token's."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import os
 import subprocess
@@ -14,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import nats
 import pytest
 
@@ -236,3 +238,123 @@ async def test_the_intake_needs_a_token_too(registry_prod, secured, idp):
     finally:
         await producer.close()
         await ops.close()
+
+
+@pytest.fixture(scope="module")
+def reporting_prod(servers, secured, idp, registry_prod, tmp_path_factory) -> Iterator[ServiceProcess]:
+    """Reporting in production as the `reporting` NATS user: its board asks registry's calendar and
+    listens to its own topic with exactly the permissions deploy/nats/nats.conf grants it."""
+    tmp = tmp_path_factory.mktemp("e2e-prod-reporting")
+    port = free_port()
+    env = {
+        "ANTQ_ENV": "production",
+        "ANTQ_NATS_URL": f"nats://{secured}",
+        "ANTQ_NATS_USER": "reporting",
+        "ANTQ_NATS_PASSWORD": PASSWORDS["reporting"],
+        "ANTQ_MONGODB_URL": servers.mongodb_url,
+        "ANTQ_MONGODB_DB": f"antq_reporting_prod_{uuid.uuid4().hex[:8]}",
+        "ANTQ_HTTP_PORT": str(port),
+        "ANTQ_AUTH_ISSUER": ISSUER,
+        "ANTQ_AUTH_JWKS_FILE": str(idp[1]),
+        "ANTQ_DECLARE_STREAMS": "false",
+        "ANTQ_COVERAGE_INTERVAL_SECONDS": "0.5",
+    }
+    svc = ServiceProcess("reporting", [sys.executable, "-m", "services.reporting"], port, env=env, log=tmp / "r.log")
+    svc.start()
+    try:
+        svc.wait_ready()
+        yield svc
+    finally:
+        svc.stop()
+
+
+async def test_the_season_board_needs_a_token_and_reads_in_the_tokens_scope(reporting_prod, secured, idp):
+    """Production refuses an injected clock, so this season is the current year's (tokens are checked on
+    the real clock anyway); nothing here depends on the date within the year."""
+    issuer, _ = idp
+    year = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=7)).year
+    t = uuid.uuid4().hex[:6]
+    p, a_unit, b_unit = f"bp-{t}", f"bw-a-{t}", f"bw-b-{t}"
+    admin = issuer.token("so-cong-an-admin", None, "admin")
+    officer_a = issuer.token("can-bo-a", a_unit, "officer")
+    producer = await nats.connect(f"nats://producer:{PASSWORDS['producer']}@{secured}", inbox_prefix="_INBOX_producer")
+
+    async def send(action: str, data: dict, token: str) -> dict:
+        doc = {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "outside-client", "data": data}
+        doc["type"] = f"vn.antq.registry.{action}.v1"
+        body = json.dumps(doc, ensure_ascii=False).encode()
+        headers = {"Authorization": f"Bearer {token}"}
+        reply = json.loads(
+            (await producer.request(command_subject("registry", action), body, 10, headers=headers)).data
+        )
+        assert reply["ok"], reply
+        return reply["result"]
+
+    board = reporting_prod.url("/board")
+    try:
+        for unit_id, kind, parent in ((p, "province", None), (a_unit, "ward", p), (b_unit, "ward", p)):
+            data = {"unit_id": unit_id, "name": f"Đơn vị {unit_id}", "kind": kind, "parent_id": parent}
+            await send("register-unit", {**data, "valid_from": "2024-01-01"}, admin)
+        await send("open-campaign", {"year": year, "scope_unit_id": p}, admin)
+        async with httpx.AsyncClient(timeout=20, follow_redirects=False) as http:
+            bearer = {"Authorization": f"Bearer {officer_a}"}
+
+            async def known() -> bool:
+                r = await http.get(f"{board}/u/{a_unit}?year={year}", headers=bearer)
+                return r.status_code == 200
+
+            for _ in range(150):
+                if await known():
+                    break
+                await asyncio.sleep(0.2)
+            # without a token: the sign-in page; the live stream is refused outright
+            r = await http.get(f"{board}?year={year}")
+            assert r.status_code == 303 and r.headers["location"].startswith("/board/login")
+            assert (await http.get(f"{board}/u/{p}?year={year}")).status_code == 303
+            assert (await http.get(f"{board}/live?year={year}&unit={p}")).status_code == 401
+            # a forged or expired token is refused with the reason; a valid one signs in (HttpOnly cookie)
+            forged = Issuer.create(Path(f"/tmp/forged-board-{t}"), issuer=ISSUER).token("x", None, "admin")
+            r = await http.post(f"{board}/login", data={"token": forged})
+            assert r.status_code == 401 and "not valid" in r.text
+            r = await http.get(
+                f"{board}?year={year}",
+                headers={"Authorization": f"Bearer {issuer.token('x', None, 'admin', ttl=-120)}"},
+            )
+            assert r.status_code == 401 and "expired" in r.text
+            r = await http.post(f"{board}/login", data={"token": officer_a})
+            assert r.status_code == 303 and "HttpOnly" in r.headers["set-cookie"]
+            cookie = {"Cookie": r.headers["set-cookie"].split(";")[0]}
+            # an officer starts at their own unit and sees its list and calendar (registry answered the
+            # board's request, which the `reporting` user may make)
+            r = await http.get(f"{board}?year={year}", headers=cookie)
+            assert r.status_code == 303 and r.headers["location"] == f"/board/u/{a_unit}?year={year}"
+            own = await http.get(f"{board}/u/{a_unit}?year={year}", headers=cookie)
+            assert own.status_code == 200 and 'id="missing"' in own.text
+            assert "Danh sách đơn vị chỉ dành" not in own.text and "Chưa có Ngày hội nào trong lịch." in own.text
+            # the province's figures are open to every actor; its list of units and its calendar are not
+            province = await http.get(f"{board}/u/{p}?year={year}", headers=cookie)
+            assert province.status_code == 200
+            assert "Danh sách đơn vị chỉ dành cho cán bộ của đơn vị này hoặc cấp trên." in province.text
+            assert "Không lấy được lịch" in province.text
+            assert officer_a not in own.text + province.text  # the token is never written into a page
+
+            # the live stream (the `reporting` user's subscription to its own topic) carries a festival
+            async def first_coverage_event() -> dict:
+                async with http.stream("GET", f"{board}/live?year={year}&unit={a_unit}", headers=cookie) as s:
+                    assert s.status_code == 200
+                    kind = None
+                    async for line in s.aiter_lines():
+                        if line.startswith("event: "):
+                            kind = line[7:]
+                        elif line.startswith("data: ") and kind == "coverage":
+                            return json.loads(line[6:])
+                raise AssertionError("the stream ended")
+
+            listening = asyncio.create_task(first_coverage_event())
+            await asyncio.sleep(1.0)
+            group = {"unit_id": f"bg-{t}", "name": "Tổ dân phố 1", "kind": "residential_group", "parent_id": a_unit}
+            await send("register-unit", {**group, "valid_from": f"{year}-01-01"}, officer_a)
+            event = await asyncio.wait_for(listening, 60)
+            assert event["unit_id"] == a_unit and event["figures"]["units_total"] == 2
+    finally:
+        await producer.close()

@@ -287,6 +287,9 @@ async def test_reporting_lists_units_to_their_branch_and_figures_to_anyone(serve
     assert coverage["units_held"] == 1
     summary = ok(await sibling.query("reporting", "awards-summary", {"year": 2026, "scope_unit_id": world.p}))
     assert summary["awards"] == {"giay_khen_chu_tich_ubnd_xa": {"approved": 1}}
+    # the year's campaigns are announced to everyone: a group's officer reads the province's (the board starts there)
+    seasons = ok(await own.query("reporting", "seasons", {"year": 2026}))
+    assert world.p in {s["scope_unit_id"] for s in seasons["seasons"]}
 
 
 # ------------------------------------------------------------------------------------ commands

@@ -119,6 +119,28 @@ async def test_coverage_on_two_tree_dates(admin, season) -> None:
     assert (only_wards["units_total"], only_wards["units_held"]) == (2, 1)
 
 
+async def test_seasons_lists_the_years_campaigns_and_the_roots_and_coverage_gives_the_way_up(admin, season) -> None:
+    """Where a board starts: the year's campaigns with their scope's name and window, the tree's top
+    units; and on any scope, the way up (root first) for its breadcrumbs."""
+    seasons = ok(await admin.query("reporting", "seasons", {"year": 2026}))
+    mine = [s for s in seasons["seasons"] if s["scope_unit_id"] == season.p]
+    assert [(s["campaign_id"], s["scope_name"], s["closed_on"]) for s in mine] == [
+        (season.campaign, f"Đơn vị {season.p}", None)
+    ]
+    assert mine[0]["window_start"] == "2026-07-01" and mine[0]["window_end"] == "2026-08-19"
+    assert season.p in {r["unit_id"] for r in seasons["roots"]} and season.w1 not in {
+        r["unit_id"] for r in seasons["roots"]
+    }
+    earlier = ok(await admin.query("reporting", "seasons", {"year": 2025}))["seasons"]
+    assert all(s["scope_unit_id"] != season.p for s in earlier)  # no campaign of P in 2025
+    group = ok(await admin.query("reporting", "coverage", {"year": 2026, "scope_unit_id": season.g1}))
+    assert group["ancestry"] == [
+        {"unit_id": season.p, "name": f"Đơn vị {season.p}"},
+        {"unit_id": season.w1, "name": f"Đơn vị {season.w1}"},
+    ]
+    assert ok(await admin.query("reporting", "coverage", {"year": 2026, "scope_unit_id": season.p}))["ancestry"] == []
+
+
 async def test_units_missing_and_unit_status(admin, season) -> None:
     missing = ok(
         await admin.query(

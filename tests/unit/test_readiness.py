@@ -36,7 +36,7 @@ async def test_a_failing_check_answers_500_and_the_endpoint_keeps_serving():
             raise RuntimeError("check broke")
         return {"nats": True}
 
-    server = HealthServer("127.0.0.1", 0, Metrics("probe").registry, readiness, lambda: {})
+    server = HealthServer("127.0.0.1", 0, Metrics("probe").registry, readiness, {})
     await server.start()
     try:
         assert (await _get(server.port, "/readyz")).startswith(b"HTTP/1.1 500")

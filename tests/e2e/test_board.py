@@ -1,0 +1,196 @@
+"""The season board in a real browser: headless Chromium (Debian's, driven by selenium through
+chromedriver; `make test` installs both) against registry, awards and reporting as their own
+processes. The figures on the page are the `coverage` query's, a drill-down follows the tree, and a
+festival reported through the bus reaches the open page live (server-sent events), without a reload."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.reporting.board import totals
+from services.reporting.board.strings import number, percent
+from tests.e2e.awards_flow import Outside, ok
+from tests.e2e.conftest import ServiceProcess, service_process
+from tests.e2e.test_reporting_e2e import query, season, until
+
+webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.webdriver.chrome.options import Options  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def board_stack(servers, tmp_path_factory, registry_process) -> Iterator[dict[str, ServiceProcess]]:
+    tmp = tmp_path_factory.mktemp("e2e-board")
+    procs = {
+        "awards": service_process(servers, "awards", tmp),
+        "reporting": service_process(servers, "reporting", tmp, ANTQ_COVERAGE_INTERVAL_SECONDS="0.5"),
+    }
+    for p in procs.values():
+        p.start()
+    for p in procs.values():
+        p.wait_ready()
+    yield procs
+    for p in procs.values():
+        p.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    if not Path(CHROMEDRIVER).exists():
+        pytest.fail("chromedriver is missing: `make test` installs Debian's chromium and chromium-driver")
+    options = Options()
+    options.binary_location = CHROMIUM
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    # the machine has no network beyond loopback: nothing in the background may try to reach out
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--window-size=1280,1000",
+        "--lang=vi",
+    ):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def wait_for(condition, timeout: float = 30.0, what: str = "the page"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def field(driver, unit: str, name: str) -> str:
+    return driver.find_element(By.CSS_SELECTOR, f'[data-unit="{unit}"][data-field="{name}"]').text
+
+
+async def coverage(url: str, unit: str) -> dict:
+    return ok(await query(url, "coverage", {"year": 2026, "scope_unit_id": unit}))
+
+
+def test_the_board_shows_the_season_drills_down_and_updates_live(servers, board_stack, browser):
+    url = servers.nats_url
+    u = asyncio.run(season(url))
+
+    async def settled() -> dict | None:  # reporting has learnt the tree, the festivals and the award
+        reply = await query(url, "coverage", {"year": 2026, "scope_unit_id": u["p"]})
+        figures = reply.get("result") or {}
+        return figures if (figures.get("units_total"), figures.get("units_held")) == (5, 2) else None
+
+    province = asyncio.run(until(settled))
+    assert province, "reporting never showed the season"
+    base = board_stack["reporting"].url("/board")
+
+    # the start page lists the year's campaigns; the province's opens its board
+    browser.get(f"{base}?year=2026")
+    browser.find_element(By.LINK_TEXT, f"Đơn vị {u['p']}").click()
+    wait_for(lambda: browser.find_element(By.ID, "scope-name").text == f"Đơn vị {u['p']}")
+
+    # the figures are the coverage query's, formatted as the province reads them
+    for name in ("units_held", "units_total", "units_planned", "participants", "cost_vnd"):
+        assert field(browser, u["p"], name) == number(province[name], "vi"), name
+    assert field(browser, u["p"], "coverage") == percent(province["coverage"], "vi") == "40,0 %"
+    for row in province["breakdown"]:
+        assert field(browser, row["unit_id"], "units_held") == number(row["units_held"], "vi")
+        assert field(browser, row["unit_id"], "coverage") == percent(row["coverage"], "vi")
+    gifts = browser.find_element(By.ID, "gift-value").text
+    assert gifts == number(1_500_000, "vi") == "1.500.000"
+    summary = ok(asyncio.run(query(url, "awards-summary", {"year": 2026, "scope_unit_id": u["p"]})))
+    assert browser.find_element(By.ID, "awards").text == number(totals(summary)["awards"], "vi")
+    assert browser.find_element(By.ID, "nominations").text == number(totals(summary)["nominations"], "vi") == "1"
+
+    # drill down: ward W1's own board, its figures and its missing units as the queries give them
+    browser.find_element(By.LINK_TEXT, f"Đơn vị {u['w1']}").click()
+    wait_for(lambda: browser.find_element(By.ID, "scope-name").text == f"Đơn vị {u['w1']}")
+    ward = asyncio.run(coverage(url, u["w1"]))
+    assert field(browser, u["w1"], "units_held") == number(ward["units_held"], "vi")
+    assert field(browser, u["w1"], "units_total") == number(ward["units_total"], "vi")
+    missing = ok(asyncio.run(query(url, "units-missing", {"year": 2026, "scope_unit_id": u["w1"]})))
+    shown = [e.get_attribute("data-missing") for e in browser.find_elements(By.CSS_SELECTOR, "[data-missing]")]
+    assert shown == [m["unit_id"] for m in missing["units"]] and shown
+    crumbs = browser.find_element(By.CLASS_NAME, "crumbs").text
+    assert f"Đơn vị {u['p']}" in crumbs
+
+    # back on the province's board, a festival reported through the bus arrives without a reload
+    browser.find_element(By.LINK_TEXT, f"Đơn vị {u['p']}").click()
+    wait_for(lambda: browser.find_element(By.ID, "scope-name").text == f"Đơn vị {u['p']}")
+    wait_for(lambda: browser.find_element(By.TAG_NAME, "body").get_attribute("data-live-state") == "on", what="live")
+    browser.execute_script("window.stillTheSamePage = true;")
+    asyncio.run(report_g3(url, u))
+    wait_for(lambda: field(browser, u["p"], "units_held") == "3", what="the live update", timeout=60)
+    assert browser.execute_script("return window.stillTheSamePage === true;"), "the page reloaded"
+    assert field(browser, u["p"], "coverage") == "60,0 %"
+    assert field(browser, u["w2"], "units_held") == "1"  # the ward's row moved too
+    assert int(browser.find_element(By.TAG_NAME, "body").get_attribute("data-updates")) >= 1
+
+    # English on request; on a phone the page fits the screen (tables scroll inside their card)
+    browser.get(f"{base}/u/{u['p']}?year=2026&lang=en")
+    assert browser.find_element(By.TAG_NAME, "h2").text == "Units below"
+    browser.set_window_size(390, 844)
+    browser.get(f"{base}/u/{u['p']}?year=2026")
+    overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth;")
+    assert overflow <= 0, f"the page is {overflow}px wider than a phone"
+    browser.set_window_size(1280, 1000)
+    if os.environ.get("ANTQ_BOARD_SCREENSHOT"):  # the README's picture: ANTQ_BOARD_SCREENSHOT=docs/board.png
+        browser.get(f"{base}/u/{u['p']}?year=2026")
+        browser.save_screenshot(os.environ["ANTQ_BOARD_SCREENSHOT"])
+
+
+async def report_g3(url: str, u: dict[str, str]) -> None:
+    import nats
+
+    nc = await nats.connect(url)
+    try:
+        c = Outside(nc)
+        plan = {
+            "unit_id": u["g3"],
+            "year": 2026,
+            "date": "2026-08-12",
+            "venue": "Sân tổ dân phố",
+            "ceremony": {},
+            "festival_part": {},
+        }
+        fid = ok(await c.send("registry", "plan-festival", plan))["festival_id"]
+        report = {
+            "festival_id": fid,
+            "held_on": "2026-08-12",
+            "participants": 90,
+            "ceremony_held": True,
+            "festival_part_held": True,
+            "cost_vnd": 1_000_000,
+        }
+        ok(await c.send("registry", "report-festival", report))
+    finally:
+        await nc.close()
+
+
+def test_a_unit_not_known_answers_a_page_not_a_traceback(board_stack, browser):
+    base = board_stack["reporting"].url("/board")
+    browser.get(f"{base}/u/no-such-unit-{uuid.uuid4().hex[:6]}?year=2026")
+    assert "not known to reporting" in browser.find_element(By.ID, "problem").text

@@ -221,7 +221,11 @@ def test_cli_asks_each_service_of_the_table_for_its_consumers(servers, registry_
     antq = str(Path(sys.executable).parent / "antq")
     r = subprocess.run([antq, "registry", "consumers"], env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
-    assert "registry consumers" in r.stdout  # registry listens to nothing yet: an empty table
+    assert "bộ tiêu thụ của registry" in r.stdout  # registry listens to nothing yet: an empty table
+    r = subprocess.run(
+        [antq, "--lang", "en", "registry", "consumers"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 0 and "registry consumers" in r.stdout, r.stderr
     r = subprocess.run([antq, "registry", "rebuild", "units"], env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 1
     assert "not_found" in r.stderr and "has no consumer" in r.stderr

@@ -40,3 +40,43 @@ def test_json_prints_a_listings_answer(monkeypatch):
     with pytest.raises(common.typer.Exit):
         common.listing(Reply(ok=True, id="x", result={"items": [{"id": "a"}]}, error=None))
     assert '"items"' in screen.export_text()
+
+
+def test_headings_are_in_the_provinces_language_with_english_on_request(monkeypatch):
+    from typer.testing import CliRunner
+
+    from shared.client.cli import app
+    from shared.client.cli.words import HEADINGS, Lang
+
+    screen = Console(width=200, record=True)
+    monkeypatch.setattr(common, "console", screen)
+    monkeypatch.setattr(Lang, "current", "vi")
+    screen.print(common.table("nominations", COLUMNS, [ROW]))
+    vi = screen.export_text(clear=True)
+    assert all(HEADINGS[c] in vi for c in COLUMNS) and "achievement" not in vi
+    monkeypatch.setattr(Lang, "current", "en")
+    screen.print(common.table("nominations", COLUMNS, [ROW]))
+    en = screen.export_text(clear=True)
+    assert all(c in en for c in COLUMNS) and "Mã đề nghị" not in en and "Mức tiền" not in en
+    refused = CliRunner().invoke(app, ["--lang", "fr", "dlq", "list"])
+    assert refused.exit_code == 2 and "choose one of vi, en" in refused.output
+
+
+def test_every_heading_the_cli_uses_has_its_vietnamese():
+    """A heading without a translation would show in English in a Vietnamese table."""
+    import ast
+    from pathlib import Path
+
+    from shared.client.cli.words import HEADINGS
+
+    used: set[str] = set()
+    for path in Path(common.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "table" and len(node.args) >= 2:
+                columns = node.args[1]
+                if isinstance(columns, ast.Name):  # `columns = (…)` assigned just before
+                    continue
+                used |= {e.value for e in getattr(columns, "elts", []) if isinstance(e, ast.Constant)}
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", "").endswith("columns") for t in node.targets):
+                used |= {e.value for e in getattr(node.value, "elts", []) if isinstance(e, ast.Constant)}
+    assert used and sorted(used - set(HEADINGS)) == []

@@ -15,6 +15,7 @@ from shared.client.cli.common import UNEXPECTED, USAGE, Opts, err, fail, parse_j
 from shared.client.cli.dlq import dlq_app
 from shared.client.cli.identity import IdentityError, actor_of
 from shared.client.cli.services import service_app
+from shared.client.cli.words import LANGS, Lang
 from shared.client.tokens import Issuer
 from shared.contract.services import SERVICES
 
@@ -30,6 +31,9 @@ def main_options(
     actor_role: Annotated[str, typer.Option(envvar="ANTQ_ACTOR_ROLE")] = "admin",
     timeout: Annotated[float, typer.Option(help="seconds to wait for a reply")] = 10.0,
     as_json: Annotated[bool, typer.Option("--json", help="listings print their answer as JSON")] = False,
+    lang: Annotated[
+        str, typer.Option("--lang", envvar="ANTQ_LANG", help="tables in vi (the province's language) or en")
+    ] = "vi",
     token: Annotated[
         str | None, typer.Option(envvar="ANTQ_TOKEN", help="a JWT from the identity provider, sent on every request")
     ] = None,
@@ -44,6 +48,9 @@ def main_options(
         fail(str(exc), USAGE)
     Opts.timeout = timeout
     Opts.json = as_json
+    if lang not in LANGS:
+        fail(f"--lang {lang!r}: choose one of {', '.join(LANGS)}", USAGE)
+    Lang.current = lang
     Opts.token = token
     Opts.issuer_dir = issuer_dir
 

@@ -8,6 +8,7 @@ import typer
 from pydantic import ValidationError
 
 from shared.client.cli.common import USAGE, answer, console, err, fail, listing, run, table, vnd
+from shared.client.cli.words import say
 from shared.contract import awards as c
 
 
@@ -35,7 +36,14 @@ def commands(awards_app: typer.Typer) -> None:
             )
         columns = ("code", "name", "grantor", "in force", "for", "once", "amount (VND)", "flags")
         console.print(
-            table(f"award forms in force on {result['date']} (rules {result['rules_version']})", columns, rows)
+            table(
+                say(
+                    f"award forms in force on {result['date']} (rules {result['rules_version']})",
+                    f"hình thức khen thưởng có hiệu lực ngày {result['date']} (quy định {result['rules_version']})",
+                ),
+                columns,
+                rows,
+            )
         )
 
     @awards_app.command("nominations")
@@ -65,7 +73,7 @@ def commands(awards_app: typer.Typer) -> None:
             for n in result["items"]
         ]
         columns = ("nomination", "nominee", "unit", "form", "year", "status", "achievement")
-        console.print(table(f"nominations under {unit}", columns, rows))
+        console.print(table(say(f"nominations under {unit}", f"đề nghị khen thưởng thuộc {unit}"), columns, rows))
         if result["next"]:
             console.print(f"more after {result['next']}")
 
@@ -87,7 +95,13 @@ def commands(awards_app: typer.Typer) -> None:
             for n in result["nominations"]
         ]
         columns = ("nomination", "form", "year", "status", "submitted", "achievement")
-        console.print(table(f"nominations of {result['nominee_key']}", columns, nominations))
+        console.print(
+            table(
+                say(f"nominations of {result['nominee_key']}", f"đề nghị của {result['nominee_key']}"),
+                columns,
+                nominations,
+            )
+        )
         awards = [
             (
                 a["award_id"],
@@ -101,7 +115,13 @@ def commands(awards_app: typer.Typer) -> None:
             for a in result["awards"]
         ]
         award_columns = ("award", "form", "decision", "decided by", "status", "conferred", "amount (VND)")
-        console.print(table(f"awards of {result['nominee_key']}", award_columns, awards))
+        console.print(
+            table(
+                say(f"awards of {result['nominee_key']}", f"khen thưởng của {result['nominee_key']}"),
+                award_columns,
+                awards,
+            )
+        )
 
     @awards_app.command("gifts")
     def awards_gifts(
@@ -130,7 +150,7 @@ def commands(awards_app: typer.Typer) -> None:
             for g in result["items"]
         ]
         columns = ("gift", "unit", "beneficiaries", "recipients", "value (VND)", "funding", "given on", "festival")
-        console.print(table("gifts", columns, rows))
+        console.print(table(say("gifts", "thăm hỏi, tặng quà"), columns, rows))
         t = result["totals"]
         console.print(f"{t['entries']} entries, {t['recipients']} recipients, {vnd(t['value_vnd'])} VND")
 

@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from shared.client import Client, Reply
+from shared.client.cli.words import heading
 from shared.client.season_report import vnd
 from shared.client.tokens import Issuer
 from shared.contract.envelope import Actor
@@ -131,9 +132,11 @@ def _whole(values: Sequence[str]) -> bool:
 
 
 def table(title: str, columns: tuple[str, ...], rows: Sequence[Sequence[str]], ids: int = 0) -> RenderableType:
-    """Rows as a table whose ids, codes, amounts and dates (the first `ids` columns, and every column
-    without spaces) are never cut: the other columns fold. When the whole columns alone do not fit the
-    terminal, each row is shown as a block of `column: value` lines instead (the detail view)."""
+    """Rows as a table headed in the chosen language (`words.heading`; columns are named in English),
+    whose ids, codes, amounts and dates (the first `ids` columns, and every column without spaces) are
+    never cut: the other columns fold. When the whole columns alone do not fit the terminal, each row is
+    shown as a block of `column: value` lines instead (the detail view)."""
+    columns = tuple(heading(c) for c in columns)
     texts = [[str(v) for v in row] for row in rows]
     whole = [i for i in range(len(columns)) if i < ids or (texts and _whole([r[i] for r in texts]))]
     need = sum(max(len(columns[i]), *(len(r[i]) for r in texts)) for i in whole) if texts else 0

@@ -11,6 +11,7 @@ from nats.js.errors import NotFoundError
 
 from shared.client import Client, read_stream
 from shared.client.cli.common import REFUSED, Opts, console, fail, run, table
+from shared.client.cli.words import say
 from shared.contract.subjects import DLQ
 
 dlq_app = typer.Typer(help="Dead letters: list and replay.", no_args_is_help=True)
@@ -33,7 +34,14 @@ def dlq_list(service: Annotated[str | None, typer.Option()] = None, limit: int =
         (str(seq), f"{d['service']}/{d['consumer']}", d["subject"], d["reason"], d["error"], d["failed_at"])
         for seq, d in letters
     ]
-    console.print(table("dead letters", ("seq", "consumer", "subject", "reason", "error", "failed_at"), rows, ids=1))
+    console.print(
+        table(
+            say("dead letters", "thư chết (dead letters)"),
+            ("seq", "consumer", "subject", "reason", "error", "failed_at"),
+            rows,
+            ids=1,
+        )
+    )
 
 
 @dlq_app.command("replay")

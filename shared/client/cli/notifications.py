@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from shared.client.cli.common import console, listing, run, table
+from shared.client.cli.words import say
 
 
 def commands(notifications_app: typer.Typer) -> None:
@@ -51,7 +52,7 @@ def commands(notifications_app: typer.Typer) -> None:
             "attempts",
             "last error",
         )
-        console.print(table("deliveries", columns, rows))
+        console.print(table(say("deliveries", "nhật ký gửi"), columns, rows))
         if result["next"]:
             console.print(f"more: --after {result['next']}")
 
@@ -81,4 +82,4 @@ def commands(notifications_app: typer.Typer) -> None:
             for x in result["recipients"]
         ]
         columns = ("recipient", "scope", "channel", "address", "mode", "lang", "events", "status")
-        console.print(table("recipients", columns, rows))
+        console.print(table(say("recipients", "người nhận"), columns, rows))

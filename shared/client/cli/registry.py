@@ -13,6 +13,7 @@ from rich.progress import Progress
 from shared.client import Client
 from shared.client.calendar import ics
 from shared.client.cli.common import Opts, answer, console, err, listing, run, show, table
+from shared.client.cli.words import say
 from shared.client.importer import import_units, read_rows
 from shared.client.reform import ReformReport, apply_reform, read_csv
 
@@ -121,7 +122,9 @@ def commands(registry_app: typer.Typer) -> None:
             for u in result["units"]
         ]
         columns = ("unit_id", "code", "name", "kind", "parent_id", "flags")
-        console.print(table(f"units as of {result['as_of']}", columns, rows, ids=1))
+        console.print(
+            table(say(f"units as of {result['as_of']}", f"đơn vị ngày {result['as_of']}"), columns, rows, ids=1)
+        )
         console.print(f"{len(result['units'])} units" + (f"; more after {result['next']}" if result["next"] else ""))
 
     @registry_app.command("festivals")
@@ -175,5 +178,12 @@ def commands(registry_app: typer.Typer) -> None:
             for f in festivals
         ]
         columns = ("date", "festival_id", "unit_id", "unit", "status", "point", "venue")
-        console.print(table(f"festivals{f' of {scope}' if scope else ''}", columns, rows, ids=3))
+        console.print(
+            table(
+                say(f"festivals{f' of {scope}' if scope else ''}", f"Ngày hội{f' thuộc {scope}' if scope else ''}"),
+                columns,
+                rows,
+                ids=3,
+            )
+        )
         console.print(f"{len(festivals)} festivals")

@@ -10,9 +10,9 @@ from typing import Annotated, Any
 import typer
 
 from shared.client.cli.common import Opts, answer, console, err, listing, run, show, table, vnd
+from shared.client.cli.words import kind, reason, say
 from shared.client.season_docx import write_docx
-from shared.client.season_report import KIND_VI, QueryRefused, dmy, pct, season, write_csv, write_xlsx
-from shared.client.season_sheets import REASON_VI
+from shared.client.season_report import QueryRefused, dmy, pct, season, write_csv, write_xlsx
 
 TREE_DATE_HELP = "the tree of YYYY-MM-DD (default: the season's: its campaign's close date, else its report deadline)"
 WRITERS: dict[str, Callable[[dict[str, Any], Path], None]] = {"docx": write_docx, "xlsx": write_xlsx, "csv": write_csv}
@@ -42,20 +42,13 @@ def commands(reporting_app: typer.Typer) -> None:
                 vnd(f["participants"]),
             )
 
-        rows = [row(b["name"], KIND_VI.get(b["kind"], b["kind"]), b) for b in result["breakdown"]]
-        rows.append(row("Tổng", "", result))
-        columns = (
-            "Đơn vị",
-            "Loại",
-            "Số đơn vị",
-            "Đã đăng ký",
-            "Đã tổ chức",
-            "Đúng hạn",
-            "Tỷ lệ",
-            "Đủ hai phần",
-            "Người tham gia",
+        rows = [row(b["name"], kind(b["kind"]), b) for b in result["breakdown"]]
+        rows.append(row(say("Total", "Tổng"), "", result))
+        columns = ("unit", "kind", "expected", "planned", "held", "on time", "coverage", "both parts", "participants")
+        title = say(
+            f"Festival {year} — {result['scope_name']}, on the unit tree of {result['tree_date']}",
+            f"Ngày hội {year} — {result['scope_name']}, cây đơn vị ngày {dmy(result['tree_date'])}",
         )
-        title = f"Ngày hội {year} — {result['scope_name']}, cây đơn vị ngày {dmy(result['tree_date'])}"
         console.print(table(title, columns, rows))
 
     @reporting_app.command("missing")
@@ -86,11 +79,15 @@ def commands(reporting_app: typer.Typer) -> None:
         if as_json or Opts.json:
             console.print_json(json.dumps(units, ensure_ascii=False))
             return
-        rows = [(u["unit_id"], u["name"], KIND_VI.get(u["kind"], u["kind"] or ""), u.get("parent_name") or "",
-                 REASON_VI.get(u["reason"], u["reason"])) for u in units]  # fmt: skip
-        title = f"Đơn vị chưa hoàn thành, năm {year}, cây đơn vị ngày {dmy(last['tree_date'])}"
-        console.print(table(title, ("Mã định danh", "Đơn vị", "Loại", "Trực thuộc", "Lý do"), rows, ids=1))
-        console.print(f"{len(units)} units: " + ", ".join(f"{n} {k}" for k, n in last["by_reason"].items()))
+        rows = [(u["unit_id"], u["name"], kind(u["kind"]), u.get("parent_name") or "", reason(u["reason"]))
+                for u in units]  # fmt: skip
+        title = say(
+            f"Units still missing, {year}, on the unit tree of {last['tree_date']}",
+            f"Đơn vị chưa hoàn thành, năm {year}, cây đơn vị ngày {dmy(last['tree_date'])}",
+        )
+        console.print(table(title, ("unit_id", "unit", "kind", "parent", "reason"), rows, ids=1))
+        by_reason = ", ".join(f"{n} {reason(k)}" for k, n in last["by_reason"].items())
+        console.print(say(f"{len(units)} units: ", f"{len(units)} đơn vị: ") + by_reason)
 
     @reporting_app.command("unit-status")
     def reporting_unit_status(

@@ -10,6 +10,7 @@ from rich.progress import Progress
 
 from shared.client import Client, Reply
 from shared.client.cli.common import console, err, listing, run, show, table
+from shared.client.cli.words import say
 
 
 def service_app(service: str, summary: str) -> typer.Typer:
@@ -33,7 +34,7 @@ def service_app(service: str, summary: str) -> typer.Typer:
             for r in result["consumers"]
         ]
         columns = ("consumer", "stream", "pending", "lag", "processed", "since progress (s)", "state")
-        console.print(table(f"{service} consumers", columns, rows))
+        console.print(table(say(f"{service} consumers", f"bộ tiêu thụ của {service}"), columns, rows))
 
     @sub.command("rebuild")
     def rebuild(

@@ -17,6 +17,7 @@ import httpx
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from services.notifications import egress, rules, titles
+from services.notifications.rules import UNIT_LISTS
 from shared.runtime.settings import ServiceSettings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -75,6 +76,11 @@ UNIT_FIELDS = (
 )
 
 
+NAMED_FIELDS = (*UNIT_FIELDS, *UNIT_LISTS, "campaign_id", "upper_campaign_id", "festival_id")
+# ids with no name to show: kept (the reader may need them to act) but listed after what reads as words
+REFERENCES = ("nomination_id", "award_id", "gift_id", "model_id", "person_id", "replaces_award_id")
+
+
 def _value(key: str, value: Any, language: str, names: dict[str, str], tz: str = TZ) -> str:
     """A field as people read it: yes/no, dd/mm/yyyy, 1.234.567 (not for a year), a unit by its name,
     a plan's items listed."""
@@ -85,7 +91,7 @@ def _value(key: str, value: Any, language: str, names: dict[str, str], tz: str =
             return str(value)
         return f"{value:,}".replace(",", "." if language == "vi" else ",")
     if isinstance(value, str):
-        if key in UNIT_FIELDS and value in names:
+        if key in NAMED_FIELDS and value in names:
             return f"{names[value]} ({value})"
         if len(value) == 10 and value[4] == "-" and value[7] == "-":
             return _vn_date(value)
@@ -112,10 +118,15 @@ def item_view(
     cloud: dict[str, Any], language: str, names: dict[str, str] | None = None, tz: str = TZ
 ) -> dict[str, Any]:
     data = cloud.get("data") or {}
+    names = names or {}
+
+    def last(key: str) -> bool:  # an id with no name goes after the rows that read as words
+        return key in REFERENCES or (key in NAMED_FIELDS and isinstance(data[key], str) and data[key] not in names)
+
     rows = [
-        {"label": titles.label(k, language), "value": _value(k, v, language, names or {}, tz)}
-        for k, v in data.items()
-        if v not in (None, [], {}, "")
+        {"label": titles.label(k, language), "value": _value(k, data[k], language, names, tz)}
+        for k in sorted(data, key=last)
+        if data[k] not in (None, [], {}, "")
     ][:MAX_ROWS]
     return {
         "title": titles.title(str(cloud.get("type", "")), language),

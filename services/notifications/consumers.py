@@ -12,6 +12,7 @@ A rebuild replays into fresh replicas and queues nothing."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from pydantic import BaseModel
@@ -45,7 +46,16 @@ async def _prefetch(tx: Tx[NotificationsStore], events: list[tuple[BaseModel, Ev
     units: set[str] = set()
     for e, meta in events:
         units |= rules.units_of(e.model_dump(mode="json"), actor_unit=meta.actor_unit)
+    named: dict[str, set[str]] = {"campaigns": set(), "festivals": set()}
+    for e, _ in events:
+        for kind, ids in rules.mentioned(e.model_dump(mode="json")).items():
+            if kind == "units":
+                units |= ids
+            else:
+                named[kind] |= ids
     await tx.store.units.load(units)
+    for kind, ids in named.items():
+        await tx.store.load_replicas(kind, ids)
     await tx.store.active_recipients()
     await tx.store.load_nominations({n for e, _ in events if (n := getattr(e, "nomination_id", None))})
 
@@ -74,11 +84,7 @@ async def queue(deps: Notifications, tx: Tx[NotificationsStore], meta: EventMeta
     if not any([await tx.store.units.get(u) is not None for u in units]):
         raise UnitNotKnownYet(f"no unit of event {meta.id} ({', '.join(sorted(units))}) is in the units replica yet")
     cloud = meta.envelope.model_dump(mode="json", exclude_none=True)
-    names = {}  # the units' names on the event's day, for the email
-    for unit_id in units:
-        record = await tx.store.units.get(unit_id)
-        if record is not None:
-            names[unit_id] = record.shown(day).name
+    names = await names_of(tx.store, cloud.get("data") or {}, units, day)
     for x in recipients:
         if not rules.in_scope(x.scope_unit_id, chains):
             continue
@@ -91,6 +97,31 @@ async def queue(deps: Notifications, tx: Tx[NotificationsStore], meta: EventMeta
         else:
             doc = new_delivery("event", x.recipient_id, x.channel, meta.type, now, now, [cloud], names)
         tx.write("deliveries", UpdateOne({"_id": key}, {"$setOnInsert": doc}, upsert=True))
+
+
+async def names_of(store: NotificationsStore, data: dict[str, Any], units: set[str], day: dt.date) -> dict[str, str]:
+    """What an email shows instead of ids: each unit the event names by its name on the event's day, a
+    campaign by its name (else its scope and year), a festival by its unit."""
+    mentioned = rules.mentioned(data)
+
+    async def unit_name(unit_id: str) -> str | None:
+        record = await store.units.get(unit_id)
+        return record.shown(day).name if record is not None else None
+
+    names: dict[str, str] = {}
+    for unit_id in sorted(units | mentioned["units"]):
+        if (name := await unit_name(unit_id)) is not None:
+            names[unit_id] = name
+    for campaign_id in mentioned["campaigns"]:
+        if (c := await store.replica("campaigns", campaign_id)) is not None:
+            scope = await unit_name(c.get("scope_unit_id") or "") or c.get("scope_unit_id")
+            names[campaign_id] = c.get("name") or f"{scope} · {c.get('year')}"
+    for festival_id in mentioned["festivals"]:
+        f = await store.replica("festivals", festival_id)
+        name = await unit_name(f.get("unit_id") or "") if f is not None else None
+        if f is not None and name is not None:
+            names[festival_id] = f"{name} · {f.get('year')}"
+    return names
 
 
 # ------------------------------------------------------------------------------------ registry

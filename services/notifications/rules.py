@@ -47,6 +47,20 @@ def units_of(data: dict[str, Any], nomination: dict[str, Any] | None = None, act
     return {u for u in found if isinstance(u, str) and u}
 
 
+UNIT_LISTS = ("successor_unit_ids", "successor_ids", "source_unit_ids", "predecessor_ids", "part_unit_ids")
+
+
+def mentioned(data: dict[str, Any]) -> dict[str, set[str]]:
+    """Every unit, campaign and festival an event names (an email shows each by its name): the units of
+    `units_of`, those of the lineage lists, and the campaigns and festivals it refers to."""
+    units = units_of(data) | {u for k in UNIT_LISTS for u in (data.get(k) or []) if isinstance(u, str) and u}
+    refs = {
+        "campaigns": {data.get("campaign_id"), data.get("upper_campaign_id")},
+        "festivals": {data.get("festival_id")},
+    }
+    return {"units": units, **{k: {i for i in v if isinstance(i, str) and i} for k, v in refs.items()}}
+
+
 def addressed(patterns: Iterable[str], created_at: dt.datetime, event_type: str, when: dt.datetime) -> bool:
     """Whether a recipient gets an event: its type matches one of the recipient's patterns, and it happened
     once the recipient was there (a new recipient gets what happens next, never the past)."""

@@ -74,6 +74,7 @@ class NotificationsStore(AggregateStore):
         self.units = UnitsStore(db, session, UNITS)
         self._recipients: list[Recipient] | None = None
         self.nominations: dict[str, Doc | None] = {}
+        self.replicas: dict[str, dict[str, Doc | None]] = {"campaigns": {}, "festivals": {}}
 
     async def recipient(self, recipient_id: str) -> Recipient | None:
         return await self._get("recipients", recipient_id, Recipient)
@@ -96,6 +97,23 @@ class NotificationsStore(AggregateStore):
                 d["_id"]: d for d in await self.db.nominations.find({"_id": {"$in": chunk}}, session=self.s).to_list()
             }
             self.nominations.update({i: found.get(i) for i in chunk})
+
+    async def load_replicas(self, collection: str, ids: set[str]) -> None:
+        """Campaigns or festivals named by a batch's events, read in one query per chunk (an email
+        names them)."""
+        cache = self.replicas[collection]
+        wanted = sorted(i for i in ids if i not in cache)
+        for k in range(0, len(wanted), IN_CHUNK):
+            chunk = wanted[k : k + IN_CHUNK]
+            found = {
+                d["_id"]: d for d in await self.db[collection].find({"_id": {"$in": chunk}}, session=self.s).to_list()
+            }
+            cache.update({i: found.get(i) for i in chunk})
+
+    async def replica(self, collection: str, doc_id: str) -> Doc | None:
+        if doc_id not in self.replicas[collection]:
+            await self.load_replicas(collection, {doc_id})
+        return self.replicas[collection][doc_id]
 
     async def nomination(self, nomination_id: str) -> Doc | None:
         if nomination_id not in self.nominations:

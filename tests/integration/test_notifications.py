@@ -427,6 +427,12 @@ async def test_email_in_vietnamese_and_english_escapes_what_it_shows(admin, regi
     assert "Địa điểm: Sân <b>văn hóa</b> & thể thao" in text
     assert "Kính gửi" in text and "Dear" in m_en.get_body(("plain",)).get_content()
     assert "10/08/2026" in text  # dates as Vietnamese documents write them
+    # names where names belong: the unit and the campaign by name (the id kept beside it, to look it up)
+    assert f"Đơn vị: Tổ dân phố {t.h} ({t.h})" in text
+    assert f"Đợt: Tổ dân phố {t.p} · 2026 ({t.campaign})" in text
+    lines = text.splitlines()
+    festival_row = next(i for i, line in enumerate(lines) if line.startswith("Ngày hội: "))
+    assert festival_row > next(i for i, line in enumerate(lines) if line.startswith("Địa điểm: "))  # ids last
 
 
 # ------------------------------------------------------------------------------------ awards

@@ -297,3 +297,39 @@ def test_every_field_an_email_may_show_has_a_label_in_both_languages():
     events = [*r.EVENTS.values(), *r.NEWER_EVENTS.values(), *a.EVENTS.values()]
     missing = sorted({f for e in events for f in e.model_fields if f not in LABELS})
     assert missing == []
+
+
+def test_emails_name_lineage_units_campaigns_and_festivals_and_list_bare_ids_last():
+    delivery = {
+        "_id": "e|r|email",
+        "kind": "event",
+        "event_type": "vn.antq.awards.award.conferred.v1",
+        "names": {"c1": "Xã A", "n1": "Phường B", "camp": "Huế · 2025", "f1": "Phường B · 2025"},
+        "items": [
+            {
+                "type": "vn.antq.awards.award.conferred.v1",
+                "time": "2025-08-10T01:30:00Z",
+                "data": {
+                    "award_id": "0199-award",
+                    "nomination_id": "0199-nomination",
+                    "unit_id": "c1",
+                    "successor_unit_ids": ["n1"],
+                    "campaign_id": "camp",
+                    "festival_id": "f1",
+                    "conferred_on": "2025-08-10",
+                },
+            }
+        ],
+    }
+    _, text, _ = channels.render(delivery, "vi", "cán bộ")
+    lines = [line for line in text.splitlines() if ": " in line]
+    assert "Đơn vị kế thừa: Phường B (n1)" in lines
+    assert "Đợt: Huế · 2025 (camp)" in lines and "Ngày hội: Phường B · 2025 (f1)" in lines
+    bare = [i for i, line in enumerate(lines) if "0199-" in line]
+    named = [i for i, line in enumerate(lines) if "(" in line and "0199-" not in line]
+    assert bare and named and min(bare) > max(named)  # ids with no name come after what reads as words
+    assert rules.mentioned({"successor_unit_ids": ["n1"], "unit_id": "c1", "festival_id": "f1"}) == {
+        "units": {"c1", "n1"},
+        "campaigns": set(),
+        "festivals": {"f1"},
+    }

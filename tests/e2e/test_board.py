@@ -98,13 +98,15 @@ def test_the_board_shows_the_season_drills_down_and_updates_live(servers, board_
     url = servers.nats_url
     u = asyncio.run(season(url))
 
-    async def settled() -> dict | None:  # reporting has learnt the tree, the festivals and the award
-        reply = await query(url, "coverage", {"year": 2026, "scope_unit_id": u["p"]})
-        figures = reply.get("result") or {}
-        return figures if (figures.get("units_total"), figures.get("units_held")) == (5, 2) else None
+    async def settled() -> bool:  # reporting has learnt the tree, the festivals, the award and the gift
+        figures = (await query(url, "coverage", {"year": 2026, "scope_unit_id": u["p"]})).get("result") or {}
+        gifts = (await query(url, "gifts-summary", {"year": 2026, "scope_unit_id": u["p"]})).get("result") or {}
+        awards = (await query(url, "awards-summary", {"year": 2026, "scope_unit_id": u["p"]})).get("result") or {}
+        counts = (figures.get("units_total"), figures.get("units_planned"), figures.get("units_held"))
+        return counts == (5, 3, 2) and gifts.get("entries") == 1 and bool(awards.get("awards"))
 
-    province = asyncio.run(until(settled))
-    assert province, "reporting never showed the season"
+    assert asyncio.run(until(settled)), "reporting never showed the season"
+    province = asyncio.run(coverage(url, u["p"]))
     base = board_stack["reporting"].url("/board")
 
     # the start page lists the year's campaigns; the province's opens its board

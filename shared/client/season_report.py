@@ -97,10 +97,17 @@ def pct(x: float) -> str:
 
 
 async def _pages(client: Client, service: str, name: str, params: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """Every page of a listing. A page larger than one message (`reply_too_large`: a province's rows run
+    to hundreds of bytes each) is asked again at half the size, down to one row."""
     items: list[dict[str, Any]] = []
     after = None
+    limit = int(params.get("limit", 1000))
     while True:
-        page = ok(await client.query(service, name, {**params, **({"after": after} if after else {})}))
+        reply = await client.query(service, name, {**params, "limit": limit, **({"after": after} if after else {})})
+        if not reply.ok and (reply.error or {}).get("code") == "reply_too_large" and limit > 1:
+            limit //= 2
+            continue
+        page = ok(reply)
         items += page[key]
         after = page["next"]
         if after is None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from services.reporting.board import totals
-from services.reporting.board.strings import number, percent
+from services.reporting.board.strings import millions, number, percent
 from tests.e2e.awards_flow import Outside, ok
 from tests.e2e.conftest import ServiceProcess, service_process
 from tests.e2e.test_reporting_e2e import query, season, until
@@ -115,8 +115,9 @@ def test_the_board_shows_the_season_drills_down_and_updates_live(servers, board_
     wait_for(lambda: browser.find_element(By.ID, "scope-name").text == f"Đơn vị {u['p']}")
 
     # the figures are the coverage query's, formatted as the province reads them
-    for name in ("units_held", "units_total", "units_planned", "participants", "cost_vnd"):
+    for name in ("units_held", "units_total", "units_planned", "participants"):
         assert field(browser, u["p"], name) == number(province[name], "vi"), name
+    assert field(browser, u["p"], "cost_vnd") == millions(province["cost_vnd"], "vi") == "4,0"  # million đồng
     assert field(browser, u["p"], "coverage") == percent(province["coverage"], "vi") == "40,0 %"
     for row in province["breakdown"]:
         assert field(browser, row["unit_id"], "units_held") == number(row["units_held"], "vi")
@@ -148,6 +149,7 @@ def test_the_board_shows_the_season_drills_down_and_updates_live(servers, board_
     wait_for(lambda: field(browser, u["p"], "units_held") == "3", what="the live update", timeout=60)
     assert browser.execute_script("return window.stillTheSamePage === true;"), "the page reloaded"
     assert field(browser, u["p"], "coverage") == "60,0 %"
+    assert field(browser, u["p"], "cost_vnd") == "5,0"  # written by the page's script, as the server writes it
     assert field(browser, u["w2"], "units_held") == "1"  # the ward's row moved too
     assert int(browser.find_element(By.TAG_NAME, "body").get_attribute("data-updates")) >= 1
 

@@ -837,6 +837,35 @@ async def test_models_live_as_dated_data_and_roll_up_by_scope(servers, admin, re
     assert (ward["models_registered"], ward["models_replicated"]) == (1, 1)  # the province's own is not W's
 
 
+async def test_a_season_report_larger_than_one_message_is_read_in_smaller_pages(admin, season, reporting) -> None:
+    """A province's unit rows run past one message (`reply_too_large` at 900 kB): the report asks again
+    with half the page until a page fits, and still gets every row."""
+    import json
+
+    from shared.client.season_report import season as season_report
+
+    limit = reporting.queries.max_reply_bytes
+    params = {"year": 2026, "scope_unit_id": season.p}
+    whole = len(json.dumps(ok(await admin.query("reporting", "units-report", params)), default=str))
+    others = [
+        ok(await admin.query("reporting", "coverage", {**params, "year_on_year": True})),
+        ok(await admin.query("reporting", "point-festivals", params)),
+        ok(await admin.query("reporting", "units-missing", params)),
+    ]
+    # every other answer fits; the unit rows do not
+    reporting.queries.max_reply_bytes = max(len(json.dumps(x, default=str)) for x in others) + 50
+    assert whole > reporting.queries.max_reply_bytes
+    try:
+        refused = await admin.query("reporting", "units-report", {"year": 2026, "scope_unit_id": season.p})
+        assert refused.error["code"] == "reply_too_large"
+        report = await season_report(admin, 2026, season.p, None)
+    finally:
+        reporting.queries.max_reply_bytes = limit
+    listed = ok(await admin.query("reporting", "units-report", {"year": 2026, "scope_unit_id": season.p}))
+    assert [u["unit_id"] for u in report["units"]] == [u["unit_id"] for u in listed["units"]]
+    assert len(report["units"]) == listed["units_total"] > 2
+
+
 async def test_the_season_report_in_docx_and_xlsx_carries_the_figures_the_queries_give(
     admin, registry, awards, reporting, tmp_path
 ) -> None:

@@ -163,6 +163,7 @@ class Board:
             link=lambda path, **p: self.link(path, lang, **p),
             other=lambda path, **p: self.link(path, "en" if lang == "vi" else "vi", **p),
             num=lambda v: strings.number(v, lang),
+            millions=lambda v: strings.millions(v, lang),
             pct=lambda v: strings.percent(v, lang),
             day=lambda v: strings.day(v, lang),
             **values,

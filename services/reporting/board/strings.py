@@ -23,7 +23,7 @@ WORDS: dict[str, dict[str, str]] = {
         "units_held_both_parts": "Đủ hai phần (lễ và hội)",
         "units_accepted": "Báo cáo được chấp nhận",
         "participants": "Lượt người tham gia",
-        "cost_vnd": "Kinh phí (đồng)",
+        "cost_vnd": "Kinh phí (triệu đồng)",
         "models": "Mô hình: đăng ký / công nhận / nhân rộng",
         "previous_year": "Năm trước",
         "below": "Đơn vị trực thuộc",
@@ -88,7 +88,7 @@ WORDS: dict[str, dict[str, str]] = {
         "units_held_both_parts": "Both parts held",
         "units_accepted": "Reports accepted",
         "participants": "Participants",
-        "cost_vnd": "Cost (VND)",
+        "cost_vnd": "Cost (million VND)",
         "models": "Models: registered / recognised / replicated",
         "previous_year": "Year before",
         "below": "Units below",
@@ -178,6 +178,12 @@ def number(value: int | float, lang: str) -> str:
     """1.234.567 in Vietnamese, 1,234,567 in English."""
     text = f"{int(value):,}"
     return text.replace(",", ".") if lang == "vi" else text
+
+
+def millions(value: int | float, lang: str) -> str:
+    """An amount in millions of đồng, as the office's reports write it: 1.966,5 (vi), 1,966.5 (en)."""
+    text = f"{value / 1_000_000:,.1f}"
+    return text.translate(str.maketrans(",.", ".,")) if lang == "vi" else text
 
 
 def percent(value: float, lang: str) -> str:

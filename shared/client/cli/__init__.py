@@ -15,6 +15,7 @@ from shared.client.cli.common import UNEXPECTED, USAGE, Opts, err, fail, parse_j
 from shared.client.cli.dlq import dlq_app
 from shared.client.cli.identity import IdentityError, actor_of
 from shared.client.cli.services import service_app
+from shared.client.cli.simulate import simulate_app
 from shared.client.cli.words import LANGS, Lang
 from shared.client.tokens import Issuer
 from shared.contract.services import SERVICES
@@ -94,6 +95,7 @@ def token_command(
 
 
 describe.commands(app)
+app.add_typer(simulate_app, name="simulate")
 
 SERVICE_APPS = {entry.name: service_app(entry.name, entry.summary) for entry in SERVICES}
 for _name, _sub in SERVICE_APPS.items():

@@ -17,6 +17,10 @@
   function group(n) {
     return String(Math.trunc(n)).replace(/\B(?=(\d{3})+(?!\d))/g, lang === "vi" ? "." : ",");
   }
+  function millions(v) {
+    var text = (v / 1000000).toFixed(1).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return lang === "vi" ? text.replace(/[.,]/g, function (c) { return c === "." ? "," : "."; }) : text;
+  }
   function percent(v) {
     var text = (v * 100).toFixed(1);
     return (lang === "vi" ? text.replace(".", ",") : text) + " %";
@@ -27,7 +31,8 @@
       var meter = el.getAttribute("data-meter");
       if (meter && meter in figures) { el.value = figures[meter]; return; }
       if (!field || !(field in figures)) { return; }
-      var text = field === "coverage" ? percent(figures[field]) : group(figures[field]);
+      var value = figures[field];
+      var text = field === "coverage" ? percent(value) : field === "cost_vnd" ? millions(value) : group(value);
       if (el.textContent !== text) {
         el.textContent = text;
         el.classList.remove("changed");

@@ -19,7 +19,8 @@ def definition(deps: Reporting) -> ServiceDefinition:
         commands=handlers.COMMANDS,
         queries=queries.QUERIES,
         events=contract.EVENTS,
-        store_factory=lambda db, session: store.ReportingStore(db, session),
+        # a query (no session) reads at one point in time: each fence and year's campaigns once
+        store_factory=lambda db, session: store.ReportingStore(db, session, pinned=session is None),
         ensure_indexes=store.ensure_indexes,
         consumers=consumers.consumers(deps),
         background=[lambda: topics.publisher(deps)],

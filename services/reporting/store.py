@@ -72,9 +72,12 @@ class ReportingStore:
     """Reads and batch-local caches of the projections: what a handler read or wrote earlier in the
     same batch is seen by the next handler (writes are queued on the Tx and sent at the end)."""
 
-    def __init__(self, db: AsyncDatabase[Doc], session: AsyncClientSession | None = None) -> None:
+    def __init__(self, db: AsyncDatabase[Doc], session: AsyncClientSession | None = None, pinned: bool = False) -> None:
         self.db = db
         self.s = session
+        # `pinned`: one point in time (a query, a publisher's round) reads each fence and each year's
+        # campaigns once, however many scopes it computes (a batch's store reads them as it writes them)
+        self._pins: dict[tuple[str, Any], Any] | None = {} if pinned else None
         self.units = UnitsStore(db, session, UNITS)
         self._docs: dict[tuple[str, str], Doc | None] = {}
         self._festivals_of: dict[str, dict[str, Doc]] = {}
@@ -153,11 +156,21 @@ class ReportingStore:
     # ------------------------------------------------------------------------------- queries
 
     async def campaigns(self, year: int) -> list[Doc]:
-        return await self.db.campaigns.find({"year": year}, session=self.s).to_list()
+        if self._pins is not None and ("campaigns", year) in self._pins:
+            return list(self._pins[("campaigns", year)])
+        found = await self.db.campaigns.find({"year": year}, session=self.s).to_list()
+        if self._pins is not None:
+            self._pins[("campaigns", year)] = found
+        return found
 
     async def fence(self, consumer: str) -> tuple[Any, Any]:
+        if self._pins is not None and ("fence", consumer) in self._pins:
+            return self._pins[("fence", consumer)]  # type: ignore[no-any-return]
         doc = await self.db[f"track_{consumer}"].find_one({"_id": "fence"}, session=self.s)
-        return (doc or {}).get("writer"), (doc or {}).get("n")
+        value = (doc or {}).get("writer"), (doc or {}).get("n")
+        if self._pins is not None:
+            self._pins[("fence", consumer)] = value
+        return value
 
     async def all_units(self) -> list[UnitRecord]:
         return [UnitRecord.model_validate(d) for d in await self.db[UNITS].find({}, session=self.s).to_list()]

@@ -85,7 +85,7 @@ async def publish_once(deps: Reporting) -> int:
     now = deps.kit.clock()
     today = now.astimezone(deps.kit.tz).date()
     db = deps.kit.db
-    store = ReportingStore(db)
+    store = ReportingStore(db, pinned=True)  # one read of each fence and of the campaigns per round
     cache = deps.trees(db)
     # the consumers' transactions' lists of changed (year, unit)s, oldest first
     batches = await db.dirty.find({}).sort("_id", 1).limit(MAX_MARK_DOCS).to_list()

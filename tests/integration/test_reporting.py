@@ -1008,3 +1008,25 @@ async def test_a_merged_communes_awards_and_gifts_count_in_its_season_under_its_
     assert under_n["awards_amount_vnd"] == summary["awards_amount_vnd"] > 0  # its successor carries it
     gifts = ok(await admin.query("reporting", "gifts-summary", {"year": 2025, "scope_unit_id": p}))
     assert (gifts["entries"], gifts["recipients"], gifts["value_vnd"]) == (1, 3, 900_000)
+
+
+async def test_a_publish_round_reads_each_fence_once_however_many_scopes_it_computes(admin, season, reporting) -> None:
+    """The publisher computes the figures of every scope above a change: at one point in time (a pinned
+    store) the tracking fences and the year's campaigns are read for the first scope only, and the next
+    scopes walk memory. An unpinned store (a consumer's batch) reads them again for each scope."""
+    from services.reporting.queries import figures_of
+    from services.reporting.store import ReportingStore
+    from tests import clock
+
+    deps = reporting.definition.deps
+    db, trips = deps.kit.db, deps.kit.round_trips
+    cache = deps.trees(db)
+    scopes = [season.w1, season.w2, season.g1, season.g2, season.g3]
+    for pinned, expected_later in ((True, 0), (False, 5 * len(scopes))):
+        store = ReportingStore(db, pinned=pinned)
+        with trips.count() as first:
+            await figures_of(store, cache, clock.today(), 2026, season.p, None, breakdown=False)
+        with trips.count() as later:
+            for scope in scopes:
+                await figures_of(store, cache, clock.today(), 2026, scope, None, breakdown=False)
+        assert first[0] >= 1 and later[0] == expected_later, (pinned, first[0], later[0])

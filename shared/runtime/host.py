@@ -18,7 +18,6 @@ from typing import Any
 import yaml
 from faststream.exceptions import IncorrectState
 from faststream.nats import NatsBroker
-from nats.aio.client import Client as NATS
 from nats.aio.subscription import Subscription as NatsSubscription
 from nats.js import JetStreamContext
 from pydantic import BaseModel
@@ -27,9 +26,9 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
-from shared.contract.envelope import OUTCOME_EVENTS, Actor
+from shared.contract.envelope import OUTCOME_EVENTS
 from shared.runtime import asyncapi, logs, mongo
-from shared.runtime.auth import Presented, verifier_of
+from shared.runtime.auth import verifier_of
 from shared.runtime.bus import Endpoints, ensure_streams, make_broker
 from shared.runtime.consumers import Consumer
 from shared.runtime.dead_letters import DeadLetters
@@ -43,7 +42,7 @@ from shared.runtime.mongo import Doc
 from shared.runtime.ops import Operations
 from shared.runtime.outbox import Outbox, Relay
 from shared.runtime.pipeline import CommandPipeline, CommandSpec
-from shared.runtime.queries import DEVELOPMENT_READER, QueryProcessor, QuerySpec
+from shared.runtime.queries import QueryProcessor, QuerySpec
 from shared.runtime.settings import ServiceSettings
 from shared.runtime.web import WebApp, WebContext
 
@@ -230,7 +229,7 @@ class ServiceHost:
         }
         self.http = HealthServer(
             self.settings.http_host, self.settings.http_port, self.metrics.registry, self.readiness, docs,
-            self.definition.web(self.web_context()) if self.definition.web is not None else None,
+            self.definition.web(WebContext.of(self)) if self.definition.web is not None else None,
         )  # fmt: skip
         await self.http.start()
         await mongo.wait_until_up(self.mongo, self.stopping)
@@ -252,27 +251,6 @@ class ServiceHost:
         self._relay_stop = asyncio.Event()
         self._tasks.append(asyncio.create_task(self.relay.run(self._relay_stop), name="outbox-relay"))
         log.info("service started", extra={"http_port": self.http.port})
-
-    def web_context(self) -> WebContext:
-        async def ask(name: str, params: dict[str, Any], presented: Presented | None) -> dict[str, Any]:
-            if self.broker is None or not hasattr(self, "queries"):
-                self.build()
-            return await self.queries.answer(name, json.dumps(params).encode(), presented)
-
-        def actor(presented: Presented | None) -> Actor:
-            if not hasattr(self, "verifier"):
-                self.build()
-            claimed = self.verifier.actor(presented, "the page") if self.verifier is not None else None
-            return claimed or DEVELOPMENT_READER
-
-        def connection() -> NATS:
-            assert self.broker is not None
-            conn: NATS = self.broker.connection
-            return conn
-
-        return WebContext(
-            ask, actor, connection, self.clock, self.kit.tz, not self.settings.unsigned_accepted, self.stopping
-        )
 
     def jetstream(self) -> JetStreamContext:
         assert self.broker is not None

@@ -5,6 +5,7 @@ bus, and the bus itself for other services' queries and for topics)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from nats.aio.client import Client as NATS
 
 from shared.contract.envelope import Actor
 from shared.runtime.auth import Presented
+from shared.runtime.queries import DEVELOPMENT_READER
 
 MAX_BODY = 64 * 1024  # a page's form (a pasted token); anything larger is refused
 
@@ -83,3 +85,24 @@ class WebContext:
     @property
     def today(self) -> dt.date:
         return self.clock().astimezone(self.tz).date()
+
+    @classmethod
+    def of(cls, host: Any) -> WebContext:
+        """What a host's pages may use of it (its queries, its verifier, its connection, its clock).
+        `host` is a started `ServiceHost` (not imported here: the host imports this module)."""
+
+        async def ask(name: str, params: dict[str, Any], presented: Presented | None) -> dict[str, Any]:
+            answer: dict[str, Any] = await host.queries.answer(name, json.dumps(params).encode(), presented)
+            return answer
+
+        def actor(presented: Presented | None) -> Actor:
+            claimed = host.verifier.actor(presented, "the page") if host.verifier is not None else None
+            return claimed or DEVELOPMENT_READER
+
+        def connection() -> NATS:
+            assert host.broker is not None
+            conn: NATS = host.broker.connection
+            return conn
+
+        token_required = not host.settings.unsigned_accepted
+        return cls(ask, actor, connection, host.clock, host.kit.tz, token_required, host.stopping)

@@ -339,24 +339,32 @@ async def test_the_season_board_needs_a_token_and_reads_in_the_tokens_scope(repo
             assert officer_a not in own.text + province.text  # the token is never written into a page
 
             # the live stream (the `reporting` user's subscription to its own topic) carries a new unit
-            async def coverage_events(found: list[dict]) -> None:
+            async def coverage_events(found: list[dict], ready: asyncio.Event) -> None:
                 async with http.stream("GET", f"{board}/live?year={year}&unit={a_unit}", headers=cookie) as s:
                     assert s.status_code == 200
                     kind = None
                     async for line in s.aiter_lines():
                         if line.startswith("event: "):
                             kind = line[7:]
+                            if kind == "ready":
+                                ready.set()
                         elif line.startswith("data: ") and kind == "coverage":
                             found.append(json.loads(line[6:]))
                             if found[-1]["figures"]["units_total"] == 2:
                                 return
 
             found: list[dict] = []
-            listening = asyncio.create_task(coverage_events(found))
-            await asyncio.sleep(1.0)
+            ready = asyncio.Event()
+            listening = asyncio.create_task(coverage_events(found, ready))
+            await asyncio.wait_for(ready.wait(), 30)
+            for _ in range(200):  # the figures as the stream opens follow its `ready`
+                if found:
+                    break
+                await asyncio.sleep(0.05)
+            assert found[0]["unit_id"] == a_unit and found[0]["figures"]["units_total"] == 1  # as it opens
             group = {"unit_id": f"bg-{t}", "name": "Tổ dân phố 1", "kind": "residential_group", "parent_id": a_unit}
             await send("register-unit", {**group, "valid_from": f"{year}-01-01"}, officer_a)
-            await asyncio.wait_for(listening, 60)  # earlier updates of the ward may come first
+            await asyncio.wait_for(listening, 60)
             assert found[-1]["unit_id"] == a_unit and found[-1]["figures"]["units_total"] == 2
     finally:
         await producer.close()

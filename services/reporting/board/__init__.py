@@ -301,18 +301,22 @@ class Board:
         params: dict[str, Any] = {"year": year, "scope_unit_id": unit_id}
         if request.query.get("day"):
             params["tree_date"] = request.query["day"]
+        # listening first, then reading: a change between the page and its stream is not lost
+        queue = await self.topic.join()
         answer = await self.ask("coverage", params, token)  # the same read rules as the page
         if not answer["ok"]:
+            self.topic.leave(queue)
             error = answer["error"]
             return Response(STATUS.get(error["code"], 400), (error["message"] + "\n").encode(), "text/plain")
         result = answer["result"]
-        units = {unit_id, *(row["unit_id"] for row in result.get("breakdown", []))}
-        queue = await self.topic.join()
+        rows = result.get("breakdown", [])
+        units = {unit_id, *(row["unit_id"] for row in rows)}
+        now = [(unit_id, result), *((row["unit_id"], row) for row in rows)]  # the figures as the stream opens
         return Response(
             200,
             content_type="text/event-stream; charset=utf-8",
             headers={"X-Content-Type-Options": "nosniff"},
-            stream=self.events(queue, token, year, result["tree_date"], units),
+            stream=self.events(queue, token, year, result["tree_date"], units, now),
         )
 
     async def events(
@@ -322,11 +326,15 @@ class Board:
         year: int,
         tree_date: str,
         units: set[str],
+        now: list[tuple[str, dict[str, Any]]],
     ) -> AsyncIterator[bytes]:
         loop = asyncio.get_running_loop()
         checked = loop.time()
         try:
             yield b"retry: 3000\nevent: ready\ndata: {}\n\n"
+            for unit, figures in now:
+                shown = {k: figures[k] for k in c.Figures.model_fields if k in figures}
+                yield f"event: coverage\ndata: {json.dumps({'unit_id': unit, 'figures': shown})}\n\n".encode()
             while not self.ctx.stopping.is_set():
                 try:
                     data = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)

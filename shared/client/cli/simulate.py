@@ -113,7 +113,8 @@ def show_outcome(outcome: Outcome, report: dict[str, Any], out_dir: Path) -> Non
     fates = ", ".join(f"{n} {fate}" for fate, n in sorted(outcome.season.counts().items()))
     console.print(
         f"{len(outcome.tree.units)} units; festivals: {fates}; {len(outcome.season.nominations)} nominations, "
-        f"{len(outcome.season.gifts)} gifts, {len(outcome.season.models)} models"
+        f"{len(outcome.season.gifts)} gifts, {len(outcome.season.models)} models; "
+        f"{len(outcome.season.mergers)} mergers on {outcome.season.year}-08-01 (with dossiers decided after them)"
     )
     console.print(
         f"{outcome.commands} commands ({outcome.retries} resent: not known yet) in {outcome.seconds:.0f} s; "

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.client.client import Client
+from shared.client.simulate import check
 from shared.client.simulate import driver as dr
 from shared.client.simulate import scenario as sc
 from shared.contract.ids import uuid7
@@ -135,7 +136,9 @@ async def simulate(
         else:
             assert scope is not None
             tree = await read_tree(client, scope, dt.date(year, 7, 1))
-        season = sc.plan(tree, year, seed, run)
+        # a generated province also merges hamlets in the middle of the season (an existing scope's tree,
+        # the sample of Huế, is left as it is)
+        season = sc.plan(tree, year, seed, run, mergers=units is not None)
         found = await client.query("registry", "campaign", {"year": year, "scope_unit_id": tree.root})
         if found.ok:
             raise dr.RefusedStep(
@@ -171,11 +174,15 @@ async def simulate(
             first, then = dr.model_steps(season)
             await phase("models", first)
             await phase("models", then)
-            for steps in dr.nomination_steps(season):
+            submitted, *decisions = dr.nomination_steps(season)
+            await phase("nominations", submitted)
+            await phase("merger", dr.merger_steps(season))  # with dossiers in flight across it
+            for steps in decisions:
                 await phase("nominations", steps)
             await phase("gifts", dr.gift_steps(season))
             progress("reporting settles", 0, 0)
-            differences, settled = await dr.settle(client, tree, season, today, settle_timeout)
+            reported_on = sc.after(tree, season)  # today's tree: merged hamlets under their successor
+            differences, settled = await check.settle(client, reported_on, season, today, settle_timeout)
             held = sum(1 for f in season.festivals.values() if f.held_on is not None)
             deliveries = await delivered(client, recipients, held, settle_timeout)
             for channel, counts in deliveries.items():
@@ -187,7 +194,7 @@ async def simulate(
     finally:
         await outcomes.stop()
     return Outcome(
-        tree, season, differences, r.failures, r.commands, r.retries, time.monotonic() - started, settled,
+        reported_on, season, differences, r.failures, r.commands, r.retries, time.monotonic() - started, settled,
         deliveries, posts, ids,
     )  # fmt: skip
 

@@ -1,4 +1,5 @@
-"""A season's scenario, decided from a seed before anything is sent, and the figures it must produce.
+"""A season's scenario, decided from a seed before anything is sent (`expected` gives the figures it
+must produce).
 
 Pure: no bus, no clock. `plan` decides each unit's fate (a festival held on time with both parts, one
 part only, late, cancelled, never reported, nothing at all; its report accepted or returned), the
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
@@ -140,6 +140,16 @@ class MovementModel:
     replicated_at: list[str]
 
 
+@dataclass(frozen=True)
+class Merger:
+    """Two hamlets of a commune merged into a new one in the middle of the season (their festivals and
+    a dossier were entered before it: the dossier is decided after it)."""
+
+    sources: tuple[str, str]
+    into: Unit
+    effective: dt.date
+
+
 @dataclass
 class Season:
     year: int
@@ -149,6 +159,11 @@ class Season:
     nominations: list[Nomination]
     gifts: list[Gift]
     models: list[MovementModel]
+    mergers: list[Merger] = field(default_factory=list)
+
+    def merged(self) -> dict[str, str]:
+        """Each merged source → the unit carrying it."""
+        return {src: m.into.unit_id for m in self.mergers for src in m.sources}
 
     def counts(self) -> dict[str, int]:
         fates: dict[str, int] = {}
@@ -175,7 +190,7 @@ BENEFICIARIES = ("policy_family", "martyr_family", "poor_household", "force_memb
 FUNDING = ("Ngân sách xã", "Xã hội hóa", "Quỹ Vì người nghèo")
 
 
-def plan(tree: Tree, year: int, seed: int, run: str) -> Season:
+def plan(tree: Tree, year: int, seed: int, run: str, mergers: bool = False) -> Season:
     """Each expected unit's fate in proportions a season shows (most hold both parts on time; some one
     part only, late, cancelled, never reported, or nothing at all), and the rest of the season around
     it. `run` makes every id of this run unique (a rerun is a new season's worth of facts)."""
@@ -189,12 +204,25 @@ def plan(tree: Tree, year: int, seed: int, run: str) -> Season:
         ("unreported", 0.07),
         ("nothing", 0.10),
     ]
+    communes = sorted(u for u in tree.subtree(tree.root) if tree.units[u].kind in COMMUNE_LEVEL)
+    merges: list[Merger] = []
+    if mergers:  # one commune in five merges two of its hamlets on 1 Aug
+        for c in communes[::5]:
+            leaves = [u for u in tree.children.get(c, []) if tree.units[u].kind in ("hamlet", "residential_group")]
+            if len(leaves) >= 2:
+                a, b = leaves[0], leaves[1]
+                into = Unit(f"{c}-m{run}", f"{tree.units[a].name} (sáp nhập)", tree.units[a].kind, c)
+                merges.append(Merger((a, b), into, dt.date(year, 8, 1)))
+    closing = {src for m in merges for src in m.sources}
     festivals: dict[str, Festival] = {}
     for n, unit_id in enumerate(sorted(u for u in tree.subtree(tree.root) if tree.units[u].kind in EXPECTED_KINDS)):
         fate = pick(rng, fates)
         if fate == "nothing":
             continue
         day = start + dt.timedelta(days=rng.randrange(9, 45))  # 10 Jul – 14 Aug
+        if unit_id in closing:  # held before the merger, never late (a closed unit reports nothing after it)
+            fate = "both_parts" if fate == "late" else fate
+            day = start + dt.timedelta(days=rng.randrange(9, 30))
         f = Festival(f"fe-{run}-{n:06d}", unit_id, fate, day)
         if fate in ("both_parts", "one_part", "late"):
             f.held_on = dt.date(year, 8, 25) if fate == "late" else day
@@ -219,7 +247,17 @@ def plan(tree: Tree, year: int, seed: int, run: str) -> Season:
             if rng.random() < 0.85:
                 nom.conferred_at = festivals[unit_id].festival_id
                 nom.conferred_on = festivals[unit_id].held_on
-                nom.revoked = rng.random() < 0.1
+                nom.revoked = rng.random() < 0.1 and unit_id not in closing
+        nominations.append(nom)
+    nominated = {n.unit_id for n in nominations}
+    for k, m in enumerate(merges):  # a dossier in flight across each merger: submitted before, decided after
+        source = m.sources[0]
+        if source in nominated:
+            continue
+        nom = Nomination(f"no-{run}-m{k:03d}", source, "approved", award_id=f"aw-{run}-m{k:03d}")
+        own = festivals.get(source)
+        if own is not None and own.held_on is not None:
+            nom.conferred_at, nom.conferred_on = own.festival_id, own.held_on
         nominations.append(nom)
     gifts = [
         Gift(
@@ -231,120 +269,21 @@ def plan(tree: Tree, year: int, seed: int, run: str) -> Season:
             rng.choice(FUNDING),
             start + dt.timedelta(days=rng.randrange(9, 45)),
         )
-        for n, unit_id in enumerate(rng.sample(sorted(festivals), k=max(1, len(festivals) // 10)))
+        for n, unit_id in enumerate(rng.sample(sorted(set(festivals) - closing), k=max(1, len(festivals) // 10)))
     ]
     models = []
-    communes = sorted(u for u in tree.subtree(tree.root) if tree.units[u].kind in COMMUNE_LEVEL)
     for n, unit_id in enumerate(rng.sample(communes, k=max(1, len(communes) // 4))):
-        below = tree.children.get(unit_id, [])
+        below = [u for u in tree.children.get(unit_id, []) if u not in closing]
         replicas = rng.sample(below, k=min(len(below), rng.randrange(0, 4)))
         recognised = dt.date(year, 9, 10) if rng.random() < 0.5 else None
         models.append(MovementModel(f"mo-{run}-{n:04d}", unit_id, dt.date(year, 7, 5), recognised, sorted(replicas)))
-    return Season(year, (start, end), dt.date(year, 12, 31), festivals, nominations, gifts, models)
+    return Season(year, (start, end), dt.date(year, 12, 31), festivals, nominations, gifts, models, merges)
 
 
-# ---------------------------------------------------------------------------------- expected figures
-
-
-@dataclass
-class UnitFacts:
-    planned: bool = False
-    held: bool = False
-    on_time: bool = False
-    reported_on_time: bool = False
-    both_parts: bool = False
-    accepted: bool = False
-    returned: bool = False
-    participants: int = 0
-    cost_vnd: int = 0
-
-
-def facts(season: Season, today: dt.date) -> dict[str, UnitFacts]:
-    """Each unit's year, by the rules DESIGN §3 states: planned if its festival was not cancelled; held
-    if reported held; on time if held inside the window; reported on time if reported by the deadline
-    (the simulator reports on `today`)."""
-    start, end = season.window
-    out: dict[str, UnitFacts] = {}
-    for unit_id, f in season.festivals.items():
-        x = UnitFacts(planned=f.fate != "cancelled")
-        if f.held_on is not None:
-            x.held = True
-            x.on_time = start <= f.held_on <= end
-            x.reported_on_time = today <= season.report_deadline
-            x.both_parts = f.fate != "one_part"
-            x.accepted = f.review == "accepted"
-            x.returned = f.review == "returned"
-            x.participants, x.cost_vnd = f.participants, f.cost_vnd
-        out[unit_id] = x
-    return out
-
-
-def missing_reason(x: UnitFacts | None) -> str | None:
-    if x is None or (not x.planned and not x.held):
-        return "nothing_planned"
-    if x.held and not x.both_parts:
-        return "one_part_only"
-    if x.held and x.returned:
-        return "report_returned"
-    return None
-
-
-def figures(tree: Tree, season: Season, today: dt.date, scope: str) -> dict[str, int]:
-    """What `coverage` must answer for `scope` (its counts; the ratios follow from them)."""
-    unit_facts = facts(season, today)
-    inside = tree.subtree(scope)
-    expected = [u for u in inside if tree.units[u].kind in EXPECTED_KINDS]
-    held = [unit_facts[u] for u in expected if u in unit_facts and unit_facts[u].held]
-    mine = set(inside)
-    return {
-        "units_total": len(expected),
-        "units_planned": sum(1 for u in expected if u in unit_facts and unit_facts[u].planned),
-        "units_held": len(held),
-        "units_held_on_time": sum(x.on_time for x in held),
-        "units_reported_on_time": sum(x.reported_on_time for x in held),
-        "units_held_both_parts": sum(x.both_parts for x in held),
-        "units_accepted": sum(x.accepted for x in held),
-        "participants": sum(x.participants for x in held),
-        "cost_vnd": sum(x.cost_vnd for x in held),
-        "models_registered": sum(1 for m in season.models if m.unit_id in mine),
-        "models_recognised": sum(1 for m in season.models if m.unit_id in mine and m.recognised_on is not None),
-        "models_replicated": sum(1 for m in season.models for r in m.replicated_at if r in mine),
-    }
-
-
-def missing(tree: Tree, season: Season, today: dt.date, scope: str) -> dict[str, str]:
-    """What `units-missing` must list for `scope`: unit → reason."""
-    unit_facts = facts(season, today)
-    out = {}
-    for u in tree.subtree(scope):
-        if tree.units[u].kind in EXPECTED_KINDS and (why := missing_reason(unit_facts.get(u))) is not None:
-            out[u] = why
-    return out
-
-
-def awards(season: Season, scope_units: Iterable[str]) -> dict[str, dict[str, int]]:
-    """`awards-summary`'s counts for the scope: nominations by status (submitted, returned, approved,
-    rejected: a conferral leaves its nomination approved) and awards by status (approved, conferred,
-    revoked), all of one form."""
-    mine = set(scope_units)
-    nominations: dict[str, int] = {}
-    granted: dict[str, int] = {}
-    for n in season.nominations:
-        if n.unit_id not in mine:
-            continue
-        status = {"returned_then_approved": "approved"}.get(n.path, n.path)  # a conferral leaves it approved
-        nominations[status] = nominations.get(status, 0) + 1
-        if n.award_id is not None:
-            award = "revoked" if n.revoked else ("conferred" if n.conferred_at else "approved")
-            granted[award] = granted.get(award, 0) + 1
-    return {"nominations": nominations, "awards": granted}
-
-
-def gifts(season: Season, scope_units: Iterable[str]) -> dict[str, int]:
-    mine = set(scope_units)
-    chosen = [g for g in season.gifts if g.unit_id in mine]
-    return {
-        "entries": len(chosen),
-        "recipients": sum(g.recipients for g in chosen),
-        "value_vnd": sum(g.value_vnd for g in chosen),
-    }
+def after(tree: Tree, season: Season) -> Tree:
+    """The tree the season is reported on (today's): merged sources gone, their successors in."""
+    merged = season.merged()
+    units = {u: x for u, x in tree.units.items() if u not in merged}
+    for m in season.mergers:
+        units[m.into.unit_id] = m.into
+    return Tree(units, tree.root)

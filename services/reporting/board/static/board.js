@@ -26,6 +26,7 @@
     return (lang === "vi" ? text.replace(".", ",") : text) + " %";
   }
   function show(unit, figures) {
+    var changed = false;
     document.querySelectorAll('[data-unit="' + unit + '"]').forEach(function (el) {
       var field = el.getAttribute("data-field");
       var meter = el.getAttribute("data-meter");
@@ -34,12 +35,14 @@
       var value = figures[field];
       var text = field === "coverage" ? percent(value) : field === "cost_vnd" ? millions(value) : group(value);
       if (el.textContent !== text) {
+        changed = true;
         el.textContent = text;
         el.classList.remove("changed");
         void el.offsetWidth;
         el.classList.add("changed");
       }
     });
+    return changed;
   }
   function reload(section) {
     var url = section.getAttribute("data-refresh");
@@ -66,7 +69,7 @@
   });
   events.addEventListener("coverage", function (e) {
     var d = JSON.parse(e.data);
-    show(d.unit_id, d.figures);
+    if (!show(d.unit_id, d.figures)) { return; }  // the figures as the stream opens: usually the page's own
     updates += 1;
     document.body.setAttribute("data-updates", String(updates));
     if (d.unit_id === scope) {

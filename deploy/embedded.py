@@ -223,6 +223,15 @@ class Stack:
             )
         for child in self.children:
             child.start(wait=60 if child.name in ("nats", "mongodb", "smtp") else 0)
+        self.write_pids()
+
+    def write_pids(self) -> None:
+        """<data>/pids.json: each part's process id, rewritten at every (re)start (`antq simulate season
+        --chaos` reads it to kill the parts in turn)."""
+        pids = {c.name: c.proc.pid for c in self.children if c.proc is not None and c.alive()}
+        tmp = self.data / "pids.json.tmp"
+        tmp.write_text(json.dumps(pids))
+        tmp.replace(self.data / "pids.json")
 
     def wait_ready(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
@@ -254,6 +263,7 @@ class Stack:
                 child.restarts += 1
                 child.next_start = 0.0
                 child.start()
+                self.write_pids()
 
     def stop(self) -> None:
         for child in reversed(self.children):  # services first, servers last

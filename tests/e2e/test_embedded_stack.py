@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import nats
+import pytest
 
 from deploy.embedded import free_port, port_in_use
 from shared.contract.services import SERVICES
@@ -124,6 +125,32 @@ async def tokens_of_the_development_issuer(nats_port: int, data: Path) -> None:
         await nc.close()
 
 
+async def a_season_survives_chaos(nats_port: int, data: Path, tmp: Path) -> None:
+    """`antq simulate season --chaos` against `make up`: each service and the database are killed with
+    kill -9 in turn during the season, `make up` restarts them, and the season's self-check still
+    finds expected = reported (webhooks: one distinct webhook-id per report, whatever was re-sent)."""
+    env = {
+        **os.environ,
+        "ANTQ_NATS_URL": f"nats://127.0.0.1:{nats_port}",
+        "ANTQ_ISSUER_DIR": str(data / "issuer"),
+        "COLUMNS": "160",
+    }
+    args = ["--units", "80", "--year", "2026", "--seed", "5", "--today", str(clock.today()), "--chaos"]
+    antq = str(Path(sys.executable).parent / "antq")
+    proc = await asyncio.create_subprocess_exec(
+        antq, "simulate", "season", *args, "--data", str(data), "--out-dir", str(tmp),
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, errors = await asyncio.wait_for(proc.communicate(), 900)
+    text = " ".join(out.decode().split())
+    assert proc.returncode == 0, text[-3000:] + errors.decode()[-3000:]
+    assert "expected = reported at every level" in text
+    killed = [
+        part for part in ("registry", "awards", "notifications", "reporting", "mongodb") if f"kill -9 {part}" in text
+    ]
+    assert killed == ["registry", "awards", "notifications", "reporting", "mongodb"], text[-2000:]
+
+
 async def mail_lands_in_the_sink(nats_port: int, data: Path) -> None:
     """notifications sends through `make up`'s SMTP sink, which writes the message under <data>/mail."""
     nc = await nats.connect(f"nats://127.0.0.1:{nats_port}")
@@ -149,6 +176,7 @@ async def mail_lands_in_the_sink(nats_port: int, data: Path) -> None:
         await nc.close()
 
 
+@pytest.mark.timeout(900)  # two starts of the whole stack and a season under kill -9
 async def test_make_up_supervises_restarts_and_keeps_data(tmp_path):
     ports = {"nats": free_port(), "monitor": free_port(), "mongodb": free_port(), "smtp": free_port()}
     ports.update({name: free_port() for name in SERVICE_NAMES})
@@ -169,6 +197,7 @@ async def test_make_up_supervises_restarts_and_keeps_data(tmp_path):
         async with httpx.AsyncClient(timeout=20) as http:
             page = (await http.get(f"{board}/u/hue?year=2026")).text
         assert "Thành phố Huế" in page and 'data-unit="hue" data-field="units_total"' in page
+        await a_season_survives_chaos(ports["nats"], tmp_path / "data", tmp_path)
         [registry_pid] = [pid for pid, cmd in children_of(proc.pid).items() if "services.registry" in cmd]
         os.kill(registry_pid, signal.SIGKILL)
         deadline = time.monotonic() + 60

@@ -48,6 +48,7 @@ def season_stack(servers, tmp_path_factory, registry_process) -> Iterator[dict[s
     mail.stop()
 
 
+@pytest.mark.timeout(600)
 def test_a_simulated_season_reports_what_was_sent_at_every_level(servers, season_stack, tmp_path):
     # unsigned, as development allows (no issuer folder: the CLI signs nothing)
     env = {"ANTQ_NATS_URL": servers.nats_url, "COLUMNS": "160", "ANTQ_ISSUER_DIR": str(tmp_path / "no-issuer")}
@@ -79,6 +80,7 @@ def test_a_simulated_season_reports_what_was_sent_at_every_level(servers, season
     assert again.returncode == 1 and "already has a campaign for 2026" in again.stderr, again.stderr
 
 
+@pytest.mark.timeout(600)
 async def test_the_self_check_finds_a_difference_when_there_is_one(servers, season_stack):
     client = await Client.connect(servers.nats_url, Actor(id="simulator", unit=None, role="admin"), timeout=30)
     try:

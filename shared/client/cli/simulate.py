@@ -16,6 +16,7 @@ from shared.client.client import Client
 from shared.client.season_docx import write_docx
 from shared.client.season_report import QueryRefused, pct, season, vnd, write_xlsx
 from shared.client.simulate import Outcome, simulate
+from shared.client.simulate.chaos import Chaos, ChaosUnavailable
 from shared.client.simulate.driver import RefusedStep
 
 simulate_app = typer.Typer(help="Simulate a season through the public bus, and check what the services report.")
@@ -39,6 +40,12 @@ def simulate_season(
     email: Annotated[str | None, typer.Option(help="also an email recipient of every festival held")] = None,
     out_dir: Annotated[Path, typer.Option(help="where the season report (DOCX, XLSX) is written")] = Path("."),
     settle: Annotated[float, typer.Option(help="seconds to wait for the services to catch up")] = 300.0,
+    chaos: Annotated[
+        bool, typer.Option(help="kill -9 each service and the database in turn during the run (against `make up`)")
+    ] = False,
+    data: Annotated[
+        Path, typer.Option(envvar="ANTQ_DATA_DIR", help="`make up`'s data folder (its pids.json), for --chaos")
+    ] = Path(".antq-data"),
 ) -> None:
     """Open a campaign and run its season: festivals planned and held (some late, some with one part only,
     some cancelled, some never reported), reports accepted or returned, nominations through their paths,
@@ -58,6 +65,10 @@ def simulate_season(
         fail(f"--year {season_year}: its window is not over on {day} (festivals cannot be reported held yet)", USAGE)
     if not out_dir.is_dir():
         fail(f"--out-dir {out_dir}: no such folder", USAGE)
+    try:
+        havoc = Chaos(data / "pids.json") if chaos else None
+    except ChaosUnavailable as exc:
+        fail(str(exc), USAGE)
 
     async def go(client: Client) -> tuple[Outcome, dict[str, Any]]:
         tasks: dict[str, TaskID] = {}
@@ -68,13 +79,13 @@ def simulate_season(
                     tasks[phase] = bar.add_task(phase, total=total or None)
                 bar.update(tasks[phase], completed=done, total=total or None)
 
-            outcome = await simulate(client, season_year, seed, day, scope, units, email, progress, settle)
+            outcome = await simulate(client, season_year, seed, day, scope, units, email, progress, settle, havoc)
         report = await season(client, season_year, outcome.tree.root, None)
         return outcome, report
 
     try:
         outcome, report = run(go)
-    except RefusedStep as exc:
+    except (RefusedStep, ChaosUnavailable) as exc:
         fail(str(exc), REFUSED)
     except QueryRefused as exc:
         fail(f"the season report could not be read: {exc.reply.error}", REFUSED)
@@ -124,6 +135,8 @@ def show_outcome(outcome: Outcome, report: dict[str, Any], out_dir: Path) -> Non
         console.print(f"deliveries to the {channel} recipient: {counts}")
     if outcome.webhook_posts:
         console.print(f"webhook posts received: {outcome.webhook_posts} ({outcome.webhook_ids} distinct webhook-id)")
+    for part, pid, away in outcome.kills:
+        console.print(f"chaos: kill -9 {part} (pid {pid}); back in {away:.1f} s")
     console.print(f"season report: {stem.with_suffix('.docx')}  {stem.with_suffix('.xlsx')}")
     for line in outcome.failures:
         err.print(f"[red]refused[/red] {line}")

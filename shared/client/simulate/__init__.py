@@ -11,10 +11,13 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from nats.errors import NoRespondersError
+
 from shared.client.client import Client
 from shared.client.simulate import check
 from shared.client.simulate import driver as dr
 from shared.client.simulate import scenario as sc
+from shared.client.simulate.chaos import Chaos
 from shared.contract.ids import uuid7
 
 HELD = "vn.antq.registry.festival.held.v1"  # notifications delivers the v1 of each report
@@ -33,6 +36,7 @@ class Outcome:
     deliveries: dict[str, dict[str, int]] = field(default_factory=dict)
     webhook_posts: int = 0
     webhook_ids: int = 0
+    kills: list[tuple[str, int, float]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -109,6 +113,7 @@ async def simulate(
     email: str | None = None,
     progress: Callable[[str, int, int], None] = lambda phase, done, total: None,
     settle_timeout: float = 300.0,
+    chaos: Chaos | None = None,
 ) -> Outcome:
     started = time.monotonic()
     run = uuid7()[-8:]
@@ -122,6 +127,7 @@ async def simulate(
         progress(phase, done[phase], totals.get(phase, 0))
 
     r = dr.Run(client, outcomes, tick)
+    havoc: asyncio.Task[None] | None = None
 
     async def phase(name: str, steps: list[dr.Step]) -> None:
         totals[name] = totals.get(name, 0) + len(steps)
@@ -167,6 +173,7 @@ async def simulate(
                     {"scope_unit_id": tree.root, "events": [HELD], **recipient},
                 )
                 recipients[recipient["channel"]] = added["recipient_id"]
+            havoc = asyncio.create_task(chaos.run()) if chaos is not None else None
             plans, reports, reviews = dr.festival_steps(season)
             await phase("festivals planned", plans)
             await phase("festivals reported", reports)
@@ -180,6 +187,9 @@ async def simulate(
             for steps in decisions:
                 await phase("nominations", steps)
             await phase("gifts", dr.gift_steps(season))
+            if havoc is not None:  # every part killed and back before the check
+                progress("chaos: the rest of the kills", 0, 0)
+                await havoc
             progress("reporting settles", 0, 0)
             reported_on = sc.after(tree, season)  # today's tree: merged hamlets under their successor
             differences, settled = await check.settle(client, reported_on, season, today, settle_timeout)
@@ -188,14 +198,16 @@ async def simulate(
             for channel, counts in deliveries.items():
                 if counts.get("sent", 0) != held:
                     differences.append(f"deliveries {channel}: expected {held} sent, the log has {counts}")
-            if receiver.ids and len(receiver.ids) != held:
+            if len(receiver.ids) != held:
                 differences.append(f"webhooks: expected {held} distinct webhook-ids, received {len(receiver.ids)}")
             posts, ids = receiver.posts, len(receiver.ids)
     finally:
+        if havoc is not None and not havoc.done():
+            havoc.cancel()
         await outcomes.stop()
     return Outcome(
         reported_on, season, differences, r.failures, r.commands, r.retries, time.monotonic() - started, settled,
-        deliveries, posts, ids,
+        deliveries, posts, ids, chaos.kills if chaos is not None else [],
     )  # fmt: skip
 
 
@@ -214,7 +226,11 @@ async def delivered(client: Client, recipients: dict[str, str], held: int, timeo
                     "limit": 500,
                     **({"after": after} if after else {}),
                 }
-                page = dr_ok(await client.query("notifications", "deliveries", params))
+                try:
+                    page = dr_ok(await client.query("notifications", "deliveries", params))
+                except (TimeoutError, NoRespondersError):  # notifications restarting (--chaos)
+                    page = {"deliveries": [], "next": None}
+                    counts = {"unanswered": 1}
                 for d in page["deliveries"]:
                     counts[d["status"]] = counts.get(d["status"], 0) + 1
                 after = page["next"]

@@ -7,6 +7,8 @@ import datetime as dt
 import time
 from typing import Any
 
+from nats.errors import NoRespondersError
+
 from shared.client.client import Client
 from shared.client.simulate import expected as ex
 from shared.client.simulate import scenario as sc
@@ -75,7 +77,10 @@ async def settle(
     """Compare until reporting agrees or `timeout` passes: (the differences left, seconds waited)."""
     started = time.monotonic()
     while True:
-        found = await differences(client, tree, season, today)
+        try:
+            found = await differences(client, tree, season, today)
+        except (TimeoutError, NoRespondersError) as exc:  # a service restarting (--chaos): ask again
+            found = [f"no answer yet: {type(exc).__name__}"]
         waited = time.monotonic() - started
         if not found or waited > timeout:
             return found, waited

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from nats.errors import NoRespondersError
 from nats.js.api import DeliverPolicy
 
 from shared.client.client import Client
@@ -122,8 +123,14 @@ class Run:
 
     async def ask(self, service: str, action: str, data: dict[str, Any]) -> dict[str, Any]:
         """An interactive step: request/reply, retried while its service has not learnt a unit yet."""
+        command_id = uuid7()  # one command: a retry after a lost reply is the same command (idempotent)
         for attempt in range(60):
-            reply = await self.client.command(service, action, data, id=uuid7())
+            try:
+                reply = await self.client.command(service, action, data, id=command_id)
+            except (TimeoutError, NoRespondersError):  # its service is restarting
+                self.retries += 1
+                await asyncio.sleep(1.0)
+                continue
             self.commands += 1
             if reply.ok:
                 return reply.result
@@ -133,6 +140,7 @@ class Run:
                 details = json.dumps(error.get("details") or [], ensure_ascii=False)[:500]
                 raise RefusedStep(f"{action} refused: {error.get('code')}: {error.get('message')} {details}")
             self.retries += 1
+            command_id = uuid7()  # refused for now: asked again as a new command
             await asyncio.sleep(min(2.0, 0.2 * (attempt + 1)))
         raise RefusedStep(f"{action}: its service never learnt the units it names")
 

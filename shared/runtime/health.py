@@ -17,6 +17,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from shared.runtime.web import MAX_BODY, Request, Response, WebApp
 
+READ_SECONDS = 10.0  # a whole request (line, headers, body) arrives within this, or the connection closes
+MAX_LINE = 8 * 1024
+MAX_HEADERS = 100
+MAX_HEADER_BYTES = 32 * 1024
+MAX_STREAMS = 500  # open event streams (the season board's live pages) per process
+
 log = logging.getLogger("antq.health")
 
 Readiness = Callable[[], dict[str, bool]]
@@ -44,7 +50,7 @@ class HealthServer:
         self._streams: set[asyncio.Task[Any]] = set()  # open event streams: cancelled at stop
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        self._server = await asyncio.start_server(self._handle, self.host, self.port, limit=MAX_HEADER_BYTES)
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("http endpoint listening", extra={"host": self.host, "port": self.port})
 
@@ -55,19 +61,39 @@ class HealthServer:
                 task.cancel()
             await self._server.wait_closed()
 
-    async def _read(self, reader: asyncio.StreamReader) -> Request | None:
-        line = await asyncio.wait_for(reader.readline(), 5)
-        parts = line.decode("latin-1").split()
-        if len(parts) < 2:
-            return None
-        headers: dict[str, str] = {}
-        while (raw := await asyncio.wait_for(reader.readline(), 5)) not in (b"\r\n", b"\n", b""):
-            name, _, value = raw.decode("latin-1").partition(":")
-            headers[name.strip().lower()] = value.strip()
-        length = int(headers.get("content-length", "0") or 0) if headers.get("content-length", "0").isdigit() else -1
-        if length < 0 or length > MAX_BODY:
-            return Request(parts[0].upper(), "\0too-large", {}, headers)
-        body = await asyncio.wait_for(reader.readexactly(length), 5) if length else b""
+    async def _read(self, reader: asyncio.StreamReader) -> Request | Response | None:
+        """The request, or the response that refuses it (too long a line, too many or too large
+        headers, a bad or too large body); all of it within READ_SECONDS."""
+        async with asyncio.timeout(READ_SECONDS):
+            try:
+                line = await reader.readuntil(b"\n")
+            except asyncio.LimitOverrunError:
+                return Response(414, b"the request line is too long\n", "text/plain")
+            parts = line.decode("latin-1").split()
+            if len(parts) < 2:
+                return None
+            if len(line) > MAX_LINE:
+                return Response(414, b"the request line is too long\n", "text/plain")
+            headers: dict[str, str] = {}
+            size = 0
+            while True:
+                try:
+                    raw = await reader.readuntil(b"\n")
+                except asyncio.LimitOverrunError:
+                    return Response(431, b"a header is too large\n", "text/plain")
+                if raw in (b"\r\n", b"\n"):
+                    break
+                size += len(raw)
+                if len(headers) >= MAX_HEADERS or size > MAX_HEADER_BYTES:
+                    return Response(431, b"too many or too large headers\n", "text/plain")
+                name, _, value = raw.decode("latin-1").partition(":")
+                headers[name.strip().lower()] = value.strip()
+            declared = headers.get("content-length", "0") or "0"
+            if not (declared.isascii() and declared.isdigit()):
+                return Response(400, b"Content-Length is not a number\n", "text/plain")
+            if int(declared) > MAX_BODY:
+                return Response(413, b"the request body is too large\n", "text/plain")
+            body = await reader.readexactly(int(declared)) if int(declared) else b""
         return Request.parse(parts[0], parts[1], headers, body)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -75,16 +101,21 @@ class HealthServer:
             request = await self._read(reader)
             if request is None:
                 response = Response(400, b"bad request\n", "text/plain")
-            elif request.path == "\0too-large":
-                response = Response(413, b"the request body is too large\n", "text/plain")
+            elif isinstance(request, Response):
+                response = request
             else:
                 try:
                     response = await self._route(request)
                 except Exception:  # a check or a page that fails answers 500; the endpoint keeps serving
                     log.exception("http endpoint failed", extra={"path": request.path})
                     response = Response(500, b"internal error\n", "text/plain")
+            if response.stream is not None and len(self._streams) >= MAX_STREAMS:
+                aclose = getattr(response.stream, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+                response = Response(503, b"too many open streams; try again later\n", "text/plain")
             await self._write(writer, response)
-        except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):
+        except (TimeoutError, ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
         finally:
             writer.close()

@@ -6,6 +6,7 @@ festival reported through the bus reaches the open page live (server-sent events
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import time
@@ -197,4 +198,54 @@ async def report_g3(url: str, u: dict[str, str]) -> None:
 def test_a_unit_not_known_answers_a_page_not_a_traceback(board_stack, browser):
     base = board_stack["reporting"].url("/board")
     browser.get(f"{base}/u/no-such-unit-{uuid.uuid4().hex[:6]}?year=2026")
-    assert "not known to reporting" in browser.find_element(By.ID, "problem").text
+    assert browser.find_element(By.ID, "problem").text.startswith("Không tìm thấy trong số liệu báo cáo")
+    assert "not known to reporting" in browser.find_element(By.TAG_NAME, "main").text  # the service's words too
+
+
+async def test_a_page_on_another_tree_date_updates_live_on_its_own_date(servers, board_stack):
+    """The topic carries figures on each season's tree (here 19 Aug, the report deadline); a page asked
+    on 15 Sep (after G2 moved) is read again on its own date when the topic says its figures moved."""
+    import httpx
+
+    url = servers.nats_url
+    u = await season(url)
+
+    async def settled() -> bool:
+        figures = (await query(url, "coverage", {"year": 2026, "scope_unit_id": u["p"]})).get("result") or {}
+        return (figures.get("units_planned"), figures.get("units_held")) == (3, 2)
+
+    assert await until(settled)
+    live = board_stack["reporting"].url(f"/board/live?year=2026&unit={u['p']}&day=2026-09-15")
+    found: list[dict] = []
+    ready = asyncio.Event()
+
+    async def listen() -> None:
+        async with httpx.AsyncClient(timeout=90) as http, http.stream("GET", live) as s:
+            kind = None
+            async for line in s.aiter_lines():
+                if line.startswith("event: "):
+                    kind = line[7:]
+                    if kind == "ready":
+                        ready.set()
+                elif line.startswith("data: ") and kind == "coverage":
+                    found.append(json.loads(line[6:]))
+                    if found[-1]["unit_id"] == u["p"] and found[-1]["figures"]["units_held"] == 3:
+                        return
+
+    listening = asyncio.create_task(listen())
+    await asyncio.wait_for(ready.wait(), 30)
+    await report_g3(url, u)
+    await asyncio.wait_for(listening, 90)
+    ward = [f for f in found if f["unit_id"] == u["w2"]]
+    # on 15 Sep, W2 holds W2, G3 and G2 (moved in on 1 Sep): 3; on the season's tree (19 Aug) it held 2
+    assert ward and ward[-1]["figures"]["units_total"] == 3
+
+
+def test_a_bad_year_is_a_page_not_a_crash(board_stack):
+    import httpx
+
+    base = board_stack["reporting"].url("/board")
+    for year in ("%C2%B2", "2004", "abc", "20260"):
+        r = httpx.get(f"{base}?year={year}")
+        assert r.status_code == 400 and "2005" in r.text, (year, r.status_code)
+    assert httpx.get(f"{base}/live?year=%C2%B2&unit=x").status_code == 400

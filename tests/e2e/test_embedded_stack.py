@@ -135,10 +135,10 @@ async def a_season_survives_chaos(nats_port: int, data: Path, tmp: Path) -> None
         "ANTQ_ISSUER_DIR": str(data / "issuer"),
         "COLUMNS": "160",
     }
-    args = ["--units", "80", "--year", "2026", "--seed", "5", "--today", str(clock.today()), "--chaos"]
+    args = ["--units", "80", "--year", "2026", "--seed", "5", "--chaos"]
     antq = str(Path(sys.executable).parent / "antq")
     proc = await asyncio.create_subprocess_exec(
-        antq, "simulate", "season", *args, "--data", str(data), "--out-dir", str(tmp),
+        antq, "--lang", "en", "simulate", "season", *args, "--data", str(data), "--out-dir", str(tmp),
         env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, errors = await asyncio.wait_for(proc.communicate(), 900)

@@ -52,7 +52,7 @@ def season_stack(servers, tmp_path_factory, registry_process) -> Iterator[dict[s
 def test_a_simulated_season_reports_what_was_sent_at_every_level(servers, season_stack, tmp_path):
     # unsigned, as development allows (no issuer folder: the CLI signs nothing)
     env = {"ANTQ_NATS_URL": servers.nats_url, "COLUMNS": "160", "ANTQ_ISSUER_DIR": str(tmp_path / "no-issuer")}
-    args = ["simulate", "season", "--units", "150", "--year", "2026", "--seed", "7", "--today", str(clock.today())]
+    args = ["--lang", "en", "simulate", "season", "--units", "150", "--year", "2026", "--seed", "7"]
     r = subprocess.run(
         [ANTQ, *args, "--email", "so-cong-an@antq.test", "--out-dir", str(tmp_path)],
         env=env,
@@ -64,13 +64,15 @@ def test_a_simulated_season_reports_what_was_sent_at_every_level(servers, season
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "expected = reported at every level" in r.stdout
     assert "deliveries to the email recipient: {'sent':" in r.stdout
-    assert re.search(r"[1-9]\d* mergers on 2026-08-01 \(with dossiers decided after them\)", " ".join(r.stdout.split()))
+    assert re.search(
+        r"merger\(s\) on 2026-08-01: [1-9]\d* \(with dossiers decided after them\)", " ".join(r.stdout.split())
+    )
     assert len(list(tmp_path.glob("so-ket-2026-sim-*.docx"))) == 1 and len(list(tmp_path.glob("*.xlsx"))) == 1
     assert "Traceback" not in r.stderr
     # a season cannot be laid over another on the same scope and year: refused, with what to do
     tree_root = next(tmp_path.glob("so-ket-2026-*.docx")).stem.removeprefix("so-ket-2026-")
     again = subprocess.run(
-        [ANTQ, "simulate", "season", "--scope", tree_root, "--year", "2026", "--today", str(clock.today())],
+        [ANTQ, "simulate", "season", "--scope", tree_root, "--year", "2026"],
         env=env,
         capture_output=True,
         text=True,
@@ -84,7 +86,8 @@ def test_a_simulated_season_reports_what_was_sent_at_every_level(servers, season
 async def test_the_self_check_finds_a_difference_when_there_is_one(servers, season_stack):
     client = await Client.connect(servers.nats_url, Actor(id="simulator", unit=None, role="admin"), timeout=30)
     try:
-        outcome = await simulate(client, 2026, seed=11, today=clock.today(), units=60)
+        outcome = await simulate(client, 2026, seed=11, units=60)
+        assert outcome.today == clock.today()  # the services' own date, read from their events
         assert outcome.ok, outcome.differences + outcome.failures
         # the same answers against a season in which one held festival was not reported
         season = outcome.season

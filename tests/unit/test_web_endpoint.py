@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+from shared.runtime import health
 from shared.runtime.health import HealthServer
 from shared.runtime.metrics import Metrics
 from shared.runtime.web import MAX_BODY, Request, Response
@@ -35,7 +36,7 @@ def test_a_request_reads_its_query_cookies_and_form():
     assert Request.parse("POST", "/", {"content-type": "text/plain"}, b"a=1").form() == {}
 
 
-async def test_pages_streams_and_limits():
+async def test_pages_streams_and_limits(monkeypatch):
     seen: list[Request] = []
     opened = asyncio.Event()
 
@@ -66,8 +67,13 @@ async def test_pages_streams_and_limits():
         assert (await _send(server.port, b"GET /readyz HTTP/1.1\r\n\r\n")).startswith(b"HTTP/1.1 200")
         big = f"POST /page HTTP/1.1\r\nContent-Length: {MAX_BODY + 1}\r\n\r\n".encode()
         assert (await _send(server.port, big)).startswith(b"HTTP/1.1 413")
-        bad = b"POST /page HTTP/1.1\r\nContent-Length: -5\r\n\r\n"
-        assert (await _send(server.port, bad)).startswith(b"HTTP/1.1 413")
+        for length in (b"-5", b"abc", "²".encode()):
+            bad = b"POST /page HTTP/1.1\r\nContent-Length: " + length + b"\r\n\r\n"
+            assert (await _send(server.port, bad)).startswith(b"HTTP/1.1 400"), length
+        long_line = b"GET /page?x=" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n"
+        assert (await _send(server.port, long_line)).startswith(b"HTTP/1.1 414")
+        many = b"GET /page HTTP/1.1\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(150)) + b"\r\n"
+        assert (await _send(server.port, many)).startswith(b"HTTP/1.1 431")
         assert (await _send(server.port, b"\r\n")).startswith(b"HTTP/1.1 400")
         # a stream: its first event arrives at once, and stopping the endpoint ends it
         reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
@@ -76,6 +82,9 @@ async def test_pages_streams_and_limits():
         await asyncio.wait_for(opened.wait(), 10)
         head = await asyncio.wait_for(reader.readuntil(b"data: {}\n\n"), 10)
         assert b"text/event-stream" in head and b"Cache-Control: no-cache" in head and b"Content-Length" not in head
+        # one stream too many is refused, not kept open
+        monkeypatch.setattr(health, "MAX_STREAMS", 1)
+        assert (await _send(server.port, b"GET /events HTTP/1.1\r\n\r\n")).startswith(b"HTTP/1.1 503")
     finally:
         await asyncio.wait_for(server.stop(), 10)
     assert await asyncio.wait_for(reader.read(), 10) == b""  # closed by the stop

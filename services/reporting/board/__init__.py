@@ -47,8 +47,10 @@ HEADERS = {
 }
 STATUS = {"forbidden": 403, "not_found": 404, "unavailable": 503, "internal": 500}
 UNIT_PATH = re.compile(r"^/board/u/([^/]{1,128})$")
+FIRST_YEAR = 2005  # the first All-People's Festival for Protecting National Security
 MISSING_SHOWN = 100
-CALENDAR_SHOWN = 200
+MISSING_ALL = 5000
+CALENDAR_SHOWN = 1000
 HEARTBEAT_SECONDS = 15.0
 RECHECK_SECONDS = 60.0  # a stream re-checks its token this often: an expired token ends it
 QUEUE = 1000  # updates waiting for one slow browser; beyond, its stream ends and the page reloads
@@ -129,6 +131,8 @@ class Board:
             if path == "/board/login":
                 if request.method == "POST":
                     return await self.login(request, lang)
+                if request.method != "GET":
+                    return Response(405, b"GET or POST\n", "text/plain")
                 return self.login_form(lang)
             if request.method != "GET":
                 return Response(405, b"GET only\n", "text/plain")
@@ -136,7 +140,7 @@ class Board:
                 return Response.redirect(self.link("/board/login", lang), **{"Set-Cookie": self.cookie("", 0)})
             year = self.year(request)
             if year is None:
-                return self.error(lang, 400, "year: a year between 2000 and 2100")
+                return self.error(lang, 400, strings.WORDS[lang]["bad_year"])
             if path == "/board":
                 return await self.index(request, lang, year)
             if path == "/board/live":
@@ -148,8 +152,10 @@ class Board:
             return self.login_form(lang, exc.message, 401, clear=True)
 
     def year(self, request: Request) -> int | None:
+        """The year asked, as the queries take it (2005, the first festival, to 2100); None otherwise."""
         raw = request.query.get("year") or str(self.ctx.today.year)
-        return int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else None
+        ok = raw.isascii() and raw.isdigit() and len(raw) == 4 and FIRST_YEAR <= int(raw) <= 2100
+        return int(raw) if ok else None
 
     @staticmethod
     def link(path: str, lang: str, **params: Any) -> str:
@@ -171,7 +177,7 @@ class Board:
         return Response(status, page.encode(), headers=dict(HEADERS))
 
     def error(self, lang: str, status: int, message: str) -> Response:
-        return self.render("error.html", lang, status, message=message)
+        return self.render("error.html", lang, status, message=message, detail=None)
 
     def static(self, name: str) -> Response:
         if name not in STATIC:
@@ -226,11 +232,18 @@ class Board:
         if not answer["ok"]:
             return self.failed(lang, answer)
         result = answer["result"]
-        return self.render("index.html", lang, year=year, seasons=result["seasons"], roots=result["roots"])
+        today = self.ctx.today.isoformat()
+        return self.render("index.html", lang, year=year, seasons=result["seasons"], roots=result["roots"], today=today)
 
     def failed(self, lang: str, answer: dict[str, Any]) -> Response:
+        """A refused query: what it means in the page's language, then the service's own words."""
         error = answer["error"]
-        return self.error(lang, STATUS.get(error["code"], 400), error["message"])
+        words = strings.WORDS[lang]
+        fields = [d.get("field", "").removeprefix("data.") for d in error.get("details") or [] if isinstance(d, dict)]
+        said = words.get(f"error_{error['code']}", words["error"])
+        if error["code"] == "validation_failed" and any(fields):
+            said = f"{said} ({', '.join(f for f in fields if f)})"
+        return self.render("error.html", lang, STATUS.get(error["code"], 400), message=said, detail=error["message"])
 
     async def unit(self, request: Request, lang: str, year: int, unit_id: str) -> Response:
         token, redirect = self.who(request, lang)
@@ -246,11 +259,14 @@ class Board:
         figures = coverage["result"]
         base["tree_date"] = figures["tree_date"]
         missing, awards, gifts, calendar = await asyncio.gather(
-            self.ask("units-missing", {**base, "limit": MISSING_SHOWN}, token),
+            self.ask(
+                "units-missing", {**base, "limit": MISSING_ALL if request.query.get("all") else MISSING_SHOWN}, token
+            ),
             self.ask("awards-summary", base, token),
             self.ask("gifts-summary", base, token),
             self.calendar(unit_id, year, token),
         )
+        before = figures.get("previous_year")  # a year with nothing planned or held shows as no data, not 0 %
         part = request.query.get("part")
         template = {"missing": "missing.html", "calendar": "calendar.html"}.get(part or "", "unit.html")
         live = self.link("/board/live", "vi", year=year, unit=unit_id, day=tree_date)
@@ -260,8 +276,10 @@ class Board:
             year=year,
             unit_id=unit_id,
             day_param=tree_date,
+            all_missing=bool(request.query.get("all")),
+            season_day=figures["tree_date"],
             f=figures,
-            before=figures.get("previous_year"),
+            before=before if before and (before["units_planned"] or before["units_held"]) else None,
             missing=missing.get("result") if missing["ok"] else None,
             missing_error=None if missing["ok"] else missing["error"],
             awards=totals(awards["result"]) if awards["ok"] else None,
@@ -316,7 +334,7 @@ class Board:
             200,
             content_type="text/event-stream; charset=utf-8",
             headers={"X-Content-Type-Options": "nosniff"},
-            stream=self.events(queue, token, year, result["tree_date"], units, now),
+            stream=self.events(queue, token, year, result["tree_date"], units, now, unit_id),
         )
 
     async def events(
@@ -327,14 +345,24 @@ class Board:
         tree_date: str,
         units: set[str],
         now: list[tuple[str, dict[str, Any]]],
+        scope: str,
     ) -> AsyncIterator[bytes]:
+        """`ready`, the figures as the stream opens, then each change of the page's scope or of a unit
+        below it. The topic carries each scope's figures on its season's tree: a page on another tree
+        date (a `day` asked, or a page left open past midnight) has its figures read again on its own
+        date when the topic says they moved."""
         loop = asyncio.get_running_loop()
         checked = loop.time()
-        try:
-            yield b"retry: 3000\nevent: ready\ndata: {}\n\n"
-            for unit, figures in now:
+
+        def coverage_events(pairs: list[tuple[str, dict[str, Any]]]) -> bytes:
+            out = []
+            for unit, figures in pairs:
                 shown = {k: figures[k] for k in c.Figures.model_fields if k in figures}
-                yield f"event: coverage\ndata: {json.dumps({'unit_id': unit, 'figures': shown})}\n\n".encode()
+                out.append(f"event: coverage\ndata: {json.dumps({'unit_id': unit, 'figures': shown})}\n\n")
+            return "".join(out).encode()
+
+        try:
+            yield b"retry: 3000\nevent: ready\ndata: {}\n\n" + coverage_events(now)
             while not self.ctx.stopping.is_set():
                 try:
                     data = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
@@ -352,8 +380,21 @@ class Board:
                         return
                 mine = data.get("year") == year and data.get("scope_unit_id") in units
                 if mine and data.get("tree_date") == tree_date:
-                    body = json.dumps({"unit_id": data["scope_unit_id"], "figures": data["figures"]})
-                    yield f"event: coverage\ndata: {body}\n\n".encode()
+                    yield coverage_events([(data["scope_unit_id"], data["figures"])])
+                elif mine:  # moved on the season's tree: read this page's tree date again (once per burst)
+                    while not queue.empty():
+                        more = queue.get_nowait()
+                        if more is None:
+                            return
+                        same = more.get("year") == year and more.get("tree_date") == tree_date
+                        if same and more.get("scope_unit_id") in units:
+                            yield coverage_events([(more["scope_unit_id"], more["figures"])])
+                    params = {"year": year, "scope_unit_id": scope, "tree_date": tree_date}
+                    answer = await self.ask("coverage", params, token)
+                    if answer["ok"]:
+                        result = answer["result"]
+                        rows = [(r["unit_id"], r) for r in result.get("breakdown", [])]
+                        yield coverage_events([(scope, result), *rows])
         finally:
             self.topic.leave(queue)
 

@@ -78,7 +78,9 @@ def token_command(
     actor_id: Annotated[str, typer.Option("--actor-id", help="the token's sub")],
     role: Annotated[str, typer.Option(help="officer, approver or admin")],
     unit: Annotated[str | None, typer.Option(help="the actor's unit (none: a platform admin)")] = None,
-    ttl: Annotated[float, typer.Option(help="seconds until it expires")] = 3600.0,
+    ttl: Annotated[
+        float, typer.Option(help="seconds until it expires (at most 86400: the services refuse longer-lived tokens)")
+    ] = 3600.0,
 ) -> None:
     """Print a token signed by `make up`'s development issuer (.antq-data/issuer), for a client to send
     as `Authorization: Bearer <token>`. Production tokens come from the province's identity provider."""
@@ -90,6 +92,9 @@ def token_command(
         raise typer.Exit(2)
     if not (Opts.issuer_dir / "private.pem").exists():
         err.print(f"[red]no development issuer in {Opts.issuer_dir}: `make up` creates it[/red]")
+        raise typer.Exit(2)
+    if not 0 < ttl <= 86_400:
+        err.print("[red]--ttl: more than 0 and at most 86400 seconds (ANTQ_AUTH_MAX_TOKEN_SECONDS)[/red]")
         raise typer.Exit(2)
     print(Issuer.load(Opts.issuer_dir).token(actor_id, unit, role, ttl=ttl))
 

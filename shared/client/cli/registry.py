@@ -13,7 +13,7 @@ from rich.progress import Progress
 from shared.client import Client
 from shared.client.calendar import ics
 from shared.client.cli.common import Opts, answer, console, err, listing, run, show, table
-from shared.client.cli.words import say
+from shared.client.cli.words import day, kind, say
 from shared.client.importer import import_units, read_rows
 from shared.client.reform import ReformReport, apply_reform, read_csv
 
@@ -118,12 +118,12 @@ def commands(registry_app: typer.Typer) -> None:
             params["date"] = date
         result = listing(run(lambda c: c.query("registry", "units", params)))
         rows = [
-            (u["unit_id"], u["code"] or "", u["name"], u["kind"], u["parent_id"] or "", ",".join(u["flags"]))
+            (u["unit_id"], u["code"] or "", u["name"], kind(u["kind"]), u["parent_id"] or "", ",".join(u["flags"]))
             for u in result["units"]
         ]
         columns = ("unit_id", "code", "name", "kind", "parent_id", "flags")
         console.print(
-            table(say(f"units as of {result['as_of']}", f"đơn vị ngày {result['as_of']}"), columns, rows, ids=1)
+            table(say(f"units as of {result['as_of']}", f"Đơn vị ngày {day(result['as_of'])}"), columns, rows, ids=1)
         )
         console.print(f"{len(result['units'])} units" + (f"; more after {result['next']}" if result["next"] else ""))
 

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from shared.client.cli.common import Opts, answer, console, err, listing, run, show, table, vnd
-from shared.client.cli.words import kind, reason, say
+from shared.client.cli.common import Opts, answer, console, err, listing, run, show, table
+from shared.client.cli.words import kind, number, reason, say
 from shared.client.season_docx import write_docx
 from shared.client.season_report import QueryRefused, dmy, pct, season, write_csv, write_xlsx
 
@@ -39,7 +39,7 @@ def commands(reporting_app: typer.Typer) -> None:
                 *map(str, counts),
                 pct(f["coverage"]),
                 pct(f["ceremony_compliance"]),
-                vnd(f["participants"]),
+                number(f["participants"]),
             )
 
         rows = [row(b["name"], kind(b["kind"]), b) for b in result["breakdown"]]

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
+from pydantic import ValidationError
 from rich.progress import Progress, TaskID
 
-from shared.client.cli.common import REFUSED, USAGE, console, err, fail, run, table
-from shared.client.cli.words import kind, say
+from shared.client.cli.common import REFUSED, USAGE, Opts, console, err, fail, run, table
+from shared.client.cli.words import kind, number, say
 from shared.client.client import Client
 from shared.client.season_docx import write_docx
-from shared.client.season_report import QueryRefused, pct, season, vnd, write_xlsx
-from shared.client.simulate import Outcome, simulate
+from shared.client.season_report import QueryRefused, pct, season, write_xlsx
+from shared.client.simulate import HELD, Outcome, simulate
 from shared.client.simulate.chaos import Chaos, ChaosUnavailable
 from shared.client.simulate.driver import RefusedStep
+from shared.contract.notifications import AddRecipient
 
 simulate_app = typer.Typer(help="Simulate a season through the public bus, and check what the services report.")
 
@@ -33,10 +36,6 @@ def simulate_season(
     units: Annotated[int | None, typer.Option(help="a generated province of about N units instead")] = None,
     year: Annotated[int | None, typer.Option(help="the season (default: the latest whose window is over)")] = None,
     seed: Annotated[int, typer.Option(help="the same seed plans the same season")] = 1,
-    today: Annotated[
-        str | None,
-        typer.Option(help="the services' today, YYYY-MM-DD (default: today in Vietnam); decides 'reported on time'"),
-    ] = None,
     email: Annotated[str | None, typer.Option(help="also an email recipient of every festival held")] = None,
     out_dir: Annotated[Path, typer.Option(help="where the season report (DOCX, XLSX) is written")] = Path("."),
     settle: Annotated[float, typer.Option(help="seconds to wait for the services to catch up")] = 300.0,
@@ -56,15 +55,21 @@ def simulate_season(
         fail("give --scope (an existing scope) or --units N (a generated province), one of them", USAGE)
     if units is not None and not 30 <= units <= 200_000:
         fail("--units: between 30 and 200000", USAGE)
-    try:
-        day = dt.date.fromisoformat(today) if today else dt.datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
-    except ValueError:
-        fail(f"--today {today!r}: a date, YYYY-MM-DD", USAGE)
+    day = dt.datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()  # checked again on the services' own date
     season_year = year if year is not None else last_season(day)
+    if not season_year >= 2005:
+        fail(f"--year {season_year}: the festival began in 2005", USAGE)
     if dt.date(season_year, 8, 19) >= day:
         fail(f"--year {season_year}: its window is not over on {day} (festivals cannot be reported held yet)", USAGE)
     if not out_dir.is_dir():
         fail(f"--out-dir {out_dir}: no such folder", USAGE)
+    if not 0 < settle <= 3600:
+        fail("--settle: more than 0 and at most 3600 seconds", USAGE)
+    if email is not None:  # checked as notifications will, before anything is sent
+        try:
+            AddRecipient.model_validate({"scope_unit_id": "x", "events": [HELD], "channel": "email", "address": email})
+        except ValidationError as exc:
+            fail(f"--email {email!r}: {exc.errors()[0]['msg']}", USAGE)
     try:
         havoc = Chaos(data / "pids.json") if chaos else None
     except ChaosUnavailable as exc:
@@ -79,7 +84,7 @@ def simulate_season(
                     tasks[phase] = bar.add_task(phase, total=total or None)
                 bar.update(tasks[phase], completed=done, total=total or None)
 
-            outcome = await simulate(client, season_year, seed, day, scope, units, email, progress, settle, havoc)
+            outcome = await simulate(client, season_year, seed, scope, units, email, progress, settle, havoc)
         report = await season(client, season_year, outcome.tree.root, None)
         return outcome, report
 
@@ -92,52 +97,113 @@ def simulate_season(
     show_outcome(outcome, report, out_dir)
 
 
+FATES_VI = {
+    "both_parts": "đủ hai phần",
+    "one_part": "một phần",
+    "late": "tổ chức muộn",
+    "cancelled": "hủy",
+    "unreported": "không báo cáo",
+}
+
+
+def summary(outcome: Outcome, stem: Path) -> dict[str, Any]:
+    return {
+        "ok": outcome.ok,
+        "year": outcome.season.year,
+        "scope_unit_id": outcome.tree.root,
+        "units": len(outcome.tree.units),
+        "festivals": outcome.season.counts(),
+        "nominations": len(outcome.season.nominations),
+        "gifts": len(outcome.season.gifts),
+        "models": len(outcome.season.models),
+        "mergers": len(outcome.season.mergers),
+        "commands": outcome.commands,
+        "resent": outcome.retries,
+        "seconds": round(outcome.seconds, 1),
+        "settle_seconds": round(outcome.settle_seconds, 1),
+        "services_date": outcome.today.isoformat() if outcome.today else None,
+        "deliveries": outcome.deliveries,
+        "webhook_posts": outcome.webhook_posts,
+        "webhook_ids": outcome.webhook_ids,
+        "kills": [{"part": p, "pid": pid, "back_after_seconds": round(t, 1)} for p, pid, t in outcome.kills],
+        "report": [str(stem.with_suffix(".docx")), str(stem.with_suffix(".xlsx"))],
+        "refusals": outcome.failures,
+        "differences": outcome.differences,
+    }
+
+
 def show_outcome(outcome: Outcome, report: dict[str, Any], out_dir: Path) -> None:
     cov = report["coverage"]
+    stem = out_dir / f"so-ket-{outcome.season.year}-{outcome.tree.root}"
+    write_docx(report, stem.with_suffix(".docx"))
+    write_xlsx(report, stem.with_suffix(".xlsx"))
+    if Opts.json:
+        console.print_json(json.dumps(summary(outcome, stem), ensure_ascii=False))
+        raise typer.Exit(0 if outcome.ok else REFUSED)
     rows: list[tuple[str, ...]] = [
         (
             b["name"],
             kind(b["kind"]),
-            str(b["units_total"]),
-            str(b["units_planned"]),
-            str(b["units_held"]),
-            str(b["units_held_on_time"]),
+            *(number(b[k]) for k in ("units_total", "units_planned", "units_held", "units_held_on_time")),
             pct(b["coverage"]),
             pct(b["ceremony_compliance"]),
-            vnd(b["participants"]),
+            number(b["participants"]),
         )
-        for b in cov["breakdown"]
+        for b in [*cov["breakdown"], {**cov, "name": say("Total", "Tổng"), "kind": ""}]
     ]
-    rows.append(
-        (say("Total", "Tổng"), "", *map(str, (cov["units_total"], cov["units_planned"], cov["units_held"],
-         cov["units_held_on_time"])), pct(cov["coverage"]), pct(cov["ceremony_compliance"]), vnd(cov["participants"]))
-    )  # fmt: skip
     columns = ("unit", "kind", "expected", "planned", "held", "on time", "coverage", "both parts", "participants")
     title = say(
         f"Simulated season {outcome.season.year} — {cov['scope_name']}",
         f"Mùa Ngày hội mô phỏng {outcome.season.year} — {cov['scope_name']}",
     )
     console.print(table(title, columns, rows))
-    stem = out_dir / f"so-ket-{outcome.season.year}-{outcome.tree.root}"
-    write_docx(report, stem.with_suffix(".docx"))
-    write_xlsx(report, stem.with_suffix(".xlsx"))
-    fates = ", ".join(f"{n} {fate}" for fate, n in sorted(outcome.season.counts().items()))
+    s = outcome.season
+    fates = sorted(s.counts().items())
     console.print(
-        f"{len(outcome.tree.units)} units; festivals: {fates}; {len(outcome.season.nominations)} nominations, "
-        f"{len(outcome.season.gifts)} gifts, {len(outcome.season.models)} models; "
-        f"{len(outcome.season.mergers)} mergers on {outcome.season.year}-08-01 (with dossiers decided after them)"
+        say(
+            f"{len(outcome.tree.units)} units; festivals: {', '.join(f'{n} {f}' for f, n in fates)}; "
+            f"{len(s.nominations)} nominations, {len(s.gifts)} gifts, {len(s.models)} models; "
+            f"merger(s) on {s.year}-08-01: {len(s.mergers)} (with dossiers decided after them)",
+            f"{len(outcome.tree.units)} đơn vị; Ngày hội: {', '.join(f'{n} {FATES_VI.get(f, f)}' for f, n in fates)}; "
+            f"{len(s.nominations)} đề nghị khen thưởng, {len(s.gifts)} lượt tặng quà, {len(s.models)} mô hình; "
+            f"sáp nhập ngày 01/08/{s.year}: {len(s.mergers)} (hồ sơ quyết định sau sáp nhập)",
+        )
     )
-    console.print(
-        f"{outcome.commands} commands ({outcome.retries} resent: not known yet) in {outcome.seconds:.0f} s; "
-        f"reporting agreed {outcome.settle_seconds:.1f} s after the last command"
-    )
+    agreed = outcome.ok or not outcome.differences
+    took = f"{outcome.settle_seconds:.1f}"
+    en_sent = f"{outcome.commands} commands ({outcome.retries} resent: not known yet) in {outcome.seconds:.0f} s; "
+    vi_sent = f"{outcome.commands} lệnh ({outcome.retries} gửi lại) trong {outcome.seconds:.0f} giây; "
+    if agreed:
+        console.print(
+            say(
+                en_sent + f"reporting agreed {took} s after the last command",
+                vi_sent + f"số liệu báo cáo khớp {took} giây sau lệnh cuối",
+            )
+        )
+    else:
+        console.print(
+            say(
+                en_sent + f"reporting still differed {took} s after the last command",
+                vi_sent + f"số liệu báo cáo vẫn khác {took} giây sau lệnh cuối",
+            )
+        )
     for channel, counts in outcome.deliveries.items():
-        console.print(f"deliveries to the {channel} recipient: {counts}")
+        console.print(
+            say(f"deliveries to the {channel} recipient: {counts}", f"gửi tới người nhận {channel}: {counts}")
+        )
     if outcome.webhook_posts:
-        console.print(f"webhook posts received: {outcome.webhook_posts} ({outcome.webhook_ids} distinct webhook-id)")
+        console.print(
+            say(
+                f"webhook posts received: {outcome.webhook_posts} ({outcome.webhook_ids} distinct webhook-id)",
+                f"webhook nhận được: {outcome.webhook_posts} ({outcome.webhook_ids} webhook-id khác nhau)",
+            )
+        )
     for part, pid, away in outcome.kills:
-        console.print(f"chaos: kill -9 {part} (pid {pid}); back in {away:.1f} s")
-    console.print(f"season report: {stem.with_suffix('.docx')}  {stem.with_suffix('.xlsx')}")
+        console.print(say(f"chaos: kill -9 {part} (pid {pid}); back in {away:.1f} s",
+                          f"chaos: kill -9 {part} (pid {pid}); chạy lại sau {away:.1f} giây"))  # fmt: skip
+    console.print(
+        say("season report: ", "báo cáo sơ kết: ") + f"{stem.with_suffix('.docx')}  {stem.with_suffix('.xlsx')}"
+    )
     for line in outcome.failures:
         err.print(f"[red]refused[/red] {line}")
     for line in outcome.differences[:200]:
@@ -146,5 +212,9 @@ def show_outcome(outcome: Outcome, report: dict[str, Any], out_dir: Path) -> Non
         err.print(f"[red]{len(outcome.differences)} differences, {len(outcome.failures)} refusals[/red]")
         raise typer.Exit(REFUSED)
     console.print(
-        "[green]expected = reported[/green] at every level (coverage, units missing, awards, gifts, deliveries)"
+        say(
+            "[green]expected = reported[/green] at every level (coverage, units missing, awards, gifts, deliveries)",
+            "[green]expected = reported[/green]: số liệu dự kiến khớp số liệu báo cáo ở mọi cấp "
+            "(tỷ lệ tổ chức, đơn vị chưa hoàn thành, khen thưởng, tặng quà, thông báo)",
+        )
     )

@@ -105,3 +105,17 @@ def kind(value: str | None) -> str:
 
 def reason(value: str) -> str:
     return (REASON_VI if Lang.current == "vi" else REASON_EN).get(value, value)
+
+
+def number(value: int | None) -> str:
+    """1.234.567 in Vietnamese tables, 1,234,567 in English ones."""
+    if value is None:
+        return "—"
+    text = f"{int(value):,}"
+    return text.replace(",", ".") if Lang.current == "vi" else text
+
+
+def day(iso: str) -> str:
+    """dd/mm/yyyy in Vietnamese, ISO in English."""
+    y, m, d = iso[:10].split("-")
+    return f"{d}/{m}/{y}" if Lang.current == "vi" else iso[:10]

@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from nats.errors import NoRespondersError
 
@@ -37,6 +38,7 @@ class Outcome:
     webhook_posts: int = 0
     webhook_ids: int = 0
     kills: list[tuple[str, int, float]] = field(default_factory=list)
+    today: dt.date | None = None  # the services' date, which the figures were expected on
 
     @property
     def ok(self) -> bool:
@@ -107,7 +109,6 @@ async def simulate(
     client: Client,
     year: int,
     seed: int,
-    today: dt.date,
     scope: str | None = None,
     units: int | None = None,
     email: str | None = None,
@@ -151,17 +152,22 @@ async def simulate(
                 f"{tree.root} already has a campaign for {year} ({found.result['campaign_id']}): a season is "
                 "simulated on a scope and year with none (choose another --year, or --units N for a new province)"
             )
-        await r.ask(
-            "registry",
-            "open-campaign",
-            {
-                "campaign_id": f"ca-{run}",
-                "year": year,
-                "scope_unit_id": tree.root,
-                "report_deadline": season.report_deadline.isoformat(),
-                "name": f"Ngày hội toàn dân bảo vệ an ninh Tổ quốc {year} (mô phỏng {run})",
-            },
-        )
+        campaign = {
+            "campaign_id": f"ca-{run}",
+            "year": year,
+            "scope_unit_id": tree.root,
+            "report_deadline": season.report_deadline.isoformat(),
+            "name": f"Ngày hội toàn dân bảo vệ an ninh Tổ quốc {year} (mô phỏng {run})",
+        }
+        await phase("campaign", [("registry", "open-campaign", campaign)])  # through the intake: its outcome
+        if r.failures:  # event carries the services' own date, the date they report on
+            raise dr.RefusedStep(r.failures[0])
+        today = services_today(outcomes.first_time)
+        if today <= season.window[1]:
+            raise dr.RefusedStep(
+                f"the services' date is {today}: the {year} window ends {season.window[1]}, its festivals cannot "
+                "be reported held yet (choose an earlier --year)"
+            )
         async with Receiver().running() as receiver:
             recipients = {}
             hook = {"channel": "webhook", "address": f"http://127.0.0.1:{receiver.port}/antq"}
@@ -207,8 +213,16 @@ async def simulate(
         await outcomes.stop()
     return Outcome(
         reported_on, season, differences, r.failures, r.commands, r.retries, time.monotonic() - started, settled,
-        deliveries, posts, ids, chaos.kills if chaos is not None else [],
+        deliveries, posts, ids, chaos.kills if chaos is not None else [], today,
     )  # fmt: skip
+
+
+def services_today(stamp: str | None) -> dt.date:
+    """The date, in the province's calendar, of a time the services stamped."""
+    if stamp is None:
+        raise dr.RefusedStep("no outcome event came back from registry: is the platform up?")
+    at = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return at.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).date()
 
 
 async def delivered(client: Client, recipients: dict[str, str], held: int, timeout: float) -> dict[str, dict[str, int]]:

@@ -33,6 +33,7 @@ class Outcomes:
 
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    first_time: str | None = None  # the `time` of the first outcome: the services' own clock
     subs: list[Any] = field(default_factory=list)
 
     async def start(self, client: Client) -> None:
@@ -41,6 +42,7 @@ class Outcomes:
         async def seen(msg: Any) -> None:
             doc = json.loads(msg.data)
             data = doc.get("data") or {}
+            self.first_time = self.first_time or doc.get("time")
             self.results[data.get("command_id", "")] = {"ok": doc["type"].endswith("accepted.v1"), **data}
             self.arrived.set()
 

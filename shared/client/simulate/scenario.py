@@ -79,8 +79,8 @@ def generated(units: int, seed: int, prefix: str) -> Tree:
     rng = random.Random(seed)
     root = f"{prefix}"
     tree = {root: Unit(root, f"Tỉnh mô phỏng {prefix}", "province", None)}
-    per_commune = 24
-    communes = max(1, round((units - 1) / per_commune))
+    communes = max(1, round(units / 24))
+    hamlets = max(1, round((units - 1) / communes) - 3)  # + the commune, a school, an agency or enterprise
     for c in range(1, communes + 1):
         kind = "ward" if rng.random() < 0.4 else "commune"
         cid = f"{prefix}-c{c:04d}"
@@ -88,7 +88,7 @@ def generated(units: int, seed: int, prefix: str) -> Tree:
         tree[cid] = Unit(cid, f"{word} {c}", kind, root)
         below = "residential_group" if kind == "ward" else "hamlet"
         label = "Tổ dân phố" if kind == "ward" else "Thôn"
-        for h in range(1, per_commune - 3 + 1):
+        for h in range(1, hamlets + 1):
             hid = f"{cid}-h{h:02d}"
             tree[hid] = Unit(hid, f"{label} {h}, {word} {c}", below, cid)
         tree[f"{cid}-s1"] = Unit(f"{cid}-s1", f"Trường Tiểu học {word} {c}", "school", cid)

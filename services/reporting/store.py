@@ -25,6 +25,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.reporting.projection import Packed, onto, pack
 from shared.contract.ids import uuid7
 from shared.replicas.day_index import DayIndex
+from shared.replicas.records import Interner, SlimRecord, slim
 from shared.replicas.units import UnitRecord, UnitsView, carriers
 from shared.replicas.units_store import UnitsStore, units_indexes
 from shared.replicas.walk import run
@@ -175,6 +176,12 @@ class ReportingStore:
     async def all_units(self) -> list[UnitRecord]:
         return [UnitRecord.model_validate(d) for d in await self.db[UNITS].find({}, session=self.s).to_list()]
 
+    async def all_units_slim(self) -> list[SlimRecord]:
+        """The whole tree as compact records (reporting's in-memory tree: about 370 bytes a unit instead
+        of 2 KB as pydantic models), read in batches."""
+        share = Interner()
+        return [slim(doc, share) async for doc in self.db[UNITS].find({}, session=self.s, batch_size=5000)]
+
     async def summaries(self, year: int) -> dict[str, Doc]:
         """Each unit's year: its festival summary, and `models` (registered, recognised, retired and
         launched at a festival that year, from `models`; replicated there, from `unit_year`)."""
@@ -238,7 +245,7 @@ class TreeCache:
     async def tree(self, store: ReportingStore) -> UnitsView:
         version = await store.fence("units")
         if version != self.units_version or version == (None, None):
-            self.view = UnitsView(await store.all_units())
+            self.view = UnitsView(await store.all_units_slim())
             self.units_version = version
             self.days = {}
         return self.view

@@ -8,12 +8,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from shared.replicas.units import UnitRecord
+from shared.replicas.units import Record
 from shared.replicas.walk import down, run
 
 
 class DayIndex:
-    def __init__(self, records: Iterable[UnitRecord], day: dt.date) -> None:
+    def __init__(self, records: Iterable[Record], day: dt.date) -> None:
         self.day = day
         self.children: dict[str, list[str]] = {}
         self.kind: dict[str, str] = {}

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Generator, Iterable
-from typing import Any, Literal, Self
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from shared.contract import registry as c
-from shared.replicas.walk import MAX_DEPTH, down, run, up
+from shared.replicas.records import END, Dated, LineageLink, SlimRecord, Status
 
-END = dt.date(9999, 12, 31)  # open-ended validity; stored instead of null so ranges compare simply
-Status = Literal["active", "not_yet_valid", "closed"]
+__all__ = ["END", "LineageLink", "Record", "SlimRecord", "Status", "UnitRecord", "UnitsView"]
+from shared.replicas.walk import MAX_DEPTH, down, run, up
 
 
 class Period(BaseModel):
@@ -34,16 +34,7 @@ class Period(BaseModel):
     kind: c.UnitKind | None = None  # filled from the unit when absent (records written before kinds changed)
 
 
-class LineageLink(BaseModel):
-    """A lineage link: the unit it points to, how, and from when."""
-
-    model_config = ConfigDict(extra="ignore")
-    unit_id: str
-    relation: Literal["merged", "split"]
-    date: dt.date
-
-
-class UnitRecord(BaseModel):
+class UnitRecord(BaseModel, Dated[Period]):
     """Đơn vị: a node of the effective-dated tree with its periods and lineage both ways."""
 
     model_config = ConfigDict(extra="ignore")
@@ -65,37 +56,6 @@ class UnitRecord(BaseModel):
         if self.versions and self.versions[-1].kind != self.kind:
             self.kind = self.versions[-1].kind  # type: ignore[assignment]
         return self
-
-    def kind_at(self, day: dt.date) -> str:
-        """The kind in force on `day` (the nearest period's when the unit does not exist that day)."""
-        return self.shown(day).kind or self.kind
-
-    @property
-    def valid_from(self) -> dt.date:
-        return self.versions[0].valid_from
-
-    @property
-    def valid_to(self) -> dt.date:
-        return self.versions[-1].valid_to
-
-    @property
-    def current(self) -> Period:
-        return self.versions[-1]
-
-    def at(self, day: dt.date) -> Period | None:
-        for v in self.versions:
-            if v.valid_from <= day < v.valid_to:
-                return v
-        return None
-
-    def status(self, day: dt.date) -> Status:
-        if self.at(day) is not None:
-            return "active"
-        return "not_yet_valid" if day < self.valid_from else "closed"
-
-    def shown(self, day: dt.date) -> Period:
-        """The period in force on `day`, else the nearest one (the first before, the last after)."""
-        return self.at(day) or (self.versions[0] if day < self.valid_from else self.current)
 
     # ------------------------------------------------------------------------------- transitions
 
@@ -134,6 +94,9 @@ class UnitRecord(BaseModel):
                 "kind": kept[-1].kind,
             }
         )
+
+
+Record = UnitRecord | SlimRecord
 
 
 # ------------------------------------------------------------------------------------ the fold
@@ -203,7 +166,7 @@ def _apply(record: UnitRecord | None, name: str, data: BaseModel) -> UnitRecord:
 # ------------------------------------------------------------------------------------ lineage
 
 
-def carriers(unit_id: str, day: dt.date) -> Generator[str, UnitRecord | None, list[str]]:
+def carriers(unit_id: str, day: dt.date) -> Generator[str, Record | None, list[str]]:
     """The units that carry `unit_id` on `day` through the lineage (DESIGN §2): the unit itself while
     it exists; once it is closed, its successors (merged into, or the parts it was split into) that
     exist that day, followed as far as the lineage goes. Empty when the unit is unknown, not yet valid,
@@ -230,7 +193,7 @@ def carriers(unit_id: str, day: dt.date) -> Generator[str, UnitRecord | None, li
     return out
 
 
-def predecessors(unit_id: str) -> Generator[str, UnitRecord | None, list[str]]:
+def predecessors(unit_id: str) -> Generator[str, Record | None, list[str]]:
     """Every unit the lineage says `unit_id` was formed from or absorbed, back as far as it goes,
     nearest first (the unit itself excluded)."""
     out: list[str] = []
@@ -257,22 +220,22 @@ def predecessors(unit_id: str) -> Generator[str, UnitRecord | None, list[str]]:
 class UnitsView:
     """Answers about the tree at a date, over any set of records (in memory or loaded by a store)."""
 
-    def __init__(self, records: Iterable[UnitRecord]) -> None:
-        self.records: dict[str, UnitRecord] = {r.unit_id: r for r in records}
+    def __init__(self, records: Iterable[Record]) -> None:
+        self.records: dict[str, Record] = {r.unit_id: r for r in records}
         self._children: dict[str | None, set[str]] | None = None
 
-    def put(self, record: UnitRecord) -> None:
+    def put(self, record: Record) -> None:
         self.records[record.unit_id] = record
         self._children = None
 
-    def unit(self, unit_id: str) -> UnitRecord | None:
+    def unit(self, unit_id: str) -> Record | None:
         return self.records.get(unit_id)
 
     def ancestry(self, unit_id: str, day: dt.date) -> list[str]:
         """The unit and its ancestors on `day`, nearest first (empty if the unit is unknown)."""
         return run(up(unit_id, day), self.records.get)
 
-    def children(self, parent_id: str | None, day: dt.date) -> list[UnitRecord]:
+    def children(self, parent_id: str | None, day: dt.date) -> list[Record]:
         """Units whose period on `day` hangs under `parent_id` (None: the roots), by id."""
         if self._children is None:
             index: dict[str | None, set[str]] = {}
@@ -287,10 +250,10 @@ class UnitsView:
                 found.append(self.records[uid])
         return found
 
-    def subtree(self, root_id: str, day: dt.date) -> list[UnitRecord]:
+    def subtree(self, root_id: str, day: dt.date) -> list[Record]:
         """Every unit below `root_id` on `day` (the root excluded), level by level."""
         return run(down(root_id, unit_id_of), lambda parents: [ch for p in parents for ch in self.children(p, day)])
 
 
-def unit_id_of(record: UnitRecord) -> str:
+def unit_id_of(record: Record) -> str:
     return record.unit_id

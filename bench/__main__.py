@@ -261,6 +261,11 @@ async def main() -> None:
                 f"p50 {cov['p50_ms']:.0f} ms, max {cov['max_ms']:.0f} ms (target ≤ 100)",
                 f"first answer (loads tree and year into memory) {cov['cold_ms']:.0f} ms",
             ),
+            (
+                f"reporting's memory for that province ({reporting.UNITS:,} units)",
+                f"+{cov['tree_mb']:.0f} MB RSS after the first answer",
+                "tree, day index and the year's summaries (compact records since issue 18)",
+            ),
             ("raw JetStream publish (sync acks)", f"{raw['js_publish']:.0f}/s", ""),
             ("raw Mongo bulk insert", f"{mongo['bulk']:.0f} docs/s", ""),
         ]

@@ -15,6 +15,7 @@ Collections (each owned by one consumer, so a rebuild replays it alone):
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -231,6 +232,19 @@ class ReportingStore:
         return await self.db.festivals.find({"unit_id": unit_id, "year": year}, session=self.s).to_list()
 
 
+RELOAD_SHARE = 3  # while a large tree keeps changing, at most a third of the time goes to reloading it
+THROTTLED_FROM = 0.5  # seconds: a tree that loads faster is always read fresh
+
+
+def reload_due(now: float, loaded_at: float, load_seconds: float) -> bool:
+    """Whether a tree whose fence moved is read again now. A small tree (loaded in under half a second)
+    is, at once; a large one that
+    keeps changing (a bulk import) at most every RELOAD_SHARE × its load time: the time spent reloading
+    stays a bounded share however large the tree (reloading it on every batch made a bulk load
+    quadratic), and a read sees the tree at most that old (seconds, at 100 000 units)."""
+    return load_seconds < THROTTLED_FROM or now - loaded_at >= RELOAD_SHARE * load_seconds
+
+
 class TreeCache:
     """The tree and a year's festival summaries in memory, reloaded when their consumer's fence moves
     (each committed batch moves it): a coverage query of a whole province walks memory, not the store."""
@@ -238,16 +252,20 @@ class TreeCache:
     def __init__(self) -> None:
         self.units_version: tuple[Any, Any] | None = None
         self.view = UnitsView([])
+        self.loaded_at, self.load_seconds = float("-inf"), 0.0
         self.years: dict[int, tuple[tuple[Any, Any], dict[str, Doc]]] = {}
         self.days: dict[dt.date, DayIndex] = {}  # of the current tree; a few, the most recent
         self.projected: dict[tuple[int, dt.date], tuple[object, object, Summaries, Packed]] = {}
 
     async def tree(self, store: ReportingStore) -> UnitsView:
         version = await store.fence("units")
-        if version != self.units_version or version == (None, None):
+        moved = version != self.units_version or version == (None, None)
+        if moved and reload_due(time.monotonic(), self.loaded_at, self.load_seconds):
+            started = time.monotonic()
             self.view = UnitsView(await store.all_units_slim())
             self.units_version = version
             self.days = {}
+            self.loaded_at, self.load_seconds = time.monotonic(), time.monotonic() - started
         return self.view
 
     async def day(self, store: ReportingStore, day: dt.date) -> DayIndex:

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 UV_VERSION := 0.13.9
 
-.PHONY: install up test test-reverse lint typecheck pytest docs bench fuzz mutate clean
+.PHONY: install up test test-reverse lint typecheck pytest docs bench bench-national fuzz mutate clean
 ASYNCAPI := tools/asyncapi/node_modules/.bin/asyncapi
 
 $(BIN)/uv:
@@ -54,6 +54,11 @@ docs: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# A season replayed at the event level through awards, notifications and reporting at three sizes
+# (units; default 10000 30000 100000: tens of minutes on 2 cores), with the fitted exponents.
+bench-national: install
+	$(BIN)/python -m bench.national $(SIZES)
 
 # Mutation testing (mutmut) of the rules of every service: registry, awards, reporting, notifications; prints each score.
 mutate: install

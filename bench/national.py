@@ -1,0 +1,252 @@
+"""`make bench-national`: a season of a generated province replayed at the event level, straight into
+registry's and awards' streams, through the services that consume them (awards, notifications,
+reporting, each its own process), at three sizes; time and memory fitted against the events.
+
+Per size it prints: the events published and the publish rate; each service's ingest (events it
+applied per second, from its consumers' own counters); the time from the last event published to
+correct projections (reporting's coverage of the province and its awards summary equal to the
+figures the generator computed itself); each service's peak RSS; the whole-tree coverage latency.
+Then the exponent of time and of memory against events (target ≤ 1.1).
+
+`python -m bench.national [UNITS ...]` (default 10000 30000 100000)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import nats
+from nats.js import JetStreamContext
+
+from deploy.embedded import Child, free_port, http_ok, mongo_command, mongo_url, nats_command
+from shared.client.simulate.scenario import generated
+from shared.contract import awards as a
+from shared.contract import registry as r
+from shared.contract.envelope import new_event
+from shared.runtime.bus import ensure_streams
+from shared.runtime.settings import ServiceSettings
+
+YEAR = 2026
+SERVICES = ("awards", "notifications", "reporting")
+FORM = "giay_khen_chu_tich_ubnd_xa"
+# settings for the services of the run, e.g. ANTQ_NATIONAL_ENV="ANTQ_CONSUMER_ACK_WAIT_SECONDS=300"
+EXTRA_ENV = dict(e.split("=", 1) for e in os.environ.get("ANTQ_NATIONAL_ENV", "").split() if "=" in e)
+
+
+def event(service: str, aggregate: str, name: str, subject: str, data: Any, version: int) -> tuple[str, bytes, str]:
+    e = new_event(
+        source=f"antq/{service}",
+        type=f"vn.antq.{service}.{aggregate}.{name}.v1",
+        subject=subject,
+        data=data.model_dump(mode="json"),
+        aggregateversion=version,
+    )
+    return f"antq.{service}.{aggregate}.{name}.v1", e.to_bytes(), e.id
+
+
+def season_events(units: int, seed: int) -> tuple[list[tuple[str, bytes, str]], dict[str, int], str]:
+    """The province's units, its campaign, a festival planned for 9 expected units in 10 and held by 8
+    of them, and a nomination approved for every other unit held; with the figures they must give."""
+    tree = generated(units, seed, f"n{uuid.uuid4().hex[:6]}")
+    out: list[tuple[str, bytes, str]] = []
+    day = dt.date(2024, 1, 1)
+    for level in _levels(tree):
+        for uid in level:
+            u = tree.units[uid]
+            data = r.UnitRegistered(
+                unit_id=uid, code=None, name=u.name, kind=u.kind, parent_id=u.parent_id, valid_from=day
+            )  # fmt: skip
+            out.append(event("registry", "unit", "registered", uid, data, 1))
+    campaign = f"{tree.root}-c"
+    opened = r.CampaignOpened(
+        campaign_id=campaign,
+        year=YEAR,
+        scope_unit_id=tree.root,
+        window_start=dt.date(YEAR, 7, 1),
+        window_end=dt.date(YEAR, 8, 19),
+        report_deadline=dt.date(YEAR, 12, 31),
+    )
+    out.append(event("registry", "campaign", "opened", campaign, opened, 1))
+    expected = sorted(u for u in tree.units if tree.units[u].kind not in ("province", "district"))
+    held = nominations = 0
+    grantor = a.Authority(kind="unit", unit_id=tree.root, name=tree.units[tree.root].name, level="province")
+    for i, uid in enumerate(expected):
+        if i % 10 == 9:
+            continue
+        fid = f"{uid}-f"
+        planned = r.FestivalPlanned(
+            festival_id=fid, campaign_id=campaign, unit_id=uid, year=YEAR, date=dt.date(YEAR, 8, 1),
+            venue="Nhà văn hóa", ceremony={}, festival_part={},
+        )  # fmt: skip
+        out.append(event("registry", "festival", "planned", fid, planned, 1))
+        if i % 10 == 8:
+            continue
+        done = r.FestivalHeld(
+            festival_id=fid, campaign_id=campaign, unit_id=uid, year=YEAR, held_on=dt.date(YEAR, 8, 1),
+            on_time=True, participants=100, ceremony_held=True, festival_part_held=True,
+        )  # fmt: skip
+        out.append(event("registry", "festival", "held", fid, done, 2))
+        held += 1
+        if i % 2 == 0:
+            nid, nominee = f"{uid}-n", a.NomineeFact(kind="collective", unit_id=uid)
+            submitted = a.NominationSubmitted(
+                nomination_id=nid, nominee=nominee, award_form=FORM, year=YEAR, achievement="Tiêu biểu",
+                grantor=grantor, forwarded=False, submitted_on=dt.date(YEAR, 8, 2),
+            )  # fmt: skip
+            approved = a.NominationApproved(
+                nomination_id=nid, award_id=f"{uid}-a", award_form=FORM, nominee=nominee, year=YEAR,
+                decision_no="1/QĐ", decision_date=dt.date(YEAR, 8, 5), decided_by=grantor, recorded_by="bench",
+                amount_vnd=0,
+            )  # fmt: skip
+            out.append(event("awards", "nomination", "submitted", nid, submitted, 1))
+            out.append(event("awards", "nomination", "approved", nid, approved, 2))
+            nominations += 1
+    figures = {"units_total": len(expected), "units_held": held, "nominations": nominations}
+    return out, figures, tree.root
+
+
+def _levels(tree: Any) -> list[list[str]]:
+    levels, frontier = [], [tree.root]
+    while frontier:
+        levels.append(frontier)
+        frontier = [c for u in frontier for c in tree.children.get(u, [])]
+    return levels
+
+
+async def publish(js: JetStreamContext, events: list[tuple[str, bytes, str]]) -> float:
+    started = time.perf_counter()
+    for k in range(0, len(events), 1000):
+        chunk = events[k : k + 1000]
+        await asyncio.gather(*(js.publish(s, b, headers={"Nats-Msg-Id": i}) for s, b, i in chunk))
+    return len(events) / (time.perf_counter() - started)
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def ask(nc: Any, subject: str, params: dict[str, Any], timeout: float = 120) -> dict[str, Any]:
+    reply: dict[str, Any] = json.loads((await nc.request(subject, json.dumps(params).encode(), timeout=timeout)).data)
+    return reply
+
+
+async def one_size(units: int, seed: int) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix="antq-national-"))
+    n, m = free_port(), free_port()
+    servers = [
+        Child("nats", nats_command(work / "nats", n, free_port()), n),
+        Child("mongodb", mongo_command(work / "m", m), m),
+    ]
+    procs: dict[str, Child] = {}
+    try:
+        for s in servers:
+            s.start(wait=60)
+        url, murl = f"nats://127.0.0.1:{n}", mongo_url(m)
+        nc = await nats.connect(url)
+        js = nc.jetstream()
+        await ensure_streams(js, ServiceSettings(nats_url=url, mongodb_url=murl))
+        events, want, root = season_events(units, seed)
+        for name in SERVICES:
+            port = free_port()
+            env = {
+                "ANTQ_NATS_URL": url,
+                "ANTQ_MONGODB_URL": murl,
+                "ANTQ_HTTP_PORT": str(port),
+                "ANTQ_LOG_LEVEL": "WARNING",
+            }
+            env.update(EXTRA_ENV)
+            procs[name] = Child(
+                name, [sys.executable, "-m", f"services.{name}"], port, env=env, log=work / f"{name}.log"
+            )
+            procs[name].start()
+        for name, p in procs.items():
+            deadline = time.monotonic() + 120
+            while not http_ok(f"http://127.0.0.1:{p.port}/readyz"):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{name} not ready: {(work / f'{name}.log').read_text()[-2000:]}")
+                await asyncio.sleep(0.3)
+        started = time.perf_counter()
+        rate = await publish(js, events)
+        published = time.perf_counter()
+        params = {"year": YEAR, "scope_unit_id": root}
+        while True:
+            cov = (await ask(nc, "antq.query.reporting.coverage", params)).get("result") or {}
+            summary = (await ask(nc, "antq.query.reporting.awards-summary", params)).get("result") or {}
+            noms = sum(sum(s.values()) for s in (summary.get("nominations") or {}).values())
+            got = {"units_total": cov.get("units_total"), "units_held": cov.get("units_held"), "nominations": noms}
+            if got == want:
+                break
+            if time.perf_counter() - published > 3600:
+                raise TimeoutError(f"{units} units: projections never matched: {got} != {want}")
+            await asyncio.sleep(2.0)
+        correct = time.perf_counter()
+        times = []
+        for _ in range(11):
+            t0 = time.perf_counter()
+            await ask(nc, "antq.query.reporting.coverage", params)
+            times.append((time.perf_counter() - t0) * 1000)
+        await nc.close()
+        warm = sorted(times[1:])
+        return {
+            "units": units,
+            "events": len(events),
+            "publish_rate": rate,
+            "to_correct_s": correct - published,
+            "total_s": correct - started,
+            "events_per_s": len(events) / (correct - started),
+            "rss_mb": {name: peak_rss_mb(p.proc.pid) for name, p in procs.items() if p.proc is not None},
+            "coverage_p50_ms": warm[len(warm) // 2],
+            "coverage_max_ms": warm[-1],
+        }
+    finally:
+        for p in procs.values():
+            p.stop(timeout=20)
+        for s in reversed(servers):
+            s.stop(timeout=20)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def exponent(xs: list[float], ys: list[float]) -> float:
+    """The slope of log y against log x (least squares): y ∝ x^slope."""
+    lx, ly = [math.log(x) for x in xs], [math.log(y) for y in ys]
+    mx, my = sum(lx) / len(lx), sum(ly) / len(ly)
+    return sum((a - mx) * (b - my) for a, b in zip(lx, ly, strict=True)) / sum((a - mx) ** 2 for a in lx)
+
+
+async def main(sizes: list[int]) -> None:
+    rows = []
+    for units in sizes:
+        print(f"replaying a season of {units:,} units…", flush=True)
+        rows.append(await one_size(units, seed=1))
+        x = rows[-1]
+        rss = ", ".join(f"{k} {v:.0f} MB" for k, v in x["rss_mb"].items())
+        print(
+            f"  {x['events']:,} events published at {x['publish_rate']:.0f}/s; correct projections "
+            f"{x['to_correct_s']:.1f} s after the last ({x['events_per_s']:.0f} events/s end to end); "
+            f"peak RSS: {rss} (target < 200 MB); coverage of the whole tree p50 {x['coverage_p50_ms']:.0f} ms, "
+            f"max {x['coverage_max_ms']:.0f} ms",
+            flush=True,
+        )
+    if len(rows) >= 2:
+        events = [float(x["events"]) for x in rows]
+        print(f"\ntime against events: exponent {exponent(events, [x['total_s'] for x in rows]):.2f} (target ≤ 1.1)")
+        for name in SERVICES:
+            mem = [x["rss_mb"][name] for x in rows]
+            print(f"{name} peak RSS against events: exponent {exponent(events, mem):.2f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main([int(a) for a in sys.argv[1:]] or [10_000, 30_000, 100_000]))

@@ -10,6 +10,7 @@ from typing import Any
 from shared.client import Client, Reply
 from shared.client.season_sheets import add_review_sheets, awards_split
 from shared.contract.registry import ATTACHED, COMMUNE_LEVEL, HAMLET_LEVEL
+from shared.contract.registry.kinds import KIND_NAMES
 
 LEVELS: dict[str, tuple[str, ...]] = {  # the report's sheets: one per level of the tree (Excel: 31 characters)
     "Cấp huyện": ("district",),
@@ -17,19 +18,7 @@ LEVELS: dict[str, tuple[str, ...]] = {  # the report's sheets: one per level of 
     "Thôn, tổ dân phố": HAMLET_LEVEL,
     "Cơ quan, DN, trường học": ATTACHED,
 }
-KIND_VI = {
-    "province": "Tỉnh, thành phố",
-    "district": "Huyện, quận, thị xã",
-    "commune": "Xã",
-    "ward": "Phường",
-    "special_zone": "Đặc khu",
-    "township": "Thị trấn",
-    "hamlet": "Thôn, ấp",
-    "residential_group": "Tổ dân phố",
-    "agency": "Cơ quan",
-    "enterprise": "Doanh nghiệp",
-    "school": "Trường học",
-}
+KIND_VI = KIND_NAMES["vi"]
 STATUS_VI = {
     "submitted": "Đã đề nghị",
     "returned": "Trả lại bổ sung",

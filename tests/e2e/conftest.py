@@ -3,6 +3,9 @@ through the bus, as an outside producer and an outside consumer would."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import sys
 import time
 import urllib.request
@@ -57,6 +60,21 @@ def servers(servers, tmp_path_factory):
     broker.stop()
 
 
+@contextlib.contextmanager
+def running(procs: dict[str, ServiceProcess]) -> Iterator[dict[str, ServiceProcess]]:
+    """Start the service processes, wait until each is ready, and stop them all at the end (also when
+    one never became ready)."""
+    for p in procs.values():
+        p.start()
+    try:
+        for p in procs.values():
+            p.wait_ready()
+        yield procs
+    finally:
+        for p in procs.values():
+            p.stop()
+
+
 def service_process(servers, name: str, tmp: Path, **env: str) -> ServiceProcess:
     port = free_port()
     full_env = {
@@ -79,3 +97,18 @@ def registry_process(servers, tmp_path_factory) -> Iterator[ServiceProcess]:
     svc.wait_ready()
     yield svc
     svc.stop()
+
+
+async def board_events(lines, found: list[dict], ready: asyncio.Event, until) -> None:  # type: ignore[no-untyped-def]
+    """Read the season board's event stream: `ready` set at its first event, each `coverage` event's data
+    appended to `found`, until `until(data)` holds."""
+    kind = None
+    async for line in lines:
+        if line.startswith("event: "):
+            kind = line[7:]
+            if kind == "ready":
+                ready.set()
+        elif line.startswith("data: ") and kind == "coverage":
+            found.append(json.loads(line[6:]))
+            if until(found[-1]):
+                return

@@ -6,7 +6,6 @@ festival reported through the bus reaches the open page live (server-sent events
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shutil
 import time
@@ -19,7 +18,7 @@ import pytest
 from services.reporting.board import totals
 from services.reporting.board.strings import millions, number, percent
 from tests.e2e.awards_flow import Outside, ok
-from tests.e2e.conftest import ServiceProcess, service_process
+from tests.e2e.conftest import ServiceProcess, board_events, running, service_process
 from tests.e2e.test_reporting_e2e import query, season, until
 
 webdriver = pytest.importorskip("selenium.webdriver")
@@ -38,13 +37,8 @@ def board_stack(servers, tmp_path_factory, registry_process) -> Iterator[dict[st
         "awards": service_process(servers, "awards", tmp),
         "reporting": service_process(servers, "reporting", tmp, ANTQ_COVERAGE_INTERVAL_SECONDS="0.5"),
     }
-    for p in procs.values():
-        p.start()
-    for p in procs.values():
-        p.wait_ready()
-    yield procs
-    for p in procs.values():
-        p.stop()
+    with running(procs):
+        yield procs
 
 
 @pytest.fixture(scope="module")
@@ -221,16 +215,9 @@ async def test_a_page_on_another_tree_date_updates_live_on_its_own_date(servers,
 
     async def listen() -> None:
         async with httpx.AsyncClient(timeout=90) as http, http.stream("GET", live) as s:
-            kind = None
-            async for line in s.aiter_lines():
-                if line.startswith("event: "):
-                    kind = line[7:]
-                    if kind == "ready":
-                        ready.set()
-                elif line.startswith("data: ") and kind == "coverage":
-                    found.append(json.loads(line[6:]))
-                    if found[-1]["unit_id"] == u["p"] and found[-1]["figures"]["units_held"] == 3:
-                        return
+            await board_events(
+                s.aiter_lines(), found, ready, lambda e: e["unit_id"] == u["p"] and e["figures"]["units_held"] == 3
+            )
 
     listening = asyncio.create_task(listen())
     await asyncio.wait_for(ready.wait(), 30)

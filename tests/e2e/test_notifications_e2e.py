@@ -23,7 +23,7 @@ import pytest
 from deploy import smtp_sink
 from deploy.embedded import Child, free_port
 from tests.e2e.awards_flow import Outside, ok
-from tests.e2e.conftest import ServiceProcess, service_process
+from tests.e2e.conftest import ServiceProcess, running, service_process
 from tests.webhook_receiver import Receiver
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "webhook_receiver.py"
@@ -53,13 +53,8 @@ def stack(servers, tmp_path_factory, registry_process, mailbox) -> Iterator[dict
             ANTQ_CONSUMER_ACK_WAIT_SECONDS="2",
         ),
     }
-    for p in procs.values():
-        p.start()
-    for p in procs.values():
-        p.wait_ready()
-    yield procs
-    for p in procs.values():
-        p.stop()
+    with running(procs):
+        yield procs
 
 
 async def until(check, timeout: float = 30.0, what: str = "condition"):

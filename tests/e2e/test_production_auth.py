@@ -22,7 +22,7 @@ import pytest
 from deploy.embedded import Child, free_port, nats_binary
 from shared.client.tokens import Issuer
 from shared.contract.subjects import command_subject, query_subject
-from tests.e2e.conftest import ServiceProcess
+from tests.e2e.conftest import ServiceProcess, board_events
 from tests.integration.test_nats_config import ENV, PASSWORDS, local_copy
 
 ISSUER = "https://id.hue.gov.vn/realms/antq"
@@ -342,16 +342,7 @@ async def test_the_season_board_needs_a_token_and_reads_in_the_tokens_scope(repo
             async def coverage_events(found: list[dict], ready: asyncio.Event) -> None:
                 async with http.stream("GET", f"{board}/live?year={year}&unit={a_unit}", headers=cookie) as s:
                     assert s.status_code == 200
-                    kind = None
-                    async for line in s.aiter_lines():
-                        if line.startswith("event: "):
-                            kind = line[7:]
-                            if kind == "ready":
-                                ready.set()
-                        elif line.startswith("data: ") and kind == "coverage":
-                            found.append(json.loads(line[6:]))
-                            if found[-1]["figures"]["units_total"] == 2:
-                                return
+                    await board_events(s.aiter_lines(), found, ready, lambda e: e["figures"]["units_total"] == 2)
 
             found: list[dict] = []
             ready = asyncio.Event()

@@ -22,7 +22,7 @@ from openpyxl import load_workbook
 
 from deploy.embedded import Child
 from tests.e2e.awards_flow import Outside, ok
-from tests.e2e.conftest import ServiceProcess, service_process
+from tests.e2e.conftest import ServiceProcess, running, service_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,13 +34,8 @@ def stack(servers, tmp_path_factory, registry_process) -> Iterator[dict[str, Ser
         "awards": service_process(servers, "awards", tmp),
         "reporting": service_process(servers, "reporting", tmp, ANTQ_COVERAGE_INTERVAL_SECONDS="0.5"),
     }
-    for p in procs.values():
-        p.start()
-    for p in procs.values():
-        p.wait_ready()
-    yield procs
-    for p in procs.values():
-        p.stop()
+    with running(procs):
+        yield procs
 
 
 async def season(url: str) -> dict[str, str]:

@@ -21,7 +21,7 @@ from shared.client.client import Client
 from shared.client.simulate import check, simulate
 from shared.contract.envelope import Actor
 from tests import clock
-from tests.e2e.conftest import ServiceProcess, service_process
+from tests.e2e.conftest import ServiceProcess, running, service_process
 
 ANTQ = str(Path(sys.executable).parent / "antq")
 
@@ -38,13 +38,8 @@ def season_stack(servers, tmp_path_factory, registry_process) -> Iterator[dict[s
         ),
         "reporting": service_process(servers, "reporting", tmp, ANTQ_COVERAGE_INTERVAL_SECONDS="0.5"),
     }
-    for p in procs.values():
-        p.start()
-    for p in procs.values():
-        p.wait_ready()
-    yield procs
-    for p in procs.values():
-        p.stop()
+    with running(procs):
+        yield procs
     mail.stop()
 
 

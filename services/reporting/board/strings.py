@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.contract.registry.kinds import KIND_NAMES
+
 LANGS = ("vi", "en")
 
 WORDS: dict[str, dict[str, str]] = {
@@ -172,34 +174,7 @@ WORDS: dict[str, dict[str, str]] = {
     },
 }
 
-KINDS: dict[str, dict[str, str]] = {
-    "vi": {
-        "province": "Tỉnh, thành phố",
-        "district": "Huyện, quận, thị xã",
-        "commune": "Xã",
-        "ward": "Phường",
-        "special_zone": "Đặc khu",
-        "township": "Thị trấn",
-        "hamlet": "Thôn, ấp",
-        "residential_group": "Tổ dân phố",
-        "agency": "Cơ quan",
-        "enterprise": "Doanh nghiệp",
-        "school": "Trường học",
-    },
-    "en": {
-        "province": "Province",
-        "district": "District",
-        "commune": "Commune",
-        "ward": "Ward",
-        "special_zone": "Special zone",
-        "township": "Township",
-        "hamlet": "Hamlet",
-        "residential_group": "Residential group",
-        "agency": "Agency",
-        "enterprise": "Enterprise",
-        "school": "School",
-    },
-}
+KINDS = KIND_NAMES
 
 
 def words(lang: str) -> dict[str, Any]:

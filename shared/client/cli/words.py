@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from shared.client.season_report import KIND_VI
 from shared.client.season_sheets import REASON_VI
+from shared.contract.registry.kinds import KIND_NAMES
 
 LANGS = ("vi", "en")
 
@@ -77,7 +78,7 @@ HEADINGS: dict[str, str] = {
     "year": "Năm",
 }
 
-KIND_EN = {k: k.replace("_", " ") for k in KIND_VI}
+KIND_EN = KIND_NAMES["en"]
 REASON_EN = {
     "nothing_planned": "nothing planned",
     "one_part_only": "one part only",

@@ -15,11 +15,10 @@ import random
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
+from shared.contract.registry.kinds import COMMUNE_LEVEL, DEFAULT_EXPECTED_KINDS
+
 # the kinds a campaign expects by default (DESIGN §3): every kind below district level
-EXPECTED_KINDS = frozenset(
-    {"commune", "ward", "special_zone", "township", "hamlet", "residential_group", "agency", "enterprise", "school"}
-)
-COMMUNE_LEVEL = ("commune", "ward", "special_zone", "township")
+EXPECTED_KINDS = DEFAULT_EXPECTED_KINDS
 Fate = Literal["both_parts", "one_part", "late", "cancelled", "unreported", "nothing"]
 Path = Literal["approved", "returned_then_approved", "rejected", "returned"]
 FIGURES = (

@@ -27,7 +27,7 @@ from services.reporting.projection import Packed, onto, pack
 from shared.contract.ids import uuid7
 from shared.replicas.day_index import DayIndex
 from shared.replicas.records import Interner, SlimRecord, slim
-from shared.replicas.units import UnitRecord, UnitsView, carriers
+from shared.replicas.units import UnitsView, carriers
 from shared.replicas.units_store import UnitsStore, units_indexes
 from shared.replicas.walk import run
 from shared.runtime.mongo import IN_CHUNK, Doc
@@ -173,9 +173,6 @@ class ReportingStore:
         if self._pins is not None:
             self._pins[("fence", consumer)] = value
         return value
-
-    async def all_units(self) -> list[UnitRecord]:
-        return [UnitRecord.model_validate(d) for d in await self.db[UNITS].find({}, session=self.s).to_list()]
 
     async def all_units_slim(self) -> list[SlimRecord]:
         """The whole tree as compact records (reporting's in-memory tree: about 370 bytes a unit instead

@@ -47,6 +47,25 @@ def idp(tmp_path_factory) -> tuple[Issuer, Path]:
     return issuer, folder / "jwks.json"
 
 
+def production_service(name: str, servers, secured: str, idp, tmp: Path, **extra: str) -> ServiceProcess:
+    """A service as its own process in production mode, as its own NATS user, verifying the idp's tokens."""
+    port = free_port()
+    env = {
+        "ANTQ_ENV": "production",
+        "ANTQ_NATS_URL": f"nats://{secured}",
+        "ANTQ_NATS_USER": name,
+        "ANTQ_NATS_PASSWORD": PASSWORDS[name],
+        "ANTQ_MONGODB_URL": servers.mongodb_url,
+        "ANTQ_MONGODB_DB": f"antq_{name}_prod_{uuid.uuid4().hex[:8]}",
+        "ANTQ_HTTP_PORT": str(port),
+        "ANTQ_AUTH_ISSUER": ISSUER,
+        "ANTQ_AUTH_JWKS_FILE": str(idp[1]),
+        "ANTQ_DECLARE_STREAMS": "false",
+        **extra,
+    }
+    return ServiceProcess(name, [sys.executable, "-m", f"services.{name}"], port, env=env, log=tmp / f"{name}.log")
+
+
 @pytest.fixture(scope="module")
 def registry_prod(servers, secured, idp, tmp_path_factory) -> Iterator[ServiceProcess]:
     tmp = tmp_path_factory.mktemp("e2e-prod")
@@ -58,20 +77,7 @@ def registry_prod(servers, secured, idp, tmp_path_factory) -> Iterator[ServicePr
         "ANTQ_NATS_PASSWORD": PASSWORDS["provisioner"],
     }
     subprocess.run([sys.executable, "-m", "deploy.provision"], env=provision, check=True, capture_output=True)
-    port = free_port()
-    env = {
-        "ANTQ_ENV": "production",
-        "ANTQ_NATS_URL": f"nats://{secured}",
-        "ANTQ_NATS_USER": "registry",
-        "ANTQ_NATS_PASSWORD": PASSWORDS["registry"],
-        "ANTQ_MONGODB_URL": servers.mongodb_url,
-        "ANTQ_MONGODB_DB": f"antq_registry_prod_{uuid.uuid4().hex[:8]}",
-        "ANTQ_HTTP_PORT": str(port),
-        "ANTQ_AUTH_ISSUER": ISSUER,
-        "ANTQ_AUTH_JWKS_FILE": str(idp[1]),
-        "ANTQ_DECLARE_STREAMS": "false",
-    }
-    svc = ServiceProcess("registry", [sys.executable, "-m", "services.registry"], port, env=env, log=tmp / "reg.log")
+    svc = production_service("registry", servers, secured, idp, tmp)
     svc.start()
     try:
         svc.wait_ready()
@@ -245,21 +251,7 @@ def reporting_prod(servers, secured, idp, registry_prod, tmp_path_factory) -> It
     """Reporting in production as the `reporting` NATS user: its board asks registry's calendar and
     listens to its own topic with exactly the permissions deploy/nats/nats.conf grants it."""
     tmp = tmp_path_factory.mktemp("e2e-prod-reporting")
-    port = free_port()
-    env = {
-        "ANTQ_ENV": "production",
-        "ANTQ_NATS_URL": f"nats://{secured}",
-        "ANTQ_NATS_USER": "reporting",
-        "ANTQ_NATS_PASSWORD": PASSWORDS["reporting"],
-        "ANTQ_MONGODB_URL": servers.mongodb_url,
-        "ANTQ_MONGODB_DB": f"antq_reporting_prod_{uuid.uuid4().hex[:8]}",
-        "ANTQ_HTTP_PORT": str(port),
-        "ANTQ_AUTH_ISSUER": ISSUER,
-        "ANTQ_AUTH_JWKS_FILE": str(idp[1]),
-        "ANTQ_DECLARE_STREAMS": "false",
-        "ANTQ_COVERAGE_INTERVAL_SECONDS": "0.5",
-    }
-    svc = ServiceProcess("reporting", [sys.executable, "-m", "services.reporting"], port, env=env, log=tmp / "r.log")
+    svc = production_service("reporting", servers, secured, idp, tmp, ANTQ_COVERAGE_INTERVAL_SECONDS="0.5")
     svc.start()
     try:
         svc.wait_ready()

@@ -70,6 +70,7 @@ class Board:
     def __init__(self, ctx: WebContext) -> None:
         self.ctx = ctx
         self.topic = Topic(ctx)
+        self.files = {name: (HERE / "static" / name).read_bytes() for name in STATIC}  # read once
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
             autoescape=True,
@@ -143,7 +144,7 @@ class Board:
         if name not in STATIC:
             return Response(404, b"not found\n", "text/plain")
         headers = {"Cache-Control": "max-age=300", "X-Content-Type-Options": "nosniff"}
-        return Response(200, (HERE / "static" / name).read_bytes(), STATIC[name], headers)
+        return Response(200, self.files[name], STATIC[name], headers)
 
     def cookie(self, token: str, max_age: int) -> str:
         return f"{TOKEN_COOKIE}={token}; Path=/board; HttpOnly; SameSite=Strict; Max-Age={max_age}"
@@ -178,9 +179,6 @@ class Board:
 
     # ------------------------------------------------------------------------------ pages
 
-    async def ask(self, name: str, params: dict[str, Any], token: Presented | None) -> dict[str, Any]:
-        return await self.ctx.ask(name, params, token)
-
     async def index(self, request: Request, lang: str, year: int) -> Response:
         token, redirect = self.who(request, lang)
         if redirect is not None:
@@ -188,7 +186,7 @@ class Board:
         actor = self.ctx.actor(token)
         if actor.unit:  # an officer starts at their own unit
             return Response.redirect(self.link(f"/board/u/{actor.unit}", lang, year=year))
-        answer = await self.ask("seasons", {"year": year}, token)
+        answer = await self.ctx.ask("seasons", {"year": year}, token)
         if not answer["ok"]:
             return self.failed(lang, answer)
         result = answer["result"]
@@ -213,17 +211,17 @@ class Board:
         base: dict[str, Any] = {"year": year, "scope_unit_id": unit_id}
         if tree_date:
             base["tree_date"] = tree_date
-        coverage = await self.ask("coverage", {**base, "year_on_year": True}, token)
+        coverage = await self.ctx.ask("coverage", {**base, "year_on_year": True}, token)
         if not coverage["ok"]:
             return self.failed(lang, coverage)
         figures = coverage["result"]
         base["tree_date"] = figures["tree_date"]
         missing, awards, gifts, calendar = await asyncio.gather(
-            self.ask(
+            self.ctx.ask(
                 "units-missing", {**base, "limit": MISSING_ALL if request.query.get("all") else MISSING_SHOWN}, token
             ),
-            self.ask("awards-summary", base, token),
-            self.ask("gifts-summary", base, token),
+            self.ctx.ask("awards-summary", base, token),
+            self.ctx.ask("gifts-summary", base, token),
             self.calendar(unit_id, year, token),
         )
         before = figures.get("previous_year")  # a year with nothing planned or held shows as no data, not 0 %
@@ -281,7 +279,7 @@ class Board:
             params["tree_date"] = request.query["day"]
         # listening first, then reading: a change between the page and its stream is not lost
         queue = await self.topic.join()
-        answer = await self.ask("coverage", params, token)  # the same read rules as the page
+        answer = await self.ctx.ask("coverage", params, token)  # the same read rules as the page
         if not answer["ok"]:
             self.topic.leave(queue)
             error = answer["error"]
@@ -350,7 +348,7 @@ class Board:
                         if same and more.get("scope_unit_id") in units:
                             yield coverage_events([(more["scope_unit_id"], more["figures"])])
                     params = {"year": year, "scope_unit_id": scope, "tree_date": tree_date}
-                    answer = await self.ask("coverage", params, token)
+                    answer = await self.ctx.ask("coverage", params, token)
                     if answer["ok"]:
                         result = answer["result"]
                         rows = [(r["unit_id"], r) for r in result.get("breakdown", [])]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import json
 import os
 import shutil
@@ -308,6 +309,9 @@ def main() -> None:
             parser.error(f"--http-port takes SERVICE=PORT with SERVICE one of {', '.join(services)}")
         services[name] = int(port)
     ports = Ports(args.nats_port, args.nats_monitor_port, args.mongodb_port, args.smtp_port)
+    if os.environ.get("ANTQ_CLOCK_START") and not os.environ.get("ANTQ_CLOCK_SET_AT"):
+        # a replayed calendar: every service, and each one the supervisor restarts, on the same clock
+        os.environ["ANTQ_CLOCK_SET_AT"] = dt.datetime.now(dt.UTC).isoformat()
     stack = Stack(data, os.environ.get("ANTQ_NATS_URL"), os.environ.get("ANTQ_MONGODB_URL"), services, ports)
     stopping = False
 

@@ -18,3 +18,15 @@ def now() -> dt.datetime:
 def today() -> dt.date:
     """Today in Huế on the tests' clock."""
     return (now() + dt.timedelta(hours=7)).date()
+
+
+def settings() -> dict[str, dt.datetime]:
+    """The clock settings of a service the tests start: every service, whenever it starts or restarts,
+    reads the same instant as the tests at the same moment (a service that took longer to import than
+    another must not run seconds behind it: an event would look older than the recipient made before it)."""
+    return {"clock_start": now(), "clock_set_at": dt.datetime.now(dt.UTC)}
+
+
+def env() -> dict[str, str]:
+    """`settings()` as a service process's environment."""
+    return {f"ANTQ_{k.upper()}": v.isoformat() for k, v in settings().items()}

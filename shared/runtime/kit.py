@@ -28,18 +28,24 @@ def wall_clock() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def running_from(start: dt.datetime) -> Clock:
-    """A clock that reads `start` now and runs at the speed of time from there."""
-    origin = time.monotonic()
+def running_from(start: dt.datetime, set_at: dt.datetime | None = None) -> Clock:
+    """A clock that read `start` at the wall-clock instant `set_at` (default: now) and runs at the speed of
+    time from there. Processes given the same pair share one clock, however late each starts or restarts."""
     start = start if start.tzinfo else start.replace(tzinfo=dt.UTC)
-    return lambda: start + dt.timedelta(seconds=time.monotonic() - origin)
+    if set_at is None:
+        origin = time.monotonic()
+        return lambda: start + dt.timedelta(seconds=time.monotonic() - origin)
+    offset = start - (set_at if set_at.tzinfo else set_at.replace(tzinfo=dt.UTC))
+    return lambda: wall_clock() + offset
 
 
 class Kit:
     def __init__(self, name: str, settings: ServiceSettings, clock: Clock | None = None) -> None:
         self.name = name
         self.settings = settings
-        self.clock: Clock = clock or (running_from(settings.clock_start) if settings.clock_start else wall_clock)
+        self.clock: Clock = clock or (
+            running_from(settings.clock_start, settings.clock_set_at) if settings.clock_start else wall_clock
+        )
         self.metrics = Metrics(name)
         self.round_trips = RoundTrips()
         self.stopping = asyncio.Event()  # set when the service begins to stop

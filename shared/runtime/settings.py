@@ -80,6 +80,12 @@ class ServiceSettings(BaseSettings):
         "there, so a season can be replayed on its own calendar (refused in production)",
         json_schema_extra={"development_only": True},
     )
+    clock_set_at: dt.datetime | None = Field(
+        default=None,
+        description="Development and tests only: the wall-clock instant at which the clock read ANTQ_CLOCK_START "
+        "(default: the service's start), so processes started or restarted at different moments share one clock",
+        json_schema_extra={"development_only": True},
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     timezone: str = Field(default="Asia/Ho_Chi_Minh", description="The calendar that decides what 'today' is")
 
@@ -96,8 +102,8 @@ class ServiceSettings(BaseSettings):
             problems.append("an identity provider is required: ANTQ_AUTH_ISSUER and ANTQ_AUTH_JWKS_FILE or _URL")
         if self.auth_allow_unsigned:
             problems.append("ANTQ_AUTH_ALLOW_UNSIGNED is for development only")
-        if self.clock_start is not None:
-            problems.append("ANTQ_CLOCK_START is for development and tests only")
+        if self.clock_start is not None or self.clock_set_at is not None:
+            problems.append("ANTQ_CLOCK_START and ANTQ_CLOCK_SET_AT are for development and tests only")
         if self.nats_password is not None and self.nats_password.get_secret_value() in (
             "",
             "changeme",

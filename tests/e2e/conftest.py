@@ -83,7 +83,7 @@ def service_process(servers, name: str, tmp: Path, **env: str) -> ServiceProcess
         "ANTQ_MONGODB_DB": f"antq_{name}_e2e_{uuid.uuid4().hex[:8]}",
         "ANTQ_HTTP_PORT": str(port),
         "ANTQ_NACK_DELAY_SECONDS": "0.2",
-        "ANTQ_CLOCK_START": clock.now().isoformat(),
+        **clock.env(),
         **env,
     }
     argv = [sys.executable, "-m", f"services.{name}"]

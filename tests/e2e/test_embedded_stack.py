@@ -40,7 +40,7 @@ def children_of(pid: int) -> dict[int, str]:
 
 def start_stack(data: Path, ports: dict[str, int]) -> tuple[subprocess.Popen[str], list[str]]:
     env = {k: v for k, v in os.environ.items() if k not in ("ANTQ_NATS_URL", "ANTQ_MONGODB_URL")}
-    env["ANTQ_CLOCK_START"] = clock.now().isoformat()  # the services' clock: the tests', not the wall's
+    env.update(clock.env())  # the services' one clock: the tests', not the wall's, however late each starts
     proc = subprocess.Popen(
         [
             sys.executable,

@@ -23,7 +23,7 @@ def registry_settings(servers: object, **overrides: object) -> RegistrySettings:
         http_port=0,
         nack_delay_seconds=0.2,
         max_deliver=3,
-        **{"clock_start": clock.now(), **overrides},  # type: ignore[arg-type]
+        **{**clock.settings(), **overrides},  # type: ignore[arg-type]
     )
 
 
@@ -107,7 +107,7 @@ def probe_host(nats_url: str, mongodb_url: str, consumers: list, **overrides: ob
         max_deliver=3,
         consumer_gap_deliveries=4,
         consumer_status_seconds=0.3,
-        **{"clock_start": clock.now(), **overrides},  # type: ignore[arg-type]
+        **{**clock.settings(), **overrides},  # type: ignore[arg-type]
     )
     return ServiceHost(definition, settings)
 
@@ -125,7 +125,7 @@ def in_process(settings_class: type, servers: object, name: str, **overrides: ob
         nack_delay_seconds=0.2,
         max_deliver=3,
         consumer_status_seconds=0.3,
-        **{"clock_start": clock.now(), **overrides},
+        **{**clock.settings(), **overrides},
     )
 
 

@@ -112,7 +112,7 @@ async def test_each_user_can_do_its_job_and_nothing_else(secured: str, servers) 
         "http_port": 0,
         "nats_url": f"nats://{secured}",
         "declare_streams": False,
-        "clock_start": clock.now(),
+        **clock.settings(),
     }
     registry = create_registry(
         RegistrySettings(

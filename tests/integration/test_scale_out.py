@@ -61,7 +61,7 @@ async def cluster(private_nats, servers):
         "http_port": 0,
         "nack_delay_seconds": 0.2,
         "consumer_status_seconds": 0.3,
-        "clock_start": tests_clock.now(),
+        **tests_clock.settings(),
     }
     tag = uuid.uuid4().hex[:6]
     registry = create_registry(RegistrySettings(**common, mongodb_db=f"antq_registry_scale_{tag}"))

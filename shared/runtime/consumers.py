@@ -153,6 +153,8 @@ class Consumer(Generic[S]):
     # may load in one read what the handlers will ask for one by one
     prefetch: Callable[[Tx[S], list[tuple[BaseModel, EventMeta]]], Awaitable[None]] | None = None
     description: str = ""
+    # called after each transaction that applied events (a publisher waiting for changes is woken)
+    committed: Callable[[], None] | None = None
     handlers: dict[str, HandlerSpec] = field(default_factory=dict)
     aggregates: set[tuple[str, str]] = field(default_factory=set)  # (service, aggregate)
     majors: dict[tuple[str, str, str], int] = field(default_factory=dict)  # (service, aggregate, event) → major read

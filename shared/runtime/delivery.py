@@ -191,6 +191,9 @@ class PullConsumer:
     async def started(self) -> None:
         """Called once before the first fetch."""
 
+    async def idle(self) -> None:
+        """Called when no delivery came for half a second."""
+
     async def finished(self) -> None:
         """Called once after the last delivery (and on every way out of `run`)."""
 
@@ -227,6 +230,11 @@ class PullConsumer:
                 try:
                     msgs = await asyncio.wait_for(ready.get(), 0.5)
                 except TimeoutError:
+                    async with self.busy:
+                        try:
+                            await self.idle()
+                        except Exception as exc:  # a nack lost with the connection: the message comes back
+                            log.warning("idle work failed", extra={"consumer": self.label, "error": repr(exc)[:300]})
                     continue
                 async with self.busy:
                     try:

@@ -3,8 +3,11 @@
 One delivery (up to a batch of messages) at a time per consumer, in stream order:
 - each event is parsed against the contract; one that cannot be read is dead-lettered at once;
 - events are ordered per aggregate (`plan`): stale and repeated ones are skipped, one whose
-  predecessor is missing is held back (a `Gap`: nacked with a delay, dead-lettered as `gap` if the
-  predecessor never comes — DESIGN §4: never applied out of order, never dropped silently);
+  predecessor is missing is held back. It is first parked in memory, unacknowledged, and applied
+  as soon as a later delivery brings its predecessor (the usual case: the predecessor was nacked
+  while the database was busy, and the stream moved on). Parked too long, it becomes a `Gap`:
+  nacked with a delay, dead-lettered as `gap` if the predecessor never comes — DESIGN §4: never
+  applied out of order, never dropped silently;
 - the handlers' writes and the tracking record go in one transaction (per event, or per batch);
 - failures are settled by the kit's one decision (shared.runtime.delivery);
 - in batch mode a failing batch is retried one event per transaction, so one bad event does
@@ -62,6 +65,9 @@ class Delivery(Received):
     twin: bool = False  # another major of an event this consumer reads in its own major: skipped
 
 
+PARK_LIMIT = 5000  # held events a consumer keeps in memory; past it they are nacked at once
+
+
 def policy_of(settings: ServiceSettings) -> Policy:
     return Policy(settings.max_deliver, settings.nack_delay_seconds, settings.consumer_gap_deliveries)
 
@@ -106,6 +112,11 @@ class EventConsumer(PullConsumer):
         self.tracking = Tracking(db, spec.tracking)
         self.max_payload_bytes = max(settings.max_payload_bytes, 1024 * 1024)
         self._acks: asyncio.Task[None] | None = None  # the last batch's acknowledgements, sent meanwhile
+        # events held for a missing predecessor, waiting in memory for it: aggregate → stream seq →
+        # (the delivery, when it was first parked); within the ack wait, so the broker does not resend them
+        self.parked: dict[str, dict[int, tuple[Delivery, float]]] = {}
+        self._since: dict[int, float] = {}  # stream seq → when a woken parked event was first parked
+        self.park_seconds = min(settings.consumer_ack_wait_seconds / 2, settings.nack_delay_seconds * 5)
 
     async def started(self) -> None:
         try:
@@ -115,6 +126,9 @@ class EventConsumer(PullConsumer):
 
     async def finished(self) -> None:
         await self.acked()
+        for d in self.unpark(lambda _key, _since: True):  # back to the broker now: another replica may take them
+            with logs.best_effort("returning a parked event", log):
+                await d.msg.nak()
 
     async def stop(self) -> None:
         await super().stop()
@@ -145,13 +159,23 @@ class EventConsumer(PullConsumer):
                 self.count("skipped_other_major", 1)
             else:
                 readable.append(d)
+        await self.expire_parked()
         if not readable:
             return
+        keys = {d.key for d in readable if d.key is not None}
+        woken = self.unpark(lambda key, _since: key in keys)  # their predecessor may be here
+        seqs = {d.seq for d in readable}  # a parked event the broker resent (its ack wait ran out): the new copy
+        readable = [*(d for d in woken if d.seq not in seqs), *readable]
+        try:
+            await self.apply_delivery(readable)
+        finally:
+            self._since.clear()  # what was woken is applied, parked again, or settled by now
+
+    async def apply_delivery(self, readable: list[Delivery]) -> None:
         if self.spec.batch is not None:
             try:
                 done = await self.apply(readable)
-                for d in done.held:
-                    await self.gap(d)
+                await self.hold(done.held)
                 return
             except Outage as exc:
                 await self.wait_out(readable, exc)
@@ -183,8 +207,7 @@ class EventConsumer(PullConsumer):
                 queue = [h for h in held if h.key == key] + queue  # its successor may be waiting
                 held = [h for h in held if h.key != key]
             held += done.held
-        for d in held:
-            await self.gap(d)
+        await self.hold(held)
 
     async def apply(self, deliveries: list[Delivery]) -> Plan[Delivery]:
         """One transaction: find what is applied, order, run the handlers, write their bulk
@@ -247,11 +270,61 @@ class EventConsumer(PullConsumer):
                 await self.settle(d, None)
             self.count(outcome, len(group))
         handled = [d for d in done.apply if d.handler is not None]
+        if handled and self.spec.committed is not None:
+            self.spec.committed()
         self.count("processed", len(handled))
         self.count("ignored", len(done.apply) - len(handled))
         self.progressed(len(done.apply) + len(done.duplicate) + len(done.stale))
 
+    # ------------------------------------------------------------------------------- held events
+
+    async def hold(self, held: list[Delivery]) -> None:
+        """Park events held for a missing predecessor (those parked before keep their time); past the
+        limit, or parked too long already, they are nacked as a gap."""
+        now = time.monotonic()
+        for d in held:
+            assert d.key is not None  # only versioned events are held
+            since = self._since.pop(d.seq, now)
+            if now - since < self.park_seconds and self.parked_count() < PARK_LIMIT:
+                self.parked.setdefault(d.key, {})[d.seq] = (d, since)
+                self.count("parked")
+            else:
+                await self.gap(d)
+
+    def unpark(self, which: Any) -> list[Delivery]:
+        """Take the parked events for which `which(key, parked_since)` holds, remembering when each was
+        parked (a woken event held again keeps its first time)."""
+        out = []
+        for key in list(self.parked):
+            taken = {seq: v for seq, v in self.parked[key].items() if which(key, v[1])}
+            for seq, (d, since) in taken.items():
+                del self.parked[key][seq]
+                self._since[seq] = since
+                out.append(d)
+            if not self.parked[key]:
+                del self.parked[key]
+        return sorted(out, key=lambda d: d.seq)
+
+    def parked_count(self) -> int:
+        return sum(map(len, self.parked.values()))
+
+    async def expire_parked(self) -> None:
+        """Parked past `park_seconds`: the predecessor is not coming soon; the gap rule takes over."""
+        if not self.parked:
+            return
+        deadline = time.monotonic() - self.park_seconds
+        for d in self.unpark(lambda _key, since: since <= deadline):
+            self._since.pop(d.seq, None)
+            await self.gap(d)
+
+    async def idle(self) -> None:
+        await self.expire_parked()
+
     async def gap(self, d: Delivery) -> None:
+        log.warning(
+            "event held: an earlier version of its aggregate has not been applied",
+            extra={"consumer": self.label, "key": d.key, "version": d.version, "delivered": d.delivered},
+        )
         await self.settle(d, Gap(f"version {d.version} of {d.key} arrived, but an earlier version never did"))
 
     async def wait_out(self, deliveries: list[Delivery], exc: Outage) -> None:

@@ -61,7 +61,7 @@ class Metrics:
         self.consumer_events = Counter(
             "antq_consumer_events_total",
             "Events a consumer handled, by outcome: processed, ignored (no handler), skipped_stale, "
-            "skipped_duplicate, retried, dead_lettered",
+            "skipped_duplicate, parked (held in memory for a missing predecessor), retried, dead_lettered",
             ["service", "consumer", "outcome"],
             registry=r,
         )

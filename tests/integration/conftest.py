@@ -103,11 +103,14 @@ def probe_host(nats_url: str, mongodb_url: str, consumers: list, **overrides: ob
         mongodb_url=mongodb_url,
         mongodb_db=f"antq_{name}",
         http_port=0,
-        nack_delay_seconds=0.05,
-        max_deliver=3,
-        consumer_gap_deliveries=4,
-        consumer_status_seconds=0.3,
-        **{**clock.settings(), **overrides},  # type: ignore[arg-type]
+        **{
+            "nack_delay_seconds": 0.05,
+            "max_deliver": 3,
+            "consumer_gap_deliveries": 4,
+            "consumer_status_seconds": 0.3,
+            **clock.settings(),
+            **overrides,
+        },  # type: ignore[arg-type]
     )
     return ServiceHost(definition, settings)
 

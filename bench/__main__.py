@@ -16,7 +16,7 @@ from pathlib import Path
 import nats
 from pymongo import AsyncMongoClient
 
-from bench import consumers, reporting
+from bench import consumers, reporting, topic
 from deploy.embedded import Child, free_port, http_ok, mongo_command, mongo_url, nats_command
 from shared.client import command_envelope
 from shared.contract.envelope import Actor
@@ -225,6 +225,8 @@ async def main() -> None:
         rep_raw = await reporting.raw_rate(murl)
         rep = await reporting.ingest(nurl, murl)
         cov = await reporting.coverage(nurl, murl)
+        print("measuring from report to topic…", flush=True)
+        latency = await topic.measure(nurl, murl)
         rows = [
             ("command round trip p50 at 100/s", f"{reg['p50']:.1f} ms", f"raw NATS request p50 {raw['p50']:.2f} ms"),
             (
@@ -273,7 +275,9 @@ async def main() -> None:
         print(f"\n{'figure':<{width}}  {'registry':<26}  raw limit (same run)")
         for name, value, limit in rows:
             print(f"{name:<{width}}  {value:<26}  {limit}")
-        print(f"\n{RATE * SECONDS} commands paced at {RATE}/s (open loop); 2 cores, embedded servers.")
+        print(f"\n{RATE * SECONDS} commands paced at {RATE}/s (open loop); 2 cores, embedded servers.\n")
+        for line in topic.lines(latency):
+            print(line)
         print("\nreporting ingest profile (pyinstrument, own time of each function during the ingest window):")
         for line in rep["profile"]:
             print("  " + line)

@@ -371,4 +371,7 @@ async def _prefetch_awards(tx: Tx[ReportingStore], events: list[tuple[BaseModel,
 
 
 def consumers(deps: Reporting) -> list[Consumer[Any]]:
-    return [units_consumer("units", UNITS, batch=BATCH), registry_consumer(deps), awards_consumer()]
+    out: list[Consumer[Any]] = [units_consumer("units", UNITS, batch=BATCH), registry_consumer(deps), awards_consumer()]
+    for consumer in out:
+        consumer.committed = deps.changed.set  # the publisher sends what changed without waiting out a round
+    return out

@@ -4,6 +4,7 @@ tree and a year's summaries in memory, the tree the publisher last looked at, th
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from prometheus_client import Gauge
@@ -40,6 +41,7 @@ class Reporting:
     # per database name: the live collections (and a rebuild's copies, which read under the same names)
     caches: dict[str, TreeCache] = field(default_factory=dict)
     seen: Seen | None = None
+    changed: asyncio.Event = field(default_factory=asyncio.Event)  # a consumer committed: the publisher may go
     coverage: Gauge = field(init=False)
 
     def __post_init__(self) -> None:

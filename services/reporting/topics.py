@@ -197,14 +197,31 @@ async def publish_once(deps: Reporting) -> int:
 
 
 async def publisher(deps: Reporting) -> None:
-    """Every `coverage_interval_seconds`, one round (errors are logged and the next round retries)."""
+    """One round as soon as a consumer commits a change, then at most one round per
+    `coverage_interval_seconds` while changes keep coming (so each (year, scope) gets at most one
+    update per interval); a round every interval regardless, for marks another replica left. Errors
+    are logged and the next round retries."""
     interval = deps.settings.coverage_interval_seconds
-    while not deps.kit.stopping.is_set():
+    stopping = deps.kit.stopping
+    last = -interval  # monotonic time of the last round
+
+    async def until_stopping(seconds: float) -> bool:
         try:
-            await asyncio.wait_for(deps.kit.stopping.wait(), interval)
-            return
+            await asyncio.wait_for(stopping.wait(), seconds)
+            return True
         except TimeoutError:
-            pass
+            return False
+
+    while not stopping.is_set():
+        changed = asyncio.ensure_future(deps.changed.wait())
+        stop = asyncio.ensure_future(stopping.wait())
+        await asyncio.wait([changed, stop], timeout=interval, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in (changed, stop):
+            waiter.cancel()
+        if stopping.is_set() or await until_stopping(last + interval - asyncio.get_running_loop().time()):
+            return
+        deps.changed.clear()
+        last = asyncio.get_running_loop().time()
         try:
             sent = await publish_once(deps)
             if sent:

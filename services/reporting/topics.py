@@ -203,7 +203,7 @@ async def publisher(deps: Reporting) -> None:
     are logged and the next round retries."""
     interval = deps.settings.coverage_interval_seconds
     stopping = deps.kit.stopping
-    last = -interval  # monotonic time of the last round
+    last = -interval  # the loop's time of the last round that sent something
 
     async def until_stopping(seconds: float) -> bool:
         try:
@@ -221,10 +221,11 @@ async def publisher(deps: Reporting) -> None:
         if stopping.is_set() or await until_stopping(last + interval - asyncio.get_running_loop().time()):
             return
         deps.changed.clear()
-        last = asyncio.get_running_loop().time()
+        started = asyncio.get_running_loop().time()
         try:
             sent = await publish_once(deps)
-            if sent:
+            if sent:  # a round that sent nothing does not delay the next change
+                last = started
                 log.info("topics published", extra={"events": sent})
         except Exception as exc:
             log.warning("publishing topics failed; retrying next round", extra={"error": repr(exc)[:300]})

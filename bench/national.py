@@ -38,6 +38,8 @@ from shared.runtime.settings import ServiceSettings
 
 YEAR = 2026
 SERVICES = ("awards", "notifications", "reporting")
+# ANTQ_NATIONAL_PROGRESS: seconds between lines of each consumer's progress while waiting (0: none)
+PROGRESS_SECONDS = float(os.environ.get("ANTQ_NATIONAL_PROGRESS", "30"))
 FORM = "giay_khen_chu_tich_ubnd_xa"
 # settings for the services of the run, e.g. ANTQ_NATIONAL_ENV="ANTQ_CONSUMER_ACK_WAIT_SECONDS=300"
 EXTRA_ENV = dict(e.split("=", 1) for e in os.environ.get("ANTQ_NATIONAL_ENV", "").split() if "=" in e)
@@ -143,6 +145,41 @@ async def ask(nc: Any, subject: str, params: dict[str, Any], timeout: float = 12
     return reply
 
 
+def consumer_figures(port: int) -> dict[str, dict[str, float]]:
+    """consumer → processed, pending and the held/retried counts, from a service's /metrics."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    out: dict[str, dict[str, float]] = {}
+    for line in text.splitlines():
+        if line.startswith(("antq_consumer_events_total{", "antq_consumer_pending{")):
+            labels, value = line.rsplit(" ", 1)
+            fields = dict(f.split("=", 1) for f in labels[labels.index("{") + 1 : -1].split(","))
+            consumer = fields["consumer"].strip('"')
+            what = fields.get("outcome", '"pending"').strip('"')
+            if what in ("processed", "pending", "parked", "retried", "dead_lettered"):
+                out.setdefault(consumer, {})[what] = float(value)
+    return out
+
+
+def progress_line(elapsed: float, procs: dict[str, Any]) -> str:
+    """One line of where each consumer stands, while the bench waits for correct projections."""
+    parts = []
+    for name, p in procs.items():
+        try:
+            figures = consumer_figures(p.port)
+        except OSError:
+            parts.append(f"{name}: no answer")
+            continue
+        for consumer, f in sorted(figures.items()):
+            extra = "".join(f" {k} {f[k]:.0f}" for k in ("parked", "retried", "dead_lettered") if f.get(k))
+            parts.append(
+                f"{name}/{consumer} {f.get('processed', 0):.0f} done, {f.get('pending', 0):.0f} pending{extra}"
+            )
+    return f"    {elapsed:5.0f} s: " + "; ".join(parts)
+
+
 async def one_size(units: int, seed: int) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="antq-national-"))
     n, m = free_port(), free_port()
@@ -182,7 +219,11 @@ async def one_size(units: int, seed: int) -> dict[str, Any]:
         rate = await publish(js, events)
         published = time.perf_counter()
         params = {"year": YEAR, "scope_unit_id": root}
+        next_progress = published + PROGRESS_SECONDS
         while True:
+            if PROGRESS_SECONDS and time.perf_counter() >= next_progress:
+                print(progress_line(time.perf_counter() - published, procs), flush=True)
+                next_progress += PROGRESS_SECONDS
             cov = (await ask(nc, "antq.query.reporting.coverage", params)).get("result") or {}
             summary = (await ask(nc, "antq.query.reporting.awards-summary", params)).get("result") or {}
             noms = sum(sum(s.values()) for s in (summary.get("nominations") or {}).values())

@@ -31,6 +31,7 @@ log = logging.getLogger("antq.reporting.topics")
 
 
 MAX_MARK_DOCS = 500  # consumer transactions' mark lists per round; the rest waits for the next one
+MAX_SCOPES = 500  # (year, scope)s computed and published per round, the highest levels first
 
 
 def event(
@@ -124,12 +125,24 @@ async def publish_once(deps: Reporting) -> int:
     if not batches and not requests and not scopes:
         return 0
     for m in marks:
+        if m.get("only"):  # a scope a bounded round left over: itself, not its levels above again
+            changed(m["year"], m["unit_id"], m.get("cause"), m.get("correlation"))
+            continue
         day = season(m["year"], m["unit_id"])
         for unit_id in view.ancestry(m["unit_id"], day):
             changed(m["year"], unit_id, m.get("cause"), m.get("correlation"))
         if m.get("subtree"):  # a campaign opened: every scope below its scope may count other kinds
             for u in view.subtree(m["unit_id"], day):
                 changed(m["year"], u.unit_id, m.get("cause"), m.get("correlation"))
+    # a bounded round: the highest levels first; the scopes left over are marked again for the next
+    # round (with their causes), so one round never holds the database for the whole tree at once
+    order = sorted(scopes, key=lambda ys: (len(view.ancestry(ys[1], season(*ys))), ys))
+    carried: list[Doc] = []
+    for year, scope in order[MAX_SCOPES:]:
+        mark = {"year": year, "unit_id": scope, "subtree": False, "only": True, "cause": None, "correlation": None}
+        kept = [*scopes[(year, scope)].items()][-c.CAUSES_KEPT :]
+        carried += [{**mark, "cause": cause, "correlation": corr} for cause, corr in kept] or [mark]
+    scopes = {ys: scopes[ys] for ys in order[:MAX_SCOPES]}
     events: list[CloudEvent] = []
     published: list[tuple[str, dict[str, Any]]] = []
     campaign_scopes = {(c["year"], c["scope_unit_id"]) for cs in by_year.values() for c in cs}
@@ -187,6 +200,10 @@ async def publish_once(deps: Reporting) -> int:
             await db.published.bulk_write(writes, ordered=False, session=session)
         if batches:  # the lists read; those written meanwhile stay for the next round
             await db.dirty.delete_many({"_id": {"$in": [b["_id"] for b in batches]}}, session=session)
+        if carried:  # in lists of a bounded size, as the consumers write them
+            at = dt.datetime.now(dt.UTC)
+            lists = [carried[i : i + 2000] for i in range(0, len(carried), 2000)]
+            await db.dirty.insert_many([{"_id": uuid7(), "at": at, "marks": m} for m in lists], session=session)
         if requests:
             ids = [r["_id"] for r in requests]
             await db.snapshot_requests.delete_many({"_id": {"$in": ids}}, session=session)

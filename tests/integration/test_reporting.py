@@ -1030,3 +1030,44 @@ async def test_a_publish_round_reads_each_fence_once_however_many_scopes_it_comp
             for scope in scopes:
                 await figures_of(store, cache, clock.today(), 2026, scope, None, breakdown=False)
         assert first[0] >= 1 and later[0] == expected_later, (pinned, first[0], later[0])
+
+
+async def test_a_round_publishes_the_highest_levels_first_and_carries_the_rest_with_their_causes(
+    admin, season, registry, reporting, monkeypatch
+) -> None:
+    """A round computes at most MAX_SCOPES scopes (at 6 000 units one round upserted thousands of
+    hamlet-level figures in one transaction and held the store for 15 s): the province and the ward go
+    first, the group in a later round, and its update still names the report that moved it."""
+    from services.reporting import topics
+
+    monkeypatch.setattr(topics, "MAX_SCOPES", 2)
+
+    def of(scope: str):
+        return lambda e: e["type"] == "vn.antq.reporting.coverage.updated.v1" and e["data"]["scope_unit_id"] == scope
+
+    counts = {s: len(await _topic(admin, of(s), timeout=0)) for s in (season.p, season.w1, season.g2)}
+    held = r.ReportFestival(
+        festival_id=season.f2, held_on="2026-08-10", participants=9, ceremony_held=True, festival_part_held=True
+    )
+    reply = ok(await admin.send(held))
+    assert reply["festival_id"] == season.f2
+    await settle(registry, reporting)
+
+    async def latest(scope: str) -> dict:
+        found = await _topic(admin, lambda e: of(scope)(e) and e["aggregateversion"] > counts[scope], timeout=30)
+        assert found, f"no new coverage.updated for {scope}"
+        return found[-1]
+
+    p, w1, g2 = await latest(season.p), await latest(season.w1), await latest(season.g2)
+    assert g2["data"]["figures"]["units_held"] == 1  # G2 (W1's on the season's tree) held, late but counted
+    for scope, event in ((season.p, p), (season.w1, w1), (season.g2, g2)):
+        figures = ok(await admin.query("reporting", "coverage", {"year": 2026, "scope_unit_id": scope}))
+        assert event["data"]["figures"]["units_held"] == figures["units_held"], scope
+    held_events = [
+        json.loads(m.data)
+        for m in await read_stream(admin.nc.jetstream(), "ANTQ_REGISTRY", "antq.registry.festival.held.v2")
+    ]
+    cause = next(e["id"] for e in held_events if e["subject"] == season.f2)
+    assert cause in g2["data"]["caused_by"]  # carried to the later round with the mark
+    assert cause in p["data"]["caused_by"] and cause in w1["data"]["caused_by"]
+    assert g2["time"] > p["time"] and g2["time"] > w1["time"]  # the group's round came after

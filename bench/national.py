@@ -223,7 +223,7 @@ async def one_size(units: int, seed: int) -> dict[str, Any]:
         while True:
             if PROGRESS_SECONDS and time.perf_counter() >= next_progress:
                 print(progress_line(time.perf_counter() - published, procs), flush=True)
-                next_progress += PROGRESS_SECONDS
+                next_progress = time.perf_counter() + PROGRESS_SECONDS
             cov = (await ask(nc, "antq.query.reporting.coverage", params)).get("result") or {}
             summary = (await ask(nc, "antq.query.reporting.awards-summary", params)).get("result") or {}
             noms = sum(sum(s.values()) for s in (summary.get("nominations") or {}).values())

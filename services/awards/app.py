@@ -20,7 +20,7 @@ def definition(deps: Awards) -> ServiceDefinition:
         commands=handlers.COMMANDS,
         queries=queries.QUERIES,
         events=contract.EVENTS,
-        store_factory=lambda db, session: store.AwardsStore(db, session),
+        store_factory=lambda db, session: store.AwardsStore(db, session, deps.hints),
         ensure_indexes=store.ensure_indexes,
         consumers=replica.consumers(),
         deps=deps,

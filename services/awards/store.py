@@ -17,7 +17,7 @@ from services.awards.domain import Ancestor, Award, Gift, KnownFestival, Nominat
 from shared.contract.errors import NotFound
 from shared.replicas.units import carriers, predecessors
 from shared.replicas.units_store import UnitsStore, units_indexes
-from shared.replicas.walk import arun
+from shared.replicas.walk import ParentHints, arun
 from shared.runtime.aggregates import AggregateStore
 from shared.runtime.mongo import Doc
 
@@ -42,9 +42,11 @@ async def festivals_indexes(db: AsyncDatabase[Doc], collection: str = FESTIVALS)
 
 
 class AwardsStore(AggregateStore):
-    def __init__(self, db: AsyncDatabase[Doc], session: AsyncClientSession | None = None) -> None:
+    def __init__(
+        self, db: AsyncDatabase[Doc], session: AsyncClientSession | None = None, hints: ParentHints | None = None
+    ) -> None:
         super().__init__(db, session)
-        self.units = UnitsStore(db, session, UNITS)
+        self.units = UnitsStore(db, session, UNITS, hints)
 
     # ------------------------------------------------------------------------------- aggregates
 

@@ -20,7 +20,7 @@ def definition(deps: Registry) -> ServiceDefinition:
         queries=handlers.QUERIES,
         events=contract.EVENTS,
         newer_events=contract.NEWER_EVENTS,
-        store_factory=lambda db, session: store.RegistryStore(db, session),
+        store_factory=lambda db, session: store.RegistryStore(db, session, deps.hints),
         ensure_indexes=store.ensure_indexes,
         deps=deps,
         description="Units (effective-dated tree with lineage), yearly campaigns, festivals and movement models "

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.registry.store import RegistryStore
 from shared.contract.services import service
+from shared.replicas.walk import ParentHints
 from shared.runtime.kit import Kit
 from shared.runtime.settings import ServiceSettings
 
@@ -20,6 +21,7 @@ class RegistrySettings(ServiceSettings):
 class Registry:
     settings: RegistrySettings
     kit: Kit
+    hints: ParentHints = field(default_factory=ParentHints)  # the ids a walk up the tree reads in one query
 
     def store(self, session: AsyncClientSession | None = None) -> RegistryStore:
-        return RegistryStore(self.kit.db, session)
+        return RegistryStore(self.kit.db, session, self.hints)

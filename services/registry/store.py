@@ -6,15 +6,16 @@ command share the session of its transaction."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.registry.domain import END, Campaign, Festival, MovementModel, Replication, Unit
 from shared.contract.errors import Conflict
 from shared.replicas.units import unit_id_of
-from shared.replicas.walk import arun, down, up
+from shared.replicas.walk import ParentHints, arun, down, up
 from shared.runtime import slots
 from shared.runtime.aggregates import AggregateStore
 from shared.runtime.mongo import IN_CHUNK, Doc
@@ -35,17 +36,33 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
 
 
 class RegistryStore(AggregateStore):
-    def __init__(self, db: AsyncDatabase[Doc], session: AsyncClientSession | None = None) -> None:
+    def __init__(
+        self, db: AsyncDatabase[Doc], session: AsyncClientSession | None = None, hints: ParentHints | None = None
+    ) -> None:
         super().__init__(db, session)
         # Units read in this transaction: walking up the tree rereads the same few documents.
         self._units: dict[str, Unit | None] = {}
+        self.hints = hints if hints is not None else ParentHints()
 
     # ------------------------------------------------------------------------------- units
 
     async def unit(self, unit_id: str) -> Unit | None:
         if unit_id not in self._units:
-            self._units[unit_id] = await self._get("units", unit_id, Unit)
+            await self.load_units([unit_id])
         return self._units[unit_id]
+
+    async def load_units(self, unit_ids: list[str]) -> None:
+        """Read these units and, in the same query, every ancestor the hints expect them to have."""
+        wanted = [u for u in self.hints.chain(unit_ids) if u not in self._units]
+        for i in range(0, len(wanted), IN_CHUNK):
+            chunk = wanted[i : i + IN_CHUNK]
+            docs = await self.db.units.find({"_id": {"$in": chunk}}, session=self.s).to_list()
+            found = {d["_id"]: Unit.model_validate(d) for d in docs}
+            for unit_id in chunk:  # asked for and not there: none in this transaction's snapshot
+                unit = found.get(unit_id)
+                self._units[unit_id] = unit
+                if unit is not None:
+                    self.hints.learn(unit.unit_id, [v.parent_id for v in unit.versions])
 
     def new_unit_id(self, unit_id: str) -> str:
         """A generated id: known to be free without a read (its unit is inserted, not replaced)."""
@@ -64,13 +81,16 @@ class RegistryStore(AggregateStore):
             await self._save("units", "unit_id", unit, loaded.version if loaded else None)
         else:
             await self._save("units", "unit_id", unit, unit.version - 1 if unit.version > 1 else None)
+        before = self._units.get(unit.unit_id, unit)  # what the codes' keys follow (unknown: assume codes)
         self._units[unit.unit_id] = unit
+        self.hints.learn(unit.unit_id, [v.parent_id for v in unit.versions])
         # Guard against two concurrent commands giving one code to two units from the same day: the
         # unique _id makes the second transaction fail even if both passed the overlap check. The
         # keys follow the unit's versions (a replaced version frees its key). Nothing is caught
         # here: an error inside a transaction aborts it.
         keys = {f"{v.code}|{v.valid_from.isoformat()}" for v in unit.versions if v.code}
-        if unit.version > 1:
+        had_codes = before is not None and (before is unit or any(v.code for v in before.versions))
+        if unit.version > 1 and (keys or had_codes):  # a unit that never had a code holds no key
             await self.db.unit_codes.delete_many(
                 {"unit_id": unit.unit_id, "_id": {"$nin": sorted(keys)}}, session=self.s
             )
@@ -83,26 +103,24 @@ class RegistryStore(AggregateStore):
                     f"official code {key.split('|')[0]} from {key.split('|')[1]} belongs to unit {held['unit_id']}"
                 )
 
-    async def lock_children(self, parent_id: str) -> None:
-        """Taken by a command that hangs a unit under `parent_id` (a shared lock): it writes the parent's
-        lock stripe of its worker slot, so concurrent siblings never collide with each other…"""
+    async def lock(self, closing: Sequence[str] = (), parents: Sequence[str] = ()) -> None:
+        """The tree's locks, in one write. A command that hangs a unit under a parent takes a shared lock:
+        it writes the parent's lock stripe of its worker slot, so concurrent siblings never collide with
+        each other; a command that closes a unit takes an exclusive one: it writes every stripe, so it
+        conflicts with any concurrent attach, and one of the two transactions is retried on the other's
+        result. (Transactions on snapshots do not see each other's reads: only a shared write makes them
+        collide.)"""
         stripe = slots.current.get() % LOCK_STRIPES
-        await self.db.unit_locks.update_one(
-            {"_id": f"{parent_id}#{stripe}"}, {"$inc": {"n": 1}}, upsert=True, session=self.s
-        )
+        ids = [f"{u}#{n}" for u in closing for n in range(LOCK_STRIPES)] + [f"{p}#{stripe}" for p in parents]
+        if ids:
+            writes = [UpdateOne({"_id": i}, {"$inc": {"n": 1}}, upsert=True) for i in dict.fromkeys(ids)]
+            await self.db.unit_locks.bulk_write(writes, ordered=True, session=self.s)
+
+    async def lock_children(self, parent_id: str) -> None:
+        await self.lock(parents=[parent_id])
 
     async def lock_unit(self, unit_id: str) -> None:
-        """…while a command that closes the unit (an exclusive lock) writes every stripe, so it conflicts
-        with any concurrent attach, and one of the two transactions is retried on the other's result.
-        (Transactions on snapshots do not see each other's reads: only a shared write makes them collide.)"""
-        ids = [f"{unit_id}#{n}" for n in range(LOCK_STRIPES)]
-        cursor = self.db.unit_locks.find({"_id": {"$in": ids}}, {"_id": 1}, session=self.s)
-        found = {d["_id"] for d in await cursor.to_list()}
-        if found:
-            await self.db.unit_locks.update_many({"_id": {"$in": sorted(found)}}, {"$inc": {"n": 1}}, session=self.s)
-        missing = [i for i in ids if i not in found]
-        if missing:
-            await self.db.unit_locks.insert_many([{"_id": i, "n": 1} for i in missing], session=self.s)
+        await self.lock(closing=[unit_id])
 
     async def ancestry(self, unit_id: str, day: dt.date) -> list[str]:
         """The unit and its ancestors as of `day` (nearest first); just the unit when it does not exist

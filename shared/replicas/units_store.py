@@ -16,7 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.contract import registry as c
 from shared.replicas.units import NeverRegistered, UnitRecord, unit_id_of
 from shared.replicas.units import apply as apply_event
-from shared.replicas.walk import arun, down, up
+from shared.replicas.walk import ParentHints, arun, down, up
 from shared.runtime.consumers import Batch, Consumer, EventMeta, Tx
 from shared.runtime.delivery import PoisonMessage
 from shared.runtime.mongo import IN_CHUNK, Doc
@@ -26,26 +26,37 @@ class UnitsStore:
     """Reads (and, for the consumer, writes) the replica; records read once are kept for the
     lifetime of the store (one transaction, or one query)."""
 
-    def __init__(self, db: AsyncDatabase[Doc], session: AsyncClientSession | None = None, collection: str = "units"):
+    def __init__(
+        self,
+        db: AsyncDatabase[Doc],
+        session: AsyncClientSession | None = None,
+        collection: str = "units",
+        hints: ParentHints | None = None,
+    ):
         self.coll = db[collection]
         self.collection = collection
         self.s = session
         self._cache: dict[str, UnitRecord | None] = {}
+        self.hints = hints if hints is not None else ParentHints()  # a service's own: walks in one read
 
     async def get(self, unit_id: str) -> UnitRecord | None:
         if unit_id not in self._cache:
-            doc = await self.coll.find_one({"_id": unit_id}, session=self.s)
-            self._cache[unit_id] = UnitRecord.model_validate(doc) if doc else None
+            await self.load({unit_id}, ancestors=True)
         return self._cache[unit_id]
 
-    async def load(self, unit_ids: set[str]) -> None:
-        """Read the records of `unit_ids` not read yet, in a few queries."""
-        wanted = sorted(u for u in unit_ids if u not in self._cache)
+    async def load(self, unit_ids: set[str], ancestors: bool = False) -> None:
+        """Read the records of `unit_ids` not read yet, in a few queries (with the ancestors the hints
+        expect them to have, when `ancestors`)."""
+        asked = self.hints.chain(sorted(unit_ids)) if ancestors else sorted(unit_ids)
+        wanted = [u for u in asked if u not in self._cache]
         for i in range(0, len(wanted), IN_CHUNK):
             chunk = wanted[i : i + IN_CHUNK]
             found = {d["_id"]: d for d in await self.coll.find({"_id": {"$in": chunk}}, session=self.s).to_list()}
             for uid in chunk:
-                self._cache[uid] = UnitRecord.model_validate(found[uid]) if uid in found else None
+                record = UnitRecord.model_validate(found[uid]) if uid in found else None
+                self._cache[uid] = record
+                if record is not None:
+                    self.hints.learn(uid, [v.parent_id for v in record.versions])
 
     def put(self, record: UnitRecord) -> ReplaceOne[Doc]:
         """Remember `record` and return the write that stores it (sent with the batch)."""

@@ -7,7 +7,7 @@ The depth limit is here too, so a cycle in bad data ends every walk the same way
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable, Generator, Iterable
 from typing import Protocol, TypeVar
 
 MAX_DEPTH = 8  # province → district → commune → hamlet, with room for agencies and old trees
@@ -78,3 +78,33 @@ async def arun(walk: Generator[Q, A, R], answer: Callable[[Q], Awaitable[A]]) ->
             question = walk.send(await answer(question))
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
+
+
+class ParentHints:
+    """Which units were ever a unit's parents, as this process last read them: a guess of the ids a walk
+    up the tree will need, so that a store reads them in one query. Only ids: every record is still read
+    fresh (in the command's transaction), and a wrong guess costs one more read, never a wrong answer."""
+
+    LIMIT = 200_000  # units remembered (about 100 bytes each); past it, the oldest tenth is forgotten
+
+    def __init__(self) -> None:
+        self.parents: dict[str, tuple[str, ...]] = {}
+
+    def learn(self, unit_id: str, parent_ids: Iterable[str | None]) -> None:
+        self.parents.pop(unit_id, None)  # newest last
+        self.parents[unit_id] = tuple(sorted({p for p in parent_ids if p}))
+        if len(self.parents) > self.LIMIT:
+            for key in list(self.parents)[: self.LIMIT // 10]:
+                del self.parents[key]
+
+    def chain(self, unit_ids: Iterable[str]) -> list[str]:
+        """The ids, and every ancestor they ever had as far as known (nearest levels first)."""
+        out: dict[str, None] = {}
+        frontier = list(unit_ids)
+        for _ in range(MAX_DEPTH + 1):
+            frontier = [u for u in dict.fromkeys(frontier) if u not in out]
+            if not frontier:
+                break
+            out.update(dict.fromkeys(frontier))
+            frontier = [p for u in frontier for p in self.parents.get(u, ())]
+        return list(out)

@@ -36,11 +36,8 @@ async def unit_id_of(ctx: Context, requested: str | None) -> tuple[str, bool]:
 
 async def save_units(store: RegistryStore, units: list[d.Unit]) -> None:
     # a unit that closes is locked against new children; a unit hung under a parent locks that parent
-    for u in units:
-        if u.valid_to != d.END:
-            await store.lock_unit(u.unit_id)
-        for parent_id in sorted({v.parent_id for v in u.versions if v.parent_id}):
-            await store.lock_children(parent_id)
+    closing = [u.unit_id for u in units if u.valid_to != d.END]
+    await store.lock(closing, sorted({v.parent_id for u in units for v in u.versions if v.parent_id}))
     # an official code is held by one unit at a time: checked against the holders read in this
     # transaction, as a unique index would be (the unit_codes keys catch a concurrent one)
     codes = sorted({v.code for u in units for v in u.versions if v.code})

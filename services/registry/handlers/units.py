@@ -11,6 +11,8 @@ from shared.runtime.pipeline import Handled
 
 
 async def register_unit(cmd: c.RegisterUnit, ctx: Context) -> Handled:
+    # the parent, its ancestors and the requested id (is it taken?) in one read
+    await ctx.store.load_units([u for u in (cmd.parent_id, cmd.unit_id) if u])
     parent = await read_unit(ctx, cmd.parent_id, cmd.valid_from) if cmd.parent_id else None
     unit_id, taken = await unit_id_of(ctx, cmd.unit_id)
     unit, events = decisions.registration(cmd, unit_id, taken, parent, ctx.actor, ctx.permission)
@@ -26,6 +28,7 @@ async def update_unit(cmd: c.UpdateUnit, ctx: Context) -> Handled:
 
 
 async def move_unit(cmd: c.MoveUnit, ctx: Context) -> Handled:
+    await ctx.store.load_units([cmd.unit_id, cmd.new_parent_id])  # both, with their ancestors, in one read
     target = await read_unit(ctx, cmd.unit_id, cmd.effective_date)
     parent = await read_unit(ctx, cmd.new_parent_id, cmd.effective_date)
     moved, event = decisions.move(cmd, target, parent, ctx.actor, ctx.permission)
@@ -35,6 +38,9 @@ async def move_unit(cmd: c.MoveUnit, ctx: Context) -> Handled:
 
 async def merge_units(cmd: c.MergeUnits, ctx: Context) -> Handled:
     day = cmd.effective_date
+    new = cmd.new_unit
+    named = [*cmd.source_unit_ids, cmd.target_unit_id, *((new.parent_id, new.unit_id) if new else ())]
+    await ctx.store.load_units([u for u in named if u])  # every unit it names, with their ancestors, in one read
     sources = [await read_unit(ctx, uid, day) for uid in cmd.source_unit_ids]
     into = await read_unit(ctx, cmd.target_unit_id, day) if cmd.target_unit_id is not None else None
     formed = None
@@ -52,6 +58,8 @@ async def merge_units(cmd: c.MergeUnits, ctx: Context) -> Handled:
 
 async def split_unit(cmd: c.SplitUnit, ctx: Context) -> Handled:
     day = cmd.effective_date
+    named = [cmd.unit_id, *(u for p in cmd.parts for u in (p.parent_id, p.unit_id))]
+    await ctx.store.load_units([u for u in named if u])  # every unit it names, with their ancestors, in one read
     source = await read_unit(ctx, cmd.unit_id, day)
     period = source.unit.at(day) if source.unit is not None else None
     parts = []

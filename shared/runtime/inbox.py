@@ -6,6 +6,7 @@ from it and never applied twice (DESIGN §4)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -14,6 +15,7 @@ from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
 
 from shared.runtime.mongo import Doc
 
@@ -32,42 +34,48 @@ class Processed:
 
 
 class CommandLog:
-    COLLECTION = "inbox"  # its name since v1: renaming it would forget the answers of deployed services
+    """The records live in the outbox's collection (`sent: "record"`, never published): the record and
+    the command's events are then one insert, one round trip fewer per command. Records from before
+    were kept in `inbox`; `ensure_indexes` moves them over once, so a command sent again after an
+    upgrade still finds its first answer."""
+
+    LEGACY = "inbox"  # where records were kept until issue 18
+    COLLECTION = "outbox"
+    MARK = "record"  # the value of `sent` that tells a record from an event
     consumer = "commands"
 
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self.coll = db[self.COLLECTION]
+        self.legacy = db[self.LEGACY]
 
     def _key(self, message_id: str) -> str:
         return f"{self.consumer}:{message_id}"
 
     async def ensure_indexes(self) -> None:
-        await self.coll.create_index([("consumer", 1), ("at", 1)])
+        """Move the records of the `inbox` collection into the outbox's, a batch at a time (resumable:
+        a batch is copied, then deleted from `inbox`)."""
+        while batch := await self.legacy.find({}).limit(1000).to_list():
+            copies = [{**d, "sent": self.MARK} for d in batch]
+            with contextlib.suppress(BulkWriteError):  # copied before a crash: already there
+                await self.coll.insert_many(copies, ordered=False)
+            await self.legacy.delete_many({"_id": {"$in": [d["_id"] for d in batch]}})
 
     async def get(self, message_id: str, session: AsyncClientSession | None = None) -> Processed | None:
         doc = await self.coll.find_one({"_id": self._key(message_id)}, session=session)
         return Processed(doc["digest"], doc["reply"], doc.get("outcome_id")) if doc else None
 
-    async def record(
-        self,
-        message_id: str,
-        content_digest: str,
-        reply: dict[str, Any],
-        kind: str,
-        session: AsyncClientSession,
-        outcome_id: str | None = None,
-    ) -> None:
-        """Insert the record; a DuplicateKeyError means a concurrent delivery won the race."""
-        await self.coll.insert_one(
-            {
-                "_id": self._key(message_id),
-                "consumer": self.consumer,
-                "message_id": message_id,
-                "kind": kind,
-                "digest": content_digest,
-                "reply": reply,
-                "outcome_id": outcome_id,
-                "at": dt.datetime.now(dt.UTC),
-            },
-            session=session,
-        )
+    def document(
+        self, message_id: str, content_digest: str, reply: dict[str, Any], kind: str, outcome_id: str | None = None
+    ) -> Doc:
+        """The record, to be inserted with the command's events (its key taken means a repeat)."""
+        return {
+            "_id": self._key(message_id),
+            "sent": self.MARK,
+            "consumer": self.consumer,
+            "message_id": message_id,
+            "kind": kind,
+            "digest": content_digest,
+            "reply": reply,
+            "outcome_id": outcome_id,
+            "at": dt.datetime.now(dt.UTC),
+        }

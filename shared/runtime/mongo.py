@@ -13,7 +13,13 @@ from typing import Any, TypeVar
 
 from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError, ServerSelectionTimeoutError
+from pymongo.errors import (
+    BulkWriteError,
+    ConnectionFailure,
+    OperationFailure,
+    PyMongoError,
+    ServerSelectionTimeoutError,
+)
 
 from shared.contract.errors import ConcurrentChange, Unavailable
 
@@ -121,4 +127,9 @@ async def in_transaction(
 
 
 def is_duplicate_key(exc: BaseException) -> bool:
+    """A unique key taken: a single write's error, or a bulk write's (the command record inserted with its
+    events is one `insert_many`)."""
+    if isinstance(exc, BulkWriteError):
+        errors = exc.details.get("writeErrors") or []
+        return bool(errors) and all(e.get("code") in (11000, 11001) for e in errors)
     return isinstance(exc, OperationFailure) and exc.code in (11000, 11001)

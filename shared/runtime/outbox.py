@@ -39,24 +39,16 @@ class Outbox:
     async def ensure_indexes(self) -> None:
         await self.coll.create_index([("sent", ASCENDING), ("_id", ASCENDING)])
 
-    async def add(self, events: list[CloudEvent], session: AsyncClientSession) -> None:
-        if not events:
-            return
+    async def add(self, events: list[CloudEvent], session: AsyncClientSession, record: Doc | None = None) -> None:
+        """Insert the events, and the command's record with them (`CommandLog.document`): one write."""
         now = dt.datetime.now(dt.UTC)
-        await self.coll.insert_many(
-            [
-                {
-                    "_id": e.id,
-                    "subject": subject_of_type(e.type),
-                    "body": e.to_bytes(),
-                    "sent": False,
-                    "at": now,
-                }
-                for e in events
-            ],
-            session=session,
-            ordered=True,
-        )
+        docs = [] if record is None else [record]
+        docs += [
+            {"_id": e.id, "subject": subject_of_type(e.type), "body": e.to_bytes(), "sent": False, "at": now}
+            for e in events
+        ]
+        if docs:
+            await self.coll.insert_many(docs, session=session, ordered=True)
 
     def notify(self) -> None:
         self.wakeup.set()

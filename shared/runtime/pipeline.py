@@ -282,8 +282,8 @@ class CommandPipeline(Generic[S]):
         outcome_id: str,
         events: list[CloudEvent],
     ) -> None:
-        await self.log.record(request.env.id, request.fingerprint, reply, "command", session, outcome_id)
-        await self.outbox.add(events, session)
+        record = self.log.document(request.env.id, request.fingerprint, reply, "command", outcome_id)
+        await self.outbox.add(events, session, record)  # one write: the record's key taken means a repeat
 
     async def deduplicate(self, request: Request) -> tuple[dict[str, Any], str]:
         """The record's key was taken: answer as before (or `conflict` for other content under the
@@ -368,8 +368,9 @@ class CommandPipeline(Generic[S]):
         event = self._outcome_event(cause, "rejected", {"error": error.to_error()}, uuid7())
 
         async def work(session: AsyncClientSession) -> None:
-            await self.log.record(command_id, "unparseable", reply, "command", session, event.id)
-            await self.outbox.add([event], session)
+            await self.outbox.add(
+                [event], session, self.log.document(command_id, "unparseable", reply, "command", event.id)
+            )
 
         try:
             await self.transact(work)

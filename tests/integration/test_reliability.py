@@ -239,3 +239,64 @@ async def test_the_outbox_pending_gauge_counts_what_waits(servers, admin):
         assert gauge() == 0
     finally:
         await host.stop()
+
+
+def _trips(host, action: str) -> tuple[float, float]:
+    """(sum, count) of the database round trips the host counted for `action` (its own command monitoring)."""
+    registry = host.metrics.registry
+    labels = {"service": host.name, "command": action}
+    total = registry.get_sample_value("antq_command_db_round_trips_sum", labels) or 0.0
+    return total, registry.get_sample_value("antq_command_db_round_trips_count", labels) or 0.0
+
+
+async def test_a_command_reads_the_units_it_names_in_one_query_and_writes_its_record_with_its_events(admin, registry):
+    """Round trips of the command path (issue 18): registering a hamlet under a known commune reads the
+    commune, the province above it and the hamlet's id in one query, and the command's record goes
+    into the store with its event in one insert: 5 round trips (read, lock, insert, record and event,
+    commit), where the path took 8 before."""
+    p, ward, first, second = uid("p"), uid("w"), uid("h"), uid("h")
+    assert (await admin.send(_province(p))).ok
+    ward_cmd = c.RegisterUnit(unit_id=ward, name="Phường", kind="ward", parent_id=p, valid_from="2025-01-01")
+    assert (await admin.send(ward_cmd)).ok
+    for hamlet in (first, second):
+        before = _trips(registry, "register-unit")
+        command_id = uuid7()
+        cmd = c.RegisterUnit(
+            unit_id=hamlet, name="Tổ", kind="residential_group", parent_id=ward, valid_from="2025-02-01"
+        )
+        assert (await admin.send(cmd, id=command_id)).ok
+        after = _trips(registry, "register-unit")
+    assert after[1] - before[1] == 1
+    assert after[0] - before[0] <= 5
+    record = await registry.db.outbox.find_one({"_id": f"commands:{command_id}"})
+    assert record["sent"] == "record" and record["reply"]["result"] == {"unit_id": second}  # never published
+    assert await registry.db.inbox.find_one({"_id": f"commands:{command_id}"}) is None
+
+
+async def test_an_answer_recorded_before_the_upgrade_is_still_the_answer(admin, registry):
+    """Records kept in the `inbox` collection before issue 18 move into the outbox's at start: the same
+    command sent again gets its first answer and is not applied a second time."""
+    from shared.client import command_envelope
+    from shared.contract.envelope import parse_envelope
+    from shared.runtime.inbox import digest
+
+    unit_id, command_id = uid("p"), uuid7()
+    raw = command_envelope("registry", "register-unit", _province(unit_id), admin.actor, "tests/admin", id=command_id)
+    env = parse_envelope(raw, 1 << 20)
+    answer = {"ok": True, "id": command_id, "result": {"unit_id": "answered-before-the-upgrade"}}
+    await registry.db.inbox.insert_one(
+        {
+            "_id": f"commands:{command_id}",
+            "consumer": "commands",
+            "message_id": command_id,
+            "kind": "command",
+            "digest": digest(env.type, env.data, env.actor().model_dump()),
+            "reply": answer,
+            "outcome_id": None,
+        }
+    )
+    await registry.commands_log.ensure_indexes()  # what a service does at start
+    assert await registry.db.inbox.count_documents({}) == 0
+    reply = await admin.nc.request("antq.cmd.registry.register-unit", raw, timeout=10)
+    assert json.loads(reply.data) == answer
+    assert await registry.db.units.find_one({"_id": unit_id}) is None  # not applied again

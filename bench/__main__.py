@@ -218,6 +218,7 @@ async def main() -> None:
         assert svc.proc is not None
         rss = rss_mb(svc.proc.pid)
         trips = trips_of(hport)
+        svc.stop(timeout=15)  # the next measurements run registries of their own on this broker
         print("measuring consumer ingest…", flush=True)
         raw_writes = await consumers.raw_rates(murl)
         kit = await consumers.ingest(nurl, murl)

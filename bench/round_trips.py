@@ -7,14 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import shutil
-import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
-from deploy.embedded import Child, free_port, mongo_command, mongo_url, nats_command
 from shared.client import Client
 from shared.contract.envelope import Actor
 
@@ -237,26 +233,15 @@ def table(found: dict[str, dict[str, float]]) -> list[str]:
 
 
 async def main() -> None:
+    from bench import servers
     from shared.runtime import logs
 
     logs.configure("bench", "WARNING")
-    work = Path(tempfile.mkdtemp(prefix="antq-trips-"))
-    nport, mport = free_port(), free_port()
-    procs = [
-        Child("nats", nats_command(work / "nats", nport, free_port()), nport),
-        Child("mongodb", mongo_command(work / "mongo", mport), mport),
-    ]
-    try:
-        for p in procs:
-            p.start(wait=60)
-        found = await measure(f"nats://127.0.0.1:{nport}", mongo_url(mport))
-        print("database round trips per command (mean over the run):")
-        for line in table(found):
-            print("  " + line)
-    finally:
-        for p in reversed(procs):
-            p.stop(timeout=15)
-        shutil.rmtree(work, ignore_errors=True)
+    with servers("antq-trips-") as (nats_url, mongodb_url):
+        found = await measure(nats_url, mongodb_url)
+    print("database round trips per command (mean over the run):")
+    for line in table(found):
+        print("  " + line)
 
 
 if __name__ == "__main__":

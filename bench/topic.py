@@ -10,17 +10,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import shutil
-import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
-import nats
-
 from bench.round_trips import until
-from deploy.embedded import Child, free_port, mongo_command, mongo_url, nats_command
 from shared.client import Client
 from shared.contract.envelope import Actor
 from shared.runtime.kit import running_from
@@ -148,26 +142,14 @@ def lines(found: dict[str, Any]) -> list[str]:
 
 
 async def main() -> None:
+    from bench import servers
     from shared.runtime import logs
 
     logs.configure("bench", "WARNING")
-    work = Path(tempfile.mkdtemp(prefix="antq-topic-"))
-    nport, mport = free_port(), free_port()
-    procs = [
-        Child("nats", nats_command(work / "nats", nport, free_port()), nport),
-        Child("mongodb", mongo_command(work / "mongo", mport), mport),
-    ]
-    try:
-        for p in procs:
-            p.start(wait=60)
-        nc = await nats.connect(f"nats://127.0.0.1:{nport}")
-        await nc.close()
-        for line in lines(await measure(f"nats://127.0.0.1:{nport}", mongo_url(mport))):
-            print(line)
-    finally:
-        for p in reversed(procs):
-            p.stop(timeout=15)
-        shutil.rmtree(work, ignore_errors=True)
+    with servers("antq-topic-") as (nats_url, mongodb_url):
+        found = await measure(nats_url, mongodb_url)
+    for line in lines(found):
+        print(line)
 
 
 if __name__ == "__main__":

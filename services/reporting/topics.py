@@ -136,8 +136,9 @@ async def publish_once(deps: Reporting) -> int:
                 changed(m["year"], u.unit_id, m.get("cause"), m.get("correlation"))
     # a bounded round: the highest levels first; the scopes left over are marked again for the next
     # round (with their causes), so one round never holds the database for the whole tree at once
-    order = sorted(scopes, key=lambda ys: (len(view.ancestry(ys[1], season(*ys))), ys))
     carried: list[Doc] = []
+    over = len(scopes) > MAX_SCOPES  # the levels are worked out only when the round must be cut
+    order = sorted(scopes, key=lambda ys: (len(view.ancestry(ys[1], season(*ys))), ys)) if over else list(scopes)
     for year, scope in order[MAX_SCOPES:]:
         mark = {"year": year, "unit_id": scope, "subtree": False, "only": True, "cause": None, "correlation": None}
         kept = [*scopes[(year, scope)].items()][-c.CAUSES_KEPT :]

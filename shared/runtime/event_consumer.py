@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -281,17 +282,18 @@ class EventConsumer(PullConsumer):
     async def hold(self, held: list[Delivery]) -> None:
         """Park events held for a missing predecessor (those parked before keep their time); past the
         limit, or parked too long already, they are nacked as a gap."""
-        now = time.monotonic()
+        now, count = time.monotonic(), sum(map(len, self.parked.values()))
         for d in held:
             assert d.key is not None  # only versioned events are held
             since = self._since.pop(d.seq, now)
-            if now - since < self.park_seconds and self.parked_count() < PARK_LIMIT:
+            if now - since < self.park_seconds and count < PARK_LIMIT:
                 self.parked.setdefault(d.key, {})[d.seq] = (d, since)
+                count += 1
                 self.count("parked")
             else:
                 await self.gap(d)
 
-    def unpark(self, which: Any) -> list[Delivery]:
+    def unpark(self, which: Callable[[str, float], bool]) -> list[Delivery]:
         """Take the parked events for which `which(key, parked_since)` holds, remembering when each was
         parked (a woken event held again keeps its first time)."""
         out = []
@@ -304,9 +306,6 @@ class EventConsumer(PullConsumer):
             if not self.parked[key]:
                 del self.parked[key]
         return sorted(out, key=lambda d: d.seq)
-
-    def parked_count(self) -> int:
-        return sum(map(len, self.parked.values()))
 
     async def expire_parked(self) -> None:
         """Parked past `park_seconds`: the predecessor is not coming soon; the gap rule takes over."""

@@ -33,7 +33,16 @@ $(BROWSER):
 	     chromium chromium-driver >/dev/null)); \
 	else echo "chromium-driver is missing: run 'sudo apt-get install chromium chromium-driver' (the board's browser test needs it)"; exit 1; fi
 
-test: install $(ASYNCAPI) $(BROWSER) lint typecheck pytest
+# Prometheus's own rule checker for the alert rules' test: Debian's prometheus package (as root, from apt).
+PROMTOOL := /usr/bin/promtool
+$(PROMTOOL):
+	@if [ "$$(id -u)" = 0 ]; then \
+	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 || \
+	   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	     prometheus >/dev/null)); \
+	else echo "promtool is missing: run 'sudo apt-get install prometheus' (the alert rules' test needs it)"; exit 1; fi
+
+test: install $(ASYNCAPI) $(BROWSER) $(PROMTOOL) lint typecheck pytest
 
 lint:
 	$(BIN)/ruff check shared services deploy tests bench data examples
@@ -46,7 +55,7 @@ pytest:
 	$(BIN)/pytest -q -p no:cacheprovider
 
 # The same suite with its files in reverse order: no test may depend on another file running first.
-test-reverse: install $(ASYNCAPI) $(BROWSER)
+test-reverse: install $(ASYNCAPI) $(BROWSER) $(PROMTOOL)
 	ANTQ_TEST_ORDER=reverse $(BIN)/pytest -q -p no:cacheprovider
 
 docs: install

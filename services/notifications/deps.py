@@ -9,7 +9,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Literal
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 from pydantic import Field, SecretStr, field_validator
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
@@ -79,6 +79,11 @@ class SenderMetrics:
             ["channel"],
             registry=metrics.registry,
             buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+        self.reminder_overdue = Gauge(
+            "antq_reminder_overdue_seconds",
+            "How long the oldest reminder job not yet run is past its time (0: none); set each round",
+            registry=metrics.registry,
         )
 
 

@@ -132,9 +132,20 @@ async def run_job(deps: Notifications, job: Doc, owner: str) -> int:
     return 0
 
 
+async def overdue_seconds(deps: Notifications) -> float:
+    """How long the oldest job not yet done is past its time: 0 when every due job has run (a job
+    running under a live lease counts too: one that never finishes keeps this growing)."""
+    now = deps.now()
+    oldest = await deps.db.jobs.find_one(
+        {"status": {"$in": ["pending", "running"]}, "due_at": {"$lte": now}}, {"due_at": 1}, sort=[("due_at", 1)]
+    )
+    return max(0.0, (now - oldest["due_at"]).total_seconds()) if oldest else 0.0
+
+
 async def run(deps: Notifications) -> None:
     """Every `reminder_poll_seconds`, run the due jobs and gather the due digests (errors are logged;
-    the work is taken again next round)."""
+    the work is taken again next round); then set `antq_reminder_overdue_seconds` (alert
+    AntqReminderOverdue)."""
     owner = uuid7()
     while not deps.stopping.is_set():
         try:
@@ -143,6 +154,10 @@ async def run(deps: Notifications) -> None:
             await digests.gather(deps)
         except Exception as exc:
             log.warning("running reminders or digests failed; retrying", extra={"error": repr(exc)[:300]})
+        try:
+            deps.sender_metrics.reminder_overdue.set(await overdue_seconds(deps))
+        except Exception as exc:
+            log.warning("measuring overdue reminders failed", extra={"error": repr(exc)[:300]})
         try:
             await asyncio.wait_for(deps.stopping.wait(), deps.settings.reminder_poll_seconds)
         except TimeoutError:

@@ -18,6 +18,7 @@ import pytest
 
 from deploy import smtp_sink
 from deploy.embedded import free_port
+from services.notifications import reminders
 from services.notifications.app import NotificationsSettings
 from services.notifications.app import create as create_notifications
 from services.notifications.egress import system_resolver
@@ -609,6 +610,9 @@ async def test_reminders_survive_a_restart_and_two_instances_send_each_once(admi
 
     later = dt.datetime(2027, 8, 17, 2, 0, tzinfo=dt.UTC)
     hosts = [create_notifications(notifications.settings, clock=lambda: later) for _ in range(2)]
+    # what AntqReminderOverdue reads: the oldest job not yet run is 47 days and an hour past its time
+    overdue = await reminders.overdue_seconds(hosts[0].definition.deps)
+    assert overdue == (later - jobs["window_opened"]["due_at"]).total_seconds() == 47 * 86400 + 3600
     for host in hosts:
         await host.start()
     try:
@@ -625,6 +629,13 @@ async def test_reminders_survive_a_restart_and_two_instances_send_each_once(admi
         assert data["report-due"]["count"] == 1
         done = await hosts[0].db.jobs.find({"campaign_id": campaign}).to_list()
         assert {j["status"] for j in done} == {"done"} and all(j["sent_to"] == 1 for j in done)
+        # and once they have run, both instances say nothing is overdue
+        for host in hosts:
+            for _ in range(100):  # set at the end of each round (every 0.1 s)
+                if host.metrics.registry.get_sample_value("antq_reminder_overdue_seconds") == 0:
+                    break
+                await asyncio.sleep(0.1)
+            assert host.metrics.registry.get_sample_value("antq_reminder_overdue_seconds") == 0
     finally:
         for host in hosts:
             await host.stop()

@@ -4,6 +4,7 @@ service's durable consumers, and rebuilds of its event consumers from their stre
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -19,6 +20,7 @@ from shared.runtime.consumers import Consumer
 from shared.runtime.delivery import PullConsumer
 from shared.runtime.event_consumer import EventConsumer
 from shared.runtime.mongo import Doc
+from shared.runtime.outbox import Outbox
 from shared.runtime.rebuild import Rebuild, rebuild_status
 from shared.runtime.settings import ServiceSettings
 
@@ -32,22 +34,36 @@ class Hosting(Protocol):
     runners: dict[str, EventConsumer]
 
     @property
+    def outbox(self) -> Outbox: ...
+
+    @property
     def mongo(self) -> AsyncMongoClient[Doc]: ...
     @property
     def db(self) -> AsyncDatabase[Doc]: ...
 
     def consumers(self) -> Sequence[PullConsumer]: ...
+    def readiness(self) -> dict[str, bool]: ...
     def jetstream(self) -> JetStreamContext: ...
     def runner(self, consumer: Consumer[Any], db: AsyncDatabase[Doc], durable: str, label: str) -> EventConsumer: ...
 
 
 # What each operation does, as the AsyncAPI document and the CLI show it.
 OPS: dict[str, str] = {
+    "status": "The service's version, readiness checks, durable consumers and outbox pending: what `antq status` "
+    "shows.",
     "consumers": "The service's durable consumers (the intake and its event consumers): pending, lag, progress, "
     "paused or stalled.",
     "rebuild": "Rebuild a consumer's collections from its stream's start, then swap them in; data: {\"consumer\"}.",
     "rebuild-status": 'Progress of the latest rebuild of a consumer; data: {"consumer"}.',
 }
+
+
+def version() -> str:
+    """The platform's version (the `antq` package's)."""
+    try:
+        return importlib.metadata.version("antq")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 class Operations:
@@ -76,6 +92,8 @@ class Operations:
             if action == "consumers":
                 threshold = host.settings.consumer_stall_seconds
                 return ok_reply(env.id, {"consumers": [r.status(threshold) for r in host.consumers()]})
+            if action == "status":
+                return ok_reply(env.id, await self.status())
             name = env.data.get("consumer")
             if name not in host.runners:
                 raise NotFound(
@@ -90,6 +108,23 @@ class Operations:
             raise ValidationFailed(f"unknown operation {action!r}")
         except DomainError as exc:
             return error_reply(env.id if env is not None else None, exc)
+
+    async def status(self) -> dict[str, Any]:
+        host = self.host
+        checks = host.readiness()
+        try:
+            pending: int | None = await host.outbox.pending()
+        except Exception:  # the database is away: readiness says so
+            pending = None
+        threshold = host.settings.consumer_stall_seconds
+        return {
+            "service": host.name,
+            "version": version(),
+            "ready": all(checks.values()),
+            "checks": checks,
+            "outbox_pending": pending,
+            "consumers": [r.status(threshold) for r in host.consumers()],
+        }
 
     async def start_rebuild(self, name: str) -> dict[str, Any]:
         host = self.host

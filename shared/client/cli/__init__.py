@@ -16,6 +16,7 @@ from shared.client.cli.dlq import dlq_app
 from shared.client.cli.identity import IdentityError, actor_of
 from shared.client.cli.services import service_app
 from shared.client.cli.simulate import simulate_app
+from shared.client.cli.status import status_command
 from shared.client.cli.words import LANGS, Lang
 from shared.client.tokens import Issuer
 from shared.contract.services import SERVICES
@@ -100,6 +101,7 @@ def token_command(
 
 
 describe.commands(app)
+app.command("status")(status_command)
 app.add_typer(simulate_app, name="simulate")
 
 SERVICE_APPS = {entry.name: service_app(entry.name, entry.summary) for entry in SERVICES}

@@ -131,13 +131,14 @@ def _whole(values: Sequence[str]) -> bool:
     return all(" " not in v for v in values)
 
 
-def table(title: str, columns: tuple[str, ...], rows: Sequence[Sequence[str]], ids: int = 0) -> RenderableType:
+def table(title: str, columns: tuple[str, ...], rows: Sequence[Sequence[str | Text]], ids: int = 0) -> RenderableType:
     """Rows as a table headed in the chosen language (`words.heading`; columns are named in English),
     whose ids, codes, amounts and dates (the first `ids` columns, and every column without spaces) are
     never cut: the other columns fold. When the whole columns alone do not fit the terminal, each row is
-    shown as a block of `column: value` lines instead (the detail view)."""
+    shown as a block of `column: value` lines instead (the detail view). A cell given as rich `Text`
+    keeps its style (a status colour)."""
     columns = tuple(heading(c) for c in columns)
-    texts = [[str(v) for v in row] for row in rows]
+    texts = [[v.plain if isinstance(v, Text) else str(v) for v in row] for row in rows]
     whole = [i for i in range(len(columns)) if i < ids or (texts and _whole([r[i] for r in texts]))]
     need = sum(max(len(columns[i]), *(len(r[i]) for r in texts)) for i in whole) if texts else 0
     need += 8 * (len(columns) - len(whole)) + 3 * len(columns) + 1
@@ -151,8 +152,8 @@ def table(title: str, columns: tuple[str, ...], rows: Sequence[Sequence[str]], i
     out = Table(title=title)
     for i, col in enumerate(columns):
         out.add_column(col, no_wrap=i in whole, overflow="fold")
-    for row in texts:
-        out.add_row(*row)
+    for row, given in zip(texts, rows, strict=True):
+        out.add_row(*(g if isinstance(g, Text) else t for t, g in zip(row, given, strict=True)))
     return out
 
 

@@ -11,6 +11,14 @@ LANGS = ("vi", "en")
 
 # English heading → Vietnamese heading
 HEADINGS: dict[str, str] = {
+    "service": "Dịch vụ",
+    "version": "Phiên bản",
+    "outbox pending": "Sự kiện chờ gửi (outbox)",
+    "why": "Lý do",
+    "dead letters": "Thư chết",
+    "messages": "Số thông điệp",
+    "size": "Dung lượng",
+    "consumers": "Số bộ tiêu thụ",
     "achievement": "Thành tích",
     "address": "Địa chỉ",
     "amount (VND)": "Mức tiền (đồng)",

@@ -25,7 +25,7 @@ from shared.contract.envelope import CloudEvent, new_event
 from shared.contract.errors import DomainError
 from shared.contract.ids import uuid7
 from shared.contract.subjects import event_type
-from shared.runtime.mongo import IN_CHUNK, Doc, in_transaction
+from shared.runtime.mongo import IN_CHUNK, Doc, delete_ids, in_transaction
 
 log = logging.getLogger("antq.reporting.topics")
 
@@ -200,14 +200,13 @@ async def publish_once(deps: Reporting) -> int:
             writes = [UpdateOne({"_id": key}, {"$set": doc}, upsert=True) for key, doc in published]
             await db.published.bulk_write(writes, ordered=False, session=session)
         if batches:  # the lists read; those written meanwhile stay for the next round
-            await db.dirty.delete_many({"_id": {"$in": [b["_id"] for b in batches]}}, session=session)
+            await delete_ids(db.dirty, [b["_id"] for b in batches], session)
         if carried:  # in lists of a bounded size, as the consumers write them
             at = dt.datetime.now(dt.UTC)
             lists = [carried[i : i + 2000] for i in range(0, len(carried), 2000)]
             await db.dirty.insert_many([{"_id": uuid7(), "at": at, "marks": m} for m in lists], session=session)
         if requests:
-            ids = [r["_id"] for r in requests]
-            await db.snapshot_requests.delete_many({"_id": {"$in": ids}}, session=session)
+            await delete_ids(db.snapshot_requests, [r["_id"] for r in requests], session)
 
     await in_transaction(deps.kit.mongo, work)
     deps.kit.outbox.notify()

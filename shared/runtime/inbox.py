@@ -17,7 +17,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from shared.runtime.mongo import Doc
+from shared.runtime.mongo import Doc, delete_ids
 
 
 def digest(*parts: Any) -> str:
@@ -58,7 +58,7 @@ class CommandLog:
             copies = [{**d, "sent": self.MARK} for d in batch]
             with contextlib.suppress(BulkWriteError):  # copied before a crash: already there
                 await self.coll.insert_many(copies, ordered=False)
-            await self.legacy.delete_many({"_id": {"$in": [d["_id"] for d in batch]}})
+            await delete_ids(self.legacy, [d["_id"] for d in batch])
 
     async def get(self, message_id: str, session: AsyncClientSession | None = None) -> Processed | None:
         doc = await self.coll.find_one({"_id": self._key(message_id)}, session=session)

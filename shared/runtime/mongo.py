@@ -8,11 +8,12 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from pymongo import AsyncMongoClient, monitoring
+from pymongo import AsyncMongoClient, DeleteOne, UpdateOne, monitoring
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import (
     BulkWriteError,
     ConnectionFailure,
@@ -63,6 +64,22 @@ class RoundTrips(monitoring.CommandListener):
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         pass
+
+
+async def update_ids(
+    coll: AsyncCollection[Doc], ids: Sequence[Any], update: Doc, session: AsyncClientSession | None = None
+) -> None:
+    """The same update of many documents named by id, in one round trip: a bulk of point updates. Not
+    `_id: {$in: ids}`, whose cost grows faster than the list (IN_CHUNK): the outbox relay's mark of
+    256 sent events as one `$in` took 2–3 s under load, 0.3 s alone; as point updates, 0.12 s."""
+    if ids:
+        await coll.bulk_write([UpdateOne({"_id": i}, update) for i in ids], ordered=False, session=session)
+
+
+async def delete_ids(coll: AsyncCollection[Doc], ids: Sequence[Any], session: AsyncClientSession | None = None) -> None:
+    """Delete many documents named by id, in one round trip of point deletes (see `update_ids`)."""
+    if ids:
+        await coll.bulk_write([DeleteOne({"_id": i}) for i in ids], ordered=False, session=session)
 
 
 def client(url: str, app_name: str, round_trips: RoundTrips | None = None) -> AsyncMongoClient[Doc]:

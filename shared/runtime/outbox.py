@@ -21,7 +21,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.contract.envelope import CloudEvent
 from shared.contract.subjects import subject_of_type
 from shared.runtime.metrics import Metrics
-from shared.runtime.mongo import Doc
+from shared.runtime.mongo import Doc, update_ids
 
 log = logging.getLogger("antq.outbox")
 # Refusals no retry can fix (the event is too large). A missing stream, JetStream unavailable or an
@@ -148,9 +148,7 @@ class Relay:
                 sent.append(doc["_id"])
         finally:
             if sent:
-                await self.outbox.coll.update_many(
-                    {"_id": {"$in": sent}}, {"$set": {"sent": True, "sent_at": dt.datetime.now(dt.UTC)}}
-                )
+                await update_ids(self.outbox.coll, sent, {"$set": {"sent": True, "sent_at": dt.datetime.now(dt.UTC)}})
                 self.metrics.published.labels(self.metrics.service).inc(len(sent))
         return len(sent)
 

@@ -130,17 +130,17 @@ async def test_relay_crash_between_publish_and_mark_republishes_without_a_duplic
     async with host.mongo.start_session() as s:
         await s.with_transaction(write)
     relay = Relay(host.outbox, js, host.metrics)
-    original = host.outbox.coll.update_many
+    original = host.outbox.coll.bulk_write  # the mark of what was sent
 
     async def crash(*args, **kwargs):
         raise ConnectionError("killed before marking sent")
 
-    host.outbox.coll.update_many = crash  # type: ignore[method-assign]
+    host.outbox.coll.bulk_write = crash  # type: ignore[method-assign]
     try:
         await relay.flush()
     except ConnectionError:
         pass
-    host.outbox.coll.update_many = original  # type: ignore[method-assign]
+    host.outbox.coll.bulk_write = original  # type: ignore[method-assign]
     assert await host.outbox.pending() == 1
     assert await relay.flush() == 1
     assert await host.outbox.pending() == 0

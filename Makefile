@@ -15,8 +15,9 @@ $(BIN)/uv:
 install: $(BIN)/uv
 	$(BIN)/uv sync --locked --quiet
 
+# `make up UP=--traces` also writes every service's spans to .antq-data/traces/<service>.jsonl.
 up: install
-	$(BIN)/python -m deploy.embedded
+	$(BIN)/python -m deploy.embedded $(UP)
 
 # The official AsyncAPI CLI (pinned in tools/asyncapi/package-lock.json): the tests validate every
 # committed AsyncAPI document with it.

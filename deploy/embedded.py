@@ -294,6 +294,11 @@ def main() -> None:
     parser.add_argument("--mongodb-port", type=int, default=27017)
     parser.add_argument("--smtp-port", type=int, default=2525)
     parser.add_argument(
+        "--traces",
+        action="store_true",
+        help="write every service's OpenTelemetry spans as JSON lines to <data>/traces/<service>.jsonl",
+    )
+    parser.add_argument(
         "--http-port",
         action="append",
         default=[],
@@ -312,6 +317,8 @@ def main() -> None:
     if os.environ.get("ANTQ_CLOCK_START") and not os.environ.get("ANTQ_CLOCK_SET_AT"):
         # a replayed calendar: every service, and each one the supervisor restarts, on the same clock
         os.environ["ANTQ_CLOCK_SET_AT"] = dt.datetime.now(dt.UTC).isoformat()
+    if args.traces:  # the services inherit the environment
+        os.environ.setdefault("ANTQ_OTEL_FILE", str(data / "traces" / "{service}.jsonl"))
     stack = Stack(data, os.environ.get("ANTQ_NATS_URL"), os.environ.get("ANTQ_MONGODB_URL"), services, ports)
     stopping = False
 
@@ -357,6 +364,11 @@ def print_banner(stack: Stack) -> None:
         "  DEVELOPMENT MODE: commands WITHOUT a token are accepted and their envelope's actor is taken at its word;",
         "            a token, when sent, is verified. Production (ANTQ_ENV=production) accepts signed commands only.",
         f"  logs      {stack.data / 'logs'}",
+        *(
+            [f"  traces    {os.environ['ANTQ_OTEL_FILE'].replace('{service}', '<service>')}   (OpenTelemetry spans)"]
+            if os.environ.get("ANTQ_OTEL_FILE")
+            else []
+        ),
         "Ctrl-C stops everything; data survives a restart.",
     ]
     print("\n".join(lines), flush=True)

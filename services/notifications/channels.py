@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from services.notifications import egress, rules, titles
 from services.notifications.rules import UNIT_LISTS
 from shared.runtime.settings import ServiceSettings
+from shared.runtime.tracing import carrier
 
 TEMPLATES = Path(__file__).parent / "templates"
 TZ: str = ServiceSettings.model_fields["timezone"].default  # the province's calendar, unless told otherwise
@@ -223,6 +224,7 @@ async def send_webhook(
         "webhook-timestamp": str(ts),
         "webhook-signature": rules.signature_header(secrets, msg_id, ts, body),
         "user-agent": "antq-notifications/1",
+        **carrier(),  # traceparent, with tracing on: the receiver may continue the trace
     }
     extensions: dict[str, Any] = {}
     if address is not None:

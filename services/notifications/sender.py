@@ -30,6 +30,7 @@ from shared.contract.envelope import CloudEvent, new_event
 from shared.contract.ids import uuid7
 from shared.contract.subjects import event_type
 from shared.runtime.mongo import Doc, in_transaction
+from shared.runtime.tracing import SpanKind, failed
 
 log = logging.getLogger("antq.notifications.sender")
 
@@ -147,11 +148,17 @@ class Sender:
                 await self.finish(d, recipient, outcome)
                 return
             started = time.perf_counter()
-            try:
-                outcome = await self.send(d, recipient)
-            except Exception as exc:  # a bug or a broken recipient: an attempt that failed, never a lost one
-                log.exception("send failed", extra={"notification": d["_id"]})
-                outcome = channels.Attempt(False, f"send failed: {exc!r}"[:500])
+            attributes = {"antq.notification": d["_id"], "antq.channel": d["channel"], "antq.attempt": d["attempts"]}
+            with self.deps.kit.tracing.span(
+                f"deliver {d['channel']}", SpanKind.CLIENT, parent=d.get("trace"), attributes=attributes
+            ) as span:
+                try:
+                    outcome = await self.send(d, recipient)
+                except Exception as exc:  # a bug or a broken recipient: an attempt that failed, never a lost one
+                    log.exception("send failed", extra={"notification": d["_id"]})
+                    outcome = channels.Attempt(False, f"send failed: {exc!r}"[:500])
+                if not outcome.ok:
+                    failed(span, outcome.error or "not sent")
             self.metrics.seconds.labels(d["channel"]).observe(time.perf_counter() - started)
             await self.finish(d, recipient, outcome)
         except Exception as exc:  # the database failed after the send: the lease expires and it is taken again

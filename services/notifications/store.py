@@ -24,6 +24,7 @@ from shared.contract.ids import uuid7
 from shared.replicas.units_store import UnitsStore, units_indexes
 from shared.runtime.aggregates import AggregateStore
 from shared.runtime.mongo import IN_CHUNK, Doc
+from shared.runtime.tracing import carrier
 
 UNITS = "units"
 
@@ -149,8 +150,9 @@ def new_delivery(
     status: str = "pending",
 ) -> Doc:
     """A notification as `deliveries` keeps it (its `_id`, the notification's key, is the caller's):
-    what it carries (`items`: CloudEvents), when it is due, and its sending state."""
-    return {
+    what it carries (`items`: CloudEvents), when it is due, and its sending state. With tracing on, it
+    keeps the context of the handler that queued it: its send continues the event's trace."""
+    doc: Doc = {
         "kind": kind,  # event | digest_item | digest | reminder
         "recipient_id": recipient_id,
         "channel": channel,
@@ -165,6 +167,9 @@ def new_delivery(
         "event_ids": [i["id"] for i in items],
         "names": names or {},
     }
+    if trace := carrier():
+        doc["trace"] = trace
+    return doc
 
 
 def public(r: Recipient | Doc) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from services.reporting.store import (
     field_key,
     key,
     registry_indexes,
+    traced,
 )
 from shared.contract import awards as a
 from shared.contract import registry as r
@@ -97,6 +98,7 @@ def registry_consumer(deps: Reporting) -> Consumer[ReportingStore]:
                     "closed_on": e.closed_on.isoformat(),
                     "cause": meta.id,
                     "correlation": meta.correlation_id,
+                    **traced(),
                     **figures,
                 },
             )

@@ -31,6 +31,7 @@ from shared.replicas.units import UnitsView, carriers
 from shared.replicas.units_store import UnitsStore, units_indexes
 from shared.replicas.walk import run
 from shared.runtime.mongo import IN_CHUNK, Doc
+from shared.runtime.tracing import carrier
 
 UNITS = "units"
 REGISTRY_COLLECTIONS = ("campaigns", "festivals", "unit_year", "models")
@@ -70,6 +71,13 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await awards_indexes(db)
 
 
+def traced() -> Doc:
+    """With tracing on, a mark keeps the context of the handler that made it: the coverage.updated it
+    leads to continues that event's trace (shared.runtime.tracing)."""
+    trace = carrier()
+    return {"trace": trace} if trace else {}
+
+
 class ReportingStore:
     """Reads and batch-local caches of the projections: what a handler read or wrote earlier in the
     same batch is seen by the next handler (writes are queued on the Tx and sent at the end)."""
@@ -99,11 +107,18 @@ class ReportingStore:
             entry = next(m for m in entries if (m["year"], m["unit_id"], m["subtree"]) == (year, unit_id, subtree))
             if cause is None or entry.get("cause") == cause:
                 return None
-            entry.update(cause=cause, correlation=correlation)
+            entry.update(cause=cause, correlation=correlation, **traced())
             return self._marks
         self._marked.add((year, unit_id, subtree))
         entries.append(
-            {"year": year, "unit_id": unit_id, "subtree": subtree, "cause": cause, "correlation": correlation}
+            {
+                "year": year,
+                "unit_id": unit_id,
+                "subtree": subtree,
+                "cause": cause,
+                "correlation": correlation,
+                **traced(),
+            }
         )
         return self._marks
 

@@ -26,6 +26,7 @@ from shared.contract.errors import DomainError
 from shared.contract.ids import uuid7
 from shared.contract.subjects import event_type
 from shared.runtime.mongo import IN_CHUNK, Doc, delete_ids, in_transaction
+from shared.runtime.tracing import Carrier
 
 log = logging.getLogger("antq.reporting.topics")
 
@@ -96,6 +97,7 @@ async def publish_once(deps: Reporting) -> int:
     view = await cache.tree(store)
     # (year, scope) → the events that changed it since the last round, oldest first: id → correlation
     scopes: dict[tuple[int, str], dict[str, str]] = {}
+    traces: dict[str, Carrier] = {}  # cause → its trace context (tracing on)
 
     def changed(year: int, unit_id: str, cause: str | None, correlation: str | None) -> None:
         causes = scopes.setdefault((year, unit_id), {})
@@ -125,6 +127,8 @@ async def publish_once(deps: Reporting) -> int:
     if not batches and not requests and not scopes:
         return 0
     for m in marks:
+        if m.get("trace") and m.get("cause"):
+            traces[m["cause"]] = m["trace"]
         if m.get("only"):  # a scope a bounded round left over: itself, not its levels above again
             changed(m["year"], m["unit_id"], m.get("cause"), m.get("correlation"))
             continue
@@ -142,9 +146,13 @@ async def publish_once(deps: Reporting) -> int:
     for year, scope in order[MAX_SCOPES:]:
         mark = {"year": year, "unit_id": scope, "subtree": False, "only": True, "cause": None, "correlation": None}
         kept = [*scopes[(year, scope)].items()][-c.CAUSES_KEPT :]
-        carried += [{**mark, "cause": cause, "correlation": corr} for cause, corr in kept] or [mark]
+        carried += [
+            {**mark, "cause": cause, "correlation": corr, **({"trace": traces[cause]} if cause in traces else {})}
+            for cause, corr in kept
+        ] or [mark]
     scopes = {ys: scopes[ys] for ys in order[:MAX_SCOPES]}
     events: list[CloudEvent] = []
+    event_traces: list[Carrier | None] = []  # each coverage.updated continues the trace of its newest cause
     published: list[tuple[str, dict[str, Any]]] = []
     campaign_scopes = {(c["year"], c["scope_unit_id"]) for cs in by_year.values() for c in cs}
     keys = [f"coverage|{year}|{scope}" for year, scope in sorted(scopes)]
@@ -172,6 +180,7 @@ async def publish_once(deps: Reporting) -> int:
         )
         cause, correlation = causes[-1] if causes else (None, None)
         events.append(event("coverage", "updated", f"{year}:{scope}", data, version, now, cause, correlation))
+        event_traces.append(traces.get(cause) if cause else None)
         if (year, scope) in campaign_scopes:
             deps.coverage.labels(str(year), scope).set(figures.coverage)
         published.append((key, {"figures": figures.model_dump(), "version": version, "at": now}))
@@ -192,10 +201,11 @@ async def publish_once(deps: Reporting) -> int:
         events.append(
             event("snapshot", "published", snap.snapshot_id, snap, 1, now, req.get("cause"), req.get("correlation"))
         )
+        event_traces.append(req.get("trace"))
         published.append((key, {"snapshot_id": snap.snapshot_id, "at": now}))
 
     async def work(session: AsyncClientSession) -> None:
-        await deps.kit.outbox.add(events, session)
+        await deps.kit.outbox.add(events, session, traces=event_traces)
         if published:
             writes = [UpdateOne({"_id": key}, {"$set": doc}, upsert=True) for key, doc in published]
             await db.published.bulk_write(writes, ordered=False, session=session)

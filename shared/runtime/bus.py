@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from faststream.nats import NatsBroker, NatsMessage
+from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from faststream.nats.prometheus import NatsPrometheusMiddleware
 from faststream.security import BaseSecurity, SASLPlaintext
 from nats.js import JetStreamContext
@@ -37,6 +38,7 @@ from shared.runtime.pipeline import CommandPipeline, CommandSpec
 from shared.runtime.queries import QueryProcessor, QuerySpec
 from shared.runtime.settings import ServiceSettings
 from shared.runtime.slots import SlotPool
+from shared.runtime.tracing import NOOP_TRACING, Tracing
 
 log = logging.getLogger("antq.bus")
 OpsHandler = Callable[[str, bytes], Awaitable[dict[str, Any]]]
@@ -63,7 +65,9 @@ def inbox_of(settings: ServiceSettings) -> str:
     return f"_INBOX_{settings.nats_user}" if settings.nats_user else "_INBOX"
 
 
-def make_broker(settings: ServiceSettings, service: str, metrics: Metrics) -> NatsBroker:
+def make_broker(
+    settings: ServiceSettings, service: str, metrics: Metrics, tracing: Tracing = NOOP_TRACING
+) -> NatsBroker:
     auth: dict[str, Any] = {}
     tls = settings.nats_tls()
     if settings.nats_creds_file:
@@ -73,6 +77,9 @@ def make_broker(settings: ServiceSettings, service: str, metrics: Metrics) -> Na
         auth["security"] = SASLPlaintext(username=settings.nats_user, password=password, ssl_context=tls)
     elif tls is not None:
         auth["security"] = BaseSecurity(ssl_context=tls)
+    middlewares: list[Any] = [NatsPrometheusMiddleware(registry=metrics.registry, app_name=f"antq-{service}")]
+    if tracing.provider is not None:  # FastStream's own spans around each request it answers
+        middlewares.append(NatsTelemetryMiddleware(tracer_provider=tracing.provider, include_messages_counters=False))
     return NatsBroker(
         settings.nats_url,
         name=f"antq-{service}",
@@ -84,7 +91,7 @@ def make_broker(settings: ServiceSettings, service: str, metrics: Metrics) -> Na
         connect_timeout=2,
         graceful_timeout=settings.shutdown_grace_seconds,
         log_level=logging.DEBUG,  # per-message access logs off; errors still log
-        middlewares=[NatsPrometheusMiddleware(registry=metrics.registry, app_name=f"antq-{service}")],
+        middlewares=middlewares,
         **auth,
     )
 

@@ -43,6 +43,7 @@ from shared.runtime.delivery import Durable, Gap, Outage, PoisonMessage, Policy,
 from shared.runtime.metrics import Metrics
 from shared.runtime.mongo import Doc, in_transaction, is_transient
 from shared.runtime.settings import ServiceSettings
+from shared.runtime.tracing import NOOP_TRACING, SpanKind, Tracing
 from shared.runtime.tracking import FenceMoved, Tracking
 
 log = logging.getLogger("antq.consumers")
@@ -88,6 +89,7 @@ class EventConsumer(PullConsumer):
         metrics: Metrics,
         settings: ServiceSettings,
         label: str | None = None,
+        tracing: Tracing = NOOP_TRACING,
     ) -> None:
         batch = spec.batch.max_messages if spec.batch else 64
         super().__init__(
@@ -108,6 +110,7 @@ class EventConsumer(PullConsumer):
             policy_of(settings),
         )
         self.spec: Consumer[Any] = spec
+        self.tracing = tracing
         self.mongo = mongo
         self.db = db
         self.tracking = Tracking(db, spec.tracking)
@@ -231,6 +234,29 @@ class EventConsumer(PullConsumer):
         return done
 
     async def _apply(self, deliveries: list[Delivery], force_read: bool) -> Plan[Delivery]:
+        if not self.tracing.enabled:
+            return await self._transaction(deliveries, force_read)
+        # the transaction's span links each event's trace; each handler runs in that event's trace
+        with self.tracing.span(
+            f"apply {self.service}/{self.label}",
+            SpanKind.CONSUMER,
+            links=[d.msg.headers for d in deliveries],
+            attributes={"messaging.system": "nats", "messaging.batch.message_count": len(deliveries)},
+        ):
+            return await self._transaction(deliveries, force_read)
+
+    def _handling(self, d: Delivery) -> contextlib.AbstractContextManager[Any]:
+        """The span of one event's handler, continuing the event's trace (none when tracing is off)."""
+        if not self.tracing.enabled or d.env is None:
+            return contextlib.nullcontext()
+        return self.tracing.span(
+            f"handle {d.env.type}",
+            SpanKind.CONSUMER,
+            parent=d.msg.headers,
+            attributes={"antq.consumer": f"{self.service}/{self.label}", "event.id": d.id, "antq.seq": d.seq},
+        )
+
+    async def _transaction(self, deliveries: list[Delivery], force_read: bool) -> Plan[Delivery]:
         async def work(session: AsyncClientSession) -> Plan[Delivery]:
             await self.tracking.hold_fence(session)
             versions, applied = await self.tracking.stored(deliveries, session, force_read)
@@ -244,7 +270,7 @@ class EventConsumer(PullConsumer):
                     await self.spec.prefetch(tx, todo)
             for d in done.apply:
                 if d.handler is not None and d.env is not None:
-                    with logs.ids(d.id, d.env.correlationid):
+                    with logs.ids(d.id, d.env.correlationid), self._handling(d):
                         await d.handler.fn(d.payload, EventMeta.of(d.env, d.seq), tx)
             await tx.flush()
             await self.tracking.record(done.apply, session)

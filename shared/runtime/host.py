@@ -146,6 +146,7 @@ class ServiceHost:
             self.round_trips,
             self.verifier,
             self.definition.deps,
+            self.kit.tracing,
         )
         self.queries = QueryProcessor(
             self.name,
@@ -159,7 +160,7 @@ class ServiceHost:
             self.verifier,
             self.definition.deps,
         )
-        self.broker = make_broker(s, self.name, self.metrics)
+        self.broker = make_broker(s, self.name, self.metrics, self.kit.tracing)
         self.operations = Operations(self)
         self.endpoints = Endpoints(
             self.broker, self.pipeline, self.queries, s, self.name, self.metrics, self.operations.answer
@@ -247,7 +248,14 @@ class ServiceHost:
         await self._start_consumers(js)
         for task in self.definition.background:
             self._tasks.append(asyncio.create_task(task(), name=getattr(task, "__name__", "background")))
-        self.relay = Relay(self.outbox, js, self.metrics, self.settings.relay_batch, self.settings.relay_poll_seconds)
+        self.relay = Relay(
+            self.outbox,
+            js,
+            self.metrics,
+            self.settings.relay_batch,
+            self.settings.relay_poll_seconds,
+            tracing=self.kit.tracing,
+        )
         self._relay_stop = asyncio.Event()
         self._tasks.append(asyncio.create_task(self.relay.run(self._relay_stop), name="outbox-relay"))
         log.info("service started", extra={"http_port": self.http.port})
@@ -260,7 +268,7 @@ class ServiceHost:
     def runner(self, consumer: Consumer[Any], db: AsyncDatabase[Doc], durable: str, label: str) -> EventConsumer:
         return EventConsumer(
             consumer, self.name, durable, self.jetstream(), self.mongo, db, self.dead_letters, self.metrics,
-            self.settings, label,
+            self.settings, label, self.kit.tracing,
         )  # fmt: skip
 
     async def _start_consumers(self, js: JetStreamContext) -> None:
@@ -364,6 +372,8 @@ class ServiceHost:
         await self.mongo.close()
         if self.http is not None:
             await self.http.stop()
+        with logs.best_effort("flushing spans", log):  # the exporters send what they hold
+            await asyncio.to_thread(self.kit.tracing.shutdown)
         log.info("service stopped")
 
     async def run(self) -> None:

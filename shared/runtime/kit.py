@@ -20,6 +20,7 @@ from shared.runtime.metrics import Metrics
 from shared.runtime.mongo import Doc, RoundTrips
 from shared.runtime.outbox import Outbox
 from shared.runtime.settings import ServiceSettings
+from shared.runtime.tracing import Tracing
 
 Clock = Callable[[], dt.datetime]
 
@@ -55,8 +56,15 @@ class Kit:
         return cls(name, settings, clock)
 
     @cached_property
+    def tracing(self) -> Tracing:
+        """Made on first use, from the settings as they are then (off unless configured)."""
+        return Tracing(self.name, self.settings)
+
+    @cached_property
     def mongo(self) -> AsyncMongoClient[Doc]:
-        return mongo.client(self.settings.mongodb_url, f"antq-{self.name}", self.round_trips)
+        return mongo.client(
+            self.settings.mongodb_url, f"antq-{self.name}", self.round_trips, self.tracing.mongo_listener()
+        )
 
     @cached_property
     def db(self) -> AsyncDatabase[Doc]:
@@ -64,7 +72,7 @@ class Kit:
 
     @cached_property
     def outbox(self) -> Outbox:
-        return Outbox(self.db)
+        return Outbox(self.db, self.tracing.enabled)
 
     @property
     def tz(self) -> ZoneInfo:

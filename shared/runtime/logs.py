@@ -13,6 +13,8 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from opentelemetry import trace
+
 correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("correlation_id", default=None)
 event_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("event_id", default=None)
 
@@ -59,6 +61,10 @@ class JsonFormatter(logging.Formatter):
             doc["correlation_id"] = cid
         if (eid := event_id.get()) is not None:
             doc["event_id"] = eid
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:  # tracing on: the line joins its trace (shared.runtime.tracing)
+            doc["trace_id"] = format(span.trace_id, "032x")
+            doc["span_id"] = format(span.span_id, "016x")
         for key, value in record.__dict__.items():
             if key not in _RESERVED and not key.startswith("_"):
                 doc[key] = value

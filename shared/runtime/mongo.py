@@ -82,7 +82,11 @@ async def delete_ids(coll: AsyncCollection[Doc], ids: Sequence[Any], session: As
         await coll.bulk_write([DeleteOne({"_id": i}) for i in ids], ordered=False, session=session)
 
 
-def client(url: str, app_name: str, round_trips: RoundTrips | None = None) -> AsyncMongoClient[Doc]:
+def client(
+    url: str, app_name: str, round_trips: RoundTrips | None = None, tracer: monitoring.CommandListener | None = None
+) -> AsyncMongoClient[Doc]:
+    """`tracer`: PyMongo's OpenTelemetry listener, when tracing is on (shared.runtime.tracing)."""
+    listeners = [x for x in (round_trips, tracer) if x is not None]
     return AsyncMongoClient(
         url,
         w="majority",
@@ -90,7 +94,7 @@ def client(url: str, app_name: str, round_trips: RoundTrips | None = None) -> As
         serverSelectionTimeoutMS=3000,
         connectTimeoutMS=3000,
         tz_aware=True,
-        event_listeners=[round_trips] if round_trips else [],
+        event_listeners=listeners,
     )
 
 

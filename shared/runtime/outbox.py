@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from nats.errors import MaxPayloadError
@@ -22,6 +23,7 @@ from shared.contract.envelope import CloudEvent
 from shared.contract.subjects import subject_of_type
 from shared.runtime.metrics import Metrics
 from shared.runtime.mongo import Doc, update_ids
+from shared.runtime.tracing import NOOP_TRACING, Carrier, SpanKind, Tracing, carrier
 
 log = logging.getLogger("antq.outbox")
 # Refusals no retry can fix (the event is too large). A missing stream, JetStream unavailable or an
@@ -32,21 +34,36 @@ UNDELIVERABLE = (MaxPayloadError, BadRequestError)
 class Outbox:
     COLLECTION = "outbox"
 
-    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+    def __init__(self, db: AsyncDatabase[Doc], traced: bool = False) -> None:
         self.coll = db[self.COLLECTION]
         self.wakeup = asyncio.Event()
+        self.traced = traced  # tracing on: each entry keeps the context it was written in
 
     async def ensure_indexes(self) -> None:
         await self.coll.create_index([("sent", ASCENDING), ("_id", ASCENDING)])
 
-    async def add(self, events: list[CloudEvent], session: AsyncClientSession, record: Doc | None = None) -> None:
-        """Insert the events, and the command's record with them (`CommandLog.document`): one write."""
+    async def add(
+        self,
+        events: list[CloudEvent],
+        session: AsyncClientSession,
+        record: Doc | None = None,
+        traces: Sequence[Carrier | None] | None = None,
+    ) -> None:
+        """Insert the events, and the command's record with them (`CommandLog.document`): one write.
+        With tracing on, each entry keeps the trace context it continues: the current span's, or the
+        one given for it in `traces` (reporting's publisher: the context of the event that moved it)."""
         now = dt.datetime.now(dt.UTC)
         docs = [] if record is None else [record]
         docs += [
             {"_id": e.id, "subject": subject_of_type(e.type), "body": e.to_bytes(), "sent": False, "at": now}
             for e in events
         ]
+        if self.traced:
+            current = carrier()
+            given = list(traces) if traces is not None else [None] * len(events)
+            for doc, trace in zip(docs[len(docs) - len(events) :], given, strict=True):
+                if trace or current:
+                    doc["trace"] = trace or current
         if docs:
             await self.coll.insert_many(docs, session=session, ordered=True)
 
@@ -68,8 +85,10 @@ class Relay:
         batch: int = 256,
         poll_seconds: float = 1.0,
         retention: dt.timedelta = dt.timedelta(days=7),
+        tracing: Tracing = NOOP_TRACING,
     ) -> None:
         self.outbox = outbox
+        self.tracing = tracing
         self.js = js
         self.metrics = metrics
         self.batch = batch
@@ -135,11 +154,7 @@ class Relay:
         try:
             for doc in docs:
                 try:
-                    await self.js.publish(
-                        doc["subject"],
-                        bytes(doc["body"]),
-                        headers={"Nats-Msg-Id": doc["_id"], "content-type": "application/cloudevents+json"},
-                    )
+                    await self._publish(doc)
                 except UNDELIVERABLE as exc:
                     if not await self._give_up_on(doc, exc):
                         raise
@@ -151,6 +166,16 @@ class Relay:
                 await update_ids(self.outbox.coll, sent, {"$set": {"sent": True, "sent_at": dt.datetime.now(dt.UTC)}})
                 self.metrics.published.labels(self.metrics.service).inc(len(sent))
         return len(sent)
+
+    async def _publish(self, doc: Doc) -> None:
+        headers = {"Nats-Msg-Id": doc["_id"], "content-type": "application/cloudevents+json"}
+        trace = doc.get("trace")
+        if not trace or not self.tracing.enabled:
+            await self.js.publish(doc["subject"], bytes(doc["body"]), headers=headers)
+            return
+        attributes = {"messaging.system": "nats", "messaging.destination.name": doc["subject"], "event.id": doc["_id"]}
+        with self.tracing.span(f"send {doc['subject']}", SpanKind.PRODUCER, parent=trace, attributes=attributes):
+            await self.js.publish(doc["subject"], bytes(doc["body"]), headers={**headers, **carrier()})
 
     async def _give_up_on(self, doc: dict[str, Any], exc: Exception) -> bool:
         """An event the broker refuses again and again (no stream for its subject, too large) must not

@@ -86,6 +86,24 @@ class ServiceSettings(BaseSettings):
         "(default: the service's start), so processes started or restarted at different moments share one clock",
         json_schema_extra={"development_only": True},
     )
+    otel_endpoint: str | None = Field(
+        default=None,
+        description="OpenTelemetry: the OTLP/HTTP traces endpoint spans are exported to (e.g. "
+        "http://jaeger:4318/v1/traces); tracing is off unless this or ANTQ_OTEL_FILE is set",
+    )
+    otel_file: str | None = Field(
+        default=None,
+        description="OpenTelemetry: also write spans as JSON lines to this file ('{service}' is replaced by the "
+        "service's name; `make up` writes .antq-data/traces/<service>.jsonl)",
+    )
+    otel_ratio: float = Field(
+        default=1.0, ge=0.0, le=1.0, description="OpenTelemetry: the share of new traces sampled (parents decide)"
+    )
+    otel_memory: bool = Field(
+        default=False,
+        description="Tests only: keep spans in memory, readable in the process",
+        json_schema_extra={"development_only": True},
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     timezone: str = Field(default="Asia/Ho_Chi_Minh", description="The calendar that decides what 'today' is")
 

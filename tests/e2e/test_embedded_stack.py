@@ -38,7 +38,7 @@ def children_of(pid: int) -> dict[int, str]:
     return out
 
 
-def start_stack(data: Path, ports: dict[str, int]) -> tuple[subprocess.Popen[str], list[str]]:
+def start_stack(data: Path, ports: dict[str, int], *more: str) -> tuple[subprocess.Popen[str], list[str]]:
     env = {k: v for k, v in os.environ.items() if k not in ("ANTQ_NATS_URL", "ANTQ_MONGODB_URL")}
     env.update(clock.env())  # the services' one clock: the tests', not the wall's, however late each starts
     proc = subprocess.Popen(
@@ -57,6 +57,7 @@ def start_stack(data: Path, ports: dict[str, int]) -> tuple[subprocess.Popen[str
             "--smtp-port",
             str(ports["smtp"]),
             *(a for name in SERVICE_NAMES for a in ("--http-port", f"{name}={ports[name]}")),
+            *more,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -208,10 +209,15 @@ async def test_make_up_supervises_restarts_and_keeps_data(tmp_path):
         proc.send_signal(signal.SIGINT)
         assert proc.wait(60) == 0
     assert not any(port_in_use(p) for p in ports.values())  # everything stopped
-    proc, lines = start_stack(tmp_path / "data", ports)
+    proc, lines = start_stack(tmp_path / "data", ports, "--traces")  # `make up UP=--traces`
     try:
         assert not any("loading the sample tree" in line for line in lines)  # first start only
         assert await count_units(ports["nats"]) == 47  # the data survived
+        assert any("traces" in line and "<service>.jsonl" in line for line in lines)
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(60)
+    # the query's span, written when the registry stopped
+    spans = [json.loads(line) for line in (tmp_path / "data" / "traces" / "registry.jsonl").read_text().splitlines()]
+    assert any(s["name"] == "antq.query.registry.units process" for s in spans)
+    assert all(s["resource"]["attributes"]["service.name"] == "antq-registry" for s in spans)

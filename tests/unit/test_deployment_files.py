@@ -122,6 +122,13 @@ def test_grafana_provisioning_parses_and_the_dashboard_shows_what_ops_read():
     grafana = ROOT / "deploy" / "grafana"
     datasource = yaml.safe_load((grafana / "provisioning" / "datasources" / "prometheus.yml").read_text())
     assert datasource["datasources"][0]["url"] == "http://prometheus:9090"
+    # traces: Grafana reads the Jaeger the services export to
+    [jaeger] = [d for d in datasource["datasources"] if d["type"] == "jaeger"]
+    assert jaeger["url"] == "http://jaeger:16686"
+    services = compose()["services"]
+    assert "jaeger" in services and "jaeger" in services["grafana"]["depends_on"]
+    for entry in SERVICES:
+        assert services[entry.name]["environment"]["ANTQ_OTEL_ENDPOINT"].endswith("http://jaeger:4318/v1/traces}")
     provider = yaml.safe_load((grafana / "provisioning" / "dashboards" / "antq.yml").read_text())
     assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
     dashboard = json.loads((grafana / "dashboards" / "antq.json").read_text())

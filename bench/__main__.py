@@ -16,7 +16,7 @@ from pathlib import Path
 import nats
 from pymongo import AsyncMongoClient
 
-from bench import consumers, reporting, round_trips, topic
+from bench import consumers, reporting, round_trips, topic, tracing
 from deploy.embedded import Child, free_port, http_ok, mongo_command, mongo_url, nats_command
 from shared.client import command_envelope
 from shared.contract.envelope import Actor
@@ -230,6 +230,8 @@ async def main() -> None:
         latency = await topic.measure(nurl, murl)
         print("counting round trips per command…", flush=True)
         per_command = await round_trips.measure(nurl, murl)
+        print("measuring what tracing costs…", flush=True)
+        traced = await tracing.measure(nurl, murl)
         rows = [
             ("command round trip p50 at 100/s", f"{reg['p50']:.1f} ms", f"raw NATS request p50 {raw['p50']:.2f} ms"),
             (
@@ -280,6 +282,9 @@ async def main() -> None:
             print(f"{name:<{width}}  {value:<26}  {limit}")
         print(f"\n{RATE * SECONDS} commands paced at {RATE}/s (open loop); 2 cores, embedded servers.\n")
         for line in topic.lines(latency):
+            print(line)
+        print()
+        for line in tracing.lines(traced):
             print(line)
         print("\ndatabase round trips per command, every registry and awards command (target: none above 8):")
         for line in round_trips.table(per_command):

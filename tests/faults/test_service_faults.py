@@ -11,7 +11,9 @@ or the test fails: a fault after the work proves nothing). Afterwards:
 - notifications notified each festival once: one `webhook-id` per festival, and a post repeated
   (an attempt cut short by the fault) only ever under the same `webhook-id`.
 
-The figures (applied, retried, skipped, posts) are printed per test with `pytest -s`."""
+A dead letter replayed (`antq dlq replay`, twice) after its cause is fixed is applied once.
+
+The figures (applied, dead letters, posts, webhook ids) are printed per test with `pytest -s`."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import nats
@@ -59,14 +62,14 @@ async def receiver() -> AsyncIterator[Receiver]:
     await rec.stop()
 
 
-def event(aggregate: str, name: str, subject: str, data: Any) -> tuple[str, bytes, str]:
-    """A registry event (version 1 of its aggregate), dated on the tests' clock when it is built."""
+def event(aggregate: str, name: str, subject: str, data: Any, version: int = 1) -> tuple[str, bytes, str]:
+    """A registry event (`version` of its aggregate), dated on the tests' clock when it is built."""
     e = new_event(
         source="antq/registry",
         type=f"vn.antq.registry.{aggregate}.{name}.v1",
         subject=subject,
         data=data.model_dump(mode="json"),
-        aggregateversion=1,
+        aggregateversion=version,
         time=clock.now(),
     )
     return f"antq.registry.{aggregate}.{name}.v1", e.to_bytes(), e.id
@@ -104,7 +107,7 @@ class Season:
 class Subject:
     """One service as a process, and what the test reads of it."""
 
-    def __init__(self, service: str, own: Servers, log: Any) -> None:
+    def __init__(self, service: str, own: Servers, log: Any, **more: str) -> None:
         self.service = service
         self.db_name = f"antq_{service}_{uuid.uuid4().hex[:8]}"
         self.port = free_port()
@@ -121,6 +124,7 @@ class Subject:
             "ANTQ_RETRY_MAX_SECONDS": "0.5",
             "ANTQ_LOG_LEVEL": "WARNING",
             **clock.env(),
+            **more,
         }
         self.proc = ServiceProcess(service, [sys.executable, "-m", f"services.{service}"], self.port, env=env, log=log)
         self.client: AsyncMongoClient = AsyncMongoClient(own.mongodb_url, serverSelectionTimeoutMS=3000)
@@ -361,3 +365,101 @@ async def test_the_same_events_republished_past_the_duplicate_window_are_applied
     if s.service == "notifications":
         assert again["posts"] == first["posts"]  # nothing more was sent
     report(s, f"{N} events republished: {s.counted('skipped_duplicate') - skipped:.0f} skipped", again)
+
+
+@pytest.fixture(params=SERVICES)
+async def gapped(request, own, receiver, tmp_path) -> AsyncIterator[tuple[Subject, Season]]:
+    """The service with a short gap rule (2 deliveries), knowing the season's units; notifications
+    with a recipient of every festival event of the province."""
+    s = Subject(request.param, own, tmp_path / f"{request.param}.log", ANTQ_CONSUMER_GAP_DELIVERIES="2")
+    s.start()
+    season = Season()
+    nc = await nats.connect(own.nats_url)
+    await publish(nc.jetstream(), season.units)
+    await nc.close()
+    deadline = time.monotonic() + 90
+    while await s.units_known(season) < N + 1:
+        assert time.monotonic() < deadline, "the units never arrived"
+        await asyncio.sleep(0.2)
+    if s.service == "notifications":
+        admin = await Client.connect(own.nats_url, Actor(id="faults", unit=None, role="admin"), source="tests")
+        fields = {"scope_unit_id": season.province, "events": ["vn.antq.registry.festival.*"], "channel": "webhook"}
+        reply = await admin.command(
+            "notifications", "add-recipient", {**fields, "address": receiver.url(f"/{season.tag}")}
+        )
+        await admin.close()
+        assert reply.ok, reply.error
+    yield s, season
+    s.proc.stop(signal.SIGKILL)
+    await s.client.close()
+
+
+async def antq(own: Servers, *args: str) -> str:
+    proc = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "antq"), "--nats-url", own.nats_url, *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, out.decode()
+    return out.decode()
+
+
+async def test_a_dead_letter_replayed_after_its_cause_is_fixed_is_applied_once(own, gapped, receiver):
+    """A festival's `held` (version 2) arrives without its `planned` (version 1): the gap rule
+    dead-letters it. Once the `planned` is published (the fix), `antq dlq replay` applies the `held`;
+    replayed twice, it is still applied once."""
+    s, season = gapped
+    h = season.hamlets[0]
+    festival = f"{h}-f"
+    held = r.FestivalHeld(
+        festival_id=festival, campaign_id=f"{season.tag}-c", unit_id=h, year=2026, held_on=dt.date(2026, 8, 1),
+        on_time=True, participants=100, ceremony_held=True, festival_part_held=True,
+    )  # fmt: skip
+    subject, body, eid = event("festival", "held", festival, held, version=2)
+    nc = await nats.connect(own.nats_url)
+    js = nc.jetstream()
+    await js.publish(subject, body, headers={"Nats-Msg-Id": eid})
+    deadline = time.monotonic() + 90
+    while True:
+        letters = [
+            (m.metadata.sequence.stream, json.loads(m.data))
+            for m in await read_stream(js, "ANTQ_DLQ", f"antq.dlq.{s.service}.>")
+            if festival.encode() in m.data
+        ]
+        if letters:
+            break
+        assert time.monotonic() < deadline, "the held festival was never dead-lettered"
+        await asyncio.sleep(0.3)
+    [(seq, letter)] = letters
+    assert letter["reason"] == "gap"
+    # the fix: its predecessor
+    season.plan()
+    [planned] = [f for f in season.festivals if json.loads(f[1])["data"]["festival_id"] == festival]
+    await publish(js, [planned])
+    said = [await antq(own, "dlq", "replay", str(seq)) for _ in range(2)]  # replayed twice …
+    assert all(f"replayed dead letter {seq}" in line for line in said)
+    assert said[0] == said[1]  # … the second is the broker's duplicate of the first (same stream seq)
+    deadline = time.monotonic() + 60
+    while True:
+        if s.service == "notifications":
+            types = [p.json["type"] for p in receiver.at(f"/{season.tag}")]
+            done = types.count("vn.antq.registry.festival.held.v1") >= 1
+        else:
+            doc = await s.db.festivals.find_one({"_id": festival})
+            done = bool(doc and doc.get("status") == "held")
+        if done:
+            break
+        assert time.monotonic() < deadline, "the replayed event was not applied"
+        await asyncio.sleep(0.2)
+    infos = [await js.consumer_info("ANTQ_REGISTRY", d) for d in s.durables()]
+    while any(i.num_pending or i.num_ack_pending for i in infos):
+        await asyncio.sleep(0.2)
+        infos = [await js.consumer_info("ANTQ_REGISTRY", d) for d in s.durables()]
+    await nc.close()
+    if s.service == "notifications":
+        await asyncio.sleep(1.0)
+        posts = receiver.at(f"/{season.tag}")
+        held_posts = {p.headers["webhook-id"] for p in posts if p.json["type"] == "vn.antq.registry.festival.held.v1"}
+        assert len(held_posts) == 1  # notified once
+    receipts = s.counted("processed")
+    report(s, f"dead letter {seq} replayed twice after its cause was fixed", {"processed": receipts})

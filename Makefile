@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 UV_VERSION := 0.13.9
 
-.PHONY: install up test test-reverse lint typecheck pytest docs bench bench-national fuzz mutate clean
+.PHONY: install up test test-reverse lint typecheck pytest docs bench bench-national soak fuzz mutate clean
 ASYNCAPI := tools/asyncapi/node_modules/.bin/asyncapi
 
 $(BIN)/uv:
@@ -69,6 +69,11 @@ bench: install
 # (units; default 10000 30000 100000: tens of minutes on 2 cores), with the fitted exponents.
 bench-national: install
 	$(BIN)/python -m bench.national $(SIZES)
+
+# The whole platform (make up's stack) under seasons of simulated load for SOAK_MINUTES (default 30),
+# with kills; prints RSS and consumer lag every minute and fails when either keeps growing.
+soak: install
+	$(BIN)/python -m bench.soak
 
 # Mutation testing (mutmut) of the rules of every service: registry, awards, reporting, notifications; prints each score.
 mutate: install

@@ -172,7 +172,17 @@ async def test_every_input_gets_an_answer_and_none_is_internal(services, private
     rng = random.Random(1234)
     nc = await nats.connect(private_nats)
     tally: Counter[str] = Counter()
+    per_service: dict[str, Counter[str]] = {entry.name: Counter() for entry in SERVICES}
     internal: list[str] = []
+
+    def count(service: str, reply: dict[str, Any]) -> None:
+        outcome = "refused" if not reply["ok"] else "accepted"
+        for c in (tally, per_service[service]):
+            c["tried"] += 1
+            c[outcome] += 1
+            if not reply["ok"] and reply["error"]["code"] == "internal":
+                c["internal"] += 1
+
     try:
         for entry in SERVICES:
             subjects = [
@@ -195,25 +205,28 @@ async def test_every_input_gets_an_answer_and_none_is_internal(services, private
                     else:
                         command_id, body = envelope(entry.name, action, data, rng)
                     reply = await ask(nc, subject, body)
-                    tally["tried"] += 1
-                    tally["refused" if not reply["ok"] else "accepted"] += 1
+                    count(entry.name, reply)
                     if not reply["ok"] and reply["error"]["code"] == "internal":
                         internal.append(f"{subject}: {body[:300]!r} → {reply}")
                     if action is not None:
                         assert reply["id"] == command_id, (subject, body[:300], reply)
                 for body in raw_inputs(rng, max(3, EXAMPLES // 5)):
                     reply = await ask(nc, subject, body)
-                    tally["tried"] += 1
-                    tally["refused" if not reply["ok"] else "accepted"] += 1
+                    count(entry.name, reply)
                     if not reply["ok"] and reply["error"]["code"] == "internal":
                         internal.append(f"{subject}: {body[:300]!r} → {reply}")
     finally:
         await nc.close()
     with capsys.disabled():
-        print(
-            f"\nfuzz: {tally['tried']} inputs tried, {tally['refused']} refused, {tally['accepted']} accepted, "
-            f"{len(internal)} internal ({EXAMPLES} drawn per subject)"
-        )
+        print(f"\nfuzz: {EXAMPLES} drawn per subject, every command and query subject of every service")
+        print(f"  {'service':<14}{'subjects':>9}{'tried':>8}{'refused':>9}{'accepted':>10}{'internal':>10}")
+        for entry in SERVICES:
+            c = per_service[entry.name]
+            subjects = len(entry.commands) + len(entry.queries)
+            print(
+                f"  {entry.name:<14}{subjects:>9}{c['tried']:>8}{c['refused']:>9}{c['accepted']:>10}{c['internal']:>10}"
+            )
+        print(f"  {'all':<14}{'':>9}{tally['tried']:>8}{tally['refused']:>9}{tally['accepted']:>10}{len(internal):>10}")
     assert internal == []
     assert tally["accepted"] > 0  # the drawn shapes do reach the handlers, not only the validators
 

@@ -81,7 +81,7 @@ mutate: install
 
 # More inputs than CI draws (ANTQ_FUZZ_EXAMPLES per subject); prints tried / refused / internal.
 fuzz: install
-	ANTQ_FUZZ_EXAMPLES=$${ANTQ_FUZZ_EXAMPLES:-300} $(BIN)/pytest -q -p no:cacheprovider tests/fuzz
+	ANTQ_FUZZ_EXAMPLES=$${ANTQ_FUZZ_EXAMPLES:-300} $(BIN)/pytest -q -p no:cacheprovider --timeout=3600 -p no:logging tests/fuzz
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants tools/asyncapi/node_modules

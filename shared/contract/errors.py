@@ -106,3 +106,9 @@ def ok_reply(command_id: str | None, result: dict[str, Any]) -> dict[str, Any]:
 
 def error_reply(command_id: str | None, error: DomainError) -> dict[str, Any]:
     return {"ok": False, "id": command_id, "error": error.to_error()}
+
+
+def internal_reply(command_id: str | None, exc: BaseException) -> dict[str, Any]:
+    """The answer to a request that met a bug: its id, the exception's type only (the rest is logged)."""
+    error = {"code": "internal", "message": f"internal error: {type(exc).__name__}", "details": []}
+    return {"ok": False, "id": command_id, "error": error}

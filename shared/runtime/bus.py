@@ -22,7 +22,7 @@ from nats.js.errors import BadRequestError, NotFoundError
 from pydantic import BaseModel, SkipValidation
 
 from shared.contract.envelope import CloudEvent, best_effort_id
-from shared.contract.errors import UnknownCommand, error_reply
+from shared.contract.errors import UnknownCommand, error_reply, internal_reply
 from shared.contract.services import STREAMS
 from shared.contract.subjects import (
     StreamSpec,
@@ -128,11 +128,7 @@ async def ensure_streams(
 
 
 def internal_error(raw: bytes, exc: Exception) -> dict[str, Any]:
-    return {
-        "ok": False,
-        "id": best_effort_id(raw),
-        "error": {"code": "internal", "message": f"internal error: {type(exc).__name__}", "details": []},
-    }
+    return internal_reply(best_effort_id(raw), exc)
 
 
 class Endpoints:

@@ -245,17 +245,6 @@ class EventConsumer(PullConsumer):
         ):
             return await self._transaction(deliveries, force_read)
 
-    def _handling(self, d: Delivery) -> contextlib.AbstractContextManager[Any]:
-        """The span of one event's handler, continuing the event's trace (none when tracing is off)."""
-        if not self.tracing.enabled or d.env is None:
-            return contextlib.nullcontext()
-        return self.tracing.span(
-            f"handle {d.env.type}",
-            SpanKind.CONSUMER,
-            parent=d.msg.headers,
-            attributes={"antq.consumer": f"{self.service}/{self.label}", "event.id": d.id, "antq.seq": d.seq},
-        )
-
     async def _transaction(self, deliveries: list[Delivery], force_read: bool) -> Plan[Delivery]:
         async def work(session: AsyncClientSession) -> Plan[Delivery]:
             await self.tracking.hold_fence(session)
@@ -270,7 +259,11 @@ class EventConsumer(PullConsumer):
                     await self.spec.prefetch(tx, todo)
             for d in done.apply:
                 if d.handler is not None and d.env is not None:
-                    with logs.ids(d.id, d.env.correlationid), self._handling(d):
+                    label, headers = f"{self.service}/{self.label}", d.msg.headers
+                    with (
+                        logs.ids(d.id, d.env.correlationid),
+                        self.tracing.handler(label, d.env.type, d.id, d.seq, headers),
+                    ):
                         await d.handler.fn(d.payload, EventMeta.of(d.env, d.seq), tx)
             await tx.flush()
             await self.tracking.record(done.apply, session)

@@ -4,7 +4,6 @@ service's durable consumers, and rebuilds of its event consumers from their stre
 from __future__ import annotations
 
 import asyncio
-import importlib.metadata
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -23,6 +22,7 @@ from shared.runtime.mongo import Doc
 from shared.runtime.outbox import Outbox
 from shared.runtime.rebuild import Rebuild, rebuild_status
 from shared.runtime.settings import ServiceSettings
+from shared.runtime.version import version
 
 
 class Hosting(Protocol):
@@ -56,14 +56,6 @@ OPS: dict[str, str] = {
     "rebuild": "Rebuild a consumer's collections from its stream's start, then swap them in; data: {\"consumer\"}.",
     "rebuild-status": 'Progress of the latest rebuild of a consumer; data: {"consumer"}.',
 }
-
-
-def version() -> str:
-    """The platform's version (the `antq` package's)."""
-    try:
-        return importlib.metadata.version("antq")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
 
 
 class Operations:

@@ -7,7 +7,6 @@ transaction, and its unique key is what detects a repeat (the stored answer is r
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import time
@@ -16,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
-from opentelemetry.trace import INVALID_SPAN, Span, get_current_span
 from pydantic import BaseModel, ValidationError
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -40,6 +38,7 @@ from shared.contract.errors import (
     UnknownCommand,
     ValidationFailed,
     error_reply,
+    internal_reply,
     ok_reply,
 )
 from shared.contract.events import DomainEvent
@@ -54,7 +53,8 @@ from shared.runtime.mongo import Doc, RoundTrips, database_error, in_transaction
 from shared.runtime.outbox import Outbox
 from shared.runtime.outcomes import domain_event, outcome_event, unreadable_cause
 from shared.runtime.queries import QueryContext
-from shared.runtime.tracing import NOOP_TRACING, SpanKind, Tracing, failed
+from shared.runtime.tracing import NOOP_TRACING, Tracing
+from shared.runtime.tracing import outcome as traced_outcome
 
 log = logging.getLogger("antq.commands")
 
@@ -153,7 +153,8 @@ class CommandPipeline(Generic[S]):
         started = time.perf_counter()
         command_id = best_effort_id(raw)
         outcome, code = "error", "internal"
-        with self.traced(action, command_id, transport, presented) as span, self.round_trips.count() as trips:
+        span_of = self.tracing.command(self.service, action, command_id, transport == "request", presented)
+        with span_of as span, self.round_trips.count() as trips:
             try:
                 reply, outcome, code = await self._handle(action, raw, transport, presented, command_id)
                 return reply
@@ -164,34 +165,15 @@ class CommandPipeline(Generic[S]):
                 code = exc.code
                 raise
             finally:
-                if span.is_recording():
-                    span.set_attributes({"antq.outcome": outcome, "antq.code": code})
-                    if outcome == "error":
-                        failed(span, code)
+                traced_outcome(span, outcome, code)
                 self.metrics.commands.labels(self.service, action, transport, outcome, code).inc()
                 self.metrics.command_seconds.labels(self.service, action).observe(time.perf_counter() - started)
                 self.metrics.command_round_trips.labels(self.service, action).observe(trips[0])
-
-    def traced(
-        self, action: str, command_id: str | None, transport: Transport, presented: Presented | None
-    ) -> contextlib.AbstractContextManager[Span]:
-        """The command's span: under FastStream's span of the request when there is one, else continuing
-        the trace its headers carry (the intake), else a new trace."""
-        if not self.tracing.enabled:
-            return contextlib.nullcontext(INVALID_SPAN)
-        current = get_current_span().get_span_context().is_valid
-        return self.tracing.span(
-            f"{self.service} {action}",
-            SpanKind.SERVER if transport == "request" else SpanKind.CONSUMER,
-            parent=None if current else (presented.headers if presented else None),
-            attributes={"antq.command.id": command_id or "", "antq.transport": transport},
-        )
 
     async def _handle(
         self, action: str, raw: bytes, transport: Transport, presented: Presented | None, command_id: str | None
     ) -> tuple[dict[str, Any], str, str]:
         """`handle` without its span and metrics: the reply, its outcome and code."""
-        outcome, code = "error", "internal"
         with logs.ids(command_id):
             try:
                 reply, outcome = await self._steps(action, raw, transport, presented)
@@ -201,26 +183,12 @@ class CommandPipeline(Generic[S]):
                 if transport == "intake":
                     raise  # redelivered later
                 log.warning("command not processed", extra={"command": action, "code": exc.code, "reason": exc.message})
-                return error_reply(command_id, exc), outcome, exc.code
-            except PoisonMessage:
-                raise
+                return error_reply(command_id, exc), "error", exc.code
             except Exception as exc:  # a bug: logged, counted and answered with the id; nothing recorded
-                if transport == "intake":
+                if transport == "intake" or isinstance(exc, PoisonMessage):
                     raise
                 log.exception("command failed", extra={"command": action})
-                return (
-                    {
-                        "ok": False,
-                        "id": command_id,
-                        "error": {
-                            "code": "internal",
-                            "message": f"internal error: {type(exc).__name__}",
-                            "details": [],
-                        },
-                    },
-                    outcome,
-                    code,
-                )
+                return internal_reply(command_id, exc), "error", "internal"
 
     async def _steps(
         self, action: str, raw: bytes, transport: Transport, presented: Presented | None = None

@@ -40,6 +40,7 @@ from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from shared.runtime.settings import ServiceSettings
+from shared.runtime.version import version
 
 Carrier = dict[str, str]
 PROPAGATOR = TraceContextTextMapPropagator()
@@ -103,8 +104,6 @@ class Tracing:
         endpoint, path, memory = settings.otel_endpoint, settings.otel_file, settings.otel_memory
         if not (endpoint or path or memory):
             return
-        from shared.runtime.ops import version
-
         resource = Resource.create(
             {"service.name": f"antq-{service}", "service.namespace": "antq", "service.version": version()}
         )
@@ -155,6 +154,29 @@ class Tracing:
         ) as span:
             yield span
 
+    def command(
+        self, service: str, action: str, command_id: str | None, request: bool, presented: Any
+    ) -> contextlib.AbstractContextManager[trace.Span]:
+        """A command's span: under FastStream's span of the request when there is one, else continuing
+        the trace its headers carry (the intake; `presented`: what the message presents), else a new one."""
+        headers = getattr(presented, "headers", None)
+        if not self.enabled:
+            return contextlib.nullcontext(trace.INVALID_SPAN)
+        current = trace.get_current_span().get_span_context().is_valid
+        return self.span(
+            f"{service} {action}",
+            SpanKind.SERVER if request else SpanKind.CONSUMER,
+            parent=None if current else headers,
+            attributes={"antq.command.id": command_id or "", "antq.transport": "request" if request else "intake"},
+        )
+
+    def handler(self, consumer: str, event_type: str, event_id: str, seq: int, headers: Any) -> Any:
+        """The span of one event's handler, continuing the event's trace (none when tracing is off)."""
+        if not self.enabled:
+            return contextlib.nullcontext()
+        attributes = {"antq.consumer": consumer, "event.id": event_id, "antq.seq": seq}
+        return self.span(f"handle {event_type}", SpanKind.CONSUMER, parent=headers, attributes=attributes)
+
     def shutdown(self) -> None:
         if self.provider is not None:
             self.provider.shutdown()
@@ -169,4 +191,12 @@ def failed(span: trace.Span, message: str) -> None:
         span.set_status(Status(StatusCode.ERROR, message))
 
 
-__all__ = ["NOOP_TRACING", "Carrier", "SpanKind", "Tracing", "carrier", "context_of", "failed", "link_of"]
+def outcome(span: trace.Span, result: str, code: str) -> None:
+    """A command span's outcome and code (failed when the outcome is an error)."""
+    if span.is_recording():
+        span.set_attributes({"antq.outcome": result, "antq.code": code})
+        if result == "error":
+            failed(span, code)
+
+
+__all__ = ["NOOP_TRACING", "Carrier", "SpanKind", "Tracing", "carrier", "context_of", "failed", "link_of", "outcome"]

@@ -121,7 +121,11 @@ async def test_one_trace_follows_a_festival_from_the_command_to_a_webhook_and_th
     assert post.json["data"]["festival_id"] == planned
 
     # reporting: the coverage the festival moved is published in the same trace
-    published = [s for s in spans(reporting, trace_id) if s.name == "send antq.reporting.coverage.updated.v1"]
+    for _ in range(100):  # its publisher runs on its own schedule (every 0.3 s here), after the marks
+        published = [s for s in spans(reporting, trace_id) if s.name == "send antq.reporting.coverage.updated.v1"]
+        if published:
+            break
+        await asyncio.sleep(0.1)
     assert published, "reporting's coverage.updated is not in the command's trace"
     from nats import connect
 

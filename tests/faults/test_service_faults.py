@@ -39,7 +39,7 @@ from shared.contract.envelope import Actor, new_event
 from tests import clock
 from tests.conftest import SERVER_START, Servers, launch
 from tests.e2e.conftest import ServiceProcess
-from tests.faults.test_faults import metric
+from tests.faults.test_faults import metric, wait_status
 from tests.webhook_receiver import Receiver
 
 N = 240
@@ -303,13 +303,14 @@ async def test_a_database_outage_is_waited_out(own, subject, receiver):
     at, publishing = await mid_way(own, s, season)
     assert own.mongodb is not None
     own.mongodb.stop(signal.SIGKILL)
-    try:
-        await asyncio.sleep(3)  # the service meets the outage: retries, readiness red
-        assert s.proc.status("/readyz") == 503
+    down = time.monotonic()
+    try:  # the service meets the outage: retries, readiness red (its ping times out after 2.5 s)
+        assert await wait_status(s.proc, 503) == 503
     finally:
         own.mongodb.start(wait=SERVER_START)
+    away = time.monotonic() - down
     await publishing.finish()
-    report(s, f"database killed after {at} applied, 3 s down", await settled(own, s, season, receiver))
+    report(s, f"database killed after {at} applied, {away:.1f} s down", await settled(own, s, season, receiver))
 
 
 async def test_the_broker_restarted_while_busy(own, subject, receiver):

@@ -153,35 +153,37 @@ class Subject:
             return 0.0
 
 
-@pytest.fixture(params=SERVICES)
-async def subject(request, own, receiver, tmp_path) -> AsyncIterator[tuple[Subject, Season]]:
-    """The service, started, knowing the season's units (and, for notifications, with a webhook
-    recipient on the province); the festivals are the test's to publish."""
-    s = Subject(request.param, own, tmp_path / f"{request.param}.log")
+async def prepared(
+    service: str, own: Servers, receiver: Receiver, log: Path, events: list[str], **env: str
+) -> tuple[Subject, Season]:
+    """The service started and knowing the season's units; for notifications, a webhook recipient of
+    `events` on the province."""
+    s = Subject(service, own, log, **env)
     s.start()
     season = Season()
     nc = await nats.connect(own.nats_url)
-    js = nc.jetstream()
-    await publish(js, season.units)
+    await publish(nc.jetstream(), season.units)
+    await nc.close()
     deadline = time.monotonic() + 90
     while await s.units_known(season) < N + 1:
         assert time.monotonic() < deadline, "the units never arrived"
         await asyncio.sleep(0.2)
     if s.service == "notifications":
         admin = await Client.connect(own.nats_url, Actor(id="faults", unit=None, role="admin"), source="tests")
+        fields = {"scope_unit_id": season.province, "events": events, "channel": "webhook"}
         reply = await admin.command(
-            "notifications",
-            "add-recipient",
-            {
-                "scope_unit_id": season.province,
-                "events": [FESTIVAL],
-                "channel": "webhook",
-                "address": receiver.url(f"/{season.tag}"),
-            },
+            "notifications", "add-recipient", {**fields, "address": receiver.url(f"/{season.tag}")}
         )
         await admin.close()
         assert reply.ok, reply.error
-    await nc.close()
+    return s, season
+
+
+@pytest.fixture(params=SERVICES)
+async def subject(request, own, receiver, tmp_path) -> AsyncIterator[tuple[Subject, Season]]:
+    """The service, prepared with a recipient of the planned festivals; the festivals are the test's
+    to publish."""
+    s, season = await prepared(request.param, own, receiver, tmp_path / f"{request.param}.log", [FESTIVAL])
     season.plan()
     yield s, season
     s.proc.stop(signal.SIGKILL)
@@ -372,24 +374,14 @@ async def test_the_same_events_republished_past_the_duplicate_window_are_applied
 async def gapped(request, own, receiver, tmp_path) -> AsyncIterator[tuple[Subject, Season]]:
     """The service with a short gap rule (2 deliveries), knowing the season's units; notifications
     with a recipient of every festival event of the province."""
-    s = Subject(request.param, own, tmp_path / f"{request.param}.log", ANTQ_CONSUMER_GAP_DELIVERIES="2")
-    s.start()
-    season = Season()
-    nc = await nats.connect(own.nats_url)
-    await publish(nc.jetstream(), season.units)
-    await nc.close()
-    deadline = time.monotonic() + 90
-    while await s.units_known(season) < N + 1:
-        assert time.monotonic() < deadline, "the units never arrived"
-        await asyncio.sleep(0.2)
-    if s.service == "notifications":
-        admin = await Client.connect(own.nats_url, Actor(id="faults", unit=None, role="admin"), source="tests")
-        fields = {"scope_unit_id": season.province, "events": ["vn.antq.registry.festival.*"], "channel": "webhook"}
-        reply = await admin.command(
-            "notifications", "add-recipient", {**fields, "address": receiver.url(f"/{season.tag}")}
-        )
-        await admin.close()
-        assert reply.ok, reply.error
+    s, season = await prepared(
+        request.param,
+        own,
+        receiver,
+        tmp_path / f"{request.param}.log",
+        ["vn.antq.registry.festival.*"],
+        ANTQ_CONSUMER_GAP_DELIVERIES="2",
+    )
     yield s, season
     s.proc.stop(signal.SIGKILL)
     await s.client.close()

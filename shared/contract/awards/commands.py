@@ -1,0 +1,154 @@
+"""Awards' commands: the payloads of `antq.cmd.awards.<action>`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Self
+
+from pydantic import Field, model_validator
+
+from shared.contract.awards.kinds import BeneficiaryKind, DecisionNo, FormCode, NomineeKind
+from shared.contract.types import Day, Id, Model, Name, Text, Vnd, Year
+
+# ---------------------------------------------------------------- commands
+
+
+class Person(Model):
+    """An individual, identified by the nominating unit's stable id for them (no national id numbers)."""
+
+    person_id: Id
+    name: Name
+    position: Name | None = None
+    year_of_birth: int | None = Field(default=None, ge=1900, le=2100)
+
+
+class Nominee(Model):
+    kind: NomineeKind
+    unit_id: Id = Field(description="The collective, or the unit the individual belongs to.")
+    person: Person | None = Field(default=None, description="Required for an individual, absent for a collective.")
+
+    @model_validator(mode="after")
+    def _person(self) -> Self:
+        if self.kind == "individual" and self.person is None:
+            raise ValueError("an individual nominee needs person {person_id, name}")
+        if self.kind == "collective" and self.person is not None:
+            raise ValueError("a collective nominee has no person")
+        return self
+
+
+class SubmitNomination(Model):
+    """Nominate a collective or an individual for an award form (an officer of the nominee's unit or above)."""
+
+    nomination_id: Id | None = None
+    nominee: Nominee
+    award_form: FormCode
+    year: Year
+    achievement: Text = Field(description="The achievement; one achievement earns one award.")
+    festival_id: Id | None = Field(default=None, description="The festival whose ceremony it is meant for.")
+
+
+class ReturnNomination(Model):
+    """Send a nomination back for corrections (an approver of the granting authority)."""
+
+    nomination_id: Id
+    reason: Text
+
+
+class ResubmitNomination(Model):
+    """Resubmit a returned nomination, with corrected dossier fields."""
+
+    nomination_id: Id
+    note: Text | None = None
+    achievement: Text | None = None
+    person: Person | None = Field(default=None, description="Corrections; the person_id cannot change.")
+    festival_id: Id | None = None
+
+
+class ApproveNomination(Model):
+    """Approve: the decision of the granting authority (or, for a form granted outside the province,
+    the outside decision recorded by an approver of the province). Creates the award."""
+
+    nomination_id: Id
+    decision_no: DecisionNo
+    decision_date: Day
+    award_id: Id | None = None
+
+
+class DecisionItem(Model):
+    nomination_id: Id
+    award_id: Id | None = Field(default=None, description="The award's id (default: one is made).")
+
+
+class RecordDecision(Model):
+    """One commendation decision (quyết định khen thưởng): one number, date and signer approving many
+    nominations at once, atomically: every nomination is approved, or none is and the refusal gives the
+    reason for each one refused. They must share one granting authority (the decision's)."""
+
+    decision_no: DecisionNo
+    decision_date: Day
+    signer: Name = Field(description="Who signed, e.g. 'Nguyễn Văn B, Chủ tịch UBND phường Thuận Hóa'.")
+    title: Text | None = Field(default=None, description="e.g. 'Về việc khen thưởng … Ngày hội năm 2026'.")
+    nominations: list[DecisionItem] = Field(min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Self:
+        ids = [i.nomination_id for i in self.nominations]
+        if len(set(ids)) != len(ids):
+            raise ValueError("a nomination is listed twice in the decision")
+        awards = [i.award_id for i in self.nominations if i.award_id is not None]
+        if len(set(awards)) != len(awards):
+            raise ValueError("an award_id is listed twice in the decision")
+        return self
+
+
+class RejectNomination(Model):
+    nomination_id: Id
+    reason: Text
+    decision_no: DecisionNo | None = None
+    decision_date: Day | None = None
+
+
+class ConferAward(Model):
+    """Present an award, perhaps at a festival's ceremony (phần lễ): then on the festival's date."""
+
+    award_id: Id
+    conferred_on: Day
+    festival_id: Id | None = None
+    presented_by: Name | None = Field(
+        default=None, description="Who handed it over (default: the form's presenter, e.g. 'Giám đốc Công an tỉnh')."
+    )
+
+
+class RevokeAward(Model):
+    """Revoke an award (fraud, false dossier, approval contrary to law): it is kept, marked revoked."""
+
+    award_id: Id
+    reason: Text
+    decision_no: DecisionNo
+    decision_date: Day
+
+
+class RecordGift(Model):
+    """A gift or visit (tặng quà, thăm hỏi) in the ledger."""
+
+    gift_id: Id | None = None
+    unit_id: Id
+    beneficiary_kind: BeneficiaryKind
+    recipients: Annotated[int, Field(ge=1, le=1_000_000)]
+    value_vnd: Vnd
+    funding_source: Name
+    festival_id: Id | None = None
+    given_on: Day | None = Field(default=None, description="Default: the festival's date, else today.")
+    note: Text | None = None
+
+
+COMMANDS: dict[str, type[Model]] = {
+    "submit-nomination": SubmitNomination,
+    "return-nomination": ReturnNomination,
+    "resubmit-nomination": ResubmitNomination,
+    "approve-nomination": ApproveNomination,
+    "record-decision": RecordDecision,
+    "reject-nomination": RejectNomination,
+    "confer-award": ConferAward,
+    "revoke-award": RevokeAward,
+    "record-gift": RecordGift,
+}

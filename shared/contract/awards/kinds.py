@@ -1,0 +1,27 @@
+"""Awards' contract: the kinds and value types its commands, events and queries share."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+SERVICE = "awards"
+
+NomineeKind = Literal["collective", "individual"]
+GrantingLevel = Literal["commune", "district", "province", "provincial_agency", "provincial_police", "outside"]
+NominationStatus = Literal["submitted", "returned", "resubmitted", "approved", "rejected"]
+AwardStatus = Literal["approved", "conferred", "revoked"]
+BeneficiaryKind = Literal[
+    "policy_family",
+    "martyr_family",
+    "force_member_family_in_hardship",
+    "poor_household",
+    "outstanding_collective",
+    "outstanding_individual",
+    "other",
+]  # the seed plan: đối tượng chính sách, tập thể / cá nhân có thành tích xuất sắc, gia đình cán bộ, chiến sĩ khó khăn
+FormCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,79}$", description="An award form code (`rules` query).")]
+DecisionNo = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$", description="e.g. 1234/QĐ-UBND")
+]

@@ -1,0 +1,136 @@
+"""Awards' queries: the parameters of `antq.query.awards.<name>`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Self
+
+from pydantic import Field, model_validator
+
+from shared.contract.awards.kinds import (
+    AwardStatus,
+    BeneficiaryKind,
+    DecisionNo,
+    FormCode,
+    NominationStatus,
+    NomineeKind,
+)
+from shared.contract.types import Day, Id, Model, Year
+
+# ---------------------------------------------------------------- queries
+
+Limit = Annotated[int, Field(default=100, ge=1, le=1000)]
+
+
+class RulesQuery(Model):
+    date: Day | None = Field(default=None, description="Forms in force on this date; default today.")
+
+
+class NominationQuery(Model):
+    nomination_id: Id
+
+
+class NominationsQuery(Model):
+    """Nominations of a unit's subtree (on `tree_date`), newest first, paged."""
+
+    unit_id: Id
+    tree_date: Day | None = Field(default=None, description="The tree to read the subtree on; default today.")
+    year: Year | None = None
+    status: NominationStatus | None = None
+    award_form: FormCode | None = None
+    limit: Limit = 100
+    after: Id | None = Field(default=None, description="Cursor: the last nomination_id of the previous page.")
+
+
+class AwardQuery(Model):
+    award_id: Id
+
+
+class DecisionQuery(Model):
+    """A decision recorded with `record-decision` and its awards (the annex's list)."""
+
+    decision_id: Id | None = Field(default=None, description="As `record-decision` answered it.")
+    decision_no: DecisionNo | None = Field(default=None, description="With unit_id: the granting unit's decision.")
+    unit_id: Id | None = None
+
+    @model_validator(mode="after")
+    def _which(self) -> Self:
+        if self.decision_id is None and self.decision_no is None:
+            raise ValueError("give decision_id, or decision_no (with the granting unit_id)")
+        return self
+
+
+class AwardsQuery(Model):
+    """Awards of a festival (its commendations), or of a unit's subtree; paged."""
+
+    festival_id: Id | None = None
+    unit_id: Id | None = None
+    tree_date: Day | None = None
+    year: Year | None = None
+    status: AwardStatus | None = None
+    limit: Limit = 100
+    after: Id | None = None
+
+    @model_validator(mode="after")
+    def _either(self) -> Self:
+        if self.festival_id is None and self.unit_id is None:
+            raise ValueError("give festival_id or unit_id")
+        return self
+
+
+class HistoryPerson(Model):
+    person_id: Id
+
+
+class HistoryNominee(Model):
+    """A nominee as in submit-nomination; for an individual, person.person_id is enough."""
+
+    kind: NomineeKind
+    unit_id: Id | None = None
+    person: HistoryPerson | None = None
+
+    @model_validator(mode="after")
+    def _key(self) -> Self:
+        if self.kind == "collective" and (self.unit_id is None or self.person is not None):
+            raise ValueError("a collective nominee is its unit_id, without a person")
+        if self.kind == "individual" and self.person is None:
+            raise ValueError("an individual nominee needs person.person_id")
+        return self
+
+
+class HistoryQuery(Model):
+    """A nominee's nominations and awards, each newest first and paged on its own."""
+
+    nominee: HistoryNominee
+    limit: Limit = 100
+    nominations_after: Id | None = Field(default=None, description="Cursor: nominations_next of the previous page.")
+    awards_after: Id | None = Field(default=None, description="Cursor: awards_next of the previous page.")
+
+
+class GiftsQuery(Model):
+    """Gifts of a unit's subtree and/or a festival, newest first, paged, with the totals of the filter."""
+
+    unit_id: Id | None = None
+    tree_date: Day | None = None
+    festival_id: Id | None = None
+    year: Year | None = None
+    beneficiary_kind: BeneficiaryKind | None = None
+    limit: Limit = 100
+    after: Id | None = None
+
+    @model_validator(mode="after")
+    def _either(self) -> Self:
+        if self.festival_id is None and self.unit_id is None:
+            raise ValueError("give unit_id or festival_id")
+        return self
+
+
+QUERIES: dict[str, type[Model]] = {
+    "rules": RulesQuery,
+    "nomination": NominationQuery,
+    "nominations": NominationsQuery,
+    "award": AwardQuery,
+    "decision": DecisionQuery,
+    "awards": AwardsQuery,
+    "history": HistoryQuery,
+    "gifts": GiftsQuery,
+}

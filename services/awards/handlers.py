@@ -13,7 +13,7 @@ from services.awards.rules import Form
 from services.awards.store import AwardsStore
 from shared.authz import is_platform_admin
 from shared.contract import awards as c
-from shared.contract.errors import RuleViolation
+from shared.contract.errors import DomainError, RuleViolation
 from shared.runtime.pipeline import CommandSpec, Handled
 from shared.runtime.pipeline import Context as BaseContext
 
@@ -187,6 +187,64 @@ async def approve_nomination(cmd: c.ApproveNomination, ctx: Context) -> Handled:
     )
 
 
+async def record_decision(cmd: c.RecordDecision, ctx: Context) -> Handled:
+    """Each nomination as approve-nomination would approve it, under one number, date and signer; any
+    refused refuses the decision whole (the pipeline's transaction writes nothing), naming why for each."""
+    approved: list[decisions.Approved] = []
+    refused: list[dict[str, object]] = []
+    for item in cmd.nominations:
+        try:
+            n = await ctx.store.nomination(item.nomination_id)
+            what = f"approve nomination {item.nomination_id}"
+            authority, successors = await decided(ctx, n, item.nomination_id, cmd.decision_date, what)
+            assert n is not None
+            award_id = item.award_id or ctx.new_id()
+            taken = item.award_id is not None and await ctx.store.award(award_id) is not None
+            earned_by = await ctx.store.name_of(n.nominee.unit_id, dt.date(n.year, 12, 31))
+            one = c.ApproveNomination(
+                nomination_id=n.nomination_id,
+                decision_no=cmd.decision_no,
+                decision_date=cmd.decision_date,
+                award_id=award_id,
+            )
+            approved.append(
+                decisions.approval(
+                    n,
+                    one,
+                    award_id,
+                    taken,
+                    form_of(ctx, n.award_form),
+                    ctx.deps.catalogue,
+                    authority,
+                    ctx.actor,
+                    ctx.today,
+                    ctx.now,
+                    successors,
+                    earned_by,
+                )
+            )
+        except DomainError as e:
+            refused.append(decisions.refused_item(item.nomination_id, e))
+    first = approved[0][1].decided_by if approved else None
+    recorded = await ctx.store.decision(d.decision_id(first, cmd.decision_no)) if first is not None else None
+    decision, out, event = decisions.decision(cmd, approved, refused, recorded, ctx.actor, ctx.now)
+    for new, award, _ in out:
+        await ctx.store.save_nomination(new, new.version - 1)
+        await ctx.store.save_award(award, None)
+    await ctx.store.add_decision(decision)
+    return Handled(
+        {
+            "decision_id": decision.decision_id,
+            "decided_by": decision.decided_by.model_dump(),
+            "awards": [
+                {"nomination_id": a.nomination_id, "award_id": a.award_id, "amount_vnd": a.amount_vnd}
+                for _, a, _ in out
+            ],
+        },
+        [*(e for _, _, e in out), event],
+    )
+
+
 async def reject_nomination(cmd: c.RejectNomination, ctx: Context) -> Handled:
     n = await ctx.store.nomination(cmd.nomination_id)
     await decided(ctx, n, cmd.nomination_id, cmd.decision_date or ctx.today, f"reject nomination {cmd.nomination_id}")
@@ -245,6 +303,9 @@ COMMANDS: list[CommandSpec] = [
     CommandSpec("resubmit-nomination", c.ResubmitNomination, resubmit_nomination, "Resubmit a returned nomination."),
     CommandSpec(
         "approve-nomination", c.ApproveNomination, approve_nomination, "Approve: decision number and date.", "decide"
+    ),
+    CommandSpec(
+        "record-decision", c.RecordDecision, record_decision, "One decision approving many nominations.", "decide"
     ),
     CommandSpec("reject-nomination", c.RejectNomination, reject_nomination, "Reject with a reason.", "decide"),
     CommandSpec("confer-award", c.ConferAward, confer_award, "Confer an award, perhaps at a festival."),

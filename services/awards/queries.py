@@ -8,6 +8,7 @@ from typing import Any
 
 from services.awards.deps import Awards
 from services.awards.domain import nominee_key
+from services.awards.domain.model import decision_key
 from services.awards.store import AwardsStore
 from shared.authz import is_platform_admin, require_read
 from shared.contract import awards as c
@@ -59,6 +60,26 @@ async def q_award(q: c.AwardQuery, ctx: QCtx) -> dict[str, Any]:
         raise NotFound(f"{what} does not exist", [{"field": "award_id", "value": q.award_id}])
     await _readable(ctx, a.unit_id, ctx.today, what)
     return a.model_dump(mode="json", exclude=set(HIDDEN))
+
+
+async def q_decision(q: c.DecisionQuery, ctx: QCtx) -> dict[str, Any]:
+    """A decision and its awards as they stand now (conferred, revoked), in the decision's order: read
+    by an actor who may read every nominee's unit (the annex names people)."""
+    decision_id = q.decision_id or decision_key(q.unit_id, "", q.decision_no or "")
+    d = await ctx.store.decision(decision_id)
+    what = f"decision {decision_id}"
+    if d is None:
+        require_read(ctx.actor, [], what)
+        raise NotFound(f"{what} is not recorded", [{"field": "decision_id", "value": decision_id}])
+    for unit_id in sorted({item.nominee.unit_id for item in d.nominations}):
+        require_read(ctx.actor, await ctx.store.readers(unit_id, ctx.today), what)
+    awards = {
+        doc["award_id"]: {k: v for k, v in doc.items() if k not in HIDDEN}
+        for doc in await ctx.store.db.awards.find({"decision_id": decision_id}).to_list()
+    }
+    out = d.model_dump(mode="json", exclude={"sort_key"})
+    out["awards"] = [awards.get(item.award_id) for item in d.nominations]
+    return out
 
 
 async def _festival_filter(ctx: QCtx, festival_id: str) -> dict[str, Any]:
@@ -196,6 +217,7 @@ QUERIES: list[QuerySpec] = [
         "nominations", c.NominationsQuery, q_nominations, "Nominations of a unit's subtree, newest first, paged."
     ),
     QuerySpec("award", c.AwardQuery, q_award, "One award."),
+    QuerySpec("decision", c.DecisionQuery, q_decision, "A decision (record-decision) with its awards: the annex."),
     QuerySpec("awards", c.AwardsQuery, q_awards, "Awards of a festival or of a unit's subtree, newest first, paged."),
     QuerySpec("history", c.HistoryQuery, q_history, "A nominee's nominations and awards, newest first, paged."),
     QuerySpec("gifts", c.GiftsQuery, q_gifts, "Gifts of a unit's subtree or a festival, newest first, with totals."),

@@ -13,7 +13,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.awards.domain import Ancestor, Award, Gift, KnownFestival, Nomination
+from services.awards.domain import Ancestor, Award, Decision, Gift, KnownFestival, Nomination
 from shared.contract.errors import NotFound
 from shared.replicas.units import carriers, predecessors
 from shared.replicas.units_store import UnitsStore, units_indexes
@@ -31,6 +31,7 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await db.awards.create_index([("festival_id", ASCENDING), ("sort_key", DESCENDING)])
     await db.awards.create_index([("unit_id", ASCENDING), ("sort_key", DESCENDING)])
     await db.awards.create_index([("nominee_key", ASCENDING), ("sort_key", DESCENDING)])
+    await db.awards.create_index([("decision_id", ASCENDING)], sparse=True)
     await db.gifts.create_index([("unit_id", ASCENDING), ("sort_key", DESCENDING)])
     await db.gifts.create_index([("festival_id", ASCENDING), ("sort_key", DESCENDING)])
     await festivals_indexes(db)
@@ -61,6 +62,12 @@ class AwardsStore(AggregateStore):
 
     async def save_award(self, a: Award, loaded_version: int | None) -> None:
         await self._save("awards", "award_id", a, loaded_version)
+
+    async def decision(self, decision_id: str) -> Decision | None:
+        return await self._get("decisions", decision_id, Decision)
+
+    async def add_decision(self, d: Decision) -> None:
+        await self._save("decisions", "decision_id", d, None)
 
     async def gift(self, gift_id: str) -> Gift | None:
         return await self._get("gifts", gift_id, Gift)

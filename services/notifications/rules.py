@@ -23,8 +23,9 @@ def matches(patterns: Iterable[str], event_type: str) -> bool:
 
 
 def units_of(data: dict[str, Any], nomination: dict[str, Any] | None = None, actor_unit: str | None = None) -> set[str]:
-    """The units an event is about: the unit, campaign scope or nominee it names, and for awards'
-    nomination events the nominating unit (where the nomination was submitted)."""
+    """The units an event is about: the unit, campaign scope or nominee it names (a decision over many:
+    its granting unit and each nominee's), and for awards' nomination events the nominating unit (where
+    the nomination was submitted)."""
     found = {
         data.get(k)
         for k in (
@@ -40,6 +41,12 @@ def units_of(data: dict[str, Any], nomination: dict[str, Any] | None = None, act
     nominee = data.get("nominee")
     if isinstance(nominee, dict):
         found.add(nominee.get("unit_id"))
+    if isinstance(data.get("nominations"), list):  # a decision over many: its authority and every nominee's unit
+        authority = data.get("decided_by")
+        found.add(authority.get("unit_id") if isinstance(authority, dict) else None)
+        for item in data["nominations"]:
+            if isinstance(item, dict) and isinstance(item.get("nominee"), dict):
+                found.add(item["nominee"].get("unit_id"))
     if nomination is not None:
         found |= {nomination.get("nominee_unit_id"), nomination.get("nominating_unit_id")}
     if actor_unit:

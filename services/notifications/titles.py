@@ -32,6 +32,7 @@ TITLES: dict[str, tuple[str, str]] = {  # event type (without vn.antq. and .vN) 
     "awards.nomination.returned": ("Hồ sơ đề nghị khen thưởng bị trả lại", "Nomination returned"),
     "awards.nomination.resubmitted": ("Hồ sơ đề nghị khen thưởng được gửi lại", "Nomination resubmitted"),
     "awards.nomination.approved": ("Quyết định khen thưởng", "Nomination approved"),
+    "awards.decision.recorded": ("Quyết định khen thưởng tập thể, cá nhân", "Commendation decision recorded"),
     "awards.nomination.rejected": ("Đề nghị khen thưởng không được chấp thuận", "Nomination rejected"),
     "awards.award.conferred": ("Trao tặng khen thưởng", "Award conferred"),
     "awards.award.revoked": ("Thu hồi khen thưởng", "Award revoked"),
@@ -142,6 +143,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "retired_on": ("Ngày dừng", "Retired on"),
     "designated_by": ("Đơn vị chỉ đạo điểm", "Designated by"),
     "nominee_unit_name": ("Tập thể được khen", "Collective commended"),
+    "decision_id": ("Mã quyết định", "Decision id"),
+    "signer": ("Người ký", "Signed by"),
+    "title": ("Trích yếu", "Subject"),
+    "nominations": ("Danh sách được khen thưởng", "Awardees"),
     "successor_unit_ids": ("Đơn vị kế thừa", "Successor units"),
 }
 

@@ -94,6 +94,8 @@ class Award(BaseModel):
     decision_date: dt.date
     decided_by: c.Authority
     recorded_by: str
+    signer: str | None = None  # who signed the decision, when recorded with record-decision
+    decision_id: str | None = None  # the decision (record-decision) that approved it with others
     amount_vnd: int | None
     amount_unconfirmed: bool
     amount_at_most: bool = False  # the data gives a cap for the form (≤ the multiple), not the amount
@@ -105,6 +107,39 @@ class Award(BaseModel):
     created_at: dt.datetime
     sort_key: str = Field(description="Newest first: decision_date, then arrival, then id.")
     version: int = 0  # the award aggregate's events: conferred, revoked
+
+
+class Decision(BaseModel):
+    """One decision approving many nominations (record-decision); its awards name it."""
+
+    decision_id: str
+    decision_no: str
+    decision_date: dt.date
+    signer: str
+    title: str | None = None
+    decided_by: c.Authority
+    recorded_by: str
+    nominations: list[c.DecidedNomination]
+    created_at: dt.datetime
+    sort_key: str
+
+
+def slug(text: str) -> str:
+    """Text spelled as an id: diacritics dropped (Đ → D), any run of other characters one '-'."""
+    plain = unicodedata.normalize("NFKD", text.replace("Đ", "D").replace("đ", "d"))
+    ascii_ = "".join(ch for ch in plain if not unicodedata.combining(ch))
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_).strip("-._") or "x"
+
+
+def decision_key(unit_id: str | None, authority_name: str, decision_no: str) -> str:
+    """A decision's id: its granting unit (or, outside the province, the authority's name) and its
+    number, spelled as an id ("1234/QĐ-UBND" of unit hue-p1 → "hue-p1:1234-QD-UBND")."""
+    who = unit_id if unit_id else "outside-" + slug(authority_name)
+    return f"{who}:{slug(decision_no)}"[:128]
+
+
+def decision_id(authority: c.Authority, decision_no: str) -> str:
+    return decision_key(authority.unit_id, authority.name, decision_no)
 
 
 class Gift(BaseModel):

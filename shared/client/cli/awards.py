@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -182,3 +183,58 @@ def commands(awards_app: typer.Typer) -> None:
         done = {"approve": "approved", "return": "returned", "reject": "rejected"}[verdict]
         extra = f": award {result['award_id']}, {vnd(result.get('amount_vnd'))} VND" if verdict == "approve" else ""
         console.print(f"nomination {nomination} {done}{extra}")
+
+    @awards_app.command("record-decision")
+    def awards_record_decision(
+        nominations: Annotated[list[str], typer.Argument(help="the nominations the decision approves")],
+        decision_no: Annotated[str, typer.Option(help="the decision's number, e.g. 12/QĐ-UBND")],
+        decision_date: Annotated[str, typer.Option(help="the decision's date, YYYY-MM-DD")],
+        signer: Annotated[str, typer.Option(help="who signed it, e.g. 'Nguyễn Văn B, Chủ tịch UBND phường'")],
+        title: Annotated[str | None, typer.Option(help="Về việc … (the decision's subject)")] = None,
+    ) -> None:
+        """One decision approving many nominations at once: all of them, or none (each refused one is named
+        with its reason)."""
+        try:
+            cmd = c.RecordDecision(
+                decision_no=decision_no,
+                decision_date=decision_date,
+                signer=signer,
+                title=title,
+                nominations=[c.DecisionItem(nomination_id=n) for n in nominations],
+            )
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            fail(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}", USAGE)
+        result = answer(run(lambda client: client.send(cmd)))
+        rows = [(x["nomination_id"], x["award_id"], vnd(x.get("amount_vnd"))) for x in result["awards"]]
+        console.print(table(say(f"decision {result['decision_id']}", f"quyết định {result['decision_id']}"),
+                            ("nomination", "award", "amount (VND)"), rows))  # fmt: skip
+
+    @awards_app.command("decision")
+    def awards_decision(
+        decision_id: Annotated[str, typer.Argument(help="the decision's id, as record-decision answered it")],
+        out: Annotated[Path | None, typer.Option(help="write its annex to this .docx or .xlsx file")] = None,
+    ) -> None:
+        """A decision and its awards; with --out, its annex "Danh sách tập thể, cá nhân được khen thưởng"."""
+        from shared.client import annex
+
+        if out is not None and out.suffix.lower() not in (".docx", ".xlsx"):
+            fail(f"{out.name}: the annex is written as .docx or .xlsx", USAGE)
+
+        async def both(client: Any) -> tuple[Any, Any]:
+            found = await client.query("awards", "decision", {"decision_id": decision_id})
+            day = (found.result or {}).get("decision_date") if found.ok else None
+            return found, await client.query("awards", "rules", {"date": day} if day else {})
+
+        reply, rules = run(both)
+        decision = listing(reply)
+        forms = {f["code"]: f["name"] for f in (rules.result or {}).get("forms", [])} if rules.ok else {}
+        found = annex.rows(decision, forms)
+        shown = [(r[0], r[1], r[3], r[4], r[6]) for kind in ("collective", "individual") for r in found[kind]]
+        console.print(annex.subtitle(decision))
+        console.print(
+            table(say("annex", "danh sách khen thưởng"), ("no", "name", "unit", "form", "amount (VND)"), shown)
+        )
+        if out is not None:
+            annex.write(decision, out, forms)
+            console.print(f"annex written: {out}")

@@ -34,6 +34,7 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {  # where a rule spans fields
     ("awards", "awards"): {"unit_id": "hue-19753", "year": 2025},
     ("awards", "history"): {"nominee": {"kind": "collective", "unit_id": "hue-19753"}},
     ("awards", "gifts"): {"unit_id": "hue-19753", "year": 2025},
+    ("awards", "decision"): {"decision_no": "12/QĐ-UBND", "unit_id": "hue-19753"},
     ("notifications", "add-recipient"): {
         "scope_unit_id": "hue",
         "events": ["vn.antq.registry.festival.*"],

@@ -24,6 +24,7 @@ HEADINGS: dict[str, str] = {
     "amount (VND)": "Mức tiền (đồng)",
     "attempts": "Số lần gửi",
     "award": "Khen thưởng",
+    "no": "TT",
     "beneficiaries": "Đối tượng",
     "channel": "Kênh",
     "code": "Mã",

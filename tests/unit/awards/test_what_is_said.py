@@ -351,6 +351,8 @@ def test_what_an_approval_records():
         "decision_date": "2026-08-05",
         "decided_by": AUTHORITY.model_dump(mode="json"),
         "recorded_by": "o",
+        "signer": None,  # set by a decision over many (record-decision)
+        "decision_id": None,
         "amount_vnd": 710_000,
         "amount_unconfirmed": True,  # a 2026 decision: the rounding under Decree 152 is UNCONFIRMED
         "amount_at_most": False,
@@ -377,6 +379,8 @@ def test_what_an_approval_records():
         "amount_at_most": False,
         "nominee_unit_name": "Tổ dân phố H",
         "successor_unit_ids": ["k"],
+        "decision_id": None,
+        "signer": None,
     }
     medal, _ = nominated(award_form="ky_niem_chuong_bao_ve_an_ninh_to_quoc")
     cmd = c.ApproveNomination(nomination_id="n1", decision_no="1", decision_date=dt.date(2024, 6, 1))
@@ -548,3 +552,44 @@ def test_what_the_rules_query_shows_of_a_form():
     assert medal is not None
     shown = medal.view(dt.date(2024, 6, 1), CAT.base_salary)
     assert shown["amount"] == {"individual": None} and shown["unconfirmed"] is True and shown["forwarded"] is True
+
+
+def test_a_decision_over_many_is_one_authoritys_and_refused_whole_with_each_reason():
+    from services.awards.domain import decisions
+
+    one = approved()
+    n2, award2, e2 = approved()
+    n2 = n2.model_copy(update={"nomination_id": "n2"})
+    other = c.Authority(kind="unit", unit_id="c", name="Chủ tịch UBND cấp xã (Xã C)")
+    award2 = award2.model_copy(update={"award_id": "a2", "nomination_id": "n2", "decided_by": other})
+    cmd = c.RecordDecision(
+        decision_no="7/QĐ-UBND",
+        decision_date=dt.date(2026, 8, 5),
+        signer="Trần Văn B",
+        nominations=[c.DecisionItem(nomination_id=x) for x in ("n1", "n2", "n3")],
+    )
+    gone = {"nomination_id": "n3", "code": "not_found", "rule": None, "message": "nomination n3 does not exist"}
+    with pytest.raises(RuleViolation) as refused:
+        decisions.decision(cmd, [one, (n2, award2, e2)], [gone], None, OFFICER, NOW)
+    assert [(x["nomination_id"], x.get("rule") or x["code"]) for x in refused.value.details] == [
+        ("n2", "one_authority"),
+        ("n3", "not_found"),
+    ]
+    assert "2 of 3 nominations" in refused.value.message
+    forbidden = {"nomination_id": "n2", "code": "forbidden", "rule": "granting_authority", "message": "…"}
+    with pytest.raises(DomainError) as only_forbidden:
+        decisions.decision(cmd, [one], [forbidden], None, OFFICER, NOW)
+    assert only_forbidden.value.code == "forbidden"
+
+    cmd = cmd.model_copy(update={"nominations": cmd.nominations[:1]})
+    decision, out, event = decisions.decision(cmd, [one], [], None, OFFICER, NOW)
+    assert decision.decision_id == "w:7-QD-UBND" and decision.decided_by == AUTHORITY
+    ((_, award, approval),) = out
+    assert (award.signer, award.decision_id) == ("Trần Văn B", "w:7-QD-UBND")
+    assert (approval.data.decision_id, approval.data.signer) == ("w:7-QD-UBND", "Trần Văn B")
+    assert (event.aggregate, event.name, event.subject) == ("decision", "recorded", "w:7-QD-UBND")
+    assert [x.nomination_id for x in event.data.nominations] == ["n1"]
+    with pytest.raises(Conflict):
+        decisions.decision(cmd, [one], [], decision, OFFICER, NOW)
+    outside = c.Authority(kind="outside", level="outside", name="Bộ trưởng Bộ Công an")
+    assert d.decision_id(outside, "123/QĐ-BCA") == "outside-Bo-truong-Bo-Cong-an:123-QD-BCA"

@@ -1,0 +1,142 @@
+"""The dossier as commendation offices keep it (issue 21), over the bus against the real servers: one
+decision for many awardees and its annex."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from shared.contract import awards as a
+from tests.integration.conftest import uid, wait_events
+from tests.integration.test_awards import DECISION_DAY, Tree, acting, nominate, ok, person, refused
+
+ANTQ = str(Path(sys.executable).parent / "antq")
+
+
+@pytest.fixture
+async def tree(admin, registry, awards) -> Tree:
+    return await Tree(admin).build(registry, awards)
+
+
+async def antq(servers, *args: str, unit: str = "", role: str = "admin") -> tuple[int, str, str]:
+    """The CLI as its own process (the services run in this event loop: never block it)."""
+    env = {
+        **os.environ,
+        "ANTQ_NATS_URL": servers.nats_url,
+        "ANTQ_ACTOR_ID": f"{role}-cli",
+        "ANTQ_ACTOR_UNIT": unit,
+        "ANTQ_ACTOR_ROLE": role,
+        "COLUMNS": "250",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        ANTQ, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+def decision(no: str, *nomination_ids: str, day: str = DECISION_DAY) -> a.RecordDecision:
+    return a.RecordDecision(
+        decision_no=no,
+        decision_date=day,
+        signer="Trần Văn Bình, Chủ tịch UBND phường",
+        title="Về việc khen thưởng thành tích Ngày hội toàn dân bảo vệ an ninh Tổ quốc năm 2026",
+        nominations=[a.DecisionItem(nomination_id=n) for n in nomination_ids],
+    )
+
+
+async def test_one_decision_approves_many_nominations_atomically_or_refuses_it_whole(
+    servers, tree, awards, tmp_path
+) -> None:
+    async with (
+        acting(servers, tree.w, "officer") as officer,
+        acting(servers, tree.w, "approver") as approver,
+        acting(servers, tree.c, "officer") as other_commune,
+    ):
+        names = ["Nguyễn Văn An", "Lê Thị Bích"]
+        ids = [ok(await officer.send(nominate(tree, nominee={"kind": "individual", "unit_id": tree.h,
+                                                               "person": person(name=n)})))["nomination_id"]
+               for n in names]  # fmt: skip
+        group = nominate(tree, nominee={"kind": "collective", "unit_id": tree.h})
+        ids.append(ok(await officer.send(group))["nomination_id"])
+        # one the ward's approver does not decide (commune C's chairman does), one returned
+        elsewhere = ok(
+            await other_commune.send(
+                nominate(tree, nominee={"kind": "collective", "unit_id": tree.c}, achievement="Xã điển hình")
+            )
+        )["nomination_id"]
+        returned = ok(await officer.send(nominate(tree, achievement="Phát hiện tội phạm")))["nomination_id"]
+        ok(await approver.send(a.ReturnNomination(nomination_id=returned, reason="Thiếu tờ trình")))
+
+        no = f"{uid('qd')}/QĐ-UBND"
+        err = refused(await approver.send(decision(no, *ids, elsewhere, returned)), "rule_violation")
+        assert "2 of 5 nominations" in err["message"] and "nothing was approved" in err["message"]
+        assert [(x["nomination_id"], x["code"]) for x in err["details"]] == [
+            (elsewhere, "forbidden"),
+            (returned, "conflict"),
+        ]
+        for nid in ids:  # nothing was approved: the three are still open
+            assert ok(await officer.query("awards", "nomination", {"nomination_id": nid}))["status"] == "submitted"
+
+        done = ok(await approver.send(decision(no, *ids)))
+        assert done["decided_by"]["unit_id"] == tree.w and len(done["awards"]) == 3
+        assert [x["nomination_id"] for x in done["awards"]] == ids
+        decision_id = done["decision_id"]
+        assert decision_id.startswith(f"{tree.w}:") and decision_id.endswith("-QD-UBND")
+        for x in done["awards"]:
+            award = ok(await officer.query("awards", "award", {"award_id": x["award_id"]}))
+            assert award["decision_no"] == no and award["decision_id"] == decision_id
+            assert award["signer"] == "Trần Văn Bình, Chủ tịch UBND phường"
+
+        # a decision is recorded once; one nomination at a time still works
+        fourth = ok(await officer.send(nominate(tree, achievement="Tổ an ninh tự quản")))["nomination_id"]
+        refused(await approver.send(decision(no, fourth)), "conflict", "decision_recorded_once")
+        single = a.ApproveNomination(
+            nomination_id=fourth, decision_no=f"{uid('qd')}/QĐ-UBND", decision_date=DECISION_DAY
+        )
+        ok(await approver.send(single))
+
+        read = ok(await officer.query("awards", "decision", {"decision_id": decision_id}))
+        assert [x["award_id"] for x in read["awards"]] == [x["award_id"] for x in done["awards"]]
+        by_number = ok(await officer.query("awards", "decision", {"decision_no": no, "unit_id": tree.w}))
+        assert by_number["decision_id"] == decision_id
+        refused(await other_commune.query("awards", "decision", {"decision_id": decision_id}), "forbidden")
+
+    def mine(e: dict) -> bool:
+        return (e["subject"] in ids and e["type"].endswith("nomination.approved.v1")) or e["subject"] == decision_id
+
+    events = await wait_events(tree.admin, mine, 4, subject="antq.awards.>", stream="ANTQ_AWARDS")
+    kinds = [e["type"].removeprefix("vn.antq.awards.") for e in events]
+    assert kinds == ["nomination.approved.v1"] * 3 + ["decision.recorded.v1"]
+    assert all(e["data"]["decision_id"] == decision_id for e in events)
+    named = [n["nomination_id"] for n in events[-1]["data"]["nominations"]]
+    assert named == ids and events[-1]["data"]["signer"].startswith("Trần Văn Bình")
+
+    # the annex, from the command line, as DOCX and XLSX
+    for suffix in ("docx", "xlsx"):
+        out = tmp_path / f"annex.{suffix}"
+        code, stdout, stderr = await antq(servers, "awards", "decision", decision_id, "--out", str(out))
+        assert code == 0, stderr + stdout
+        assert "Lê Thị Bích" in stdout and out.exists()
+    from docx import Document
+    from openpyxl import load_workbook
+
+    doc = Document(str(tmp_path / "annex.docx"))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "DANH SÁCH TẬP THỂ, CÁ NHÂN ĐƯỢC KHEN THƯỞNG" in text and f"Quyết định số {no}" in text
+    cells = [[c.text for c in row.cells] for t in doc.tables for row in t.rows]
+    people = [r for r in cells if r[1] in names]
+    assert [r[0] for r in people] == ["1", "2"] and all(r[6] == "710.000" for r in people)
+    assert any(r[1] == f"Đơn vị {tree.h}" for r in cells)  # the collective, as it was named
+    sheet = load_workbook(tmp_path / "annex.xlsx").active
+    rows = [[c for c in row] for row in sheet.iter_rows(values_only=True)]
+    assert sum(1 for r in rows if r[1] in names and r[6] == 710_000) == 2
+    assert any(r[0] and "II. CÁ NHÂN (2)" in str(r[0]) for r in rows)
+    # out of scope, the CLI says so and writes nothing
+    code, _, stderr = await antq(servers, "awards", "decision", decision_id, "--out", str(tmp_path / "x.docx"),
+                                 unit=tree.c, role="officer")  # fmt: skip
+    assert code == 1 and "forbidden" in stderr and not (tmp_path / "x.docx").exists()

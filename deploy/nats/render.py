@@ -9,8 +9,9 @@ Least privilege (DESIGN §5):
   with its own filter only; and receives replies on an inbox prefix of its own (`_INBOX_<user>`), so
   no other user can read its deliveries (an intake command carries a bearer token);
 - `provisioner` creates and updates streams, nothing else; `producer` sends commands and intake
-  messages; `consumer` reads reporting's topics (its own ordered consumers) and asks reporting's
-  queries; `ops` (the antq CLI: imports, dead-letter replay, rebuilds) may do everything."""
+  messages, and puts files in the uploads object store (which awards alone reads besides);
+  `consumer` reads reporting's topics (its own ordered consumers) and asks reporting's queries;
+  `ops` (the antq CLI: imports, dead-letter replay, rebuilds) may do everything."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from shared.contract.subjects import UPLOADS_BUCKET
 
 HERE = Path(__file__).resolve().parent
 CONF = HERE / "nats.conf"
@@ -41,6 +44,38 @@ def service_consumers() -> dict[str, tuple[dict[str, str], tuple[str, ...], tupl
         d = entry.load_app()().definition
         out[entry.name] = ({"intake": INTAKE.name, **{c.name: c.stream for c in d.consumers}}, d.asks, d.listens)
     return out
+
+
+UPLOADS_STREAM = f"OBJ_{UPLOADS_BUCKET}"  # the stream of the uploads object store
+UPLOAD_READERS = ("awards",)  # the services that read an upload (attach-file)
+
+
+def uploads_read() -> list[str]:
+    """Read an upload: its record (the last message on its subject), its chunks (an ordered consumer,
+    whose stream the client looks up by subject: the stream names, not their contents)."""
+    s = UPLOADS_STREAM
+    return [
+        "$JS.API.STREAM.NAMES",
+        f"$JS.API.STREAM.INFO.{s}",
+        f"$JS.API.STREAM.MSG.GET.{s}",
+        f"$JS.API.DIRECT.GET.{s}.>",
+        f"$JS.API.CONSUMER.CREATE.{s}",
+        f"$JS.API.CONSUMER.CREATE.{s}.>",
+        f"$JS.API.CONSUMER.DELETE.{s}.>",
+        f"$JS.FC.{s}.>",
+    ]
+
+
+def uploads_put() -> list[str]:
+    """Put an upload: its chunks and its record, after looking for an earlier one of the same name."""
+    s = UPLOADS_STREAM
+    return [
+        f"$JS.API.STREAM.INFO.{s}",
+        f"$JS.API.STREAM.MSG.GET.{s}",
+        f"$JS.API.DIRECT.GET.{s}.>",
+        f"$O.{UPLOADS_BUCKET}.C.>",
+        f"$O.{UPLOADS_BUCKET}.M.>",
+    ]
 
 
 def service_permissions(
@@ -67,6 +102,8 @@ def service_permissions(
                 f"$JS.ACK.{stream}.{durable}.>",
             ]
     publish += [f"antq.{service}.>", f"antq.dlq.{service}.>", *asks]
+    if service in UPLOAD_READERS:
+        publish += uploads_read()
     subscribe = [
         *listens,
         f"antq.cmd.{service}.>",
@@ -110,9 +147,9 @@ def users() -> list[tuple[str, str, dict[str, Any] | None]]:
     out.append(
         (
             "producer",
-            "external producers: commands (request/reply) and the durable intake only",
+            "external producers: commands (request/reply), the durable intake, and files put in antq-uploads",
             {
-                "publish": {"allow": ["antq.cmd.>", "antq.intake.>"]},
+                "publish": {"allow": ["antq.cmd.>", "antq.intake.>", *uploads_put()]},
                 "subscribe": {"allow": [f"{inbox('producer')}.>"]},
             },
         )

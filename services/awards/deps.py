@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pydantic import Field
+
+from services.awards.domain.model import FileLimits
+from services.awards.files import Files
 from services.awards.rules import Catalogue
 from shared.contract.services import service
 from shared.replicas.walk import ParentHints
@@ -14,6 +18,9 @@ from shared.runtime.settings import ServiceSettings
 
 class AwardsSettings(ServiceSettings):
     http_port: int = service("awards").http_port
+    attachment_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0, description="The largest file of a dossier")
+    dossier_max_bytes: int = Field(default=50 * 1024 * 1024, gt=0, description="The most a dossier's files hold")
+    dossier_max_files: int = Field(default=20, gt=0, description="The most files a dossier has")
 
 
 @dataclass(frozen=True)
@@ -22,3 +29,13 @@ class Awards:
     kit: Kit
     catalogue: Catalogue  # the award forms as dated data (services/awards/data/award-forms.yaml)
     hints: ParentHints = field(default_factory=ParentHints)  # the ids a walk up the tree reads in one query
+
+    @property
+    def files(self) -> Files:
+        """The dossiers' files (awards' database and, once connected, the uploads' object store)."""
+        return Files(self.kit.db, self.kit.js)
+
+    @property
+    def limits(self) -> FileLimits:
+        s = self.settings
+        return FileLimits(s.attachment_max_bytes, s.dossier_max_bytes, s.dossier_max_files)

@@ -8,7 +8,7 @@ import datetime as dt
 
 from services.awards import domain as d
 from services.awards.deps import Awards
-from services.awards.domain import decisions
+from services.awards.domain import decisions, dossier
 from services.awards.rules import Form
 from services.awards.store import AwardsStore
 from shared.authz import is_platform_admin
@@ -190,7 +190,7 @@ async def approve_nomination(cmd: c.ApproveNomination, ctx: Context) -> Handled:
 async def record_decision(cmd: c.RecordDecision, ctx: Context) -> Handled:
     """Each nomination as approve-nomination would approve it, under one number, date and signer; any
     refused refuses the decision whole (the pipeline's transaction writes nothing), naming why for each."""
-    approved: list[decisions.Approved] = []
+    approved: list[dossier.Approved] = []
     refused: list[dict[str, object]] = []
     for item in cmd.nominations:
         try:
@@ -224,10 +224,10 @@ async def record_decision(cmd: c.RecordDecision, ctx: Context) -> Handled:
                 )
             )
         except DomainError as e:
-            refused.append(decisions.refused_item(item.nomination_id, e))
+            refused.append(dossier.refused_item(item.nomination_id, e))
     first = approved[0][1].decided_by if approved else None
     recorded = await ctx.store.decision(d.decision_id(first, cmd.decision_no)) if first is not None else None
-    decision, out, event = decisions.decision(cmd, approved, refused, recorded, ctx.actor, ctx.now)
+    decision, out, event = dossier.decision(cmd, approved, refused, recorded, ctx.actor, ctx.now)
     for new, award, _ in out:
         await ctx.store.save_nomination(new, new.version - 1)
         await ctx.store.save_award(award, None)
@@ -243,6 +243,19 @@ async def record_decision(cmd: c.RecordDecision, ctx: Context) -> Handled:
         },
         [*(e for _, _, e in out), event],
     )
+
+
+async def attach_file(cmd: c.AttachFile, ctx: Context) -> Handled:
+    """The dossier's rules first (who, which status, type and size limits), then the upload itself is
+    checked and copied in (`files`), then the dossier names it."""
+    n = await ctx.store.nomination(cmd.nomination_id)
+    chain, _ = await ctx.store.lineage_chain(n.nominee.unit_id, ctx.today) if n is not None else (None, [])
+    attachment_id = cmd.attachment_id or ctx.new_id()
+    new, event = dossier.attachment(n, cmd, attachment_id, chain, ctx.deps.limits, ctx.actor, ctx.permission, ctx.today)
+    assert n is not None
+    await ctx.deps.files.keep(cmd)
+    await ctx.store.save_nomination(new, n.version)
+    return Handled({"nomination_id": n.nomination_id, "attachment_id": attachment_id, "size": cmd.size}, [event])
 
 
 async def reject_nomination(cmd: c.RejectNomination, ctx: Context) -> Handled:
@@ -308,6 +321,7 @@ COMMANDS: list[CommandSpec] = [
         "record-decision", c.RecordDecision, record_decision, "One decision approving many nominations.", "decide"
     ),
     CommandSpec("reject-nomination", c.RejectNomination, reject_nomination, "Reject with a reason.", "decide"),
+    CommandSpec("attach-file", c.AttachFile, attach_file, "Attach an uploaded file to a nomination's dossier."),
     CommandSpec("confer-award", c.ConferAward, confer_award, "Confer an award, perhaps at a festival."),
     CommandSpec("revoke-award", c.RevokeAward, revoke_award, "Revoke an award (kept, marked revoked).", "decide"),
     CommandSpec("record-gift", c.RecordGift, record_gift, "Record a gift or visit in the ledger."),

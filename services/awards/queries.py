@@ -3,6 +3,7 @@ a tree date, by festival; newest first, paged by the last id); a nominee's histo
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from typing import Any
 
@@ -60,6 +61,30 @@ async def q_award(q: c.AwardQuery, ctx: QCtx) -> dict[str, Any]:
         raise NotFound(f"{what} does not exist", [{"field": "award_id", "value": q.award_id}])
     await _readable(ctx, a.unit_id, ctx.today, what)
     return a.model_dump(mode="json", exclude=set(HIDDEN))
+
+
+async def q_attachment(q: c.AttachmentQuery, ctx: QCtx) -> dict[str, Any]:
+    """A part of a dossier's file, for an actor who may read the nomination (its nominee's unit or above)."""
+    n = await ctx.store.nomination(q.nomination_id)
+    what = f"the files of nomination {q.nomination_id}"
+    if n is None:
+        require_read(ctx.actor, [], what)
+        raise NotFound(f"nomination {q.nomination_id} does not exist", [{"field": "nomination_id"}])
+    await _readable(ctx, n.nominee.unit_id, ctx.today, what)
+    found = next((a for a in n.attachments if a.attachment_id == q.attachment_id), None)
+    if found is None:
+        raise NotFound(
+            f"nomination {q.nomination_id} has no attachment {q.attachment_id}",
+            [{"field": "attachment_id", "value": q.attachment_id}],
+        )
+    data = await ctx.deps.files.read(found.sha256, q.offset, q.length) if q.offset < found.size else b""
+    end = q.offset + len(data)
+    return {
+        **found.model_dump(mode="json"),
+        "offset": q.offset,
+        "data": base64.b64encode(data).decode(),
+        "next": end if end < found.size else None,
+    }
 
 
 async def q_decision(q: c.DecisionQuery, ctx: QCtx) -> dict[str, Any]:
@@ -217,6 +242,7 @@ QUERIES: list[QuerySpec] = [
         "nominations", c.NominationsQuery, q_nominations, "Nominations of a unit's subtree, newest first, paged."
     ),
     QuerySpec("award", c.AwardQuery, q_award, "One award."),
+    QuerySpec("attachment", c.AttachmentQuery, q_attachment, "A part of a dossier's file (base64), in scope."),
     QuerySpec("decision", c.DecisionQuery, q_decision, "A decision (record-decision) with its awards: the annex."),
     QuerySpec("awards", c.AwardsQuery, q_awards, "Awards of a festival or of a unit's subtree, newest first, paged."),
     QuerySpec("history", c.HistoryQuery, q_history, "A nominee's nominations and awards, newest first, paged."),

@@ -4,7 +4,11 @@ Plain nats-py underneath: commands (request/reply or durable intake) and queries
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import mimetypes
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +22,14 @@ from pydantic import BaseModel
 
 from shared.contract.envelope import Actor, new_event
 from shared.contract.services import command_of
-from shared.contract.subjects import command_subject, command_type, intake_subject, ops_subject, query_subject
+from shared.contract.subjects import (
+    UPLOADS_BUCKET,
+    command_subject,
+    command_type,
+    intake_subject,
+    ops_subject,
+    query_subject,
+)
 
 
 def command_envelope(
@@ -73,6 +84,14 @@ class Reply:
     def parse(cls, raw: bytes) -> Reply:
         doc = json.loads(raw)
         return cls(bool(doc.get("ok")), doc.get("id"), doc.get("result") or {}, doc.get("error"))
+
+
+class AttachmentError(Exception):
+    """A file could not be read: the service's error answer."""
+
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(f"{error.get('code')}: {error.get('message')}")
+        self.error = error
 
 
 class Client:
@@ -155,6 +174,34 @@ class Client:
             timeout=self.timeout,
         )
         return str(command_id)
+
+    async def upload(self, data: bytes, name: str, media_type: str | None = None) -> dict[str, Any]:
+        """Put a file in the uploads object store under a fresh name; returns what `attach-file` names
+        it by (upload, name, size, media_type, sha256). The file is attached by the command after."""
+        upload = f"{uuid.uuid4().hex}/{name}"
+        store = await self.nc.jetstream().object_store(UPLOADS_BUCKET)
+        await store.put(upload, data)
+        kind = media_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+        return {"upload": upload, "name": name, "size": len(data), "media_type": kind,
+                "sha256": hashlib.sha256(data).hexdigest()}  # fmt: skip
+
+    async def download(self, nomination_id: str, attachment_id: str) -> tuple[dict[str, Any], bytes]:
+        """An attached file, read part by part with the `attachment` query: (its description, its bytes)."""
+        parts: list[bytes] = []
+        offset: int | None = 0
+        found: dict[str, Any] = {}
+        while offset is not None:
+            params = {"nomination_id": nomination_id, "attachment_id": attachment_id, "offset": offset}
+            reply = await self.query("awards", "attachment", params)
+            if not reply.ok:
+                raise AttachmentError(reply.error or {})
+            found = reply.result
+            parts.append(base64.b64decode(found.pop("data")))
+            offset = found.pop("next")
+        data = b"".join(parts)
+        if hashlib.sha256(data).hexdigest() != found.get("sha256"):
+            raise AttachmentError({"code": "digest_mismatch", "message": "the file read does not have its SHA-256"})
+        return found, data
 
     async def query(self, service: str, name: str, params: dict[str, Any] | BaseModel | None = None) -> Reply:
         """A query in a CloudEvent naming the client's actor (a token, when the client has one, proves it)."""

@@ -72,5 +72,6 @@ def producer_stream(service: str) -> StreamSpec:
     )
 
 
+UPLOADS_BUCKET = f"{ROOT}-uploads"  # the JetStream object store clients put a file in before attaching it
 INTAKE = StreamSpec("ANTQ_INTAKE", (f"{ROOT}.intake.>",), "Durable command intake from external producers")
 DLQ = StreamSpec("ANTQ_DLQ", (f"{ROOT}.dlq.>",), "Dead letters: messages a consumer could not process")

@@ -17,7 +17,7 @@ from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from faststream.nats.prometheus import NatsPrometheusMiddleware
 from faststream.security import BaseSecurity, SASLPlaintext
 from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import DiscardPolicy, ObjectStoreConfig, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 from pydantic import BaseModel, SkipValidation
 
@@ -25,6 +25,7 @@ from shared.contract.envelope import CloudEvent, best_effort_id
 from shared.contract.errors import UnknownCommand, error_reply, internal_reply
 from shared.contract.services import STREAMS
 from shared.contract.subjects import (
+    UPLOADS_BUCKET,
     StreamSpec,
     command_subject,
     event_subject,
@@ -125,6 +126,32 @@ async def ensure_streams(
             except BadRequestError:  # created concurrently by another service
                 pass
         await js.update_stream(config)
+    await ensure_uploads(js, settings)
+
+
+def uploads_config(settings: ServiceSettings) -> ObjectStoreConfig:
+    return ObjectStoreConfig(
+        bucket=UPLOADS_BUCKET,
+        description="Files put by clients before they attach them (awards' attach-file); expire unattached",
+        ttl=settings.upload_ttl_seconds,
+        max_bytes=settings.uploads_max_bytes,
+        storage=StorageType.FILE,
+        replicas=settings.stream_replicas,
+    )
+
+
+async def ensure_uploads(js: JetStreamContext, settings: ServiceSettings) -> None:
+    """The object store of uploads (its stream, OBJ_antq-uploads), created once; its limits kept current."""
+    try:
+        await js.stream_info(f"OBJ_{UPLOADS_BUCKET}")
+    except NotFoundError:
+        with contextlib.suppress(BadRequestError):  # created concurrently by another service
+            await js.create_object_store(UPLOADS_BUCKET, config=uploads_config(settings))
+        return
+    info = await js.stream_info(f"OBJ_{UPLOADS_BUCKET}")
+    config = info.config
+    config.max_age, config.max_bytes = settings.upload_ttl_seconds, settings.uploads_max_bytes
+    await js.update_stream(config)
 
 
 def internal_error(raw: bytes, exc: Exception) -> dict[str, Any]:

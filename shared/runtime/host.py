@@ -240,6 +240,7 @@ class ServiceHost:
         log.info("connecting to nats", extra={"url": self.settings.nats_url})
         await broker.connect()
         js = broker.connection.jetstream()
+        self.kit.js = js
         if self.settings.declare_streams:
             await self._with_backoff("streams", lambda: ensure_streams(js, self.settings))
         self.dead_letters = DeadLetters(js, self.name, self.metrics)

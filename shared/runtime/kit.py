@@ -12,6 +12,7 @@ from collections.abc import Callable
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
+from nats.js import JetStreamContext
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -50,6 +51,7 @@ class Kit:
         self.metrics = Metrics(name)
         self.round_trips = RoundTrips()
         self.stopping = asyncio.Event()  # set when the service begins to stop
+        self.js: JetStreamContext | None = None  # once connected: for a handler that reads the object store
 
     @classmethod
     def create(cls, name: str, settings: ServiceSettings, clock: Clock | None = None) -> Kit:

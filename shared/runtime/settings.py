@@ -35,6 +35,10 @@ class ServiceSettings(BaseSettings):
     declare_streams: bool = Field(default=True, description="Create/update streams at start-up")
     stream_replicas: int = 1
     duplicate_window_seconds: float = 3600.0
+    upload_ttl_seconds: float = Field(
+        default=86_400.0, gt=0, description="How long a file put in the antq-uploads object store is kept unattached"
+    )
+    uploads_max_bytes: int = Field(default=2 * 1024**3, gt=0, description="The antq-uploads object store's size")
     max_payload_bytes: int = 256 * 1024
     max_reply_bytes: int = Field(default=900_000, description="Largest query answer (NATS max_payload is 1 MB)")
     max_deliver: int = 5

@@ -1,15 +1,21 @@
 """The dossier as commendation offices keep it (issue 21), over the bus against the real servers: one
-decision for many awardees and its annex."""
+decision for many awardees and its annex; files attached through the uploads object store."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import json
 import os
 import sys
 from pathlib import Path
 
 import pytest
+from gridfs import AsyncGridFSBucket
+from pymongo import AsyncMongoClient
 
+from shared.client.client import AttachmentError
 from shared.contract import awards as a
 from tests.integration.conftest import uid, wait_events
 from tests.integration.test_awards import DECISION_DAY, Tree, acting, nominate, ok, person, refused
@@ -140,3 +146,107 @@ async def test_one_decision_approves_many_nominations_atomically_or_refuses_it_w
     code, _, stderr = await antq(servers, "awards", "decision", decision_id, "--out", str(tmp_path / "x.docx"),
                                  unit=tree.c, role="officer")  # fmt: skip
     assert code == 1 and "forbidden" in stderr and not (tmp_path / "x.docx").exists()
+
+
+async def test_a_dossier_takes_files_checked_kept_and_read_only_in_scope(servers, tree, awards, tmp_path) -> None:
+    pdf = b"%PDF-1.7\n" + os.urandom(300_000)
+    jpeg = b"\xff\xd8\xff\xe0\x00\x10JFIF" + os.urandom(1_500_000)  # three parts of 512 KiB to read
+    async with (
+        acting(servers, tree.w, "officer") as officer,
+        acting(servers, tree.c, "officer") as other_commune,
+    ):
+        nid = ok(await officer.send(nominate(tree)))["nomination_id"]
+
+        async def attach(data: bytes, name: str, kind: str = "to_trinh", **override: object):
+            ref = {**await officer.upload(data, name), **override}
+            return await officer.command("awards", "attach-file", {"nomination_id": nid, "kind": kind, **ref})
+
+        first = ok(await attach(pdf, "To-trinh.pdf"))
+        second = ok(await attach(jpeg, "Anh-ngay-hoi.jpg", "photo"))
+        dossier = ok(await officer.query("awards", "nomination", {"nomination_id": nid}))
+        listed = {a["attachment_id"]: a for a in dossier["attachments"]}
+        assert listed[first["attachment_id"]]["media_type"] == "application/pdf"
+        assert (
+            listed[second["attachment_id"]]["size"] == len(jpeg) and listed[second["attachment_id"]]["kind"] == "photo"
+        )
+        found, data = await officer.download(nid, second["attachment_id"])
+        assert data == jpeg and found["sha256"] == hashlib.sha256(jpeg).hexdigest()
+
+        # out of scope: neither the file nor that it exists
+        with pytest.raises(AttachmentError) as denied:
+            await other_commune.download(nid, first["attachment_id"])
+        assert denied.value.error["code"] == "forbidden"
+
+        # refusals, each with its rule and a message a person reads
+        big = refused(await attach(os.urandom(60 * 1024 * 1024), "Ho-so.pdf"), "rule_violation", "file_size")
+        assert "60.0 MB" in big["message"] and "at most 20 MB" in big["message"]
+        exe = b"MZ\x90\x00" + os.urandom(4000)
+        odd = refused(
+            await attach(exe, "setup.exe", media_type="application/x-msdownload"),
+            "rule_violation",
+            "media_type_allowed",
+        )
+        assert "application/x-msdownload" in odd["message"] and "PDF (application/pdf)" in odd["message"]
+        disguised = refused(await attach(exe, "Bao-cao.pdf"), "rule_violation", "content_matches_type")
+        assert "its content is not PDF" in disguised["message"]
+        refused(await attach(pdf, "x.pdf", sha256="0" * 64), "rule_violation", "sha256_matches")
+        refused(await attach(pdf, "x.pdf", size=len(pdf) + 1), "rule_violation", "size_matches")
+        refused(await attach(pdf, "x.pdf", upload="no-such/upload.pdf"), "not_found", "upload_exists")
+        # whoever knows a kept file's digest but not its bytes cannot attach it (and then read it): an upload
+        # whose record claims the PDF's size and digest over other bytes is refused
+        forged = await officer.upload(b"%PDF-" + os.urandom(len(pdf) - 5), "forged.pdf")
+        store = await officer.nc.jetstream().object_store("antq-uploads")
+        info = await store.get_info(forged["upload"])
+        info.digest = "SHA-256=" + base64.urlsafe_b64encode(hashlib.sha256(pdf).digest()).decode()
+        meta = "$O.antq-uploads.M." + base64.urlsafe_b64encode(forged["upload"].encode()).decode()
+        await officer.nc.jetstream().publish(meta, json.dumps(info.as_dict()).encode(), headers={"Nats-Rollup": "sub"})
+        claim = {**forged, "sha256": hashlib.sha256(pdf).hexdigest()}
+        refused(await officer.command("awards", "attach-file", {"nomination_id": nid, "kind": "other", **claim}),
+                "rule_violation", "sha256_matches")  # fmt: skip
+        refused(await other_commune.send(a.AttachFile(nomination_id=nid, kind="other", name="a.pdf",
+                                                      media_type="application/pdf", size=10, sha256="1" * 64,
+                                                      upload="u")), "forbidden")  # fmt: skip
+        dossier = ok(await officer.query("awards", "nomination", {"nomination_id": nid}))
+        assert len(dossier["attachments"]) == 2  # nothing refused joined it
+
+    events = await wait_events(
+        tree.admin, lambda e: e["subject"] == nid and e["type"].endswith(".attached.v1"), 2,
+        subject="antq.awards.>", stream="ANTQ_AWARDS",
+    )  # fmt: skip
+    assert [e["data"]["attachment"]["name"] for e in events] == ["To-trinh.pdf", "Anh-ngay-hoi.jpg"]
+    assert "data" not in events[0]["data"]["attachment"]  # the event names the file; its content stays with awards
+
+    # the command line: attach a file and get it back
+    path = tmp_path / "Bien-ban.pdf"
+    path.write_bytes(pdf[:1000])
+    code, out, err = await antq(servers, "awards", "attach", nid, str(path), "--kind", "bien_ban")
+    assert code == 0 and "attached to nomination" in out, err + out
+    attachment_id = out.split("attachment ")[-1].split()[0]
+    code, out, err = await antq(servers, "awards", "attachment", "get", nid, attachment_id,
+                                "--out", str(tmp_path / "copy.pdf"))  # fmt: skip
+    assert code == 0, err + out
+    assert (tmp_path / "copy.pdf").read_bytes() == pdf[:1000]
+    code, _, err = await antq(servers, "awards", "attachment", "get", nid, attachment_id, "--out",
+                              str(tmp_path / "no.pdf"), unit=tree.c, role="officer")  # fmt: skip
+    assert code == 1 and "forbidden" in err and not (tmp_path / "no.pdf").exists()
+
+    # a backup carries the files: the awards database dumped and restored under another name
+    db = awards.kit.db.name
+    dump = tmp_path / "dump"
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "deploy.backup", "dump", "--url",
+                                                servers.mongodb_url, "--out", str(dump), "--db", db)  # fmt: skip
+    assert await proc.wait() == 0
+    copy = f"antq_restored_{uid('x')[2:10]}"
+    (dump / db).rename(dump / copy)
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "deploy.backup", "restore", "--url",
+                                                servers.mongodb_url, "--from", str(dump))  # fmt: skip
+    assert await proc.wait() == 0
+    client = AsyncMongoClient(servers.mongodb_url)
+    try:
+        stream = await AsyncGridFSBucket(client[copy], bucket_name="attachments").open_download_stream(
+            hashlib.sha256(jpeg).hexdigest()
+        )
+        assert await stream.read() == jpeg
+    finally:
+        await client.drop_database(copy)
+        await client.close()

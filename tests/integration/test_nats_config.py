@@ -191,6 +191,22 @@ async def test_each_user_can_do_its_job_and_nothing_else(secured: str, servers) 
             "register-unit",
             r.RegisterUnit(name="Xã", kind="commune", parent_id=province, valid_from="2025-01-01"),
         )
+        # a producer puts a file in antq-uploads; awards, as its user, reads it into a dossier
+        nominated = await producer.command(
+            "awards",
+            "submit-nomination",
+            {"nominee": {"kind": "collective", "unit_id": province}, "award_form": "bang_khen_chu_tich_ubnd_tinh",
+             "year": 2026, "achievement": "Tỉnh điển hình"},
+        )  # fmt: skip
+        assert nominated.ok, nominated.error
+        pdf = b"%PDF-1.7\n" + os.urandom(200_000)
+        ref = await producer.upload(pdf, "To-trinh.pdf")
+        attached = await producer.command(
+            "awards", "attach-file", {"nomination_id": nominated.result["nomination_id"], "kind": "to_trinh", **ref}
+        )
+        assert attached.ok, attached.error
+        _, data = await ops.download(nominated.result["nomination_id"], attached.result["attachment_id"])
+        assert data == pdf
         # an operator reads both services' consumer status (antq.ops.<service>.>)
         status = await ops.ops("awards", "consumers")
         assert status.ok and {c["consumer"] for c in status.result["consumers"]} == {"intake", "units", "festivals"}
@@ -325,6 +341,11 @@ async def permission_matrix(secured: str) -> dict[str, bool]:
     await check("producer", "publish an event", js_publish("antq.registry.unit.registered.v1"))
     await check("producer", "ask a query", request("antq.query.registry.units"))
     await check("producer", "read a stream", read("ANTQ_REGISTRY", "antq.registry.>"))
+    # uploads: producers put, awards reads; no one else reads them, and a producer reads no upload's chunks
+    await check("producer", "read uploads' chunks", read("OBJ_antq-uploads", "$O.antq-uploads.C.>"))
+    await check("registry", "read uploads' chunks", read("OBJ_antq-uploads", "$O.antq-uploads.C.>"))
+    await check("consumer", "put an upload", js_publish("$O.antq-uploads.C.x"))
+    await check("reporting", "put an upload", js_publish("$O.antq-uploads.C.x"))
     await check("consumer", "send a command", request("antq.cmd.registry.register-unit"))
     await check("consumer", "use the intake", js_publish("antq.intake.registry.register-unit"))
     await check("consumer", "ask registry a query", request("antq.query.registry.units"))

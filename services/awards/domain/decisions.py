@@ -7,24 +7,17 @@ Pure: no I/O; the handler reads first, then calls one of these, then saves."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
 from services.awards.domain.authority import grantor_of, province_of, require_decider
 from services.awards.domain.gifts import record_gift
 from services.awards.domain.model import (
     Ancestor,
     Award,
-    Decision,
     Gift,
     KnownFestival,
     Nomination,
-    sort_key,
-)
-from services.awards.domain.model import (
-    decision_id as make_decision_id,
 )
 from services.awards.domain.workflow import (
     approve,
@@ -40,7 +33,7 @@ from services.awards.rules import Catalogue, Form
 from shared.authz import Permission, require_role, require_scope
 from shared.contract import awards as c
 from shared.contract.envelope import Actor
-from shared.contract.errors import Conflict, DomainError, Forbidden, NotFound, RuleViolation
+from shared.contract.errors import Conflict, NotFound, RuleViolation
 from shared.contract.events import DomainEvent
 
 Chain = Sequence[Ancestor] | None  # None: a unit awards has not seen (yet)
@@ -204,93 +197,6 @@ def approval(
     if taken:
         raise Conflict(f"award {award_id} already exists", [{"field": "award_id"}])
     return approve(n, cmd, award_id, form, catalogue, authority, actor, today, now, list(successors), earned_by)
-
-
-Approved = tuple[Nomination, Award, DomainEvent]
-
-
-def refused_item(nomination_id: str, error: DomainError) -> dict[str, Any]:
-    """One nomination a decision cannot approve, and why (what approve-nomination would answer)."""
-    rule = next((d["rule"] for d in error.details if isinstance(d, dict) and "rule" in d), None)
-    return {"nomination_id": nomination_id, "code": error.code, "rule": rule, "message": error.message}
-
-
-def decision(
-    cmd: c.RecordDecision,
-    approved: Sequence[Approved],
-    refused: Sequence[dict[str, Any]],
-    recorded: Decision | None,
-    actor: Actor,
-    now: dt.datetime,
-) -> tuple[Decision, list[Approved], DomainEvent]:
-    """One decision over many nominations, each approved as `approval` would (`approved`) or refused
-    (`refused`: the reason for each): all of them, under one granting authority, or none. `recorded`:
-    a decision already stored under the same id (the same authority and number)."""
-    refused = list(refused)
-    authority = approved[0][1].decided_by if approved else None
-    for n, award, _ in approved:
-        if award.decided_by != authority:
-            assert authority is not None
-            refused.append(
-                {
-                    "nomination_id": n.nomination_id,
-                    "code": "rule_violation",
-                    "rule": "one_authority",
-                    "message": f"nomination {n.nomination_id} is decided by {award.decided_by.name} "
-                    f"({award.decided_by.unit_id or 'outside the province'}), not by {authority.name} "
-                    f"({authority.unit_id or 'outside the province'}), who decides the first one listed",
-                }
-            )
-    if refused:
-        order = {i.nomination_id: k for k, i in enumerate(cmd.nominations)}
-        refused.sort(key=lambda r: order.get(r["nomination_id"], 0))
-        message = (
-            f"decision {cmd.decision_no} was not recorded: {len(refused)} of {len(cmd.nominations)} nominations "
-            "cannot be approved under it (the reason for each is in details); nothing was approved"
-        )
-        if all(r["code"] == "forbidden" for r in refused):
-            raise Forbidden(message, refused)
-        raise RuleViolation(message, refused)
-    assert authority is not None
-    decision_id = make_decision_id(authority, cmd.decision_no)
-    if recorded is not None:
-        on = recorded.decision_date.isoformat()
-        raise Conflict(
-            f"decision {cmd.decision_no} of {authority.name} is already recorded ({on}, "
-            f"{len(recorded.nominations)} nominations): a decision is recorded once",
-            [{"field": "decision_no", "value": cmd.decision_no, "rule": "decision_recorded_once", "id": decision_id}],
-        )
-    out: list[Approved] = []
-    listed: list[c.DecidedNomination] = []
-    for n, award, event in approved:
-        award = award.model_copy(update={"signer": cmd.signer, "decision_id": decision_id})
-        data = event.data.model_copy(update={"signer": cmd.signer, "decision_id": decision_id})
-        out.append((n, award, dataclasses.replace(event, data=data)))
-        listed.append(
-            c.DecidedNomination(
-                nomination_id=n.nomination_id,
-                award_id=award.award_id,
-                award_form=award.award_form,
-                nominee=award.nominee,
-                nominee_unit_name=award.unit_name,
-                achievement=award.achievement,
-                amount_vnd=award.amount_vnd,
-            )
-        )
-    d = Decision(
-        decision_id=decision_id,
-        decision_no=cmd.decision_no,
-        decision_date=cmd.decision_date,
-        signer=cmd.signer,
-        title=cmd.title,
-        decided_by=authority,
-        recorded_by=actor.id,
-        nominations=listed,
-        created_at=now,
-        sort_key=sort_key(cmd.decision_date, now, decision_id),
-    )
-    data = c.DecisionRecorded(**d.model_dump(exclude={"created_at", "sort_key"}))
-    return d, out, DomainEvent("decision", "recorded", decision_id, data, 1)
 
 
 # ------------------------------------------------------------------------------------ awards

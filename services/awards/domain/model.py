@@ -47,6 +47,26 @@ class Step(BaseModel):
     note: str | None = None
 
 
+class Attachment(BaseModel):
+    """A file of the dossier: what it is and its digest; its content is kept by `files`, by digest."""
+
+    attachment_id: str
+    kind: str
+    name: str
+    media_type: str
+    size: int
+    sha256: str
+    attached_on: dt.date
+    attached_by: str
+
+
+@dataclass(frozen=True)
+class FileLimits:
+    file_bytes: int
+    dossier_bytes: int
+    files: int
+
+
 class Nomination(BaseModel):
     nomination_id: str
     nominee: c.NomineeFact
@@ -65,6 +85,7 @@ class Nomination(BaseModel):
     decision_no: str | None = None
     decision_date: dt.date | None = None
     award_id: str | None = None
+    attachments: list[Attachment] = []
     created_at: dt.datetime
     sort_key: str = Field(description="Newest first: submitted_on, then arrival, then id.")
     version: int = 1

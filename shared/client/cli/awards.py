@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 import typer
 from pydantic import ValidationError
@@ -238,3 +238,51 @@ def commands(awards_app: typer.Typer) -> None:
         if out is not None:
             annex.write(decision, out, forms)
             console.print(f"annex written: {out}")
+
+    @awards_app.command("attach")
+    def awards_attach(
+        nomination: Annotated[str, typer.Argument(help="the nomination's id")],
+        file: Annotated[Path, typer.Argument(help="a PDF, JPEG, PNG, DOCX or XLSX file", exists=True, dir_okay=False)],
+        kind: Annotated[
+            str, typer.Option(help="to_trinh, bao_cao_thanh_tich, bien_ban, bien_ban_hoi_dong, photo or other")
+        ] = "other",
+    ) -> None:
+        """Attach a file to a nomination's dossier: it is uploaded to the antq-uploads object store, then
+        attach-file names it (awards checks it and keeps it)."""
+        kinds = get_args(c.AttachmentKind)
+        if kind not in kinds:
+            fail(f"{kind!r} is not a kind of file: use {', '.join(kinds)}", USAGE)
+        data = file.read_bytes()
+
+        async def go(client: Any) -> Any:
+            ref = await client.upload(data, file.name)
+            return await client.command("awards", "attach-file", {"nomination_id": nomination, "kind": kind, **ref})
+
+        result = answer(run(go))
+        console.print(f"{file.name} attached to nomination {nomination}: attachment {result['attachment_id']}")
+
+    attachment_app = typer.Typer(help="A dossier's files.", no_args_is_help=True)
+    awards_app.add_typer(attachment_app, name="attachment")
+
+    @attachment_app.command("get")
+    def attachment_get(
+        nomination: Annotated[str, typer.Argument(help="the nomination's id")],
+        attachment: Annotated[str, typer.Argument(help="the attachment's id (listed with the nomination)")],
+        out: Annotated[Path | None, typer.Option(help="where to write it (default: its name, here)")] = None,
+    ) -> None:
+        """Download a file of a dossier (only an actor who may read the nomination may)."""
+        from shared.client.client import AttachmentError
+
+        async def go(client: Any) -> Any:
+            try:
+                return await client.download(nomination, attachment)
+            except AttachmentError as exc:
+                return exc
+
+        got = run(go)
+        if isinstance(got, AttachmentError):
+            fail(f"{got.error.get('code')}: {got.error.get('message')}", 1)
+        found, data = got
+        target = out or Path(Path(found["name"]).name)
+        target.write_bytes(data)
+        console.print(f"{found['name']} ({len(data)} bytes, SHA-256 checked) written to {target}")

@@ -34,6 +34,15 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {  # where a rule spans fields
     ("awards", "awards"): {"unit_id": "hue-19753", "year": 2025},
     ("awards", "history"): {"nominee": {"kind": "collective", "unit_id": "hue-19753"}},
     ("awards", "gifts"): {"unit_id": "hue-19753", "year": 2025},
+    ("awards", "attach-file"): {
+        "nomination_id": "01a2496b-3a9c-7000-994c-1979c02a8b36",
+        "kind": "to_trinh",
+        "name": "To-trinh-khen-thuong.pdf",
+        "media_type": "application/pdf",
+        "size": 182044,
+        "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        "upload": "5b1f0e6c9d3a4f7e8a2b1c0d9e8f7a6b/To-trinh-khen-thuong.pdf",
+    },
     ("awards", "decision"): {"decision_no": "12/QĐ-UBND", "unit_id": "hue-19753"},
     ("notifications", "add-recipient"): {
         "scope_unit_id": "hue",

@@ -7,6 +7,7 @@ deleted), and the ledger of gifts and visits."""
 from shared.contract.awards.commands import (
     COMMANDS,
     ApproveNomination,
+    AttachFile,
     ConferAward,
     DecisionItem,
     Nominee,
@@ -21,6 +22,7 @@ from shared.contract.awards.commands import (
 )
 from shared.contract.awards.events import (
     EVENTS,
+    AttachmentFact,
     Authority,
     AwardConferred,
     AwardRevoked,
@@ -28,6 +30,7 @@ from shared.contract.awards.events import (
     DecisionRecorded,
     GiftRecorded,
     NominationApproved,
+    NominationAttached,
     NominationRejected,
     NominationResubmitted,
     NominationReturned,
@@ -36,7 +39,9 @@ from shared.contract.awards.events import (
     PersonFact,
 )
 from shared.contract.awards.kinds import (
+    MEDIA_TYPES,
     SERVICE,
+    AttachmentKind,
     AwardStatus,
     BeneficiaryKind,
     DecisionNo,
@@ -44,9 +49,11 @@ from shared.contract.awards.kinds import (
     GrantingLevel,
     NominationStatus,
     NomineeKind,
+    Sha256,
 )
 from shared.contract.awards.queries import (
     QUERIES,
+    AttachmentQuery,
     AwardQuery,
     AwardsQuery,
     DecisionQuery,
@@ -63,9 +70,14 @@ from shared.contract.awards.queries import (
 __all__ = [
     "COMMANDS",
     "EVENTS",
+    "MEDIA_TYPES",
     "QUERIES",
     "SERVICE",
     "ApproveNomination",
+    "AttachFile",
+    "AttachmentFact",
+    "AttachmentKind",
+    "AttachmentQuery",
     "Authority",
     "AwardConferred",
     "AwardQuery",
@@ -88,6 +100,7 @@ __all__ = [
     "HistoryQuery",
     "Limit",
     "NominationApproved",
+    "NominationAttached",
     "NominationQuery",
     "NominationRejected",
     "NominationResubmitted",
@@ -107,5 +120,6 @@ __all__ = [
     "ReturnNomination",
     "RevokeAward",
     "RulesQuery",
+    "Sha256",
     "SubmitNomination",
 ]

@@ -6,7 +6,7 @@ from typing import Annotated, Self
 
 from pydantic import Field, model_validator
 
-from shared.contract.awards.kinds import BeneficiaryKind, DecisionNo, FormCode, NomineeKind
+from shared.contract.awards.kinds import AttachmentKind, BeneficiaryKind, DecisionNo, FormCode, NomineeKind, Sha256
 from shared.contract.types import Day, Id, Model, Name, Text, Vnd, Year
 
 # ---------------------------------------------------------------- commands
@@ -100,6 +100,23 @@ class RecordDecision(Model):
         return self
 
 
+class AttachFile(Model):
+    """Attach a file to a nomination's dossier: first put it in the JetStream object store `antq-uploads`
+    (under `upload`), then name it here with its size, media type and SHA-256. Awards checks them
+    against the upload and the limits and keeps the file; the upload expires on its own."""
+
+    nomination_id: Id
+    attachment_id: Id | None = Field(default=None, description="Default: one is made.")
+    kind: AttachmentKind
+    name: Name = Field(description="The file's name as shown, e.g. 'To-trinh-khen-thuong.pdf'.")
+    media_type: Annotated[str, Field(min_length=1, max_length=255, description="e.g. application/pdf")]
+    size: Annotated[int, Field(ge=0, le=2**40, description="Bytes.")]
+    sha256: Sha256
+    upload: Annotated[
+        str, Field(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f]+$", description="Its name in antq-uploads.")
+    ]
+
+
 class RejectNomination(Model):
     nomination_id: Id
     reason: Text
@@ -148,6 +165,7 @@ COMMANDS: dict[str, type[Model]] = {
     "approve-nomination": ApproveNomination,
     "record-decision": RecordDecision,
     "reject-nomination": RejectNomination,
+    "attach-file": AttachFile,
     "confer-award": ConferAward,
     "revoke-award": RevokeAward,
     "record-gift": RecordGift,

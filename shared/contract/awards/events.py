@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.contract.awards.kinds import BeneficiaryKind, GrantingLevel, NomineeKind
+from shared.contract.awards.kinds import AttachmentKind, BeneficiaryKind, GrantingLevel, NomineeKind
 from shared.contract.types import Fact
 
 # ---------------------------------------------------------------- events
@@ -112,6 +112,24 @@ class DecisionRecorded(Fact):
     nominations: list[DecidedNomination]
 
 
+class AttachmentFact(Fact):
+    attachment_id: str
+    kind: AttachmentKind
+    name: str
+    media_type: str
+    size: int
+    sha256: str
+    attached_on: dt.date
+    attached_by: str
+
+
+class NominationAttached(Fact):
+    """A file joined a nomination's dossier (its content stays with awards; read it with `attachment`)."""
+
+    nomination_id: str
+    attachment: AttachmentFact
+
+
 class NominationRejected(Fact):
     nomination_id: str
     reason: str
@@ -156,6 +174,7 @@ EVENTS: dict[tuple[str, str], type[Fact]] = {
     ("nomination", "resubmitted"): NominationResubmitted,
     ("nomination", "approved"): NominationApproved,
     ("nomination", "rejected"): NominationRejected,
+    ("nomination", "attached"): NominationAttached,
     ("decision", "recorded"): DecisionRecorded,
     ("award", "conferred"): AwardConferred,
     ("award", "revoked"): AwardRevoked,

@@ -25,3 +25,13 @@ FormCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,79}$", description="
 DecisionNo = Annotated[
     str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$", description="e.g. 1234/QĐ-UBND")
 ]
+AttachmentKind = Literal["to_trinh", "bao_cao_thanh_tich", "bien_ban", "bien_ban_hoi_dong", "photo", "other"]
+# tờ trình, báo cáo thành tích, biên bản họp, biên bản của Hội đồng Thi đua – Khen thưởng, ảnh, khác
+MEDIA_TYPES: dict[str, str] = {  # the allow-list: media type → what it is
+    "application/pdf": "PDF",
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "DOCX",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "XLSX",
+}
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="The file's SHA-256, 64 lowercase hex digits.")]

@@ -45,6 +45,15 @@ class AwardQuery(Model):
     award_id: Id
 
 
+class AttachmentQuery(Model):
+    """A part of an attached file (base64), from `offset`: ask again from `next` until it is null."""
+
+    nomination_id: Id
+    attachment_id: Id
+    offset: Annotated[int, Field(default=0, ge=0)] = 0
+    length: Annotated[int, Field(default=524_288, ge=1, le=524_288, description="Bytes (at most 512 KiB).")] = 524_288
+
+
 class DecisionQuery(Model):
     """A decision recorded with `record-decision` and its awards (the annex's list)."""
 
@@ -130,6 +139,7 @@ QUERIES: dict[str, type[Model]] = {
     "nominations": NominationsQuery,
     "award": AwardQuery,
     "decision": DecisionQuery,
+    "attachment": AttachmentQuery,
     "awards": AwardsQuery,
     "history": HistoryQuery,
     "gifts": GiftsQuery,

@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 
 from services.awards import domain as d
+from services.awards.domain import dossier
 from services.awards.rules import load
 from shared.contract import awards as c
 from shared.contract.envelope import Actor
@@ -254,6 +255,7 @@ def test_what_a_submission_records():
         "decision_no": None,
         "decision_date": None,
         "award_id": None,
+        "attachments": [],
         "version": 1,
     }
     assert n.sort_key == d.sort_key(TODAY, NOW, "n1")
@@ -555,7 +557,6 @@ def test_what_the_rules_query_shows_of_a_form():
 
 
 def test_a_decision_over_many_is_one_authoritys_and_refused_whole_with_each_reason():
-    from services.awards.domain import decisions
 
     one = approved()
     n2, award2, e2 = approved()
@@ -570,7 +571,7 @@ def test_a_decision_over_many_is_one_authoritys_and_refused_whole_with_each_reas
     )
     gone = {"nomination_id": "n3", "code": "not_found", "rule": None, "message": "nomination n3 does not exist"}
     with pytest.raises(RuleViolation) as refused:
-        decisions.decision(cmd, [one, (n2, award2, e2)], [gone], None, OFFICER, NOW)
+        dossier.decision(cmd, [one, (n2, award2, e2)], [gone], None, OFFICER, NOW)
     assert [(x["nomination_id"], x.get("rule") or x["code"]) for x in refused.value.details] == [
         ("n2", "one_authority"),
         ("n3", "not_found"),
@@ -578,11 +579,11 @@ def test_a_decision_over_many_is_one_authoritys_and_refused_whole_with_each_reas
     assert "2 of 3 nominations" in refused.value.message
     forbidden = {"nomination_id": "n2", "code": "forbidden", "rule": "granting_authority", "message": "…"}
     with pytest.raises(DomainError) as only_forbidden:
-        decisions.decision(cmd, [one], [forbidden], None, OFFICER, NOW)
+        dossier.decision(cmd, [one], [forbidden], None, OFFICER, NOW)
     assert only_forbidden.value.code == "forbidden"
 
     cmd = cmd.model_copy(update={"nominations": cmd.nominations[:1]})
-    decision, out, event = decisions.decision(cmd, [one], [], None, OFFICER, NOW)
+    decision, out, event = dossier.decision(cmd, [one], [], None, OFFICER, NOW)
     assert decision.decision_id == "w:7-QD-UBND" and decision.decided_by == AUTHORITY
     ((_, award, approval),) = out
     assert (award.signer, award.decision_id) == ("Trần Văn B", "w:7-QD-UBND")
@@ -590,6 +591,48 @@ def test_a_decision_over_many_is_one_authoritys_and_refused_whole_with_each_reas
     assert (event.aggregate, event.name, event.subject) == ("decision", "recorded", "w:7-QD-UBND")
     assert [x.nomination_id for x in event.data.nominations] == ["n1"]
     with pytest.raises(Conflict):
-        decisions.decision(cmd, [one], [], decision, OFFICER, NOW)
+        dossier.decision(cmd, [one], [], decision, OFFICER, NOW)
     outside = c.Authority(kind="outside", level="outside", name="Bộ trưởng Bộ Công an")
     assert d.decision_id(outside, "123/QĐ-BCA") == "outside-Bo-truong-Bo-Cong-an:123-QD-BCA"
+
+
+def test_a_dossier_takes_allowed_files_within_its_limits_while_it_is_open():
+    n, _ = nominated()
+    limits = d.FileLimits(file_bytes=20 * 2**20, dossier_bytes=50 * 2**20, files=4)
+
+    def attach(n, size=1000, media_type="application/pdf", attachment_id="f1", actor=OFFICER):
+        cmd = c.AttachFile(nomination_id="n1", kind="to_trinh", name="a.pdf", media_type=media_type, size=size,
+                           sha256="a" * 64, upload="u/a.pdf")  # fmt: skip
+        return dossier.attachment(n, cmd, attachment_id, [H, W, P], limits, actor, "operate", TODAY)
+
+    def rule(exc) -> str:
+        return exc.value.details[0]["rule"]
+
+    one, e = attach(n)
+    assert [a.attachment_id for a in one.attachments] == ["f1"] and one.version == n.version + 1
+    assert (e.name, e.aggregate_version, e.data.attachment.sha256) == ("attached", one.version, "a" * 64)
+    with pytest.raises(RuleViolation) as big:
+        attach(n, size=20 * 2**20 + 1)
+    assert rule(big) == "file_size" and "20.0 MB; a file may be at most 20 MB" in big.value.message
+    with pytest.raises(RuleViolation) as exe:
+        attach(n, media_type="application/x-msdownload")
+    assert rule(exe) == "media_type_allowed"
+    two, _ = attach(one, size=20 * 2**20, attachment_id="f2")
+    three, _ = attach(two, size=20 * 2**20, attachment_id="f3")
+    with pytest.raises(RuleViolation) as full:  # 40 MB and 1000 bytes held
+        attach(three, size=10 * 2**20, attachment_id="f4")
+    assert rule(full) == "dossier_size" and "at most 50 MB" in full.value.message
+    four, _ = attach(three, size=1, attachment_id="f4")
+    with pytest.raises(RuleViolation) as many:
+        attach(four, size=1, attachment_id="f5")
+    assert rule(many) == "dossier_files"
+    with pytest.raises(Conflict):
+        attach(one, attachment_id="f1")
+    decided = one.model_copy(update={"status": "approved"})
+    with pytest.raises(Conflict) as closed:
+        attach(decided, attachment_id="f9")
+    assert rule(closed) == "dossier_open"
+    stranger = Actor(id="x", unit="c", role="officer")
+    with pytest.raises(DomainError) as out:
+        attach(n, actor=stranger)
+    assert out.value.code == "forbidden"

@@ -1,0 +1,174 @@
+"""The dossier beyond one nomination's workflow: files joined to it, and one decision approving many
+nominations at once (each approved as `decisions.approval` approves it, all under one authority, or
+none).
+
+Pure: no I/O; the handler reads first (and checks the upload itself), then calls one of these, then saves."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from services.awards.domain.decisions import Chain, ids, known_chain, missing, refuse_unknown
+from services.awards.domain.model import Attachment, Award, Decision, FileLimits, Nomination, sort_key
+from services.awards.domain.model import decision_id as make_decision_id
+from shared.authz import Permission, require_scope
+from shared.contract import awards as c
+from shared.contract.envelope import Actor
+from shared.contract.errors import Conflict, DomainError, Forbidden, RuleViolation
+from shared.contract.events import DomainEvent
+
+DOSSIER_OPEN = ("submitted", "returned", "resubmitted")  # files may join it until it is decided
+MB = 1024 * 1024
+
+
+def attachment(
+    n: Nomination | None,
+    cmd: c.AttachFile,
+    attachment_id: str,
+    chain: Chain,
+    limits: FileLimits,
+    actor: Actor,
+    permission: Permission,
+    today: dt.date,
+) -> tuple[Nomination, DomainEvent]:
+    """An officer of the nominee's unit or above, or of the granting unit (the council's minutes), adds a
+    file to a dossier not yet decided, within the limits: the allow-listed media types, the size of a
+    file and of the dossier, the number of files. The upload itself is checked by the handler after."""
+    what = f"attach a file to nomination {cmd.nomination_id}"
+    if n is None:
+        raise refuse_unknown(actor, permission, what, missing(cmd.nomination_id))
+    known = known_chain(chain, n.nominee.unit_id, today)
+    require_scope(actor, [*ids(known), *([n.grantor.unit_id] if n.grantor.unit_id else [])], permission, what)
+    if n.status not in DOSSIER_OPEN:
+        raise Conflict(
+            f"nomination {n.nomination_id} is {n.status}: files join a dossier until it is decided",
+            [{"field": "status", "value": n.status, "rule": "dossier_open"}],
+        )
+    if cmd.media_type not in c.MEDIA_TYPES:
+        allowed = ", ".join(f"{v} ({k})" for k, v in c.MEDIA_TYPES.items())
+        raise RuleViolation(
+            f"{cmd.name}: media type {cmd.media_type} is not accepted; a dossier takes {allowed}",
+            [{"field": "media_type", "value": cmd.media_type, "rule": "media_type_allowed"}],
+        )
+    if cmd.size > limits.file_bytes:
+        raise RuleViolation(
+            f"{cmd.name} is {cmd.size / MB:.1f} MB; a file may be at most {limits.file_bytes / MB:.0f} MB",
+            [{"field": "size", "value": cmd.size, "rule": "file_size", "limit": limits.file_bytes}],
+        )
+    if any(a.attachment_id == attachment_id for a in n.attachments):
+        raise Conflict(f"attachment {attachment_id} already exists", [{"field": "attachment_id"}])
+    if len(n.attachments) >= limits.files:
+        raise RuleViolation(
+            f"the dossier already has {len(n.attachments)} files, the most it may have",
+            [{"rule": "dossier_files", "limit": limits.files}],
+        )
+    total = sum(a.size for a in n.attachments) + cmd.size
+    if total > limits.dossier_bytes:
+        raise RuleViolation(
+            f"with {cmd.name} the dossier would hold {total / MB:.1f} MB; a dossier may hold at most "
+            f"{limits.dossier_bytes / MB:.0f} MB",
+            [{"field": "size", "value": cmd.size, "rule": "dossier_size", "limit": limits.dossier_bytes}],
+        )
+    kept = Attachment(
+        attachment_id=attachment_id,
+        kind=cmd.kind,
+        name=cmd.name,
+        media_type=cmd.media_type,
+        size=cmd.size,
+        sha256=cmd.sha256,
+        attached_on=today,
+        attached_by=actor.id,
+    )
+    new = n.model_copy(update={"attachments": [*n.attachments, kept], "version": n.version + 1})
+    data = c.NominationAttached(nomination_id=n.nomination_id, attachment=c.AttachmentFact(**kept.model_dump()))
+    return new, DomainEvent("nomination", "attached", n.nomination_id, data, new.version)
+
+
+Approved = tuple[Nomination, Award, DomainEvent]
+
+
+def refused_item(nomination_id: str, error: DomainError) -> dict[str, Any]:
+    """One nomination a decision cannot approve, and why (what approve-nomination would answer)."""
+    rule = next((d["rule"] for d in error.details if isinstance(d, dict) and "rule" in d), None)
+    return {"nomination_id": nomination_id, "code": error.code, "rule": rule, "message": error.message}
+
+
+def decision(
+    cmd: c.RecordDecision,
+    approved: Sequence[Approved],
+    refused: Sequence[dict[str, Any]],
+    recorded: Decision | None,
+    actor: Actor,
+    now: dt.datetime,
+) -> tuple[Decision, list[Approved], DomainEvent]:
+    """One decision over many nominations, each approved as `approval` would (`approved`) or refused
+    (`refused`: the reason for each): all of them, under one granting authority, or none. `recorded`:
+    a decision already stored under the same id (the same authority and number)."""
+    refused = list(refused)
+    authority = approved[0][1].decided_by if approved else None
+    for n, award, _ in approved:
+        if award.decided_by != authority:
+            assert authority is not None
+            refused.append(
+                {
+                    "nomination_id": n.nomination_id,
+                    "code": "rule_violation",
+                    "rule": "one_authority",
+                    "message": f"nomination {n.nomination_id} is decided by {award.decided_by.name} "
+                    f"({award.decided_by.unit_id or 'outside the province'}), not by {authority.name} "
+                    f"({authority.unit_id or 'outside the province'}), who decides the first one listed",
+                }
+            )
+    if refused:
+        order = {i.nomination_id: k for k, i in enumerate(cmd.nominations)}
+        refused.sort(key=lambda r: order.get(r["nomination_id"], 0))
+        message = (
+            f"decision {cmd.decision_no} was not recorded: {len(refused)} of {len(cmd.nominations)} nominations "
+            "cannot be approved under it (the reason for each is in details); nothing was approved"
+        )
+        if all(r["code"] == "forbidden" for r in refused):
+            raise Forbidden(message, refused)
+        raise RuleViolation(message, refused)
+    assert authority is not None
+    decision_id = make_decision_id(authority, cmd.decision_no)
+    if recorded is not None:
+        on = recorded.decision_date.isoformat()
+        raise Conflict(
+            f"decision {cmd.decision_no} of {authority.name} is already recorded ({on}, "
+            f"{len(recorded.nominations)} nominations): a decision is recorded once",
+            [{"field": "decision_no", "value": cmd.decision_no, "rule": "decision_recorded_once", "id": decision_id}],
+        )
+    out: list[Approved] = []
+    listed: list[c.DecidedNomination] = []
+    for n, award, event in approved:
+        award = award.model_copy(update={"signer": cmd.signer, "decision_id": decision_id})
+        data = event.data.model_copy(update={"signer": cmd.signer, "decision_id": decision_id})
+        out.append((n, award, dataclasses.replace(event, data=data)))
+        listed.append(
+            c.DecidedNomination(
+                nomination_id=n.nomination_id,
+                award_id=award.award_id,
+                award_form=award.award_form,
+                nominee=award.nominee,
+                nominee_unit_name=award.unit_name,
+                achievement=award.achievement,
+                amount_vnd=award.amount_vnd,
+            )
+        )
+    d = Decision(
+        decision_id=decision_id,
+        decision_no=cmd.decision_no,
+        decision_date=cmd.decision_date,
+        signer=cmd.signer,
+        title=cmd.title,
+        decided_by=authority,
+        recorded_by=actor.id,
+        nominations=listed,
+        created_at=now,
+        sort_key=sort_key(cmd.decision_date, now, decision_id),
+    )
+    data = c.DecisionRecorded(**d.model_dump(exclude={"created_at", "sort_key"}))
+    return d, out, DomainEvent("decision", "recorded", decision_id, data, 1)

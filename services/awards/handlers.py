@@ -14,6 +14,7 @@ from services.awards.store import AwardsStore
 from shared.authz import is_platform_admin
 from shared.contract import awards as c
 from shared.contract.errors import DomainError, RuleViolation
+from shared.contract.ids import stable_id
 from shared.runtime.pipeline import CommandSpec, Handled
 from shared.runtime.pipeline import Context as BaseContext
 
@@ -75,6 +76,12 @@ async def held_through_lineage(
     return holders
 
 
+async def prior_awards(ctx: Context, facts: c.Eligibility | None) -> dict[str, d.Award | None]:
+    """The awards an eligibility's prior commendations name by id, as stored (None: none such)."""
+    ids = [p.award_id for p in (facts.prior_commendations if facts else []) if p.award_id is not None]
+    return {award_id: await ctx.store.award(award_id) for award_id in dict.fromkeys(ids)}
+
+
 async def take_keys(ctx: Context, n: d.Nomination, form: Form) -> None:
     for key in d.keys(n, form.once_only):
         await ctx.store.take_key(key, n.nomination_id)
@@ -116,9 +123,10 @@ async def submit_nomination(cmd: c.SubmitNomination, ctx: Context) -> Handled:
     nominee = d.nominee_key(cmd.nominee.kind, cmd.nominee.unit_id, person_id)
     achievement = d.achievement_key(cmd.achievement)
     holders = await held_through_lineage(ctx, nominee, cmd.nominee.unit_id, cmd.year, achievement, form, person_id)
+    prior = await prior_awards(ctx, cmd.eligibility)
     n, event = decisions.submission(
         cmd, nomination_id, form, day, chain, agency, festival, taken, holders, ctx.actor, ctx.permission,
-        ctx.today, ctx.now, existed, carried_by,
+        ctx.today, ctx.now, existed, carried_by, prior,
     )  # fmt: skip
     await take_keys(ctx, n, form)
     await ctx.store.save_nomination(n, None)
@@ -150,7 +158,10 @@ async def resubmit_nomination(cmd: c.ResubmitNomination, ctx: Context) -> Handle
             holders = await held_through_lineage(
                 ctx, n.nominee_key, n.nominee.unit_id, n.year, achievement, form, person_id, n.nomination_id
             )
-    new, event = decisions.resubmission(n, cmd, form, chain, festival, holders, ctx.actor, ctx.permission, ctx.today)
+    prior = await prior_awards(ctx, cmd.eligibility)
+    new, event = decisions.resubmission(
+        n, cmd, form, chain, festival, holders, ctx.actor, ctx.permission, ctx.today, prior
+    )
     assert n is not None and form is not None  # `resubmission` refuses a missing one
     if holders:
         await release_keys(ctx, n, form)
@@ -258,6 +269,33 @@ async def attach_file(cmd: c.AttachFile, ctx: Context) -> Handled:
     return Handled({"nomination_id": n.nomination_id, "attachment_id": attachment_id, "size": cmd.size}, [event])
 
 
+async def import_award(cmd: c.ImportAward, ctx: Context) -> Handled:
+    """A past award: its keys taken like an approved nomination's, so later nominations meet it."""
+    form = ctx.deps.catalogue.form(cmd.award_form)
+    person_id = cmd.nominee.person.person_id if cmd.nominee.person else None
+    nominee = d.nominee_key(cmd.nominee.kind, cmd.nominee.unit_id, person_id)
+    award_id = cmd.award_id or stable_id("award-import", cmd.award_form, nominee, str(cmd.year), cmd.decision_no)
+    if await ctx.store.units.get(cmd.nominee.unit_id) is None:
+        decisions.known_chain(None, cmd.nominee.unit_id, ctx.today)  # not known (yet): said as such
+    readers = await ctx.store.readers(cmd.nominee.unit_id, ctx.today)
+    existing = await ctx.store.award(award_id)
+    holders: list[tuple[d.Nomination | None, bool]] = [(None, False)]
+    if form is not None and existing is None:
+        achievement = d.achievement_key(cmd.achievement)
+        holders = await held_through_lineage(ctx, nominee, cmd.nominee.unit_id, cmd.year, achievement, form, person_id)
+    done = dossier.imported(
+        cmd, award_id, existing, form, readers, holders, ctx.actor, ctx.permission, ctx.today, ctx.now
+    )
+    if done is None:
+        return Handled({"award_id": award_id, "unchanged": True}, [])
+    n, award, event = done
+    assert form is not None
+    await take_keys(ctx, n, form)
+    await ctx.store.save_nomination(n, None)
+    await ctx.store.save_award(award, None)
+    return Handled({"award_id": award_id, "nomination_id": n.nomination_id, "unchanged": False}, [event])
+
+
 async def reject_nomination(cmd: c.RejectNomination, ctx: Context) -> Handled:
     n = await ctx.store.nomination(cmd.nomination_id)
     await decided(ctx, n, cmd.nomination_id, cmd.decision_date or ctx.today, f"reject nomination {cmd.nomination_id}")
@@ -322,6 +360,7 @@ COMMANDS: list[CommandSpec] = [
     ),
     CommandSpec("reject-nomination", c.RejectNomination, reject_nomination, "Reject with a reason.", "decide"),
     CommandSpec("attach-file", c.AttachFile, attach_file, "Attach an uploaded file to a nomination's dossier."),
+    CommandSpec("import-award", c.ImportAward, import_award, "Enter a past award from the office's records."),
     CommandSpec("confer-award", c.ConferAward, confer_award, "Confer an award, perhaps at a festival."),
     CommandSpec("revoke-award", c.RevokeAward, revoke_award, "Revoke an award (kept, marked revoked).", "decide"),
     CommandSpec("record-gift", c.RecordGift, record_gift, "Record a gift or visit in the ledger."),

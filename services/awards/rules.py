@@ -96,6 +96,36 @@ def round_up(vnd: Fraction, to: int = ROUND_TO) -> int:
     return math.ceil(vnd / to) * to
 
 
+Fact = Literal["years_in_post", "years_in_force", "prior_commendations"]
+Role = Literal["leader", "security_team_member"]
+Flag = Literal["holds_excluding_award", "prosecuted", "pending_discipline", "incident_in_area"]
+
+
+class Condition(Strict):
+    """One written condition: a fact of the nominee at least a number (perhaps only for one sex)."""
+
+    fact: Fact
+    at_least: int = Field(ge=0)
+    when_sex: Literal["male", "female"] | None = None
+    says: str = Field(min_length=1, description="The condition as the text gives it, for a refusal to quote.")
+
+
+class EligibilityRule(Strict):
+    """A form's conditions in force from a date: per role, the conditions that must all hold; flags that
+    exclude the nominee or defer the proposal; and what the reference does not confirm."""
+
+    from_: dt.date = Field(alias="from")
+    to: dt.date | None = None
+    source: str
+    roles: dict[Role, list[Condition]] = Field(min_length=1)
+    excluded_if: list[Flag] = []
+    deferred_if: list[Flag] = []
+    unverified: list[str] = []
+
+    def covers(self, day: dt.date) -> bool:
+        return self.from_ <= day and (self.to is None or day <= self.to)
+
+
 class Form(Strict):
     code: str = Field(pattern=r"^[a-z][a-z0-9_]{0,79}$")
     name: str = Field(min_length=1)
@@ -107,9 +137,13 @@ class Form(Strict):
     amounts: list[AmountRow] = []
     basis: str
     unconfirmed: list[str] = []
+    eligibility: list[EligibilityRule] = []
 
     def in_force_on(self, day: dt.date) -> bool:
         return self.in_force.covers(day)
+
+    def eligibility_on(self, day: dt.date) -> EligibilityRule | None:
+        return next((r for r in self.eligibility if r.covers(day)), None)
 
     def unconfirmed_on(self, day: dt.date) -> list[str]:
         """What the reference does not confirm of this form on `day`: its flagged fields, and that it
@@ -161,7 +195,7 @@ class Form(Strict):
 
 
 class Catalogue(Strict):
-    """The file's schema (docs/schemas/awards/award-forms.schema.json is generated from it)."""
+    """The file's schema (services/awards/data/award-forms.schema.json is generated from it)."""
 
     version: str
     base_salary: list[BaseSalary] = Field(min_length=1)

@@ -205,6 +205,7 @@ async def run_flow(nats_url: str) -> FlowResult:
             "award_form": "ky_niem_chuong_bao_ve_an_ninh_to_quoc",
             "achievement": "15 năm tham gia tổ an ninh trật tự cơ sở",
             "festival_id": None,
+            "eligibility": {"role": "security_team_member", "years_in_force": 15, "sex": "male"},
         }
         first_medal = ok(await c.send("awards", "submit-nomination", medal, w, "officer"))["nomination_id"]
         ok(

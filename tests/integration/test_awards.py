@@ -119,6 +119,8 @@ def nominate(tree: Tree, **kw) -> a.SubmitNomination:
         "achievement": "Thành tích xuất sắc trong phong trào toàn dân bảo vệ an ninh Tổ quốc năm 2026",
     }
     data.update(kw)
+    if data["award_form"] == "ky_niem_chuong_bao_ve_an_ninh_to_quoc":  # the medal's written conditions, met
+        data.setdefault("eligibility", {"role": "security_team_member", "years_in_force": 16, "sex": "male"})
     return a.SubmitNomination.model_validate(data)
 
 

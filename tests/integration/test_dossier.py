@@ -250,3 +250,55 @@ async def test_a_dossier_takes_files_checked_kept_and_read_only_in_scope(servers
     finally:
         await client.drop_database(copy)
         await client.close()
+
+
+async def test_the_medals_conditions_are_checked_and_past_awards_imported_once_block_a_second(
+    servers, tree, awards, tmp_path
+) -> None:
+    medal = "ky_niem_chuong_bao_ve_an_ninh_to_quoc"
+    pid, other = uid("person"), uid("person")
+    individual = {"kind": "individual", "unit_id": tree.h, "person": person(pid)}
+    async with acting(servers, tree.w, "officer") as officer:
+        # a leader's nomination without years in post is refused, naming the condition and its text
+        leader = {"role": "leader", "prior_commendations": [{"decision_no": "7/QĐ-CAT", "decision_date": "2019-08-01"}]}
+        err = refused(
+            await officer.send(nominate(tree, award_form=medal, nominee=individual, eligibility=leader)),
+            "rule_violation",
+            "eligibility:years_in_post",
+        )
+        assert "at least 10 years in post" in err["message"] and "Thông tư 20/2025/TT-BCA" in err["message"]
+        short = {**leader, "years_in_post": 8}
+        err = refused(await officer.send(nominate(tree, award_form=medal, nominee=individual, eligibility=short)),
+                      "rule_violation", "eligibility:years_in_post")  # fmt: skip
+        assert "years_in_post is 8" in err["message"]
+
+    # the office's register: a 2021 medal of the person, a 2022 Bằng khen of the group, and two bad rows
+    rows = [
+        "award_form,nominee_kind,unit_id,person_id,person_name,position,year,achievement,decision_no,decision_date,"
+        "decided_by,register_no",
+        f"{medal},individual,{tree.h},{pid},Nguyễn Văn An,Tổ trưởng,2021,15 năm,1234/QĐ-BCA,2021-08-10,,SV-12",
+        f"bang_khen_chu_tich_ubnd_tinh,collective,{tree.h},,,,2022,Tổ dân phố tiêu biểu,88/QĐ-UBND,2022-08-15,,",
+        f"no_such_form,individual,{tree.h},{other},Lê Văn Bê,,2022,Thành tích,1/QĐ,2022-08-15,,",
+        f"{medal},individual,unknown-unit,{other},Lê Văn Bê,,2021,Thành tích,2/QĐ,2021-08-10,,",
+    ]
+    path = tmp_path / "so-vang.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    code, out, err = await antq(servers, "awards", "import", str(path), "--timeout", "60")
+    said = " ".join(out.split())
+    assert code == 1 and "4 rows: 2 imported, 0 unchanged, 2 refused" in said, err + out
+    assert "form_exists" not in err and "no_such_form does not exist" in err and "unknown-unit" in err
+    code, out, err = await antq(servers, "awards", "import", str(path), "--timeout", "60")
+    assert "4 rows: 0 imported, 2 unchanged, 2 refused" in " ".join(out.split()), err + out
+
+    async with acting(servers, tree.w, "officer") as officer:
+        # the imported medal blocks a second one for the same person, and says it is imported
+        team = {"role": "security_team_member", "years_in_force": 20, "sex": "male"}
+        err = refused(await officer.send(nominate(tree, award_form=medal, nominee=individual, eligibility=team)),
+                      "rule_violation", "once_only")  # fmt: skip
+        assert "imported" in err["message"]
+        mine = {"nominee": {"kind": "individual", "person": {"person_id": pid}}}
+        history = ok(await officer.query("awards", "history", mine))
+        (past,) = history["awards"]
+        assert past["imported"] is True and past["decision_no"] == "1234/QĐ-BCA" and past["register_no"] == "SV-12"
+        group = ok(await officer.query("awards", "history", {"nominee": {"kind": "collective", "unit_id": tree.h}}))
+        assert [x["award_form"] for x in group["awards"] if x["imported"]] == ["bang_khen_chu_tich_ubnd_tinh"]

@@ -8,8 +8,9 @@ Pure: no I/O; the handler reads first, then calls one of these, then saves."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from services.awards.domain import eligibility
 from services.awards.domain.authority import grantor_of, province_of, require_decider
 from services.awards.domain.gifts import record_gift
 from services.awards.domain.model import (
@@ -103,10 +104,12 @@ def submission(
     now: dt.datetime,
     existed: bool = True,
     carried_by: Sequence[str] = (),
+    prior: Mapping[str, Award | None] | None = None,
 ) -> tuple[Nomination, DomainEvent]:
     """`day`: the day the tree is read on (today, or the form's last day in force); `existed`: whether
     the nominee's unit existed in the nomination's year; `carried_by`: the units that carry it through
-    the lineage when it has been closed since (the chain is then theirs)."""
+    the lineage when it has been closed since (the chain is then theirs); `prior`: the awards its
+    eligibility facts name."""
     known = known_chain(chain, cmd.nominee.unit_id, day)
     closed = f" (closed: its dossiers are handled by {', '.join(carried_by)})" if carried_by else ""
     require_scope(actor, ids(known), permission, f"nominate for unit {cmd.nominee.unit_id}{closed}")
@@ -120,8 +123,11 @@ def submission(
     festival_of(festival, cmd.festival_id, known, cmd.year)
     if taken:
         raise Conflict(f"nomination {nomination_id} already exists", [{"field": "nomination_id"}])
-    refuse_held(form, cmd.nominee.person.person_id if cmd.nominee.person else None, held)
-    return submit(cmd, nomination_id, form, authority, actor, today, now)
+    person_id = cmd.nominee.person.person_id if cmd.nominee.person else None
+    refuse_held(form, person_id, held)
+    unverified = eligibility.check(form, cmd.eligibility, day, person_id, prior or {})
+    n, event = submit(cmd, nomination_id, form, authority, actor, today, now)
+    return n.model_copy(update={"eligibility": cmd.eligibility, "eligibility_unverified": unverified}), event
 
 
 def resubmission(
@@ -134,8 +140,10 @@ def resubmission(
     actor: Actor,
     permission: Permission,
     today: dt.date,
+    prior: Mapping[str, Award | None] | None = None,
 ) -> tuple[Nomination, DomainEvent]:
-    """`held`: the holders of the corrected nomination's keys other than itself (empty: they did not change)."""
+    """`held`: the holders of the corrected nomination's keys other than itself (empty: they did not change);
+    `prior`: the awards corrected eligibility facts name (checked again, on today's rule)."""
     what = f"resubmit nomination {cmd.nomination_id}"
     if n is None:
         raise refuse_unknown(actor, permission, what, missing(cmd.nomination_id))
@@ -143,8 +151,12 @@ def resubmission(
     require_scope(actor, ids(known), permission, what)
     festival_of(festival, cmd.festival_id, known, n.year)
     new, event = resubmit(n, cmd, actor, today)
+    person_id = new.nominee.person.person_id if new.nominee.person else None
     if held and form is not None:
-        refuse_held(form, new.nominee.person.person_id if new.nominee.person else None, held)
+        refuse_held(form, person_id, held)
+    if cmd.eligibility is not None and form is not None:
+        unverified = eligibility.check(form, cmd.eligibility, today, person_id, prior or {})
+        new = new.model_copy(update={"eligibility": cmd.eligibility, "eligibility_unverified": unverified})
     return new, event
 
 

@@ -1,6 +1,6 @@
-"""The dossier beyond one nomination's workflow: files joined to it, and one decision approving many
+"""The dossier beyond one nomination's workflow: files joined to it; one decision approving many
 nominations at once (each approved as `decisions.approval` approves it, all under one authority, or
-none).
+none); past awards imported from the office's records.
 
 Pure: no I/O; the handler reads first (and checks the upload itself), then calls one of these, then saves."""
 
@@ -11,9 +11,21 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from services.awards.domain.decisions import Chain, ids, known_chain, missing, refuse_unknown
-from services.awards.domain.model import Attachment, Award, Decision, FileLimits, Nomination, sort_key
+from services.awards.domain.decisions import Chain, Held, ids, known_chain, missing, refuse_held, refuse_unknown
+from services.awards.domain.model import (
+    Attachment,
+    Award,
+    Decision,
+    FileLimits,
+    Nomination,
+    Step,
+    achievement_key,
+    nominee_key,
+    sort_key,
+)
 from services.awards.domain.model import decision_id as make_decision_id
+from services.awards.domain.workflow import check_decision_date
+from services.awards.rules import Form
 from shared.authz import Permission, require_scope
 from shared.contract import awards as c
 from shared.contract.envelope import Actor
@@ -172,3 +184,80 @@ def decision(
     )
     data = c.DecisionRecorded(**d.model_dump(exclude={"created_at", "sort_key"}))
     return d, out, DomainEvent("decision", "recorded", decision_id, data, 1)
+
+
+def imported(
+    cmd: c.ImportAward,
+    award_id: str,
+    existing: Award | None,
+    form: Form | None,
+    readers: Sequence[str],
+    held: Held,
+    actor: Actor,
+    permission: Permission,
+    today: dt.date,
+    now: dt.datetime,
+) -> tuple[Nomination, Award, DomainEvent] | None:
+    """A past award from the office's records: an officer of the nominee's unit or above (today) enters
+    it; the form must be one of the catalogue (on any date: history may predate the data's dates) and
+    for the nominee's kind; a standing award or nomination of the same achievement, or of a once-only
+    form for the person, refuses it. None: the same award was imported already (a rerun)."""
+    what = f"import an award for unit {cmd.nominee.unit_id}"
+    require_scope(actor, list(readers), permission, what)
+    if form is None:
+        raise RuleViolation(
+            f"award form {cmd.award_form} does not exist",
+            [{"field": "award_form", "value": cmd.award_form, "rule": "form_exists"}],
+        )
+    if cmd.nominee.kind not in form.for_:
+        raise RuleViolation(
+            f"award form {form.code} is for {' and '.join(form.for_)} nominees, not {cmd.nominee.kind}",
+            [{"field": "nominee.kind", "value": cmd.nominee.kind, "rule": "form_for"}],
+        )
+    check_decision_date(cmd.decision_date, today)
+    if cmd.year > cmd.decision_date.year:
+        raise RuleViolation(
+            f"the achievement's year {cmd.year} is after its decision ({cmd.decision_date.isoformat()})",
+            [{"field": "year", "value": cmd.year, "rule": "decision_in_or_after_year"}],
+        )
+    if existing is not None:
+        same = (existing.award_form, existing.nominee_key, existing.decision_no, existing.year) == (
+            form.code, nominee_key(cmd.nominee.kind, cmd.nominee.unit_id, _person(cmd)), cmd.decision_no, cmd.year,
+        )  # fmt: skip
+        if same and existing.imported:
+            return None
+        raise Conflict(f"award {award_id} already exists", [{"field": "award_id", "value": award_id}])
+    refuse_held(form, _person(cmd), held)
+    nominee = c.NomineeFact.model_validate(cmd.nominee.model_dump())
+    decided_by = c.Authority(
+        kind="outside",
+        level=form.grantor.level or "outside",
+        name=cmd.decided_by or form.grantor.name,
+    )
+    nomination_id = f"{award_id}-n"
+    key = nominee_key(nominee.kind, nominee.unit_id, _person(cmd))
+    n = Nomination(
+        nomination_id=nomination_id, nominee=nominee, nominee_key=key, award_form=form.code, year=cmd.year,
+        achievement=cmd.achievement, achievement_key=achievement_key(cmd.achievement), grantor=decided_by,
+        forwarded=form.grantor.outside, status="approved", submitted_on=cmd.decision_date, submitted_by=actor.id,
+        steps=[Step(event="imported", on=today, actor_id=actor.id, note=cmd.register_no)], imported=True,
+        decision_no=cmd.decision_no, decision_date=cmd.decision_date, award_id=award_id, created_at=now,
+        sort_key=sort_key(cmd.decision_date, now, nomination_id),
+    )  # fmt: skip
+    award = Award(
+        award_id=award_id, nomination_id=nomination_id, award_form=form.code, nominee=nominee, nominee_key=key,
+        unit_id=nominee.unit_id, year=cmd.year, achievement=cmd.achievement, decision_no=cmd.decision_no,
+        decision_date=cmd.decision_date, decided_by=decided_by, recorded_by=actor.id, amount_vnd=None,
+        amount_unconfirmed=True, status="conferred", imported=True, register_no=cmd.register_no, created_at=now,
+        sort_key=sort_key(cmd.decision_date, now, award_id), version=1,
+    )  # fmt: skip
+    data = c.AwardImported(
+        award_id=award_id, nomination_id=nomination_id, award_form=form.code, nominee=nominee, year=cmd.year,
+        achievement=cmd.achievement, decision_no=cmd.decision_no, decision_date=cmd.decision_date,
+        decided_by=decided_by.name, register_no=cmd.register_no,
+    )  # fmt: skip
+    return n, award, DomainEvent("award", "imported", award_id, data, 1)
+
+
+def _person(cmd: c.ImportAward) -> str | None:
+    return cmd.nominee.person.person_id if cmd.nominee.person else None

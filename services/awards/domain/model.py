@@ -85,6 +85,9 @@ class Nomination(BaseModel):
     decision_no: str | None = None
     decision_date: dt.date | None = None
     award_id: str | None = None
+    imported: bool = False  # a past award's record, entered with import-award (never decided here)
+    eligibility: c.Eligibility | None = None  # the facts declared for the form's written conditions
+    eligibility_unverified: list[str] = []  # what of them the reference does not confirm or the platform cannot check
     attachments: list[Attachment] = []
     created_at: dt.datetime
     sort_key: str = Field(description="Newest first: submitted_on, then arrival, then id.")
@@ -116,6 +119,8 @@ class Award(BaseModel):
     decided_by: c.Authority
     recorded_by: str
     signer: str | None = None  # who signed the decision, when recorded with record-decision
+    imported: bool = False  # from the office's records (import-award), not decided here
+    register_no: str | None = None  # its number in the golden register (sổ vàng), where the office keeps one
     decision_id: str | None = None  # the decision (record-decision) that approved it with others
     amount_vnd: int | None
     amount_unconfirmed: bool

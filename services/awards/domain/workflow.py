@@ -67,7 +67,7 @@ def check_form(catalogue: Catalogue, code: str, kind: str, year: int, today: dt.
 def _earlier(earlier: Nomination, visible: bool) -> str:
     if not visible:
         return "a nomination in records you may not see"
-    state = earlier.status
+    state = earlier.status + (", imported from the office's records" if earlier.imported else "")
     return f"nomination {earlier.nomination_id} ({earlier.award_form}, {state})"
 
 

@@ -286,3 +286,40 @@ def commands(awards_app: typer.Typer) -> None:
         target = out or Path(Path(found["name"]).name)
         target.write_bytes(data)
         console.print(f"{found['name']} ({len(data)} bytes, SHA-256 checked) written to {target}")
+
+    @awards_app.command("import")
+    def awards_import(
+        file: Annotated[
+            Path,
+            typer.Argument(
+                exists=True,
+                dir_okay=False,
+                help="CSV or XLSX: award_form, nominee_kind, unit_id, person_id, person_name, position, year, "
+                "achievement, decision_no, decision_date, decided_by, register_no",
+            ),
+        ],
+        timeout: Annotated[float, typer.Option(help="seconds to wait for the last outcome")] = 120.0,
+    ) -> None:
+        """Load past awards through the durable intake (idempotent: running it twice imports nothing twice);
+        once-only forms and "one achievement, one award" then know them."""
+        from rich.progress import Progress
+
+        from shared.client.award_import import import_awards
+        from shared.client.importer import read_rows
+
+        rows = read_rows(file)
+
+        async def go(client: Any) -> Any:
+            with Progress(console=err) as progress:
+                task = progress.add_task(f"importing {file.name}", total=len(rows))
+                return await import_awards(client, rows, lambda n: progress.advance(task, n), timeout)
+
+        report = run(go)
+        console.print(
+            f"{report.rows} rows: [green]{report.imported} imported[/green], {report.unchanged} unchanged, "
+            f"[red]{len(report.failed)} refused[/red]"
+        )
+        for line, nominee, reason in report.failed[:50]:
+            err.print(f"  line {line} ({nominee}): {reason}")
+        if report.failed:
+            raise typer.Exit(1)

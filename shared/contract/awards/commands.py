@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -35,6 +35,45 @@ class Nominee(Model):
         return self
 
 
+class PriorCommendation(Model):
+    """An earlier commendation the nominee holds: an award of the platform (decided or imported here), or
+    one recorded elsewhere by its decision (then flagged as not verified by the platform)."""
+
+    award_id: Id | None = None
+    decision_no: DecisionNo | None = None
+    decision_date: Day | None = None
+    name: Name | None = Field(default=None, description="e.g. 'Giấy khen của Giám đốc Công an tỉnh'.")
+
+    @model_validator(mode="after")
+    def _which(self) -> Self:
+        if self.award_id is None and (self.decision_no is None or self.decision_date is None):
+            raise ValueError("give award_id, or decision_no with decision_date")
+        return self
+
+
+class Eligibility(Model):
+    """The facts a form's written conditions need (the medal's, for one), as the nominating unit declares
+    them; what the rule does not need may be left out."""
+
+    role: Literal["leader", "security_team_member"] | None = Field(
+        default=None, description="A leader (party committee, authority, union, school, enterprise) or a member of "
+        "the grassroots security-and-order team.",
+    )  # fmt: skip
+    years_in_post: Annotated[int, Field(ge=0, le=80)] | None = None
+    years_in_force: Annotated[int, Field(ge=0, le=80, description="Years in the security team.")] | None = None
+    sex: Literal["male", "female"] | None = Field(default=None, description="The team's term differs (15/10 years).")
+    prior_commendations: list[PriorCommendation] = Field(default=[], max_length=20)
+    holds_excluding_award: bool = Field(
+        default=False, description="Holds the Huy chương Chiến sĩ vẻ vang or Vì an ninh Tổ quốc, or a Huân chương "
+        "for service in the People's Public Security.",
+    )  # fmt: skip
+    prosecuted: bool = False
+    pending_discipline: bool = Field(default=False, description="A disciplinary sanction or a complaint is pending.")
+    incident_in_area: bool = Field(
+        default=False, description="A complex social-evil hotspot or a serious security incident in the area led."
+    )
+
+
 class SubmitNomination(Model):
     """Nominate a collective or an individual for an award form (an officer of the nominee's unit or above)."""
 
@@ -44,6 +83,7 @@ class SubmitNomination(Model):
     year: Year
     achievement: Text = Field(description="The achievement; one achievement earns one award.")
     festival_id: Id | None = Field(default=None, description="The festival whose ceremony it is meant for.")
+    eligibility: Eligibility | None = Field(default=None, description="For a form with written conditions.")
 
 
 class ReturnNomination(Model):
@@ -61,6 +101,7 @@ class ResubmitNomination(Model):
     achievement: Text | None = None
     person: Person | None = Field(default=None, description="Corrections; the person_id cannot change.")
     festival_id: Id | None = None
+    eligibility: Eligibility | None = Field(default=None, description="Corrected facts (checked again).")
 
 
 class ApproveNomination(Model):
@@ -98,6 +139,22 @@ class RecordDecision(Model):
         if len(set(awards)) != len(awards):
             raise ValueError("an award_id is listed twice in the decision")
         return self
+
+
+class ImportAward(Model):
+    """A past award, from before the platform (the office's golden register, earlier software), so that
+    once-only forms and "one achievement, one award" know it. Marked imported; idempotent by its id
+    (default: derived from the decision, the form, the nominee and the year)."""
+
+    award_id: Id | None = None
+    award_form: FormCode
+    nominee: Nominee
+    year: Year
+    achievement: Text
+    decision_no: DecisionNo
+    decision_date: Day
+    decided_by: Name | None = Field(default=None, description="Who decided (default: the form's grantor).")
+    register_no: Name | None = Field(default=None, description="Its number in the golden register (sổ vàng).")
 
 
 class AttachFile(Model):
@@ -166,6 +223,7 @@ COMMANDS: dict[str, type[Model]] = {
     "record-decision": RecordDecision,
     "reject-nomination": RejectNomination,
     "attach-file": AttachFile,
+    "import-award": ImportAward,
     "confer-award": ConferAward,
     "revoke-award": RevokeAward,
     "record-gift": RecordGift,

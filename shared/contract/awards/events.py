@@ -137,6 +137,22 @@ class NominationRejected(Fact):
     decision_date: dt.date | None = None
 
 
+class AwardImported(Fact):
+    """A past award entered from the office's records (not decided on the platform): it counts for the
+    once-only and one-achievement checks and shows in histories, marked imported."""
+
+    award_id: str
+    nomination_id: str
+    award_form: str
+    nominee: NomineeFact
+    year: int
+    achievement: str
+    decision_no: str
+    decision_date: dt.date
+    decided_by: str
+    register_no: str | None = None
+
+
 class AwardConferred(Fact):
     award_id: str
     nomination_id: str
@@ -176,6 +192,7 @@ EVENTS: dict[tuple[str, str], type[Fact]] = {
     ("nomination", "rejected"): NominationRejected,
     ("nomination", "attached"): NominationAttached,
     ("decision", "recorded"): DecisionRecorded,
+    ("award", "imported"): AwardImported,
     ("award", "conferred"): AwardConferred,
     ("award", "revoked"): AwardRevoked,
     ("gift", "recorded"): GiftRecorded,

@@ -100,9 +100,10 @@ def test_a_submission_checks_its_festival_then_its_id_then_the_keys_it_would_hol
     with pytest.raises(RuleViolation) as e:
         submit(held=[(earlier, True)])
     assert rule(e) == "one_achievement_one_award" and e.value.details[0]["nomination_id"] == "n1"
-    medal, _ = submit(form=MEDAL, cmd={"award_form": MEDAL.code})
+    team = {"role": "security_team_member", "years_in_force": 16, "sex": "male"}
+    medal, _ = submit(form=MEDAL, cmd={"award_form": MEDAL.code, "eligibility": team})
     with pytest.raises(RuleViolation) as e:
-        submit(form=MEDAL, cmd={"award_form": MEDAL.code}, held=[(None, False), (medal, False)])
+        submit(form=MEDAL, cmd={"award_form": MEDAL.code, "eligibility": team}, held=[(None, False), (medal, False)])
     assert rule(e) == "once_only" and "nomination_id" not in e.value.details[0]
 
 

@@ -59,6 +59,8 @@ def nomination_cmd(**kw) -> c.SubmitNomination:
 
 def submitted(form=XA, chain=CHAIN, police=None, festival=None, taken=False, held=((None, False),), actor=OFFICER,
               day=TODAY, **kw):  # fmt: skip
+    if form.eligibility and "eligibility" not in kw:  # the medal's facts: a team member long enough in it
+        kw["eligibility"] = {"role": "security_team_member", "years_in_force": 16, "sex": "male"}
     cmd = nomination_cmd(award_form=form.code, **kw)
     return x.submission(cmd, "n1", form, day, chain, police, festival, taken, list(held), actor, "operate", TODAY, NOW)
 

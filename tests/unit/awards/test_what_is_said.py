@@ -255,6 +255,9 @@ def test_what_a_submission_records():
         "decision_no": None,
         "decision_date": None,
         "award_id": None,
+        "imported": False,
+        "eligibility": None,
+        "eligibility_unverified": [],
         "attachments": [],
         "version": 1,
     }
@@ -354,6 +357,8 @@ def test_what_an_approval_records():
         "decided_by": AUTHORITY.model_dump(mode="json"),
         "recorded_by": "o",
         "signer": None,  # set by a decision over many (record-decision)
+        "imported": False,
+        "register_no": None,
         "decision_id": None,
         "amount_vnd": 710_000,
         "amount_unconfirmed": True,  # a 2026 decision: the rounding under Decree 152 is UNCONFIRMED

@@ -5,7 +5,7 @@ Nothing connects at import; `create()` builds (and loads the rules), `ServiceHos
 
 from __future__ import annotations
 
-from services.awards import handlers, queries, replica, rules, store
+from services.awards import deadlines, handlers, queries, replica, rules, store
 from services.awards.deps import Awards, AwardsSettings
 from shared.contract import awards as contract
 from shared.runtime.host import ServiceDefinition, ServiceHost
@@ -24,6 +24,7 @@ def definition(deps: Awards) -> ServiceDefinition:
         ensure_indexes=store.ensure_indexes,
         consumers=replica.consumers(),
         deps=deps,
+        background=[lambda: deadlines.run(deps)],
         description="Commendations (khen thưởng) of the All-People's Festival for Protecting National Security: "
         "award rules as dated data, nominations and decisions, awards conferred and revoked, gifts and visits.",
     )

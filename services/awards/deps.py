@@ -21,6 +21,7 @@ class AwardsSettings(ServiceSettings):
     attachment_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0, description="The largest file of a dossier")
     dossier_max_bytes: int = Field(default=50 * 1024 * 1024, gt=0, description="The most a dossier's files hold")
     dossier_max_files: int = Field(default=20, gt=0, description="The most files a dossier has")
+    overdue_check_seconds: float = Field(default=300.0, gt=0, description="How often overdue dossiers are looked for")
 
 
 @dataclass(frozen=True)

@@ -126,7 +126,7 @@ async def submit_nomination(cmd: c.SubmitNomination, ctx: Context) -> Handled:
     prior = await prior_awards(ctx, cmd.eligibility)
     n, event = decisions.submission(
         cmd, nomination_id, form, day, chain, agency, festival, taken, holders, ctx.actor, ctx.permission,
-        ctx.today, ctx.now, existed, carried_by, prior,
+        ctx.today, ctx.now, existed, carried_by, prior, ctx.deps.catalogue.due_on(form, ctx.today),
     )  # fmt: skip
     await take_keys(ctx, n, form)
     await ctx.store.save_nomination(n, None)
@@ -159,8 +159,9 @@ async def resubmit_nomination(cmd: c.ResubmitNomination, ctx: Context) -> Handle
                 ctx, n.nominee_key, n.nominee.unit_id, n.year, achievement, form, person_id, n.nomination_id
             )
     prior = await prior_awards(ctx, cmd.eligibility)
+    due = ctx.deps.catalogue.due_on(form, ctx.today) if form is not None else None
     new, event = decisions.resubmission(
-        n, cmd, form, chain, festival, holders, ctx.actor, ctx.permission, ctx.today, prior
+        n, cmd, form, chain, festival, holders, ctx.actor, ctx.permission, ctx.today, prior, due
     )
     assert n is not None and form is not None  # `resubmission` refuses a missing one
     if holders:
@@ -269,6 +270,16 @@ async def attach_file(cmd: c.AttachFile, ctx: Context) -> Handled:
     return Handled({"nomination_id": n.nomination_id, "attachment_id": attachment_id, "size": cmd.size}, [event])
 
 
+async def record_council_review(cmd: c.RecordCouncilReview, ctx: Context) -> Handled:
+    n = await ctx.store.nomination(cmd.nomination_id)
+    what = f"record the council's review of nomination {cmd.nomination_id}"
+    await decided(ctx, n, cmd.nomination_id, ctx.today, what)  # the granting authority's approver
+    assert n is not None
+    new, event = dossier.council_review(n, cmd, ctx.actor, ctx.today)
+    await ctx.store.save_nomination(new, n.version)
+    return Handled({"nomination_id": n.nomination_id, "recommended": cmd.recommended}, [event])
+
+
 async def import_award(cmd: c.ImportAward, ctx: Context) -> Handled:
     """A past award: its keys taken like an approved nomination's, so later nominations meet it."""
     form = ctx.deps.catalogue.form(cmd.award_form)
@@ -360,6 +371,13 @@ COMMANDS: list[CommandSpec] = [
     ),
     CommandSpec("reject-nomination", c.RejectNomination, reject_nomination, "Reject with a reason.", "decide"),
     CommandSpec("attach-file", c.AttachFile, attach_file, "Attach an uploaded file to a nomination's dossier."),
+    CommandSpec(
+        "record-council-review",
+        c.RecordCouncilReview,
+        record_council_review,
+        "The emulation council's review, with its minutes.",
+        "decide",
+    ),
     CommandSpec("import-award", c.ImportAward, import_award, "Enter a past award from the office's records."),
     CommandSpec("confer-award", c.ConferAward, confer_award, "Confer an award, perhaps at a festival."),
     CommandSpec("revoke-award", c.RevokeAward, revoke_award, "Revoke an award (kept, marked revoked).", "decide"),

@@ -173,6 +173,10 @@ def _filters(**given: Any) -> dict[str, Any]:
 async def q_nominations(q: c.NominationsQuery, ctx: QCtx) -> dict[str, Any]:
     chunks = await _unit_filters(ctx, "nominee.unit_id", _scope(ctx, q.unit_id), q.tree_date)
     base = _filters(year=q.year, status=q.status, award_form=q.award_form)
+    if q.overdue is not None:  # open dossiers past (or not past) their due date, today
+        today = ctx.today.isoformat()
+        late = {"status": {"$in": ["submitted", "resubmitted"]}, "due_on": {"$lt": today}}
+        base = {**base, **late} if q.overdue else {**base, "$nor": [late]}
     items, nxt = _page(await _list(ctx, "nominations", base, chunks, q.limit, q.after), q.limit, "nomination_id")
     return {"items": items, "next": nxt}
 

@@ -126,6 +126,22 @@ class EligibilityRule(Strict):
         return self.from_ <= day and (self.to is None or day <= self.to)
 
 
+class Processing(Strict):
+    working_days: int = Field(gt=0, le=120)
+    source: str
+    unconfirmed: bool = False
+
+
+def add_working_days(day: dt.date, n: int) -> dt.date:
+    """`n` working days (Monday to Friday) after `day`; public holidays are not known to the data."""
+    out = day
+    while n > 0:
+        out += dt.timedelta(days=1)
+        if out.weekday() < 5:
+            n -= 1
+    return out
+
+
 class Form(Strict):
     code: str = Field(pattern=r"^[a-z][a-z0-9_]{0,79}$")
     name: str = Field(min_length=1)
@@ -138,6 +154,8 @@ class Form(Strict):
     basis: str
     unconfirmed: list[str] = []
     eligibility: list[EligibilityRule] = []
+    council: bool = Field(default=False, description="The emulation council reviews it before the decision.")
+    processing_days: int | None = Field(default=None, gt=0, le=120, description="Its own processing time.")
 
     def in_force_on(self, day: dt.date) -> bool:
         return self.in_force.covers(day)
@@ -200,6 +218,7 @@ class Catalogue(Strict):
     version: str
     base_salary: list[BaseSalary] = Field(min_length=1)
     rounding: list[Rounding] = []
+    processing: Processing
     forms: list[Form] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -231,6 +250,12 @@ class Catalogue(Strict):
 
     def amount(self, form: Form, kind: NomineeKind, day: dt.date) -> Amount | None:
         return form.amount(kind, day, self.base_salary, self.rounding)
+
+    def due_on(self, form: Form, day: dt.date) -> tuple[dt.date, bool]:
+        """When a dossier received on `day` is due (and whether that time is unconfirmed)."""
+        days = form.processing_days or self.processing.working_days
+        unconfirmed = form.processing_days is None and self.processing.unconfirmed
+        return add_working_days(day, days), unconfirmed
 
 
 def parse(text: str) -> Catalogue:

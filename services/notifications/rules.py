@@ -36,6 +36,7 @@ def units_of(data: dict[str, Any], nomination: dict[str, Any] | None = None, act
             "to_parent_id",
             "target_unit_id",
             "source_unit_id",
+            "approver_unit_id",  # an overdue dossier: the granting authority is reminded
         )
     }
     nominee = data.get("nominee")

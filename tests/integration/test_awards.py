@@ -124,6 +124,21 @@ def nominate(tree: Tree, **kw) -> a.SubmitNomination:
     return a.SubmitNomination.model_validate(data)
 
 
+async def council_recommends(approver: Client, nomination_id: str) -> None:
+    """The emulation council's review of a dossier, recommending it, with its minutes attached."""
+    minutes = await approver.upload(b"%PDF-1.7\nBien ban hop Hoi dong", "Bien-ban-Hoi-dong.pdf")
+    attached = await approver.command(
+        "awards", "attach-file", {"nomination_id": nomination_id, "kind": "bien_ban_hoi_dong", **minutes}
+    )
+    review = a.RecordCouncilReview(
+        nomination_id=nomination_id,
+        meeting_date=DECISION_DAY,
+        recommended=True,
+        minutes_attachment_id=ok(attached)["attachment_id"],
+    )
+    ok(await approver.send(review))
+
+
 def approve(nomination_id: str, day: str = DECISION_DAY) -> a.ApproveNomination:
     return a.ApproveNomination(nomination_id=nomination_id, decision_no=f"{uid('qd')}/QĐ-UBND", decision_date=day)
 
@@ -307,6 +322,8 @@ async def test_the_granting_authority_of_each_level(servers, tree, awards) -> No
             got = ok(await officer.send(cmd))
             assert got["grantor"]["unit_id"] == grantor, form
             async with acting(servers, grantor, "approver") as approver:
+                if form == "bang_khen_chu_tich_ubnd_tinh":  # the council reviews it first, with its minutes
+                    await council_recommends(approver, got["nomination_id"])
                 ok(await approver.send(approve(got["nomination_id"])))
         # a form whose authority is not above the nominee: no commune above the department, no
         # department above the residential group

@@ -302,3 +302,66 @@ async def test_the_medals_conditions_are_checked_and_past_awards_imported_once_b
         assert past["imported"] is True and past["decision_no"] == "1234/QĐ-BCA" and past["register_no"] == "SV-12"
         group = ok(await officer.query("awards", "history", {"nominee": {"kind": "collective", "unit_id": tree.h}}))
         assert [x["award_form"] for x in group["awards"] if x["imported"]] == ["bang_khen_chu_tich_ubnd_tinh"]
+
+
+async def test_a_provincial_dossier_goes_through_the_council_to_one_decision_and_waits_no_longer_than_due(
+    servers, tree, awards, tmp_path
+) -> None:
+    from services.awards import deadlines
+
+    bang_khen = "bang_khen_chu_tich_ubnd_tinh"
+    people = [("Nguyễn Văn An", uid("person")), ("Lê Thị Bích", uid("person"))]
+    nominees = [{"kind": "individual", "unit_id": tree.h, "person": person(pid, name)} for name, pid in people]
+    nominees.append({"kind": "collective", "unit_id": tree.h})
+    async with (
+        acting(servers, tree.w, "officer") as officer,
+        acting(servers, tree.p, "approver") as province,
+    ):
+        ids = []
+        for i, nominee in enumerate(nominees):
+            got = ok(
+                await officer.send(nominate(tree, award_form=bang_khen, nominee=nominee, achievement=f"Tiêu biểu {i}"))
+            )
+            assert got["grantor"]["unit_id"] == tree.p
+            ids.append(got["nomination_id"])
+        first = ok(await officer.query("awards", "nomination", {"nomination_id": ids[0]}))
+        assert first["due_on"] == "2026-12-15" and first["due_unconfirmed"] is True  # 12 working days from 29 Nov
+        for data, name, kind in ((b"%PDF-1.7\n" + os.urandom(5000), "To-trinh.pdf", "to_trinh"),
+                                 (b"\xff\xd8\xff\xe0" + os.urandom(9000), "Anh.jpg", "photo")):  # fmt: skip
+            ref = await officer.upload(data, name)
+            ok(await officer.command("awards", "attach-file", {"nomination_id": ids[0], "kind": kind, **ref}))
+
+        no = f"{uid('qd')}/QĐ-UBND"
+        early = refused(await province.send(decision(no, *ids)), "rule_violation")
+        assert {x["rule"] for x in early["details"]} == {"council_review"} and len(early["details"]) == 3
+        photo = ok(await officer.query("awards", "nomination", {"nomination_id": ids[0]}))["attachments"][1]
+        wrong = a.RecordCouncilReview(nomination_id=ids[0], meeting_date=DECISION_DAY, recommended=True,
+                                      minutes_attachment_id=photo["attachment_id"])  # fmt: skip
+        refused(await province.send(wrong), "rule_violation", "council_minutes")
+        refused(await officer.send(wrong), "forbidden")  # the council's review is the authority's to record
+        for nid in ids:
+            minutes = await province.upload(b"%PDF-1.7\nBien ban " + nid.encode(), "Bien-ban-HDTDKT.pdf")
+            body = {"nomination_id": nid, "kind": "bien_ban_hoi_dong", **minutes}
+            attached = ok(await province.command("awards", "attach-file", body))
+            review = a.RecordCouncilReview(nomination_id=nid, meeting_date=DECISION_DAY, recommended=True,
+                                           minutes_attachment_id=attached["attachment_id"])  # fmt: skip
+            ok(await province.send(review))
+        done = ok(await province.send(decision(no, *ids)))
+        assert len(done["awards"]) == 3 and done["decided_by"]["unit_id"] == tree.p
+        dossier = ok(await officer.query("awards", "nomination", {"nomination_id": ids[0]}))
+        assert [s["event"] for s in dossier["steps"]] == ["submitted", "council_reviewed", "approved"]
+        assert [x["kind"] for x in dossier["attachments"]] == ["to_trinh", "photo", "bien_ban_hoi_dong"]
+
+        # a dossier nobody decides: once its processing time has run out it is overdue, said once
+        late = ok(await officer.send(nominate(tree, achievement="Chưa được xét")))["nomination_id"]
+        await awards.kit.db.nominations.update_one({"_id": late}, {"$set": {"due_on": "2026-11-20"}})  # 3 weeks on
+        await deadlines.announce_overdue(awards.definition.deps)  # (or the service's own loop, if it ran first)
+        assert await deadlines.announce_overdue(awards.definition.deps) == 0  # said once
+        listed = ok(await officer.query("awards", "nominations", {"unit_id": tree.w, "overdue": True}))["items"]
+        assert late in [n["nomination_id"] for n in listed] and not set(ids) & {n["nomination_id"] for n in listed}
+    found = await wait_events(
+        tree.admin, lambda e: e["subject"] == late and e["type"].endswith("nomination.overdue.v1"), 2,
+        subject="antq.awards.>", stream="ANTQ_AWARDS", timeout=3,
+    )  # fmt: skip
+    (said,) = found
+    assert said["data"]["approver_unit_id"] == tree.w and said["data"]["due_on"] == "2026-11-20"

@@ -5,6 +5,7 @@ Every function takes what it needs (the catalogue's form, the nominee's ancestry
 aggregates) and returns new state plus the events to publish; nothing here does I/O."""
 
 from services.awards.domain.authority import POLICE_FLAG, grantor_of, police_of, province_of, require_decider
+from services.awards.domain.forms import check_form
 from services.awards.domain.gifts import record_gift
 from services.awards.domain.model import (
     Ancestor,
@@ -28,7 +29,6 @@ from services.awards.domain.workflow import (
     approve,
     check_decision_date,
     check_festival,
-    check_form,
     confer,
     refuse_duplicate,
     refuse_once_only,

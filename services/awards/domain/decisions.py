@@ -105,6 +105,7 @@ def submission(
     existed: bool = True,
     carried_by: Sequence[str] = (),
     prior: Mapping[str, Award | None] | None = None,
+    due: tuple[dt.date, bool] | None = None,
 ) -> tuple[Nomination, DomainEvent]:
     """`day`: the day the tree is read on (today, or the form's last day in force); `existed`: whether
     the nominee's unit existed in the nomination's year; `carried_by`: the units that carry it through
@@ -126,7 +127,7 @@ def submission(
     person_id = cmd.nominee.person.person_id if cmd.nominee.person else None
     refuse_held(form, person_id, held)
     unverified = eligibility.check(form, cmd.eligibility, day, person_id, prior or {})
-    n, event = submit(cmd, nomination_id, form, authority, actor, today, now)
+    n, event = submit(cmd, nomination_id, form, authority, actor, today, now, due)
     return n.model_copy(update={"eligibility": cmd.eligibility, "eligibility_unverified": unverified}), event
 
 
@@ -141,6 +142,7 @@ def resubmission(
     permission: Permission,
     today: dt.date,
     prior: Mapping[str, Award | None] | None = None,
+    due: tuple[dt.date, bool] | None = None,
 ) -> tuple[Nomination, DomainEvent]:
     """`held`: the holders of the corrected nomination's keys other than itself (empty: they did not change);
     `prior`: the awards corrected eligibility facts name (checked again, on today's rule)."""
@@ -150,7 +152,7 @@ def resubmission(
     known = known_chain(chain, n.nominee.unit_id, today)
     require_scope(actor, ids(known), permission, what)
     festival_of(festival, cmd.festival_id, known, n.year)
-    new, event = resubmit(n, cmd, actor, today)
+    new, event = resubmit(n, cmd, actor, today, due)
     person_id = new.nominee.person.person_id if new.nominee.person else None
     if held and form is not None:
         refuse_held(form, person_id, held)
@@ -208,7 +210,26 @@ def approval(
     names them beside the nominee, who stays as it was); `earned_by`: the unit's name as it was."""
     if taken:
         raise Conflict(f"award {award_id} already exists", [{"field": "award_id"}])
+    refuse_without_council(n, form)
     return approve(n, cmd, award_id, form, catalogue, authority, actor, today, now, list(successors), earned_by)
+
+
+def refuse_without_council(n: Nomination, form: Form) -> None:
+    """A form the emulation council reviews is decided after a review that recommends it."""
+    if not form.council:
+        return
+    if n.council is None:
+        raise RuleViolation(
+            f"{form.name}: the emulation council (Hội đồng Thi đua – Khen thưởng) reviews the dossier before the "
+            "decision; record its review with its minutes first (record-council-review)",
+            [{"rule": "council_review", "nomination_id": n.nomination_id}],
+        )
+    if not n.council.recommended:
+        raise RuleViolation(
+            f"{form.name}: the emulation council did not recommend it ({n.council.meeting_date.isoformat()}); it may "
+            "be rejected, or returned and reviewed again",
+            [{"rule": "council_review", "nomination_id": n.nomination_id}],
+        )
 
 
 # ------------------------------------------------------------------------------------ awards

@@ -15,6 +15,7 @@ from services.awards.domain.decisions import Chain, Held, ids, known_chain, miss
 from services.awards.domain.model import (
     Attachment,
     Award,
+    CouncilReview,
     Decision,
     FileLimits,
     Nomination,
@@ -261,3 +262,59 @@ def imported(
 
 def _person(cmd: c.ImportAward) -> str | None:
     return cmd.nominee.person.person_id if cmd.nominee.person else None
+
+
+def council_review(
+    n: Nomination, cmd: c.RecordCouncilReview, actor: Actor, today: dt.date
+) -> tuple[Nomination, DomainEvent]:
+    """The council's review of an open dossier (the granting authority's approver records it, checked by
+    the handler), with its minutes already attached to the dossier."""
+    if n.status not in ("submitted", "resubmitted"):
+        raise Conflict(
+            f"nomination {n.nomination_id} is {n.status}: the council reviews a dossier awaiting its decision",
+            [{"field": "status", "value": n.status, "rule": "dossier_open"}],
+        )
+    check_decision_date(cmd.meeting_date, today, "meeting_date")
+    minutes = next((a for a in n.attachments if a.attachment_id == cmd.minutes_attachment_id), None)
+    if minutes is None or minutes.kind != "bien_ban_hoi_dong":
+        found = "is not among the dossier's files" if minutes is None else f"is a {minutes.kind}, not the minutes"
+        raise RuleViolation(
+            f"attachment {cmd.minutes_attachment_id} {found}: attach the council's minutes (kind bien_ban_hoi_dong) "
+            "first",
+            [{"field": "minutes_attachment_id", "value": cmd.minutes_attachment_id, "rule": "council_minutes"}],
+        )
+    review = CouncilReview(
+        meeting_date=cmd.meeting_date,
+        recommended=cmd.recommended,
+        minutes_attachment_id=cmd.minutes_attachment_id,
+        note=cmd.note,
+        recorded_by=actor.id,
+    )
+    step = Step(event="council_reviewed", on=today, actor_id=actor.id, note=cmd.note)
+    new = n.model_copy(update={"council": review, "steps": [*n.steps, step], "version": n.version + 1})
+    data = c.NominationReviewed(
+        nomination_id=n.nomination_id,
+        meeting_date=cmd.meeting_date,
+        recommended=cmd.recommended,
+        minutes_attachment_id=cmd.minutes_attachment_id,
+        note=cmd.note,
+    )
+    return new, DomainEvent("nomination", "reviewed", n.nomination_id, data, new.version)
+
+
+def overdue(n: Nomination, today: dt.date) -> tuple[Nomination, DomainEvent] | None:
+    """An open dossier past its due date, announced once per due date (None: not due, or said already)."""
+    if n.status not in ("submitted", "resubmitted") or n.due_on is None or n.due_on >= today or n.overdue_on:
+        return None
+    step = Step(event="overdue", on=today, actor_id="system:awards", note=n.due_on.isoformat())
+    new = n.model_copy(update={"overdue_on": today, "steps": [*n.steps, step], "version": n.version + 1})
+    data = c.NominationOverdue(
+        nomination_id=n.nomination_id,
+        nominee=n.nominee,
+        award_form=n.award_form,
+        approver_unit_id=n.grantor.unit_id,
+        approver=n.grantor.name,
+        submitted_on=n.submitted_on,
+        due_on=n.due_on,
+    )
+    return new, DomainEvent("nomination", "overdue", n.nomination_id, data, new.version)

@@ -67,6 +67,14 @@ class FileLimits:
     files: int
 
 
+class CouncilReview(BaseModel):
+    meeting_date: dt.date
+    recommended: bool
+    minutes_attachment_id: str
+    note: str | None = None
+    recorded_by: str
+
+
 class Nomination(BaseModel):
     nomination_id: str
     nominee: c.NomineeFact
@@ -89,6 +97,10 @@ class Nomination(BaseModel):
     eligibility: c.Eligibility | None = None  # the facts declared for the form's written conditions
     eligibility_unverified: list[str] = []  # what of them the reference does not confirm or the platform cannot check
     attachments: list[Attachment] = []
+    due_on: dt.date | None = None  # by when the granting authority decides (processing time, working days)
+    due_unconfirmed: bool = False  # that processing time is not confirmed by the reference
+    overdue_on: dt.date | None = None  # when its being overdue was announced (nomination.overdue)
+    council: CouncilReview | None = None  # the emulation council's review, where the form needs one
     created_at: dt.datetime
     sort_key: str = Field(description="Newest first: submitted_on, then arrival, then id.")
     version: int = 1

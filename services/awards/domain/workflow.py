@@ -28,42 +28,6 @@ from shared.contract.events import DomainEvent
 OPEN = ("submitted", "resubmitted")  # a decision may be taken
 
 
-def check_form(catalogue: Catalogue, code: str, kind: str, year: int, today: dt.date) -> tuple[Form, dt.date]:
-    """The form a nomination names, and the day its authority and scope are read on: today when the
-    form is in force today; for a form no longer (or not yet) in force, the last day of the
-    nomination's year on which it was, so a 2025 record of a form that ended on 30 Jun 2025 can still
-    be entered (and decided with a decision date when it was in force)."""
-    form = catalogue.form(code)
-    if form is None:
-        known = ", ".join(f.code for f in catalogue.forms)
-        raise RuleViolation(
-            f"award form {code} does not exist; the forms are: {known}",
-            [{"field": "award_form", "value": code, "rule": "form_exists"}],
-        )
-    if year > today.year:
-        raise RuleViolation(
-            f"year {year} is in the future: an achievement is nominated once it is made (today is {today.isoformat()})",
-            [{"field": "year", "value": year, "rule": "year_not_in_future"}],
-        )
-    day = today
-    if not form.in_force_on(today):
-        last = min(dt.date(year, 12, 31), form.in_force.to or dt.date.max)
-        day = last
-        if last < max(dt.date(year, 1, 1), form.in_force.from_) or not form.in_force_on(last):
-            to = form.in_force.to.isoformat() if form.in_force.to else "—"
-            raise RuleViolation(
-                f"award form {code} is not in force today nor in {year} (in force {form.in_force.from_.isoformat()} "
-                f"to {to})",
-                [{"field": "award_form", "value": code, "rule": "form_in_force"}],
-            )
-    if kind not in form.for_:
-        raise RuleViolation(
-            f"award form {code} is for {' and '.join(form.for_)} nominees, not {kind}",
-            [{"field": "nominee.kind", "value": kind, "rule": "form_for"}],
-        )
-    return form, day
-
-
 def _earlier(earlier: Nomination, visible: bool) -> str:
     if not visible:
         return "a nomination in records you may not see"
@@ -130,7 +94,9 @@ def submit(
     actor: Actor,
     today: dt.date,
     now: dt.datetime,
+    due: tuple[dt.date, bool] | None = None,
 ) -> tuple[Nomination, DomainEvent]:
+    """`due`: by when the authority decides, and whether that processing time is unconfirmed."""
     nominee = c.NomineeFact.model_validate(cmd.nominee.model_dump())
     n = Nomination(
         nomination_id=nomination_id,
@@ -146,6 +112,8 @@ def submit(
         submitted_on=today,
         submitted_by=actor.id,
         steps=[Step(event="submitted", on=today, actor_id=actor.id)],
+        due_on=due[0] if due else None,
+        due_unconfirmed=due[1] if due else False,
         created_at=now,
         sort_key=sort_key(today, now, nomination_id),
     )
@@ -159,6 +127,7 @@ def submit(
         grantor=grantor,
         forwarded=n.forwarded,
         submitted_on=today,
+        due_on=n.due_on,
     )
     return n, DomainEvent("nomination", "submitted", nomination_id, data, 1)
 
@@ -185,7 +154,10 @@ def return_(n: Nomination, cmd: c.ReturnNomination, actor: Actor, today: dt.date
     return new, DomainEvent("nomination", "returned", n.nomination_id, data, new.version)
 
 
-def resubmit(n: Nomination, cmd: c.ResubmitNomination, actor: Actor, today: dt.date) -> tuple[Nomination, DomainEvent]:
+def resubmit(
+    n: Nomination, cmd: c.ResubmitNomination, actor: Actor, today: dt.date, due: tuple[dt.date, bool] | None = None
+) -> tuple[Nomination, DomainEvent]:
+    """The corrected dossier starts its processing time again (`due`) and needs the council again."""
     _require_status(n, ("returned",), "resubmitted")
     nominee = n.nominee
     if cmd.person is not None:
@@ -209,6 +181,10 @@ def resubmit(n: Nomination, cmd: c.ResubmitNomination, actor: Actor, today: dt.d
         achievement_key=achievement_key(achievement),
         festival_id=cmd.festival_id or n.festival_id,
         steps=[*n.steps, Step(event="resubmitted", on=today, actor_id=actor.id, note=cmd.note)],
+        due_on=due[0] if due else n.due_on,
+        due_unconfirmed=due[1] if due else n.due_unconfirmed,
+        overdue_on=None,
+        council=None,
     )
     data = c.NominationResubmitted(
         nomination_id=n.nomination_id,
@@ -217,6 +193,7 @@ def resubmit(n: Nomination, cmd: c.ResubmitNomination, actor: Actor, today: dt.d
         person=nominee.person,
         festival_id=new.festival_id,
         resubmitted_on=today,
+        due_on=new.due_on,
     )
     return new, DomainEvent("nomination", "resubmitted", n.nomination_id, data, new.version)
 

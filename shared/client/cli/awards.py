@@ -53,10 +53,11 @@ def commands(awards_app: typer.Typer) -> None:
         year: Annotated[int | None, typer.Option()] = None,
         status: Annotated[str | None, typer.Option(help="submitted, returned, resubmitted, approved, rejected")] = None,
         form: Annotated[str | None, typer.Option(help="award form code")] = None,
+        overdue: Annotated[bool, typer.Option("--overdue", help="only open dossiers past their due date")] = False,
         limit: int = 100,
     ) -> None:
         """Nominations of a unit's subtree, newest first."""
-        params: dict[str, Any] = {"unit_id": unit, "limit": limit}
+        params: dict[str, Any] = {"unit_id": unit, "limit": limit, **({"overdue": True} if overdue else {})}
         for key, value in (("year", year), ("status", status), ("award_form", form)):
             if value is not None:
                 params[key] = value
@@ -69,11 +70,12 @@ def commands(awards_app: typer.Typer) -> None:
                 n["award_form"],
                 str(n["year"]),
                 n["status"],
+                n.get("due_on") or "",
                 n["achievement"],
             )
             for n in result["items"]
         ]
-        columns = ("nomination", "nominee", "unit", "form", "year", "status", "achievement")
+        columns = ("nomination", "nominee", "unit", "form", "year", "status", "due on", "achievement")
         console.print(table(say(f"nominations under {unit}", f"đề nghị khen thưởng thuộc {unit}"), columns, rows))
         if result["next"]:
             console.print(f"more after {result['next']}")

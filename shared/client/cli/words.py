@@ -25,6 +25,7 @@ HEADINGS: dict[str, str] = {
     "attempts": "Số lần gửi",
     "award": "Khen thưởng",
     "no": "TT",
+    "due on": "Hạn giải quyết",
     "beneficiaries": "Đối tượng",
     "channel": "Kênh",
     "code": "Mã",

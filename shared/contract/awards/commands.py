@@ -141,6 +141,18 @@ class RecordDecision(Model):
         return self
 
 
+class RecordCouncilReview(Model):
+    """The emulation council's review (Hội đồng Thi đua – Khen thưởng) of a dossier whose form needs one
+    before the decision, recorded by an approver of the granting authority with its minutes, which are
+    an attachment of the dossier (kind bien_ban_hoi_dong)."""
+
+    nomination_id: Id
+    meeting_date: Day
+    recommended: bool = Field(description="Whether the council recommends the award.")
+    minutes_attachment_id: Id
+    note: Text | None = None
+
+
 class ImportAward(Model):
     """A past award, from before the platform (the office's golden register, earlier software), so that
     once-only forms and "one achievement, one award" know it. Marked imported; idempotent by its id
@@ -224,6 +236,7 @@ COMMANDS: dict[str, type[Model]] = {
     "reject-nomination": RejectNomination,
     "attach-file": AttachFile,
     "import-award": ImportAward,
+    "record-council-review": RecordCouncilReview,
     "confer-award": ConferAward,
     "revoke-award": RevokeAward,
     "record-gift": RecordGift,

@@ -47,6 +47,7 @@ class NominationSubmitted(Fact):
     grantor: Authority
     forwarded: bool = Field(description="Granted outside the province: forwarded, decision recorded by the province.")
     submitted_on: dt.date
+    due_on: dt.date | None = Field(default=None, description="By when the granting authority decides it.")
 
 
 class NominationReturned(Fact):
@@ -62,6 +63,7 @@ class NominationResubmitted(Fact):
     person: PersonFact | None = None
     festival_id: str | None = None
     resubmitted_on: dt.date
+    due_on: dt.date | None = Field(default=None, description="The processing time starts again.")
 
 
 class NominationApproved(Fact):
@@ -130,6 +132,28 @@ class NominationAttached(Fact):
     attachment: AttachmentFact
 
 
+class NominationReviewed(Fact):
+    """The emulation council reviewed the dossier (its minutes are one of its attachments)."""
+
+    nomination_id: str
+    meeting_date: dt.date
+    recommended: bool
+    minutes_attachment_id: str
+    note: str | None = None
+
+
+class NominationOverdue(Fact):
+    """A dossier not decided by its due date: the granting authority's recipients are reminded."""
+
+    nomination_id: str
+    nominee: NomineeFact
+    award_form: str
+    approver_unit_id: str | None = Field(description="The granting unit (none: an authority outside the province).")
+    approver: str
+    submitted_on: dt.date
+    due_on: dt.date
+
+
 class NominationRejected(Fact):
     nomination_id: str
     reason: str
@@ -191,6 +215,8 @@ EVENTS: dict[tuple[str, str], type[Fact]] = {
     ("nomination", "approved"): NominationApproved,
     ("nomination", "rejected"): NominationRejected,
     ("nomination", "attached"): NominationAttached,
+    ("nomination", "reviewed"): NominationReviewed,
+    ("nomination", "overdue"): NominationOverdue,
     ("decision", "recorded"): DecisionRecorded,
     ("award", "imported"): AwardImported,
     ("award", "conferred"): AwardConferred,

@@ -37,6 +37,7 @@ class NominationsQuery(Model):
     year: Year | None = None
     status: NominationStatus | None = None
     award_form: FormCode | None = None
+    overdue: bool | None = Field(default=None, description="Only the open dossiers past their due date.")
     limit: Limit = 100
     after: Id | None = Field(default=None, description="Cursor: the last nomination_id of the previous page.")
 

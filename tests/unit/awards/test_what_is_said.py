@@ -259,6 +259,10 @@ def test_what_a_submission_records():
         "eligibility": None,
         "eligibility_unverified": [],
         "attachments": [],
+        "due_on": None,
+        "due_unconfirmed": False,
+        "overdue_on": None,
+        "council": None,
         "version": 1,
     }
     assert n.sort_key == d.sort_key(TODAY, NOW, "n1")
@@ -273,6 +277,7 @@ def test_what_a_submission_records():
         "grantor": AUTHORITY.model_dump(mode="json"),
         "forwarded": False,
         "submitted_on": "2026-11-29",
+        "due_on": None,  # the handler passes the processing time (tested with the catalogue)
     }
     medal, _ = nominated(award_form="ky_niem_chuong_bao_ve_an_ninh_to_quoc")
     assert medal.forwarded is True
@@ -318,6 +323,7 @@ def test_what_a_return_and_a_resubmission_record():
         "person": {"person_id": "p1", "name": "Lê Thị Hoa", "position": "Tổ phó", "year_of_birth": None},
         "festival_id": "f2",
         "resubmitted_on": "2026-11-29",
+        "due_on": None,
     }
     back, _ = d.return_(again, c.ReturnNomination(nomination_id="n1", reason="x"), OFFICER, TODAY)
     same, e = d.resubmit(back, c.ResubmitNomination(nomination_id="n1"), OFFICER, TODAY)

@@ -52,6 +52,14 @@ def test_units_of_an_event_include_the_nominating_unit():
     assert rules.units_of({"unit_id": "g1", "from_parent_id": "w1", "to_parent_id": "w2"}) == {"g1", "w1", "w2"}
     assert rules.units_of({"nominee": {"unit_id": "g1"}}, actor_unit="w") == {"g1", "w"}
     assert rules.units_of({"nomination_id": "n"}, {"nominee_unit_id": "g1", "nominating_unit_id": "w"}) == {"g1", "w"}
+    # an overdue dossier reminds the granting authority's recipients too; a decision names every nominee's unit
+    overdue = {"nomination_id": "n", "nominee": {"unit_id": "g1"}, "approver_unit_id": "p"}
+    assert rules.units_of(overdue) == {"g1", "p"}
+    decision = {
+        "decided_by": {"unit_id": "w"},
+        "nominations": [{"nominee": {"unit_id": "g1"}}, {"nominee": {"unit_id": "g2"}}],
+    }
+    assert rules.units_of(decision) == {"w", "g1", "g2"}
 
 
 def test_scope_holds_an_event_when_it_is_in_an_ancestry():

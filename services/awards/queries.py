@@ -13,12 +13,13 @@ from services.awards.domain.model import decision_key
 from services.awards.store import AwardsStore
 from shared.authz import is_platform_admin, require_read
 from shared.contract import awards as c
-from shared.contract.errors import NotFound
+from shared.contract.errors import NotFound, ValidationFailed
+from shared.contract.text import fold
 from shared.runtime.mongo import IN_CHUNK
 from shared.runtime.queries import QueryContext, QuerySpec
 
 QCtx = QueryContext[AwardsStore, Awards]
-HIDDEN = ("sort_key", "achievement_key")
+HIDDEN = ("sort_key", "achievement_key", "name_tokens")
 
 
 async def q_rules(q: c.RulesQuery, ctx: QCtx) -> dict[str, Any]:
@@ -85,6 +86,31 @@ async def q_attachment(q: c.AttachmentQuery, ctx: QCtx) -> dict[str, Any]:
         "data": base64.b64encode(data).decode(),
         "next": end if end < found.size else None,
     }
+
+
+async def q_nominees(q: c.NomineesQuery, ctx: QCtx) -> dict[str, Any]:
+    """People nominated in the subtree whose name has every word of `text` (folded: no diacritics, any
+    case); each once, as last nominated, with how many nominations and awards (imported ones too) they
+    have there. Their history is the `history` query with their person_id."""
+    words = fold(q.text).split()
+    if not words:
+        raise ValidationFailed("text has no word to look for", [{"field": "text"}])
+    people: dict[str, dict[str, Any]] = {}
+    for chunk in await _unit_filters(ctx, "nominee.unit_id", _scope(ctx, q.unit_id), None):
+        flt = {**chunk, "name_tokens": {"$all": words}}
+        fields = {"nominee": 1, "award_id": 1, "imported": 1, "sort_key": 1}
+        for doc in await ctx.store.db.nominations.find(flt, fields).sort("sort_key", -1).to_list():
+            person = doc["nominee"]["person"]
+            entry = people.setdefault(
+                person["person_id"],
+                {"person_id": person["person_id"], "name": person["name"], "position": person.get("position"),
+                 "unit_id": doc["nominee"]["unit_id"], "nominations": 0, "awards": 0, "imported_awards": 0},
+            )  # fmt: skip
+            entry["nominations"] += 1
+            entry["awards"] += 1 if doc.get("award_id") else 0
+            entry["imported_awards"] += 1 if doc.get("imported") else 0
+    items = sorted(people.values(), key=lambda p: (fold(p["name"]), p["person_id"]))
+    return {"items": items[: q.limit], "more": len(items) > q.limit}
 
 
 async def q_decision(q: c.DecisionQuery, ctx: QCtx) -> dict[str, Any]:
@@ -247,6 +273,7 @@ QUERIES: list[QuerySpec] = [
     ),
     QuerySpec("award", c.AwardQuery, q_award, "One award."),
     QuerySpec("attachment", c.AttachmentQuery, q_attachment, "A part of a dossier's file (base64), in scope."),
+    QuerySpec("nominees", c.NomineesQuery, q_nominees, "People nominated, found by name without diacritics."),
     QuerySpec("decision", c.DecisionQuery, q_decision, "A decision (record-decision) with its awards: the annex."),
     QuerySpec("awards", c.AwardsQuery, q_awards, "Awards of a festival or of a unit's subtree, newest first, paged."),
     QuerySpec("history", c.HistoryQuery, q_history, "A nominee's nominations and awards, newest first, paged."),

@@ -15,6 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.awards.domain import Ancestor, Award, Decision, Gift, KnownFestival, Nomination
 from shared.contract.errors import NotFound
+from shared.contract.text import fold
 from shared.replicas.units import carriers, predecessors
 from shared.replicas.units_store import UnitsStore, units_indexes
 from shared.replicas.walk import ParentHints, arun
@@ -25,9 +26,21 @@ FESTIVALS = "festivals"
 UNITS = "units"
 
 
+def name_tokens(n: Nomination) -> list[str]:
+    """An individual nominee's name as words without diacritics ("Nguyễn Văn A" → nguyen, van, a): what a
+    search without diacritics matches."""
+    return fold(n.nominee.person.name).split() if n.nominee.person else []
+
+
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await db.nominations.create_index([("nominee.unit_id", ASCENDING), ("sort_key", DESCENDING)])
     await db.nominations.create_index([("nominee_key", ASCENDING), ("sort_key", DESCENDING)])
+    await db.nominations.create_index([("name_tokens", ASCENDING)])
+    # nominations stored before the search: their words, once (a few thousand a province: one pass)
+    async for doc in db.nominations.find({"name_tokens": {"$exists": False}}, {"nominee": 1}):
+        person = (doc.get("nominee") or {}).get("person")
+        words = fold(person["name"]).split() if person else []
+        await db.nominations.update_one({"_id": doc["_id"]}, {"$set": {"name_tokens": words}})
     await db.awards.create_index([("festival_id", ASCENDING), ("sort_key", DESCENDING)])
     await db.awards.create_index([("unit_id", ASCENDING), ("sort_key", DESCENDING)])
     await db.awards.create_index([("nominee_key", ASCENDING), ("sort_key", DESCENDING)])
@@ -55,7 +68,7 @@ class AwardsStore(AggregateStore):
         return await self._get("nominations", nomination_id, Nomination)
 
     async def save_nomination(self, n: Nomination, loaded_version: int | None) -> None:
-        await self._save("nominations", "nomination_id", n, loaded_version)
+        await self._save("nominations", "nomination_id", n, loaded_version, {"name_tokens": name_tokens(n)})
 
     async def award(self, award_id: str) -> Award | None:
         return await self._get("awards", award_id, Award)

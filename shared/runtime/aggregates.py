@@ -33,9 +33,12 @@ class AggregateStore:
         doc = await self.db[coll].find_one({"_id": key}, session=self.s)
         return model.model_validate(doc) if doc else None
 
-    async def _save(self, coll: str, key: str, agg: BaseModel, loaded_version: int | None) -> None:
-        """Insert a new aggregate (`loaded_version` None) or replace it if nobody changed it meanwhile."""
-        doc = as_doc(agg, key)
+    async def _save(
+        self, coll: str, key: str, agg: BaseModel, loaded_version: int | None, extra: Doc | None = None
+    ) -> None:
+        """Insert a new aggregate (`loaded_version` None) or replace it if nobody changed it meanwhile;
+        `extra`: fields stored beside it for the store's own queries (search keys), not part of it."""
+        doc = {**as_doc(agg, key), **(extra or {})}
         if loaded_version is None:  # handlers check that the id is free; a racing insert fails the transaction
             await self.db[coll].insert_one(doc, session=self.s)
             return

@@ -365,3 +365,27 @@ async def test_a_provincial_dossier_goes_through_the_council_to_one_decision_and
     )  # fmt: skip
     (said,) = found
     assert said["data"]["approver_unit_id"] == tree.w and said["data"]["due_on"] == "2026-11-20"
+
+
+async def test_people_are_found_by_name_without_diacritics_within_scope_and_their_history_follows(
+    servers, tree, awards
+) -> None:
+    nhung, duc = uid("person"), uid("person")
+    async with acting(servers, tree.w, "officer") as officer, acting(servers, tree.c, "officer") as other:
+        for pid, name, what in ((nhung, "Nguyễn Thị Hồng Nhung", "Tổ trưởng tiêu biểu"), (duc, "Trần Đức Anh", "x")):
+            nominee = {"kind": "individual", "unit_id": tree.h, "person": person(pid, name)}
+            ok(await officer.send(nominate(tree, nominee=nominee, achievement=what)))
+
+        async def found(client, text: str, **more) -> list[str]:
+            return [
+                p["person_id"] for p in ok(await client.query("awards", "nominees", {"text": text, **more}))["items"]
+            ]
+
+        assert await found(officer, "nguyen thi hong nhung") == [nhung]
+        assert await found(officer, "  NGUYỄN   nhung ") == [nhung]  # any case, any spacing, words in any order
+        assert await found(officer, "tran duc") == [duc]  # đ is d
+        assert await found(officer, "nguyen van tam") == []
+        assert await found(other, "nguyen thi hong nhung") == []  # commune C's officer: not in its subtree
+        refused(await other.query("awards", "nominees", {"text": "nhung", "unit_id": tree.w}), "forbidden")
+    code, out, err = await antq(servers, "awards", "search", "nguyen thi hong nhung", "--unit", tree.w, "--history")
+    assert code == 0 and nhung in out and "Tổ trưởng tiêu biểu" in out, err + out

@@ -111,7 +111,7 @@ def commands(awards_app: typer.Typer) -> None:
                 a["award_form"],
                 f"{a['decision_no']} ({a['decision_date']})",
                 a["decided_by"]["name"],
-                a["status"],
+                a["status"] + (" (imported)" if a.get("imported") else ""),
                 a["conferred_on"] or "",
                 vnd(a["amount_vnd"]),
             )
@@ -325,3 +325,23 @@ def commands(awards_app: typer.Typer) -> None:
             err.print(f"  line {line} ({nominee}): {reason}")
         if report.failed:
             raise typer.Exit(1)
+
+    @awards_app.command("search")
+    def awards_search(
+        text: Annotated[str, typer.Argument(help="words of the name, with or without diacritics: 'nguyen van a'")],
+        unit: Annotated[str | None, typer.Option(help="within this unit's subtree (default: yours)")] = None,
+        history: Annotated[bool, typer.Option("--history", help="and the history of the one person found")] = False,
+    ) -> None:
+        """Find people nominated, by name without diacritics; their history is `history --person ID`."""
+        params: dict[str, Any] = {"text": text, **({"unit_id": unit} if unit else {})}
+        result = listing(run(lambda c: c.query("awards", "nominees", params)))
+        rows = [
+            (p["person_id"], p["name"], p.get("position") or "", p["unit_id"], str(p["nominations"]), str(p["awards"]))
+            for p in result["items"]
+        ]
+        columns = ("person", "name", "position", "unit", "nominations", "awards")
+        console.print(table(say(f"people named {text!r}", f"người có tên {text!r}"), columns, rows))
+        if history and len(result["items"]) == 1:
+            awards_history(unit=None, person=result["items"][0]["person_id"])
+        elif history:
+            err.print(f"{len(result['items'])} people found: --history shows one; narrow the search")

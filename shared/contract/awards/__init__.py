@@ -71,6 +71,7 @@ from shared.contract.awards.queries import (
     Limit,
     NominationQuery,
     NominationsQuery,
+    NomineesQuery,
     RulesQuery,
 )
 
@@ -123,6 +124,7 @@ __all__ = [
     "Nominee",
     "NomineeFact",
     "NomineeKind",
+    "NomineesQuery",
     "Person",
     "PersonFact",
     "PriorCommendation",

@@ -55,6 +55,15 @@ class AttachmentQuery(Model):
     length: Annotated[int, Field(default=524_288, ge=1, le=524_288, description="Bytes (at most 512 KiB).")] = 524_288
 
 
+class NomineesQuery(Model):
+    """Individual nominees whose name has all the words given, with or without diacritics ("nguyen van a"
+    finds "Nguyễn Văn A"), among the nominations of a unit's subtree (default: the actor's)."""
+
+    text: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
+    unit_id: Id | None = None
+    limit: Annotated[int, Field(default=50, ge=1, le=200)] = 50
+
+
 class DecisionQuery(Model):
     """A decision recorded with `record-decision` and its awards (the annex's list)."""
 
@@ -141,6 +150,7 @@ QUERIES: dict[str, type[Model]] = {
     "award": AwardQuery,
     "decision": DecisionQuery,
     "attachment": AttachmentQuery,
+    "nominees": NomineesQuery,
     "awards": AwardsQuery,
     "history": HistoryQuery,
     "gifts": GiftsQuery,

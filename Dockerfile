@@ -13,7 +13,9 @@ COPY docs/schemas ./docs/schemas
 RUN uv sync --locked --no-dev
 
 FROM python:3.11.13-slim-bookworm
-RUN useradd --system --uid 10001 antq
+# DejaVu: the font the CLI prints certificates' PDF with (Vietnamese letters)
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 antq
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /app /app
 WORKDIR /app

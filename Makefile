@@ -43,7 +43,16 @@ $(PROMTOOL):
 	     prometheus >/dev/null)); \
 	else echo "promtool is missing: run 'sudo apt-get install prometheus' (the alert rules' test needs it)"; exit 1; fi
 
-test: install $(ASYNCAPI) $(BROWSER) $(PROMTOOL) lint typecheck pytest
+# A TrueType font with Vietnamese letters for the certificates' PDF: Debian's DejaVu (as root, from apt).
+FONT := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+$(FONT):
+	@if [ "$$(id -u)" = 0 ]; then \
+	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-dejavu-core >/dev/null 2>&1 || \
+	   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	     fonts-dejavu-core >/dev/null)); \
+	else echo "the DejaVu font is missing: run 'sudo apt-get install fonts-dejavu-core' (certificates' PDF needs it)"; exit 1; fi
+
+test: install $(ASYNCAPI) $(BROWSER) $(PROMTOOL) $(FONT) lint typecheck pytest
 
 lint:
 	$(BIN)/ruff check shared services deploy tests bench data examples
@@ -56,7 +65,7 @@ pytest:
 	$(BIN)/pytest -q -p no:cacheprovider
 
 # The same suite with its files in reverse order: no test may depend on another file running first.
-test-reverse: install $(ASYNCAPI) $(BROWSER) $(PROMTOOL)
+test-reverse: install $(ASYNCAPI) $(BROWSER) $(PROMTOOL) $(FONT)
 	ANTQ_TEST_ORDER=reverse $(BIN)/pytest -q -p no:cacheprovider
 
 docs: install

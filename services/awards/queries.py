@@ -7,13 +7,14 @@ import base64
 import datetime as dt
 from typing import Any
 
+from services.awards import certificates
 from services.awards.deps import Awards
 from services.awards.domain import nominee_key
 from services.awards.domain.model import decision_key
 from services.awards.store import AwardsStore
 from shared.authz import is_platform_admin, require_read
 from shared.contract import awards as c
-from shared.contract.errors import NotFound, ValidationFailed
+from shared.contract.errors import NotFound, RuleViolation, ValidationFailed
 from shared.contract.text import fold
 from shared.runtime.mongo import IN_CHUNK
 from shared.runtime.queries import QueryContext, QuerySpec
@@ -85,6 +86,35 @@ async def q_attachment(q: c.AttachmentQuery, ctx: QCtx) -> dict[str, Any]:
         "offset": q.offset,
         "data": base64.b64encode(data).decode(),
         "next": end if end < found.size else None,
+    }
+
+
+async def q_certificate(q: c.CertificateQuery, ctx: QCtx) -> dict[str, Any]:
+    """A standing award's certificate, read by an actor who may read the award."""
+    a = await ctx.store.award(q.award_id)
+    what = f"award {q.award_id}"
+    if a is None:
+        require_read(ctx.actor, [], what)
+        raise NotFound(f"{what} does not exist", [{"field": "award_id", "value": q.award_id}])
+    await _readable(ctx, a.unit_id, ctx.today, what)
+    if a.status == "revoked":
+        raise RuleViolation(
+            f"{what} was revoked ({a.revocation.decision_no if a.revocation else ''}): it has no certificate",
+            [{"field": "award_id", "rule": "award_standing"}],
+        )
+    form = ctx.deps.catalogue.form(a.award_form)
+    if form is None or form.certificate is None:
+        raise RuleViolation(f"award form {a.award_form} has no certificate template", [{"rule": "certificate"}])
+    grantor_unit = await ctx.store.name_of(a.decided_by.unit_id, a.decision_date) if a.decided_by.unit_id else None
+    chain = await ctx.store.chain(a.unit_id, a.decision_date) or []
+    province = next((u.name for u in chain if u.kind == "province"), None)
+    return {
+        "award_id": a.award_id,
+        "award_form": a.award_form,
+        "form_name": form.name,
+        "status": a.status,
+        "imported": a.imported,
+        "lines": certificates.render(a, form, grantor_unit, province),
     }
 
 
@@ -273,6 +303,7 @@ QUERIES: list[QuerySpec] = [
     ),
     QuerySpec("award", c.AwardQuery, q_award, "One award."),
     QuerySpec("attachment", c.AttachmentQuery, q_attachment, "A part of a dossier's file (base64), in scope."),
+    QuerySpec("certificate", c.CertificateQuery, q_certificate, "An award's certificate, from its form's template."),
     QuerySpec("nominees", c.NomineesQuery, q_nominees, "People nominated, found by name without diacritics."),
     QuerySpec("decision", c.DecisionQuery, q_decision, "A decision (record-decision) with its awards: the annex."),
     QuerySpec("awards", c.AwardsQuery, q_awards, "Awards of a festival or of a unit's subtree, newest first, paged."),

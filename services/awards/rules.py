@@ -155,6 +155,9 @@ class Form(Strict):
     unconfirmed: list[str] = []
     eligibility: list[EligibilityRule] = []
     council: bool = Field(default=False, description="The emulation council reviews it before the decision.")
+    certificate: str | None = Field(
+        default=None, pattern=r"^[a-z_]+\.j2$", description="Its certificate's template, in data/certificates/."
+    )
     processing_days: int | None = Field(default=None, gt=0, le=120, description="Its own processing time.")
 
     def in_force_on(self, day: dt.date) -> bool:
@@ -262,7 +265,19 @@ def parse(text: str) -> Catalogue:
     return Catalogue.model_validate(yaml.safe_load(text))
 
 
+CERTIFICATES = RULES_FILE.parent / "certificates"
+
+
 @cache
 def load(path: Path = RULES_FILE) -> Catalogue:
-    """The catalogue in the repo, checked by the schema (a bad file stops the service at start)."""
-    return parse(path.read_text(encoding="utf-8"))
+    """The catalogue in the repo, checked by the schema (a bad file stops the service at start), each
+    certificate template it names present."""
+    catalogue = parse(path.read_text(encoding="utf-8"))
+    missing = [
+        f.certificate
+        for f in catalogue.forms
+        if f.certificate and not (path.parent / "certificates" / f.certificate).is_file()
+    ]
+    if missing:
+        raise ValueError(f"certificate templates missing from {path.parent / 'certificates'}: {sorted(set(missing))}")
+    return catalogue

@@ -300,6 +300,10 @@ async def test_the_medals_conditions_are_checked_and_past_awards_imported_once_b
         history = ok(await officer.query("awards", "history", mine))
         (past,) = history["awards"]
         assert past["imported"] is True and past["decision_no"] == "1234/QĐ-BCA" and past["register_no"] == "SV-12"
+        medal_text = [
+            x["text"] for x in ok(await officer.query("awards", "certificate", {"award_id": past["award_id"]}))["lines"]
+        ]
+        assert "Số sổ vàng: SV-12" in medal_text and "GIẤY CHỨNG NHẬN" in medal_text and "Nguyễn Văn An" in medal_text
         group = ok(await officer.query("awards", "history", {"nominee": {"kind": "collective", "unit_id": tree.h}}))
         assert [x["award_form"] for x in group["awards"] if x["imported"]] == ["bang_khen_chu_tich_ubnd_tinh"]
 
@@ -350,6 +354,19 @@ async def test_a_provincial_dossier_goes_through_the_council_to_one_decision_and
         assert len(done["awards"]) == 3 and done["decided_by"]["unit_id"] == tree.p
         dossier = ok(await officer.query("awards", "nomination", {"nomination_id": ids[0]}))
         assert [s["event"] for s in dossier["steps"]] == ["submitted", "council_reviewed", "approved"]
+        # the certificates: the group's Bằng khen, with its name as it earned it, as PDF and DOCX
+        group_award = done["awards"][2]["award_id"]
+        for suffix in ("pdf", "docx"):
+            out = tmp_path / f"bang-khen.{suffix}"
+            code, said, err = await antq(servers, "awards", "certificate", group_award, "--out", str(out))
+            assert code == 0, err + said
+        assert (tmp_path / "bang-khen.pdf").read_bytes().startswith(b"%PDF-")
+        from docx import Document
+
+        text = [p.text for p in Document(str(tmp_path / "bang-khen.docx")).paragraphs]
+        assert "TẶNG BẰNG KHEN" in text and f"Đơn vị {tree.h}" in text
+        assert f"CHỦ TỊCH ỦY BAN NHÂN DÂN ĐƠN VỊ {tree.p.upper()}" in text, text
+        assert f"Quyết định số {no} ngày 05/08/2026" in text
         assert [x["kind"] for x in dossier["attachments"]] == ["to_trinh", "photo", "bien_ban_hoi_dong"]
 
         # a dossier nobody decides: once its processing time has run out it is overdue, said once

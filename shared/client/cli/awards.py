@@ -345,3 +345,20 @@ def commands(awards_app: typer.Typer) -> None:
             awards_history(unit=None, person=result["items"][0]["person_id"])
         elif history:
             err.print(f"{len(result['items'])} people found: --history shows one; narrow the search")
+
+    @awards_app.command("certificate")
+    def awards_certificate(
+        award: Annotated[str, typer.Argument(help="the award's id")],
+        out: Annotated[Path, typer.Option(help="the certificate's file: .pdf or .docx")],
+    ) -> None:
+        """Print an award's certificate (Giấy khen, Bằng khen, the medal's) from its form's template."""
+        from shared.client import certificate
+
+        if out.suffix.lower() not in (".pdf", ".docx"):
+            fail(f"{out.name}: a certificate is written as .pdf or .docx", USAGE)
+        found = answer(run(lambda c: c.query("awards", "certificate", {"award_id": award})))
+        try:
+            certificate.write(found["lines"], out)
+        except certificate.FontMissing as exc:
+            fail(str(exc), 1)
+        console.print(f"{found['form_name']} for award {award} written to {out}")

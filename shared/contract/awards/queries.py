@@ -55,6 +55,12 @@ class AttachmentQuery(Model):
     length: Annotated[int, Field(default=524_288, ge=1, le=524_288, description="Bytes (at most 512 KiB).")] = 524_288
 
 
+class CertificateQuery(Model):
+    """An award's certificate, as the paragraphs of its form's template (the CLI prints it as PDF or DOCX)."""
+
+    award_id: Id
+
+
 class NomineesQuery(Model):
     """Individual nominees whose name has all the words given, with or without diacritics ("nguyen van a"
     finds "Nguyễn Văn A"), among the nominations of a unit's subtree (default: the actor's)."""
@@ -151,6 +157,7 @@ QUERIES: dict[str, type[Model]] = {
     "decision": DecisionQuery,
     "attachment": AttachmentQuery,
     "nominees": NomineesQuery,
+    "certificate": CertificateQuery,
     "awards": AwardsQuery,
     "history": HistoryQuery,
     "gifts": GiftsQuery,

@@ -16,6 +16,7 @@ from shared.client import Client, read_stream
 from shared.contract import awards as a
 from shared.contract import registry as r
 from tests.integration.conftest import settle, uid
+from tests.integration.test_awards import council_recommends
 
 
 def ok(reply):
@@ -216,6 +217,8 @@ async def test_awards_and_gifts_roll_up(admin, season, registry, awards, reporti
                 )
             )
         )["nomination_id"]
+        if form == "bang_khen_chu_tich_ubnd_tinh":  # the emulation council reviews it first
+            await council_recommends(admin, one)
         award = ok(
             await admin.send(a.ApproveNomination(nomination_id=one, decision_no="2/QĐ", decision_date="2026-08-05"))
         )["award_id"]

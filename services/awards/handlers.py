@@ -171,7 +171,9 @@ async def resubmit_nomination(cmd: c.ResubmitNomination, ctx: Context) -> Handle
     return Handled({"nomination_id": n.nomination_id}, [event])
 
 
-async def approve_nomination(cmd: c.ApproveNomination, ctx: Context) -> Handled:
+async def approval(ctx: Context, cmd: c.ApproveNomination) -> tuple[dossier.Approved, list[str]]:
+    """A nomination approved as its decision says (read, then `decisions.approval`), not yet saved; also
+    the successors of a nominee's unit closed before the decision date."""
     n = await ctx.store.nomination(cmd.nomination_id)
     what = f"approve nomination {cmd.nomination_id}"
     authority, successors = await decided(ctx, n, cmd.nomination_id, cmd.decision_date, what)
@@ -179,20 +181,25 @@ async def approve_nomination(cmd: c.ApproveNomination, ctx: Context) -> Handled:
     award_id = cmd.award_id or ctx.new_id()
     taken = cmd.award_id is not None and await ctx.store.award(award_id) is not None
     earned_by = await ctx.store.name_of(n.nominee.unit_id, dt.date(n.year, 12, 31))
-    new, award, event = decisions.approval(
+    approved = decisions.approval(
         n, cmd, award_id, taken, form_of(ctx, n.award_form), ctx.deps.catalogue, authority, ctx.actor, ctx.today,
         ctx.now, successors, earned_by,
     )  # fmt: skip
-    await ctx.store.save_nomination(new, n.version)
+    return approved, successors
+
+
+async def approve_nomination(cmd: c.ApproveNomination, ctx: Context) -> Handled:
+    (new, award, event), successors = await approval(ctx, cmd)
+    await ctx.store.save_nomination(new, new.version - 1)
     await ctx.store.save_award(award, None)
     return Handled(
         {
-            "nomination_id": n.nomination_id,
-            "award_id": award_id,
+            "nomination_id": new.nomination_id,
+            "award_id": award.award_id,
             "amount_vnd": award.amount_vnd,
             "amount_unconfirmed": award.amount_unconfirmed,
             "amount_at_most": award.amount_at_most,
-            "decided_by": authority.model_dump(),
+            "decided_by": award.decided_by.model_dump(),
             "successor_unit_ids": successors,
         },
         [event],
@@ -205,36 +212,14 @@ async def record_decision(cmd: c.RecordDecision, ctx: Context) -> Handled:
     approved: list[dossier.Approved] = []
     refused: list[dict[str, object]] = []
     for item in cmd.nominations:
+        one = c.ApproveNomination(
+            nomination_id=item.nomination_id,
+            decision_no=cmd.decision_no,
+            decision_date=cmd.decision_date,
+            award_id=item.award_id,
+        )
         try:
-            n = await ctx.store.nomination(item.nomination_id)
-            what = f"approve nomination {item.nomination_id}"
-            authority, successors = await decided(ctx, n, item.nomination_id, cmd.decision_date, what)
-            assert n is not None
-            award_id = item.award_id or ctx.new_id()
-            taken = item.award_id is not None and await ctx.store.award(award_id) is not None
-            earned_by = await ctx.store.name_of(n.nominee.unit_id, dt.date(n.year, 12, 31))
-            one = c.ApproveNomination(
-                nomination_id=n.nomination_id,
-                decision_no=cmd.decision_no,
-                decision_date=cmd.decision_date,
-                award_id=award_id,
-            )
-            approved.append(
-                decisions.approval(
-                    n,
-                    one,
-                    award_id,
-                    taken,
-                    form_of(ctx, n.award_form),
-                    ctx.deps.catalogue,
-                    authority,
-                    ctx.actor,
-                    ctx.today,
-                    ctx.now,
-                    successors,
-                    earned_by,
-                )
-            )
+            approved.append((await approval(ctx, one))[0])
         except DomainError as e:
             refused.append(dossier.refused_item(item.nomination_id, e))
     first = approved[0][1].decided_by if approved else None

@@ -9,7 +9,7 @@ from typing import Any
 
 from services.awards import certificates
 from services.awards.deps import Awards
-from services.awards.domain import nominee_key
+from services.awards.domain import Award, nominee_key
 from services.awards.domain.model import decision_key
 from services.awards.store import AwardsStore
 from shared.authz import is_platform_admin, require_read
@@ -55,14 +55,19 @@ async def q_nomination(q: c.NominationQuery, ctx: QCtx) -> dict[str, Any]:
     return n.model_dump(mode="json", exclude=set(HIDDEN))
 
 
-async def q_award(q: c.AwardQuery, ctx: QCtx) -> dict[str, Any]:
-    a = await ctx.store.award(q.award_id)
-    what = f"award {q.award_id}"
+async def _award(ctx: QCtx, award_id: str) -> Award:
+    """An award, for an actor who may read it (a missing one is refused like one out of scope)."""
+    a = await ctx.store.award(award_id)
+    what = f"award {award_id}"
     if a is None:
         require_read(ctx.actor, [], what)
-        raise NotFound(f"{what} does not exist", [{"field": "award_id", "value": q.award_id}])
+        raise NotFound(f"{what} does not exist", [{"field": "award_id", "value": award_id}])
     await _readable(ctx, a.unit_id, ctx.today, what)
-    return a.model_dump(mode="json", exclude=set(HIDDEN))
+    return a
+
+
+async def q_award(q: c.AwardQuery, ctx: QCtx) -> dict[str, Any]:
+    return (await _award(ctx, q.award_id)).model_dump(mode="json", exclude=set(HIDDEN))
 
 
 async def q_attachment(q: c.AttachmentQuery, ctx: QCtx) -> dict[str, Any]:
@@ -91,12 +96,8 @@ async def q_attachment(q: c.AttachmentQuery, ctx: QCtx) -> dict[str, Any]:
 
 async def q_certificate(q: c.CertificateQuery, ctx: QCtx) -> dict[str, Any]:
     """A standing award's certificate, read by an actor who may read the award."""
-    a = await ctx.store.award(q.award_id)
+    a = await _award(ctx, q.award_id)
     what = f"award {q.award_id}"
-    if a is None:
-        require_read(ctx.actor, [], what)
-        raise NotFound(f"{what} does not exist", [{"field": "award_id", "value": q.award_id}])
-    await _readable(ctx, a.unit_id, ctx.today, what)
     if a.status == "revoked":
         raise RuleViolation(
             f"{what} was revoked ({a.revocation.decision_no if a.revocation else ''}): it has no certificate",

@@ -96,7 +96,7 @@ def attachment(
         attached_by=actor.id,
     )
     new = n.model_copy(update={"attachments": [*n.attachments, kept], "version": n.version + 1})
-    data = c.NominationAttached(nomination_id=n.nomination_id, attachment=c.AttachmentFact(**kept.model_dump()))
+    data = c.NominationAttached(nomination_id=n.nomination_id, attachment=kept)
     return new, DomainEvent("nomination", "attached", n.nomination_id, data, new.version)
 
 

@@ -47,17 +47,7 @@ class Step(BaseModel):
     note: str | None = None
 
 
-class Attachment(BaseModel):
-    """A file of the dossier: what it is and its digest; its content is kept by `files`, by digest."""
-
-    attachment_id: str
-    kind: str
-    name: str
-    media_type: str
-    size: int
-    sha256: str
-    attached_on: dt.date
-    attached_by: str
+Attachment = c.AttachmentFact  # a file of the dossier: what it is and its digest; `files` keeps its content
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,19 @@ from typing import Annotated, Any, get_args
 import typer
 from pydantic import ValidationError
 
-from shared.client.cli.common import USAGE, answer, console, err, fail, listing, run, table, vnd
+from shared.client.cli.common import (
+    USAGE,
+    answer,
+    console,
+    err,
+    fail,
+    listing,
+    refused_rows,
+    run,
+    run_import,
+    table,
+    vnd,
+)
 from shared.client.cli.words import say
 from shared.contract import awards as c
 
@@ -304,27 +316,16 @@ def commands(awards_app: typer.Typer) -> None:
     ) -> None:
         """Load past awards through the durable intake (idempotent: running it twice imports nothing twice);
         once-only forms and "one achievement, one award" then know them."""
-        from rich.progress import Progress
-
         from shared.client.award_import import import_awards
         from shared.client.importer import read_rows
 
         rows = read_rows(file)
-
-        async def go(client: Any) -> Any:
-            with Progress(console=err) as progress:
-                task = progress.add_task(f"importing {file.name}", total=len(rows))
-                return await import_awards(client, rows, lambda n: progress.advance(task, n), timeout)
-
-        report = run(go)
+        report = run_import(f"importing {file.name}", rows, lambda c, advance: import_awards(c, rows, advance, timeout))
         console.print(
             f"{report.rows} rows: [green]{report.imported} imported[/green], {report.unchanged} unchanged, "
             f"[red]{len(report.failed)} refused[/red]"
         )
-        for line, nominee, reason in report.failed[:50]:
-            err.print(f"  line {line} ({nominee}): {reason}")
-        if report.failed:
-            raise typer.Exit(1)
+        refused_rows(report.failed)
 
     @awards_app.command("search")
     def awards_search(

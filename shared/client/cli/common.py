@@ -170,3 +170,23 @@ def answer(reply: Reply) -> dict[str, Any]:
     if not reply.ok:
         show(reply)  # prints the error and exits non-zero
     return reply.result
+
+
+def run_import(label: str, rows: Sequence[Any], load: Callable[[Client, Callable[[int], None]], Awaitable[T]]) -> T:
+    """An import with a progress bar over its rows: `load(client, advance)` calls `advance(n)` per n rows."""
+    from rich.progress import Progress
+
+    async def go(client: Client) -> T:
+        with Progress(console=err) as progress:
+            task = progress.add_task(label, total=len(rows))
+            return await load(client, lambda n: progress.advance(task, n))
+
+    return run(go)
+
+
+def refused_rows(failed: Sequence[tuple[int, str, str]]) -> None:
+    """The refused rows of an import (the first 50), then exit 1 if there were any."""
+    for line, what, reason in failed[:50]:
+        err.print(f"  line {line} ({what}): {reason}")
+    if failed:
+        raise typer.Exit(1)

@@ -12,7 +12,7 @@ from rich.progress import Progress
 
 from shared.client import Client
 from shared.client.calendar import ics
-from shared.client.cli.common import Opts, answer, console, err, listing, run, show, table
+from shared.client.cli.common import Opts, answer, console, err, listing, refused_rows, run, run_import, show, table
 from shared.client.cli.words import day, kind, say
 from shared.client.importer import import_units, read_rows
 from shared.client.reform import ReformReport, apply_reform, read_csv
@@ -33,21 +33,14 @@ def commands(registry_app: typer.Typer) -> None:
     ) -> None:
         """Load a unit tree (idempotent: running it twice gives the same state)."""
         rows = read_rows(file)
-
-        async def go(client: Client) -> Any:
-            with Progress(console=err) as progress:
-                task = progress.add_task(f"importing {file.name}", total=len(rows))
-                return await import_units(client, rows, concurrency, lambda n: progress.advance(task, n))
-
-        report = run(go)
+        report = run_import(
+            f"importing {file.name}", rows, lambda c, advance: import_units(c, rows, concurrency, advance)
+        )
         console.print(
             f"{report.rows} rows: [green]{report.created} created[/green], {report.unchanged} unchanged, "
             f"[red]{len(report.failed)} refused[/red]"
         )
-        for line, unit_id, reason in report.failed[:50]:
-            err.print(f"  line {line} ({unit_id}): {reason}")
-        if report.failed:
-            raise typer.Exit(1)
+        refused_rows(report.failed)
 
     @registry_app.command("reform")
     def reform(

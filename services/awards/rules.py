@@ -119,6 +119,7 @@ class EligibilityRule(Strict):
     source: str
     roles: dict[Role, list[Condition]] = Field(min_length=1)
     excluded_if: list[Flag] = []
+    excluded_for: dict[Role, list[Flag]] = Field(default={}, description="Exclusions of one role only.")
     deferred_if: list[Flag] = []
     unverified: list[str] = []
 

@@ -50,7 +50,7 @@ def check(
         raise _refuse(form, src, f"the nominee's role is required: {roles}", "role", "role")
     if facts.role not in rule.roles:
         raise _refuse(form, src, f"a {facts.role} is not among those it is given to ({roles})", "role", "role")
-    for flag in rule.excluded_if:
+    for flag in [*rule.excluded_if, *rule.excluded_for.get(facts.role, [])]:
         if getattr(facts, flag):
             raise _refuse(form, src, f"not proposed for anyone who {FLAG_WORDS[flag]}", flag, flag)
     for flag in rule.deferred_if:

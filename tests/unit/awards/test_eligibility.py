@@ -83,6 +83,14 @@ def test_exclusions_and_deferrals_are_named():
     rule, message = refusal(**base, pending_discipline=True)
     assert rule == "eligibility:pending_discipline" and message.startswith(MEDAL.name + ": deferred")
     assert refusal(role=None)[0] == "eligibility:role"
+    # an incident in the area led excludes a leader; a team member leads no area
+    leader = {
+        "role": "leader",
+        "years_in_post": 12,
+        "prior_commendations": [{"decision_no": "1", "decision_date": "2020-01-01"}],
+    }
+    assert refusal(**leader, incident_in_area=True)[0] == "eligibility:incident_in_area"
+    assert check(**base, incident_in_area=True)
 
 
 def test_the_rule_of_the_day_applies_and_the_2021_terms_are_flagged_unconfirmed():

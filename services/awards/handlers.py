@@ -190,6 +190,9 @@ async def approval(ctx: Context, cmd: c.ApproveNomination) -> tuple[dossier.Appr
 
 async def approve_nomination(cmd: c.ApproveNomination, ctx: Context) -> Handled:
     (new, award, event), successors = await approval(ctx, cmd)
+    number = d.decision_id(award.decided_by, cmd.decision_no, cmd.decision_date)
+    if dossier.check_number(await ctx.store.decision_number(number), cmd.decision_no, cmd.decision_date, "single"):
+        await ctx.store.take_decision_number(number, cmd.decision_date, "single")
     await ctx.store.save_nomination(new, new.version - 1)
     await ctx.store.save_award(award, None)
     return Handled(
@@ -223,8 +226,12 @@ async def record_decision(cmd: c.RecordDecision, ctx: Context) -> Handled:
         except DomainError as e:
             refused.append(dossier.refused_item(item.nomination_id, e))
     first = approved[0][1].decided_by if approved else None
-    recorded = await ctx.store.decision(d.decision_id(first, cmd.decision_no)) if first is not None else None
+    number = d.decision_id(first, cmd.decision_no, cmd.decision_date) if first is not None else None
+    recorded = await ctx.store.decision(number) if number is not None else None
     decision, out, event = dossier.decision(cmd, approved, refused, recorded, ctx.actor, ctx.now)
+    dossier.check_number(await ctx.store.decision_number(decision.decision_id), cmd.decision_no, cmd.decision_date,
+                         "decision")  # fmt: skip
+    await ctx.store.take_decision_number(decision.decision_id, cmd.decision_date, "decision")
     for new, award, _ in out:
         await ctx.store.save_nomination(new, new.version - 1)
         await ctx.store.save_award(award, None)

@@ -147,7 +147,7 @@ async def q_nominees(q: c.NomineesQuery, ctx: QCtx) -> dict[str, Any]:
 async def q_decision(q: c.DecisionQuery, ctx: QCtx) -> dict[str, Any]:
     """A decision and its awards as they stand now (conferred, revoked), in the decision's order: read
     by an actor who may read every nominee's unit (the annex names people)."""
-    decision_id = q.decision_id or decision_key(q.unit_id, "", q.decision_no or "")
+    decision_id = q.decision_id or decision_key(q.unit_id, "", q.year or 0, q.decision_no or "")
     d = await ctx.store.decision(decision_id)
     what = f"decision {decision_id}"
     if d is None:

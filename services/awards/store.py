@@ -82,6 +82,14 @@ class AwardsStore(AggregateStore):
     async def add_decision(self, d: Decision) -> None:
         await self._save("decisions", "decision_id", d, None)
 
+    async def decision_number(self, key: str) -> Doc | None:
+        """How a decision number of an authority and year was used: {date, via: decision|single}."""
+        return await self.db.decision_numbers.find_one({"_id": key}, session=self.s)
+
+    async def take_decision_number(self, key: str, day: dt.date, via: str) -> None:
+        """Insert: a concurrent command taking the same number fails its transaction."""
+        await self.db.decision_numbers.insert_one({"_id": key, "date": day.isoformat(), "via": via}, session=self.s)
+
     async def gift(self, gift_id: str) -> Gift | None:
         return await self._get("gifts", gift_id, Gift)
 

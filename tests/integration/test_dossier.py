@@ -92,7 +92,7 @@ async def test_one_decision_approves_many_nominations_atomically_or_refuses_it_w
         assert done["decided_by"]["unit_id"] == tree.w and len(done["awards"]) == 3
         assert [x["nomination_id"] for x in done["awards"]] == ids
         decision_id = done["decision_id"]
-        assert decision_id.startswith(f"{tree.w}:") and decision_id.endswith("-QD-UBND")
+        assert decision_id.startswith(f"{tree.w}:2026:") and decision_id.endswith("-QD-UBND")
         for x in done["awards"]:
             award = ok(await officer.query("awards", "award", {"award_id": x["award_id"]}))
             assert award["decision_no"] == no and award["decision_id"] == decision_id
@@ -101,14 +101,21 @@ async def test_one_decision_approves_many_nominations_atomically_or_refuses_it_w
         # a decision is recorded once; one nomination at a time still works
         fourth = ok(await officer.send(nominate(tree, achievement="Tổ an ninh tự quản")))["nomination_id"]
         refused(await approver.send(decision(no, fourth)), "conflict", "decision_recorded_once")
-        single = a.ApproveNomination(
-            nomination_id=fourth, decision_no=f"{uid('qd')}/QĐ-UBND", decision_date=DECISION_DAY
-        )
+        # nor may approve-nomination add to it: its list is closed
+        late = a.ApproveNomination(nomination_id=fourth, decision_no=no, decision_date=DECISION_DAY)
+        refused(await approver.send(late), "conflict", "decision_number")
+        single_no = f"{uid('qd')}/QĐ-UBND"
+        single = a.ApproveNomination(nomination_id=fourth, decision_no=single_no, decision_date=DECISION_DAY)
         ok(await approver.send(single))
+        # a number approve-nomination used is not recorded again as a whole decision, nor with another date
+        fifth = ok(await officer.send(nominate(tree, achievement="Tổ hòa giải")))["nomination_id"]
+        refused(await approver.send(decision(single_no, fifth)), "conflict", "decision_number")
+        other_day = a.ApproveNomination(nomination_id=fifth, decision_no=single_no, decision_date="2026-08-06")
+        refused(await approver.send(other_day), "conflict", "decision_number")
 
         read = ok(await officer.query("awards", "decision", {"decision_id": decision_id}))
         assert [x["award_id"] for x in read["awards"]] == [x["award_id"] for x in done["awards"]]
-        by_number = ok(await officer.query("awards", "decision", {"decision_no": no, "unit_id": tree.w}))
+        by_number = ok(await officer.query("awards", "decision", {"decision_no": no, "unit_id": tree.w, "year": 2026}))
         assert by_number["decision_id"] == decision_id
         refused(await other_commune.query("awards", "decision", {"decision_id": decision_id}), "forbidden")
 

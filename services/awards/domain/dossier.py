@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from services.awards.domain.decisions import Chain, Held, ids, known_chain, missing, refuse_held, refuse_unknown
@@ -103,6 +103,30 @@ def attachment(
 Approved = tuple[Nomination, Award, DomainEvent]
 
 
+def check_number(used: Mapping[str, Any] | None, decision_no: str, day: dt.date, via: str) -> bool:
+    """One number of an authority in a year is one decision, of one date. `via`: "decision" (record-decision:
+    the number must be new) or "single" (approve-nomination: a decision's nominations may be entered one
+    at a time, under its number and date, unless record-decision recorded it whole). Returns whether the
+    number is new (to be taken)."""
+    if used is None:
+        return True
+    details = [{"field": "decision_no", "value": decision_no, "rule": "decision_number"}]
+    if used["via"] == "decision":
+        raise Conflict(
+            f"decision {decision_no} was recorded whole with record-decision ({used['date']}): its list is closed",
+            details,
+        )
+    if via == "decision":
+        raise Conflict(
+            f"decision {decision_no} was already used by approve-nomination ({used['date']}): record-decision records "
+            "a decision once, with all its nominations",
+            details,
+        )
+    if used["date"] != day.isoformat():
+        raise Conflict(f"decision {decision_no} is dated {used['date']}, not {day.isoformat()}", details)
+    return False
+
+
 def refused_item(nomination_id: str, error: DomainError) -> dict[str, Any]:
     """One nomination a decision cannot approve, and why (what approve-nomination would answer)."""
     rule = next((d["rule"] for d in error.details if isinstance(d, dict) and "rule" in d), None)
@@ -146,7 +170,7 @@ def decision(
             raise Forbidden(message, refused)
         raise RuleViolation(message, refused)
     assert authority is not None
-    decision_id = make_decision_id(authority, cmd.decision_no)
+    decision_id = make_decision_id(authority, cmd.decision_no, cmd.decision_date)
     if recorded is not None:
         on = recorded.decision_date.isoformat()
         raise Conflict(

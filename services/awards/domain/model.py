@@ -159,15 +159,16 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_).strip("-._") or "x"
 
 
-def decision_key(unit_id: str | None, authority_name: str, decision_no: str) -> str:
-    """A decision's id: its granting unit (or, outside the province, the authority's name) and its
-    number, spelled as an id ("1234/QĐ-UBND" of unit hue-p1 → "hue-p1:1234-QD-UBND")."""
+def decision_key(unit_id: str | None, authority_name: str, year: int, decision_no: str) -> str:
+    """A decision's id: its granting unit (or, outside the province, the authority's name), its year
+    (numbers start again each year) and its number, spelled as an id ("1234/QĐ-UBND" of unit hue-p1 in
+    2026 → "hue-p1:2026:1234-QD-UBND")."""
     who = unit_id if unit_id else "outside-" + slug(authority_name)
-    return f"{who}:{slug(decision_no)}"[:128]
+    return f"{who}:{year}:{slug(decision_no)}"[:128]
 
 
-def decision_id(authority: c.Authority, decision_no: str) -> str:
-    return decision_key(authority.unit_id, authority.name, decision_no)
+def decision_id(authority: c.Authority, decision_no: str, day: dt.date) -> str:
+    return decision_key(authority.unit_id, authority.name, day.year, decision_no)
 
 
 class Gift(BaseModel):

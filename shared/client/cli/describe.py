@@ -43,7 +43,7 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {  # where a rule spans fields
         "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
         "upload": "5b1f0e6c9d3a4f7e8a2b1c0d9e8f7a6b/To-trinh-khen-thuong.pdf",
     },
-    ("awards", "decision"): {"decision_no": "12/QĐ-UBND", "unit_id": "hue-19753"},
+    ("awards", "decision"): {"decision_no": "12/QĐ-UBND", "unit_id": "hue-19753", "year": 2026},
     ("notifications", "add-recipient"): {
         "scope_unit_id": "hue",
         "events": ["vn.antq.registry.festival.*"],

@@ -74,13 +74,14 @@ class DecisionQuery(Model):
     """A decision recorded with `record-decision` and its awards (the annex's list)."""
 
     decision_id: Id | None = Field(default=None, description="As `record-decision` answered it.")
-    decision_no: DecisionNo | None = Field(default=None, description="With unit_id: the granting unit's decision.")
+    decision_no: DecisionNo | None = Field(default=None, description="With unit_id and year: the granting unit's.")
     unit_id: Id | None = None
+    year: Year | None = Field(default=None, description="The decision's year (numbers start again each year).")
 
     @model_validator(mode="after")
     def _which(self) -> Self:
-        if self.decision_id is None and self.decision_no is None:
-            raise ValueError("give decision_id, or decision_no (with the granting unit_id)")
+        if self.decision_id is None and (self.decision_no is None or self.year is None):
+            raise ValueError("give decision_id, or decision_no with the granting unit_id and the year")
         return self
 
 

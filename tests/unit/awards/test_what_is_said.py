@@ -595,16 +595,28 @@ def test_a_decision_over_many_is_one_authoritys_and_refused_whole_with_each_reas
 
     cmd = cmd.model_copy(update={"nominations": cmd.nominations[:1]})
     decision, out, event = dossier.decision(cmd, [one], [], None, OFFICER, NOW)
-    assert decision.decision_id == "w:7-QD-UBND" and decision.decided_by == AUTHORITY
+    assert decision.decision_id == "w:2026:7-QD-UBND" and decision.decided_by == AUTHORITY
     ((_, award, approval),) = out
-    assert (award.signer, award.decision_id) == ("Trần Văn B", "w:7-QD-UBND")
-    assert (approval.data.decision_id, approval.data.signer) == ("w:7-QD-UBND", "Trần Văn B")
-    assert (event.aggregate, event.name, event.subject) == ("decision", "recorded", "w:7-QD-UBND")
+    assert (award.signer, award.decision_id) == ("Trần Văn B", "w:2026:7-QD-UBND")
+    assert (approval.data.decision_id, approval.data.signer) == ("w:2026:7-QD-UBND", "Trần Văn B")
+    assert (event.aggregate, event.name, event.subject) == ("decision", "recorded", "w:2026:7-QD-UBND")
     assert [x.nomination_id for x in event.data.nominations] == ["n1"]
     with pytest.raises(Conflict):
         dossier.decision(cmd, [one], [], decision, OFFICER, NOW)
     outside = c.Authority(kind="outside", level="outside", name="Bộ trưởng Bộ Công an")
-    assert d.decision_id(outside, "123/QĐ-BCA") == "outside-Bo-truong-Bo-Cong-an:123-QD-BCA"
+    assert d.decision_id(outside, "123/QĐ-BCA", dt.date(2025, 8, 1)) == "outside-Bo-truong-Bo-Cong-an:2025:123-QD-BCA"
+    # one number of an authority in a year is one decision of one date
+    assert dossier.check_number(None, "7/QĐ", dt.date(2026, 8, 5), "single") is True
+    single = {"via": "single", "date": "2026-08-05"}
+    assert dossier.check_number(single, "7/QĐ", dt.date(2026, 8, 5), "single") is False  # one more of its list
+    for used, day, via in (
+        (single, dt.date(2026, 8, 6), "single"),
+        (single, dt.date(2026, 8, 5), "decision"),
+        ({"via": "decision", "date": "2026-08-05"}, dt.date(2026, 8, 5), "single"),
+    ):
+        with pytest.raises(Conflict) as e:
+            dossier.check_number(used, "7/QĐ", day, via)
+        assert e.value.details[0]["rule"] == "decision_number"
 
 
 def test_a_dossier_takes_allowed_files_within_its_limits_while_it_is_open():

@@ -267,7 +267,7 @@ async def record_council_review(cmd: c.RecordCouncilReview, ctx: Context) -> Han
     what = f"record the council's review of nomination {cmd.nomination_id}"
     await decided(ctx, n, cmd.nomination_id, ctx.today, what)  # the granting authority's approver
     assert n is not None
-    new, event = dossier.council_review(n, cmd, ctx.actor, ctx.today)
+    new, event = dossier.council_review(n, cmd, form_of(ctx, n.award_form), ctx.actor, ctx.today)
     await ctx.store.save_nomination(new, n.version)
     return Handled({"nomination_id": n.nomination_id, "recommended": cmd.recommended}, [event])
 

@@ -350,6 +350,11 @@ async def test_a_provincial_dossier_goes_through_the_council_to_one_decision_and
                                       minutes_attachment_id=photo["attachment_id"])  # fmt: skip
         refused(await province.send(wrong), "rule_violation", "council_minutes")
         refused(await officer.send(wrong), "forbidden")  # the council's review is the authority's to record
+        before = a.RecordCouncilReview(nomination_id=ids[0], meeting_date="2025-12-01", recommended=False,
+                                       minutes_attachment_id=photo["attachment_id"])  # fmt: skip
+        refused(
+            await province.send(before), "rule_violation", "meeting_in_or_after_year"
+        )  # a meeting before the nomination's year
         for nid in ids:
             minutes = await province.upload(b"%PDF-1.7\nBien ban " + nid.encode(), "Bien-ban-HDTDKT.pdf")
             body = {"nomination_id": nid, "kind": "bien_ban_hoi_dong", **minutes}
@@ -357,10 +362,14 @@ async def test_a_provincial_dossier_goes_through_the_council_to_one_decision_and
             review = a.RecordCouncilReview(nomination_id=nid, meeting_date=DECISION_DAY, recommended=True,
                                            minutes_attachment_id=attached["attachment_id"])  # fmt: skip
             ok(await province.send(review))
+        again = review.model_copy(update={"nomination_id": ids[2], "recommended": False})
+        refused(await province.send(again), "conflict", "council_reviewed_once")  # until returned and resubmitted
+        refused(await province.send(decision(no, *ids, day="2026-08-04")), "rule_violation")  # before the meeting
         done = ok(await province.send(decision(no, *ids)))
         assert len(done["awards"]) == 3 and done["decided_by"]["unit_id"] == tree.p
         dossier = ok(await officer.query("awards", "nomination", {"nomination_id": ids[0]}))
         assert [s["event"] for s in dossier["steps"]] == ["submitted", "council_reviewed", "approved"]
+        assert dossier["steps"][1]["note"] == f"recommended ({DECISION_DAY})"
         # the certificates: the group's Bằng khen, with its name as it earned it, as PDF and DOCX
         group_award = done["awards"][2]["award_id"]
         for suffix in ("pdf", "docx"):

@@ -210,11 +210,11 @@ def approval(
     names them beside the nominee, who stays as it was); `earned_by`: the unit's name as it was."""
     if taken:
         raise Conflict(f"award {award_id} already exists", [{"field": "award_id"}])
-    refuse_without_council(n, form)
+    refuse_without_council(n, form, cmd.decision_date)
     return approve(n, cmd, award_id, form, catalogue, authority, actor, today, now, list(successors), earned_by)
 
 
-def refuse_without_council(n: Nomination, form: Form) -> None:
+def refuse_without_council(n: Nomination, form: Form, decision_date: dt.date | None = None) -> None:
     """A form the emulation council reviews is decided after a review that recommends it."""
     if not form.council:
         return
@@ -223,6 +223,12 @@ def refuse_without_council(n: Nomination, form: Form) -> None:
             f"{form.name}: the emulation council (Hội đồng Thi đua – Khen thưởng) reviews the dossier before the "
             "decision; record its review with its minutes first (record-council-review)",
             [{"rule": "council_review", "nomination_id": n.nomination_id}],
+        )
+    if decision_date is not None and decision_date < n.council.meeting_date:
+        raise RuleViolation(
+            f"{form.name}: the decision ({decision_date.isoformat()}) comes after the council's review "
+            f"({n.council.meeting_date.isoformat()})",
+            [{"field": "decision_date", "rule": "decision_after_council", "nomination_id": n.nomination_id}],
         )
     if not n.council.recommended:
         raise RuleViolation(

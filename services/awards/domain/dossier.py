@@ -289,7 +289,7 @@ def _person(cmd: c.ImportAward) -> str | None:
 
 
 def council_review(
-    n: Nomination, cmd: c.RecordCouncilReview, actor: Actor, today: dt.date
+    n: Nomination, cmd: c.RecordCouncilReview, form: Form, actor: Actor, today: dt.date
 ) -> tuple[Nomination, DomainEvent]:
     """The council's review of an open dossier (the granting authority's approver records it, checked by
     the handler), with its minutes already attached to the dossier."""
@@ -298,7 +298,24 @@ def council_review(
             f"nomination {n.nomination_id} is {n.status}: the council reviews a dossier awaiting its decision",
             [{"field": "status", "value": n.status, "rule": "dossier_open"}],
         )
+    if not form.council:
+        raise RuleViolation(
+            f"{form.name} is decided without the emulation council's review",
+            [{"field": "nomination_id", "rule": "council_not_required"}],
+        )
+    if n.council is not None:
+        outcome = "recommended it" if n.council.recommended else "did not recommend it"
+        raise Conflict(
+            f"the council reviewed nomination {n.nomination_id} on {n.council.meeting_date.isoformat()} and {outcome}: "
+            "a dossier is reviewed again after it is returned and resubmitted",
+            [{"field": "nomination_id", "rule": "council_reviewed_once"}],
+        )
     check_decision_date(cmd.meeting_date, today, "meeting_date")
+    if cmd.meeting_date.year < n.year:  # like a decision, often entered after the fact, but not before its year
+        raise RuleViolation(
+            f"meeting_date {cmd.meeting_date.isoformat()} is before the nomination's year {n.year}",
+            [{"field": "meeting_date", "rule": "meeting_in_or_after_year"}],
+        )
     minutes = next((a for a in n.attachments if a.attachment_id == cmd.minutes_attachment_id), None)
     if minutes is None or minutes.kind != "bien_ban_hoi_dong":
         found = "is not among the dossier's files" if minutes is None else f"is a {minutes.kind}, not the minutes"
@@ -314,7 +331,8 @@ def council_review(
         note=cmd.note,
         recorded_by=actor.id,
     )
-    step = Step(event="council_reviewed", on=today, actor_id=actor.id, note=cmd.note)
+    said = ("recommended" if cmd.recommended else "not recommended") + f" ({cmd.meeting_date.isoformat()})"
+    step = Step(event="council_reviewed", on=today, actor_id=actor.id, note=f"{said}: {cmd.note}" if cmd.note else said)
     new = n.model_copy(update={"council": review, "steps": [*n.steps, step], "version": n.version + 1})
     data = c.NominationReviewed(
         nomination_id=n.nomination_id,

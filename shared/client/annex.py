@@ -59,13 +59,19 @@ def rows(decision: dict[str, Any], forms: dict[str, str] | None = None) -> dict[
 def write_docx(decision: dict[str, Any], path: Path, forms: dict[str, str] | None = None) -> None:
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Mm
 
     doc = Document()
+    section = doc.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)  # A4, as offices print
     head = doc.add_paragraph()
     head.alignment = WD_ALIGN_PARAGRAPH.CENTER
     head.add_run(TITLE).bold = True
     sub = doc.add_paragraph(subtitle(decision))
     sub.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    if decision.get("title"):
+        about = doc.add_paragraph(decision["title"])
+        about.alignment = WD_ALIGN_PARAGRAPH.CENTER
     for kind, heading in SECTIONS:
         found = rows(decision, forms)[kind]
         if not found:
@@ -91,6 +97,8 @@ def write_xlsx(decision: dict[str, Any], path: Path, forms: dict[str, str] | Non
     sheet.title = "Danh sách"
     sheet.append([TITLE])
     sheet.append([subtitle(decision)])
+    if decision.get("title"):
+        sheet.append([decision["title"]])
     sheet["A1"].font = Font(bold=True)
     for kind, heading in SECTIONS:
         found = rows(decision, forms)[kind]

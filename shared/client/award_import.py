@@ -1,13 +1,12 @@
 """Load past awards (from before the platform) from CSV or XLSX into awards through the durable intake,
 idempotently, so that once-only forms and "one achievement, one award" know them.
 
-Each row is one `import-award` command whose id is derived from the row's decision, form, nominee and
-year: sending a file twice sends the same commands, which the intake and the service's command record
-answer with their first outcome (and a row's award id is derived the same way, so even a command
-outside the broker's duplicate window finds the award imported and leaves it alone). Outcomes come
-back as `command.accepted|rejected` events, read from a subscription made before the first row is
-sent; a row the broker had already stored is asked again by request/reply under the same id, which
-answers the recorded outcome.
+Each row is one `import-award` command. Its award's id is derived from the row's form, nominee, year
+and decision number, so sending a file again imports nothing twice: an award already imported with the
+same details answers "unchanged", one with other details is refused as a conflict (the first is kept).
+Every run sends its rows under new command ids, so a row refused for a passing reason (its unit not
+known to awards yet) is tried again by the next run. Outcomes come back as `command.accepted|rejected`
+events, read from a subscription made before the first row is sent.
 
 Columns: award_form, nominee_kind (collective/individual), unit_id, person_id, person_name, position,
 year_of_birth, year, achievement, decision_no, decision_date (YYYY-MM-DD), decided_by, register_no,
@@ -27,7 +26,7 @@ from pydantic import ValidationError
 from shared.client import Client
 from shared.contract.awards import ImportAward
 from shared.contract.envelope import pydantic_details
-from shared.contract.ids import stable_id
+from shared.contract.ids import uuid7
 from shared.contract.subjects import intake_subject
 
 ACTION = "import-award"
@@ -70,11 +69,6 @@ def to_command(row: dict[str, str]) -> ImportAward:
     )
 
 
-def command_id(cmd: ImportAward) -> str:
-    who = cmd.nominee.person.person_id if cmd.nominee.person else f"unit:{cmd.nominee.unit_id}"
-    return stable_id("award-import-command", cmd.award_form, who, str(cmd.year), cmd.decision_no)
-
-
 def nominee_of(cmd: ImportAward) -> str:
     return cmd.nominee.person.person_id if cmd.nominee.person else cmd.nominee.unit_id
 
@@ -98,7 +92,7 @@ async def import_awards(
             report.failed.append((line, row.get("person_id") or row.get("unit_id", ""), why))
             progress(1)
             continue
-        waiting.setdefault(command_id(cmd), (line, cmd))
+        waiting[uuid7()] = (line, cmd)
 
     def settle(cid: str, outcome: dict[str, Any]) -> None:
         if cid not in waiting:
@@ -127,18 +121,10 @@ async def import_awards(
         "antq.awards.command.>", ordered_consumer=True, deliver_policy=DeliverPolicy.NEW, cb=on_outcome
     )
     try:
-        again: list[str] = []
         for cid, (_, cmd) in list(waiting.items()):
             body = client.envelope("awards", ACTION, cmd, cid)
-            ack = await js.publish(
-                intake_subject("awards", ACTION), body, headers=client.headers(**{"Nats-Msg-Id": cid})
-            )
-            if ack.duplicate:  # stored before (a rerun inside the duplicate window): its outcome, asked again
-                again.append(cid)
-        for cid in again:
-            if cid in waiting:
-                reply = await client.command("awards", ACTION, waiting[cid][1], id=cid)
-                settle(cid, {"result": {**reply.result, "unchanged": True}} if reply.ok else {"error": reply.error})
+            headers = client.headers(**{"Nats-Msg-Id": cid})
+            await js.publish(intake_subject("awards", ACTION), body, headers=headers)
         if waiting:
             try:
                 await asyncio.wait_for(done.wait(), timeout)

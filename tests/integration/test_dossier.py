@@ -141,6 +141,8 @@ async def test_one_decision_approves_many_nominations_atomically_or_refuses_it_w
     doc = Document(str(tmp_path / "annex.docx"))
     text = "\n".join(p.text for p in doc.paragraphs)
     assert "DANH SÁCH TẬP THỂ, CÁ NHÂN ĐƯỢC KHEN THƯỞNG" in text and f"Quyết định số {no}" in text
+    assert "Về việc khen thưởng thành tích Ngày hội toàn dân bảo vệ an ninh Tổ quốc năm 2026" in text
+    assert round(doc.sections[0].page_width.mm) == 210
     cells = [[c.text for c in row.cells] for t in doc.tables for row in t.rows]
     people = [r for r in cells if r[1] in names]
     assert [r[0] for r in people] == ["1", "2"] and all(r[6] == "710.000" for r in people)
@@ -197,8 +199,10 @@ async def test_a_dossier_takes_files_checked_kept_and_read_only_in_scope(servers
         disguised = refused(await attach(exe, "Bao-cao.pdf"), "rule_violation", "content_matches_type")
         assert "its content is not PDF" in disguised["message"]
         refused(await attach(pdf, "x.pdf", sha256="0" * 64), "rule_violation", "sha256_matches")
-        refused(await attach(pdf, "x.pdf", size=len(pdf) + 1), "rule_violation", "size_matches")
-        refused(await attach(pdf, "x.pdf", upload="no-such/upload.pdf"), "not_found", "upload_exists")
+        other_pdf = b"%PDF-1.7\n" + os.urandom(1000)
+        refused(await attach(other_pdf, "x.pdf", size=len(other_pdf) + 1), "rule_violation", "size_matches")
+        refused(await attach(other_pdf, "x.pdf", upload="no-such/upload.pdf"), "not_found", "upload_exists")
+        refused(await attach(pdf, "again.pdf"), "conflict", "attachment_repeated")  # the same content twice
         # whoever knows a kept file's digest but not its bytes cannot attach it (and then read it): an upload
         # whose record claims the PDF's size and digest over other bytes is refused
         forged = await officer.upload(b"%PDF-" + os.urandom(len(pdf) - 5), "forged.pdf")
@@ -208,7 +212,8 @@ async def test_a_dossier_takes_files_checked_kept_and_read_only_in_scope(servers
         meta = "$O.antq-uploads.M." + base64.urlsafe_b64encode(forged["upload"].encode()).decode()
         await officer.nc.jetstream().publish(meta, json.dumps(info.as_dict()).encode(), headers={"Nats-Rollup": "sub"})
         claim = {**forged, "sha256": hashlib.sha256(pdf).hexdigest()}
-        refused(await officer.command("awards", "attach-file", {"nomination_id": nid, "kind": "other", **claim}),
+        mine = ok(await officer.send(nominate(tree, achievement="Hồ sơ khác")))["nomination_id"]  # another dossier
+        refused(await officer.command("awards", "attach-file", {"nomination_id": mine, "kind": "other", **claim}),
                 "rule_violation", "sha256_matches")  # fmt: skip
         refused(await other_commune.send(a.AttachFile(nomination_id=nid, kind="other", name="a.pdf",
                                                       media_type="application/pdf", size=10, sha256="1" * 64,
@@ -287,15 +292,21 @@ async def test_the_medals_conditions_are_checked_and_past_awards_imported_once_b
         f"bang_khen_chu_tich_ubnd_tinh,collective,{tree.h},,,,2022,Tổ dân phố tiêu biểu,88/QĐ-UBND,2022-08-15,,",
         f"no_such_form,individual,{tree.h},{other},Lê Văn Bê,,2022,Thành tích,1/QĐ,2022-08-15,,",
         f"{medal},individual,unknown-unit,{other},Lê Văn Bê,,2021,Thành tích,2/QĐ,2021-08-10,,",
+        f"giay_khen_chu_tich_ubnd_huyen,individual,{tree.h},{other},Lê Văn Bê,,2025,Thành tích,3/QĐ,2025-09-01,,",
     ]
     path = tmp_path / "so-vang.csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     code, out, err = await antq(servers, "awards", "import", str(path), "--timeout", "60")
     said = " ".join(out.split())
-    assert code == 1 and "4 rows: 2 imported, 0 unchanged, 2 refused" in said, err + out
-    assert "form_exists" not in err and "no_such_form does not exist" in err and "unknown-unit" in err
+    assert code == 1 and "5 rows: 2 imported, 0 unchanged, 3 refused" in said, err + out
+    assert "no_such_form does not exist" in err and "unknown-unit" in err
+    assert "ended on 2025-06-30: it was not granted on 2025-09-01" in " ".join(err.split())
     code, out, err = await antq(servers, "awards", "import", str(path), "--timeout", "60")
-    assert "4 rows: 0 imported, 2 unchanged, 2 refused" in " ".join(out.split()), err + out
+    assert "5 rows: 0 imported, 2 unchanged, 3 refused" in " ".join(out.split()), err + out
+    # a corrected row of an award imported already is refused, the first kept
+    path.write_text("\n".join([rows[0], rows[1].replace("2021-08-10", "2021-08-11")]) + "\n", encoding="utf-8")
+    code, out, err = await antq(servers, "awards", "import", str(path), "--timeout", "60")
+    assert code == 1 and "imported already with other details" in " ".join(err.split()), err + out
 
     async with acting(servers, tree.w, "officer") as officer:
         # the imported medal blocks a second one for the same person, and says it is imported
@@ -312,7 +323,10 @@ async def test_the_medals_conditions_are_checked_and_past_awards_imported_once_b
         ]
         assert "Số sổ vàng: SV-12" in medal_text and "GIẤY CHỨNG NHẬN" in medal_text and "Nguyễn Văn An" in medal_text
         group = ok(await officer.query("awards", "history", {"nominee": {"kind": "collective", "unit_id": tree.h}}))
-        assert [x["award_form"] for x in group["awards"] if x["imported"]] == ["bang_khen_chu_tich_ubnd_tinh"]
+        (kept,) = [x for x in group["awards"] if x["imported"]]
+        assert kept["award_form"] == "bang_khen_chu_tich_ubnd_tinh" and kept["unit_name"] == f"Đơn vị {tree.h}"
+        lines = ok(await officer.query("awards", "certificate", {"award_id": kept["award_id"]}))["lines"]
+        assert {"style": "name", "text": f"Đơn vị {tree.h}"} in lines  # its name, never its id
 
 
 async def test_a_provincial_dossier_goes_through_the_council_to_one_decision_and_waits_no_longer_than_due(

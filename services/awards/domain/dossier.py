@@ -11,13 +11,11 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from services.awards.domain.decisions import Chain, Held, ids, known_chain, missing, refuse_held, refuse_unknown
+from services.awards.domain.decisions import Held, refuse_held
 from services.awards.domain.model import (
-    Attachment,
     Award,
     CouncilReview,
     Decision,
-    FileLimits,
     Nomination,
     Step,
     achievement_key,
@@ -32,73 +30,6 @@ from shared.contract import awards as c
 from shared.contract.envelope import Actor
 from shared.contract.errors import Conflict, DomainError, Forbidden, RuleViolation
 from shared.contract.events import DomainEvent
-
-DOSSIER_OPEN = ("submitted", "returned", "resubmitted")  # files may join it until it is decided
-MB = 1024 * 1024
-
-
-def attachment(
-    n: Nomination | None,
-    cmd: c.AttachFile,
-    attachment_id: str,
-    chain: Chain,
-    limits: FileLimits,
-    actor: Actor,
-    permission: Permission,
-    today: dt.date,
-) -> tuple[Nomination, DomainEvent]:
-    """An officer of the nominee's unit or above, or of the granting unit (the council's minutes), adds a
-    file to a dossier not yet decided, within the limits: the allow-listed media types, the size of a
-    file and of the dossier, the number of files. The upload itself is checked by the handler after."""
-    what = f"attach a file to nomination {cmd.nomination_id}"
-    if n is None:
-        raise refuse_unknown(actor, permission, what, missing(cmd.nomination_id))
-    known = known_chain(chain, n.nominee.unit_id, today)
-    require_scope(actor, [*ids(known), *([n.grantor.unit_id] if n.grantor.unit_id else [])], permission, what)
-    if n.status not in DOSSIER_OPEN:
-        raise Conflict(
-            f"nomination {n.nomination_id} is {n.status}: files join a dossier until it is decided",
-            [{"field": "status", "value": n.status, "rule": "dossier_open"}],
-        )
-    if cmd.media_type not in c.MEDIA_TYPES:
-        allowed = ", ".join(f"{v} ({k})" for k, v in c.MEDIA_TYPES.items())
-        raise RuleViolation(
-            f"{cmd.name}: media type {cmd.media_type} is not accepted; a dossier takes {allowed}",
-            [{"field": "media_type", "value": cmd.media_type, "rule": "media_type_allowed"}],
-        )
-    if cmd.size > limits.file_bytes:
-        raise RuleViolation(
-            f"{cmd.name} is {cmd.size / MB:.1f} MB; a file may be at most {limits.file_bytes / MB:.0f} MB",
-            [{"field": "size", "value": cmd.size, "rule": "file_size", "limit": limits.file_bytes}],
-        )
-    if any(a.attachment_id == attachment_id for a in n.attachments):
-        raise Conflict(f"attachment {attachment_id} already exists", [{"field": "attachment_id"}])
-    if len(n.attachments) >= limits.files:
-        raise RuleViolation(
-            f"the dossier already has {len(n.attachments)} files, the most it may have",
-            [{"rule": "dossier_files", "limit": limits.files}],
-        )
-    total = sum(a.size for a in n.attachments) + cmd.size
-    if total > limits.dossier_bytes:
-        raise RuleViolation(
-            f"with {cmd.name} the dossier would hold {total / MB:.1f} MB; a dossier may hold at most "
-            f"{limits.dossier_bytes / MB:.0f} MB",
-            [{"field": "size", "value": cmd.size, "rule": "dossier_size", "limit": limits.dossier_bytes}],
-        )
-    kept = Attachment(
-        attachment_id=attachment_id,
-        kind=cmd.kind,
-        name=cmd.name,
-        media_type=cmd.media_type,
-        size=cmd.size,
-        sha256=cmd.sha256,
-        attached_on=today,
-        attached_by=actor.id,
-    )
-    new = n.model_copy(update={"attachments": [*n.attachments, kept], "version": n.version + 1})
-    data = c.NominationAttached(nomination_id=n.nomination_id, attachment=kept)
-    return new, DomainEvent("nomination", "attached", n.nomination_id, data, new.version)
-
 
 Approved = tuple[Nomination, Award, DomainEvent]
 
@@ -222,11 +153,15 @@ def imported(
     permission: Permission,
     today: dt.date,
     now: dt.datetime,
+    authority: c.Authority | None = None,
+    earned_by: str | None = None,
 ) -> tuple[Nomination, Award, DomainEvent] | None:
     """A past award from the office's records: an officer of the nominee's unit or above (today) enters
-    it; the form must be one of the catalogue (on any date: history may predate the data's dates) and
-    for the nominee's kind; a standing award or nomination of the same achievement, or of a once-only
-    form for the person, refuses it. None: the same award was imported already (a rerun)."""
+    it; the form must be one of the catalogue and for the nominee's kind, and not have ended before the
+    decision (a date before the data's first is history, accepted); a standing award or nomination of the
+    same achievement, or of a once-only form for the person, refuses it. `authority`: who granted it,
+    read on the tree of its decision date (None: beyond the tree's reach, then the form's grantor by
+    name); `earned_by`: the nominee's unit's name then. None: the same award was imported already."""
     what = f"import an award for unit {cmd.nominee.unit_id}"
     require_scope(actor, list(readers), permission, what)
     if form is None:
@@ -240,25 +175,38 @@ def imported(
             [{"field": "nominee.kind", "value": cmd.nominee.kind, "rule": "form_for"}],
         )
     check_decision_date(cmd.decision_date, today)
+    if form.in_force.to is not None and cmd.decision_date > form.in_force.to:  # before the data's dates: history
+        raise RuleViolation(
+            f"award form {form.code} ended on {form.in_force.to.isoformat()}: it was not granted on "
+            f"{cmd.decision_date.isoformat()}",
+            [{"field": "decision_date", "rule": "form_in_force"}],
+        )
     if cmd.year > cmd.decision_date.year:
         raise RuleViolation(
             f"the achievement's year {cmd.year} is after its decision ({cmd.decision_date.isoformat()})",
             [{"field": "year", "value": cmd.year, "rule": "decision_in_or_after_year"}],
         )
     if existing is not None:
+        key = nominee_key(cmd.nominee.kind, cmd.nominee.unit_id, _person(cmd))
         same = (existing.award_form, existing.nominee_key, existing.decision_no, existing.year) == (
-            form.code, nominee_key(cmd.nominee.kind, cmd.nominee.unit_id, _person(cmd)), cmd.decision_no, cmd.year,
+            form.code, key, cmd.decision_no, cmd.year,
         )  # fmt: skip
-        if same and existing.imported:
+        if same and existing.imported and (existing.decision_date, existing.achievement) == (
+            cmd.decision_date, cmd.achievement,
+        ):  # fmt: skip
             return None
+        if same and existing.imported:
+            raise Conflict(
+                f"award {award_id} was imported already with other details (decision of "
+                f"{existing.decision_date.isoformat()}, achievement {existing.achievement!r}): the first is kept",
+                [{"field": "award_id", "value": award_id, "rule": "imported_once"}],
+            )
         raise Conflict(f"award {award_id} already exists", [{"field": "award_id", "value": award_id}])
     refuse_held(form, _person(cmd), held)
     nominee = c.NomineeFact.model_validate(cmd.nominee.model_dump())
-    decided_by = c.Authority(
-        kind="outside",
-        level=form.grantor.level or "outside",
-        name=cmd.decided_by or form.grantor.name,
-    )
+    decided_by = authority or c.Authority(kind="outside", level="outside", name=form.grantor.name)
+    if cmd.decided_by:
+        decided_by = decided_by.model_copy(update={"name": cmd.decided_by})
     nomination_id = f"{award_id}-n"
     key = nominee_key(nominee.kind, nominee.unit_id, _person(cmd))
     n = Nomination(
@@ -271,7 +219,8 @@ def imported(
     )  # fmt: skip
     award = Award(
         award_id=award_id, nomination_id=nomination_id, award_form=form.code, nominee=nominee, nominee_key=key,
-        unit_id=nominee.unit_id, year=cmd.year, achievement=cmd.achievement, decision_no=cmd.decision_no,
+        unit_id=nominee.unit_id, unit_name=earned_by, year=cmd.year, achievement=cmd.achievement,
+        decision_no=cmd.decision_no,
         decision_date=cmd.decision_date, decided_by=decided_by, recorded_by=actor.id, amount_vnd=None,
         amount_unconfirmed=True, status="conferred", imported=True, register_no=cmd.register_no, created_at=now,
         sort_key=sort_key(cmd.decision_date, now, award_id), version=1,

@@ -63,7 +63,7 @@ def check(
                 raise _refuse(form, src, f"the nominee's sex is required: the terms differ ({cond.says})", "sex", "sex")
             if facts.sex != cond.when_sex:
                 continue
-        have = _fact(form, src, cond, facts, person_id, prior, unverified)
+        have = _fact(form, src, cond, facts, person_id, prior, unverified, day)
         if have < cond.at_least:
             raise _refuse(form, src, f"{cond.fact} is {have}; it needs {cond.says}", cond.fact, cond.fact)
     return [*unverified, "declared_facts"]  # the facts are the nominating unit's declaration
@@ -77,12 +77,16 @@ def _fact(
     person_id: str | None,
     prior: Mapping[str, Award | None],
     unverified: list[str],
+    day: dt.date,
 ) -> int:
     if cond.fact == "prior_commendations":
         count = 0
         for i, p in enumerate(facts.prior_commendations):
             field = f"prior_commendations[{i}]"
             if p.award_id is None:  # recorded elsewhere: counted, flagged
+                if p.decision_date is not None and p.decision_date > day:
+                    said = f"prior commendation {p.decision_no} is dated {p.decision_date.isoformat()}, after today"
+                    raise _refuse(form, src, said, "prior", field)
                 unverified.append(f"prior_commendation:{p.decision_no}")
                 count += 1
                 continue

@@ -58,6 +58,8 @@ def test_a_leader_needs_ten_years_in_post_and_a_prior_commendation():
     elsewhere = check(role="leader", years_in_post=12,
                       prior_commendations=[{"decision_no": "15/QĐ-CAT", "decision_date": "2019-08-01"}])  # fmt: skip
     assert "prior_commendation:15/QĐ-CAT" in elsewhere  # counted, and flagged: the platform cannot verify it
+    future = [{"decision_no": "9/QĐ", "decision_date": "2030-01-01"}]
+    assert refusal(role="leader", years_in_post=12, prior_commendations=future)[0] == "eligibility:prior"
     rule, _ = refusal(role="leader", years_in_post=12, prior_commendations=[{"award_id": "a9"}])
     assert rule == "eligibility:prior"
     for wrong in (prior_award(person_id="p2"), prior_award(status="revoked")):

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from services.awards import domain as d
-from services.awards.domain import dossier
+from services.awards.domain import attachments, dossier
 from services.awards.rules import load
 from shared.contract import awards as c
 from shared.contract.envelope import Actor
@@ -623,17 +623,31 @@ def test_a_dossier_takes_allowed_files_within_its_limits_while_it_is_open():
     n, _ = nominated()
     limits = d.FileLimits(file_bytes=20 * 2**20, dossier_bytes=50 * 2**20, files=4)
 
-    def attach(n, size=1000, media_type="application/pdf", attachment_id="f1", actor=OFFICER):
-        cmd = c.AttachFile(nomination_id="n1", kind="to_trinh", name="a.pdf", media_type=media_type, size=size,
-                           sha256="a" * 64, upload="u/a.pdf")  # fmt: skip
-        return dossier.attachment(n, cmd, attachment_id, [H, W, P], limits, actor, "operate", TODAY)
+    def attach(n, size=1000, media_type="application/pdf", attachment_id="f1", actor=OFFICER, name="a.pdf", sha=None):
+        digest = sha or format(abs(hash(attachment_id)), "x").rjust(64, "0")[:64]
+        cmd = c.AttachFile(nomination_id="n1", kind="to_trinh", name=name, media_type=media_type, size=size,
+                           sha256=digest, upload="u/a.pdf")  # fmt: skip
+        return attachments.attachment(n, cmd, attachment_id, [H, W, P], limits, actor, "operate", TODAY)
 
     def rule(exc) -> str:
         return exc.value.details[0]["rule"]
 
     one, e = attach(n)
     assert [a.attachment_id for a in one.attachments] == ["f1"] and one.version == n.version + 1
-    assert (e.name, e.aggregate_version, e.data.attachment.sha256) == ("attached", one.version, "a" * 64)
+    assert (e.name, e.aggregate_version) == ("attached", one.version)
+    with pytest.raises(Conflict) as twice:  # the same content twice in one dossier
+        attach(one, attachment_id="f2", sha=one.attachments[0].sha256)
+    assert rule(twice) == "attachment_repeated"
+    for name, said in (
+        ("a.jpg", "name_matches_type"),
+        ("b/a.pdf", "file_name"),
+        ("a\\b.pdf", "file_name"),
+        ("..", "file_name"),
+    ):
+        with pytest.raises(RuleViolation) as bad:
+            attach(n, name=name)
+        assert rule(bad) == said, name
+    assert attach(n, name="ẢNH NGÀY HỘI.JPEG", media_type="image/jpeg")[0].attachments[0].name == "ẢNH NGÀY HỘI.JPEG"
     with pytest.raises(RuleViolation) as big:
         attach(n, size=20 * 2**20 + 1)
     assert rule(big) == "file_size" and "20.0 MB; a file may be at most 20 MB" in big.value.message

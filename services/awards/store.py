@@ -36,11 +36,14 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await db.nominations.create_index([("nominee.unit_id", ASCENDING), ("sort_key", DESCENDING)])
     await db.nominations.create_index([("nominee_key", ASCENDING), ("sort_key", DESCENDING)])
     await db.nominations.create_index([("name_tokens", ASCENDING)])
-    # nominations stored before the search: their words, once (a few thousand a province: one pass)
-    async for doc in db.nominations.find({"name_tokens": {"$exists": False}}, {"nominee": 1}):
-        person = (doc.get("nominee") or {}).get("person")
-        words = fold(person["name"]).split() if person else []
-        await db.nominations.update_one({"_id": doc["_id"]}, {"$set": {"name_tokens": words}})
+    await db.nominations.create_index([("status", ASCENDING), ("due_on", ASCENDING)])  # the overdue loop's
+    # nominations stored before the search: their words, filled in once (a marker spares later starts the scan)
+    if await db.migrations.find_one({"_id": "name_tokens"}) is None:
+        async for doc in db.nominations.find({"name_tokens": {"$exists": False}}, {"nominee": 1}):
+            person = (doc.get("nominee") or {}).get("person")
+            words = fold(person["name"]).split() if person else []
+            await db.nominations.update_one({"_id": doc["_id"]}, {"$set": {"name_tokens": words}})
+        await db.migrations.update_one({"_id": "name_tokens"}, {"$set": {"done": True}}, upsert=True)
     await db.awards.create_index([("festival_id", ASCENDING), ("sort_key", DESCENDING)])
     await db.awards.create_index([("unit_id", ASCENDING), ("sort_key", DESCENDING)])
     await db.awards.create_index([("nominee_key", ASCENDING), ("sort_key", DESCENDING)])

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from shared.client.season_docx import grid_table
 from shared.client.season_report import dmy, vnd
 
 TITLE = "DANH SÁCH TẬP THỂ, CÁ NHÂN ĐƯỢC KHEN THƯỞNG"
@@ -77,13 +78,7 @@ def write_docx(decision: dict[str, Any], path: Path, forms: dict[str, str] | Non
         if not found:
             continue
         doc.add_paragraph().add_run(f"{heading} ({len(found)})").bold = True
-        table = doc.add_table(rows=1, cols=len(HEADINGS))
-        table.style = "Table Grid"
-        for cell, text in zip(table.rows[0].cells, HEADINGS, strict=True):
-            cell.text = text
-        for row in found:
-            for cell, text in zip(table.add_row().cells, row, strict=True):
-                cell.text = text
+        grid_table(doc, HEADINGS, found)
     doc.add_paragraph(f"Người ký: {decision['signer']}")
     doc.save(str(path))
 

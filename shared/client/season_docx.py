@@ -86,7 +86,8 @@ def sentences(season: dict[str, Any]) -> list[str]:
     return out
 
 
-def _table(doc: Any, headings: list[str], rows: list[list[str]]) -> None:
+def grid_table(doc: Any, headings: list[str], rows: list[list[str]]) -> None:
+    """A bordered table with its headings row (the season report's tables, a decision's annex)."""
     table = doc.add_table(rows=1, cols=len(headings))
     table.style = "Table Grid"
     for cell, heading in zip(table.rows[0].cells, headings, strict=True):
@@ -109,9 +110,9 @@ def write_docx(season: dict[str, Any], path: Path) -> None:
     for text in sentences(season):
         doc.add_paragraph(text)
     doc.add_heading("Số liệu chính", level=2)
-    _table(doc, ["Chỉ tiêu", "Số liệu"], [list(r) for r in key_figures(season)])
+    grid_table(doc, ["Chỉ tiêu", "Số liệu"], [list(r) for r in key_figures(season)])
     doc.add_heading("Kết quả theo đơn vị", level=2)
-    _table(
+    grid_table(
         doc,
         ["Đơn vị", "Số đơn vị", "Đã tổ chức", "Tỷ lệ", "Đủ hai phần", "Người tham gia"],
         [
@@ -127,11 +128,11 @@ def write_docx(season: dict[str, Any], path: Path) -> None:
                 sorted(standing["by_nominee_kind"].items())]  # fmt: skip
         rows += [[LEVEL_VI.get(k, k), vnd(v["awards"]), vnd(v["amount_vnd"])] for k, v in
                  sorted(standing["by_granting_level"].items())]  # fmt: skip
-        _table(doc, ["Đối tượng, cấp khen", "Số lượng", "Số tiền (đồng)"], rows)
+        grid_table(doc, ["Đối tượng, cấp khen", "Số lượng", "Số tiền (đồng)"], rows)
     kinds = season["gifts-summary"].get("by_beneficiary_kind") or {}
     if kinds:
         doc.add_heading("Thăm hỏi, tặng quà", level=2)
-        _table(
+        grid_table(
             doc,
             ["Đối tượng", "Số suất", "Giá trị (đồng)"],
             [[BENEFICIARY_VI.get(k, k), vnd(v["recipients"]), vnd(v["value_vnd"])] for k, v in sorted(kinds.items())],
@@ -139,7 +140,7 @@ def write_docx(season: dict[str, Any], path: Path) -> None:
     missing = season.get("missing") or []
     doc.add_heading("Đơn vị chưa hoàn thành", level=2)
     if missing:
-        _table(
+        grid_table(
             doc,
             ["Đơn vị", "Trực thuộc", "Lý do"],
             [[u["name"], u.get("parent_name") or "", REASON_VI.get(u["reason"], u["reason"])] for u in missing],

@@ -14,6 +14,7 @@ Collections (each owned by one consumer, so a rebuild replays it alone):
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import sys
 import time
@@ -190,11 +191,20 @@ class ReportingStore:
             self._pins[("fence", consumer)] = value
         return value
 
-    async def all_units_slim(self) -> list[SlimRecord]:
+    async def all_units_slim(self, previous: Mapping[str, object] | None = None) -> list[SlimRecord]:
         """The whole tree as compact records (reporting's in-memory tree: about 370 bytes a unit instead
-        of 2 KB as pydantic models), read in batches."""
+        of 2 KB as pydantic models), read in batches. A unit at the version of its record in `previous`
+        (the tree loaded before) keeps that record: the old tree and the new share every unit that did
+        not change, instead of two copies of a province while the publisher compares them."""
         share = Interner()
-        return [slim(doc, share) async for doc in self.db[UNITS].find({}, session=self.s, batch_size=5000)]
+        out: list[SlimRecord] = []
+        async for doc in self.db[UNITS].find({}, session=self.s, batch_size=5000):
+            old = previous.get(doc["unit_id"]) if previous else None
+            if isinstance(old, SlimRecord) and old.version and old.version == int(doc.get("version") or 0):
+                out.append(old)
+            else:
+                out.append(slim(doc, share))
+        return out
 
     async def summaries(self, year: int) -> dict[str, Doc]:
         """Each unit's year: its festival summary, and `models` (registered, recognised, retired and
@@ -285,15 +295,24 @@ class TreeCache:
         self.years: dict[int, tuple[tuple[Any, Any], dict[str, Doc]]] = {}
         self.days: dict[dt.date, DayIndex] = {}  # of the current tree; a few, the most recent
         self.projected: dict[tuple[int, dt.date], tuple[object, object, Summaries, Packed]] = {}
+        # one load at a time: a query and the publisher asking at once wait for the same load (two
+        # loads side by side held two copies of a province)
+        self._tree_lock, self._year_lock = asyncio.Lock(), asyncio.Lock()
 
     async def tree(self, store: ReportingStore) -> UnitsView:
+        async with self._tree_lock:
+            return await self._tree(store)
+
+    async def _tree(self, store: ReportingStore) -> UnitsView:
         version = await store.fence("units")
         moved = version != self.units_version or version == (None, None)
         if moved and reload_due(time.monotonic(), self.loaded_at, self.load_seconds):
             started = time.monotonic()
-            self.view = UnitsView(await store.all_units_slim())
-            self.units_version = version
+            # the old tree's day indexes and projections go before the new tree is read (not beside it)
             self.days = {}
+            self.projected = {}
+            self.view = UnitsView(await store.all_units_slim(self.view.records))
+            self.units_version = version
             self.loaded_at, self.load_seconds = time.monotonic(), time.monotonic() - started
         return self.view
 
@@ -306,6 +325,10 @@ class TreeCache:
         return self.days[day]
 
     async def summaries(self, store: ReportingStore, year: int) -> dict[str, Doc]:
+        async with self._year_lock:
+            return await self._summaries(store, year)
+
+    async def _summaries(self, store: ReportingStore, year: int) -> dict[str, Doc]:
         version = await store.fence("registry")
         cached = self.years.get(year)
         if cached is None or cached[0] != version or version == (None, None):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import logging
 from typing import Any
 
@@ -32,6 +33,9 @@ log = logging.getLogger("antq.reporting.topics")
 
 
 MAX_MARK_DOCS = 500  # consumer transactions' mark lists per round; the rest waits for the next one
+# marks read per round (whole lists: at least one): a backlog of a province's festivals read at once
+# was hundreds of thousands of decoded marks, and every scope's causes with them
+MAX_MARKS = 20_000
 MAX_SCOPES = 500  # (year, scope)s computed and published per round, the highest levels first
 
 
@@ -90,7 +94,7 @@ async def publish_once(deps: Reporting) -> int:
     store = ReportingStore(db, pinned=True)  # one read of each fence and of the campaigns per round
     cache = deps.trees(db)
     # the consumers' transactions' lists of changed (year, unit)s, oldest first
-    batches = await db.dirty.find({}).sort("_id", 1).limit(MAX_MARK_DOCS).to_list()
+    batches = await read_marks(db)
     marks = [m for b in batches for m in b.get("marks", [])]
     requests = await db.snapshot_requests.find({}).to_list()
     before = deps.seen
@@ -103,6 +107,9 @@ async def publish_once(deps: Reporting) -> int:
         causes = scopes.setdefault((year, unit_id), {})
         if cause is not None:
             causes.setdefault(cause, correlation or cause)
+            if len(causes) > 2 * c.CAUSES_KEPT:  # only the newest are sent: a province's are not all kept
+                for old in list(itertools.islice(causes, len(causes) - c.CAUSES_KEPT)):
+                    del causes[old]
 
     by_year: dict[int, list[Doc]] = {}
     for campaign in await db.campaigns.find({}).to_list():
@@ -221,6 +228,22 @@ async def publish_once(deps: Reporting) -> int:
     await in_transaction(deps.kit.mongo, work)
     deps.kit.outbox.notify()
     return len(events)
+
+
+async def read_marks(db: Any) -> list[Doc]:
+    """The consumers' oldest lists of changed (year, unit)s, whole lists up to MAX_MARKS marks."""
+    out: list[Doc] = []
+    count = 0
+    cursor = db.dirty.find({}).sort("_id", 1).limit(MAX_MARK_DOCS).batch_size(20)
+    try:
+        async for doc in cursor:
+            out.append(doc)
+            count += len(doc.get("marks", ()))
+            if count >= MAX_MARKS:
+                break
+    finally:
+        await cursor.close()
+    return out
 
 
 async def publisher(deps: Reporting) -> None:

@@ -1,0 +1,81 @@
+"""Reporting's tree in memory, reloaded while a province is loaded (issue 18: reporting's RSS reached
+256 MB at 30 000 units). A reload keeps the records of the units that did not change, so the tree the
+publisher compares against and the new one share them, and a query and the publisher that ask at once
+wait for one load instead of each reading the province."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from pymongo import AsyncMongoClient
+
+from services.reporting.store import TreeCache
+
+
+def unit(unit_id: str, parent: str | None, name: str, version: int, kind: str = "hamlet") -> dict:
+    period = {"valid_from": "2025-07-01", "valid_to": None, "parent_id": parent, "name": name, "kind": kind}
+    return {"_id": unit_id, "unit_id": unit_id, "kind": kind, "versions": [period], "version": version}
+
+
+async def bump(db, n: int) -> None:
+    await db.track_units.update_one({"_id": "fence"}, {"$set": {"writer": "w", "n": n}}, upsert=True)
+
+
+async def test_a_reload_keeps_the_records_of_unchanged_units_and_concurrent_askers_share_one_load(servers):
+    from services.reporting.store import ReportingStore
+
+    client = AsyncMongoClient(servers.mongodb_url)
+    db = client[f"tree_memory_{uuid.uuid4().hex[:8]}"]
+    try:
+        await db.units.insert_many(
+            [unit("p", None, "Tỉnh", 1, "province")] + [unit(f"h{i}", "p", f"Thôn {i}", 1) for i in range(50)]
+        )
+        await bump(db, 1)
+        store, cache = ReportingStore(db), TreeCache()
+        first = await cache.tree(store)
+        assert len(first.records) == 51
+
+        await db.units.update_one({"_id": "h7"}, {"$set": {"version": 2, "versions.0.name": "Thôn Bảy"}})
+        await db.units.insert_one(unit("h50", "p", "Thôn 50", 1))
+        await bump(db, 2)
+        loads = 0
+        load = store.all_units_slim
+
+        async def counted(previous=None):  # the store's own read, counted
+            nonlocal loads
+            loads += 1
+            await asyncio.sleep(0.05)  # long enough for the second asker to arrive during the load
+            return await load(previous)
+
+        store.all_units_slim = counted  # type: ignore[method-assign]
+        one, two = await asyncio.gather(cache.tree(store), cache.tree(store))
+        assert loads == 1 and one is two
+        assert len(one.records) == 52
+        assert one.records["h3"] is first.records["h3"]  # unchanged: the same record, not a copy
+        assert one.records["h7"] is not first.records["h7"] and one.records["h7"].versions[0].name == "Thôn Bảy"
+        assert first.records["h7"].versions[0].name == "Thôn 7"  # the old tree is left as it was
+    finally:
+        await client.drop_database(db.name)
+        await client.close()
+
+
+async def test_a_publisher_round_reads_the_oldest_mark_lists_up_to_its_bound(servers, monkeypatch):
+    """A backlog of a province's festival marks was read whole by one round (up to 500 lists of 500
+    marks, decoded at once); a round now takes whole lists, oldest first, until MAX_MARKS."""
+    from services.reporting import topics
+
+    monkeypatch.setattr(topics, "MAX_MARKS", 10)
+    client = AsyncMongoClient(servers.mongodb_url)
+    db = client[f"marks_{uuid.uuid4().hex[:8]}"]
+    try:
+        lists = [
+            {"_id": f"b{i}", "marks": [{"year": 2026, "unit_id": f"u{i}-{j}"} for j in range(4)]} for i in range(6)
+        ]
+        await db.dirty.insert_many(lists)
+        assert [b["_id"] for b in await topics.read_marks(db)] == ["b0", "b1", "b2"]  # 12 marks: the third ends it
+        monkeypatch.setattr(topics, "MAX_MARKS", 2)
+        assert [b["_id"] for b in await topics.read_marks(db)] == ["b0"]  # one list, however long
+    finally:
+        await client.drop_database(db.name)
+        await client.close()

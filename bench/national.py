@@ -5,7 +5,9 @@ reporting, each its own process), at three sizes; time and memory fitted against
 Per size it prints: the events published and the publish rate; each service's ingest (events it
 applied per second, from its consumers' own counters); the time from the last event published to
 correct projections (reporting's coverage of the province and its awards summary equal to the
-figures the generator computed itself); each service's peak RSS; the whole-tree coverage latency.
+figures the generator computed itself); each service's peak RSS; the whole-tree coverage latency;
+the time reporting takes to load the tree and the year (the first answer of a restarted reporting);
+the time the province's season report takes (every page of its queries, then the XLSX written).
 Then the exponent of time and of memory against events (target ≤ 1.1).
 
 `python -m bench.national [UNITS ...]` (default 10000 30000 100000)."""
@@ -180,6 +182,57 @@ def progress_line(elapsed: float, procs: dict[str, Any]) -> str:
     return f"    {elapsed:5.0f} s: " + "; ".join(parts)
 
 
+class Ingest:
+    """Each consumer's rate: the events it applied over the time until its count last grew."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.done: dict[str, tuple[float, float]] = {}  # service/consumer → (processed, when it last grew)
+
+    def sample(self, procs: dict[str, Any]) -> None:
+        now = time.perf_counter()
+        for name, p in procs.items():
+            try:
+                figures = consumer_figures(p.port)
+            except OSError:
+                continue
+            for consumer, f in figures.items():
+                processed = f.get("processed", 0.0)
+                before = self.done.get(f"{name}/{consumer}")
+                if processed and (before is None or processed > before[0]):
+                    self.done[f"{name}/{consumer}"] = (processed, now)
+
+    def rates(self) -> dict[str, tuple[float, float]]:
+        """service/consumer → (events applied, events/s)."""
+        return {k: (n, n / max(at - self.started, 1e-3)) for k, (n, at) in sorted(self.done.items())}
+
+
+async def season_report_seconds(url: str, root: str, work: Path) -> tuple[float, float, int]:
+    """The province's season report as `antq reporting export` makes it: (seconds to read every page,
+    seconds to write the XLSX, unit rows)."""
+    from shared.client import Client
+    from shared.client.season_report import season, write_xlsx
+    from shared.contract.envelope import Actor
+
+    client = await Client.connect(url, Actor(id="bench", unit=None, role="admin"), timeout=120)
+    try:
+        t0 = time.perf_counter()
+        data = await season(client, YEAR, root, None)
+        t1 = time.perf_counter()
+        await asyncio.to_thread(write_xlsx, data, work / "so-ket.xlsx")
+        return t1 - t0, time.perf_counter() - t1, len(data["units"])
+    finally:
+        await client.close()
+
+
+async def wait_ready(name: str, p: Any, work: Path) -> None:
+    deadline = time.monotonic() + 120
+    while not http_ok(f"http://127.0.0.1:{p.port}/readyz"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{name} not ready: {(work / f'{name}.log').read_text()[-2000:]}")
+        await asyncio.sleep(0.3)
+
+
 async def one_size(units: int, seed: int) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="antq-national-"))
     n, m = free_port(), free_port()
@@ -210,12 +263,9 @@ async def one_size(units: int, seed: int) -> dict[str, Any]:
             )
             procs[name].start()
         for name, p in procs.items():
-            deadline = time.monotonic() + 120
-            while not http_ok(f"http://127.0.0.1:{p.port}/readyz"):
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{name} not ready: {(work / f'{name}.log').read_text()[-2000:]}")
-                await asyncio.sleep(0.3)
+            await wait_ready(name, p, work)
         started = time.perf_counter()
+        ingest = Ingest(started)
         rate = await publish(js, events)
         published = time.perf_counter()
         params = {"year": YEAR, "scope_unit_id": root}
@@ -224,6 +274,7 @@ async def one_size(units: int, seed: int) -> dict[str, Any]:
             if PROGRESS_SECONDS and time.perf_counter() >= next_progress:
                 print(progress_line(time.perf_counter() - published, procs), flush=True)
                 next_progress = time.perf_counter() + PROGRESS_SECONDS
+            ingest.sample(procs)
             cov = (await ask(nc, "antq.query.reporting.coverage", params)).get("result") or {}
             summary = (await ask(nc, "antq.query.reporting.awards-summary", params)).get("result") or {}
             noms = sum(sum(s.values()) for s in (summary.get("nominations") or {}).values())
@@ -234,13 +285,25 @@ async def one_size(units: int, seed: int) -> dict[str, Any]:
                 raise TimeoutError(f"{units} units: projections never matched: {got} != {want}")
             await asyncio.sleep(2.0)
         correct = time.perf_counter()
+        ingest.sample(procs)
         times = []
         for _ in range(11):
             t0 = time.perf_counter()
             await ask(nc, "antq.query.reporting.coverage", params)
             times.append((time.perf_counter() - t0) * 1000)
-        await nc.close()
         warm = sorted(times[1:])
+        rss = {name: peak_rss_mb(p.proc.pid) for name, p in procs.items() if p.proc is not None}
+        report_read, report_write, report_rows = await season_report_seconds(url, root, work)
+        # reporting restarted: its first answer loads the tree and the year into memory
+        procs["reporting"].stop(timeout=20)
+        procs["reporting"].start()
+        await wait_ready("reporting", procs["reporting"], work)
+        t0 = time.perf_counter()
+        cold = (await ask(nc, "antq.query.reporting.coverage", params)).get("result") or {}
+        cold_s = time.perf_counter() - t0
+        if cold.get("units_held") != want["units_held"]:
+            raise RuntimeError(f"restarted, reporting answered {cold.get('units_held')} held, not {want['units_held']}")
+        await nc.close()
         return {
             "units": units,
             "events": len(events),
@@ -248,9 +311,14 @@ async def one_size(units: int, seed: int) -> dict[str, Any]:
             "to_correct_s": correct - published,
             "total_s": correct - started,
             "events_per_s": len(events) / (correct - started),
-            "rss_mb": {name: peak_rss_mb(p.proc.pid) for name, p in procs.items() if p.proc is not None},
+            "rss_mb": rss,
             "coverage_p50_ms": warm[len(warm) // 2],
             "coverage_max_ms": warm[-1],
+            "ingest": ingest.rates(),
+            "report_read_s": report_read,
+            "report_write_s": report_write,
+            "report_rows": report_rows,
+            "cold_s": cold_s,
         }
     finally:
         for p in procs.values():
@@ -281,6 +349,15 @@ async def main(sizes: list[int]) -> None:
             f"max {x['coverage_max_ms']:.0f} ms",
             flush=True,
         )
+        print(
+            f"  reporting restarted: first answer (loads the tree and the year) {x['cold_s']:.1f} s; season report "
+            f"of the province ({x['report_rows']:,} unit rows): queries {x['report_read_s']:.1f} s, "
+            f"XLSX written {x['report_write_s']:.1f} s",
+            flush=True,
+        )
+        print("  ingest per consumer (events applied ÷ seconds from the first publish to its last):")
+        for consumer, (n, per_s) in x["ingest"].items():
+            print(f"    {consumer:<28} {n:>8,.0f} events  {per_s:>7.0f}/s", flush=True)
     if len(rows) >= 2:
         events = [float(x["events"]) for x in rows]
         print(f"\ntime against events: exponent {exponent(events, [x['total_s'] for x in rows]):.2f} (target ≤ 1.1)")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -190,6 +191,7 @@ def test_cli_loads_the_history_of_hue_and_the_tree_answers_for_each_date(servers
         r = cli("registry", "import", old_tree)
         assert r.returncode == 0, r.stderr
         assert f"143 rows: {expected}, 0 refused" in r.stdout
+        assert re.search(r"143 rows in \d+\.\d s \(\d+ rows/s\)", " ".join(r.stderr.split())), r.stderr
     r = cli("registry", "reform", lineage, new_units, "--date", "2025-07-01")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "39 formed by merger, 1 moved" in r.stdout

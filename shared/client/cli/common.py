@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -177,9 +178,13 @@ def run_import(label: str, rows: Sequence[Any], load: Callable[[Client, Callable
     from rich.progress import Progress
 
     async def go(client: Client) -> T:
+        started = time.perf_counter()
         with Progress(console=err) as progress:
             task = progress.add_task(label, total=len(rows))
-            return await load(client, lambda n: progress.advance(task, n))
+            out = await load(client, lambda n: progress.advance(task, n))
+        seconds = time.perf_counter() - started
+        err.print(f"{len(rows):,} rows in {seconds:.1f} s ({len(rows) / max(seconds, 1e-3):,.0f} rows/s)")
+        return out
 
     return run(go)
 

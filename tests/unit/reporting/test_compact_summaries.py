@@ -1,0 +1,75 @@
+"""Reporting's summaries in memory (`services/reporting/compact.py`): read like the stored documents,
+in less than half their memory. Issue 18: a summary with its funding lines and a report's gifts took
+2.1 KB as the driver's dicts, 190 MB for a province of 100 000 units."""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+
+import bson
+
+from services.reporting.compact import Summary, with_field
+from services.reporting.projection import merged_summary, pack, unit_summary
+from services.reporting.store import KEYS_ARE_DATA
+
+
+def festival(i: int) -> dict:
+    return {
+        "_id": f"fest-{i:06d}",
+        "status": "held",
+        "on_time": True,
+        "reported_on_time": i % 2 == 0,
+        "ceremony_held": True,
+        "festival_part_held": True,
+        "review": "accepted",
+        "participants": 100 + i % 300,
+        "cost_vnd": 5_000_000 + i,
+        "funding": [
+            {"source": "Ngân sách phường", "amount_vnd": 3_000_000},
+            {"source": "Xã hội hóa", "amount_vnd": 2_000_000 + i},
+        ],
+        "gifts": {"recipients": 3, "value_vnd": 1_500_000},
+        "held_on": "2026-08-10",
+        "date": "2026-08-10",
+    }
+
+
+def stored(i: int) -> dict:
+    """A unit's summary as the driver decodes it from `unit_year`."""
+    return bson.decode(bson.encode({"festival": unit_summary([festival(i)])}))["festival"]
+
+
+def measured(make) -> float:
+    gc.collect()
+    tracemalloc.start()
+    kept = [make(i) for i in range(5_000)]
+    size = tracemalloc.get_traced_memory()[0] / len(kept)
+    tracemalloc.stop()
+    del kept
+    return size
+
+
+def test_a_summary_reads_as_the_document_it_was_made_from() -> None:
+    doc = stored(7)
+    s = Summary(doc, KEYS_ARE_DATA)
+    assert dict(s) == doc and s == doc
+    assert s.get("held") is True and s.get("nope", 5) == 5 and "funding" in s and "nope" not in s
+    assert len(s) == len(doc) and list(s) == list(doc)
+    assert s["report_gifts"] == {"fest-000007": {"recipients": 3, "value_vnd": 1_500_000}}
+    # what a reader gets is its own: changing it changes nothing stored
+    s["funding"].append({"source": "x", "amount_vnd": 1})
+    s["funding"][0]["amount_vnd"] = 0
+    assert s["funding"] == doc["funding"]
+    # the rules read it as they read a dict
+    assert pack({"u": s}) == pack({"u": doc})
+    assert merged_summary(s, {**s, "carried_self": ["v"]}) == merged_summary(doc, {**doc, "carried_self": ["v"]})
+    more = with_field(s, "models", {"registered": 2})
+    assert more["models"] == {"registered": 2} and more["held"] is True and "models" not in s
+
+
+def test_a_summary_takes_less_than_half_the_memory_of_the_dicts() -> None:
+    as_dicts = measured(stored)
+    compact = measured(lambda i: Summary(stored(i), KEYS_ARE_DATA))
+    assert as_dicts > 1_800  # 2.1 KB on CPython 3.11
+    assert compact < as_dicts / 2, (compact, as_dicts)

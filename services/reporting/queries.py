@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from services.reporting.deps import Reporting
+from services.reporting.paging import children_page, page_of
 from services.reporting.projection import coverage_of, season_tree_date
 from services.reporting.store import ReportingStore, TreeCache, project
 from services.reporting.summaries import awards_view, reports_of
@@ -59,7 +60,10 @@ async def figures_of(
     level: Sequence[str] | None = None,
     breakdown: bool = True,
     year_on_year: bool = False,
+    page: tuple[int | None, str | None] = (None, None),
 ) -> dict[str, Any]:
+    """The figures of a scope; with `breakdown`, a row per child, paged when `page` (limit, after) has a
+    limit (`breakdown_next`)."""
     view, day, kinds = await scope_of(store, cache, today, year, scope, tree_date)
     if level:
         kinds = frozenset(level)
@@ -76,11 +80,14 @@ async def figures_of(
         "expected_kinds": sorted(kinds),
         **total.model_dump(),
     }
+    limit, after = page
     if breakdown:
+        rows, out["breakdown_next"] = children_page(rows, limit, after)
         out["breakdown"] = [r.model_dump() for r in rows]
     if year_on_year:  # the year before on this year's tree, through the lineage: the same units compared
         earlier, earlier_packed = await cache.packed_on(store, year - 1, day)
         before, before_rows = coverage_of(index, scope, kinds, earlier, earlier_packed)
+        before_rows = children_page(before_rows, limit, after)[0] if breakdown else []
         out["previous_year"] = {
             "year": year - 1,
             **before.model_dump(),
@@ -107,6 +114,7 @@ async def q_coverage(q: c.CoverageQuery, ctx: QCtx) -> dict[str, Any]:
     cache = ctx.deps.trees(ctx.store.db)
     out = await figures_of(
         ctx.store, cache, ctx.today, q.year, q.scope_unit_id, q.tree_date, q.level, year_on_year=q.year_on_year,
+        page=(q.breakdown_limit, q.breakdown_after),
     )  # fmt: skip
     view, day = await cache.tree(ctx.store), dt.date.fromisoformat(out["tree_date"])
     # the way up, root first (a board's breadcrumbs; a client's "up one level")
@@ -203,18 +211,6 @@ async def _expected_rows(
     return day, [_row(view, u, day, summaries.get(u, {})) for u in ids]
 
 
-def _page(rows: list[dict[str, Any]], limit: int, after: str | None) -> dict[str, Any]:
-    if after is not None:
-        if not any(r["unit_id"] == after for r in rows):
-            raise NotFound(
-                f"the cursor {after} is not an item of this list",
-                [{"field": "after", "value": after, "rule": "cursor"}],
-            )
-        rows = [r for r in rows if r["unit_id"] > after]
-    page = rows[:limit]
-    return {"units": page, "next": page[-1]["unit_id"] if len(rows) > limit else None}
-
-
 MISSING_REASONS = ("nothing_planned", "one_part_only", "report_returned")
 
 
@@ -240,7 +236,7 @@ async def q_units_missing(q: c.UnitsMissingQuery, ctx: QCtx) -> dict[str, Any]:
         "tree_date": day.isoformat(),
         "missing_total": len(missing),
         "by_reason": {why: sum(r["reason"] == why for r in missing) for why in MISSING_REASONS},
-        **_page(missing, q.limit, q.after),
+        **page_of(missing, q.limit, q.after),
     }
 
 
@@ -251,7 +247,7 @@ async def q_units_report(q: c.UnitsReportQuery, ctx: QCtx) -> dict[str, Any]:
         "scope_unit_id": q.scope_unit_id,
         "tree_date": day.isoformat(),
         "units_total": len(rows),
-        **_page(rows, q.limit, q.after),
+        **page_of(rows, q.limit, q.after),
     }
 
 

@@ -281,6 +281,7 @@ class TreeCache:
         self.view = UnitsView([])
         self.loaded_at, self.load_seconds = float("-inf"), 0.0
         self.years: dict[int, tuple[tuple[Any, Any], dict[str, Mapping[str, Any]]]] = {}
+        self.year_loads: dict[int, tuple[float, float]] = {}  # year → (loaded at, seconds the load took)
         self.days: dict[dt.date, DayIndex] = {}  # of the current tree; a few, the most recent
         self.projected: dict[tuple[int, dt.date], tuple[object, object, Summaries, Packed]] = {}
         # one load at a time: a query and the publisher asking at once wait for the same load (two
@@ -312,19 +313,27 @@ class TreeCache:
             self.days[day] = DayIndex(view.records.values(), day)
         return self.days[day]
 
-    async def summaries(self, store: ReportingStore, year: int) -> dict[str, Mapping[str, Any]]:
+    async def summaries(self, store: ReportingStore, year: int, fresh: bool = False) -> dict[str, Mapping[str, Any]]:
+        """The year's summaries, read again when the registry consumer's fence moved: at once for a small
+        year, and for a large one (a province being loaded) at most every RELOAD_SHARE × its load time
+        (`reload_due`), as the tree. `fresh`: at once whatever the size (the publisher, which must not
+        send figures older than the marks it takes)."""
         async with self._year_lock:
-            return await self._summaries(store, year)
+            return await self._summaries(store, year, fresh)
 
-    async def _summaries(self, store: ReportingStore, year: int) -> dict[str, Mapping[str, Any]]:
+    async def _summaries(self, store: ReportingStore, year: int, fresh: bool) -> dict[str, Mapping[str, Any]]:
         version = await store.fence("registry")
         cached = self.years.get(year)
-        if cached is None or cached[0] != version or version == (None, None):
+        moved = cached is None or cached[0] != version or version == (None, None)
+        loaded_at, seconds = self.year_loads.get(year, (float("-inf"), 0.0))
+        if moved and (cached is None or fresh or reload_due(time.monotonic(), loaded_at, seconds)):
             # the year's old summaries and their projections go before the new are read (not beside them)
             self.years.pop(year, None)
             for memo in [k for k in self.projected if k[0] == year]:
                 del self.projected[memo]
+            started = time.monotonic()
             self.years[year] = (version, await store.summaries(year))
+            self.year_loads[year] = (time.monotonic(), time.monotonic() - started)
         return self.years[year][1]
 
     async def summaries_on(self, store: ReportingStore, year: int, day: dt.date) -> Summaries:

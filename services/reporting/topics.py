@@ -158,6 +158,8 @@ async def publish_once(deps: Reporting) -> int:
             for cause, corr in kept
         ] or [mark]
     scopes = {ys: scopes[ys] for ys in order[:MAX_SCOPES]}
+    for year in sorted({y for y, _ in scopes}):  # the marks taken are in these (queries may see older ones)
+        await cache.summaries(store, year, fresh=True)
     events: list[CloudEvent] = []
     event_traces: list[Carrier | None] = []  # each coverage.updated continues the trace of its newest cause
     published: list[tuple[str, dict[str, Any]]] = []

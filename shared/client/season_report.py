@@ -103,6 +103,30 @@ async def _pages(client: Client, service: str, name: str, params: dict[str, Any]
             return items
 
 
+async def coverage(client: Client, params: dict[str, Any], limit: int = 1000) -> dict[str, Any]:
+    """A scope's `coverage` with its whole breakdown, read a page of children at a time (a province of
+    thousands of communes is larger than one message); a page too large is asked again at half the size."""
+    out: dict[str, Any] | None = None
+    after = None
+    while True:
+        ask = {**params, "breakdown_limit": limit, **({"breakdown_after": after} if after else {})}
+        reply = await client.query("reporting", "coverage", ask)
+        if not reply.ok and (reply.error or {}).get("code") == "reply_too_large" and limit > 1:
+            limit //= 2
+            continue
+        page = ok(reply)
+        if out is None:
+            out = page
+        else:
+            out["breakdown"] += page["breakdown"]
+            if "previous_year" in out:
+                out["previous_year"]["breakdown"] += page["previous_year"]["breakdown"]
+        after = page.get("breakdown_next")
+        if after is None:
+            out.pop("breakdown_next", None)
+            return out
+
+
 async def season(client: Client, year: int, scope: str, tree_date: str | None) -> dict[str, Any]:
     """Everything the season report shows, from the services' queries: reporting's figures (with the
     year before on this year's tree), summaries, point festivals, the units and those still missing;
@@ -110,9 +134,7 @@ async def season(client: Client, year: int, scope: str, tree_date: str | None) -
     params: dict[str, Any] = {"year": year, "scope_unit_id": scope}
     if tree_date:
         params["tree_date"] = tree_date
-    out: dict[str, Any] = {
-        "coverage": ok(await client.query("reporting", "coverage", {**params, "year_on_year": True}))
-    }
+    out: dict[str, Any] = {"coverage": await coverage(client, {**params, "year_on_year": True})}
     for name in ("awards-summary", "gifts-summary", "point-festivals"):
         out[name] = ok(await client.query("reporting", name, params))
     day = out["coverage"]["tree_date"]

@@ -119,6 +119,17 @@ class CoverageQuery(Model):
         default=False,
         description="Also give `previous_year`: the year before's figures on this year's tree, through the lineage.",
     )
+    breakdown_limit: int | None = Field(
+        default=None,
+        ge=1,
+        le=5000,
+        description="Page the breakdown: at most this many children, by unit id, with `breakdown_next` "
+        "(unset: every child; a scope of thousands of children may then be `reply_too_large`).",
+    )
+    breakdown_after: Id | None = Field(
+        default=None,
+        description="Page the breakdown: the children after this one (`breakdown_next` of the page before).",
+    )
 
 
 class UnitStatusQuery(Model):

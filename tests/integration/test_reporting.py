@@ -869,6 +869,42 @@ async def test_a_season_report_larger_than_one_message_is_read_in_smaller_pages(
     assert len(report["units"]) == listed["units_total"] > 2
 
 
+async def test_a_coverage_breakdown_of_many_children_is_read_a_page_at_a_time(admin, season, reporting) -> None:
+    """A province of 1 250 communes (`make bench-national` at 30 000 units) answered `coverage` with
+    every child's row: `reply_too_large`, and the season report of the province could not be made. The
+    breakdown pages (`breakdown_limit`, `breakdown_after` → `breakdown_next`), its figures unchanged, and
+    the report's client reads every page."""
+    import json
+
+    from shared.client.season_report import coverage
+
+    params = {"year": 2026, "scope_unit_id": season.p, "year_on_year": True}
+    whole = ok(await admin.query("reporting", "coverage", params))
+    assert len(whole["breakdown"]) == 2 and whole["breakdown_next"] is None
+    first = ok(await admin.query("reporting", "coverage", {**params, "breakdown_limit": 1}))
+    assert [b["unit_id"] for b in first["breakdown"]] == [season.w1] and first["breakdown_next"] == season.w1
+    assert len(first["previous_year"]["breakdown"]) == 1
+    assert {k: v for k, v in first.items() if "breakdown" not in k and k != "previous_year"} == {
+        k: v for k, v in whole.items() if "breakdown" not in k and k != "previous_year"
+    }  # the figures of the scope are the whole scope's on every page
+    second = ok(
+        await admin.query("reporting", "coverage", {**params, "breakdown_limit": 1, "breakdown_after": season.w1})
+    )
+    assert [b["unit_id"] for b in second["breakdown"]] == [season.w2] and second["breakdown_next"] is None
+    wrong = await admin.query("reporting", "coverage", {**params, "breakdown_limit": 1, "breakdown_after": season.g1})
+    assert wrong.error["code"] == "not_found" and wrong.error["details"][0]["field"] == "breakdown_after"
+
+    limit = reporting.queries.max_reply_bytes
+    reporting.queries.max_reply_bytes = len(json.dumps(first, default=str)) + 50  # one child's page fits, not two
+    try:
+        assert (await admin.query("reporting", "coverage", params)).error["code"] == "reply_too_large"
+        assembled = await coverage(admin, params, limit=1000)
+    finally:
+        reporting.queries.max_reply_bytes = limit
+    assert assembled["breakdown"] == whole["breakdown"]
+    assert assembled["previous_year"]["breakdown"] == whole["previous_year"]["breakdown"]
+
+
 async def test_the_season_report_in_docx_and_xlsx_carries_the_figures_the_queries_give(
     admin, registry, awards, reporting, tmp_path
 ) -> None:

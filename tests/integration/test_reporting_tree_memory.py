@@ -79,3 +79,40 @@ async def test_a_publisher_round_reads_the_oldest_mark_lists_up_to_its_bound(ser
     finally:
         await client.drop_database(db.name)
         await client.close()
+
+
+async def test_a_large_years_summaries_are_read_again_at_most_every_few_load_times_but_at_once_when_fresh(servers):
+    """At 30 000 units every committed batch moved the registry fence and every query (a dashboard
+    polling every 2 s) read the year's 27 000 summaries again. A year that loads slowly is now read
+    again at most every RELOAD_SHARE × its load time; the publisher asks for it fresh, so the
+    figures it sends are never older than the marks it takes."""
+    import time
+
+    from services.reporting.store import RELOAD_SHARE, ReportingStore
+
+    client = AsyncMongoClient(servers.mongodb_url)
+    db = client[f"year_reload_{uuid.uuid4().hex[:8]}"]
+
+    async def held(unit_id: str, n: int) -> None:
+        year = {"year": 2026, "unit_id": unit_id, "festival": {"planned": True, "held": True}}
+        await db.unit_year.replace_one({"_id": f"2026|{unit_id}"}, year, upsert=True)
+        await db.track_registry.update_one({"_id": "fence"}, {"$set": {"writer": "w", "n": n}}, upsert=True)
+
+    try:
+        await held("h1", 1)
+        store, cache = ReportingStore(db), TreeCache()
+        assert set(await cache.summaries(store, 2026)) == {"h1"}
+        await held("h2", 2)
+        assert set(await cache.summaries(store, 2026)) == {"h1", "h2"}  # a quick load: read again at once
+
+        slow = 2.0  # as if the year took 2 s to load, just now
+        cache.year_loads[2026] = (time.monotonic(), slow)
+        await held("h3", 3)
+        assert set(await cache.summaries(store, 2026)) == {"h1", "h2"}  # not yet: a bounded share of the time
+        assert set(await cache.summaries(store, 2026, fresh=True)) == {"h1", "h2", "h3"}
+        cache.year_loads[2026] = (time.monotonic() - RELOAD_SHARE * slow, slow)
+        await held("h4", 4)
+        assert set(await cache.summaries(store, 2026)) == {"h1", "h2", "h3", "h4"}  # its time has come
+    finally:
+        await client.drop_database(db.name)
+        await client.close()

@@ -9,10 +9,11 @@ from typing import Annotated, Any
 
 import typer
 
+from shared.client import Client, Reply
 from shared.client.cli.common import Opts, answer, console, err, listing, run, show, table
 from shared.client.cli.words import kind, number, reason, say
 from shared.client.season_docx import write_docx
-from shared.client.season_report import QueryRefused, dmy, pct, season, write_csv, write_xlsx
+from shared.client.season_report import QueryRefused, coverage, dmy, pct, season, write_csv, write_xlsx
 
 TREE_DATE_HELP = "the tree of YYYY-MM-DD (default: the season's: its campaign's close date, else its report deadline)"
 WRITERS: dict[str, Callable[[dict[str, Any], Path], None]] = {"docx": write_docx, "xlsx": write_xlsx, "csv": write_csv}
@@ -29,7 +30,14 @@ def commands(reporting_app: typer.Typer) -> None:
         params: dict[str, Any] = {"year": year, "scope_unit_id": scope}
         if tree_date:
             params["tree_date"] = tree_date
-        result = listing(run(lambda c: c.query("reporting", "coverage", params)))
+
+        async def whole(client: Client) -> Reply:  # every page of the breakdown
+            try:
+                return Reply(True, None, await coverage(client, params), None)
+            except QueryRefused as exc:
+                return exc.reply
+
+        result = listing(run(whole))
 
         def row(name: str, kind: str, f: dict[str, Any]) -> tuple[str, ...]:
             counts = (f["units_total"], f["units_planned"], f["units_held"], f["units_held_on_time"])

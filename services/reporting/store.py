@@ -259,6 +259,11 @@ class ReportingStore:
         return await self.db.festivals.find({"unit_id": unit_id, "year": year}, session=self.s).to_list()
 
 
+# what the cache keeps besides the tree and the years: at 100 000 units a day's index is 14 MB and a
+# year's packed rows on a day 12 MB, so 8 days and 16 projections could hold 300 MB. A season needs
+# its campaign's tree, today's and one more asked for; this year and the year before on each.
+MAX_DAYS = 3
+MAX_PROJECTIONS = 6
 RELOAD_SHARE = 3  # while a large tree keeps changing, at most a third of the time goes to reloading it
 THROTTLED_FROM = 0.5  # seconds: a tree that loads faster is always read fresh
 
@@ -308,7 +313,7 @@ class TreeCache:
     async def day(self, store: ReportingStore, day: dt.date) -> DayIndex:
         view = await self.tree(store)
         if day not in self.days:
-            if len(self.days) >= 8:
+            if len(self.days) >= MAX_DAYS:
                 self.days.pop(next(iter(self.days)))
             self.days[day] = DayIndex(view.records.values(), day)
         return self.days[day]
@@ -350,7 +355,7 @@ class TreeCache:
             return memo[2], memo[3]
         out = project(self.view, index, summaries)
         packed = pack(out)
-        if len(self.projected) >= 16:
+        if len(self.projected) >= MAX_PROJECTIONS:
             self.projected.pop(next(iter(self.projected)))
         self.projected[(year, day)] = (summaries, index, out, packed)
         return out, packed

@@ -116,3 +116,32 @@ async def test_a_large_years_summaries_are_read_again_at_most_every_few_load_tim
     finally:
         await client.drop_database(db.name)
         await client.close()
+
+
+async def test_the_cache_keeps_a_few_days_and_projections_not_one_per_date_asked(servers):
+    """A day's index of a 100 000-unit tree is 14 MB and a year's packed rows on a day 12 MB; the cache
+    kept 8 days and 16 projections (up to 300 MB). Asked for many dates, it keeps the newest few."""
+    import datetime as dt
+
+    from services.reporting.store import MAX_DAYS, MAX_PROJECTIONS, ReportingStore
+
+    client = AsyncMongoClient(servers.mongodb_url)
+    db = client[f"days_{uuid.uuid4().hex[:8]}"]
+    try:
+        await db.units.insert_many([unit("p", None, "Tỉnh", 1, "province"), unit("h1", "p", "Thôn 1", 1)])
+        await bump(db, 1)
+        await db.unit_year.insert_one({"year": 2026, "unit_id": "h1", "festival": {"planned": True, "held": True}})
+        await db.track_registry.insert_one({"_id": "fence", "writer": "w", "n": 1})
+        store, cache = ReportingStore(db), TreeCache()
+        days = [dt.date(2026, 8, d) for d in range(1, 11)]
+        for day in days:
+            for year in (2025, 2026):
+                _, packed = await cache.packed_on(store, year, day)
+        # at most 3 × 14 MB of day indexes and 6 × 12 MB of packed rows at 100 000 units
+        assert MAX_DAYS <= 3 and MAX_PROJECTIONS <= 6
+        assert list(cache.days) == days[-MAX_DAYS:]
+        assert len(cache.projected) == MAX_PROJECTIONS and (2026, days[-1]) in cache.projected
+        assert packed == {"h1": (1, 1, 0, 0, 0, 0, 0, 0)}
+    finally:
+        await client.drop_database(db.name)
+        await client.close()

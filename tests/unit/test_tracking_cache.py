@@ -65,7 +65,7 @@ async def test_events_without_a_version_are_all_remembered_until_the_limit_then_
     unversioned = [Ev(f"cmd-{i}", None, None) for i in range(30_000)]
     t.remember(unversioned)
     assert len(t.ids) == 30_000 and t.complete  # their ids are what applies them once
-    versions, applied = await t.stored([unversioned[0]], None)
+    _, applied = await t.stored([unversioned[0]], None)
     assert applied == {"cmd-0"}
     t.remember(season(CACHE_LIMIT + 1 - len(t.versions)))
     assert not t.complete  # past the limit what was forgotten is read again

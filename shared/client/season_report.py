@@ -123,7 +123,7 @@ async def coverage(client: Client, params: dict[str, Any], limit: int = 1000) ->
                 out["previous_year"]["breakdown"] += page["previous_year"]["breakdown"]
         after = page.get("breakdown_next")
         if after is None:
-            out.pop("breakdown_next", None)
+            out["breakdown_next"] = None  # as one answer of the whole breakdown says
             return out
 
 

@@ -25,7 +25,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.reporting.compact import Summary, with_field
-from services.reporting.projection import Packed, onto, pack
+from services.reporting.projection import Packed, YearSummaries, onto, pack
 from shared.contract.ids import uuid7
 from shared.replicas.day_index import DayIndex
 from shared.replicas.records import Interner, SlimRecord, slim
@@ -238,7 +238,7 @@ class ReportingStore:
                 mine["at_festival"] = mine.get("at_festival", 0) + 1
         for unit_id, models in counts.items():
             out[unit_id] = with_field(out.get(unit_id) or {}, "models", models)
-        return out
+        return YearSummaries.of(out)
 
     async def unit_year(self, year: int, unit_id: str) -> Doc | None:
         return await self.db.unit_year.find_one({"_id": key(year, unit_id)}, session=self.s)

@@ -147,6 +147,15 @@ async def ask(nc: Any, subject: str, params: dict[str, Any], timeout: float = 12
     return reply
 
 
+def answered(reply: dict[str, Any]) -> dict[str, Any]:
+    """A query's result; empty while the scope is not known yet; any other refusal stops the bench (a
+    refused query never matches, and the bench waited for ever on one)."""
+    if (reply.get("error") or {}).get("code") not in (None, "not_found", "rule_violation"):
+        raise RuntimeError(f"query refused: {reply['error']}")
+    result: dict[str, Any] = reply.get("result") or {}
+    return result
+
+
 def consumer_figures(port: int) -> dict[str, dict[str, float]]:
     """consumer → processed, pending and the held/retried counts, from a service's /metrics."""
     import urllib.request
@@ -277,11 +286,9 @@ async def one_size(units: int, seed: int) -> dict[str, Any]:
                 print(progress_line(time.perf_counter() - published, procs), flush=True)
                 next_progress = time.perf_counter() + PROGRESS_SECONDS
             ingest.sample(procs)
-            answer = await ask(nc, "antq.query.reporting.coverage", params)
-            if (answer.get("error") or {}).get("code") not in (None, "not_found", "rule_violation"):
-                raise RuntimeError(f"coverage refused: {answer['error']}")  # not "not loaded yet": a fault
-            cov = answer.get("result") or {}
-            summary = (await ask(nc, "antq.query.reporting.awards-summary", params)).get("result") or {}
+            cov = answered(await ask(nc, "antq.query.reporting.coverage", params))
+            scope = {"year": YEAR, "scope_unit_id": root}
+            summary = answered(await ask(nc, "antq.query.reporting.awards-summary", scope))
             noms = sum(sum(s.values()) for s in (summary.get("nominations") or {}).values())
             got = {"units_total": cov.get("units_total"), "units_held": cov.get("units_held"), "nominations": noms}
             if got == want:

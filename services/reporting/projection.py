@@ -87,9 +87,14 @@ class YearSummaries(dict[str, Mapping[str, Any]]):
     models: dict[str, Mapping[str, Any]]
 
     @classmethod
-    def of(cls, summaries: Mapping[str, Mapping[str, Any]]) -> YearSummaries:
+    def of(
+        cls, summaries: Mapping[str, Mapping[str, Any]], models: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> YearSummaries:
+        """`models`: the units' models when the caller has them already (else found by a scan)."""
         out = cls(summaries)
-        out.models = {u: m for u, s in summaries.items() if (m := s.get("models"))}
+        if models is None:
+            models = {u: m for u, s in summaries.items() if (m := s.get("models"))}
+        out.models = {u: m for u, m in models.items() if m}
         return out
 
 

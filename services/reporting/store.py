@@ -238,7 +238,7 @@ class ReportingStore:
                 mine["at_festival"] = mine.get("at_festival", 0) + 1
         for unit_id, models in counts.items():
             out[unit_id] = with_field(out.get(unit_id) or {}, "models", models)
-        return YearSummaries.of(out)
+        return YearSummaries.of(out, counts)  # the models come only from `counts`: no scan of the year
 
     async def unit_year(self, year: int, unit_id: str) -> Doc | None:
         return await self.db.unit_year.find_one({"_id": key(year, unit_id)}, session=self.s)

@@ -273,6 +273,11 @@ async def main() -> None:
                 f"+{cov['tree_mb']:.0f} MB RSS after the first answer",
                 "tree, day index and the year's summaries (compact records since issue 18)",
             ),
+            (
+                "awards-summary of that province",
+                f"{cov['awards_ms']:.0f} ms (median of 3)",
+                f"{cov['awarded']:,} units' awards documents folded from one cursor",
+            ),
             ("raw JetStream publish (sync acks)", f"{raw['js_publish']:.0f}/s", ""),
             ("raw Mongo bulk insert", f"{mongo['bulk']:.0f} docs/s", ""),
         ]

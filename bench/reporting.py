@@ -233,7 +233,19 @@ async def coverage(nats_url: str, mongodb_url: str) -> dict[str, float]:
         }
         for i in range(0, UNITS - communes - 1, 2)
     ]
-    for coll, rows in (("units", docs), ("unit_year", years)):
+    # every fourth hamlet has nominations and awards: the province's awards-summary folds them
+    awarded = [
+        {
+            "_id": f"2026|H{i}",
+            "year": 2026,
+            "unit_id": f"H{i}",
+            "nominations": {"giay_khen": {"approved": 1 + i % 3}},
+            "awards": {"giay_khen": {"conferred": 1 + i % 3}},
+            "amount_vnd": 500_000 * (1 + i % 3),
+        }
+        for i in range(0, UNITS - communes - 1, 4)
+    ]
+    for coll, rows in (("units", docs), ("unit_year", years), ("unit_awards", awarded)):
         for k in range(0, len(rows), 5000):
             await db[coll].insert_many(rows[k : k + 5000])
     await db.campaigns.insert_one({"_id": "c", "year": 2026, "scope_unit_id": "P", "expected_kinds": None})
@@ -256,12 +268,26 @@ async def coverage(nats_url: str, mongodb_url: str) -> dict[str, float]:
         assert reply["ok"] and reply["result"]["units_total"] == UNITS - 1, reply
     gc.collect()
     grown = rss_mb() - before  # the tree, the day's index and the year's summaries, as reporting keeps them
+    conferred = sum(a["awards"]["giay_khen"]["conferred"] for a in awarded)
+    awards_ms = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        reply = json.loads((await nc.request("antq.query.reporting.awards-summary", body, timeout=300)).data)
+        awards_ms.append((time.perf_counter() - t0) * 1000)
+        assert reply["ok"] and reply["result"]["awards"] == {"giay_khen": {"conferred": conferred}}, reply
     await nc.close()
     await host.stop()
     await client.drop_database(db_name)
     await client.close()
     warm = sorted(times[1:])
-    return {"cold_ms": times[0], "p50_ms": warm[len(warm) // 2], "max_ms": warm[-1], "tree_mb": grown}
+    return {
+        "cold_ms": times[0],
+        "p50_ms": warm[len(warm) // 2],
+        "max_ms": warm[-1],
+        "tree_mb": grown,
+        "awards_ms": sorted(awards_ms)[1],
+        "awarded": len(awarded),
+    }
 
 
 def rss_mb() -> float:

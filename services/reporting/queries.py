@@ -12,7 +12,7 @@ from services.reporting.deps import Reporting
 from services.reporting.paging import children_page, page_of
 from services.reporting.projection import coverage_of, season_tree_date
 from services.reporting.store import ReportingStore, TreeCache, project
-from services.reporting.summaries import awards_view, reports_of
+from services.reporting.summaries import AwardsFold, reports_of
 from shared.authz import require_read
 from shared.contract import reporting as c
 from shared.contract.errors import NotFound, RuleViolation
@@ -142,7 +142,7 @@ async def q_unit_status(q: c.UnitStatusQuery, ctx: QCtx) -> dict[str, Any]:
             [{"rule": "not_known_yet", "field": "unit_id", "value": q.unit_id}],
         )
     year_doc = await ctx.store.unit_year(q.year, q.unit_id) or {}
-    awards = await ctx.store.unit_awards(q.year, [q.unit_id])
+    awards = await _folded(ctx, q.year, [q.unit_id])
     reports = reports_of({q.unit_id: year_doc.get("festival") or {}}, [q.unit_id])
     festivals = [
         {k: v for k, v in f.items() if k != "_id"} | {"festival_id": f["_id"]}
@@ -155,7 +155,7 @@ async def q_unit_status(q: c.UnitStatusQuery, ctx: QCtx) -> dict[str, Any]:
         "festivals": festivals,
         "models_launched": year_doc.get("models_launched", 0),
         "models_replicated": year_doc.get("models_replicated", 0),
-        **awards_view(awards, reports),
+        **awards.view(reports),
     }
 
 
@@ -266,9 +266,16 @@ async def _subtree(ctx: QCtx, q: c.SummaryQuery) -> tuple[dt.date, list[str]]:
     return day, ids
 
 
+async def _folded(ctx: QCtx, year: int, unit_ids: list[str]) -> AwardsFold:
+    fold = AwardsFold()
+    async for doc in ctx.store.unit_awards(year, unit_ids):
+        fold.add(doc)
+    return fold
+
+
 async def q_awards_summary(q: c.SummaryQuery, ctx: QCtx) -> dict[str, Any]:
     day, ids = await _subtree(ctx, q)
-    view = awards_view(await ctx.store.unit_awards(q.year, ids))
+    view = (await _folded(ctx, q.year, ids)).view()
     return {
         "year": q.year,
         "scope_unit_id": q.scope_unit_id,
@@ -283,7 +290,7 @@ async def q_awards_summary(q: c.SummaryQuery, ctx: QCtx) -> dict[str, Any]:
 async def q_gifts_summary(q: c.SummaryQuery, ctx: QCtx) -> dict[str, Any]:
     day, ids = await _subtree(ctx, q)
     summaries = await ctx.deps.trees(ctx.store.db).summaries(ctx.store, q.year)
-    view = awards_view(await ctx.store.unit_awards(q.year, ids), reports_of(summaries, ids))
+    view = (await _folded(ctx, q.year, ids)).view(reports_of(summaries, ids))
     return {"year": q.year, "scope_unit_id": q.scope_unit_id, "tree_date": day.isoformat(), **view["gifts"]}
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from pymongo import ASCENDING
@@ -43,8 +43,12 @@ MODEL_DATES = (("registered", "launched_on"), ("recognised", "recognised_on"), (
 AWARDS_COLLECTIONS = ("nominations", "awards", "unit_awards")
 
 
+KEY_SEP = "|"
+WHOLE_YEAR = 2_000  # units of a scope above which its awards documents are read in one cursor of the year
+
+
 def key(year: int, unit_id: str) -> str:
-    return f"{year}|{unit_id}"
+    return f"{year}{KEY_SEP}{unit_id}"
 
 
 def field_key(text: str) -> str:
@@ -243,12 +247,22 @@ class ReportingStore:
     async def unit_year(self, year: int, unit_id: str) -> Doc | None:
         return await self.db.unit_year.find_one({"_id": key(year, unit_id)}, session=self.s)
 
-    async def unit_awards(self, year: int, unit_ids: list[str]) -> list[Doc]:
-        out: list[Doc] = []
+    async def unit_awards(self, year: int, unit_ids: list[str]) -> AsyncIterator[Doc]:
+        """These units' awards documents of the year, one at a time. A few units are asked by id (a
+        `$in` of IN_CHUNK ids at a time); a scope of more than WHOLE_YEAR units reads the year's
+        documents in one cursor, in the range of their keys, and keeps the scope's: at 100 000 units,
+        one query instead of 1 000, and never the province's documents in one list."""
+        if len(unit_ids) > WHOLE_YEAR:
+            wanted = {key(year, u) for u in unit_ids}
+            flt: Doc = {"_id": {"$gte": key(year, ""), "$lt": f"{year}{chr(ord(KEY_SEP) + 1)}"}}
+            async for doc in self.db.unit_awards.find(flt, session=self.s).batch_size(1000):
+                if doc["_id"] in wanted:
+                    yield doc
+            return
         for i in range(0, len(unit_ids), IN_CHUNK):
             flt = {"_id": {"$in": [key(year, u) for u in unit_ids[i : i + IN_CHUNK]]}}
-            out += await self.db.unit_awards.find(flt, session=self.s).to_list()
-        return out
+            for doc in await self.db.unit_awards.find(flt, session=self.s).to_list():
+                yield doc
 
     async def point_festivals(self, year: int) -> list[Doc]:
         """The year's point festivals (a few per province), not cancelled."""

@@ -145,3 +145,57 @@ async def test_the_cache_keeps_a_few_days_and_projections_not_one_per_date_asked
     finally:
         await client.drop_database(db.name)
         await client.close()
+
+
+async def test_a_large_scope_folds_its_awards_from_one_cursor_of_the_year(servers, monkeypatch):
+    """`awards-summary` of a 100 000-unit province asked a `$in` of 100 ids a thousand times and held
+    every document at once (31.6 s in the national bench). Above WHOLE_YEAR units the year's documents
+    are read in one cursor and folded one at a time; the sums are those of the scope's documents only
+    (not another year's, not a unit outside the scope)."""
+    from services.reporting import store as store_module
+    from services.reporting.queries import _folded
+    from services.reporting.store import ReportingStore
+    from shared.runtime.mongo import RoundTrips
+
+    trips = RoundTrips()
+    client = AsyncMongoClient(servers.mongodb_url, event_listeners=[trips])
+    db = client[f"awards_fold_{uuid.uuid4().hex[:8]}"]
+
+    def doc(year: int, unit_id: str, n: int) -> dict:
+        return {
+            "_id": f"{year}|{unit_id}",
+            "year": year,
+            "unit_id": unit_id,
+            "nominations": {"bang_khen": {"approved": n, "submitted": 1}},
+            "awards": {"bang_khen": {"conferred": n}},
+            "amount_vnd": 1000 * n,
+            "split": {"kind": {"individual": {"awards": n, "amount_vnd": 1000 * n}}},
+        }
+
+    try:
+        scope = [f"h{i}" for i in range(300)]
+        docs = [doc(2026, u, i % 4) for i, u in enumerate(scope) if i % 3]  # a third have no document
+        docs += [doc(2026, "outside", 50), doc(2025, "h1", 70)]  # another unit's, another year's
+        del docs[1]["year"]  # h2's: a document upserted by an amount alone has no year field
+        await db.unit_awards.insert_many(docs)
+        ctx = type("Ctx", (), {"store": ReportingStore(db)})()
+
+        by_id = await _folded(ctx, 2026, scope)
+        with trips.count() as by_id_trips:
+            await _folded(ctx, 2026, scope)
+        monkeypatch.setattr(store_module, "WHOLE_YEAR", 100)
+        with trips.count() as cursor_trips:
+            in_one = await _folded(ctx, 2026, scope)
+
+        assert by_id_trips[0] == 3  # 300 ids, 100 at a time
+        assert cursor_trips[0] == 1  # one cursor of the year (its 200 documents in one batch)
+        assert in_one.view() == by_id.view()
+        expected = sum(i % 4 for i, _ in enumerate(scope) if i % 3)
+        assert in_one.view()["awards"] == {"bang_khen": {"conferred": expected}}
+        assert in_one.view()["awards_amount_vnd"] == 1000 * expected
+        assert in_one.view()["standing"]["by_nominee_kind"] == {
+            "individual": {"awards": expected, "amount_vnd": 1000 * expected}
+        }
+    finally:
+        await client.drop_database(db.name)
+        await client.close()

@@ -147,6 +147,7 @@ class ServiceHost:
             self.verifier,
             self.definition.deps,
             self.kit.tracing,
+            (s.command_group_limit, s.command_transactions),
         )
         self.queries = QueryProcessor(
             self.name,

@@ -32,6 +32,14 @@ class Metrics:
             registry=r,
             buckets=(1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 16, 24, 32, 64),
         )
+        self.command_groups = Histogram(
+            "antq_command_group_size",
+            "Commands committed in one transaction: 1 alone, more when commands waited for a running "
+            "transaction and then went together (group commit)",
+            ["service"],
+            registry=r,
+            buckets=(1, 2, 4, 8, 16, 32, 64),
+        )
         self.queries = Counter(
             "antq_queries_total", "Queries answered, by outcome", ["service", "query", "outcome"], registry=r
         )

@@ -49,9 +49,15 @@ class Outbox:
         record: Doc | None = None,
         traces: Sequence[Carrier | None] | None = None,
     ) -> None:
-        """Insert the events, and the command's record with them (`CommandLog.document`): one write.
-        With tracing on, each entry keeps the trace context it continues: the current span's, or the
-        one given for it in `traces` (reporting's publisher: the context of the event that moved it)."""
+        """Insert the events, and the command's record with them (`CommandLog.document`): one write."""
+        await self.insert(self.documents(events, record, traces), session)
+
+    def documents(
+        self, events: list[CloudEvent], record: Doc | None = None, traces: Sequence[Carrier | None] | None = None
+    ) -> list[Doc]:
+        """The entries of the events (after the command's record, if any). With tracing on, each entry
+        keeps the trace context it continues: the current span's, or the one given for it in `traces`
+        (reporting's publisher: the context of the event that moved it)."""
         now = dt.datetime.now(dt.UTC)
         docs = [] if record is None else [record]
         docs += [
@@ -64,6 +70,10 @@ class Outbox:
             for doc, trace in zip(docs[len(docs) - len(events) :], given, strict=True):
                 if trace or current:
                     doc["trace"] = trace or current
+        return docs
+
+    async def insert(self, docs: list[Doc], session: AsyncClientSession) -> None:
+        """One write of entries (`documents`), in order: a record's key taken fails the whole write."""
         if docs:
             await self.coll.insert_many(docs, session=session, ordered=True)
 

@@ -47,6 +47,7 @@ from shared.contract.subjects import command_type
 from shared.runtime import logs
 from shared.runtime.auth import Presented, Verifier, reconcile
 from shared.runtime.delivery import PoisonMessage
+from shared.runtime.group_commit import GroupCommit
 from shared.runtime.inbox import CommandLog, Processed, digest
 from shared.runtime.metrics import Metrics
 from shared.runtime.mongo import Doc, RoundTrips, database_error, in_transaction, is_duplicate_key
@@ -128,6 +129,7 @@ class CommandPipeline(Generic[S]):
         verifier: Verifier | None = None,
         deps: Any = None,
         tracing: Tracing = NOOP_TRACING,
+        group: tuple[int, int] = (32, 2),  # most commands in one transaction, transactions at once
     ) -> None:
         self.service = service
         self.tracing = tracing
@@ -144,6 +146,14 @@ class CommandPipeline(Generic[S]):
         self.max_payload_bytes = max_payload_bytes
         self.round_trips = round_trips or RoundTrips()
         self.source = f"antq/{service}"
+        self.commits: GroupCommit[dict[str, Any]] = GroupCommit(
+            self.transact,
+            self.outbox.insert,
+            group[0],
+            lambda size: metrics.command_groups.labels(service).observe(size),
+            self.round_trips.current,
+            group[1],
+        )
 
     async def handle(
         self, action: str, raw: bytes, transport: Transport = "request", presented: Presented | None = None
@@ -241,10 +251,10 @@ class CommandPipeline(Generic[S]):
             raise ValidationFailed(f"invalid {request.spec.action} data", pydantic_details(exc, "data.")) from None
 
     async def execute(self, request: Request, payload: BaseModel) -> tuple[dict[str, Any], str]:
-        """The handler, its events (outbox) and the command's record: one transaction, one effect."""
+        """The handler, its events and its record: one transaction (with others, under load), one effect."""
         outcome_id = uuid7()
 
-        async def work(session: AsyncClientSession) -> dict[str, Any]:
+        async def prepare(session: AsyncClientSession) -> tuple[dict[str, Any], list[Doc]]:
             ctx = Context(
                 store=self.store_factory(session),
                 now=self.clock(),
@@ -259,11 +269,11 @@ class CommandPipeline(Generic[S]):
             events = [self._envelope(e, request) for e in outcome.events]
             if request.transport == "intake":
                 events.append(self._outcome_event(request.env, "accepted", {"result": outcome.result}, outcome_id))
-            await self.record(request, reply, session, outcome_id, events)
-            return reply
+            record = self.log.document(request.env.id, request.fingerprint, reply, "command", outcome_id)
+            return reply, self.outbox.documents(events, record)  # the record's key taken means a repeat
 
         try:
-            reply = await self.transact(work)
+            reply = await self.commits.run(prepare)
         except KeyTaken:
             return await self.deduplicate(request)
         self.outbox.notify()
@@ -278,7 +288,8 @@ class CommandPipeline(Generic[S]):
             events.append(self._outcome_event(request.env, "rejected", {"error": reply["error"]}, outcome_id))
 
         async def work(session: AsyncClientSession) -> None:
-            await self.record(request, reply, session, outcome_id, events)
+            record = self.log.document(request.env.id, request.fingerprint, reply, "command", outcome_id)
+            await self.outbox.add(events, session, record)  # one write: the record's key taken means a repeat
 
         try:
             await self.transact(work)
@@ -287,17 +298,6 @@ class CommandPipeline(Generic[S]):
         self.outbox.notify()
         log.info("command refused", extra={"command": request.spec.action, "code": err.code, "reason": err.message})
         return reply, "rejected"
-
-    async def record(
-        self,
-        request: Request,
-        reply: dict[str, Any],
-        session: AsyncClientSession,
-        outcome_id: str,
-        events: list[CloudEvent],
-    ) -> None:
-        record = self.log.document(request.env.id, request.fingerprint, reply, "command", outcome_id)
-        await self.outbox.add(events, session, record)  # one write: the record's key taken means a repeat
 
     async def deduplicate(self, request: Request) -> tuple[dict[str, Any], str]:
         """The record's key was taken: answer as before (or `conflict` for other content under the

@@ -43,6 +43,10 @@ class ServiceSettings(BaseSettings):
     max_reply_bytes: int = Field(default=900_000, description="Largest query answer (NATS max_payload is 1 MB)")
     max_deliver: int = 5
     max_concurrency: int = Field(default=8, ge=1, le=60, description="Commands and queries handled at once")
+    command_group_limit: int = Field(
+        default=32, ge=1, le=256, description="Most commands committed in one transaction under load; 1: none grouped"
+    )
+    command_transactions: int = Field(default=2, ge=1, le=16, description="Command transactions at once when grouping")
     nack_delay_seconds: float = 2.0
     shutdown_grace_seconds: float = 10.0
     relay_batch: int = 256

@@ -48,7 +48,9 @@ async def test_closing_a_unit_and_hanging_a_child_under_it_never_both_succeed(se
                 await gate["now"].meet()  # both commands have read the tree: now both write
             return chain
 
-    host = create(registry_settings(servers))
+    # two replicas' transactions: in one process, commands arriving together would go in one
+    # transaction (group commit), so grouping is off here and the two transactions overlap
+    host = create(registry_settings(servers, command_group_limit=1))
     host.definition = dataclasses.replace(host.definition, store_factory=lambda db, session: Racing(db, session))
     host.build()
     try:

@@ -1,0 +1,141 @@
+"""Group commit (issue 18, the command path near the store's limit): commands that arrive while a
+transaction runs go together in the next one, each answered on its own; a refused or failing one
+leaves the group and gets the answer it would have had alone."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+
+from services.registry.app import create
+from services.registry.store import RegistryStore
+from shared.client import command_envelope
+from shared.contract import registry as c
+from shared.contract.envelope import Actor
+from shared.contract.ids import uuid7
+from shared.runtime.host import ServiceHost
+from tests.integration.conftest import registry_settings, uid
+
+
+class Exploding(RegistryStore):
+    """A handler that fails with a bug (not a refusal) for the units named `boom-…`."""
+
+    async def load_units(self, unit_ids: list[str]) -> None:
+        if any(u.startswith("boom-") for u in unit_ids):
+            raise RuntimeError("a bug in the handler")
+        await super().load_units(unit_ids)
+
+
+def envelope(cmd: c.RegisterUnit, command_id: str | None = None) -> bytes:
+    actor = Actor(id="grouping", unit=None, role="admin")
+    return command_envelope("registry", "register-unit", cmd, actor, "tests", command_id or uuid7())
+
+
+def hamlet(unit_id: str, parent_id: str) -> c.RegisterUnit:
+    return c.RegisterUnit(unit_id=unit_id, name="Thôn", kind="hamlet", parent_id=parent_id, valid_from="2025-01-01")
+
+
+def groups(host: ServiceHost) -> tuple[float, float, float]:
+    """(groups committed, commands in them, groups of one or two) from the host's own histogram."""
+    r, labels = host.metrics.registry, {"service": host.name}
+    count = r.get_sample_value("antq_command_group_size_count", labels) or 0.0
+    total = r.get_sample_value("antq_command_group_size_sum", labels) or 0.0
+    small = r.get_sample_value("antq_command_group_size_bucket", {**labels, "le": "2.0"}) or 0.0
+    return count, total, small
+
+
+def trips(host: ServiceHost) -> float:
+    labels = {"service": host.name, "command": "register-unit"}
+    return host.metrics.registry.get_sample_value("antq_command_db_round_trips_sum", labels) or 0.0
+
+
+async def built(servers: object, **overrides: object) -> ServiceHost:
+    host = create(registry_settings(servers, **overrides))
+    host.definition = dataclasses.replace(host.definition, store_factory=lambda db, session: Exploding(db, session))
+    host.build()
+    return host
+
+
+async def a_commune(host: ServiceHost) -> str:
+    province, commune = uid("p"), uid("x")
+    for cmd in (
+        c.RegisterUnit(unit_id=province, name="Tỉnh", kind="province", valid_from="2025-01-01"),
+        c.RegisterUnit(unit_id=commune, name="Xã", kind="commune", parent_id=province, valid_from="2025-01-01"),
+    ):
+        assert (await host.pipeline.handle("register-unit", envelope(cmd)))["ok"]
+    return commune
+
+
+async def registered_events(host: ServiceHost, unit_id: str) -> int:
+    found = 0
+    async for doc in host.db.outbox.find({"subject": {"$regex": "\\.unit\\.registered\\."}}):
+        found += json.loads(bytes(doc["body"]))["data"]["unit_id"] == unit_id
+    return found
+
+
+async def test_commands_arriving_together_commit_as_a_group_and_each_gets_its_own_answer(servers):
+    host = await built(servers)
+    try:
+        commune = await a_commune(host)
+        earlier_id = uuid7()
+        earlier_cmd = hamlet(uid("h"), commune)
+        earlier = await host.pipeline.handle("register-unit", envelope(earlier_cmd, earlier_id))
+        assert earlier["ok"]
+        good = [uid("h") for _ in range(6)]
+        orphan, boom, reused = uid("h"), uid("boom"), uuid7()
+        before = groups(host)
+        answers = await asyncio.gather(
+            *(host.pipeline.handle("register-unit", envelope(hamlet(u, commune))) for u in good[:3]),
+            host.pipeline.handle("register-unit", envelope(hamlet(orphan, uid("nowhere")))),  # refused
+            host.pipeline.handle("register-unit", envelope(hamlet(boom, commune))),  # a bug
+            host.pipeline.handle("register-unit", envelope(earlier_cmd, earlier_id)),  # sent again
+            *(host.pipeline.handle("register-unit", envelope(hamlet(u, commune))) for u in good[3:]),
+            host.pipeline.handle("register-unit", envelope(hamlet(uid("h"), commune), reused)),
+            host.pipeline.handle("register-unit", envelope(hamlet(uid("h"), commune), reused)),  # other content
+        )
+        after = groups(host)
+
+        accepted = answers[:3] + answers[6:9]
+        assert all(a["ok"] for a in accepted), accepted
+        assert [a["result"]["unit_id"] for a in accepted] == good
+        assert answers[3]["error"]["code"] == "not_found", answers[3]
+        assert answers[4]["error"]["code"] == "internal", answers[4]
+        assert answers[5] == earlier  # the first answer, not a second unit
+        pair = sorted((answers[9], answers[10]), key=lambda a: a["ok"])  # one id, two contents: one wins
+        assert pair[1]["ok"] and pair[0]["error"]["code"] == "conflict", pair
+
+        assert after[0] - before[0] >= 2  # the first alone, then the ones that waited for it …
+        assert (after[0] - before[0]) - (after[2] - before[2]) >= 1  # … in a group of more than two
+        for unit_id in good:  # each accepted command wrote its unit and its event once
+            assert await host.db.units.count_documents({"_id": unit_id}) == 1
+            assert await registered_events(host, unit_id) == 1
+        for unit_id in (orphan, boom):
+            assert await host.db.units.count_documents({"_id": unit_id}) == 0
+            assert await registered_events(host, unit_id) == 0
+    finally:
+        await host.mongo.close()
+
+
+async def test_a_group_spends_fewer_round_trips_a_command_than_commands_alone(servers):
+    """Alone, registering a hamlet costs 5 round trips (read, lock, insert, record and event, commit).
+    In a group, each command reads and writes its own part, and the group shares one insert of the
+    records and events and one commit."""
+    grouped = await built(servers)
+    alone = await built(servers, command_group_limit=1)
+    try:
+        per_command = {}
+        for name, host in (("grouped", grouped), ("alone", alone)):
+            commune = await a_commune(host)
+            start = trips(host)
+            answers = await asyncio.gather(
+                *(host.pipeline.handle("register-unit", envelope(hamlet(uid("h"), commune))) for _ in range(8))
+            )
+            assert all(a["ok"] for a in answers), answers
+            per_command[name] = (trips(host) - start) / 8
+        assert groups(alone)[0] == groups(alone)[2]  # grouping off: every transaction alone
+        assert per_command["alone"] >= 4.5, per_command
+        assert per_command["grouped"] <= per_command["alone"] - 1, per_command
+    finally:
+        await grouped.mongo.close()
+        await alone.mongo.close()

@@ -20,6 +20,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -353,6 +354,11 @@ def exponent(xs: list[float], ys: list[float]) -> float:
 
 
 async def main(sizes: list[int]) -> None:
+    # a `kill` (SIGTERM) cancels the run, so each size's `finally` stops the servers and services it
+    # started (they run in sessions of their own: killed without it, they went on running)
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     rows = []
     for units in sizes:
         print(f"replaying a season of {units:,} units…", flush=True)

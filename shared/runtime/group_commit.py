@@ -102,7 +102,7 @@ class GroupCommit(Generic[R]):
     # ------------------------------------------------------------------------------- the groups
 
     def _next(self) -> None:
-        """Start the next group if no transaction of this pipeline is running."""
+        """Start the next group if fewer than `parallel` transactions of this pipeline are running."""
         if self._running >= self.parallel:
             return
         self._waiting = [w for w in self._waiting if not w.future.done()]  # given up by their sender

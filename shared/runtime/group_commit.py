@@ -67,10 +67,10 @@ class GroupCommit(Generic[R]):
 
     transact: Transact
     write: Write
-    limit: int = 32
-    on_group: Callable[[int], None] = lambda size: None
-    trips: contextvars.ContextVar[list[int] | None] | None = None  # the pipeline's round-trip counter
-    parallel: int = 1  # transactions of this pipeline at once: one being written while the next is prepared
+    limit: int  # ANTQ_COMMAND_GROUP_LIMIT
+    on_group: Callable[[int], None]
+    trips: contextvars.ContextVar[list[int] | None] | None  # the pipeline's round-trip counter
+    parallel: int  # ANTQ_COMMAND_TRANSACTIONS: one transaction commits while the next is prepared
     _waiting: list[_Waiting[R]] = field(default_factory=list)
     _running: int = 0
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)

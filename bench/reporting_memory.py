@@ -84,6 +84,7 @@ def main(units: int) -> None:
     base = traced()
     share = Interner()
     view = UnitsView([slim(bson.decode(bson.encode(unit_doc(i, communes))), share) for i in range(units)])
+    del share  # the load's interner goes with the load (`all_units_slim`)
     view.children("P", dt.date(2026, 8, 19))
     rows.append(("the tree (records and children index)", traced() - base))
     mark = traced()

@@ -222,7 +222,7 @@ class UnitsView:
 
     def __init__(self, records: Iterable[Record]) -> None:
         self.records: dict[str, Record] = {r.unit_id: r for r in records}
-        self._children: dict[str | None, set[str]] | None = None
+        self._children: dict[str | None, tuple[str, ...]] | None = None  # parent → its children ever, by id
 
     def put(self, record: Record) -> None:
         self.records[record.unit_id] = record
@@ -242,9 +242,11 @@ class UnitsView:
             for r in self.records.values():
                 for v in r.versions:
                     index.setdefault(v.parent_id, set()).add(r.unit_id)
-            self._children = index
+            # kept as sorted tuples: a set of a commune's 24 hamlets took 2 KB (10 MB for a province)
+            self._children = {p: tuple(sorted(ids)) for p, ids in index.items()}
+            del index
         found = []
-        for uid in sorted(self._children.get(parent_id, ())):
+        for uid in self._children.get(parent_id, ()):
             period = self.records[uid].at(day)
             if period is not None and period.parent_id == parent_id:
                 found.append(self.records[uid])

@@ -5,12 +5,14 @@ deployed first must not break its readers)."""
 from __future__ import annotations
 
 import datetime as dt
+import sys
 
 import pytest
 
 from services.registry.domain import Unit
 from shared.contract import registry as c
 from shared.contract.errors import RuleViolation
+from shared.replicas.records import Interner, slim
 from shared.replicas.units import LineageLink, UnitRecord, UnitsView, apply, carriers, predecessors
 from shared.replicas.walk import run
 
@@ -118,3 +120,26 @@ def test_a_closed_unit_is_carried_by_its_successors_through_the_lineage():
     assert run(carriers("zz", D(2025, 8, 5)), view.unit) == []
     assert run(predecessors("n1"), view.unit) == ["n", "c1"]
     assert run(predecessors("c1"), view.unit) == []
+
+
+def test_a_compact_record_keeps_its_last_event_and_correlation_in_their_bytes_and_reads_them_back():
+    """Reporting holds 100 000 compact records; the last event's id and correlation (what a tree
+    change's coverage.updated names as its cause) took two strings of 85 bytes each."""
+    event, correlation = "0193a3b4-1111-7000-8000-000000000001", "0193a3b4-2222-7000-8000-000000000002"
+    doc = {
+        "unit_id": "h1",
+        "kind": "hamlet",
+        "version": 3,
+        "versions": [{"valid_from": "2025-07-01", "parent_id": "c1", "name": "Thôn 1"}],
+        "last_event": event,
+        "last_correlation": correlation,
+    }
+    record = slim(doc, Interner())
+    assert (record.last_event, record.last_correlation) == (event, correlation)
+    assert sys.getsizeof(record.trace) <= 65  # 32 bytes of two UUIDs, where the strings took 170
+    alone = slim({**doc, "last_correlation": event}, Interner())
+    assert (alone.last_event, alone.last_correlation) == (event, event) and sys.getsizeof(alone.trace) <= 49
+    # anything that is not a UUID in its usual spelling comes back exactly as it was stored
+    for pair in [("E1", None), (event.upper(), correlation), (event, None), (None, None), (event, "cmd-7")]:
+        odd = slim({**doc, "last_event": pair[0], "last_correlation": pair[1]}, Interner())
+        assert (odd.last_event, odd.last_correlation) == pair

@@ -68,12 +68,13 @@ def festival(i: int, rich: bool) -> dict:
     return f
 
 
-def summaries(units: int, rich: bool) -> dict[str, Summary]:
+def summaries(view: UnitsView, rich: bool) -> dict[str, Summary]:
+    """Keyed as `ReportingStore.summaries` keys them: by the tree's own id strings."""
     out = {}
-    for i in range(units):
+    for i, record in enumerate(view.records.values()):
         if i % 10 != 9:  # 9 units in 10 plan a festival
             doc = bson.decode(bson.encode({"festival": unit_summary([festival(i, rich)])}))
-            out[f"u{i}"] = Summary(doc["festival"], KEYS_ARE_DATA)
+            out[record.unit_id] = Summary(doc["festival"], KEYS_ARE_DATA)
     return out
 
 
@@ -92,7 +93,7 @@ def main(units: int) -> None:
     index.expected("P", frozenset({"commune", "hamlet"}))
     rows.append(("one day's index", traced() - mark))
     mark = traced()
-    light = summaries(units, rich=False)
+    light = summaries(view, rich=False)
     rows.append(("the year's summaries, as bench-national's festivals", traced() - mark))
     mark = traced()
     packed = pack(light)
@@ -122,7 +123,7 @@ def main(units: int) -> None:
     total = sum(mb for _, mb in rows)
     del light, packed
     mark = traced()
-    rich = summaries(units, rich=True)
+    rich = summaries(view, rich=True)
     rich_mb = traced() - mark
     print(f"reporting's memory for a province of {units:,} units ({communes:,} communes), Python objects:")
     for name, mb in rows:

@@ -30,6 +30,9 @@ class _Pairs(tuple):  # type: ignore[type-arg]
     __slots__ = ()
 
 
+_NO_LIST, _NO_PAIRS = _List(), _Pairs()  # shared: most summaries have no funding lines or report gifts
+
+
 def _layout(keys: tuple[str, ...]) -> tuple[tuple[str, ...], dict[str, int]]:
     found = _LAYOUTS.get(keys)
     if found is None:
@@ -49,7 +52,7 @@ def freeze(value: Any, keys_are_data: frozenset[str] = frozenset()) -> Any:
     if isinstance(value, Mapping):
         return Summary(value, keys_are_data)
     if isinstance(value, list | tuple):
-        return _List(freeze(v) for v in value)
+        return _List(freeze(v) for v in value) if value else _NO_LIST
     return _share(value)
 
 
@@ -73,7 +76,7 @@ class Summary(Mapping[str, Any]):
         keys = tuple(sys.intern(k) for k in doc)
         self._layout = _layout(keys)
         self._values = tuple(
-            _Pairs((k, freeze(v)) for k, v in doc[key].items())
+            (_Pairs((k, freeze(v)) for k, v in doc[key].items()) if doc[key] else _NO_PAIRS)
             if key in keys_are_data and isinstance(doc[key], Mapping)
             else freeze(doc[key])
             for key in keys

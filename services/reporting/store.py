@@ -29,7 +29,7 @@ from services.reporting.projection import Packed, YearSummaries, onto, pack
 from shared.contract.ids import uuid7
 from shared.replicas.day_index import DayIndex
 from shared.replicas.records import Interner, SlimRecord, slim
-from shared.replicas.units import UnitsView, carriers
+from shared.replicas.units import Record, UnitsView, carriers
 from shared.replicas.units_store import UnitsStore, units_indexes
 from shared.replicas.walk import run
 from shared.runtime.mongo import IN_CHUNK, Doc
@@ -211,17 +211,19 @@ class ReportingStore:
                 out.append(slim(doc, share))
         return out
 
-    async def summaries(self, year: int) -> dict[str, Mapping[str, Any]]:
+    async def summaries(self, year: int, tree: Mapping[str, Record] | None = None) -> dict[str, Mapping[str, Any]]:
         """Each unit's year: its festival summary, and `models` (registered, recognised, retired and
         launched at a festival that year, from `models`; replicated there, from `unit_year`). Read
         through a cursor, each summary kept as a `Summary` (compact.py): the year of a province of
         30 000 units held as a list of documents and then copied peaked at over 300 MB, and a summary
-        with funding lines and a report's gifts took 2.1 KB as dicts."""
+        with funding lines and a report's gifts took 2.1 KB as dicts. A unit of the `tree` loaded is keyed
+        by its record's id string, one string where there were two (5 MB of a province)."""
         fields = {"_id": 0, "unit_id": 1, "festival": 1, "models_replicated": 1}
         out: dict[str, Mapping[str, Any]] = {}
         counts: dict[str, dict[str, int]] = {}
         async for d in self.db.unit_year.find({"year": year}, fields, session=self.s, batch_size=2000):
-            out[d["unit_id"]] = Summary(d.get("festival") or {}, KEYS_ARE_DATA)
+            record = tree.get(d["unit_id"]) if tree else None
+            out[record.unit_id if record else d["unit_id"]] = Summary(d.get("festival") or {}, KEYS_ARE_DATA)
             if d.get("models_replicated"):
                 counts.setdefault(d["unit_id"], {})["replicated"] = int(d["models_replicated"])
         first, last = f"{year}-01-01", f"{year}-12-31"
@@ -351,7 +353,7 @@ class TreeCache:
             for memo in [k for k in self.projected if k[0] == year]:
                 del self.projected[memo]
             started = time.monotonic()
-            self.years[year] = (version, await store.summaries(year))
+            self.years[year] = (version, await store.summaries(year, self.view.records))
             self.year_loads[year] = (time.monotonic(), time.monotonic() - started)
         return self.years[year][1]
 
@@ -362,8 +364,8 @@ class TreeCache:
 
     async def packed_on(self, store: ReportingStore, year: int, day: dt.date) -> tuple[Summaries, Packed]:
         """The projected summaries and their packed rows (`projection.pack`), kept together."""
+        index = await self.day(store, day)  # the tree first: the year's summaries key units by its ids
         summaries = await self.summaries(store, year)
-        index = await self.day(store, day)
         memo = self.projected.get((year, day))
         if memo is not None and memo[0] is summaries and memo[1] is index:
             return memo[2], memo[3]

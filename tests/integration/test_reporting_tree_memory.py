@@ -199,3 +199,29 @@ async def test_a_large_scope_folds_its_awards_from_one_cursor_of_the_year(server
     finally:
         await client.drop_database(db.name)
         await client.close()
+
+
+async def test_the_years_summaries_key_each_unit_by_the_trees_own_id_string(servers):
+    """A province's 100 000 unit ids were held twice: once by the tree's records and once as the keys
+    of the year's summaries (5 MB). The tree is loaded first and the summaries take its strings; a unit
+    the tree does not know keeps its own."""
+    import datetime as dt
+
+    from services.reporting.store import ReportingStore
+
+    client = AsyncMongoClient(servers.mongodb_url)
+    db = client[f"keys_{uuid.uuid4().hex[:8]}"]
+    try:
+        await db.units.insert_many([unit("p", None, "Tỉnh", 1, "province"), unit("h1", "p", "Thôn 1", 1)])
+        await bump(db, 1)
+        festival = {"planned": True, "held": True}
+        await db.unit_year.insert_many([{"year": 2026, "unit_id": u, "festival": festival} for u in ("h1", "gone")])
+        await db.track_registry.insert_one({"_id": "fence", "writer": "w", "n": 1})
+        store, cache = ReportingStore(db), TreeCache()
+        await cache.packed_on(store, 2026, dt.date(2026, 8, 19))
+        keys = {k: k for k in cache.years[2026][1]}
+        assert keys.keys() == {"h1", "gone"}
+        assert keys["h1"] is cache.view.records["h1"].unit_id
+    finally:
+        await client.drop_database(db.name)
+        await client.close()

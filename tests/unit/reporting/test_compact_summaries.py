@@ -64,15 +64,27 @@ def test_a_summary_reads_as_the_document_it_was_made_from() -> None:
     # the rules read it as they read a dict
     assert pack({"u": s}) == pack({"u": doc})
     assert merged_summary(s, {**s, "carried_self": ["v"]}) == merged_summary(doc, {**doc, "carried_self": ["v"]})
+    # lists and mappings of other shapes read back as they were too
+    odd = {
+        "funding": [{"source": "a", "amount_vnd": 1}, {"amount_vnd": 2, "source": "b"}, {"source": "c"}],
+        "carried": ["h1", "h2"],
+        "report_gifts": {"f1": {"recipients": 1}, "f2": {"value_vnd": 5, "recipients": 2}, "f3": {}},
+        "nested": [{"lines": [{"x": 1}, {"x": 2}]}, {"lines": []}],
+        "empty_rows": [{}, {}],
+    }
+    assert dict(Summary(odd, KEYS_ARE_DATA)) == odd
     more = with_field(s, "models", {"registered": 2})
     assert more["models"] == {"registered": 2} and more["held"] is True and "models" not in s
 
 
-def test_a_summary_takes_less_than_half_the_memory_of_the_dicts() -> None:
+def test_a_summary_takes_less_than_a_quarter_of_the_memory_of_the_dicts() -> None:
+    """Funding lines and a report's gifts by festival are dicts of one shape: stored flat, with their
+    keys once (`_Table`, `_Keyed`), a summary takes 670 bytes here, where a summary per line took 1 010
+    (a province's year with funding lines: 75 MB at 100 000 units)."""
     as_dicts = measured(stored)
     compact = measured(lambda i: Summary(stored(i), KEYS_ARE_DATA))
-    assert as_dicts > 1_800  # 2.1 KB on CPython 3.11
-    assert compact < as_dicts / 2, (compact, as_dicts)
+    assert as_dicts > 1_800  # 2.1 KB on CPython 3.11 (3.0 KB measured here)
+    assert compact < as_dicts / 4, (compact, as_dicts)
 
 
 def test_a_summary_without_funding_lines_or_report_gifts_holds_no_empty_list_or_mapping_of_its_own() -> None:

@@ -3,7 +3,7 @@ everywhere on the bus."""
 
 from __future__ import annotations
 
-from typing import Any
+import bisect
 
 from shared.contract import reporting as c
 from shared.contract.errors import NotFound
@@ -25,13 +25,16 @@ def children_page(
     return rows[:limit], rows[limit - 1].unit_id
 
 
-def page_of(rows: list[dict[str, Any]], limit: int, after: str | None) -> dict[str, Any]:
+def ids_page(ids: list[str], limit: int, after: str | None) -> tuple[list[str], str | None]:
+    """A page of a list of unit ids in order, after the cursor (an item of the list), and the cursor of
+    the next page, None after the last."""
     if after is not None:
-        if not any(r["unit_id"] == after for r in rows):
+        i = bisect.bisect_left(ids, after)
+        if i == len(ids) or ids[i] != after:
             raise NotFound(
                 f"the cursor {after} is not an item of this list",
                 [{"field": "after", "value": after, "rule": "cursor"}],
             )
-        rows = [r for r in rows if r["unit_id"] > after]
-    page = rows[:limit]
-    return {"units": page, "next": page[-1]["unit_id"] if len(rows) > limit else None}
+        ids = ids[i + 1 :]
+    page = ids[:limit]
+    return page, page[-1] if len(ids) > limit else None

@@ -280,3 +280,21 @@ def coverage_of(
         figures = with_models(from_tally(t), per_child.get(child, empty))
         rows.append(c.Breakdown(**figures, unit_id=child, name=index.name[child], kind=index.kind[child]))
     return c.Figures(**with_models(from_tally(whole), models)), rows
+
+
+MISSING_REASONS = ("nothing_planned", "one_part_only", "report_returned")
+
+
+def missing_reason(summary: Mapping[str, Any]) -> str | None:
+    """Why an expected unit is on the list a commune officer chases, from its summary of the year (empty
+    when it has none): nothing planned or held; held with only one of its two parts (the seed plan:
+    "phải đảm bảo phần lễ và phần hội"); or its report was returned by the level above and not
+    reported again."""
+    planned, held = bool(summary.get("planned")), bool(summary.get("held"))
+    if not planned and not held:
+        return "nothing_planned"
+    if held and not summary.get("both_parts"):
+        return "one_part_only"
+    if held and summary.get("returned"):
+        return "report_returned"
+    return None

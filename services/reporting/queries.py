@@ -5,12 +5,12 @@ report, and summaries of awards and gifts."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from services.reporting.deps import Reporting
-from services.reporting.paging import children_page, page_of
-from services.reporting.projection import coverage_of, season_tree_date
+from services.reporting.paging import children_page, ids_page
+from services.reporting.projection import MISSING_REASONS, coverage_of, missing_reason, season_tree_date
 from services.reporting.store import ReportingStore, TreeCache, project
 from services.reporting.summaries import AwardsFold, reports_of
 from shared.authz import require_read
@@ -199,55 +199,51 @@ def _row(view: UnitsView, unit_id: str, day: dt.date, summary: Mapping[str, Any]
     }
 
 
-async def _expected_rows(
+async def _expected(
     ctx: QCtx, year: int, scope: str, tree_date: dt.date | None
-) -> tuple[dt.date, list[dict[str, Any]]]:
+) -> tuple[dt.date, list[str], Callable[[str], dict[str, Any]], Callable[[str], Mapping[str, Any]]]:
+    """The scope's expected units on the tree date, by id, and how to make the row of one (and read its
+    summary). A page builds the rows of its own units only: a province's 100 000 rows were built for
+    each page of 5 000 (its season report took 304 s of queries)."""
     cache = ctx.deps.trees(ctx.store.db)
     day = tree_date or await season_day(ctx.store, cache, ctx.today, year, scope)
     await readable(ctx, scope, day, f"the units of {scope}")
     view, day, kinds = await scope_of(ctx.store, cache, ctx.today, year, scope, tree_date)
     summaries = await cache.summaries_on(ctx.store, year, day)
     ids = sorted((await cache.day(ctx.store, day)).expected(scope, kinds))
-    return day, [_row(view, u, day, summaries.get(u, {})) for u in ids]
 
+    def summary(unit_id: str) -> Mapping[str, Any]:
+        return summaries.get(unit_id) or {}
 
-MISSING_REASONS = ("nothing_planned", "one_part_only", "report_returned")
-
-
-def missing_reason(row: Mapping[str, Any]) -> str | None:
-    """Why an expected unit is on the list a commune officer chases: nothing planned or held; held with
-    only one of its two parts (the seed plan: "phải đảm bảo phần lễ và phần hội"); or its report was
-    returned by the level above and not reported again."""
-    if not row["planned"] and not row["held"]:
-        return "nothing_planned"
-    if row["held"] and not row["both_parts"]:
-        return "one_part_only"
-    if row["held"] and row.get("returned"):
-        return "report_returned"
-    return None
+    return day, ids, lambda unit_id: _row(view, unit_id, day, summary(unit_id)), summary
 
 
 async def q_units_missing(q: c.UnitsMissingQuery, ctx: QCtx) -> dict[str, Any]:
-    day, rows = await _expected_rows(ctx, q.year, q.scope_unit_id, q.tree_date)
-    missing = [{**r, "reason": why} for r in rows if (why := missing_reason(r)) is not None]
+    day, ids, row, summary = await _expected(ctx, q.year, q.scope_unit_id, q.tree_date)
+    # the reasons come from the summaries' flags (every unit: the totals), the rows for the page only
+    reasons = {u: why for u in ids if (why := missing_reason(summary(u))) is not None}
+    page, after = ids_page(list(reasons), q.limit, q.after)
     return {
         "year": q.year,
         "scope_unit_id": q.scope_unit_id,
         "tree_date": day.isoformat(),
-        "missing_total": len(missing),
-        "by_reason": {why: sum(r["reason"] == why for r in missing) for why in MISSING_REASONS},
-        **page_of(missing, q.limit, q.after),
+        "missing_total": len(reasons),
+        "by_reason": {why: sum(r == why for r in reasons.values()) for why in MISSING_REASONS},
+        "units": [{**row(u), "reason": reasons[u]} for u in page],
+        "next": after,
     }
 
 
 async def q_units_report(q: c.UnitsReportQuery, ctx: QCtx) -> dict[str, Any]:
-    day, rows = await _expected_rows(ctx, q.year, q.scope_unit_id, q.tree_date)
+    day, ids, row, _ = await _expected(ctx, q.year, q.scope_unit_id, q.tree_date)
+    page, after = ids_page(ids, q.limit, q.after)
     return {
         "year": q.year,
         "scope_unit_id": q.scope_unit_id,
         "tree_date": day.isoformat(),
-        "units_total": len(rows),
-        **page_of(rows, q.limit, q.after),
+        "units_total": len(ids),
+        "units": [row(u) for u in page],
+        "next": after,
     }
 
 

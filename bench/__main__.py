@@ -270,6 +270,11 @@ async def main() -> None:
                 f"first answer (loads tree and year into memory) {cov['cold_ms']:.0f} ms",
             ),
             (
+                f"units-report of that province, every page of 2 000 ({cov['report_pages']} pages)",
+                f"{cov['report_s']:.1f} s",
+                "the season report's list of units (a page built every unit's row until issue 18's 7th session)",
+            ),
+            (
                 f"reporting's memory for that province ({reporting.UNITS:,} units)",
                 f"+{cov['tree_mb']:.0f} MB RSS after the first answer",
                 "tree, day index and the year's summaries (compact records since issue 18)",

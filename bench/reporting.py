@@ -280,6 +280,19 @@ async def coverage(nats_url: str, mongodb_url: str) -> dict[str, float]:
         reply = json.loads((await nc.request("antq.query.reporting.awards-summary", body, timeout=300)).data)
         awards_ms.append((time.perf_counter() - t0) * 1000)
         assert reply["ok"] and reply["result"]["awards"] == {"giay_khen": {"conferred": conferred}}, reply
+    # the season report's list of every unit, page by page (as `antq reporting export` reads it)
+    t0, pages, listed, after = time.perf_counter(), 0, 0, None
+    while True:
+        params = {"year": 2026, "scope_unit_id": "P", "tree_date": "2026-08-19", "limit": 2000, "after": after}
+        reply = json.loads(
+            (await nc.request("antq.query.reporting.units-report", json.dumps(params).encode(), 300)).data
+        )
+        assert reply["ok"], reply
+        pages, listed, after = pages + 1, listed + len(reply["result"]["units"]), reply["result"]["next"]
+        if after is None:
+            break
+    report_s = time.perf_counter() - t0
+    assert listed == UNITS - 1, listed
     await nc.close()
     await host.stop()
     await client.drop_database(db_name)
@@ -292,6 +305,8 @@ async def coverage(nats_url: str, mongodb_url: str) -> dict[str, float]:
         "tree_mb": grown,
         "awards_ms": sorted(awards_ms)[1],
         "awarded": len(awarded),
+        "report_s": report_s,
+        "report_pages": pages,
     }
 
 

@@ -123,12 +123,12 @@ def traced(event: str | None, correlation: str | None) -> bytes | tuple[str | No
     if event is None and correlation is None:
         return None
     try:
-        first = uuid.UUID(event).bytes if str(uuid.UUID(event)) == event else None
-        second = b"" if correlation == event else uuid.UUID(correlation).bytes
-        if first is not None and (not second or str(uuid.UUID(bytes=second)) == correlation):
-            return first + second
+        first = uuid.UUID(event)
+        second = None if correlation == event else uuid.UUID(correlation)
     except (TypeError, ValueError, AttributeError):
-        pass
+        return (event, correlation)
+    if str(first) == event and (second is None or str(second) == correlation):
+        return first.bytes + (second.bytes if second else b"")
     return (event, correlation)
 
 

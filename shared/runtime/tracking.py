@@ -133,8 +133,9 @@ class Tracking:
         lookups: set[str] = set()
         by_key: dict[str, list[int]] = {}
         for e in events:
-            known = _k(e.id) in self.ids
-            if known or _k(e.id) in self.recent:
+            digest = _k(e.id)
+            known = digest in self.ids
+            if known or digest in self.recent:
                 applied.add(e.id)  # a copy of an event applied here, under any message id
             if e.key is None or e.version is None:
                 if not known and (force_read or not self.complete):

@@ -31,7 +31,7 @@ from services.reporting.store import (
 )
 from shared.contract import awards as a
 from shared.contract import registry as r
-from shared.replicas.units_store import units_consumer
+from shared.replicas.units_store import CHANGED, units_consumer
 from shared.runtime.consumers import Batch, Consumer, EventMeta, Tx
 from shared.runtime.mongo import Doc
 
@@ -110,7 +110,8 @@ def registry_consumer(deps: Reporting) -> Consumer[ReportingStore]:
         doc = {**(old or {"_id": festival_id}), "unit_id": unit_id, "year": year, **fields}
         put(tx, "festivals", doc)
         summary = unit_summary(await tx.store.festivals_of(year, unit_id))
-        tx.set("unit_year", key(year, unit_id), {"year": year, "unit_id": unit_id, "festival": summary})
+        fields = {"year": year, "unit_id": unit_id, "festival": summary, CHANGED: tx.stamp}
+        tx.set("unit_year", key(year, unit_id), fields)
         mark(tx, year, unit_id, meta)
 
     @consumer.on(r.FestivalPlanned)
@@ -195,7 +196,7 @@ def registry_consumer(deps: Reporting) -> Consumer[ReportingStore]:
         tx.upsert(
             "unit_year",
             key(year, e.unit_id),
-            {"$set": {"year": year, "unit_id": e.unit_id}, "$inc": {"models_launched": 1}},
+            {"$set": {"year": year, "unit_id": e.unit_id, CHANGED: tx.stamp}, "$inc": {"models_launched": 1}},
         )
 
     @consumer.on(r.ModelReplicated)
@@ -204,7 +205,7 @@ def registry_consumer(deps: Reporting) -> Consumer[ReportingStore]:
         tx.upsert(
             "unit_year",
             key(year, e.unit_id),
-            {"$set": {"year": year, "unit_id": e.unit_id}, "$inc": {"models_replicated": 1}},
+            {"$set": {"year": year, "unit_id": e.unit_id, CHANGED: tx.stamp}, "$inc": {"models_replicated": 1}},
         )
 
     return consumer
@@ -373,7 +374,8 @@ async def _prefetch_awards(tx: Tx[ReportingStore], events: list[tuple[BaseModel,
 
 
 def consumers(deps: Reporting) -> list[Consumer[Any]]:
-    out: list[Consumer[Any]] = [units_consumer("units", UNITS, batch=BATCH), registry_consumer(deps), awards_consumer()]
+    units = units_consumer("units", UNITS, batch=BATCH, changes=True)  # the tree in memory reads what changed
+    out: list[Consumer[Any]] = [units, registry_consumer(deps), awards_consumer()]
     for consumer in out:
         consumer.committed = deps.changed.set  # the publisher sends what changed without waiting out a round
     return out

@@ -11,7 +11,7 @@ from prometheus_client import Gauge
 from pydantic import Field
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.reporting.store import TreeCache
+from services.reporting.cache import TreeCache
 from shared.contract.services import service
 from shared.replicas.units import UnitsView
 from shared.runtime.kit import Kit

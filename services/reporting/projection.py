@@ -84,7 +84,9 @@ class YearSummaries(dict[str, Mapping[str, Any]]):
     roll-up walks up from those few, instead of asking each of 100 000 summaries for its models once
     per scope (500 scopes a publisher round)."""
 
-    models: dict[str, Mapping[str, Any]]
+    def __init__(self, summaries: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        super().__init__(summaries or {})
+        self.models: dict[str, Mapping[str, Any]] = {}
 
     @classmethod
     def of(

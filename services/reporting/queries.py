@@ -8,10 +8,11 @@ import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from services.reporting.cache import TreeCache, project
 from services.reporting.deps import Reporting
 from services.reporting.paging import children_page, ids_page
 from services.reporting.projection import MISSING_REASONS, coverage_of, missing_reason, season_tree_date
-from services.reporting.store import ReportingStore, TreeCache, project
+from services.reporting.store import ReportingStore
 from services.reporting.summaries import AwardsFold, reports_of
 from shared.authz import require_read
 from shared.contract import reporting as c

@@ -14,9 +14,7 @@ Collections (each owned by one consumer, so a rebuild replays it alone):
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -25,13 +23,11 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.reporting.compact import Summary, with_field
-from services.reporting.projection import Packed, YearSummaries, onto, pack
+from services.reporting.projection import YearSummaries
 from shared.contract.ids import uuid7
-from shared.replicas.day_index import DayIndex
 from shared.replicas.records import Interner, SlimRecord, slim
-from shared.replicas.units import Record, UnitsView, carriers
-from shared.replicas.units_store import UnitsStore, units_indexes
-from shared.replicas.walk import run
+from shared.replicas.units import Record
+from shared.replicas.units_store import CHANGED, UnitsStore, units_indexes
 from shared.runtime.mongo import IN_CHUNK, Doc
 from shared.runtime.tracing import carrier
 
@@ -41,6 +37,7 @@ REGISTRY_COLLECTIONS = ("campaigns", "festivals", "unit_year", "models")
 Summaries = Mapping[str, Mapping[str, Any]]
 MODEL_DATES = (("registered", "launched_on"), ("recognised", "recognised_on"), ("retired", "retired_on"))
 AWARDS_COLLECTIONS = ("nominations", "awards", "unit_awards")
+Fence = tuple[Any, Any, Any]  # a consumer's fence: writer, count, epoch
 
 
 KEY_SEP = "|"
@@ -64,6 +61,7 @@ async def registry_indexes(db: AsyncDatabase[Doc]) -> None:
     await db.festivals.create_index([("unit_id", ASCENDING), ("year", ASCENDING)])
     await db.campaigns.create_index([("year", ASCENDING)])
     await db.unit_year.create_index([("year", ASCENDING)])
+    await db.unit_year.create_index([("year", ASCENDING), (CHANGED, ASCENDING)])  # what changed since a count
     for field in ("launched_on", "recognised_on", "retired_on"):
         await db.models.create_index([(field, ASCENDING)])
 
@@ -73,7 +71,7 @@ async def awards_indexes(db: AsyncDatabase[Doc]) -> None:
 
 
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
-    await units_indexes(db, UNITS)
+    await units_indexes(db, UNITS, changes=True)
     await registry_indexes(db)
     await awards_indexes(db)
 
@@ -187,23 +185,29 @@ class ReportingStore:
             self._pins[("campaigns", year)] = found
         return found
 
-    async def fence(self, consumer: str) -> tuple[Any, Any]:
+    async def fence(self, consumer: str) -> Fence:
+        """The consumer's fence: (writer, count, epoch). Each of its transactions moves the count by one
+        and stamps what it writes with it (CHANGED); counts compare only under the same epoch."""
         if self._pins is not None and ("fence", consumer) in self._pins:
             return self._pins[("fence", consumer)]  # type: ignore[no-any-return]
-        doc = await self.db[f"track_{consumer}"].find_one({"_id": "fence"}, session=self.s)
-        value = (doc or {}).get("writer"), (doc or {}).get("n")
+        doc = await self.db[f"track_{consumer}"].find_one({"_id": "fence"}, session=self.s) or {}
+        value = doc.get("writer"), doc.get("n"), doc.get("epoch")
         if self._pins is not None:
             self._pins[("fence", consumer)] = value
         return value
 
-    async def all_units_slim(self, previous: Mapping[str, object] | None = None) -> list[SlimRecord]:
+    async def all_units_slim(
+        self, previous: Mapping[str, object] | None = None, after: int | None = None
+    ) -> list[SlimRecord]:
         """The whole tree as compact records (reporting's in-memory tree: about 370 bytes a unit instead
         of 2 KB as pydantic models), read in batches. A unit at the version of its record in `previous`
         (the tree loaded before) keeps that record: the old tree and the new share every unit that did
-        not change, instead of two copies of a province while the publisher compares them."""
+        not change, instead of two copies of a province while the publisher compares them. `after`: only
+        the units written after that count of the units consumer's fence (their CHANGED stamp)."""
         share = Interner()
         out: list[SlimRecord] = []
-        async for doc in self.db[UNITS].find({}, session=self.s, batch_size=5000):
+        flt = {} if after is None else {CHANGED: {"$gt": after}}
+        async for doc in self.db[UNITS].find(flt, session=self.s, batch_size=5000):
             old = previous.get(doc["unit_id"]) if previous else None
             if isinstance(old, SlimRecord) and old.version and old.version == int(doc.get("version") or 0):
                 out.append(old)
@@ -211,40 +215,61 @@ class ReportingStore:
                 out.append(slim(doc, share))
         return out
 
-    async def summaries(self, year: int, tree: Mapping[str, Record] | None = None) -> dict[str, Mapping[str, Any]]:
+    async def summaries(
+        self, year: int, tree: Mapping[str, Record] | None = None, since: tuple[YearSummaries, int] | None = None
+    ) -> YearSummaries:
         """Each unit's year: its festival summary, and `models` (registered, recognised, retired and
         launched at a festival that year, from `models`; replicated there, from `unit_year`). Read
         through a cursor, each summary kept as a `Summary` (compact.py): the year of a province of
         30 000 units held as a list of documents and then copied peaked at over 300 MB, and a summary
         with funding lines and a report's gifts took 2.1 KB as dicts. A unit of the `tree` loaded is keyed
-        by its record's id string, one string where there were two (5 MB of a province)."""
+        by its record's id string, one string where there were two (5 MB of a province).
+        `since`: (the summaries read before, the registry fence's count they were read at): only the
+        units whose year was written after that count are read again; the others keep their summary
+        (a province's year was read whole on every publisher round while its festivals came in)."""
         fields = {"_id": 0, "unit_id": 1, "festival": 1, "models_replicated": 1}
-        out: dict[str, Mapping[str, Any]] = {}
-        counts: dict[str, dict[str, int]] = {}
-        async for d in self.db.unit_year.find({"year": year}, fields, session=self.s, batch_size=2000):
+        before = since[0] if since else YearSummaries()
+        out = YearSummaries(before)  # the units not written since: the same summaries, not copies
+        counts: dict[str, dict[str, int]] = {
+            u: {"replicated": m["replicated"]} for u, m in before.models.items() if m.get("replicated")
+        }
+        changed: set[str] = set()
+        flt: Doc = {"year": year} if since is None else {"year": year, CHANGED: {"$gt": since[1]}}
+        async for d in self.db.unit_year.find(flt, fields, session=self.s, batch_size=2000):
             record = tree.get(d["unit_id"]) if tree else None
-            out[record.unit_id if record else d["unit_id"]] = Summary(d.get("festival") or {}, KEYS_ARE_DATA)
+            unit_id = record.unit_id if record else d["unit_id"]
+            out[unit_id] = Summary(d.get("festival") or {}, KEYS_ARE_DATA)
+            changed.add(unit_id)
+            counts.pop(unit_id, None)
             if d.get("models_replicated"):
-                counts.setdefault(d["unit_id"], {})["replicated"] = int(d["models_replicated"])
+                counts[unit_id] = {"replicated": int(d["models_replicated"])}
         first, last = f"{year}-01-01", f"{year}-12-31"
         within = {"$gte": first, "$lte": last}
         flt = {"$or": [{"launched_on": within}, {"recognised_on": within}, {"retired_on": within}]}
-        for m in await self.db.models.find(flt, session=self.s).to_list():
+        for m in await self.db.models.find(flt, session=self.s).to_list():  # a few: read whole each time
             if not m.get("unit_id"):
                 continue  # a festival's report named it before its registration arrived
             mine = counts.setdefault(m["unit_id"], {})
-            for what, field in (
-                ("registered", "launched_on"),
-                ("recognised", "recognised_on"),
-                ("retired", "retired_on"),
-            ):
+            for what, field in MODEL_DATES:
                 if first <= str(m.get(field) or "") <= last:
                     mine[what] = mine.get(what, 0) + 1
             if m.get("at_festival") and first <= str(m["launched_on"]) <= last:
                 mine["at_festival"] = mine.get("at_festival", 0) + 1
-        for unit_id, models in counts.items():
-            out[unit_id] = with_field(out.get(unit_id) or {}, "models", models)
-        return YearSummaries.of(out, counts)  # the models come only from `counts`: no scan of the year
+        for unit_id in {*counts, *before.models}:
+            models = counts.get(unit_id)
+            if unit_id not in changed and models == before.models.get(unit_id):
+                continue
+            summary = out.get(unit_id) or {}
+            if unit_id not in changed:  # its models changed, not its festivals: its summary without them
+                summary = {k: v for k, v in summary.items() if k != "models"}
+            if models:
+                out[unit_id] = with_field(summary, "models", models)
+            elif summary:
+                out[unit_id] = Summary(summary, KEYS_ARE_DATA)
+            else:
+                out.pop(unit_id, None)
+        out.models = {u: m for u, m in counts.items() if m}  # the models come only from `counts`: no scan
+        return out
 
     async def unit_year(self, year: int, unit_id: str) -> Doc | None:
         return await self.db.unit_year.find_one({"_id": key(year, unit_id)}, session=self.s)
@@ -273,112 +298,3 @@ class ReportingStore:
 
     async def festivals(self, year: int, unit_id: str) -> list[Doc]:
         return await self.db.festivals.find({"unit_id": unit_id, "year": year}, session=self.s).to_list()
-
-
-# what the cache keeps besides the tree and the years: at 100 000 units a day's index is 14 MB and a
-# year's packed rows on a day 12 MB, so 8 days and 16 projections could hold 300 MB. A season needs
-# its campaign's tree, today's and one more asked for; this year and the year before on each.
-MAX_DAYS = 3
-MAX_PROJECTIONS = 6
-RELOAD_SHARE = 3  # while a large tree keeps changing, at most a third of the time goes to reloading it
-THROTTLED_FROM = 0.5  # seconds: a tree that loads faster is always read fresh
-
-
-def reload_due(now: float, loaded_at: float, load_seconds: float) -> bool:
-    """Whether a tree whose fence moved is read again now. A small tree (loaded in under half a second)
-    is, at once; a large one that
-    keeps changing (a bulk import) at most every RELOAD_SHARE × its load time: the time spent reloading
-    stays a bounded share however large the tree (reloading it on every batch made a bulk load
-    quadratic), and a read sees the tree at most that old (seconds, at 100 000 units)."""
-    return load_seconds < THROTTLED_FROM or now - loaded_at >= RELOAD_SHARE * load_seconds
-
-
-class TreeCache:
-    """The tree and a year's festival summaries in memory, reloaded when their consumer's fence moves
-    (each committed batch moves it): a coverage query of a whole province walks memory, not the store."""
-
-    def __init__(self) -> None:
-        self.units_version: tuple[Any, Any] | None = None
-        self.view = UnitsView([])
-        self.loaded_at, self.load_seconds = float("-inf"), 0.0
-        self.years: dict[int, tuple[tuple[Any, Any], dict[str, Mapping[str, Any]]]] = {}
-        self.year_loads: dict[int, tuple[float, float]] = {}  # year → (loaded at, seconds the load took)
-        self.days: dict[dt.date, DayIndex] = {}  # of the current tree; a few, the most recent
-        self.projected: dict[tuple[int, dt.date], tuple[object, object, Summaries, Packed]] = {}
-        # one load at a time: a query and the publisher asking at once wait for the same load (two
-        # loads side by side held two copies of a province)
-        self._tree_lock, self._year_lock = asyncio.Lock(), asyncio.Lock()
-
-    async def tree(self, store: ReportingStore) -> UnitsView:
-        async with self._tree_lock:
-            return await self._tree(store)
-
-    async def _tree(self, store: ReportingStore) -> UnitsView:
-        version = await store.fence("units")
-        moved = version != self.units_version or version == (None, None)
-        if moved and reload_due(time.monotonic(), self.loaded_at, self.load_seconds):
-            started = time.monotonic()
-            # the old tree's day indexes and projections go before the new tree is read (not beside it)
-            self.days = {}
-            self.projected = {}
-            self.view = UnitsView(await store.all_units_slim(self.view.records))
-            self.units_version = version
-            self.loaded_at, self.load_seconds = time.monotonic(), time.monotonic() - started
-        return self.view
-
-    async def day(self, store: ReportingStore, day: dt.date) -> DayIndex:
-        view = await self.tree(store)
-        if day not in self.days:
-            if len(self.days) >= MAX_DAYS:
-                self.days.pop(next(iter(self.days)))
-            self.days[day] = DayIndex(view.records.values(), day)
-        return self.days[day]
-
-    async def summaries(self, store: ReportingStore, year: int, fresh: bool = False) -> dict[str, Mapping[str, Any]]:
-        """The year's summaries, read again when the registry consumer's fence moved: at once for a small
-        year, and for a large one (a province being loaded) at most every RELOAD_SHARE × its load time
-        (`reload_due`), as the tree. `fresh`: at once whatever the size (the publisher, which must not
-        send figures older than the marks it takes)."""
-        async with self._year_lock:
-            return await self._summaries(store, year, fresh)
-
-    async def _summaries(self, store: ReportingStore, year: int, fresh: bool) -> dict[str, Mapping[str, Any]]:
-        version = await store.fence("registry")
-        cached = self.years.get(year)
-        moved = cached is None or cached[0] != version or version == (None, None)
-        loaded_at, seconds = self.year_loads.get(year, (float("-inf"), 0.0))
-        if moved and (cached is None or fresh or reload_due(time.monotonic(), loaded_at, seconds)):
-            # the year's old summaries and their projections go before the new are read (not beside them)
-            self.years.pop(year, None)
-            for memo in [k for k in self.projected if k[0] == year]:
-                del self.projected[memo]
-            started = time.monotonic()
-            self.years[year] = (version, await store.summaries(year, self.view.records))
-            self.year_loads[year] = (time.monotonic(), time.monotonic() - started)
-        return self.years[year][1]
-
-    async def summaries_on(self, store: ReportingStore, year: int, day: dt.date) -> Summaries:
-        """A year's summaries on the tree of `day`, through the lineage (`projection.onto`); kept while
-        neither the tree nor the year's summaries change."""
-        return (await self.packed_on(store, year, day))[0]
-
-    async def packed_on(self, store: ReportingStore, year: int, day: dt.date) -> tuple[Summaries, Packed]:
-        """The projected summaries and their packed rows (`projection.pack`), kept together."""
-        index = await self.day(store, day)  # the tree first: the year's summaries key units by its ids
-        summaries = await self.summaries(store, year)
-        memo = self.projected.get((year, day))
-        if memo is not None and memo[0] is summaries and memo[1] is index:
-            return memo[2], memo[3]
-        out = project(self.view, index, summaries)
-        packed = pack(out)
-        if len(self.projected) >= MAX_PROJECTIONS:
-            self.projected.pop(next(iter(self.projected)))
-        self.projected[(year, day)] = (summaries, index, out, packed)
-        return out, packed
-
-
-def project(
-    view: UnitsView, index: DayIndex, summaries: Mapping[str, Mapping[str, Any]]
-) -> Mapping[str, Mapping[str, Any]]:
-    """`summaries` onto the tree of the index's day: a closed unit's under the unit carrying it."""
-    return onto(summaries, index.kind, lambda unit_id: run(carriers(unit_id, index.day), view.unit))

@@ -17,10 +17,11 @@ from typing import Any
 from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from services.reporting.cache import TreeCache
 from services.reporting.deps import Reporting, Seen
 from services.reporting.projection import season_tree_date
 from services.reporting.queries import figures_of
-from services.reporting.store import ReportingStore, TreeCache
+from services.reporting.store import ReportingStore
 from shared.contract import reporting as c
 from shared.contract.envelope import CloudEvent, new_event
 from shared.contract.errors import DomainError

@@ -228,6 +228,12 @@ class UnitsView:
         self.records[record.unit_id] = record
         self._children = None
 
+    def updated(self, records: Iterable[Record]) -> UnitsView:
+        """A new view: these records over this one's (which is left as it was, for whoever holds it)."""
+        out = UnitsView(())
+        out.records = {**self.records, **{r.unit_id: r for r in records}}
+        return out
+
     def unit(self, unit_id: str) -> Record | None:
         return self.records.get(unit_id)
 

@@ -21,6 +21,8 @@ from shared.runtime.consumers import Batch, Consumer, EventMeta, Tx
 from shared.runtime.delivery import PoisonMessage
 from shared.runtime.mongo import IN_CHUNK, Doc
 
+CHANGED = "_f"  # a written document's stamp: its consumer's fence count at the commit (Tx.stamp)
+
 
 class UnitsStore:
     """Reads (and, for the consumer, writes) the replica; records read once are kept for the
@@ -58,11 +60,14 @@ class UnitsStore:
                 if record is not None:
                     self.hints.learn(uid, [v.parent_id for v in record.versions])
 
-    def put(self, record: UnitRecord) -> ReplaceOne[Doc]:
-        """Remember `record` and return the write that stores it (sent with the batch)."""
+    def put(self, record: UnitRecord, stamp: int | None = None) -> ReplaceOne[Doc]:
+        """Remember `record` and return the write that stores it (sent with the batch), with the
+        consumer's `stamp` (`Tx.stamp`) under CHANGED."""
         self._cache[record.unit_id] = record
         doc = record.model_dump(mode="json")
         doc["_id"] = record.unit_id
+        if stamp is not None:
+            doc[CHANGED] = stamp
         return ReplaceOne({"_id": record.unit_id}, doc, upsert=True)
 
     async def ancestry(self, unit_id: str, day: dt.date) -> list[str]:
@@ -86,15 +91,22 @@ class UnitsStore:
         return await arun(down(root_id, unit_id_of), lambda parents: self.children(parents, day))
 
 
-async def units_indexes(db: AsyncDatabase[Doc], collection: str = "units") -> None:
+async def units_indexes(db: AsyncDatabase[Doc], collection: str = "units", changes: bool = False) -> None:
+    """`changes`: also an index of the stamps, for a reader that asks what changed after a fence count."""
     await db[collection].create_index([("versions.parent_id", ASCENDING)])
+    if changes:
+        await db[collection].create_index([(CHANGED, ASCENDING)])
 
 
-def units_consumer(name: str = "units", collection: str = "units", batch: Batch | None = None) -> Consumer[UnitsStore]:
-    """A consumer that keeps the replica of registry's tree in `collection` of the service's database."""
+def units_consumer(
+    name: str = "units", collection: str = "units", batch: Batch | None = None, changes: bool = False
+) -> Consumer[UnitsStore]:
+    """A consumer that keeps the replica of registry's tree in `collection` of the service's database.
+    Each unit written carries the transaction's stamp (CHANGED); `changes`: indexed, for a service that
+    reads the units changed since it last looked (reporting's in-memory tree)."""
 
     async def indexes(db: AsyncDatabase[Doc]) -> None:
-        await units_indexes(db, collection)
+        await units_indexes(db, collection, changes)
 
     async def prefetch(tx: Tx[UnitsStore], events: list[tuple[BaseModel, EventMeta]]) -> None:
         await tx.store.load({meta.subject for _, meta in events if meta.subject})
@@ -121,7 +133,7 @@ def units_consumer(name: str = "units", collection: str = "units", batch: Batch 
             record = record.model_copy(
                 update={"last_event": meta.id, "last_correlation": meta.correlation_id or meta.id}
             )
-        tx.write(tx.store.collection, tx.store.put(record))
+        tx.write(tx.store.collection, tx.store.put(record, tx.stamp))
 
     for model in (c.UnitRegistered, c.UnitUpdated, c.UnitMoved, c.UnitsMerged, c.UnitSplit, c.UnitClosed):
         consumer.on(model)(on_unit_event)

@@ -72,8 +72,11 @@ class Tx(Generic[S]):
     writes (`upsert`, `write`) gathered and sent as one ordered bulk_write per collection when the
     batch ends. A handler that reads what an earlier event of the batch wrote uses the store."""
 
-    def __init__(self, store: S, db: AsyncDatabase[Doc], session: AsyncClientSession) -> None:
+    def __init__(self, store: S, db: AsyncDatabase[Doc], session: AsyncClientSession, stamp: int | None = None) -> None:
         self.store = store
+        # the consumer's fence count once this transaction commits (`Tracking.proposed`): a document
+        # stamped with it is found by a reader that asks what changed after the count it last read
+        self.stamp = stamp
         self.db = db
         self.session = session
         self._ops: dict[str, list[WriteOp]] = {}

@@ -252,7 +252,7 @@ class EventConsumer(PullConsumer):
             done = plan(deliveries, versions, applied)
             if done.held and not force_read:
                 raise GapByCache
-            tx: Tx[Any] = Tx(self.spec.store(self.db, session), self.db, session)
+            tx: Tx[Any] = Tx(self.spec.store(self.db, session), self.db, session, self.tracking.proposed)
             if self.spec.prefetch is not None:
                 todo = [(d.payload, EventMeta.of(d.env, d.seq)) for d in done.apply if d.env and d.payload]
                 if todo:

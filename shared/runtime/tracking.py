@@ -100,7 +100,9 @@ class Tracking:
         self._deferred = False
         doc = await self.coll.find_one_and_update(
             {"_id": FENCE},
-            {"$set": {"writer": self.writer}, "$inc": {"n": 1}},
+            # `epoch`: this fence's own, set once: a count read later is comparable with one read
+            # before only under the same epoch (a rebuild swaps in a tracking collection of its own)
+            {"$set": {"writer": self.writer}, "$inc": {"n": 1}, "$setOnInsert": {"epoch": uuid7()}},
             upsert=True,
             return_document=ReturnDocument.AFTER,
             session=session,
@@ -110,6 +112,13 @@ class Tracking:
         self._bumped = True
         self.forget()
         self.complete = await self._no_receipts(session)
+
+    @property
+    def proposed(self) -> int | None:
+        """The fence's count once this transaction commits: strictly increasing in commit order among the
+        transactions of every runner sharing the fence (each moves it by one, on the condition of the
+        count before). A document written with it (`Tx.stamp`) can be read as "changed after count n"."""
+        return self._proposed
 
     def lost(self) -> None:
         """The fence moved under this runner (FenceMoved): take it again, and read from now on."""

@@ -131,7 +131,9 @@ async def publish(js, events: list[CloudEvent], msg_id=None) -> None:
 
 
 async def replica(host, collection: str = "units") -> dict[str, dict]:
-    docs = await host.db[collection].find({}).to_list()
+    """The replica's documents, without their stamps (`_f`, the fence count of the transaction that wrote
+    each: a replay counts its own transactions)."""
+    docs = await host.db[collection].find({}, {"_f": 0}).to_list()
     return {d.pop("_id"): d for d in docs}
 
 

@@ -1,7 +1,7 @@
 """A large tree that keeps changing (a bulk import) is reloaded at most every RELOAD_SHARE × its load
 time, so reloading stays a bounded share of reporting's time at any size; a small tree is always fresh."""
 
-from services.reporting.store import RELOAD_SHARE, THROTTLED_FROM, reload_due
+from services.reporting.cache import RELOAD_SHARE, THROTTLED_FROM, reload_due
 
 
 def test_a_small_tree_is_always_read_again():

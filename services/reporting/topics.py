@@ -249,6 +249,9 @@ async def read_marks(db: Any) -> list[Doc]:
     return out
 
 
+ROUND_SHARE = 3  # while changes keep coming, publisher rounds take at most a third of the time
+
+
 async def publisher(deps: Reporting) -> None:
     """One round as soon as a consumer commits a change, then at most one round per
     `coverage_interval_seconds` while changes keep coming (so each (year, scope) gets at most one
@@ -257,6 +260,7 @@ async def publisher(deps: Reporting) -> None:
     interval = deps.settings.coverage_interval_seconds
     stopping = deps.kit.stopping
     last = -interval  # the loop's time of the last round that sent something
+    ended, took = last, 0.0  # the last round's end and its length
 
     async def until_stopping(seconds: float) -> bool:
         try:
@@ -271,14 +275,26 @@ async def publisher(deps: Reporting) -> None:
         await asyncio.wait([changed, stop], timeout=interval, return_when=asyncio.FIRST_COMPLETED)
         for waiter in (changed, stop):
             waiter.cancel()
-        if stopping.is_set() or await until_stopping(last + interval - asyncio.get_running_loop().time()):
+        if stopping.is_set() or await until_stopping(
+            next_round(last, interval, ended, took) - asyncio.get_running_loop().time()
+        ):
             return
         deps.changed.clear()
         started = asyncio.get_running_loop().time()
         try:
             sent = await publish_once(deps)
-            if sent:  # a round that sent nothing does not delay the next change
+            if sent:  # a round that sent nothing does not wait out the interval
                 last = started
                 log.info("topics published", extra={"events": sent})
         except Exception as exc:
             log.warning("publishing topics failed; retrying next round", extra={"error": repr(exc)[:300]})
+        ended = asyncio.get_running_loop().time()
+        took = ended - started
+
+
+def next_round(last_sent: float, interval: float, ended: float, took: float) -> float:
+    """When the next round may start (loop time): an interval after the last round that sent something,
+    and (ROUND_SHARE - 1) × the last round's length after it ended, so that while the consumers keep
+    committing, the rounds (their reads, and their transaction deleting the marks) take at most
+    1 / ROUND_SHARE of the time. A round after a quiet spell starts at once."""
+    return max(last_sent + interval, ended + (ROUND_SHARE - 1) * took)

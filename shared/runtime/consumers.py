@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
+from nats.aio.msg import Msg
 from pydantic import BaseModel
 from pymongo import DeleteOne, InsertOne, ReplaceOne, UpdateMany, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -22,6 +23,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.contract.envelope import CloudEvent
 from shared.contract.services import event_version_of
 from shared.contract.subjects import ROOT, event_type, parse_event_type, producer_stream
+from shared.runtime.delivery import Received
 from shared.runtime.mongo import Doc
 
 S = TypeVar("S")  # the store a consumer's handlers write through
@@ -64,6 +66,28 @@ class EventMeta:
             stream_seq=stream_seq,
             envelope=env,
         )
+
+
+class Decoded(list[Msg]):
+    """A fetch's messages and their deliveries, decoded ahead (`EventConsumer.prepare`)."""
+
+    def __init__(self, msgs: list[Msg], deliveries: list[Delivery]) -> None:
+        super().__init__(msgs)
+        self.deliveries = deliveries
+
+
+@dataclass(frozen=True)
+class Delivery(Received):
+    """A message with what ordering needs (id, aggregate key and version) and its parsed event."""
+
+    id: str = ""
+    key: str | None = None
+    version: int | None = None
+    env: CloudEvent | None = None
+    handler: HandlerSpec | None = None
+    payload: BaseModel | None = None
+    poison: str | None = None
+    twin: bool = False  # another major of an event this consumer reads in its own major: skipped
 
 
 class Tx(Generic[S]):

@@ -188,6 +188,11 @@ class PullConsumer:
     async def handle(self, msgs: list[Msg]) -> None:
         raise NotImplementedError
 
+    def prepare(self, msgs: list[Msg]) -> list[Msg]:
+        """What can be done with a fetch before its turn (in the reader, while the delivery before it is
+        applied): nothing here; a subclass may return the list with its messages decoded."""
+        return msgs
+
     async def started(self) -> None:
         """Called once before the first fetch."""
 
@@ -265,7 +270,7 @@ class PullConsumer:
                 await self.sleep(1.0)
                 continue
             if msgs:
-                await ready.put(msgs)
+                await ready.put(self.prepare(msgs))
 
     async def fetch(self, sub: JetStreamContext.PullSubscription) -> list[Msg]:
         """Up to a batch of messages: what is there now, then what arrives within `linger_ms`."""

@@ -20,26 +20,25 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
-from shared.contract.envelope import CloudEvent, parse_envelope, pydantic_details
+from shared.contract.envelope import parse_envelope, pydantic_details
 from shared.contract.errors import DomainError, Unavailable
 from shared.contract.services import upcast
 from shared.contract.subjects import parse_event_type
 from shared.runtime import logs
-from shared.runtime.consumers import Consumer, EventMeta, HandlerSpec, Plan, Tx, plan
+from shared.runtime.consumers import Consumer, Decoded, Delivery, EventMeta, Plan, Tx, plan
 from shared.runtime.dead_letters import DeadLetters
-from shared.runtime.delivery import Durable, Gap, Outage, PoisonMessage, Policy, PullConsumer, Received
+from shared.runtime.delivery import Durable, Gap, Outage, PoisonMessage, Policy, PullConsumer
 from shared.runtime.metrics import Metrics
 from shared.runtime.mongo import Doc, in_transaction, is_transient
 from shared.runtime.settings import ServiceSettings
@@ -51,20 +50,6 @@ log = logging.getLogger("antq.consumers")
 
 class GapByCache(Exception):
     """The cache says an event's predecessor is missing: the receipts have the last word."""
-
-
-@dataclass(frozen=True)
-class Delivery(Received):
-    """A message with what ordering needs (id, aggregate key and version) and its parsed event."""
-
-    id: str = ""
-    key: str | None = None
-    version: int | None = None
-    env: CloudEvent | None = None
-    handler: HandlerSpec | None = None
-    payload: BaseModel | None = None
-    poison: str | None = None
-    twin: bool = False  # another major of an event this consumer reads in its own major: skipped
 
 
 PARK_LIMIT = 5000  # held events a consumer keeps in memory; past it they are nacked at once
@@ -153,9 +138,14 @@ class EventConsumer(PullConsumer):
 
     # ------------------------------------------------------------------------------- one delivery
 
+    def prepare(self, msgs: list[Msg]) -> list[Msg]:
+        """The fetch with its messages decoded (parsed and validated), in the reader: the CPU of it runs
+        while the transaction of the delivery before waits on the database."""
+        return Decoded(msgs, [self.decode(m) for m in msgs])
+
     async def handle(self, msgs: list[Msg]) -> None:
         readable = []
-        for d in map(self.decode, msgs):
+        for d in msgs.deliveries if isinstance(msgs, Decoded) else map(self.decode, msgs):
             if d.poison is not None:
                 await self.settle(d, PoisonMessage(d.poison))
             elif d.twin:  # its twin in the major this consumer reads carries the same fact

@@ -663,3 +663,55 @@ async def test_a_v1_consumer_and_a_v2_consumer_each_read_every_festival_once(ser
         assert counted(host, "dead_lettered", "held-v1") == counted(host, "dead_lettered", "held-v2") == 0
     finally:
         await host.stop()
+
+
+async def test_the_next_fetch_is_decoded_while_the_delivery_before_it_is_applied(
+    servers, private_nats, js, monkeypatch
+):
+    """Decoding a batch (parsing and validating each event) ran between two transactions, while the
+    database waited. The reader now decodes the next fetch while the delivery before it is applied,
+    and each message is decoded once."""
+    from shared.runtime.bus import ensure_streams
+    from shared.runtime.event_consumer import EventConsumer
+    from shared.runtime.settings import ServiceSettings
+
+    decoded: list[str] = []
+    original = EventConsumer.decode
+
+    def counted_decode(self, msg):  # type: ignore[no-untyped-def]
+        delivery = original(self, msg)
+        decoded.append(delivery.id)
+        return delivery
+
+    monkeypatch.setattr(EventConsumer, "decode", counted_decode)
+    ahead: list[int] = []
+    consumer: Consumer[None] = Consumer(
+        name="slow", store=lambda db, s: None, collections=("slow",), batch=Batch(max_messages=5, max_wait_ms=50)
+    )
+
+    @consumer.on(c.UnitRegistered)
+    async def registered(e: c.UnitRegistered, meta: EventMeta, tx: Tx[None]) -> None:
+        if not ahead:  # the first delivery's first event: wait until the next fetch is decoded (or 10 s)
+            ahead.append(len(decoded))
+            deadline = time.monotonic() + 10
+            while len(decoded) < 10 and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            ahead.append(len(decoded))
+        tx.upsert("slow", e.unit_id, {"$set": {"name": e.name}})
+
+    tag = uuid.uuid4().hex[:6]
+    units = [
+        c.UnitRegistered(
+            unit_id=f"{tag}-{i}", code=None, name=f"U{i}", kind="hamlet", parent_id=None, valid_from=D("2025-01-01")
+        )
+        for i in range(10)
+    ]
+    await ensure_streams(js, ServiceSettings())
+    await publish(js, [envelope(u, 1) for u in units])  # before the start: the reader finds both fetches there
+    host = await start(probe_host(private_nats, servers.mongodb_url, [consumer]))
+    try:
+        assert await eventually(lambda: asyncio.sleep(0, counted(host, "processed", "slow") == 10))
+        assert ahead[-1] == 10  # while the first five were applied, the next five were decoded already
+        assert len(decoded) == len(set(decoded)) == 10  # each message decoded once
+    finally:
+        await host.stop()

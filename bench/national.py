@@ -235,9 +235,23 @@ async def season_report_seconds(url: str, root: str, work: Path) -> tuple[float,
     from shared.contract.envelope import Actor
 
     client = await Client.connect(url, Actor(id="bench", unit=None, role="admin"), timeout=120)
+    asked = client.query
+    slow: list[tuple[float, str]] = []  # each query's seconds, to name the slowest (or the one that failed)
+
+    async def timed(service: str, name: str, params: Any = None) -> Any:
+        t = time.perf_counter()
+        try:
+            return await asked(service, name, params)
+        except Exception as exc:
+            raise RuntimeError(f"{service} {name} {params} after {time.perf_counter() - t:.1f} s: {exc!r}") from exc
+        finally:
+            slow.append((time.perf_counter() - t, f"{service} {name}"))
+
+    client.query = timed  # type: ignore[method-assign]
     try:
         t0 = time.perf_counter()
         data = await season(client, YEAR, root, None)
+        print("  the season report's slowest queries: " + ", ".join(f"{n} {s:.1f} s" for s, n in sorted(slow)[-3:]))
         t1 = time.perf_counter()
         await asyncio.to_thread(write_xlsx, data, work / "so-ket.xlsx")
         return t1 - t0, time.perf_counter() - t1, len(data["units"])

@@ -25,16 +25,20 @@ async def bump(db, n: int, epoch: str = "e1", consumer: str = "units") -> None:
     await db[f"track_{consumer}"].update_one({"_id": "fence"}, {"$set": fence}, upsert=True)
 
 
+async def province_of_fifty_hamlets(db) -> None:
+    await db.units.insert_many(
+        [unit("p", None, "Tỉnh", 1, "province")] + [unit(f"h{i}", "p", f"Thôn {i}", 1) for i in range(50)]
+    )
+    await bump(db, 1)
+
+
 async def test_a_reload_keeps_the_records_of_unchanged_units_and_concurrent_askers_share_one_load(servers):
     from services.reporting.store import ReportingStore
 
     client = AsyncMongoClient(servers.mongodb_url)
     db = client[f"tree_memory_{uuid.uuid4().hex[:8]}"]
     try:
-        await db.units.insert_many(
-            [unit("p", None, "Tỉnh", 1, "province")] + [unit(f"h{i}", "p", f"Thôn {i}", 1) for i in range(50)]
-        )
-        await bump(db, 1)
+        await province_of_fifty_hamlets(db)
         store, cache = ReportingStore(db), TreeCache()
         first = await cache.tree(store)
         assert len(first.records) == 51
@@ -237,16 +241,12 @@ async def test_a_tree_whose_fence_moved_on_reads_only_the_units_written_since_it
     seconds while a province loaded): 100 000 documents decoded for a few changed, and 307 MB of RSS.
     Under the same fence (its epoch), it now reads the units stamped after the count it last read and
     lays them over the tree it has; another epoch (a rebuild swapped the collections) reads the whole."""
-    from services.reporting.cache import TreeCache
     from services.reporting.store import ReportingStore
 
     client = AsyncMongoClient(servers.mongodb_url)
     db = client[f"tree_changes_{uuid.uuid4().hex[:8]}"]
     try:
-        await db.units.insert_many(
-            [unit("p", None, "Tỉnh", 1, "province")] + [unit(f"h{i}", "p", f"Thôn {i}", 1) for i in range(50)]
-        )
-        await bump(db, 1)
+        await province_of_fifty_hamlets(db)
         store, cache = ReportingStore(db), TreeCache()
         first = await cache.tree(store)
         reads: list[tuple[int | None, int]] = []
@@ -286,7 +286,6 @@ async def test_a_year_whose_fence_moved_on_reads_only_the_units_written_since_it
     same fence it now reads the units whose year was written after the count it last read; the other
     units keep their summaries (the same objects), a unit whose models changed gets them, and the result
     is what a whole read gives."""
-    from services.reporting.cache import TreeCache
     from services.reporting.store import ReportingStore
 
     client = AsyncMongoClient(servers.mongodb_url)

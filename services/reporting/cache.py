@@ -46,8 +46,9 @@ def reload_due(now: float, loaded_at: float, load_seconds: float) -> bool:
 
 
 class TreeCache:
-    """The tree and a year's festival summaries in memory, reloaded when their consumer's fence moves
-    (each committed batch moves it): a coverage query of a whole province walks memory, not the store."""
+    """The tree and a year's festival summaries in memory, brought up to date when their consumer's
+    fence moves (each committed batch moves it) from what was written since (`follows`): a coverage
+    query of a whole province walks memory, not the store."""
 
     def __init__(self) -> None:
         self.units_version: Fence | None = None
@@ -91,10 +92,11 @@ class TreeCache:
         return self.days[day]
 
     async def summaries(self, store: ReportingStore, year: int, fresh: bool = False) -> dict[str, Mapping[str, Any]]:
-        """The year's summaries, read again when the registry consumer's fence moved: at once for a small
-        year, and for a large one (a province being loaded) at most every RELOAD_SHARE × its load time
-        (`reload_due`), as the tree. `fresh`: at once whatever the size (the publisher, which must not
-        send figures older than the marks it takes)."""
+        """The year's summaries, brought up to date when the registry consumer's fence moved (the units
+        written since, or the whole under a new epoch): at once for a small year, and for a large one
+        (a province being loaded) at most every RELOAD_SHARE × its load time (`reload_due`), as the
+        tree. `fresh`: at once whatever the size (the publisher, which must not send figures older
+        than the marks it takes)."""
         async with self._year_lock:
             return await self._summaries(store, year, fresh)
 

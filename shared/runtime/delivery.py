@@ -229,11 +229,13 @@ class PullConsumer:
         await self.started()
         sub = await self.js.pull_subscribe_bind(self.durable, stream=self.source.stream)
         ready: asyncio.Queue[list[Msg]] = asyncio.Queue(maxsize=1)
-        reader = asyncio.create_task(self.read(sub, ready), name=f"read-{self.label}")
+        taken = asyncio.Event()  # the reader fetches the next delivery only once the last one is taken
+        reader = asyncio.create_task(self.read(sub, ready, taken), name=f"read-{self.label}")
         try:
             while not self.stopping.is_set():
                 try:
                     msgs = await asyncio.wait_for(ready.get(), 0.5)
+                    taken.set()
                 except TimeoutError:
                     async with self.busy:
                         try:
@@ -258,7 +260,11 @@ class PullConsumer:
             with logs.best_effort("unsubscribing", log):
                 await sub.unsubscribe()
 
-    async def read(self, sub: JetStreamContext.PullSubscription, ready: asyncio.Queue[list[Msg]]) -> None:
+    async def read(
+        self, sub: JetStreamContext.PullSubscription, ready: asyncio.Queue[list[Msg]], taken: asyncio.Event
+    ) -> None:
+        """Fetch and prepare the next delivery while the one before it is applied: one ahead, no more
+        (a third waiting to be queued held another batch of decoded events in memory)."""
         while not self.stopping.is_set():
             if self.paused:
                 await asyncio.sleep(0.05)
@@ -271,6 +277,8 @@ class PullConsumer:
                 continue
             if msgs:
                 await ready.put(self.prepare(msgs))
+                await taken.wait()
+                taken.clear()
 
     async def fetch(self, sub: JetStreamContext.PullSubscription) -> list[Msg]:
         """Up to a batch of messages: what is there now, then what arrives within `linger_ms`."""

@@ -715,3 +715,56 @@ async def test_the_next_fetch_is_decoded_while_the_delivery_before_it_is_applied
         assert len(decoded) == len(set(decoded)) == 10  # each message decoded once
     finally:
         await host.stop()
+
+
+async def test_no_more_than_one_fetch_is_decoded_ahead_of_the_delivery_being_applied(
+    servers, private_nats, js, monkeypatch
+):
+    """The reader decoded a third fetch while one delivery was applied and the next waited in the queue:
+    three batches of decoded events in memory per consumer (a quarter of reporting's memory during a
+    replay). It now fetches the next one only when the one it decoded has been taken."""
+    from shared.runtime.bus import ensure_streams
+    from shared.runtime.event_consumer import EventConsumer
+    from shared.runtime.settings import ServiceSettings
+
+    decoded: list[str] = []
+    original = EventConsumer.decode
+
+    def counted_decode(self, msg):  # type: ignore[no-untyped-def]
+        delivery = original(self, msg)
+        decoded.append(delivery.id)
+        return delivery
+
+    monkeypatch.setattr(EventConsumer, "decode", counted_decode)
+    held: list[int] = []
+    consumer: Consumer[None] = Consumer(
+        name="held", store=lambda db, s: None, collections=("held",), batch=Batch(max_messages=5, max_wait_ms=50)
+    )
+
+    @consumer.on(c.UnitRegistered)
+    async def registered(e: c.UnitRegistered, meta: EventMeta, tx: Tx[None]) -> None:
+        if not held:  # the first delivery's first event: the next fetch is decoded, then a while longer
+            held.append(len(decoded))
+            deadline = time.monotonic() + 10
+            while len(decoded) < 10 and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.5)  # the old reader decoded the third fetch within milliseconds
+            held.append(len(decoded))
+        tx.upsert("held", e.unit_id, {"$set": {"name": e.name}})
+
+    tag = uuid.uuid4().hex[:6]
+    units = [
+        c.UnitRegistered(
+            unit_id=f"{tag}-{i}", code=None, name=f"U{i}", kind="hamlet", parent_id=None, valid_from=D("2025-01-01")
+        )
+        for i in range(15)
+    ]
+    await ensure_streams(js, ServiceSettings())
+    await publish(js, [envelope(u, 1) for u in units])  # before the start: all three fetches are there
+    host = await start(probe_host(private_nats, servers.mongodb_url, [consumer]))
+    try:
+        assert await eventually(lambda: asyncio.sleep(0, counted(host, "processed", "held") == 15))
+        assert held[-1] == 10  # the delivery being applied, and one decoded ahead of it: not the third
+        assert len(decoded) == len(set(decoded)) == 15
+    finally:
+        await host.stop()

@@ -28,10 +28,11 @@ class ReportingSettings(ServiceSettings):
 
 @dataclass
 class Seen:
-    """The tree the publisher last looked at, to find the units that changed since."""
+    """The tree the publisher compares against to find the units that changed since, and the units of a
+    newer tree it published already (at their version) while a large change is taken a part per round."""
 
     view: UnitsView
-    versions: dict[str, int]
+    done: dict[str, int]
 
 
 @dataclass

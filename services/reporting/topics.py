@@ -27,6 +27,7 @@ from shared.contract.envelope import CloudEvent, new_event
 from shared.contract.errors import DomainError
 from shared.contract.ids import uuid7
 from shared.contract.subjects import event_type
+from shared.replicas.units import Record, UnitsView
 from shared.runtime.mongo import IN_CHUNK, Doc, delete_ids, in_transaction
 from shared.runtime.tracing import Carrier
 
@@ -35,9 +36,11 @@ log = logging.getLogger("antq.reporting.topics")
 
 MAX_MARK_DOCS = 500  # consumer transactions' mark lists per round; the rest waits for the next one
 # marks read per round (whole lists: at least one): a backlog of a province's festivals read at once
-# was hundreds of thousands of decoded marks, and every scope's causes with them
-MAX_MARKS = 20_000
+# was hundreds of thousands of decoded marks, and every scope's causes with them; all but MAX_SCOPES
+# of the scopes are carried to the next rounds, so a round reads a few times as many marks, no more
+MAX_MARKS = 5_000
 MAX_SCOPES = 500  # (year, scope)s computed and published per round, the highest levels first
+TREE_CHANGES = 2 * MAX_SCOPES  # units of a changed tree taken per round; the next rounds take the rest
 
 
 def event(
@@ -119,19 +122,18 @@ async def publish_once(deps: Reporting) -> int:
     def season(year: int, unit_id: str) -> dt.date:
         return season_tree_date(year, today, by_year.get(year, []), lambda d: view.ancestry(unit_id, d))
 
-    if before is not None and view is not before.view:
+    changes, deps.seen = tree_changes(before, view)
+    if before is not None and changes:
         # the tree changed: the scopes above a changed unit, on the old tree and the new, for each
         # year with a campaign (a unit added, moved or closed changes the figures without a festival)
         campaigns = {(c["year"], c["scope_unit_id"]) for cs in by_year.values() for c in cs}
-        for record in view.records.values():
-            if before.versions.get(record.unit_id) != record.version:
-                for year in sorted({y for y, _ in campaigns}):
-                    day = season(year, record.unit_id)
-                    chain = {*view.ancestry(record.unit_id, day), *before.view.ancestry(record.unit_id, day)}
-                    if any((year, unit_id) in campaigns for unit_id in chain):  # a campaign covers it that year
-                        for unit_id in chain:
-                            changed(year, unit_id, record.last_event, record.last_correlation)
-    deps.seen = Seen(view, {r.unit_id: r.version for r in view.records.values()})
+        for record in changes:
+            for year in sorted({y for y, _ in campaigns}):
+                day = season(year, record.unit_id)
+                chain = {*view.ancestry(record.unit_id, day), *before.view.ancestry(record.unit_id, day)}
+                if any((year, unit_id) in campaigns for unit_id in chain):  # a campaign covers it that year
+                    for unit_id in chain:
+                        changed(year, unit_id, record.last_event, record.last_correlation)
     if not batches and not requests and not scopes:
         return 0
     for m in marks:
@@ -237,7 +239,9 @@ async def read_marks(db: Any) -> list[Doc]:
     """The consumers' oldest lists of changed (year, unit)s, whole lists up to MAX_MARKS marks."""
     out: list[Doc] = []
     count = 0
-    cursor = db.dirty.find({}).sort("_id", 1).limit(MAX_MARK_DOCS).batch_size(20)
+    # a few lists per reply: lists carried from a round hold 2 000 marks, and 20 of them were decoded
+    # at once whatever MAX_MARKS
+    cursor = db.dirty.find({}).sort("_id", 1).limit(MAX_MARK_DOCS).batch_size(2)
     try:
         async for doc in cursor:
             out.append(doc)
@@ -247,6 +251,30 @@ async def read_marks(db: Any) -> list[Doc]:
     finally:
         await cursor.close()
     return out
+
+
+def tree_changes(before: Seen | None, view: UnitsView, limit: int = TREE_CHANGES) -> tuple[list[Record], Seen]:
+    """The units of `view` changed since the tree last compared against (`before.view`) and not taken
+    yet, at most `limit` of them (a province's import changed 100 000 units between two rounds: their
+    scopes and causes, and the marks carried for all but MAX_SCOPES of them, were reporting's peak of
+    memory); and what to remember: the same old tree while some are left, else `view`."""
+    if before is None:
+        return [], Seen(view, {})
+    if view is before.view:
+        return [], before
+    base, done = before.view.records, before.done
+    found: list[Record] = []
+    for record in view.records.values():
+        old = base.get(record.unit_id)
+        if old is record or (old is not None and old.version == record.version):
+            continue
+        if done.get(record.unit_id) == record.version:
+            continue
+        if len(found) == limit:  # more are left: the next rounds take them, against the same old tree
+            done.update((r.unit_id, r.version) for r in found)
+            return found, Seen(before.view, done)
+        found.append(record)
+    return found, Seen(view, {})
 
 
 ROUND_SHARE = 3  # while changes keep coming, publisher rounds take at most a third of the time

@@ -224,10 +224,7 @@ class ServiceHost:
             )
         docs = {
             "/asyncapi.json": ("application/json", lambda: json.dumps(self.asyncapi(), indent=2).encode()),
-            "/asyncapi.yaml": (
-                "application/yaml",
-                lambda: yaml.safe_dump(self.asyncapi(), sort_keys=False).encode(),
-            ),
+            "/asyncapi.yaml": ("application/yaml", lambda: yaml.safe_dump(self.asyncapi(), sort_keys=False).encode()),
         }
         self.http = HealthServer(
             self.settings.http_host, self.settings.http_port, self.metrics.registry, self.readiness, docs,
@@ -365,15 +362,19 @@ class ServiceHost:
                 )
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # bounded: a task that swallowed its cancellation held the stop forever
+        if self._tasks and (pending := (await asyncio.wait(self._tasks, timeout=left()))[1]):
+            log.warning("tasks did not end at shutdown", extra={"tasks": sorted(t.get_name() for t in pending)})
         if self.broker is not None:
             try:
                 await asyncio.wait_for(self.broker.stop(), left())
             except Exception as exc:
                 log.warning("broker did not close cleanly", extra={"error": repr(exc)[:300]})
-        await self.mongo.close()
+        with logs.best_effort("closing the database client", log):
+            await asyncio.wait_for(self.mongo.close(), max(1.0, left()))
         if self.http is not None:
-            await self.http.stop()
+            with logs.best_effort("stopping the http endpoint", log):
+                await asyncio.wait_for(self.http.stop(), max(1.0, left()))
         with logs.best_effort("flushing spans", log):  # the exporters send what they hold
             await asyncio.to_thread(self.kit.tracing.shutdown)
         log.info("service stopped")

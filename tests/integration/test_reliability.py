@@ -300,3 +300,29 @@ async def test_an_answer_recorded_before_the_upgrade_is_still_the_answer(admin, 
     reply = await admin.nc.request("antq.cmd.registry.register-unit", raw, timeout=10)
     assert json.loads(reply.data) == answer
     assert await registry.db.units.find_one({"_id": unit_id}) is None  # not applied again
+
+
+async def test_a_stop_is_bounded_by_its_grace_and_names_a_task_that_would_not_end(servers, caplog):
+    """A background task that ignores its cancellation held `stop()` forever (its tasks were gathered
+    without a bound), and a session's teardown with it. The stop now ends within the shutdown grace
+    and logs the task it left behind."""
+    from tests.integration.conftest import probe_host
+
+    release = asyncio.Event()
+
+    async def stubborn() -> None:
+        while not release.is_set():
+            try:
+                await release.wait()
+            except asyncio.CancelledError:  # a bug in a service's task: the cancellation is swallowed
+                continue
+
+    host = probe_host(servers.nats_url, servers.mongodb_url, [], shutdown_grace_seconds=2.0)
+    host.definition.background.append(stubborn)
+    await host.start()
+    stopping = asyncio.create_task(host.stop())
+    done, _ = await asyncio.wait({stopping}, timeout=15)
+    release.set()  # the test's own clean-up: the old stop ends once the task does
+    await stopping
+    assert done, "stop() did not end within 15 s with a task that ignores its cancellation"
+    assert any("stubborn" in r.getMessage() or "stubborn" in str(getattr(r, "tasks", "")) for r in caplog.records)

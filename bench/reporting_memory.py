@@ -4,7 +4,8 @@ adds the interpreter and libraries, about 75 MB, and what transient work leaves 
 
 `python -m bench.reporting_memory [UNITS]`: the tree with its children index, one day's index, the
 year's summaries (as `make bench-national` makes them, and with funding lines and a report's gifts),
-their packed rows, the publisher's units taken of a tree change in progress, and the three consumers' tracking caches."""
+their packed rows, the publisher's units taken of a tree change in progress, and the three consumers'
+tracking caches."""
 
 from __future__ import annotations
 

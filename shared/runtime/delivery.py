@@ -263,8 +263,7 @@ class PullConsumer:
     async def read(
         self, sub: JetStreamContext.PullSubscription, ready: asyncio.Queue[list[Msg]], taken: asyncio.Event
     ) -> None:
-        """Fetch and prepare the next delivery while the one before it is applied: one ahead, no more
-        (a third waiting to be queued held another batch of decoded events in memory)."""
+        """Fetch and prepare the next delivery while the one before it is applied: one ahead, no more."""
         while not self.stopping.is_set():
             if self.paused:
                 await asyncio.sleep(0.05)

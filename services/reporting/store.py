@@ -216,6 +216,17 @@ class ReportingStore:
                 out.append(slim(doc, share))
         return out
 
+    async def causes(self, unit_ids: list[str]) -> dict[str, tuple[str | None, str | None]]:
+        """Each unit's last event and its correlation (what a change of the tree traces to), for the few
+        units a publisher round takes: the in-memory tree does not keep them."""
+        out: dict[str, tuple[str | None, str | None]] = {}
+        fields = {"last_event": 1, "last_correlation": 1}
+        for i in range(0, len(unit_ids), IN_CHUNK):
+            flt = {"_id": {"$in": unit_ids[i : i + IN_CHUNK]}}
+            for d in await self.db[UNITS].find(flt, fields, session=self.s).to_list():
+                out[d["_id"]] = (d.get("last_event"), d.get("last_correlation"))
+        return out
+
     async def summaries(
         self, year: int, tree: Mapping[str, Record] | None = None, since: tuple[YearSummaries, int] | None = None
     ) -> YearSummaries:

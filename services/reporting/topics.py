@@ -127,13 +127,15 @@ async def publish_once(deps: Reporting) -> int:
         # the tree changed: the scopes above a changed unit, on the old tree and the new, for each
         # year with a campaign (a unit added, moved or closed changes the figures without a festival)
         campaigns = {(c["year"], c["scope_unit_id"]) for cs in by_year.values() for c in cs}
+        by_unit = await store.causes([r.unit_id for r in changes])
         for record in changes:
+            cause, correlation = by_unit.get(record.unit_id, (None, None))
             for year in sorted({y for y, _ in campaigns}):
                 day = season(year, record.unit_id)
                 chain = {*view.ancestry(record.unit_id, day), *before.view.ancestry(record.unit_id, day)}
                 if any((year, unit_id) in campaigns for unit_id in chain):  # a campaign covers it that year
                     for unit_id in chain:
-                        changed(year, unit_id, record.last_event, record.last_correlation)
+                        changed(year, unit_id, cause, correlation)
     if not batches and not requests and not scopes:
         return 0
     for m in marks:

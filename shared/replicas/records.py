@@ -5,7 +5,6 @@ fold events (shared.replicas.units does)."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
@@ -97,7 +96,8 @@ class SlimPeriod:
 class SlimRecord(Dated[SlimPeriod]):
     """A unit as a reader keeps it in memory: the same answers as `UnitRecord` (the `Dated` methods,
     the lineage) in about a sixth of the memory (slots, tuples, shared strings and dates). Reporting
-    holds a province of 100 000 of them."""
+    holds a province of 100 000 of them. Not the last event that changed it (`UnitRecord.last_event`):
+    the few that a change needs are read (`ReportingStore.causes`), where every unit's took 7 MB."""
 
     unit_id: str
     kind: str
@@ -105,40 +105,6 @@ class SlimRecord(Dated[SlimPeriod]):
     predecessors: tuple[LineageLink, ...] = ()
     successors: tuple[LineageLink, ...] = ()
     version: int = 0
-    trace: bytes | tuple[str | None, str | None] | None = None  # `traced`: the last event's id and correlation
-
-    @property
-    def last_event(self) -> str | None:
-        return untraced(self.trace)[0]
-
-    @property
-    def last_correlation(self) -> str | None:
-        return untraced(self.trace)[1]
-
-
-def traced(event: str | None, correlation: str | None) -> bytes | tuple[str | None, str | None] | None:
-    """The last event's id and correlation as a record keeps them: two UUIDs as their 32 bytes (16 when
-    they are the same), 49–65 bytes where the two strings took 170 (17 MB of a province's tree);
-    anything else as it came."""
-    if event is None and correlation is None:
-        return None
-    try:
-        first = uuid.UUID(event)
-        second = None if correlation == event else uuid.UUID(correlation)
-    except (TypeError, ValueError, AttributeError):
-        return (event, correlation)
-    if str(first) == event and (second is None or str(second) == correlation):
-        return first.bytes + (second.bytes if second else b"")
-    return (event, correlation)
-
-
-def untraced(trace: bytes | tuple[str | None, str | None] | None) -> tuple[str | None, str | None]:
-    if trace is None:
-        return None, None
-    if isinstance(trace, tuple):
-        return trace
-    event = str(uuid.UUID(bytes=trace[:16]))
-    return event, str(uuid.UUID(bytes=trace[16:])) if len(trace) > 16 else event
 
 
 class Interner:
@@ -172,7 +138,7 @@ def slim(doc: Mapping[str, Any], share: Interner) -> SlimRecord:
     links = {k: tuple(LineageLink.model_validate(x) for x in doc.get(k) or ()) for k in ("predecessors", "successors")}
     return SlimRecord(
         share(doc["unit_id"]), versions[-1].kind if versions else kind, versions, links["predecessors"],
-        links["successors"], int(doc.get("version") or 0), traced(doc.get("last_event"), doc.get("last_correlation")),
+        links["successors"], int(doc.get("version") or 0),
     )  # fmt: skip
 
 

@@ -344,6 +344,39 @@ async def test_every_event_names_its_cause_and_a_figure_traces_back_to_the_repor
     assert [e["type"] for e in ours if not (e.get("correlationid") and e.get("causationid"))] == []
 
 
+async def test_a_unit_added_to_the_tree_is_named_as_the_cause_of_the_figures_it_changes(
+    admin, season, registry, reporting
+) -> None:
+    """A change of the tree moves the figures without a festival: the coverage.updated of each scope
+    above a new unit names the unit's registered event. The in-memory tree no longer keeps every unit's
+    last event (7 MB of a province): the publisher reads those of the units it takes."""
+    g4 = uid("g4")
+    ok(
+        await admin.send(
+            r.RegisterUnit(
+                unit_id=g4, name="Tổ 4", kind="residential_group", parent_id=season.w2, valid_from="2024-01-01"
+            )
+        )
+    )
+    js = admin.nc.jetstream()
+    [registered] = [
+        e
+        for e in (json.loads(m.data) for m in await read_stream(js, "ANTQ_REGISTRY", "antq.registry.unit.>"))
+        if e["subject"] == g4
+    ]
+
+    def four_under_w2(e: dict) -> bool:
+        return (
+            e["type"] == "vn.antq.reporting.coverage.updated.v1"
+            and e["data"]["scope_unit_id"] == season.w2
+            and e["data"]["figures"]["units_total"] == 4
+        )
+
+    [w2, *_] = await _topic(admin, four_under_w2)
+    assert registered["id"] in w2["data"]["caused_by"]
+    assert w2["causationid"] == registered["id"] and w2["correlationid"] == registered["correlationid"]
+
+
 async def test_topics_coverage_updated_and_snapshots(admin, season, registry, reporting) -> None:
     def for_province(e: dict) -> bool:
         return (

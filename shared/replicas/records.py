@@ -47,7 +47,9 @@ class Dated(Generic[P]):
     __slots__ = ()
     if TYPE_CHECKING:
         kind: str
-        versions: Sequence[P]
+
+        @property
+        def versions(self) -> Sequence[P]: ...
 
     def kind_at(self, day: dt.date) -> str:
         """The kind in force on `day` (the nearest period's when the unit does not exist that day)."""
@@ -101,10 +103,21 @@ class SlimRecord(Dated[SlimPeriod]):
 
     unit_id: str
     kind: str
-    versions: tuple[SlimPeriod, ...]
+    periods: SlimPeriod | tuple[SlimPeriod, ...]  # one as itself: a tuple of one took 48 bytes a unit
     predecessors: tuple[LineageLink, ...] = ()
     successors: tuple[LineageLink, ...] = ()
     version: int = 0
+
+    @property
+    def versions(self) -> tuple[SlimPeriod, ...]:
+        p = self.periods
+        return p if isinstance(p, tuple) else (p,)
+
+    def at(self, day: dt.date) -> SlimPeriod | None:
+        p = self.periods
+        if isinstance(p, tuple):
+            return Dated.at(self, day)
+        return p if p.valid_from <= day < p.valid_to else None
 
 
 class Interner:
@@ -137,7 +150,8 @@ def slim(doc: Mapping[str, Any], share: Interner) -> SlimRecord:
     )
     links = {k: tuple(LineageLink.model_validate(x) for x in doc.get(k) or ()) for k in ("predecessors", "successors")}
     return SlimRecord(
-        share(doc["unit_id"]), versions[-1].kind if versions else kind, versions, links["predecessors"],
+        share(doc["unit_id"]), versions[-1].kind if versions else kind,
+        versions[0] if len(versions) == 1 else versions, links["predecessors"],
         links["successors"], int(doc.get("version") or 0),
     )  # fmt: skip
 

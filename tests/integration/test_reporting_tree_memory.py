@@ -132,6 +132,7 @@ async def test_the_cache_keeps_a_few_days_and_projections_not_one_per_date_asked
     import datetime as dt
 
     from services.reporting.cache import MAX_DAYS, MAX_PROJECTIONS
+    from services.reporting.projection import unpack
     from services.reporting.store import ReportingStore
 
     client = AsyncMongoClient(servers.mongodb_url)
@@ -150,7 +151,7 @@ async def test_the_cache_keeps_a_few_days_and_projections_not_one_per_date_asked
         assert MAX_DAYS <= 3 and MAX_PROJECTIONS <= 6
         assert list(cache.days) == days[-MAX_DAYS:]
         assert len(cache.projected) == MAX_PROJECTIONS and (2026, days[-1]) in cache.projected
-        assert packed == {"h1": (1, 1, 0, 0, 0, 0, 0, 0)}
+        assert {u: unpack(row) for u, row in packed.items()} == {"h1": [1, 1, 0, 0, 0, 0, 0, 0]}
     finally:
         await client.drop_database(db.name)
         await client.close()

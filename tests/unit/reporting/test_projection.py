@@ -289,3 +289,48 @@ summary = st.fixed_dictionaries(
 def test_the_packed_tally_counts_what_the_summaries_say(summaries, units):
     """The packed rows (kept between questions) give the counts a plain reading of the summaries gives."""
     assert p.tally(units, summaries, p.pack(summaries)) == p.tally(units, summaries) == _naive(units, summaries)
+
+
+@given(summaries=st.dictionaries(st.sampled_from("abcdefgh"), summary), units=st.lists(st.sampled_from("abcdefghij")))
+def test_a_tally_of_more_rows_than_a_field_sums_decodes_each_row(summaries, units):
+    """Past SUMMED rows a field's sum could spill into the next: each row is decoded instead."""
+    real = p.SUMMED
+    try:
+        p.SUMMED = 2
+        assert p.tally(units, summaries, p.pack(summaries)) == _naive(units, summaries)
+    finally:
+        p.SUMMED = real
+
+
+def test_rows_beyond_the_contracts_limits_are_kept_as_tuples_and_still_count():
+    """A unit's participants or cost past what a packed field holds (no contract allows it) must not spill
+    into another count: the rows are kept as tuples."""
+    summaries = {"a": {"held": True, "planned": True, "participants": 1 << 50, "cost_vnd": 3}, "b": {"planned": True}}
+    packed = p.pack(summaries)
+    assert not packed.ints
+    assert p.tally(["a", "b"], summaries, packed) == _naive(["a", "b"], summaries)
+    assert p.tally(["a", "b"], summaries, packed)["participants"] == 1 << 50
+
+
+def test_a_packed_row_is_one_int_of_64_bytes():
+    """Issue 18: reporting keeps a row per unit of a province; eight counts in a tuple took 104 bytes,
+    and each count above 256 another int (a province of 100 000 units: 12-17 MB)."""
+    import tracemalloc
+
+    summaries = {
+        f"u{i}": {
+            "held": True,
+            "planned": True,
+            "both_parts": True,
+            "participants": 150 + i % 300,
+            "cost_vnd": 10**6 * i,
+        }
+        for i in range(10_000)
+    }
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    packed = p.pack(summaries)
+    each = (tracemalloc.get_traced_memory()[0] - before) / len(packed)
+    tracemalloc.stop()
+    assert packed.ints and each < 110, each  # the int (64) and its dict entry
+    assert p.tally(list(summaries), summaries, packed) == _naive(list(summaries), summaries)

@@ -27,9 +27,9 @@ def follows(before: Fence | None, now: Fence) -> int | None:
     return int(before[1])
 
 
-# what the cache keeps besides the tree and the years: at 100 000 units a day's index is 14 MB and a
-# year's packed rows on a day 12 MB, so 8 days and 16 projections could hold 300 MB. A season needs
-# its campaign's tree, today's and one more asked for; this year and the year before on each.
+# what the cache keeps besides the tree and the years: at 100 000 units a day's index was 14 MB and a
+# year's packed rows on a day 12 MB (8 MB as ints now), so 8 days and 16 projections could hold 300 MB.
+# A season needs its campaign's tree, today's and one more asked for; this year and the year before on each.
 MAX_DAYS = 3
 MAX_PROJECTIONS = 6
 RELOAD_SHARE = 3  # while a large tree keeps changing, at most a third of the time goes to reloading it

@@ -194,31 +194,38 @@ class Packed(dict[str, Any]):
 
 def pack(summaries: Mapping[str, Mapping[str, Any]]) -> Packed:
     """Each unit's summary as the row of counts it adds to a tally (TALLY's order after units_total):
-    computed once per (year, tree), so a province-wide question sums rows instead of reading dicts."""
-    rows: dict[str, tuple[int, ...]] = {}
-    for unit_id, s in summaries.items():
-        if not s:
-            continue
-        if s.get("held"):
-            rows[unit_id] = (
-                1 if s.get("planned") else 0,
-                1,
-                1 if s.get("held_on_time") else 0,
-                1 if s.get("reported_on_time") else 0,
-                1 if s.get("both_parts") else 0,
-                1 if s.get("accepted") else 0,
-                int(s.get("participants") or 0),
-                int(s.get("cost_vnd") or 0),
-            )
-        elif s.get("planned"):
-            rows[unit_id] = (1, 0, 0, 0, 0, 0, 0, 0)
+    computed once per (year, tree), so a province-wide question sums rows instead of reading dicts.
+    Each row is packed as it is read (not all rows as tuples first: a province's took 17 MB at once)."""
     out = Packed()
-    if all(0 <= v < limit for row in rows.values() for v, limit in zip(row, ROW_LIMITS, strict=True)):
-        out.update((u, sum(v << shift for v, shift in zip(row, SHIFTS, strict=True))) for u, row in rows.items())
-    else:
-        out.update(rows)
-        out.ints = False
+    for unit_id, s in summaries.items():
+        row = _row(s)
+        if row is None:
+            continue
+        if out.ints and all(0 <= v < limit for v, limit in zip(row, ROW_LIMITS, strict=True)):
+            out[unit_id] = sum(v << shift for v, shift in zip(row, SHIFTS, strict=True))
+            continue
+        if out.ints:  # a row beyond the limits: every row as a tuple
+            out.update((u, tuple(unpack(packed))) for u, packed in out.items())
+            out.ints = False
+        out[unit_id] = row
     return out
+
+
+def _row(s: Mapping[str, Any]) -> tuple[int, ...] | None:
+    if not s:
+        return None
+    if s.get("held"):
+        return (
+            1 if s.get("planned") else 0,
+            1,
+            1 if s.get("held_on_time") else 0,
+            1 if s.get("reported_on_time") else 0,
+            1 if s.get("both_parts") else 0,
+            1 if s.get("accepted") else 0,
+            int(s.get("participants") or 0),
+            int(s.get("cost_vnd") or 0),
+        )
+    return (1, 0, 0, 0, 0, 0, 0, 0) if s.get("planned") else None
 
 
 def tally(

@@ -244,12 +244,15 @@ class UnitsView:
     def children(self, parent_id: str | None, day: dt.date) -> list[Record]:
         """Units whose period on `day` hangs under `parent_id` (None: the roots), by id."""
         if self._children is None:
-            index: dict[str | None, set[str]] = {}
-            for r in self.records.values():
-                for v in r.versions:
-                    index.setdefault(v.parent_id, set()).add(r.unit_id)
-            # kept as sorted tuples: a set of a commune's 24 hamlets took 2 KB (10 MB for a province)
-            self._children = {p: tuple(sorted(ids)) for p, ids in index.items()}
+            # built in id order into lists, kept as tuples: a set per parent took 2 KB for a commune's
+            # 24 hamlets (10 MB for a province, at once, each time a changed tree was first walked)
+            index: dict[str | None, list[str]] = {}
+            for uid in sorted(self.records):
+                for v in self.records[uid].versions:
+                    ids = index.setdefault(v.parent_id, [])
+                    if not ids or ids[-1] != uid:  # a unit back under a parent it had before: once
+                        ids.append(uid)
+            self._children = {p: tuple(ids) for p, ids in index.items()}
             del index
         found = []
         for uid in self._children.get(parent_id, ()):

@@ -5,6 +5,7 @@ Starts its own nats-server and SecantusDB on free ports; prints a table; asserts
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import shutil
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 import nats
 from pymongo import AsyncMongoClient
 
-from bench import consumers, reporting, round_trips, topic, tracing
+from bench import consumers, history, reporting, round_trips, topic, tracing
 from deploy.embedded import Child, free_port, http_ok, mongo_command, mongo_url, nats_command
 from shared.client import command_envelope
 from shared.contract.envelope import Actor
@@ -296,6 +297,17 @@ async def main() -> None:
             print(line)
         print()
         for line in tracing.lines(traced):
+            print(line)
+        history.record(
+            {
+                "R": round(rep["ingest"] / rep_raw, 3),
+                "C": round(reg["throughput"] / mongo["txn"], 3),
+                "p99_ms": round(reg["p99"], 1),
+            },
+            dt.datetime.now(dt.UTC),
+        )
+        print(f"\nthe last {history.RUNS} runs of make bench on this machine ({history.machine()}; {history.PATH}):")
+        for line in history.lines(history.last(), "R", 0.8, "R"):
             print(line)
         print("\ndatabase round trips per command, every registry and awards command (target: none above 8):")
         for line in round_trips.table(per_command):

@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import os
 import platform
+import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,20 @@ def machine() -> str:
     return f"{platform.node()}, {os.cpu_count()} cores, {platform.processor() or platform.machine()}"
 
 
+def commit() -> str:
+    """The commit measured (with "+" when the work tree differs from it), or "" outside a repository."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return head.stdout.strip() + ("+" if dirty.stdout.strip() else "") if head.returncode == 0 else ""
+
+
 def record(figures: Mapping[str, float], at: dt.datetime, path: Path = PATH, host: str | None = None) -> None:
-    line = {"at": at.isoformat(timespec="seconds"), "machine": host or machine(), **figures}
+    line = {"at": at.isoformat(timespec="seconds"), "machine": host or machine(), "commit": commit(), **figures}
     with path.open("a", encoding="utf-8") as f:
         f.write(json.dumps(line, ensure_ascii=False) + "\n")
 
@@ -45,7 +58,11 @@ def last(path: Path = PATH, host: str | None = None, runs: int = RUNS) -> list[d
 
 def lines(rows: list[dict[str, Any]], figure: str, target: float, label: str) -> list[str]:
     """One line per run, oldest first, and whether the figure met its target in each of the last three."""
-    out = [f"  {r['at']}: {label} = {r[figure]:.2f}" for r in rows if isinstance(r.get(figure), int | float)]
+    out = [
+        f"  {r['at']} ({r.get('commit') or 'no commit'}): {label} = {r[figure]:.2f}"
+        for r in rows
+        if isinstance(r.get(figure), int | float)
+    ]
     values = [r[figure] for r in rows if isinstance(r.get(figure), int | float)]
     if len(values) < RUNS:
         verdict = f"{len(values)} of {RUNS} runs so far"

@@ -21,7 +21,7 @@ def test_the_last_three_runs_on_the_machine_are_printed_with_the_verdict(tmp_pat
     rows = history.last(path, host="box")
     assert [r["R"] for r in rows] == [0.83, 0.81, 0.84]
     out = history.lines(rows, "R", 0.8, "R")
-    assert out[0] == "  2026-08-01T10:00:00+00:00: R = 0.83"
+    assert out[0] == f"  2026-08-01T10:00:00+00:00 ({rows[0]['commit'] or 'no commit'}): R = 0.83"
     assert out[-1] == "  R ≥ 0.8: met in each of the last 3 runs"
 
 

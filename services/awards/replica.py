@@ -25,6 +25,7 @@ def festivals_consumer(name: str = "festivals") -> Consumer[AwardsStore]:
         collections=(FESTIVALS,),
         indexes=festivals_indexes,
         batch=Batch(max_messages=200, max_wait_ms=100),
+        envelope=False,  # its handlers read the envelope's attributes only
         description="Keeps awards' replica of registry's festivals (unit, date, status).",
     )
 

@@ -65,6 +65,7 @@ def registry_consumer(deps: Reporting) -> Consumer[ReportingStore]:
         collections=REGISTRY_COLLECTIONS,
         indexes=registry_indexes,
         batch=BATCH,
+        envelope=False,  # its handlers read the envelope's attributes only
         prefetch=_prefetch_festivals,
         description="Campaigns, festivals and models per unit and year, from registry's events.",
     )
@@ -237,6 +238,7 @@ def awards_consumer() -> Consumer[ReportingStore]:
         collections=AWARDS_COLLECTIONS,
         indexes=awards_indexes,
         batch=BATCH,
+        envelope=False,  # its handlers read the envelope's attributes only
         prefetch=_prefetch_awards,
         description="Nominations and awards by form and status, and gifts, per unit and year, from awards' events.",
     )

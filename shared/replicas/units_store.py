@@ -117,6 +117,7 @@ def units_consumer(
         collections=(collection,),
         indexes=indexes,
         batch=batch,
+        envelope=False,  # its handlers read the envelope's attributes only
         prefetch=prefetch,
         description="Keeps the replica of registry's unit tree (shared.replicas.units).",
     )

@@ -31,9 +31,10 @@ P = TypeVar("P", bound=BaseModel)
 WriteOp = InsertOne[Doc] | UpdateOne | UpdateMany | ReplaceOne[Doc] | DeleteOne
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EventMeta:
-    """The envelope of the event being handled (DESIGN §3), beside its parsed payload."""
+    """The envelope of the event being handled (DESIGN §3), beside its parsed payload; `envelope`, the
+    envelope itself, only for a consumer whose handlers read it (`Consumer.envelope`)."""
 
     id: str
     type: str
@@ -50,7 +51,7 @@ class EventMeta:
     envelope: CloudEvent | None = field(default=None, compare=False, repr=False)  # as received, unknown fields kept
 
     @classmethod
-    def of(cls, env: CloudEvent, stream_seq: int) -> EventMeta:
+    def of(cls, env: CloudEvent, stream_seq: int, envelope: bool = True) -> EventMeta:
         return cls(
             id=env.id,
             type=env.type,
@@ -64,7 +65,7 @@ class EventMeta:
             actor_unit=env.actorunit,
             actor_role=env.actorrole,
             stream_seq=stream_seq,
-            envelope=env,
+            envelope=env if envelope else None,
         )
 
 
@@ -76,14 +77,15 @@ class Decoded(list[Msg]):
         self.deliveries = deliveries
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Delivery(Received):
     """A message with what ordering needs (id, aggregate key and version) and its parsed event."""
 
     id: str = ""
     key: str | None = None
     version: int | None = None
-    env: CloudEvent | None = None
+    env: CloudEvent | None = None  # a skipped or poison message's; an applied one's is in `meta`
+    meta: EventMeta | None = None  # an event to apply: the envelope's attributes (and the envelope, if kept)
     handler: HandlerSpec | None = None
     payload: BaseModel | None = None
     poison: str | None = None
@@ -180,6 +182,10 @@ class Consumer(Generic[S]):
     # may load in one read what the handlers will ask for one by one
     prefetch: Callable[[Tx[S], list[tuple[BaseModel, EventMeta]]], Awaitable[None]] | None = None
     description: str = ""
+    # whether handlers read the event as received (`EventMeta.envelope`: notifications posts it to webhooks).
+    # False: a delivery keeps the envelope's attributes, not the envelope (3–4.6 KB an event as pydantic
+    # made it, with its data a second time beside the validated payload; 1 000 a consumer in flight)
+    envelope: bool = True
     # called after each transaction that applied events (a publisher waiting for changes is woken)
     committed: Callable[[], None] | None = None
     handlers: dict[str, HandlerSpec] = field(default_factory=dict)

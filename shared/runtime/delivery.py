@@ -119,7 +119,7 @@ def decide(error: BaseException | None, deliveries: int, failures: int, policy: 
 # ------------------------------------------------------------------------------------ the loop
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Received:
     """A message as the loop hands it on: its stream sequence and how often it was delivered."""
 

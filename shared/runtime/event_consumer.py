@@ -244,17 +244,17 @@ class EventConsumer(PullConsumer):
                 raise GapByCache
             tx: Tx[Any] = Tx(self.spec.store(self.db, session), self.db, session, self.tracking.proposed)
             if self.spec.prefetch is not None:
-                todo = [(d.payload, EventMeta.of(d.env, d.seq)) for d in done.apply if d.env and d.payload]
+                todo = [(d.payload, d.meta) for d in done.apply if d.meta and d.payload]
                 if todo:
                     await self.spec.prefetch(tx, todo)
             for d in done.apply:
-                if d.handler is not None and d.env is not None:
+                if d.handler is not None and d.meta is not None:
                     label, headers = f"{self.service}/{self.label}", d.msg.headers
                     with (
-                        logs.ids(d.id, d.env.correlationid),
-                        self.tracing.handler(label, d.env.type, d.id, d.seq, headers),
+                        logs.ids(d.id, d.meta.correlation_id),
+                        self.tracing.handler(label, d.meta.type, d.id, d.seq, headers),
                     ):
-                        await d.handler.fn(d.payload, EventMeta.of(d.env, d.seq), tx)
+                        await d.handler.fn(d.payload, d.meta, tx)
             await tx.flush()
             await self.tracking.record(done.apply, session)
             return done
@@ -376,8 +376,9 @@ class EventConsumer(PullConsumer):
             aggregate = env.type.removeprefix("vn.antq.").rsplit(".", 2)[0]  # <service>.<aggregate>
             key = f"{aggregate}:{env.subject}"
         version = env.aggregateversion if key is not None else None
+        meta = EventMeta.of(env, seq, self.spec.envelope) if handler is not None else None
         return Delivery(
-            msg, seq, delivered, id=env.id, key=key, version=version, env=env, handler=handler, payload=payload
+            msg, seq, delivered, id=env.id, key=key, version=version, meta=meta, handler=handler, payload=payload
         )
 
 

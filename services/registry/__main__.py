@@ -1,8 +1,7 @@
 """`python -m services.registry`: run the registry service until SIGTERM."""
 
-import asyncio
-
 from services.registry.app import create
+from shared.runtime.entry import serve
 
 if __name__ == "__main__":
-    asyncio.run(create().run())
+    serve(create)

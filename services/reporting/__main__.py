@@ -1,8 +1,7 @@
 """`python -m services.reporting`: run the reporting service until SIGTERM."""
 
-import asyncio
-
 from services.reporting.app import create
+from shared.runtime.entry import serve
 
 if __name__ == "__main__":
-    asyncio.run(create().run())
+    serve(create)

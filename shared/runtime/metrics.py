@@ -98,3 +98,9 @@ class Metrics:
         self.ready = Gauge(
             "antq_dependency_up", "1 when the dependency is reachable", ["service", "dependency"], registry=r
         )
+        self.gc_frozen = Gauge(
+            "antq_gc_frozen_objects",
+            "Objects alive after start-up, left out of the cycle collector's full passes (gc.freeze)",
+            ["service"],
+            registry=r,
+        )

@@ -77,6 +77,14 @@ def start_stack(data: Path, ports: dict[str, int], *more: str) -> tuple[subproce
     raise AssertionError("stack not ready: " + "".join(lines))
 
 
+def frozen_objects(port: int, service: str) -> float:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    for line in text.splitlines():
+        if line.startswith(f'antq_gc_frozen_objects{{service="{service}"}}'):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
 def ready(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
@@ -186,6 +194,8 @@ async def test_make_up_supervises_restarts_and_keeps_data(tmp_path):
         assert any("loading the sample tree" in line for line in lines)
         assert any(f"http://127.0.0.1:{ports['registry']}/readyz" in line for line in lines)
         assert await count_units(ports["nats"]) == 47
+        for name in SERVICE_NAMES:  # start-up's objects are out of the collector's full passes
+            assert frozen_objects(ports[name], name) > 20_000, name
         # the awards issue's flow, as an outside nats-py client runs it against `make up`
         nats_url = f"nats://127.0.0.1:{ports['nats']}"
         await check_stream(nats_url, await run_flow(nats_url))

@@ -36,6 +36,10 @@ from shared.runtime.consumers import Batch, Consumer, EventMeta, Tx
 from shared.runtime.mongo import Doc
 
 BATCH = Batch(max_messages=500, max_wait_ms=200)
+# what each consumer's tracking remembers (Consumer.cache_limit): reporting already holds the tree and the
+# year in memory, and at 100 000 units three caches of 40 000 took 16 MB of its 200 (bench.reporting_memory);
+# above make bench's 10 000 festivals, so its ingest reads no receipt
+TRACKING_CACHE = 12_000
 
 
 def _store(db: AsyncDatabase[Doc], session: AsyncClientSession | None) -> ReportingStore:
@@ -380,4 +384,5 @@ def consumers(deps: Reporting) -> list[Consumer[Any]]:
     out: list[Consumer[Any]] = [units, registry_consumer(deps), awards_consumer()]
     for consumer in out:
         consumer.committed = deps.changed.set  # the publisher sends what changed without waiting out a round
+        consumer.cache_limit = TRACKING_CACHE
     return out

@@ -25,6 +25,7 @@ from shared.contract.services import event_version_of
 from shared.contract.subjects import ROOT, event_type, parse_event_type, producer_stream
 from shared.runtime.delivery import Received
 from shared.runtime.mongo import Doc
+from shared.runtime.tracking import CACHE_LIMIT
 
 S = TypeVar("S")  # the store a consumer's handlers write through
 P = TypeVar("P", bound=BaseModel)
@@ -186,6 +187,9 @@ class Consumer(Generic[S]):
     # False: a delivery keeps the envelope's attributes, not the envelope (3–4.6 KB an event as pydantic
     # made it, with its data a second time beside the validated payload; 1 000 a consumer in flight)
     envelope: bool = True
+    # aggregates (and ids of unversioned events) its tracking remembers (tracking.CACHE_LIMIT); past it the
+    # oldest half is forgotten and read again when their next event comes
+    cache_limit: int = CACHE_LIMIT
     # called after each transaction that applied events (a publisher waiting for changes is woken)
     committed: Callable[[], None] | None = None
     handlers: dict[str, HandlerSpec] = field(default_factory=dict)

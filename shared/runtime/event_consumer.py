@@ -98,7 +98,7 @@ class EventConsumer(PullConsumer):
         self.tracing = tracing
         self.mongo = mongo
         self.db = db
-        self.tracking = Tracking(db, spec.tracking)
+        self.tracking = Tracking(db, spec.tracking, spec.cache_limit)
         self.max_payload_bytes = max(settings.max_payload_bytes, 1024 * 1024)
         self._acks: asyncio.Task[None] | None = None  # the last batch's acknowledgements, sent meanwhile
         # events held for a missing predecessor, waiting in memory for it: aggregate → stream seq →

@@ -71,8 +71,9 @@ class FenceMoved(Exception):
 
 
 class Tracking:
-    def __init__(self, db: AsyncDatabase[Doc], collection: str) -> None:
+    def __init__(self, db: AsyncDatabase[Doc], collection: str, limit: int = CACHE_LIMIT) -> None:
         self.coll = db[collection]
+        self.limit = limit  # the consumer's `cache_limit`
         # under `_k` of their key or id:
         self.versions: dict[bytes, int] = {}  # aggregate → highest applied version, most recently applied last
         self.ids: dict[bytes, None] = {}  # ids of applied events without a version, newest last
@@ -228,10 +229,10 @@ class Tracking:
                 self.ids[_k(e.id)] = None
         if len(self.recent) > RECENT_IDS:
             drop(self.recent, RECENT_IDS // 2)  # labels only: the versions decide what applies
-        if len(self.versions) > CACHE_LIMIT or len(self.ids) > CACHE_LIMIT:
+        if len(self.versions) > self.limit or len(self.ids) > self.limit:
             if self.complete and self.forgotten is None:
                 self.forgotten = Forgotten()
-            for gone in (drop(self.versions, CACHE_LIMIT // 2), drop(self.ids, CACHE_LIMIT // 2)):
+            for gone in (drop(self.versions, self.limit // 2), drop(self.ids, self.limit // 2)):
                 if self.forgotten is not None:
                     self.forgotten.update(gone)  # what was evicted must be read again
 

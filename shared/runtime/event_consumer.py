@@ -269,6 +269,13 @@ class EventConsumer(PullConsumer):
             raise Outage(exc.message) from None
 
     async def applied(self, done: Plan[Delivery]) -> None:
+        # counted as committed, before waiting on the previous delivery's acks: a reader that sees the
+        # effects sees them counted
+        handled = [d for d in done.apply if d.handler is not None]
+        if handled and self.spec.committed is not None:
+            self.spec.committed()
+        self.count("processed", len(handled))
+        self.count("ignored", len(done.apply) - len(handled))
         # the applied events' acks go out while the next delivery is applied (the commit made them
         # durable: an ack lost now only brings them back, to be skipped as applied)
         await self.acked()
@@ -279,11 +286,6 @@ class EventConsumer(PullConsumer):
             for d in group:
                 await self.settle(d, None)
             self.count(outcome, len(group))
-        handled = [d for d in done.apply if d.handler is not None]
-        if handled and self.spec.committed is not None:
-            self.spec.committed()
-        self.count("processed", len(handled))
-        self.count("ignored", len(done.apply) - len(handled))
         self.progressed(len(done.apply) + len(done.duplicate) + len(done.stale))
 
     # ------------------------------------------------------------------------------- held events

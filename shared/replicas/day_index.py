@@ -1,5 +1,5 @@
 """The tree on one day, flattened for answering many questions about it: each unit's children, kind
-and name that day, each scope's subtree computed once and kept, and the units a scope expects to
+and name that day, each large scope's subtree computed once and kept, and the units a scope expects to
 hold a festival (a province of 100 000 units is then a sum over a list, not a walk through dated
 records). Reporting's coverage and notifications' reminders both count through it."""
 
@@ -11,6 +11,11 @@ from typing import Any
 
 from shared.replicas.units import Record
 from shared.replicas.walk import down, run
+
+# a scope's subtree and expected units are kept from this size: a smaller one (a hamlet, nearly every
+# commune) is walked again when asked. The publisher asks for every scope above a change, so a province
+# of 100 000 units kept two lists for each of its units, about 8 MB a day's index (issue 18)
+KEPT_FROM = 64
 
 
 class _Field(Mapping[str, Any]):
@@ -67,19 +72,26 @@ class DayIndex:
         self._expected: dict[tuple[str, frozenset[str]], list[str]] = {}
 
     def subtree(self, scope: str) -> list[str]:
-        """The scope (if it exists that day) and every unit below it."""
-        if scope not in self._subtrees:
+        """The scope (if it exists that day) and every unit below it (a list kept: not to be changed)."""
+        found = self._subtrees.get(scope)
+        if found is None:
             below = run(down(scope, _same), lambda parents: [c for p in parents for c in self.children.get(p, ())])
-            self._subtrees[scope] = ([scope] if scope in self.kind else []) + below
-        return self._subtrees[scope]
+            found = ([scope] if scope in self.kind else []) + below
+            if len(found) >= KEPT_FROM:
+                self._subtrees[scope] = found
+        return found
 
     def expected(self, scope: str, kinds: frozenset[str]) -> list[str]:
         """The units of the scope's subtree (the scope included) active that day whose kind is expected
         to hold a festival (DESIGN §3: the expected units of a coverage)."""
         memo = (scope, kinds)
-        if memo not in self._expected:
-            self._expected[memo] = [u for u in self.subtree(scope) if self.kind.get(u) in kinds]
-        return self._expected[memo]
+        found = self._expected.get(memo)
+        if found is None:
+            units = self.subtree(scope)
+            found = [u for u in units if self.kind.get(u) in kinds]
+            if len(units) >= KEPT_FROM:
+                self._expected[memo] = found
+        return found
 
 
 def _same(unit_id: str) -> str:

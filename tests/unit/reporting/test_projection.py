@@ -334,3 +334,44 @@ def test_a_packed_row_is_one_int_of_64_bytes():
     tracemalloc.stop()
     assert packed.ints and each < 110, each  # the int (64) and its dict entry
     assert p.tally(list(summaries), summaries, packed) == _naive(list(summaries), summaries)
+
+
+def test_a_days_index_keeps_the_lists_of_large_scopes_only():
+    """The publisher asks for every scope above a change: a province of 100 000 units kept a subtree and
+    an expected list for each of its units, about 8 MB a day's index. Small scopes are walked again
+    when asked, with the same answers; the province's lists are kept."""
+    import gc
+    import tracemalloc
+
+    from shared.replicas.records import Interner, slim
+
+    share = Interner()
+    docs = [{"unit_id": "P", "kind": "province", "version": 1, "versions": [_period(None)]}]
+    for c in range(400):
+        docs.append({"unit_id": f"c{c}", "kind": "commune", "version": 1, "versions": [_period("P")]})
+        docs += [
+            {"unit_id": f"c{c}-h{h}", "kind": "hamlet", "version": 1, "versions": [_period(f"c{c}")]} for h in range(24)
+        ]
+    index = DayIndex([slim(d, share) for d in docs], D(2026, 8, 19))
+    kinds = frozenset({"commune", "hamlet"})
+    every = [d["unit_id"] for d in docs]
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for u in every:  # the publisher's round over every scope
+        index.subtree(u)
+        index.expected(u, kinds)
+    gc.collect()
+    kept = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    first = {u: (list(index.subtree(u)), list(index.expected(u, kinds))) for u in every}
+    assert {u: (index.subtree(u), index.expected(u, kinds)) for u in every} == first  # asked again: the same
+    assert len(first["P"][0]) == len(docs) and len(first["c7"][1]) == 25 and first["c7-h3"] == (["c7-h3"],) * 2
+    assert first["c7"][0] == ["c7", *(f"c7-h{h}" for h in sorted(range(24), key=str))]
+    # the province's two lists (10 001 ids each: 160 KB) and nothing per commune or hamlet
+    assert kept < 0.3e6, kept
+    assert "c7" not in index._subtrees and "P" in index._subtrees
+
+
+def _period(parent: str | None) -> dict:
+    return {"valid_from": "2025-07-01", "valid_to": None, "parent_id": parent, "name": "Đơn vị", "code": None}

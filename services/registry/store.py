@@ -36,6 +36,8 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
 
 
 class RegistryStore(AggregateStore):
+    DEFERS = True  # a unit's insert, its code's key and the tree's locks go with the transaction's records
+
     def __init__(
         self, db: AsyncDatabase[Doc], session: AsyncClientSession | None = None, hints: ParentHints | None = None
     ) -> None:
@@ -97,7 +99,7 @@ class RegistryStore(AggregateStore):
         for key in sorted(keys):
             held = await self.db.unit_codes.find_one({"_id": key}, session=self.s)
             if held is None:
-                await self.db.unit_codes.insert_one({"_id": key, "unit_id": unit.unit_id}, session=self.s)
+                await self._insert("unit_codes", {"_id": key, "unit_id": unit.unit_id})
             elif held["unit_id"] != unit.unit_id:
                 raise Conflict(
                     f"official code {key.split('|')[0]} from {key.split('|')[1]} belongs to unit {held['unit_id']}"
@@ -112,7 +114,10 @@ class RegistryStore(AggregateStore):
         collide.)"""
         stripe = slots.current.get() % LOCK_STRIPES
         ids = [f"{u}#{n}" for u in closing for n in range(LOCK_STRIPES)] + [f"{p}#{stripe}" for p in parents]
-        if ids:
+        if ids and self.writes is not None:
+            for i in dict.fromkeys(ids):
+                self.writes.upsert("unit_locks", {"_id": i}, {"$inc": {"n": 1}})
+        elif ids:
             writes = [UpdateOne({"_id": i}, {"$inc": {"n": 1}}, upsert=True) for i in dict.fromkeys(ids)]
             await self.db.unit_locks.bulk_write(writes, ordered=True, session=self.s)
 

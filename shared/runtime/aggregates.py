@@ -3,7 +3,7 @@ every service's store shares (registry's and awards' stores build on it)."""
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 from pydantic import BaseModel
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -11,6 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.contract.errors import ConcurrentChange
 from shared.runtime.mongo import Doc
+from shared.runtime.writes import CURRENT, deferring
 
 A = TypeVar("A", bound=BaseModel)
 
@@ -23,11 +24,25 @@ def as_doc(agg: BaseModel, key: str) -> Doc:
 
 
 class AggregateStore:
-    """A store bound to a session: all writes of one command share its transaction."""
+    """A store bound to a session: all writes of one command share its transaction.
+
+    A store that `DEFERS` inserts its new aggregates with the transaction's other deferred writes
+    (shared.runtime.writes) and reads through `deferring`, so it never reads past them."""
+
+    DEFERS: ClassVar[bool] = False
 
     def __init__(self, db: AsyncDatabase[Doc], session: AsyncClientSession | None = None) -> None:
-        self.db = db
+        writes = CURRENT.get() if self.DEFERS and session is not None else None
+        self.writes = writes if writes is not None and writes.session is session else None
+        self.db = deferring(db, self.writes)
         self.s = session
+
+    async def _insert(self, coll: str, doc: Doc) -> None:
+        """Insert a document whose insert nobody reads the result of: deferred when the store `DEFERS`."""
+        if self.writes is not None:
+            self.writes.insert(coll, doc)
+        else:
+            await self.db[coll].insert_one(doc, session=self.s)
 
     async def _get(self, coll: str, key: str, model: type[A]) -> A | None:
         doc = await self.db[coll].find_one({"_id": key}, session=self.s)
@@ -40,7 +55,7 @@ class AggregateStore:
         `extra`: fields stored beside it for the store's own queries (search keys), not part of it."""
         doc = {**as_doc(agg, key), **(extra or {})}
         if loaded_version is None:  # handlers check that the id is free; a racing insert fails the transaction
-            await self.db[coll].insert_one(doc, session=self.s)
+            await self._insert(coll, doc)
             return
         res = await self.db[coll].replace_one({"_id": doc["_id"], "version": loaded_version}, doc, session=self.s)
         if res.matched_count != 1:

@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.errors import BulkWriteError, PyMongoError
+from pymongo.errors import BulkWriteError, ClientBulkWriteException, PyMongoError
 
 from shared.runtime.mongo import Doc, is_duplicate_key
+from shared.runtime.writes import CURRENT, Writes, owner_of
 
 log = logging.getLogger("antq.commands")
 R = TypeVar("R")
@@ -71,6 +72,9 @@ class GroupCommit(Generic[R]):
     on_group: Callable[[int], None]
     trips: contextvars.ContextVar[list[int] | None] | None  # the pipeline's round-trip counter
     parallel: int  # ANTQ_COMMAND_TRANSACTIONS: one transaction commits while the next is prepared
+    # a transaction's deferred writes (shared.runtime.writes), sent with its records and events; None: none
+    deferred: Callable[[AsyncClientSession], Writes] | None = None
+    outbox: str = "outbox"  # the collection `write` inserts into
     _waiting: list[_Waiting[R]] = field(default_factory=list)
     _running: int = 0
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -91,8 +95,13 @@ class GroupCommit(Generic[R]):
 
     async def alone(self, prepare: Prepare[R]) -> R:
         async def work(session: AsyncClientSession) -> R:
-            answer, docs = await prepare(session)
-            await self.write(docs, session)
+            writes = self.deferred(session) if self.deferred is not None else None
+            token = CURRENT.set(writes)
+            try:
+                answer, docs = await prepare(session)
+            finally:
+                CURRENT.reset(token)
+            await self._finish(writes, docs, [0] * len(docs), session)
             return answer
 
         answer: R = await self.transact(work)
@@ -153,11 +162,17 @@ class GroupCommit(Generic[R]):
         answers: list[R] = []
         docs: list[Doc] = []
         owners: list[int] = []  # the command each document is of
+        writes = self.deferred(session) if self.deferred is not None else None
         for index, waiting in enumerate(group):
+            if writes is not None:
+                writes.owner = index
+            waiting.context.run(CURRENT.set, writes)
             task = self._spawn(waiting.prepare(session), waiting.context)
             try:
                 answer, own = await task
-            except PyMongoError:
+            except PyMongoError as exc:  # an earlier command's deferred write, sent now: that one leaves
+                if (owner := owner_of(exc)) is not None and is_duplicate_key(exc):
+                    raise _Left(owner) from exc
                 raise  # the transaction's: a conflict is retried whole, anything else sends each alone
             except Exception as exc:
                 raise _Left(index) from exc
@@ -165,13 +180,29 @@ class GroupCommit(Generic[R]):
             owners += [index] * len(own)
             docs += own
         try:
-            await self.write(docs, session)
+            await self._finish(writes, docs, owners, session)
         except BulkWriteError as exc:  # a record's key taken: that command (a repeat) leaves the group
             failed = (exc.details.get("writeErrors") or [{}])[0].get("index")
-            if failed is None or not is_duplicate_key(exc):
+            owner = owner_of(exc)  # a deferred write's (sent per collection), or one of `docs`
+            if owner is None and failed is not None:
+                owner = owners[failed]
+            if owner is None or not is_duplicate_key(exc):
                 raise
-            raise _Left(owners[failed]) from exc
+            raise _Left(owner) from exc
+        except ClientBulkWriteException as exc:  # the same, sent as one client-level write
+            if (owner := owner_of(exc)) is None or not is_duplicate_key(exc):
+                raise
+            raise _Left(owner) from exc
         return answers
+
+    async def _finish(
+        self, writes: Writes | None, docs: list[Doc], owners: list[int], session: AsyncClientSession
+    ) -> None:
+        """The transaction's records and events, with its deferred writes when it has any (one write)."""
+        if writes is not None and writes.ops:
+            await writes.flush(docs, self.outbox, owners)
+        else:
+            await self.write(docs, session)
 
     async def _alone_in_its_context(self, waiting: _Waiting[R]) -> None:
         if waiting.future.done():

@@ -16,6 +16,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import (
     BulkWriteError,
+    ClientBulkWriteException,
     ConnectionFailure,
     OperationFailure,
     PyMongoError,
@@ -151,6 +152,9 @@ def is_duplicate_key(exc: BaseException) -> bool:
     """A unique key taken: a single write's error, or a bulk write's (the command record inserted with its
     events is one `insert_many`)."""
     if isinstance(exc, BulkWriteError):
+        errors = exc.details.get("writeErrors") or []
+        return bool(errors) and all(e.get("code") in (11000, 11001) for e in errors)
+    if isinstance(exc, ClientBulkWriteException):  # a transaction's deferred writes (shared.runtime.writes)
         errors = exc.details.get("writeErrors") or []
         return bool(errors) and all(e.get("code") in (11000, 11001) for e in errors)
     return isinstance(exc, OperationFailure) and exc.code in (11000, 11001)

@@ -56,6 +56,7 @@ from shared.runtime.outcomes import domain_event, outcome_event, unreadable_caus
 from shared.runtime.queries import QueryContext
 from shared.runtime.tracing import NOOP_TRACING, Tracing
 from shared.runtime.tracing import outcome as traced_outcome
+from shared.runtime.writes import Support, Writes
 
 log = logging.getLogger("antq.commands")
 
@@ -146,13 +147,11 @@ class CommandPipeline(Generic[S]):
         self.max_payload_bytes = max_payload_bytes
         self.round_trips = round_trips or RoundTrips()
         self.source = f"antq/{service}"
+        self.support = Support()  # whether the server takes the client-level bulkWrite (writes.py)
+        on_group, trips = metrics.command_groups.labels(service).observe, self.round_trips.current
+        deferred = lambda session: Writes(mongo, outbox.coll.database, session, self.support)  # noqa: E731
         self.commits: GroupCommit[dict[str, Any]] = GroupCommit(
-            self.transact,
-            self.outbox.insert,
-            group[0],
-            lambda size: metrics.command_groups.labels(service).observe(size),
-            self.round_trips.current,
-            group[1],
+            self.transact, outbox.insert, group[0], on_group, trips, group[1], deferred, outbox.coll.name
         )
 
     async def handle(

@@ -58,18 +58,6 @@ class _Left(Exception):
         self.index = index
 
 
-def _leaving(exc: PyMongoError, owners: list[int]) -> int | None:
-    """The command whose key a failed write found taken (a repeat's record, a unit id or code): a deferred
-    write names it (`owner_of`); in the group's plain insert it is the owner of the failed document."""
-    if not is_duplicate_key(exc):
-        return None
-    owner = owner_of(exc)
-    if owner is None and isinstance(exc, BulkWriteError):
-        failed = (exc.details.get("writeErrors") or [{}])[0].get("index")
-        owner = owners[failed] if failed is not None and failed < len(owners) else None
-    return owner
-
-
 @dataclass
 class GroupCommit(Generic[R]):
     """`await commits.run(prepare)` → the command's answer once its transaction has committed.
@@ -183,7 +171,7 @@ class GroupCommit(Generic[R]):
             try:
                 answer, own = await task
             except PyMongoError as exc:  # an earlier command's deferred write, sent now: that one leaves
-                if (owner := _leaving(exc, [])) is not None:
+                if (owner := owner_of(exc)) is not None and is_duplicate_key(exc):
                     raise _Left(owner) from exc
                 raise  # the transaction's: a conflict is retried whole, anything else sends each alone
             except Exception as exc:
@@ -193,8 +181,16 @@ class GroupCommit(Generic[R]):
             docs += own
         try:
             await self._finish(writes, docs, owners, session)
-        except (BulkWriteError, ClientBulkWriteException) as exc:  # a key taken: that command leaves the group
-            if (owner := _leaving(exc, owners)) is None:
+        except BulkWriteError as exc:  # a record's key taken: that command (a repeat) leaves the group
+            failed = (exc.details.get("writeErrors") or [{}])[0].get("index")
+            owner = owner_of(exc)  # a deferred write's (sent per collection), or one of `docs`
+            if owner is None and failed is not None:
+                owner = owners[failed]
+            if owner is None or not is_duplicate_key(exc):
+                raise
+            raise _Left(owner) from exc
+        except ClientBulkWriteException as exc:  # the same, sent as one client-level write
+            if (owner := owner_of(exc)) is None or not is_duplicate_key(exc):
                 raise
             raise _Left(owner) from exc
         return answers

@@ -113,12 +113,16 @@ class RegistryStore(AggregateStore):
         result. (Transactions on snapshots do not see each other's reads: only a shared write makes them
         collide.)"""
         stripe = slots.current.get() % LOCK_STRIPES
-        ids = [f"{u}#{n}" for u in closing for n in range(LOCK_STRIPES)] + [f"{p}#{stripe}" for p in parents]
-        if ids and self.writes is not None:
-            for i in dict.fromkeys(ids):
-                self.writes.upsert("unit_locks", {"_id": i}, {"$inc": {"n": 1}})
-        elif ids:
-            writes = [UpdateOne({"_id": i}, {"$inc": {"n": 1}}, upsert=True) for i in dict.fromkeys(ids)]
+        # (unit, stripe, key): a transaction's one stripe of a parent holds its siblings' attach for
+        # every command of its group; a closing takes every stripe
+        stripes = [(u, n, f"{u}#{n}") for u in closing for n in range(LOCK_STRIPES)]
+        stripes += [(p, stripe, f"{p}#shared") for p in parents]
+        if self.writes is not None:
+            for unit, n, key in stripes:
+                self.writes.touch("unit_locks", f"{unit}#{n}", key)
+        elif stripes:
+            ids = dict.fromkeys(f"{unit}#{n}" for unit, n, _ in stripes)
+            writes = [UpdateOne({"_id": i}, {"$inc": {"n": 1}}, upsert=True) for i in ids]
             await self.db.unit_locks.bulk_write(writes, ordered=True, session=self.s)
 
     async def lock_children(self, parent_id: str) -> None:

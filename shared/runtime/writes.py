@@ -62,12 +62,20 @@ class Writes:
     ops: list[_Op] = field(default_factory=list)
     owners: list[int] = field(default_factory=list)
     collections: set[str] = field(default_factory=set)
+    touched: set[str] = field(default_factory=set)
 
     def insert(self, collection: str, doc: Doc) -> None:
         self._add(_Op(collection, "insert", doc))
 
     def upsert(self, collection: str, filter_: Doc, update: Doc) -> None:
         self._add(_Op(collection, "upsert", filter_, update))
+
+    def touch(self, collection: str, id_: str, key: str) -> None:
+        """Write document `id_` only so that a concurrent transaction writing it collides with this one:
+        once per `key` for the whole transaction (a group's commands share it, and one write holds)."""
+        if key not in self.touched:
+            self.touched.add(key)
+            self.upsert(collection, {"_id": id_}, {"$inc": {"n": 1}})
 
     def _add(self, op: _Op) -> None:
         self.ops.append(op)

@@ -150,6 +150,26 @@ async def test_a_group_spends_fewer_round_trips_a_command_than_commands_alone(se
         await alone.mongo.close()
 
 
+async def test_a_group_takes_one_lock_stripe_of_a_parent_for_all_its_commands(servers):
+    """Commands hanging units under one parent each take a shared lock: a write of the parent's stripe
+    of their slot. In one transaction, one write holds the lock for the whole group (shared.runtime.
+    writes `touch`), where each command wrote its own stripe: every stripe write is an update, the
+    dearest statement SecantusDB has (about ten times an insert)."""
+    host = await built(servers)
+    try:
+        commune = await a_commune(host)
+        before = groups(host)
+        answers = await asyncio.gather(*(in_slot(host, n, hamlet(uid("h"), commune)) for n in range(8)))
+        after = groups(host)
+        assert all(a["ok"] for a in answers), answers
+        transactions = after[0] - before[0]
+        assert transactions < 8  # some went together
+        written = await host.db.unit_locks.find({"_id": {"$regex": f"^{commune}#"}}).to_list()
+        assert sum(d["n"] for d in written) == transactions, (written, transactions)  # one write each
+    finally:
+        await host.mongo.close()
+
+
 async def test_a_command_of_a_group_sees_what_the_commands_before_it_deferred(servers):
     """A unit's insert waits for the group's one write (shared.runtime.writes), yet the next command of
     the group reads it: a province, its commune, a ward under it and a group under that, sent at once

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from pymongo import AsyncMongoClient, DeleteOne, UpdateOne, monitoring
+from pymongo import AsyncMongoClient, DeleteOne, UpdateMany, monitoring
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import (
@@ -32,6 +32,7 @@ Doc = dict[str, Any]
 # documents: 100 ids 13 ms, 300 ids 100 ms, 1 000 ids 0.9 s, 5 000 ids 27 s), so every batched read
 # of the platform asks for at most this many at a time.
 IN_CHUNK = 100
+UPDATE_CHUNK = 32  # ids per `$in` update (update_ids): the cheapest per document measured
 
 
 # Errors after which the same operation may succeed later: the database is down or failing over.
@@ -70,11 +71,13 @@ class RoundTrips(monitoring.CommandListener):
 async def update_ids(
     coll: AsyncCollection[Doc], ids: Sequence[Any], update: Doc, session: AsyncClientSession | None = None
 ) -> None:
-    """The same update of many documents named by id, in one round trip: a bulk of point updates. Not
-    `_id: {$in: ids}`, whose cost grows faster than the list (IN_CHUNK): the outbox relay's mark of
-    256 sent events as one `$in` took 2–3 s under load, 0.3 s alone; as point updates, 0.12 s."""
+    """The same update of many documents named by id, in one round trip: a bulk of `_id: {$in: …}`
+    updates of UPDATE_CHUNK ids each. One `$in` over them all costs more than the list grows (the outbox
+    relay's mark of 256 sent events as one `$in` took 2–3 s under load, 0.3 s alone); point updates pay a
+    statement each: SecantusDB marks 1 600 documents/s by point updates, 2 900/s in chunks of 32."""
     if ids:
-        await coll.bulk_write([UpdateOne({"_id": i}, update) for i in ids], ordered=False, session=session)
+        chunks = [list(ids[i : i + UPDATE_CHUNK]) for i in range(0, len(ids), UPDATE_CHUNK)]
+        await coll.bulk_write([UpdateMany({"_id": {"$in": c}}, update) for c in chunks], ordered=False, session=session)
 
 
 async def delete_ids(coll: AsyncCollection[Doc], ids: Sequence[Any], session: AsyncClientSession | None = None) -> None:

@@ -206,6 +206,49 @@ async def test_relay_retries_a_missing_stream_but_sets_aside_an_event_too_large_
     await host.mongo.close()
 
 
+async def test_the_relay_marks_a_batch_sent_in_a_few_statements_not_one_per_event(servers, admin):
+    """Marking sent events is the relay's one update per event, SecantusDB's dearest statement (a
+    point update pays a statement each): 100 events published are marked in one round trip of
+    `_id: {$in: …}` updates of at most 32 ids (shared.runtime.mongo `update_ids`)."""
+    from pymongo import AsyncMongoClient, monitoring
+
+    from shared.runtime.outbox import Outbox
+
+    class Updates(monitoring.CommandListener):
+        def __init__(self) -> None:
+            self.statements: list[int] = []
+
+        def started(self, event: monitoring.CommandStartedEvent) -> None:
+            if event.command_name == "update":
+                self.statements.append(len(event.command["updates"]))
+
+        def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+            pass
+
+        def failed(self, event: monitoring.CommandFailedEvent) -> None:
+            pass
+
+    listener = Updates()
+    client: AsyncMongoClient = AsyncMongoClient(servers.mongodb_url, event_listeners=[listener])
+    host = create(registry_settings(servers))
+    host.build()
+    js = admin.nc.jetstream()
+    name = f"TESTMARK{letters()}"
+    await own_stream(js, name, [f"antq.{name.lower()}.>"])
+    outbox = Outbox(client[f"marks_{letters()}"])
+    subject = f"antq.{name.lower()}.thing.happened.v1"
+    ids = [uuid7() for _ in range(100)]
+    body = new_event(source="antq/tests", type=f"vn.antq.{name.lower()}.thing.happened.v1", data={}).to_bytes()
+    await outbox.coll.insert_many([{"_id": i, "subject": subject, "body": body, "sent": False} for i in ids])
+    try:
+        assert await Relay(outbox, js, host.metrics).flush() == 100
+        assert await outbox.coll.count_documents({"_id": {"$in": ids}, "sent": True}) == 100
+        assert listener.statements == [4], listener.statements  # 32 + 32 + 32 + 4 ids; was 100 statements
+    finally:
+        await client.close()
+        await host.mongo.close()
+
+
 async def test_a_graceful_stop_publishes_what_was_just_written(servers, admin):
     host = create(registry_settings(servers))
     await host.start()

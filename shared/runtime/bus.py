@@ -10,6 +10,7 @@ import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from faststream.nats import NatsBroker, NatsMessage
@@ -54,10 +55,19 @@ class Reply(BaseModel):
     error: dict[str, Any] | None = None
 
 
-async def raw_body(msg: NatsMessage) -> bytes:
-    """Decoder that leaves the bytes alone: the processor parses and answers bad JSON itself."""
-    body: bytes = msg.body
-    return body
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A request's bytes and headers, as the decoder hands them to the handler: the processor parses and
+    answers bad JSON itself. (A handler parameter of type `NatsMessage` would be resolved by FastStream's
+    dependency injection in a worker thread for every message: 8% of registry's CPU under load.)"""
+
+    body: bytes
+    headers: Mapping[str, str]
+
+
+async def raw_request(msg: NatsMessage) -> Request:
+    """Decoder that leaves the bytes alone, with the headers beside them."""
+    return Request(msg.body, msg.headers)
 
 
 def inbox_of(settings: ServiceSettings) -> str:
@@ -252,21 +262,22 @@ class Endpoints:
     ) -> None:
         gate = self.gate
 
-        async def handle(body: Any, msg: NatsMessage) -> dict[str, Any]:
+        async def handle(body: Request) -> dict[str, Any]:
             try:
                 async with gate.slot():
-                    return await answer(msg.body, Presented(msg.headers))
+                    return await answer(body.body, Presented(body.headers))
             except Exception as exc:  # the processors answer every refusal themselves: this is a bug
                 log.exception("request failed", extra={"subject": subject})
-                return internal_error(msg.body, exc)
+                return internal_error(body.body, exc)
 
-        handle.__annotations__ = {"body": SkipValidation[model], "msg": NatsMessage, "return": dict}  # type: ignore[misc,valid-type]
+        # the payload's schema in the AsyncAPI document; the decoder's `Request` passes unvalidated
+        handle.__annotations__ = {"body": SkipValidation[model], "return": dict}  # type: ignore[misc,valid-type]
         handle.__doc__ = doc
         self.broker.subscriber(
             subject,
             queue=self.service,
             max_workers=self.settings.max_concurrency,
-            decoder=raw_body,
+            decoder=raw_request,
             title=subject,
         )(handle)
 

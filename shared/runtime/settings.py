@@ -42,7 +42,7 @@ class ServiceSettings(BaseSettings):
     max_payload_bytes: int = 256 * 1024
     max_reply_bytes: int = Field(default=900_000, description="Largest query answer (NATS max_payload is 1 MB)")
     max_deliver: int = 5
-    max_concurrency: int = Field(default=8, ge=1, le=60, description="Commands and queries handled at once")
+    max_concurrency: int = Field(default=16, ge=1, le=60, description="Commands and queries handled at once")
     command_group_limit: int = Field(
         default=32, ge=1, le=256, description="Most commands committed in one transaction under load; 1: none grouped"
     )

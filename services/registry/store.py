@@ -42,8 +42,9 @@ class RegistryStore(AggregateStore):
         self, db: AsyncDatabase[Doc], session: AsyncClientSession | None = None, hints: ParentHints | None = None
     ) -> None:
         super().__init__(db, session)
-        # Units read in this transaction: walking up the tree rereads the same few documents.
-        self._units: dict[str, Unit | None] = {}
+        # Units read in this transaction: walking up the tree rereads the same few documents. A group's
+        # commands share them (each saves through here, so the next sees its writes).
+        self._units: dict[str, Unit | None] = {} if self.writes is None else self.writes.shared.setdefault("units", {})
         self.hints = hints if hints is not None else ParentHints()
 
     # ------------------------------------------------------------------------------- units
@@ -65,6 +66,9 @@ class RegistryStore(AggregateStore):
                 self._units[unit_id] = unit
                 if unit is not None:
                     self.hints.learn(unit.unit_id, [v.parent_id for v in unit.versions])
+
+    async def prefetch(self, keys: list[str]) -> None:
+        await self.load_units(keys)
 
     def new_unit_id(self, unit_id: str) -> str:
         """A generated id: known to be free without a read (its unit is inserted, not replaced)."""

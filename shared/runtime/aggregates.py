@@ -37,6 +37,10 @@ class AggregateStore:
         self.db = deferring(db, self.writes)
         self.s = session
 
+    async def prefetch(self, keys: list[str]) -> None:
+        """Read what a group's commands name (their specs' `reads`) before their handlers run, where the
+        handlers will find it: a store that shares its reads through its transaction's `Writes` does."""
+
     async def _insert(self, coll: str, doc: Doc) -> None:
         """Insert a document whose insert nobody reads the result of: deferred when the store `DEFERS`."""
         if self.writes is not None:

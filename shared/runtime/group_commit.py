@@ -48,6 +48,7 @@ class _Waiting(Generic[R]):
     context: contextvars.Context
     future: asyncio.Future[R]
     round_trips: list[int] | None = None
+    reads: list[str] = field(default_factory=list)  # the keys its handler reads first
 
 
 class _Left(Exception):
@@ -75,11 +76,14 @@ class GroupCommit(Generic[R]):
     # a transaction's deferred writes (shared.runtime.writes), sent with its records and events; None: none
     deferred: Callable[[AsyncClientSession], Writes] | None = None
     outbox: str = "outbox"  # the collection `write` inserts into
+    # reads the keys a group's commands name, in one read, before their handlers (which then find them
+    # read); None, or commands that name none: each handler reads its own
+    prefetch: Callable[[AsyncClientSession, list[str]], Awaitable[None]] | None = None
     _waiting: list[_Waiting[R]] = field(default_factory=list)
     _running: int = 0
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
-    async def run(self, prepare: Prepare[R]) -> R:
+    async def run(self, prepare: Prepare[R], reads: list[str] | None = None) -> R:
         if self.limit <= 1 or (self._running < self.parallel and not self._waiting):
             self._running += 1
             try:
@@ -89,7 +93,7 @@ class GroupCommit(Generic[R]):
                 self._next()
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         counter = self.trips.get() if self.trips is not None else None
-        self._waiting.append(_Waiting(prepare, contextvars.copy_context(), future, counter))
+        self._waiting.append(_Waiting(prepare, contextvars.copy_context(), future, counter, reads or []))
         self._next()
         return await future
 
@@ -163,6 +167,17 @@ class GroupCommit(Generic[R]):
         docs: list[Doc] = []
         owners: list[int] = []  # the command each document is of
         writes = self.deferred(session) if self.deferred is not None else None
+        keys = list(dict.fromkeys(k for w in group for k in w.reads))
+        if keys and writes is not None and self.prefetch is not None:  # into the transaction's shared reads
+            token = CURRENT.set(writes)
+            try:
+                await self.prefetch(session, keys)
+            except PyMongoError:
+                raise  # the transaction's (a conflict is retried whole)
+            except Exception as exc:  # a bug a command's keys trigger: its handler meets it and leaves alone
+                log.debug("group not prefetched", extra={"error": repr(exc)[:200]})
+            finally:
+                CURRENT.reset(token)
         for index, waiting in enumerate(group):
             if writes is not None:
                 writes.owner = index

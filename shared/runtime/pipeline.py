@@ -100,6 +100,7 @@ class CommandSpec:
     handler: CommandHandler
     description: str = ""
     permission: Permission = "operate"  # what the actor's role must grant in the target's scope (DESIGN §2)
+    reads: Callable[[Any], list[str]] | None = None  # the keys its handler reads first: a group's go in one read
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,7 @@ class CommandPipeline(Generic[S]):
         self.commits: GroupCommit[dict[str, Any]] = GroupCommit(
             self.transact, outbox.insert, group[0], on_group, trips, group[1], deferred, outbox.coll.name
         )
+        self.commits.prefetch = lambda session, keys: store_factory(session).prefetch(keys)  # type: ignore[attr-defined]
 
     async def handle(
         self, action: str, raw: bytes, transport: Transport = "request", presented: Presented | None = None
@@ -272,7 +274,7 @@ class CommandPipeline(Generic[S]):
             return reply, self.outbox.documents(events, record)  # the record's key taken means a repeat
 
         try:
-            reply = await self.commits.run(prepare)
+            reply = await self.commits.run(prepare, request.spec.reads(payload) if request.spec.reads else [])
         except KeyTaken:
             return await self.deduplicate(request)
         self.outbox.notify()
@@ -342,12 +344,10 @@ class CommandPipeline(Generic[S]):
     # ------------------------------------------------------------------------------- replies and outcomes
 
     def _replay(self, request: Request, stored: Processed) -> dict[str, Any]:
-        if stored.digest != request.fingerprint:
-            return error_reply(
-                request.env.id,
-                Conflict(f"command id {request.env.id} was already used for a different command; use a new id"),
-            )
-        return stored.reply
+        if stored.digest == request.fingerprint:
+            return stored.reply
+        used = Conflict(f"command id {request.env.id} was already used for a different command; use a new id")
+        return error_reply(request.env.id, used)
 
     async def _ensure_outcome(self, env: CloudEvent, reply: dict[str, Any], outcome_id: str | None) -> None:
         """A command resent on the intake (perhaps first sent by request/reply) still gets its outcome

@@ -63,6 +63,9 @@ class Writes:
     owners: list[int] = field(default_factory=list)
     collections: set[str] = field(default_factory=set)
     touched: set[str] = field(default_factory=set)
+    # what the transaction's stores read, shared by a group's commands (each sees what the ones before
+    # it wrote, through the store that keeps it): a store's own, by name
+    shared: dict[str, Any] = field(default_factory=dict)
 
     def insert(self, collection: str, doc: Doc) -> None:
         self._add(_Op(collection, "insert", doc))

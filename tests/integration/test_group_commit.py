@@ -170,6 +170,25 @@ async def test_a_group_takes_one_lock_stripe_of_a_parent_for_all_its_commands(se
         await host.mongo.close()
 
 
+async def test_a_group_reads_the_units_its_commands_name_at_once(servers):
+    """Each command of a group read the units it names (its parent, its own id) in a read of its own,
+    one after the other in the shared session. The group now reads what all of them name at once
+    (`CommandSpec.reads`, `RegistryStore.prefetch`) and each handler finds its units read: a transaction
+    costs the same round trips whatever its size (the read, the tree's walk up, the write, the commit)."""
+    host = await built(servers)
+    try:
+        commune = await a_commune(host)
+        before, start = groups(host), trips(host)
+        answers = await asyncio.gather(*(in_slot(host, n, hamlet(uid("h"), commune)) for n in range(12)))
+        after = groups(host)
+        assert all(a["ok"] for a in answers), answers
+        transactions = after[0] - before[0]
+        assert transactions < 12  # some went together
+        assert trips(host) - start <= 4 * transactions, (trips(host) - start, transactions)
+    finally:
+        await host.mongo.close()
+
+
 async def test_a_command_of_a_group_sees_what_the_commands_before_it_deferred(servers):
     """A unit's insert waits for the group's one write (shared.runtime.writes), yet the next command of
     the group reads it: a province, its commune, a ward under it and a group under that, sent at once

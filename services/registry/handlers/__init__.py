@@ -33,11 +33,29 @@ from shared.runtime.pipeline import CommandSpec
 from shared.runtime.queries import QuerySpec
 
 COMMANDS: list[CommandSpec] = [
-    CommandSpec("register-unit", c.RegisterUnit, register_unit, "Register a unit in the tree from valid_from."),
+    # `reads`: the units a command names, read for a whole group at once (RegistryStore.prefetch)
     CommandSpec(
-        "update-unit", c.UpdateUnit, update_unit, "Rename, re-code, re-flag a unit or change its kind from a date."
+        "register-unit",
+        c.RegisterUnit,
+        register_unit,
+        "Register a unit in the tree from valid_from.",
+        reads=lambda cmd: [u for u in (cmd.parent_id, cmd.unit_id) if u],
     ),
-    CommandSpec("move-unit", c.MoveUnit, move_unit, "Move a unit under another parent from a date.", "restructure"),
+    CommandSpec(
+        "update-unit",
+        c.UpdateUnit,
+        update_unit,
+        "Rename, re-code, re-flag a unit or change its kind from a date.",
+        reads=lambda cmd: [cmd.unit_id],
+    ),
+    CommandSpec(
+        "move-unit",
+        c.MoveUnit,
+        move_unit,
+        "Move a unit under another parent from a date.",
+        "restructure",
+        reads=lambda cmd: [cmd.unit_id, cmd.new_parent_id],
+    ),
     CommandSpec("merge-units", c.MergeUnits, merge_units, "Merge units into an existing or a new unit.", "restructure"),
     CommandSpec("split-unit", c.SplitUnit, split_unit, "Split a unit into new parts.", "restructure"),
     CommandSpec("close-unit", c.CloseUnit, close_unit, "Close a unit (it is never deleted).", "restructure"),

@@ -117,16 +117,15 @@ class RegistryStore(AggregateStore):
         result. (Transactions on snapshots do not see each other's reads: only a shared write makes them
         collide.)"""
         stripe = slots.current.get() % LOCK_STRIPES
-        # (unit, stripe, key): a transaction's one stripe of a parent holds its siblings' attach for
-        # every command of its group; a closing takes every stripe
-        stripes = [(u, n, f"{u}#{n}") for u in closing for n in range(LOCK_STRIPES)]
-        stripes += [(p, stripe, f"{p}#shared") for p in parents]
+        # stripe id → the key a transaction writes it once for: one stripe of a parent holds its
+        # siblings' attach for every command of a group; a closing takes every stripe
+        keys = {f"{u}#{n}": f"{u}#{n}" for u in closing for n in range(LOCK_STRIPES)}
+        keys.update({f"{p}#{stripe}": f"{p}#shared" for p in parents})
         if self.writes is not None:
-            for unit, n, key in stripes:
-                self.writes.touch("unit_locks", f"{unit}#{n}", key)
-        elif stripes:
-            ids = dict.fromkeys(f"{unit}#{n}" for unit, n, _ in stripes)
-            writes = [UpdateOne({"_id": i}, {"$inc": {"n": 1}}, upsert=True) for i in ids]
+            for stripe_id, key in keys.items():
+                self.writes.touch("unit_locks", stripe_id, key)
+        elif keys:
+            writes = [UpdateOne({"_id": i}, {"$inc": {"n": 1}}, upsert=True) for i in keys]
             await self.db.unit_locks.bulk_write(writes, ordered=True, session=self.s)
 
     async def lock_children(self, parent_id: str) -> None:

@@ -60,14 +60,28 @@ def text_of(field: str) -> str:
 async def registry_indexes(db: AsyncDatabase[Doc]) -> None:
     await db.festivals.create_index([("unit_id", ASCENDING), ("year", ASCENDING)])
     await db.campaigns.create_index([("year", ASCENDING)])
-    await db.unit_year.create_index([("year", ASCENDING)])
-    await db.unit_year.create_index([("year", ASCENDING), (CHANGED, ASCENDING)])  # what changed since a count
+    # a year's documents, and what changed in it since a count: one index (each index is written on
+    # every upsert of the projection's batches; a `year` index beside it served nothing this one does not)
+    await db.unit_year.create_index([("year", ASCENDING), (CHANGED, ASCENDING)])
     for field in ("launched_on", "recognised_on", "retired_on"):
         await db.models.create_index([(field, ASCENDING)])
+    await drop_unused(db, "unit_year")
 
 
 async def awards_indexes(db: AsyncDatabase[Doc]) -> None:
-    await db.unit_awards.create_index([("year", ASCENDING)])
+    # `unit_awards` is read by its keys (year|unit) only: no secondary index
+    await drop_unused(db, "unit_awards")
+
+
+UNUSED_INDEXES = ("year_1",)  # created by earlier versions on unit_year and unit_awards
+
+
+async def drop_unused(db: AsyncDatabase[Doc], collection: str) -> None:
+    """Drop the indexes earlier versions created that no query uses (each one slowed every write)."""
+    present = {ix["name"] async for ix in await db[collection].list_indexes()}
+    for name in UNUSED_INDEXES:
+        if name in present:
+            await db[collection].drop_index(name)
 
 
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:

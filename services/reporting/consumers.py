@@ -229,7 +229,7 @@ async def _prefetch_festivals(tx: Tx[ReportingStore], events: list[tuple[BaseMod
     )
     mine = [e for e, _ in events if isinstance(e, festival_events)]
     await tx.store.load_festivals_of({(e.year, e.unit_id) for e in mine})
-    tx.store.known_absent("festivals", {e.festival_id for e in mine})
+    tx.absent("festivals", tx.store.known_absent("festivals", {e.festival_id for e in mine}))
 
 
 # ------------------------------------------------------------------------------------ awards

@@ -174,10 +174,12 @@ class ReportingStore:
                     mine.setdefault(doc["_id"], self._docs.get(("festivals", doc["_id"])) or doc)
                     self._docs.setdefault(("festivals", doc["_id"]), mine[doc["_id"]])
 
-    def known_absent(self, coll: str, ids: set[str]) -> None:
-        """These documents were looked for (by a wider read) and are not stored: no read for them."""
+    def known_absent(self, coll: str, ids: set[str]) -> set[str]:
+        """These documents were looked for (by a wider read) and, unless that read found them, are not
+        stored: no read for them. Returns those not found."""
         for doc_id in ids:
             self._docs.setdefault((coll, doc_id), None)
+        return {doc_id for doc_id in ids if self._docs[(coll, doc_id)] is None}
 
     async def festivals_of(self, year: int, unit_id: str) -> list[Doc]:
         """Every festival of the unit in the year, as this batch leaves them."""

@@ -19,12 +19,13 @@ from pydantic import BaseModel
 from pymongo import DeleteOne, InsertOne, ReplaceOne, UpdateMany, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
 
 from shared.contract.envelope import CloudEvent
 from shared.contract.services import event_version_of
 from shared.contract.subjects import ROOT, event_type, parse_event_type, producer_stream
 from shared.runtime.delivery import Received
-from shared.runtime.mongo import Doc
+from shared.runtime.mongo import Doc, is_duplicate_key
 from shared.runtime.tracking import CACHE_LIMIT
 
 S = TypeVar("S")  # the store a consumer's handlers write through
@@ -93,14 +94,27 @@ class Delivery(Received):
     twin: bool = False  # another major of an event this consumer reads in its own major: skipped
 
 
+class NotAbsent(Exception):
+    """A document `Tx.absent` named was stored after all (its insert met the key): the transaction is
+    run again with upserts only."""
+
+
 class Tx(Generic[S]):
     """What a handler writes through, inside the transaction of its event (or of its batch):
     `store`, the service's store bound to the session, for reads and immediate writes; and bulk
     writes (`upsert`, `write`) gathered and sent as one ordered bulk_write per collection when the
     batch ends. A handler that reads what an earlier event of the batch wrote uses the store."""
 
-    def __init__(self, store: S, db: AsyncDatabase[Doc], session: AsyncClientSession, stamp: int | None = None) -> None:
+    def __init__(
+        self,
+        store: S,
+        db: AsyncDatabase[Doc],
+        session: AsyncClientSession,
+        stamp: int | None = None,
+        inserts: bool = True,
+    ) -> None:
         self.store = store
+        self.inserts = inserts  # whether `absent` documents are inserted (not after a NotAbsent)
         # the consumer's fence count once this transaction commits (`Tracking.proposed`): a document
         # stamped with it is found by a reader that asks what changed after the count it last read
         self.stamp = stamp
@@ -110,13 +124,26 @@ class Tx(Generic[S]):
         # coalesced per document: many events of a batch touching one document make one write
         self._sets: dict[str, dict[Any, Doc]] = {}
         self._replaces: dict[str, dict[Any, Doc]] = {}
+        # documents this transaction read and did not find: their set or replace is sent as an insert
+        # (a store inserts a batch of new documents in one pass; an upsert looks each one up first)
+        self._absent: dict[str, set[Any]] = {}
+        self._keyed: dict[str, set[Any]] = {}  # the documents `upsert` wrote, per collection
+        self._opaque: set[str] = set()  # collections given `write`s whose documents are not known
 
     def write(self, collection: str, op: WriteOp) -> None:
         self._ops.setdefault(collection, []).append(op)
+        self._opaque.add(collection)
 
     def upsert(self, collection: str, key: Any, update: Doc) -> None:
         """`update` (operators: $set, $inc, $max…) on the document `key`, created if missing."""
-        self.write(collection, UpdateOne({"_id": key}, update, upsert=True))
+        self._ops.setdefault(collection, []).append(UpdateOne({"_id": key}, update, upsert=True))
+        self._keyed.setdefault(collection, set()).add(key)
+
+    def absent(self, collection: str, keys: Iterable[Any]) -> None:
+        """These documents are not stored: this transaction read them and found nothing (a read outside
+        it would not do: another writer may create them meanwhile). Until the next flush, a `set` or a
+        `replace` of one is sent as an insert."""
+        self._absent.setdefault(collection, set()).update(keys)
 
     def set(self, collection: str, key: Any, fields: Doc) -> None:
         """`$set` these fields on the document `key` (created if missing), coalesced: the batch sends one
@@ -140,13 +167,33 @@ class Tx(Generic[S]):
         collections = dict.fromkeys([*self._ops, *self._sets, *self._replaces])
         for collection in collections:
             ops: list[WriteOp] = list(self._ops.get(collection, []))
-            ops += [UpdateOne({"_id": k}, {"$set": f}, upsert=True) for k, f in self._sets.get(collection, {}).items()]
-            ops += [ReplaceOne({"_id": k}, d, upsert=True) for k, d in self._replaces.get(collection, {}).items()]
-            if ops:
+            sets, replaces = self._sets.get(collection, {}), self._replaces.get(collection, {})
+            new = self._new(collection, sets, replaces)
+            ops += [InsertOne({"_id": k, **sets[k]} if k in sets else replaces[k]) for k in new]
+            ops += [UpdateOne({"_id": k}, {"$set": f}, upsert=True) for k, f in sets.items() if k not in new]
+            ops += [ReplaceOne({"_id": k}, d, upsert=True) for k, d in replaces.items() if k not in new]
+            if not ops:
+                continue
+            try:
                 await self.db[collection].bulk_write(ops, ordered=True, session=self.session)
-        self._ops.clear()
-        self._sets.clear()
-        self._replaces.clear()
+            except BulkWriteError as exc:
+                if new and is_duplicate_key(exc):
+                    raise NotAbsent(collection) from exc
+                raise
+        for ops_of in (self._ops, self._sets, self._replaces, self._absent, self._keyed):
+            ops_of.clear()  # what was absent is written now
+        self._opaque.clear()
+
+    def _new(self, collection: str, sets: dict[Any, Doc], replaces: dict[Any, Doc]) -> list[Any]:
+        """The documents of `collection` the flush creates with an insert: absent, and written once (by
+        one `set` of plain fields, or one `replace`), after no other write of this batch."""
+        absent = self._absent.get(collection)
+        if not absent or not self.inserts or collection in self._opaque:
+            return []
+        keyed = self._keyed.get(collection, set())
+        plain = {k for k, f in sets.items() if not any("." in name or name.startswith("$") for name in f)}
+        once = (plain - replaces.keys()) | (replaces.keys() - sets.keys())
+        return [k for k in [*sets, *replaces] if k in once and k in absent and k not in keyed]
 
 
 Handler = Callable[[Any, EventMeta, Tx[Any]], Awaitable[None]]

@@ -36,7 +36,7 @@ from shared.contract.errors import DomainError, Unavailable
 from shared.contract.services import upcast
 from shared.contract.subjects import parse_event_type
 from shared.runtime import logs
-from shared.runtime.consumers import Consumer, Decoded, Delivery, EventMeta, Plan, Tx, plan
+from shared.runtime.consumers import Consumer, Decoded, Delivery, EventMeta, NotAbsent, Plan, Tx, plan
 from shared.runtime.dead_letters import DeadLetters
 from shared.runtime.delivery import Durable, Gap, Outage, PoisonMessage, Policy, PullConsumer
 from shared.runtime.metrics import Metrics
@@ -212,8 +212,8 @@ class EventConsumer(PullConsumer):
             try:
                 done = await self._apply(deliveries, force_read)
                 break
-            except GapByCache:  # the cache says a version is missing: make sure, from the receipts
-                force_read = True
+            except (GapByCache, NotAbsent):  # a cache was wrong (a version missing, a document absent):
+                force_read = True  # again, from the receipts, with upserts only
             except FenceMoved:  # another replica wrote: its cache no longer holds, take the fence again
                 self.tracking.lost()
         else:
@@ -242,7 +242,8 @@ class EventConsumer(PullConsumer):
             done = plan(deliveries, versions, applied)
             if done.held and not force_read:
                 raise GapByCache
-            tx: Tx[Any] = Tx(self.spec.store(self.db, session), self.db, session, self.tracking.proposed)
+            store = self.spec.store(self.db, session)
+            tx: Tx[Any] = Tx(store, self.db, session, self.tracking.proposed, inserts=not force_read)
             if self.spec.prefetch is not None:
                 todo = [(d.payload, d.meta) for d in done.apply if d.meta and d.payload]
                 if todo:

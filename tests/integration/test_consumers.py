@@ -767,3 +767,94 @@ async def test_no_more_than_one_fetch_is_decoded_ahead_of_the_delivery_being_app
         assert len(decoded) == len(set(decoded)) == 15
     finally:
         await host.stop()
+
+
+def sent_ops(monkeypatch) -> list[tuple[str, list[str]]]:  # type: ignore[no-untyped-def]
+    """Each bulk write the consumers send: its collection and the kind of each operation."""
+    from pymongo.asynchronous.collection import AsyncCollection
+
+    sent: list[tuple[str, list[str]]] = []
+    original = AsyncCollection.bulk_write
+
+    async def recorded(self, requests, *args, **kwargs):  # type: ignore[no-untyped-def]
+        sent.append((self.name, [type(op).__name__ for op in requests]))
+        return await original(self, requests, *args, **kwargs)
+
+    monkeypatch.setattr(AsyncCollection, "bulk_write", recorded)
+    return sent
+
+
+def absent_aware(name: str, claim_absent: bool = False) -> Consumer[None]:
+    """A projection that reads, in its transaction, the documents its batch writes, and names those not
+    found absent (`claim_absent`: names every one absent, found or not, as a wrong cache would)."""
+    consumer: Consumer[None] = Consumer(
+        name=name, store=lambda db, s: None, collections=(name,), batch=Batch(max_messages=20, max_wait_ms=50)
+    )
+
+    async def prefetch(tx: Tx[None], events: list) -> None:  # type: ignore[type-arg]
+        ids = [e.unit_id for e, _ in events]
+        found = {d["_id"] for d in await tx.db[name].find({"_id": {"$in": ids}}, session=tx.session).to_list()}
+        tx.absent(name, ids if claim_absent else [i for i in ids if i not in found])
+
+    consumer.prefetch = prefetch
+
+    @consumer.on(c.UnitRegistered)
+    async def registered(e: c.UnitRegistered, meta: EventMeta, tx: Tx[None]) -> None:
+        tx.set(name, e.unit_id, {"name": e.name})
+        tx.replace(f"{name}_copy", {"_id": e.unit_id, "name": e.name})  # not named absent: an upsert
+
+    return consumer
+
+
+async def test_documents_a_batch_read_and_did_not_find_are_inserted_not_upserted(
+    servers, private_nats, js, monkeypatch
+):
+    """A projection's batch of new documents was sent as upserts, each looked up by the store first:
+    twice the cost of one insert of them all (SecantusDB: 2 300–3 000 upserts/s, 4 300–5 700 inserts/s,
+    with one index). Documents the transaction read and did not find are inserted; the others upserted."""
+    from shared.runtime.bus import ensure_streams
+    from shared.runtime.settings import ServiceSettings
+
+    name = f"new{uuid.uuid4().hex[:6]}"
+    units = registrations(10)
+    await ensure_streams(js, ServiceSettings())
+    await publish(js, [envelope(u, 1) for u in units])
+    host = await start(probe_host(private_nats, servers.mongodb_url, [absent_aware(name)]))
+    await host.db[name].insert_one({"_id": units[0].unit_id, "name": "stored before"})
+    sent = sent_ops(monkeypatch)
+    try:
+        assert await eventually(lambda: asyncio.sleep(0, counted(host, "processed", name) == 10))
+        mine = [kinds for coll, kinds in sent if coll == name]
+        assert sorted(k for kinds in mine for k in kinds) == ["InsertOne"] * 9 + ["UpdateOne"]
+        assert [kinds for coll, kinds in sent if coll == f"{name}_copy"] and all(
+            set(kinds) == {"ReplaceOne"} for coll, kinds in sent if coll == f"{name}_copy"
+        )
+        want = {u.unit_id: {"name": u.name} for u in units}
+        assert await replica(host, name) == want
+        assert await replica(host, f"{name}_copy") == want
+    finally:
+        await host.stop()
+
+
+async def test_a_document_named_absent_but_stored_is_upserted_and_its_event_applied_once(
+    servers, private_nats, js, monkeypatch
+):
+    """A cache that names a stored document absent must not cost the event: its insert meets the key,
+    and the transaction runs again with upserts only."""
+    from shared.runtime.bus import ensure_streams
+    from shared.runtime.settings import ServiceSettings
+
+    name = f"wrong{uuid.uuid4().hex[:6]}"
+    units = registrations(6)
+    await ensure_streams(js, ServiceSettings())
+    host = await start(probe_host(private_nats, servers.mongodb_url, [absent_aware(name, claim_absent=True)]))
+    await host.db[name].insert_many([{"_id": u.unit_id, "name": "stored before"} for u in units[:3]])
+    sent = sent_ops(monkeypatch)
+    try:
+        await publish(js, [envelope(u, 1) for u in units])
+        assert await eventually(lambda: asyncio.sleep(0, counted(host, "processed", name) == 6))
+        assert await replica(host, name) == {u.unit_id: {"name": u.name} for u in units}
+        assert counted(host, "dead_lettered", name) == 0 and counted(host, "retried", name) == 0
+        assert any("UpdateOne" in kinds for coll, kinds in sent if coll == name)  # the second run's upserts
+    finally:
+        await host.stop()

@@ -5,7 +5,8 @@
    registry consumer, batches of 500) is started and timed until all are applied. The raw rate
    writes, per event, the documents reporting writes (the festival and the unit's year; and per
    transaction the publisher's list of changed units) with bulk upserts in transactions of the same
-   size, with no broker, parsing, reads, coalescing or tracking.
+   size, with no broker, parsing, reads, coalescing, tracking or secondary index. It is measured just
+   before and just after the ingest, and R taken against the mean of the two times.
 2. Coverage of a whole province of `UNITS` units: the tree and the summaries are loaded into the
    projections directly (bulk), then `coverage` is asked over the bus: the first answer (cold: loads
    the tree and the year into memory) and the following ones."""

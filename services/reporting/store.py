@@ -15,6 +15,7 @@ Collections (each owned by one consumer, so a rebuild replays it alone):
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -308,10 +309,14 @@ class ReportingStore:
         documents in one cursor, in the range of their keys, and keeps the scope's: at 100 000 units,
         one query instead of 1 000, and never the province's documents in one list."""
         if len(unit_ids) > WHOLE_YEAR:
-            wanted = {key(year, u) for u in unit_ids}
+            # the scope's ids sorted, each document's unit looked up by bisection: 8 bytes a unit, where
+            # a key string per unit in a set took 14 MB at 100 000 units (a set of the ids alone, 4 MB)
+            wanted = sorted(unit_ids)
             flt: Doc = {"_id": {"$gte": key(year, ""), "$lt": f"{year}{chr(ord(KEY_SEP) + 1)}"}}
             async for doc in self.db.unit_awards.find(flt, session=self.s).batch_size(1000):
-                if doc["_id"] in wanted:
+                unit_id = doc["_id"].partition(KEY_SEP)[2]
+                i = bisect_left(wanted, unit_id)
+                if i < len(wanted) and wanted[i] == unit_id:
                     yield doc
             return
         for i in range(0, len(unit_ids), IN_CHUNK):

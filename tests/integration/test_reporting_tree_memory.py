@@ -211,6 +211,39 @@ async def test_a_large_scope_folds_its_awards_from_one_cursor_of_the_year(server
         await client.close()
 
 
+async def test_a_large_scope_folds_its_awards_without_a_new_string_per_unit(servers, monkeypatch):
+    """`awards-summary` of a 100 000-unit province built the key `year|unit` of each unit of the scope to
+    keep the scope's documents: 100 000 new strings beside the tree's, 14 MB on top of reporting's
+    steady state at the moment the national bench asked it (its peak RSS, 194–200 MB against < 200).
+    The scope's own id strings are matched instead: what the fold allocates does not grow with them."""
+    import tracemalloc
+
+    from services.reporting import store as store_module
+    from services.reporting.queries import _folded
+    from services.reporting.store import ReportingStore
+
+    client = AsyncMongoClient(servers.mongodb_url)
+    db = client[f"awards_keys_{uuid.uuid4().hex[:8]}"]
+    try:
+        await db.unit_awards.insert_many([{"_id": f"2026|{u}", "unit_id": u, "amount_vnd": 1} for u in ("a", "b")])
+        ctx = type("Ctx", (), {"store": ReportingStore(db)})()
+        monkeypatch.setattr(store_module, "WHOLE_YEAR", 100)
+        peaks = []
+        for n in (1_000, 20_000):
+            scope = ["a", *(f"unit-of-a-large-province-{i:08d}" for i in range(n))]
+            await _folded(ctx, 2026, scope)  # warm: the cursor's and the driver's own first allocations
+            tracemalloc.start()
+            fold = await _folded(ctx, 2026, scope)
+            peaks.append(tracemalloc.get_traced_memory()[1])
+            tracemalloc.stop()
+            assert fold.view()["awards_amount_vnd"] == 1  # "a" only: "b" is outside the scope
+        # 19 000 more units: a set's table grows by 19 000 × 32 bytes at most; a key each, by 19 000 × 90
+        assert peaks[1] - peaks[0] < 19_000 * 50, peaks
+    finally:
+        await client.drop_database(db.name)
+        await client.close()
+
+
 async def test_the_years_summaries_key_each_unit_by_the_trees_own_id_string(servers):
     """A province's 100 000 unit ids were held twice: once by the tree's records and once as the keys
     of the year's summaries (5 MB). The tree is loaded first and the summaries take its strings; a unit

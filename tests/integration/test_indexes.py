@@ -16,6 +16,7 @@ from services.registry.app import RegistrySettings
 from services.registry.app import create as registry
 from services.reporting.app import ReportingSettings
 from services.reporting.app import create as reporting
+from shared.runtime.host import ServiceHost
 from tests import clock
 
 SERVICES = {
@@ -41,14 +42,8 @@ def redundant(indexes: list[dict]) -> list[tuple[str, str]]:
     return out
 
 
-def test_an_index_whose_keys_begin_another_is_found():
-    plain = [{"v": 2, "key": {"year": 1}, "name": "year_1"}, {"v": 2, "key": {"year": 1, "_f": 1}, "name": "y_f"}]
-    assert redundant(plain) == [("year_1", "y_f")]
-    assert redundant([{**plain[0], "unique": True}, plain[1]]) == []
-
-
-@pytest.mark.parametrize("service", sorted(SERVICES))
-async def test_no_service_creates_an_index_another_of_its_indexes_serves(servers, service):
+def built(service: str, servers) -> ServiceHost:  # type: ignore[no-untyped-def]
+    """The service, wired on a database of its own (nothing started)."""
     create, settings = SERVICES[service]
     host = create(
         settings(
@@ -60,6 +55,18 @@ async def test_no_service_creates_an_index_another_of_its_indexes_serves(servers
         )
     )
     host.build()
+    return host
+
+
+def test_an_index_whose_keys_begin_another_is_found():
+    plain = [{"v": 2, "key": {"year": 1}, "name": "year_1"}, {"v": 2, "key": {"year": 1, "_f": 1}, "name": "y_f"}]
+    assert redundant(plain) == [("year_1", "y_f")]
+    assert redundant([{**plain[0], "unique": True}, plain[1]]) == []
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+async def test_no_service_creates_an_index_another_of_its_indexes_serves(servers, service):
+    host = built(service, servers)
     try:
         await host._ensure_indexes()
         found = {}
@@ -74,16 +81,7 @@ async def test_no_service_creates_an_index_another_of_its_indexes_serves(servers
 
 
 async def test_reporting_drops_the_year_indexes_earlier_versions_created(servers):
-    host = reporting(
-        ReportingSettings(
-            nats_url=servers.nats_url,
-            mongodb_url=servers.mongodb_url,
-            mongodb_db=f"antq_ix_old_{uuid.uuid4().hex[:8]}",
-            http_port=0,
-            **clock.settings(),
-        )
-    )
-    host.build()
+    host = built("reporting", servers)
     try:
         for collection in ("unit_year", "unit_awards"):  # a database as the version before left it
             await host.db[collection].create_index([("year", 1)])

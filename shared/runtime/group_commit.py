@@ -24,7 +24,7 @@ import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import BulkWriteError, ClientBulkWriteException, PyMongoError
@@ -40,6 +40,28 @@ Prepare = Callable[[AsyncClientSession], Awaitable[tuple[R, list[Doc]]]]
 the documents to insert (its record and events); the group inserts them with the others'."""
 Write = Callable[[list[Doc], AsyncClientSession], Awaitable[None]]
 Transact = Callable[[Callable[[AsyncClientSession], Awaitable[Any]]], Awaitable[Any]]
+
+
+@runtime_checkable
+class Prefetches(Protocol):
+    """A store that can read what a group's commands name at once (`shared.runtime.aggregates`)."""
+
+    async def prefetch(self, keys: list[str]) -> None: ...
+
+
+Prefetch = Callable[[AsyncClientSession, list[str]], Awaitable[None]]
+
+
+def prefetcher(store: Callable[[AsyncClientSession], object]) -> Prefetch:
+    """The group's read through the service's store, bound to the group's session; a store without one
+    reads nothing ahead (each handler reads its own)."""
+
+    async def prefetch(session: AsyncClientSession, keys: list[str]) -> None:
+        bound = store(session)
+        if isinstance(bound, Prefetches):
+            await bound.prefetch(keys)
+
+    return prefetch
 
 
 @dataclass(eq=False)
@@ -78,7 +100,7 @@ class GroupCommit(Generic[R]):
     outbox: str = "outbox"  # the collection `write` inserts into
     # reads the keys a group's commands name, in one read, before their handlers (which then find them
     # read); None, or commands that name none: each handler reads its own
-    prefetch: Callable[[AsyncClientSession, list[str]], Awaitable[None]] | None = None
+    prefetch: Prefetch | None = None
     _waiting: list[_Waiting[R]] = field(default_factory=list)
     _running: int = 0
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -174,8 +196,8 @@ class GroupCommit(Generic[R]):
                 await self.prefetch(session, keys)
             except PyMongoError:
                 raise  # the transaction's (a conflict is retried whole)
-            except Exception as exc:  # a bug a command's keys trigger: its handler meets it and leaves alone
-                log.debug("group not prefetched", extra={"error": repr(exc)[:200]})
+            except Exception:  # a bug: each handler reads on its own (and meets it, if it is in its keys)
+                log.error("group not prefetched", exc_info=True, extra={"commands": len(group)})
             finally:
                 CURRENT.reset(token)
         for index, waiting in enumerate(group):

@@ -47,7 +47,7 @@ from shared.contract.subjects import command_type
 from shared.runtime import logs
 from shared.runtime.auth import Presented, Verifier, reconcile
 from shared.runtime.delivery import PoisonMessage
-from shared.runtime.group_commit import GroupCommit
+from shared.runtime.group_commit import GroupCommit, prefetcher
 from shared.runtime.inbox import CommandLog, Processed, digest
 from shared.runtime.metrics import Metrics
 from shared.runtime.mongo import Doc, RoundTrips, database_error, in_transaction, is_duplicate_key
@@ -154,7 +154,7 @@ class CommandPipeline(Generic[S]):
         self.commits: GroupCommit[dict[str, Any]] = GroupCommit(
             self.transact, outbox.insert, group[0], on_group, trips, group[1], deferred, outbox.coll.name
         )
-        self.commits.prefetch = lambda session, keys: store_factory(session).prefetch(keys)  # type: ignore[attr-defined]
+        self.commits.prefetch = prefetcher(store_factory)
 
     async def handle(
         self, action: str, raw: bytes, transport: Transport = "request", presented: Presented | None = None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 
 from services.registry.app import create
 from services.registry.store import RegistryStore
@@ -20,7 +21,13 @@ from tests.integration.conftest import registry_settings, uid
 
 
 class Exploding(RegistryStore):
-    """A handler that fails with a bug (not a refusal) for the units named `boom-…`."""
+    """A handler that fails with a bug (not a refusal) for the units named `boom-…`; a group's read of
+    what its commands name fails with a bug for `prefetch-bug-…`."""
+
+    async def prefetch(self, keys: list[str]) -> None:
+        if any(k.startswith("prefetch-bug-") for k in keys):
+            raise KeyError("a bug in the group's read")
+        await super().prefetch(keys)
 
     async def load_units(self, unit_ids: list[str]) -> None:
         if any(u.startswith("boom-") for u in unit_ids):
@@ -186,6 +193,29 @@ async def test_a_group_reads_the_units_its_commands_name_at_once(servers):
         assert transactions < 12  # some went together
         assert trips(host) - start <= 4 * transactions, (trips(host) - start, transactions)
     finally:
+        await host.mongo.close()
+
+
+async def test_a_bug_in_a_groups_read_is_logged_as_an_error_and_each_command_still_answered(servers, caplog):
+    """The group's read of what its commands name is an optimisation: when it fails with a bug, each
+    handler reads on its own and every command gets its answer. The bug must not hide: it is logged at
+    ERROR with its traceback (it was DEBUG, invisible at the shipped level)."""
+    host = await built(servers)
+    commands = logging.getLogger("antq.commands")
+    commands.addHandler(caplog.handler)
+    try:
+        commune = await a_commune(host)
+        before = groups(host)
+        cmds = [hamlet(uid("prefetch-bug-h"), commune) for _ in range(10)]
+        answers = await asyncio.gather(*(in_slot(host, n, cmd) for n, cmd in enumerate(cmds)))
+        assert all(a["ok"] for a in answers), answers
+        assert groups(host)[0] - before[0] < 10  # some went together, so the group's read ran
+        for cmd in cmds:
+            assert await registered_events(host, cmd.unit_id) == 1
+        errors = [r for r in caplog.records if r.getMessage() == "group not prefetched"]
+        assert errors and all(r.levelno == logging.ERROR and r.exc_info for r in errors), caplog.records
+    finally:
+        commands.removeHandler(caplog.handler)
         await host.mongo.close()
 
 

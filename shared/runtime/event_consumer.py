@@ -75,6 +75,7 @@ class EventConsumer(PullConsumer):
         settings: ServiceSettings,
         label: str | None = None,
         tracing: Tracing = NOOP_TRACING,
+        gate: asyncio.Semaphore | None = None,  # the service's transactions open at once (Kit.consumer_gate)
     ) -> None:
         batch = spec.batch.max_messages if spec.batch else 64
         super().__init__(
@@ -96,6 +97,7 @@ class EventConsumer(PullConsumer):
         )
         self.spec: Consumer[Any] = spec
         self.tracing = tracing
+        self.gate = gate or asyncio.Semaphore(settings.consumer_transactions)
         self.mongo = mongo
         self.db = db
         self.tracking = Tracking(db, spec.tracking, spec.cache_limit)
@@ -261,7 +263,8 @@ class EventConsumer(PullConsumer):
             return done
 
         try:
-            return await in_transaction(self.mongo, work)
+            async with self.gate:  # a snapshot pinned by each open transaction slows every writer
+                return await in_transaction(self.mongo, work)
         except PyMongoError as exc:
             if is_transient(exc) or exc.has_error_label("TransientTransactionError"):
                 raise Outage(str(exc)[:300], busy=not is_transient(exc)) from None

@@ -267,7 +267,7 @@ class ServiceHost:
     def runner(self, consumer: Consumer[Any], db: AsyncDatabase[Doc], durable: str, label: str) -> EventConsumer:
         return EventConsumer(
             consumer, self.name, durable, self.jetstream(), self.mongo, db, self.dead_letters, self.metrics,
-            self.settings, label, self.kit.tracing,
+            self.settings, label, self.kit.tracing, self.kit.consumer_gate,
         )  # fmt: skip
 
     async def _start_consumers(self, js: JetStreamContext) -> None:

@@ -58,6 +58,12 @@ class Kit:
         return cls(name, settings, clock)
 
     @cached_property
+    def consumer_gate(self) -> asyncio.Semaphore:
+        """The service's consumer batch transactions open at once (`consumer_transactions`), shared by its
+        consumers and their rebuilds."""
+        return asyncio.Semaphore(self.settings.consumer_transactions)
+
+    @cached_property
     def tracing(self) -> Tracing:
         """Made on first use, from the settings as they are then (off unless configured)."""
         return Tracing(self.name, self.settings)

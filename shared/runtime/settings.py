@@ -61,6 +61,13 @@ class ServiceSettings(BaseSettings):
         default=120.0, description="/readyz turns red when a consumer with pending messages makes no progress this long"
     )
     consumer_status_seconds: float = Field(default=5.0, description="How often consumer lag and pending are read")
+    consumer_transactions: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="A service's consumer batch transactions open at once (each pins the store's snapshot: "
+        "on the embedded store, several kept open together slow every writer)",
+    )
     consumer_ack_wait_seconds: float = Field(
         default=30.0,
         ge=1.0,

@@ -858,3 +858,54 @@ async def test_a_document_named_absent_but_stored_is_upserted_and_its_event_appl
         assert any("UpdateOne" in kinds for coll, kinds in sent if coll == name)  # the second run's upserts
     finally:
         await host.stop()
+
+
+def overlap_probe(name: str, inside: dict[str, int]) -> Consumer:
+    """Counts, across a host's consumers, the batch transactions open at once: each handler runs inside its
+    batch's transaction, and stays there a moment."""
+    consumer: Consumer = Consumer(name=name, store=lambda db, s: None, collections=(name,))
+
+    @consumer.on(c.UnitRegistered)
+    async def registered(event: c.UnitRegistered, meta: EventMeta, tx: Tx) -> None:
+        inside["now"] += 1
+        inside["most"] = max(inside["most"], inside["now"])
+        try:
+            await asyncio.sleep(0.02)
+        finally:
+            inside["now"] -= 1
+        tx.upsert(name, event.unit_id, {"$set": {"kind": event.kind}})
+
+    return consumer
+
+
+@pytest.mark.parametrize("allowed", [1, 3])
+async def test_a_services_consumers_hold_no_more_transactions_open_than_allowed(servers, private_nats, js, allowed):
+    """Every open transaction pins the store's snapshot; on SecantusDB (WiredTiger) writers then slow down
+    the longer it stays open, and seven consumers' batch transactions kept open together slowed each other
+    until each lasted 40-50 s (make bench-national at 10 000 units: 163-352 s from the last event to correct
+    projections). A service runs `ANTQ_CONSUMER_TRANSACTIONS` of them at once (1 by default)."""
+    inside = {"now": 0, "most": 0}
+    names = [f"overlap{n}" for n in range(3)]
+    host = await start(
+        probe_host(
+            private_nats,
+            servers.mongodb_url,
+            [overlap_probe(n, inside) for n in names],
+            consumer_transactions=allowed,
+        )
+    )
+    try:
+        events = [envelope(data, v) for data, v in scenario(uuid.uuid4().hex[:6]) if isinstance(data, c.UnitRegistered)]
+        await publish(js, events)
+
+        async def applied():
+            counts = [await host.db[n].count_documents({}) for n in names]
+            return counts if all(k == len(events) for k in counts) else None
+
+        assert await eventually(applied), [await host.db[n].count_documents({}) for n in names]
+        if allowed == 1:
+            assert inside["most"] == 1
+        else:  # the probe sees overlap where it is allowed: the assertion above can fail
+            assert 1 < inside["most"] <= allowed
+    finally:
+        await host.stop()
